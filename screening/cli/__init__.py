@@ -1,0 +1,57 @@
+"""The `screening` command line (DESIGN §7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from screening import __version__
+from screening.cli import audit, clients, setup
+from screening.cli.common import Globals, setup_logging
+
+app = typer.Typer(
+    name="screening",
+    help="Random, unannounced drug screening for intensive outpatient programs.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"screening {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Config file (else $SCREENING_CONFIG, ./screening.toml, the user config dir).",
+    )] = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", envvar="SCREENING_DATABASE_URL",
+        help="Database URL, overriding the config (sqlite:///... or postgresql+psycopg://...).",
+    )] = None,
+    actor: Annotated[str | None, typer.Option(
+        "--actor", envvar="SCREENING_ACTOR",
+        help="The person at a shared workstation; recorded beside the OS user.",
+    )] = None,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show tracebacks (without local variables) on unexpected errors.",
+    )] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.",
+    )] = False,
+) -> None:
+    """Random, unannounced drug screening for intensive outpatient programs."""
+    ctx.obj = Globals(config=config, db=db, actor=actor, debug=debug)
+    setup_logging()
+
+
+setup.register(app)
+clients.register(app)
+audit.register(app)

@@ -1,0 +1,54 @@
+"""`audit verify`, `audit checkpoint`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from screening.cli.common import JsonOpt, handle_errors, open_context
+
+audit_app = typer.Typer(help="Prove the record is intact and the draws were fair.",
+                        no_args_is_help=True)
+
+
+@audit_app.command("verify")
+@handle_errors
+def verify(
+    ctx: typer.Context,
+    checkpoint: Annotated[str | None, typer.Option(
+        "--checkpoint", help="SEQ:HASH from an earlier `audit checkpoint`, kept elsewhere.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute the ledger's hashes and links and check every record against it."""
+    from screening.render.output import emit_json, error, message
+    from screening.services.audit import verify as run_verify
+
+    report = run_verify(open_context(ctx), checkpoint)
+    if as_json:
+        emit_json(report.as_dict())
+    elif report.ok:
+        print(f"ledger intact: {report.entries} entries, head {report.head}")
+        print(f"records match the ledger: {report.clients} clients, {report.holds} holds, "
+              f"{report.closures} closures")
+        if checkpoint:
+            print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
+        else:
+            message("Keep `screening audit checkpoint` output elsewhere to detect a removed tail.")
+    if not report.ok:
+        if not as_json:
+            error(f"ledger check failed: {report.problem}")
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+@handle_errors
+def checkpoint(ctx: typer.Context) -> None:
+    """Print the ledger head as SEQ:HASH, for an auditor to keep elsewhere."""
+    from screening.services.audit import checkpoint as head
+
+    print(head(open_context(ctx)))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")

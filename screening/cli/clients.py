@@ -1,0 +1,167 @@
+"""`clients ...` and `close`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from screening.cli.common import JsonOpt, handle_errors, open_context, split_list
+
+clients_app = typer.Typer(help="Enrol clients, change them, put them on hold, discharge them.",
+                          no_args_is_help=True)
+
+CodeArg = Annotated[str, typer.Argument(help="The clinic's client code, e.g. C-104.")]
+LIST_COLUMNS = [("code", "code"), ("name", "name"), ("track", "track"), ("phase", "phase"),
+                ("status", "status"), ("admitted_on", "admitted"),
+                ("discharged_on", "discharged")]
+SHOW_FIELDS = [("code", "code"), ("name", "name"), ("status", "status"), ("track", "track"),
+               ("phase", "phase"), ("admitted_on", "admitted"),
+               ("discharged_on", "discharged"), ("discharge_reason", "discharge reason"),
+               ("medications", "medications"), ("holds", "holds"), ("uid", "uid")]
+
+
+@clients_app.command("add")
+@handle_errors
+def add(
+    ctx: typer.Context,
+    code: CodeArg,
+    track: Annotated[str, typer.Option("--track", help="Track (meeting days), from the config.")],
+    phase: Annotated[str, typer.Option("--phase", help="Phase of treatment, from the config.")],
+    name: Annotated[str | None, typer.Option("--name", help="The client's name (optional).")] = None,
+    admitted: Annotated[str | None, typer.Option(
+        "--admitted", help="Admission date YYYY-MM-DD (default: today).")] = None,
+    meds: Annotated[str | None, typer.Option(
+        "--meds", help="Prescribed medications that explain expected positives, "
+        "comma-separated (e.g. buprenorphine).")] = None,
+) -> None:
+    """Enrol one client."""
+    from screening.render.output import message
+    from screening.services import clients
+
+    added = clients.add(open_context(ctx), code, track, phase, name, admitted, split_list(meds))
+    message(f"enrolled {added['code']}: track {added['track']}, phase {added['phase']}, "
+            f"admitted {added['admitted_on']}")
+
+
+@clients_app.command("import")
+@handle_errors
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(
+        help="CSV with the header code,name,track,phase,admitted_on,medications.")],
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Check every row and write nothing.")] = False,
+) -> None:
+    """Enrol every client in a CSV file, or none if any row is bad."""
+    from screening.render.output import message
+    from screening.services.client_import import import_clients
+
+    result = import_clients(open_context(ctx), file, dry_run)
+    if result.dry_run:
+        message(f"{file}: all {result.enrolled} rows are valid; nothing written (dry run)")
+    else:
+        message(f"enrolled {result.enrolled} clients from {file}")
+
+
+@clients_app.command("list")
+@handle_errors
+def list_(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="active or discharged.")] = None,
+    track: Annotated[str | None, typer.Option("--track", help="Only this track.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List clients."""
+    from screening.render.output import emit_rows
+    from screening.services import clients
+
+    rows = clients.listing(open_context(ctx), status, track)
+    emit_rows(rows, LIST_COLUMNS, as_json=as_json, empty="no clients match")
+
+
+@clients_app.command("show")
+@handle_errors
+def show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
+    """Show one client, with holds and medications."""
+    from screening.render.output import emit_record
+    from screening.services import clients
+
+    record = clients.show(open_context(ctx), code)
+    if not as_json:
+        record = {**record, "holds": [f"{h['from']} to {h['to']} ({h['reason']})"
+                                      for h in record["holds"]] or ["none"]}
+    emit_record(record, SHOW_FIELDS, as_json=as_json)
+
+
+@clients_app.command("update")
+@handle_errors
+def update(
+    ctx: typer.Context,
+    code: CodeArg,
+    phase: Annotated[str | None, typer.Option("--phase", help="New phase.")] = None,
+    track: Annotated[str | None, typer.Option("--track", help="New track.")] = None,
+    meds: Annotated[str | None, typer.Option(
+        "--meds", help="The full new medication list, comma-separated (\"\" for none).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Corrected name.")] = None,
+) -> None:
+    """Change a client's phase, track, medications or name."""
+    from screening.render.output import message
+    from screening.services import clients
+
+    result = clients.update(open_context(ctx), code, phase, track, split_list(meds), name)
+    message(f"updated {result['code']}: {', '.join(result['changed'])}")
+
+
+@clients_app.command("hold")
+@handle_errors
+def hold(
+    ctx: typer.Context,
+    code: CodeArg,
+    start: Annotated[str, typer.Option("--from", help="First day of the hold, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day of the hold, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why: leave, hospital, travel...")],
+) -> None:
+    """Take a client out of the draw for some days."""
+    from screening.render.output import message
+    from screening.services import clients
+
+    result = clients.hold(open_context(ctx), code, start, end, reason)
+    message(f"{result['code']} is on hold from {result['from']} to {result['to']}")
+
+
+@clients_app.command("discharge")
+@handle_errors
+def discharge(
+    ctx: typer.Context,
+    code: CodeArg,
+    on: Annotated[str | None, typer.Option("--on", help="Discharge date (default: today).")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (optional).")] = None,
+) -> None:
+    """Discharge a client: no further draws."""
+    from screening.render.output import message
+    from screening.services import clients
+
+    result = clients.discharge(open_context(ctx), code, on, reason)
+    message(f"discharged {result['code']} on {result['discharged_on']}")
+
+
+@handle_errors
+def close(
+    ctx: typer.Context,
+    day: Annotated[str, typer.Argument(metavar="DATE", help="The day closed, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why: holiday, weather...")],
+) -> None:
+    """Record that the clinic is closed on DATE: no draw that day."""
+    from screening.render.output import message
+    from screening.services.closures import close as record_closure
+
+    result = record_closure(open_context(ctx), day, reason)
+    message(f"closed on {result['date']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(clients_app, name="clients")
+    app.command("close")(close)

@@ -1,0 +1,165 @@
+"""What every command shares: global options, the error boundary, the context.
+
+Only typer (and the standard library) is imported at module top; the services, and
+with them SQLAlchemy, load inside the commands that need them (STYLE §6).
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from screening.errors import RowErrors, ScreeningError
+
+if TYPE_CHECKING:
+    from screening.services.context import Context
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+MAX_PROBLEMS_SHOWN = 50
+
+
+@dataclass
+class Globals:
+    config: Path | None = None
+    db: str | None = None
+    actor: str | None = None
+    debug: bool = False
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Globals):
+        root.obj = Globals()
+    return root.obj
+
+
+def _debugging() -> bool:
+    try:
+        ctx = typer.get_current_context(silent=True)
+    except RuntimeError:
+        ctx = None
+    if ctx is not None and globals_of(ctx).debug:
+        return True
+    return os.environ.get("SCREENING_DEBUG", "") not in ("", "0")
+
+
+def _database_message(error: BaseException) -> tuple[int, str]:
+    """A one-line, patient-data-free description of a database failure.
+
+    SQLAlchemy's own message includes the statement's parameters, which can hold
+    names: only the driver's first line is shown.
+    """
+    orig = getattr(error, "orig", None)
+    reason = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else ""
+    name = type(error).__name__
+    if name in ("OperationalError", "InterfaceError"):
+        return 3, f"the database could not be used ({reason or name}); check that it is reachable"
+    if name == "IntegrityError":
+        return 2, ("another write changed the same records at the same moment; "
+                   "run the command again")
+    return 1, f"database error {name}: {reason}; run again with --debug for details"
+
+
+def handle_errors(command: F) -> F:
+    """Turn service errors into one stderr line and an exit code (DESIGN §7, STYLE §3)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from screening.render.output import error, message
+
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except ScreeningError as problem:
+            if isinstance(problem, RowErrors):
+                for line in problem.problems[:MAX_PROBLEMS_SHOWN]:
+                    message(line)
+                hidden = len(problem.problems) - MAX_PROBLEMS_SHOWN
+                if hidden > 0:
+                    message(f"... and {hidden} more")
+            error(problem.message)
+            raise typer.Exit(problem.exit_code) from None
+        except KeyboardInterrupt:
+            error("interrupted; nothing was written by the unfinished step")
+            raise typer.Exit(130) from None
+        except Exception as unexpected:
+            if _debugging():
+                raise
+            if type(unexpected).__module__.startswith("sqlalchemy"):
+                code, text = _database_message(unexpected)
+            else:
+                code, text = 1, (f"internal error ({type(unexpected).__name__}); "
+                                 "run again with --debug for details")
+            error(text)
+            raise typer.Exit(code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _StderrHandler(logging.Handler):
+    """Log lines to whatever sys.stderr is at the time."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+def setup_logging() -> None:
+    logger = logging.getLogger("screening")
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        logger.addHandler(_StderrHandler())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def config_path(ctx: typer.Context) -> Path:
+    from screening.config import discover
+
+    return discover(globals_of(ctx).config)
+
+
+def open_context(ctx: typer.Context) -> Context:
+    """Config, database (schema checked), actor and the clock, read once per command."""
+    from datetime import UTC, datetime
+
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.services.context import Actor, Context
+
+    options = globals_of(ctx)
+    settings = config.load(config_path(ctx))
+    database = Database(resolve_url(options.db or settings.database_url, settings.folder))
+    ctx.call_on_close(database.dispose)
+    database.require_current_schema()
+    now = datetime.now(UTC)
+    return Context(
+        settings=settings,
+        database=database,
+        actor=Actor(os_user(), options.actor),
+        now=now,
+        today=now.astimezone(settings.zone).date(),
+    )
+
+
+def split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [item for item in (part.strip() for part in text.split(",")) if item]

@@ -1,0 +1,143 @@
+"""`init`, `config check`, `db upgrade`, `db backup`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from screening.cli.common import config_path, globals_of, handle_errors, os_user
+
+config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and backups.", no_args_is_help=True)
+
+
+def _local_timezone() -> str | None:
+    """The machine's IANA zone name, when /etc/localtime says it."""
+    try:
+        target = str(Path("/etc/localtime").resolve())
+    except OSError:
+        return None
+    _, marker, name = target.partition("zoneinfo/")
+    return name if marker and name else None
+
+
+@handle_errors
+def init(
+    ctx: typer.Context,
+    site: Annotated[str, typer.Option("--site", help="The site's short name.")] = "main",
+    timezone: Annotated[str | None, typer.Option(
+        "--timezone", help="The clinic's IANA time zone, e.g. America/New_York "
+        "(default: this machine's).",
+    )] = None,
+) -> None:
+    """Set up a clinic here: config, database, key file and the first ledger entries."""
+    from datetime import UTC, datetime
+
+    from screening.errors import BadInput
+    from screening.render.output import message
+    from screening.services.context import Actor
+    from screening.services.setup import initialise
+
+    zone = timezone or _local_timezone()
+    if zone is None:
+        raise BadInput("cannot tell this machine's time zone; pass --timezone, e.g. America/New_York")
+    options = globals_of(ctx)
+    path = options.config or Path.cwd() / "screening.toml"
+    result = initialise(path, site, zone, options.db, Actor(os_user(), options.actor),
+                        datetime.now(UTC))
+    message(f"Initialised site {site!r} in time zone {zone}.")
+    message(f"  config:   {result.config}")
+    message(f"  database: {result.database}")
+    message(f"  key file: {result.key}")
+    message(f"  anchors committed for {result.periods[0]} to {result.periods[-1]}; "
+            f"ledger head {result.head[0]}:{result.head[1]}")
+    message(f"Back up {result.key} now, somewhere other than this machine: without it no "
+            "further draws can be made. Never put it in the database or share it.")
+
+
+@config_app.command("check")
+@handle_errors
+def config_check(ctx: typer.Context) -> None:
+    """Validate the config and explain what it sets; exit 2 naming each problem."""
+    import re
+
+    from screening import config
+    from screening.core.policy import fraction_text
+    from screening.render.output import error
+
+    path = config_path(ctx)
+    settings, problems = config.parse(config.read_toml(path), path.absolute())
+    if settings is None:
+        for problem in problems:
+            error(f"{path}: {problem}")
+        raise typer.Exit(2)
+    url = re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", globals_of(ctx).db or settings.database_url)
+    print(f"{path}: valid")
+    print(f"site {settings.site.name}, time zone {settings.site.timezone}")
+    print(f"database {url}; key file {settings.key_file} "
+          f"({'present' if settings.key_file.exists() else 'MISSING'})")
+    print(f"days that count: {settings.policy.days}; collect within "
+          f"{settings.policy.collect_within_hours} h"
+          + (f"; count mode: {settings.policy.per_day} a day" if settings.policy.per_day else ""))
+    for name, track in sorted(settings.tracks.items()):
+        print(f"track {name}: {', '.join(track.days)}")
+    for name, phase in sorted(settings.phases.items()):
+        rates = ", ".join(
+            f"{track} {fraction_text(config.phase_probability(settings, name, track))}"
+            for track in sorted(settings.tracks)
+        )
+        cap = phase.max_days_between_tests
+        print(f"phase {name}: daily probability {rates}"
+              + (f"; at most {cap} days between tests" if cap else ""))
+    for name, panel in sorted(settings.panels.items()):
+        print(f"panel {name} ({panel.specimen}): {len(panel.analytes)} analytes")
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade(ctx: typer.Context) -> None:
+    """Bring the database schema up to date (alembic migrations)."""
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.render.output import message
+    from screening.services.maintenance import upgrade_schema
+
+    settings = config.load(config_path(ctx))
+    database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
+    try:
+        before, after = upgrade_schema(database)
+    finally:
+        database.dispose()
+    if before == after:
+        message(f"the schema is already at revision {after}")
+    else:
+        message(f"schema upgraded from {before or 'empty'} to revision {after}")
+
+
+@db_app.command("backup")
+@handle_errors
+def db_backup(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The new backup file.")],
+) -> None:
+    """Copy the live SQLite database to PATH (0600), consistently, while in use."""
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.render.output import message
+    from screening.services.maintenance import backup
+
+    settings = config.load(config_path(ctx))
+    database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
+    try:
+        target = backup(database, path)
+    finally:
+        database.dispose()
+    message(f"backed up to {target}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.add_typer(config_app, name="config")
+    app.add_typer(db_app, name="db")

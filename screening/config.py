@@ -1,0 +1,323 @@
+"""The TOML configuration: discovery, validation and the settings the rest reads.
+
+Validation names each problem by its TOML path and says what would fix it, so that
+`screening config check` can be read by clinic staff, not only programmers. This module
+must stay cheap to import: no SQLAlchemy here (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from screening.errors import BadInput, EnvironmentProblem
+
+CONFIG_NAME = "screening.toml"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SPECIMENS = ("urine", "oral_fluid", "breath", "blood", "hair", "sweat")
+SITE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def _rate(value: Any) -> Fraction:
+    """A number of tests: 2, 0.5 or "1/2", kept as an exact fraction."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number; write a number such as 2, 0.5 or \"1/2\"")
+    try:
+        if isinstance(value, float):
+            rate = Fraction(str(value))
+        elif isinstance(value, (int, str)):
+            rate = Fraction(value)
+        else:
+            raise TypeError
+    except (ValueError, TypeError, ZeroDivisionError):
+        raise ValueError(
+            f"{value!r} is not a number; write a number such as 2, 0.5 or \"1/2\""
+        ) from None
+    if rate < 0:
+        raise ValueError(f"{value!r} is negative; write 0 or more")
+    return rate
+
+
+def _probability(value: Any) -> Fraction:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} must be a fraction in quotes, such as \"1/5\"")
+    rate = _rate(value)
+    if rate > 1:
+        raise ValueError(f"{value!r} is more than 1; a daily probability is between 0 and 1")
+    return rate
+
+
+Rate = Annotated[Fraction, BeforeValidator(_rate)]
+Probability = Annotated[Fraction, BeforeValidator(_probability)]
+PositiveDays = Annotated[int, Field(ge=1, le=366, strict=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteSettings(_Strict):
+    name: str
+    timezone: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not SITE_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} is not a site name; use up to 32 lower-case letters, digits, - or _"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone; use a name such as \"America/New_York\""
+            ) from None
+        return value
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///screening.db"
+
+
+class KeySettings(_Strict):
+    file: str = "screening.key"
+
+
+class PolicySettings(_Strict):
+    days: Literal["meeting", "calendar"] = "meeting"
+    collect_within_hours: Annotated[int, Field(ge=1, le=24, strict=True)] = 12
+    per_day: Annotated[int, Field(ge=0, strict=True)] = 0
+
+
+class Track(_Strict):
+    days: tuple[str, ...]
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, day in enumerate(value):
+            if day not in WEEKDAYS:
+                raise ValueError(
+                    f"days[{index}] = {day!r} is not a weekday; use {', '.join(WEEKDAYS)}"
+                )
+        if not value:
+            raise ValueError("a track needs at least one meeting weekday")
+        if len(set(value)) != len(value):
+            raise ValueError("a weekday is listed twice")
+        return tuple(sorted(value, key=WEEKDAYS.index))
+
+
+class PhaseRate(_Strict):
+    tests_per_week: Rate | None = None
+    daily_probability: Probability | None = None
+
+
+class Phase(PhaseRate):
+    max_days_between_tests: PositiveDays | None = None
+    min_days_between_tests: PositiveDays | None = None
+    by_track: dict[str, PhaseRate] = {}
+
+
+class Panel(_Strict):
+    specimen: Literal["urine", "oral_fluid", "breath", "blood", "hair", "sweat"]
+    analytes: tuple[str, ...]
+
+
+class _File(_Strict):
+    site: SiteSettings
+    database: DatabaseSettings = DatabaseSettings()
+    keys: KeySettings = KeySettings()
+    policy: PolicySettings = PolicySettings()
+    tracks: dict[str, Track]
+    phases: dict[str, Phase]
+    panels: dict[str, Panel] = {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A validated configuration and where it came from."""
+
+    path: Path
+    site: SiteSettings
+    database_url: str
+    key_file: Path
+    policy: PolicySettings
+    tracks: dict[str, Track]
+    phases: dict[str, Phase]
+    panels: dict[str, Panel]
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+
+def _toml_path(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _pydantic_problem(error: dict[str, Any]) -> str:
+    path = _toml_path(tuple(error["loc"]))
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{path}: unknown setting; remove it or check its spelling against config.example.toml"
+    if kind == "missing":
+        return f"{path}: missing; add it (see config.example.toml)"
+    if kind == "value_error":
+        message = str(error["ctx"]["error"])
+        if message.startswith("days[") and path.endswith(".days"):
+            # Point at the exact list item, e.g. tracks.morning.days[2].
+            index, _, rest = message.partition(" = ")
+            return f"{path}{index.removeprefix('days')}: {rest}"
+        return f"{path}: {message}"
+    if kind == "literal_error":
+        return f"{path}: {error['input']!r} is not allowed; use {error['ctx']['expected']}"
+    return f"{path}: {error['msg']} (got {error.get('input')!r})"
+
+
+def _cross_checks(parsed: _File) -> list[str]:
+    problems: list[str] = []
+    if not parsed.tracks:
+        problems.append("tracks: no track defined; add at least one [tracks.NAME] with days")
+    if not parsed.phases:
+        problems.append("phases: no phase defined; add at least one [phases.NAME]")
+    for name, phase in parsed.phases.items():
+        rates = [phase, *phase.by_track.values()]
+        paths = [f"phases.{name}", *(f"phases.{name}.by_track.{t}" for t in phase.by_track)]
+        for path, rate in zip(paths, rates, strict=True):
+            if rate.tests_per_week is not None and rate.daily_probability is not None:
+                problems.append(
+                    f"{path}: give tests_per_week or daily_probability, not both"
+                )
+        if phase.tests_per_week is None and phase.daily_probability is None:
+            problems.append(
+                f"phases.{name}: no rate; add tests_per_week (e.g. 2) or daily_probability"
+            )
+        for track in phase.by_track:
+            if track not in parsed.tracks:
+                known = ", ".join(sorted(parsed.tracks)) or "none"
+                problems.append(
+                    f"phases.{name}.by_track.{track}: unknown track {track!r}; "
+                    f"known tracks: {known}"
+                )
+        low, high = phase.min_days_between_tests, phase.max_days_between_tests
+        if low is not None and high is not None and low > high:
+            problems.append(
+                f"phases.{name}: min_days_between_tests ({low}) is more than "
+                f"max_days_between_tests ({high})"
+            )
+    for name, panel in parsed.panels.items():
+        if not panel.analytes:
+            problems.append(f"panels.{name}.analytes: empty; list the analyte codes tested")
+    return problems
+
+
+def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
+    """Validate a parsed TOML document. Returns settings, or None and every problem."""
+    try:
+        parsed = _File.model_validate(raw)
+    except ValidationError as error:
+        return None, [_pydantic_problem(item) for item in error.errors()]
+    problems = _cross_checks(parsed)
+    if problems:
+        return None, problems
+    folder = path.parent
+    key_file = Path(parsed.keys.file)
+    return (
+        Settings(
+            path=path,
+            site=parsed.site,
+            database_url=parsed.database.url,
+            key_file=key_file if key_file.is_absolute() else folder / key_file,
+            policy=parsed.policy,
+            tracks=dict(parsed.tracks),
+            phases=dict(parsed.phases),
+            panels=dict(parsed.panels),
+        ),
+        [],
+    )
+
+
+def user_config_path() -> Path:
+    from typer import get_app_dir
+
+    return Path(get_app_dir("screening")) / CONFIG_NAME
+
+
+def discover(explicit: Path | None) -> Path:
+    """``--config``, else ``$SCREENING_CONFIG``, else ``./screening.toml``, else the user dir."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get("SCREENING_CONFIG")
+    if from_env:
+        return Path(from_env)
+    here = Path.cwd() / CONFIG_NAME
+    if here.exists():
+        return here
+    user = user_config_path()
+    return user if user.exists() else here
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise EnvironmentProblem(
+            f"no configuration at {path}; run `screening init` there, or pass --config PATH"
+        ) from None
+    except PermissionError:
+        raise EnvironmentProblem(f"cannot read {path}: permission denied") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BadInput(f"{path}: not valid TOML ({error}); fix that line") from None
+
+
+def load(path: Path) -> Settings:
+    """Read and validate; the first problem becomes the error."""
+    settings, problems = parse(read_toml(path), path.absolute())
+    if settings is None:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise BadInput(
+            f"{path}: {problems[0]}{more}; run `screening config check` for every problem"
+        )
+    return settings
+
+
+def phase_probability(settings: Settings, phase: str, track: str) -> Fraction:
+    """The daily selection probability for a phase on a track, capped at 1 (DESIGN §5)."""
+    config = settings.phases[phase]
+    override = config.by_track.get(track)
+    has_rate = override is not None and (
+        override.tests_per_week is not None or override.daily_probability is not None
+    )
+    rate: PhaseRate = override if has_rate else config  # type: ignore[assignment]
+    if rate.daily_probability is not None:
+        return min(rate.daily_probability, Fraction(1))
+    per_week = rate.tests_per_week or Fraction(0)
+    days = 7 if settings.policy.days == "calendar" else len(settings.tracks[track].days)
+    return min(per_week / days, Fraction(1))

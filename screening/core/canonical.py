@@ -1,0 +1,74 @@
+"""Canonical JSON, length-prefixed encoding and hashing (DESIGN §5, §6).
+
+Ledger bodies stay inside the subset of JSON where RFC 8785 (JCS) output equals
+``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``: ASCII keys,
+no floats, integers within ±(2^53 − 1). ``canonical_bytes`` refuses anything outside it,
+so a body that another JCS implementation would encode differently never reaches the
+ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class NotCanonical(ValueError):
+    """A value outside the JSON subset the ledger accepts."""
+
+
+def lp(data: bytes | str) -> bytes:
+    """``LP(b)``: the length as 4-byte big-endian, then the bytes; strings as UTF-8."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return len(data).to_bytes(4, "big") + data
+
+
+def _check(value: Any, path: str) -> None:
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise NotCanonical(f"{path}: integer {value} is outside ±(2^53-1)")
+        return
+    if isinstance(value, float):
+        raise NotCanonical(f"{path}: floats are not allowed; write rates as 'num/den' strings")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise NotCanonical(f"{path}: keys must be ASCII strings, got {key!r}")
+            _check(item, f"{path}.{key}")
+        return
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]")
+        return
+    raise NotCanonical(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def canonical_text(value: Any) -> str:
+    """The canonical JSON text of ``value`` (refusing values outside the safe subset)."""
+    _check(value, "$")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_bytes(value: Any) -> bytes:
+    return canonical_text(value).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def private_digest(salt: str, text: str | None) -> str | None:
+    """A salted digest of free text or a name, for ledger bodies that must not hold it.
+
+    The salt lives only in the domain row beside the text, never in the ledger, so an
+    exported ledger cannot be searched for a guessed name.
+    """
+    if text is None:
+        return None
+    return hashlib.sha256(lp("screening/v1/private") + lp(salt) + lp(text)).hexdigest()

@@ -1,0 +1,104 @@
+"""Ledger entries (DESIGN §6): canonical form, hash, and the checks on one link.
+
+Pure: the services layer stores what ``make_entry`` returns and `audit verify` feeds
+stored rows back through ``check_link``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from screening.core.canonical import NotCanonical, canonical_text, sha256_hex
+
+VERSION = 1
+GENESIS_PREV = "0" * 64
+KINDS = frozenset(
+    {
+        "genesis", "policy", "commitment", "reveal", "client", "hold", "closure", "draw",
+        "draw_amend", "screening", "result", "amendment", "disclosure", "key_rotation",
+    }
+)
+
+
+def rfc3339(instant: datetime) -> str:
+    """UTC, whole seconds, with a Z: ``2026-11-27T14:03:05Z``."""
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: the ledger records instants in UTC")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: datetime
+    site: str
+    kind: str
+    body: dict[str, Any]
+    canonical: str
+    hash: str
+
+
+def make_entry(
+    *, seq: int, prev: str, at: datetime, actor: dict[str, str], site: str, kind: str,
+    body: dict[str, Any],
+) -> Entry:
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    document = {
+        "v": VERSION, "seq": seq, "at": rfc3339(at), "actor": actor, "site": site,
+        "kind": kind, "body": body, "prev": prev,
+    }
+    text = canonical_text(document)
+    at_second = at.astimezone(UTC).replace(microsecond=0)
+    return Entry(seq, at_second, site, kind, body, text, sha256_hex(text.encode("utf-8")))
+
+
+class BrokenLink(Exception):
+    """One entry fails a check; the message says what differs."""
+
+
+def check_link(
+    *, seq: int, stored_hash: str, canonical: str, expected_seq: int, expected_prev: str,
+    columns: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Check one stored entry against its predecessor; return the parsed document.
+
+    ``columns`` are the row's own copies of fields (site, kind) that must agree with the
+    hashed text.
+    """
+    if seq != expected_seq:
+        if seq > expected_seq:
+            raise BrokenLink(f"entries {expected_seq} to {seq - 1} are missing")
+        raise BrokenLink(f"sequence number {seq} repeats or goes backwards")
+    actual = sha256_hex(canonical.encode("utf-8"))
+    if actual != stored_hash:
+        raise BrokenLink(f"its contents do not match its hash (stored {stored_hash[:12]}…, "
+                         f"contents hash to {actual[:12]}…)")
+    try:
+        document = json.loads(canonical)
+        recanonical = canonical_text(document)
+    except (ValueError, NotCanonical) as error:
+        raise BrokenLink(f"its text is not canonical JSON ({error})") from None
+    if recanonical != canonical:
+        raise BrokenLink("its text is not in canonical form")
+    if not isinstance(document, dict) or document.get("v") != VERSION:
+        raise BrokenLink(f"unknown entry version {document.get('v')!r}")
+    if document.get("seq") != seq:
+        raise BrokenLink(f"it is stored as entry {seq} but says it is entry {document.get('seq')}")
+    if document.get("prev") != expected_prev:
+        raise BrokenLink("its link to the previous entry is wrong (prev does not match "
+                         "the hash of the entry before it)")
+    if document.get("kind") not in KINDS:
+        raise BrokenLink(f"unknown kind {document.get('kind')!r}")
+    for name, value in (columns or {}).items():
+        if document.get(name) != value:
+            raise BrokenLink(f"its {name} column says {value!r} but the entry says "
+                             f"{document.get(name)!r}")
+    return document

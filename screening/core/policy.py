@@ -1,0 +1,42 @@
+"""The selection policy in force, as a ledger body (DESIGN §5, §6).
+
+Rates are exact fractions written ``"num/den"``; the policy's digest names it in draws.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from screening.config import Settings, phase_probability
+from screening.core.canonical import canonical_bytes, sha256_hex
+
+
+def fraction_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+def policy_body(settings: Settings) -> dict[str, Any]:
+    phases: dict[str, Any] = {}
+    for name, phase in sorted(settings.phases.items()):
+        phases[name] = {
+            "max_days_between_tests": phase.max_days_between_tests,
+            "min_days_between_tests": phase.min_days_between_tests,
+            "p": {
+                track: fraction_text(phase_probability(settings, name, track))
+                for track in sorted(settings.tracks)
+            },
+        }
+    return {
+        "algorithm": "screening/v1",
+        "days": settings.policy.days,
+        "collect_within_hours": settings.policy.collect_within_hours,
+        "per_day": settings.policy.per_day,
+        "timezone": settings.site.timezone,
+        "tracks": {name: list(track.days) for name, track in sorted(settings.tracks.items())},
+        "phases": phases,
+    }
+
+
+def policy_digest(body: dict[str, Any]) -> str:
+    return sha256_hex(canonical_bytes(body))

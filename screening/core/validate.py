@@ -1,0 +1,70 @@
+"""Checks on what staff type or import; each failure says what is wrong and the fix."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from screening.config import Settings
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+MEDICATION_PATTERN = re.compile(r"^[a-z][a-z0-9 -]{0,63}$")
+
+
+class Invalid(ValueError):
+    """A value that cannot be used; str() is the message for the user."""
+
+
+def parse_date(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(f"{what} {text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def client_code(text: str) -> str:
+    code = text.strip()
+    if not CODE_PATTERN.match(code):
+        raise Invalid(
+            f"client code {text!r} is not usable; use up to 64 letters, digits, . _ / -"
+        )
+    return code
+
+
+def track(settings: Settings, text: str) -> str:
+    if text not in settings.tracks:
+        raise Invalid(f"unknown track {text!r}; known tracks: {', '.join(sorted(settings.tracks))}")
+    return text
+
+
+def phase(settings: Settings, text: str) -> str:
+    if text not in settings.phases:
+        raise Invalid(f"unknown phase {text!r}; known phases: {', '.join(sorted(settings.phases))}")
+    return text
+
+
+def medications(items: list[str]) -> list[str]:
+    """Lower-case, without repeats, sorted: the canonical list kept for a client."""
+    result: set[str] = set()
+    for item in items:
+        name = " ".join(item.split()).lower()
+        if not name:
+            continue
+        if not MEDICATION_PATTERN.match(name):
+            raise Invalid(
+                f"medication {item!r} is not usable; use its generic name in letters, "
+                "digits, spaces or -"
+            )
+        result.add(name)
+    return sorted(result)
+
+
+def free_text(text: str | None, what: str, required: bool = True) -> str | None:
+    value = " ".join((text or "").split())
+    if not value:
+        if required:
+            raise Invalid(f"{what} is empty; say why in a few words")
+        return None
+    if len(value) > 500:
+        raise Invalid(f"{what} is {len(value)} characters long; keep it under 500")
+    return value

@@ -1,0 +1,174 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL (networks).
+
+SQLite: WAL, foreign keys, synchronous=FULL, a busy timeout, and ``BEGIN IMMEDIATE`` for
+writing transactions (a deferred BEGIN gave "database is locked" under concurrent
+writers; STYLE §5). PostgreSQL: ledger appends take a transaction-level advisory lock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session
+
+from screening.errors import BadInput, EnvironmentProblem
+
+# Bump with every migration; a test checks it against alembic's head.
+SCHEMA_REVISION = "0001"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def resolve_url(raw: str, folder: Path) -> URL:
+    """Parse a database URL; a relative SQLite path is taken from the config's folder."""
+    try:
+        url = make_url(raw)
+    except Exception:  # sqlalchemy raises ArgumentError, and ValueError for bad ports
+        raise BadInput(
+            f"{raw!r} is not a database URL; use sqlite:///screening.db or "
+            "postgresql+psycopg://user@host/dbname"
+        ) from None
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database and database != ":memory:" and not Path(database).is_absolute():
+            url = url.set(database=str(folder / database))
+    elif url.get_backend_name() == "postgresql":
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+    else:
+        raise BadInput(
+            f"database {url.get_backend_name()!r} is not supported; use SQLite or PostgreSQL"
+        )
+    return url
+
+
+def sqlite_path(url: URL) -> Path | None:
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def describe(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+class Database:
+    """One engine and the two kinds of transaction every service runs in."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.is_sqlite = url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+
+    @classmethod
+    def create_sqlite_file(cls, url: URL) -> None:
+        """Create an empty SQLite file readable by its owner only (0600)."""
+        path = sqlite_path(url)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(descriptor)
+
+    def require_file(self) -> None:
+        """SQLite would silently create an empty database where none exists: refuse."""
+        path = sqlite_path(self.url)
+        if path is not None and not path.exists():
+            raise EnvironmentProblem(
+                f"no database at {path}; run `screening init`, or pass --db URL"
+            )
+
+    def schema_revision(self) -> str | None:
+        with self.connect() as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    def require_current_schema(self) -> None:
+        self.require_file()
+        revision = self.schema_revision()
+        if revision is None:
+            raise EnvironmentProblem(
+                f"the database at {describe(self.url)} has no screening tables; "
+                "run `screening db upgrade` (or `screening init` for a new clinic)"
+            )
+        if revision != SCHEMA_REVISION:
+            raise EnvironmentProblem(
+                f"the database schema is at revision {revision}, this version needs "
+                f"{SCHEMA_REVISION}; run `screening db upgrade`"
+            )
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except OperationalError as error:
+            raise _unreachable(self.url, error) from None
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A writing transaction: everything commits together, or nothing does."""
+        engine = self.engine.execution_options(screening_write=True)
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                with session.begin():
+                    if not self.is_sqlite:
+                        # Serialise ledger appends across processes and sites (DESIGN §6).
+                        session.execute(sa.text("SELECT pg_advisory_xact_lock(7215601)"))
+                    yield session
+        except OperationalError as error:
+            if _is_connection_error(error):
+                raise _unreachable(self.url, error) from None
+            raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+        except OperationalError as error:
+            if _is_connection_error(error):
+                raise _unreachable(self.url, error) from None
+            raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        write = connection.get_execution_options().get("screening_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _is_connection_error(error: DBAPIError) -> bool:
+    return bool(error.connection_invalidated) or "connect" in str(error.orig).lower()
+
+
+def _unreachable(url: URL, error: DBAPIError) -> EnvironmentProblem:
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
+    return EnvironmentProblem(f"cannot use the database at {describe(url)}: {reason}")

@@ -1,0 +1,81 @@
+"""The one output path (STYLE §2): table, ``--json`` or CSV on stdout; messages on stderr.
+
+Consoles are made per call so that they write to whatever ``sys.stdout`` is now (tests
+swap it). rich follows the terminal and ``NO_COLOR`` for colour.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+Columns = Sequence[tuple[str, str]]  # (key, heading)
+
+
+def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def message(text: str) -> None:
+    """A note for the person at the terminal (stderr)."""
+    print(text, file=sys.stderr)
+
+
+def warning(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
+def error(text: str) -> None:
+    print(f"error: {text}", file=sys.stderr)
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def emit_rows(rows: list[dict[str, Any]], columns: Columns, *, as_json: bool = False,
+              title: str | None = None, empty: str = "nothing to show") -> None:
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        message(empty)
+        return
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for _, heading in columns:
+        table.add_column(heading)
+    for row in rows:
+        table.add_row(*(_cell(row.get(key)) for key, _ in columns))
+    _console().print(table)
+
+
+def emit_record(record: dict[str, Any], fields: Columns, *, as_json: bool = False) -> None:
+    """One item as "label: value" lines, or JSON."""
+    if as_json:
+        emit_json(record)
+        return
+    width = max(len(label) for _, label in fields)
+    for key, label in fields:
+        sys.stdout.write(f"{label:<{width}}  {_cell(record.get(key))}\n")
+
+
+def emit_csv(rows: list[dict[str, Any]], columns: Columns, handle: Any) -> None:
+    writer = csv.writer(handle)
+    writer.writerow([key for key, _ in columns])
+    for row in rows:
+        writer.writerow([_cell(row.get(key)) for key, _ in columns])

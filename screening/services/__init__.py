@@ -1,0 +1,1 @@
+"""One module per capability; each takes a session and plain values, returns plain data."""

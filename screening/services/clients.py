@@ -1,0 +1,270 @@
+"""Enrolment, changes, holds and discharge: each write with its ledger entry."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from screening.core import validate
+from screening.core.canonical import canonical_text, private_digest
+from screening.db.models import Client, Hold
+from screening.errors import BadInput
+from screening.services.context import Context
+from screening.services.upkeep import writing
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def client_state(row: Client) -> dict[str, Any]:
+    """What the ledger records of a client: by uid, names and codes only as digests."""
+    return {
+        "uid": row.uid,
+        "code": private_digest(row.salt, row.code),
+        "name": private_digest(row.salt, row.name),
+        "track": row.track,
+        "phase": row.phase,
+        "status": row.status,
+        "admitted_on": row.admitted_on.isoformat(),
+        "discharged_on": row.discharged_on.isoformat() if row.discharged_on else None,
+        "discharge_reason": private_digest(row.salt, row.discharge_reason),
+        "medications": private_digest(row.salt, row.medications),
+    }
+
+
+def hold_state(hold: Hold, client: Client) -> dict[str, Any]:
+    return {
+        "uid": client.uid,
+        "from": hold.starts_on.isoformat(),
+        "to": hold.ends_on.isoformat(),
+        "reason": private_digest(hold.salt, hold.reason),
+    }
+
+
+def medication_list(row: Client) -> list[str]:
+    return list(json.loads(row.medications))
+
+
+def summary(row: Client) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "name": row.name,
+        "track": row.track,
+        "phase": row.phase,
+        "status": row.status,
+        "admitted_on": row.admitted_on.isoformat(),
+        "discharged_on": row.discharged_on.isoformat() if row.discharged_on else None,
+        "medications": medication_list(row),
+    }
+
+
+def _checked(call, *args):  # type: ignore[no-untyped-def]
+    try:
+        return call(*args)
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+
+
+def find(session: Session, site: str, code: str) -> Client:
+    row = session.exec(select(Client).where(Client.site == site, Client.code == code)).first()
+    if row is None:
+        raise BadInput(f"no client with code {code!r} at site {site!r}; see `screening clients list`")
+    return row
+
+
+def _require_active(row: Client) -> None:
+    if row.status != "active":
+        raise BadInput(
+            f"client {row.code} was discharged on {row.discharged_on}; "
+            "their record can be read but no longer changed"
+        )
+
+
+@dataclass(frozen=True)
+class NewClient:
+    code: str
+    name: str | None
+    track: str
+    phase: str
+    admitted_on: date
+    medications: list[str]
+
+
+class InvalidFields(BadInput):
+    """One or more fields of an enrolment are unusable: ``problems`` is (field, reason)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(problems[0][1])
+        self.problems = problems
+
+
+def check_new(ctx: Context, code: str, track: str, phase: str, name: str | None,
+              admitted: str | None, medications: list[str]) -> NewClient:
+    """Validate one enrolment's fields (no database access), reporting every bad one."""
+    settings = ctx.settings
+    checks = {
+        "code": lambda: validate.client_code(code),
+        "name": lambda: validate.free_text(name, "name", False),
+        "track": lambda: validate.track(settings, track.strip()),
+        "phase": lambda: validate.phase(settings, phase.strip()),
+        "admitted_on": lambda: validate.parse_date(admitted, "admission date")
+        if admitted and admitted.strip() else ctx.today,
+        "medications": lambda: validate.medications(medications),
+    }
+    values, problems = {}, []
+    for field, check in checks.items():
+        try:
+            values[field] = check()
+        except validate.Invalid as error:
+            problems.append((field, str(error)))
+    if problems:
+        raise InvalidFields(problems)
+    return NewClient(**values)
+
+
+def enrol(session: Session, writer, ctx: Context, new: NewClient) -> Client:  # type: ignore[no-untyped-def]
+    """Insert one client and its ledger entry (the caller holds the transaction)."""
+    row = Client(
+        uid=str(uuid.uuid4()), site=ctx.site, code=new.code, name=new.name, salt=new_salt(),
+        track=new.track, phase=new.phase, status="active", admitted_on=new.admitted_on,
+        medications=canonical_text(new.medications), ledger_seq=0,
+    )
+    entry = writer.append(ctx.site, "client", {"action": "enrol", "client": client_state(row)})
+    row.ledger_seq = entry.seq
+    session.add(row)
+    return row
+
+
+def add(ctx: Context, code: str, track: str, phase: str, name: str | None = None,
+        admitted: str | None = None, medications: list[str] | None = None) -> dict[str, Any]:
+    new = check_new(ctx, code, track, phase, name, admitted, medications or [])
+    with writing(ctx) as (session, writer):
+        if _exists(session, ctx.site, new.code):
+            raise BadInput(f"client code {new.code!r} is already enrolled at site {ctx.site!r}")
+        row = enrol(session, writer, ctx, new)
+        session.flush()
+        return summary(row)
+
+
+def _exists(session: Session, site: str, code: str) -> bool:
+    return session.exec(
+        select(Client.id).where(Client.site == site, Client.code == code)
+    ).first() is not None
+
+
+def codes(session: Session, site: str) -> set[str]:
+    return set(session.exec(select(Client.code).where(Client.site == site)).all())
+
+
+def listing(ctx: Context, status: str | None = None, track: str | None = None) -> list[dict[str, Any]]:
+    if status is not None and status not in ("active", "discharged"):
+        raise BadInput(f"unknown status {status!r}; use active or discharged")
+    if track is not None:
+        _checked(validate.track, ctx.settings, track)
+    with ctx.database.read() as session:
+        query = select(Client).where(Client.site == ctx.site)
+        if status:
+            query = query.where(Client.status == status)
+        if track:
+            query = query.where(Client.track == track)
+        return [summary(row) for row in session.exec(query.order_by(Client.code))]
+
+
+def show(ctx: Context, code: str) -> dict[str, Any]:
+    with ctx.database.read() as session:
+        row = find(session, ctx.site, code)
+        holds = session.exec(
+            select(Hold).where(Hold.client_id == row.id).order_by(Hold.starts_on)
+        ).all()
+        return {
+            **summary(row),
+            "uid": row.uid,
+            "discharge_reason": row.discharge_reason,
+            "holds": [
+                {"from": h.starts_on.isoformat(), "to": h.ends_on.isoformat(), "reason": h.reason}
+                for h in holds
+            ],
+        }
+
+
+def update(ctx: Context, code: str, phase: str | None = None, track: str | None = None,
+           medications: list[str] | None = None, name: str | None = None) -> dict[str, Any]:
+    if phase is None and track is None and medications is None and name is None:
+        raise BadInput("nothing to change; pass --phase, --track, --meds or --name")
+    changes: dict[str, Any] = {}
+    if phase is not None:
+        changes["phase"] = _checked(validate.phase, ctx.settings, phase)
+    if track is not None:
+        changes["track"] = _checked(validate.track, ctx.settings, track)
+    if medications is not None:
+        changes["medications"] = canonical_text(_checked(validate.medications, medications))
+    if name is not None:
+        changes["name"] = _checked(validate.free_text, name, "name", False)
+    with writing(ctx) as (session, writer):
+        row = find(session, ctx.site, code)
+        _require_active(row)
+        changed = sorted(field for field, value in changes.items() if getattr(row, field) != value)
+        if not changed:
+            raise BadInput(f"client {row.code} already has those values; nothing changed")
+        for field in changed:
+            setattr(row, field, changes[field])
+        entry = writer.append(ctx.site, "client", {
+            "action": "update", "changed": changed, "client": client_state(row),
+        })
+        row.ledger_seq = entry.seq
+        session.add(row)
+        session.flush()
+        return {**summary(row), "changed": changed}
+
+
+def hold(ctx: Context, code: str, start: str, end: str, reason: str) -> dict[str, Any]:
+    starts_on = _checked(validate.parse_date, start, "--from")
+    ends_on = _checked(validate.parse_date, end, "--to")
+    text = _checked(validate.free_text, reason, "--reason")
+    if ends_on < starts_on:
+        raise BadInput(f"the hold ends ({ends_on}) before it starts ({starts_on}); swap --from and --to")
+    with writing(ctx) as (session, writer):
+        row = find(session, ctx.site, code)
+        _require_active(row)
+        record = Hold(client_id=row.id, starts_on=starts_on, ends_on=ends_on, reason=text,
+                      salt=new_salt(), ledger_seq=0)
+        entry = writer.append(ctx.site, "hold", {"action": "add", "hold": hold_state(record, row)})
+        record.ledger_seq = entry.seq
+        session.add(record)
+        session.flush()
+        return {"code": row.code, "from": starts_on.isoformat(), "to": ends_on.isoformat(),
+                "reason": text}
+
+
+def discharge(ctx: Context, code: str, on: str | None = None, reason: str | None = None) -> dict[str, Any]:
+    day = _checked(validate.parse_date, on, "--on") if on else ctx.today
+    text = _checked(validate.free_text, reason, "--reason", False)
+    if day > ctx.today:
+        raise BadInput(f"--on {day} is in the future; record a discharge on or after the day")
+    with writing(ctx) as (session, writer):
+        row = find(session, ctx.site, code)
+        _require_active(row)
+        if day < row.admitted_on:
+            raise BadInput(
+                f"--on {day} is before client {row.code} was admitted ({row.admitted_on})"
+            )
+        row.status, row.discharged_on, row.discharge_reason = "discharged", day, text
+        entry = writer.append(ctx.site, "client", {"action": "discharge", "client": client_state(row)})
+        row.ledger_seq = entry.seq
+        session.add(row)
+        session.flush()
+        return summary(row)
+
+
+def count(session: Session, site: str) -> int:
+    return session.execute(
+        sa.select(sa.func.count()).select_from(Client).where(Client.site == site)
+    ).scalar_one()

@@ -1,0 +1,39 @@
+"""Clinic closures: no draw at the site that day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+
+from screening.core import validate
+from screening.core.canonical import private_digest
+from screening.db.models import Closure
+from screening.errors import BadInput
+from screening.services.clients import new_salt
+from screening.services.context import Context
+from screening.services.upkeep import writing
+
+
+def closure_state(row: Closure) -> dict[str, Any]:
+    return {"date": row.day.isoformat(), "reason": private_digest(row.salt, row.reason)}
+
+
+def close(ctx: Context, day_text: str, reason: str) -> dict[str, Any]:
+    try:
+        day = validate.parse_date(day_text, "date")
+        text = validate.free_text(reason, "--reason")
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+    with writing(ctx) as (session, writer):
+        existing = session.exec(
+            select(Closure).where(Closure.site == ctx.site, Closure.day == day)
+        ).first()
+        if existing is not None:
+            raise BadInput(f"the clinic is already recorded as closed on {day}")
+        row = Closure(site=ctx.site, day=day, reason=text, salt=new_salt(), ledger_seq=0)
+        entry = writer.append(ctx.site, "closure", {"action": "add", "closure": closure_state(row)})
+        row.ledger_seq = entry.seq
+        session.add(row)
+        session.flush()
+        return {"date": day.isoformat(), "reason": text}

@@ -1,0 +1,36 @@
+"""What every command hands to the services: settings, database, who, and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from screening.config import Settings
+from screening.db.engine import Database
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The OS user is always recorded; ``name`` is the person at a shared workstation."""
+
+    os_user: str
+    name: str | None = None
+
+    def as_body(self) -> dict[str, str]:
+        body = {"os": self.os_user}
+        if self.name:
+            body["as"] = self.name
+        return body
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    database: Database
+    actor: Actor
+    now: datetime  # aware, UTC; read once per command by the CLI
+    today: date  # the date at the site, in its time zone
+
+    @property
+    def site(self) -> str:
+        return self.settings.site.name

@@ -1,0 +1,109 @@
+"""`screening init`: config, key, database, genesis, policy and anchors, or nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from screening import __version__
+from screening.config import SITE_PATTERN, parse, read_toml
+from screening.core.selection import ALGORITHM
+from screening.db.engine import Database, describe, resolve_url, sqlite_path
+from screening.db.migrate import upgrade
+from screening.errors import BadInput
+from screening.services.context import Actor
+from screening.services.keys import create_key
+from screening.services.ledger import LedgerWriter, bodies, head
+from screening.services.upkeep import commit_anchors, record_policy
+
+
+def example_config() -> str:
+    return resources.files("screening").joinpath("data/config.example.toml").read_text("utf-8")
+
+
+def config_text(site: str, timezone: str) -> str:
+    """The example config with this clinic's site name and time zone."""
+    text = example_config()
+    text = re.sub(r'(?m)^name = "main"$', f'name = "{site}"', text, count=1)
+    return re.sub(r'(?m)^timezone = ".*"$', f'timezone = "{timezone}"', text, count=1)
+
+
+@dataclass(frozen=True)
+class InitResult:
+    config: Path
+    key: Path
+    database: str
+    periods: list[str]
+    head: tuple[int, str]
+
+
+def initialise(
+    config_path: Path, site: str, timezone: str, db_url: str | None, actor: Actor,
+    now: datetime,
+) -> InitResult:
+    """Create a clinic. Refuses if anything already exists; removes what it made on error."""
+    if not SITE_PATTERN.match(site):
+        raise BadInput(
+            f"{site!r} is not a site name; use up to 32 lower-case letters, digits, - or _"
+        )
+    config_path = config_path.absolute()
+    if config_path.exists():
+        raise BadInput(
+            f"{config_path} already exists; this folder has a clinic already "
+            "(use --config for another)"
+        )
+    text = config_text(site, timezone)
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    try:
+        config_path.write_text(text, encoding="utf-8")
+        created.append(config_path)
+        settings, problems = parse(read_toml(config_path), config_path)
+        if settings is None:
+            raise BadInput(problems[0])
+        if settings.key_file.exists():
+            raise BadInput(
+                f"a key file already exists at {settings.key_file}; move it away or "
+                "initialise in another folder"
+            )
+        url = resolve_url(db_url or settings.database_url, config_path.parent)
+        file = sqlite_path(url)
+        if file is not None:
+            if file.exists():
+                raise BadInput(f"a database already exists at {file}; initialise elsewhere")
+            Database.create_sqlite_file(url)
+            created.append(file)
+        master = create_key(settings.key_file)
+        created.append(settings.key_file)
+        database = Database(url)
+        try:
+            upgrade(database)
+            with database.write() as session:
+                if any(True for _ in bodies(session, site, "commitment")):
+                    raise BadInput(
+                        f"site {site!r} is already initialised in {describe(url)}; "
+                        "choose another site name"
+                    )
+                writer = LedgerWriter(session, actor, now)
+                if head(session) is None:
+                    writer.append(site, "genesis", {
+                        "installation": str(uuid.uuid4()),
+                        "algorithm": ALGORITHM,
+                        "software": f"screening {__version__}",
+                    })
+                record_policy(session, writer, settings)
+                today = now.astimezone(settings.zone).date()
+                periods = commit_anchors(session, writer, settings, today, master=master)
+                last = writer.head()
+        finally:
+            database.dispose()
+    except BaseException:
+        for path in reversed(created):
+            for extra in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                extra.unlink(missing_ok=True)
+        raise
+    return InitResult(config_path, settings.key_file, describe(url), periods, last)

@@ -1,0 +1,87 @@
+"""What every writing command does first: record a changed policy, keep anchors ahead.
+
+DESIGN §5: the ledger holds the anchor of every period before any draw in it; `init`
+commits the current and the next 12 periods and later writes keep 12 ahead. DESIGN §6:
+the policy in force is written whenever it changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from sqlmodel import Session
+
+from screening.config import Settings
+from screening.core.policy import policy_body, policy_digest
+from screening.core.selection import anchor, chain_length, next_period, period_of
+from screening.errors import EnvironmentProblem
+from screening.services.context import Context
+from screening.services.keys import read_key
+from screening.services.ledger import LedgerWriter, bodies, latest_body
+
+log = logging.getLogger("screening")
+PERIODS_AHEAD = 12
+
+
+def periods_from(today: date, ahead: int = PERIODS_AHEAD) -> list[str]:
+    periods = [period_of(today)]
+    for _ in range(ahead):
+        periods.append(next_period(periods[-1]))
+    return periods
+
+
+def record_policy(session: Session, writer: LedgerWriter, settings: Settings) -> bool:
+    """Append a policy entry when the configured policy differs from the last recorded."""
+    body = policy_body(settings)
+    last = latest_body(session, settings.site.name, "policy")
+    if last is not None and policy_digest(last) == policy_digest(body):
+        return False
+    writer.append(settings.site.name, "policy", body)
+    return True
+
+
+def commit_anchors(
+    session: Session, writer: LedgerWriter, settings: Settings, today: date,
+    master: bytes | None = None,
+) -> list[str]:
+    """Append commitments for any of the next periods that have none. Returns them."""
+    site = settings.site.name
+    committed = {body["period"] for body in bodies(session, site, "commitment")}
+    missing = [period for period in periods_from(today) if period not in committed]
+    if not missing:
+        return []
+    if master is None:
+        try:
+            master = read_key(settings.key_file)
+        except EnvironmentProblem as problem:
+            # Losing the key stops future draws but must not stop enrolment or results.
+            log.warning("anchors for %s not committed: %s", ", ".join(missing), problem.message)
+            return []
+    for period in missing:
+        writer.append(
+            site,
+            "commitment",
+            {
+                "period": period,
+                "length": chain_length(period),
+                "anchor": anchor(master, site, period).hex(),
+            },
+        )
+    return missing
+
+
+def keep_up(session: Session, writer: LedgerWriter, settings: Settings, today: date) -> None:
+    record_policy(session, writer, settings)
+    commit_anchors(session, writer, settings, today)
+
+
+@contextmanager
+def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
+    """One writing transaction with its ledger writer, after the common upkeep."""
+    with ctx.database.write() as session:
+        writer = LedgerWriter(session, ctx.actor, ctx.now)
+        keep_up(session, writer, ctx.settings, ctx.today)
+        yield session, writer
