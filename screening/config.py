@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from screening.errors import BadInput, EnvironmentProblem
 
@@ -29,7 +37,7 @@ SITE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 def _rate(value: Any) -> Fraction:
     """A number of tests: 2, 0.5 or "1/2", kept as an exact fraction."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number; write a number such as 2, 0.5 or \"1/2\"")
+        raise ValueError(f'{value!r} is not a number; write a number such as 2, 0.5 or "1/2"')
     try:
         if isinstance(value, float):
             rate = Fraction(str(value))
@@ -39,7 +47,7 @@ def _rate(value: Any) -> Fraction:
             raise TypeError
     except (ValueError, TypeError, ZeroDivisionError):
         raise ValueError(
-            f"{value!r} is not a number; write a number such as 2, 0.5 or \"1/2\""
+            f'{value!r} is not a number; write a number such as 2, 0.5 or "1/2"'
         ) from None
     if rate < 0:
         raise ValueError(f"{value!r} is negative; write 0 or more")
@@ -48,7 +56,7 @@ def _rate(value: Any) -> Fraction:
 
 def _probability(value: Any) -> Fraction:
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} must be a fraction in quotes, such as \"1/5\"")
+        raise ValueError(f'{value!r} must be a fraction in quotes, such as "1/5"')
     rate = _rate(value)
     if rate > 1:
         raise ValueError(f"{value!r} is more than 1; a daily probability is between 0 and 1")
@@ -84,7 +92,7 @@ class SiteSettings(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"{value!r} is not an IANA time zone; use a name such as \"America/New_York\""
+                f'{value!r} is not an IANA time zone; use a name such as "America/New_York"'
             ) from None
         return value
 
@@ -103,17 +111,18 @@ class PolicySettings(_Strict):
     per_day: Annotated[int, Field(ge=0, strict=True)] = 0
 
 
+def _weekday(value: str) -> str:
+    if value not in WEEKDAYS:
+        raise ValueError(f"{value!r} is not a weekday; use {', '.join(WEEKDAYS)}")
+    return value
+
+
 class Track(_Strict):
-    days: tuple[str, ...]
+    days: tuple[Annotated[str, AfterValidator(_weekday)], ...]
 
     @field_validator("days")
     @classmethod
     def _days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for index, day in enumerate(value):
-            if day not in WEEKDAYS:
-                raise ValueError(
-                    f"days[{index}] = {day!r} is not a weekday; use {', '.join(WEEKDAYS)}"
-                )
         if not value:
             raise ValueError("a track needs at least one meeting weekday")
         if len(set(value)) != len(value):
@@ -183,65 +192,70 @@ def _pydantic_problem(error: dict[str, Any]) -> str:
     path = _toml_path(tuple(error["loc"]))
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{path}: unknown setting; remove it or check its spelling against config.example.toml"
+        return (
+            f"{path}: unknown setting; remove it or check its spelling against config.example.toml"
+        )
     if kind == "missing":
         return f"{path}: missing; add it (see config.example.toml)"
     if kind == "value_error":
-        message = str(error["ctx"]["error"])
-        if message.startswith("days[") and path.endswith(".days"):
-            # Point at the exact list item, e.g. tracks.morning.days[2].
-            index, _, rest = message.partition(" = ")
-            return f"{path}{index.removeprefix('days')}: {rest}"
-        return f"{path}: {message}"
+        return f"{path}: {error['ctx']['error']}"
     if kind == "literal_error":
         return f"{path}: {error['input']!r} is not allowed; use {error['ctx']['expected']}"
     return f"{path}: {error['msg']} (got {error.get('input')!r})"
 
 
-def _cross_checks(parsed: _File) -> list[str]:
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _cross_checks(raw: dict[str, Any]) -> list[str]:
+    """Checks across settings, on the raw document so that they run (and are all
+    reported) even when some field fails its own validation."""
     problems: list[str] = []
-    if not parsed.tracks:
+    tracks, phases = _table(raw.get("tracks")), _table(raw.get("phases"))
+    if "tracks" in raw and not tracks:
         problems.append("tracks: no track defined; add at least one [tracks.NAME] with days")
-    if not parsed.phases:
+    if "phases" in raw and not phases:
         problems.append("phases: no phase defined; add at least one [phases.NAME]")
-    for name, phase in parsed.phases.items():
-        rates = [phase, *phase.by_track.values()]
-        paths = [f"phases.{name}", *(f"phases.{name}.by_track.{t}" for t in phase.by_track)]
-        for path, rate in zip(paths, rates, strict=True):
-            if rate.tests_per_week is not None and rate.daily_probability is not None:
-                problems.append(
-                    f"{path}: give tests_per_week or daily_probability, not both"
-                )
-        if phase.tests_per_week is None and phase.daily_probability is None:
+    for name, phase in phases.items():
+        phase = _table(phase)
+        by_track = _table(phase.get("by_track"))
+        for path, rate in [
+            (f"phases.{name}", phase),
+            *((f"phases.{name}.by_track.{t}", _table(r)) for t, r in by_track.items()),
+        ]:
+            if "tests_per_week" in rate and "daily_probability" in rate:
+                problems.append(f"{path}: give tests_per_week or daily_probability, not both")
+        if "tests_per_week" not in phase and "daily_probability" not in phase:
             problems.append(
                 f"phases.{name}: no rate; add tests_per_week (e.g. 2) or daily_probability"
             )
-        for track in phase.by_track:
-            if track not in parsed.tracks:
-                known = ", ".join(sorted(parsed.tracks)) or "none"
+        for track in by_track:
+            if tracks and track not in tracks:
                 problems.append(
                     f"phases.{name}.by_track.{track}: unknown track {track!r}; "
-                    f"known tracks: {known}"
+                    f"known tracks: {', '.join(sorted(tracks))}"
                 )
-        low, high = phase.min_days_between_tests, phase.max_days_between_tests
-        if low is not None and high is not None and low > high:
+        low, high = phase.get("min_days_between_tests"), phase.get("max_days_between_tests")
+        if isinstance(low, int) and isinstance(high, int) and low > high:
             problems.append(
                 f"phases.{name}: min_days_between_tests ({low}) is more than "
                 f"max_days_between_tests ({high})"
             )
-    for name, panel in parsed.panels.items():
-        if not panel.analytes:
+    for name, panel in _table(raw.get("panels")).items():
+        if _table(panel).get("analytes") == []:
             problems.append(f"panels.{name}.analytes: empty; list the analyte codes tested")
     return problems
 
 
 def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
     """Validate a parsed TOML document. Returns settings, or None and every problem."""
+    problems: list[str] = []
     try:
         parsed = _File.model_validate(raw)
     except ValidationError as error:
-        return None, [_pydantic_problem(item) for item in error.errors()]
-    problems = _cross_checks(parsed)
+        problems = [_pydantic_problem(item) for item in error.errors()]
+    problems += _cross_checks(raw)
     if problems:
         return None, problems
     folder = path.parent

@@ -9,7 +9,7 @@ import typer
 
 from screening import __version__
 from screening.cli import audit, clients, setup
-from screening.cli.common import Globals, setup_logging
+from screening.cli.common import Globals, set_globals, setup_logging
 
 app = typer.Typer(
     name="screening",
@@ -29,26 +29,49 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option(
-        "--config", help="Config file (else $SCREENING_CONFIG, ./screening.toml, the user config dir).",
-    )] = None,
-    db: Annotated[str | None, typer.Option(
-        "--db", envvar="SCREENING_DATABASE_URL",
-        help="Database URL, overriding the config (sqlite:///... or postgresql+psycopg://...).",
-    )] = None,
-    actor: Annotated[str | None, typer.Option(
-        "--actor", envvar="SCREENING_ACTOR",
-        help="The person at a shared workstation; recorded beside the OS user.",
-    )] = None,
-    debug: Annotated[bool, typer.Option(
-        "--debug", help="Show tracebacks (without local variables) on unexpected errors.",
-    )] = False,
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version and exit.",
-    )] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Config file (else $SCREENING_CONFIG, ./screening.toml, the user config dir).",
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="SCREENING_DATABASE_URL",
+            help="Database URL, overriding the config (sqlite:///... or postgresql+psycopg://...).",
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            envvar="SCREENING_ACTOR",
+            help="The person at a shared workstation; recorded beside the OS user.",
+        ),
+    ] = None,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show tracebacks (without local variables) on unexpected errors.",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Random, unannounced drug screening for intensive outpatient programs."""
     ctx.obj = Globals(config=config, db=db, actor=actor, debug=debug)
+    set_globals(ctx.obj)
     setup_logging()
 
 

@@ -8,16 +8,21 @@ import typer
 
 from screening.cli.common import JsonOpt, handle_errors, open_context
 
-audit_app = typer.Typer(help="Prove the record is intact and the draws were fair.",
-                        no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Prove the record is intact and the draws were fair.", no_args_is_help=True
+)
 
 
 @audit_app.command("verify")
 @handle_errors
 def verify(
     ctx: typer.Context,
-    checkpoint: Annotated[str | None, typer.Option(
-        "--checkpoint", help="SEQ:HASH from an earlier `audit checkpoint`, kept elsewhere.")] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint", help="SEQ:HASH from an earlier `audit checkpoint`, kept elsewhere."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute the ledger's hashes and links and check every record against it."""
@@ -29,8 +34,10 @@ def verify(
         emit_json(report.as_dict())
     elif report.ok:
         print(f"ledger intact: {report.entries} entries, head {report.head}")
-        print(f"records match the ledger: {report.clients} clients, {report.holds} holds, "
-              f"{report.closures} closures")
+        print(
+            f"records match the ledger: {report.clients} clients, {report.holds} holds, "
+            f"{report.closures} closures"
+        )
         if checkpoint:
             print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
         else:

@@ -9,17 +9,33 @@ import typer
 
 from screening.cli.common import JsonOpt, handle_errors, open_context, split_list
 
-clients_app = typer.Typer(help="Enrol clients, change them, put them on hold, discharge them.",
-                          no_args_is_help=True)
+clients_app = typer.Typer(
+    help="Enrol clients, change them, put them on hold, discharge them.", no_args_is_help=True
+)
 
 CodeArg = Annotated[str, typer.Argument(help="The clinic's client code, e.g. C-104.")]
-LIST_COLUMNS = [("code", "code"), ("name", "name"), ("track", "track"), ("phase", "phase"),
-                ("status", "status"), ("admitted_on", "admitted"),
-                ("discharged_on", "discharged")]
-SHOW_FIELDS = [("code", "code"), ("name", "name"), ("status", "status"), ("track", "track"),
-               ("phase", "phase"), ("admitted_on", "admitted"),
-               ("discharged_on", "discharged"), ("discharge_reason", "discharge reason"),
-               ("medications", "medications"), ("holds", "holds"), ("uid", "uid")]
+LIST_COLUMNS = [
+    ("code", "code"),
+    ("name", "name"),
+    ("track", "track"),
+    ("phase", "phase"),
+    ("status", "status"),
+    ("admitted_on", "admitted"),
+    ("discharged_on", "discharged"),
+]
+SHOW_FIELDS = [
+    ("code", "code"),
+    ("name", "name"),
+    ("status", "status"),
+    ("track", "track"),
+    ("phase", "phase"),
+    ("admitted_on", "admitted"),
+    ("discharged_on", "discharged"),
+    ("discharge_reason", "discharge reason"),
+    ("medications", "medications"),
+    ("holds", "holds"),
+    ("uid", "uid"),
+]
 
 
 @clients_app.command("add")
@@ -29,30 +45,43 @@ def add(
     code: CodeArg,
     track: Annotated[str, typer.Option("--track", help="Track (meeting days), from the config.")],
     phase: Annotated[str, typer.Option("--phase", help="Phase of treatment, from the config.")],
-    name: Annotated[str | None, typer.Option("--name", help="The client's name (optional).")] = None,
-    admitted: Annotated[str | None, typer.Option(
-        "--admitted", help="Admission date YYYY-MM-DD (default: today).")] = None,
-    meds: Annotated[str | None, typer.Option(
-        "--meds", help="Prescribed medications that explain expected positives, "
-        "comma-separated (e.g. buprenorphine).")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The client's name (optional).")
+    ] = None,
+    admitted: Annotated[
+        str | None, typer.Option("--admitted", help="Admission date YYYY-MM-DD (default: today).")
+    ] = None,
+    meds: Annotated[
+        str | None,
+        typer.Option(
+            "--meds",
+            help="Prescribed medications that explain expected positives, "
+            "comma-separated (e.g. buprenorphine).",
+        ),
+    ] = None,
 ) -> None:
     """Enrol one client."""
     from screening.render.output import message
     from screening.services import clients
 
     added = clients.add(open_context(ctx), code, track, phase, name, admitted, split_list(meds))
-    message(f"enrolled {added['code']}: track {added['track']}, phase {added['phase']}, "
-            f"admitted {added['admitted_on']}")
+    message(
+        f"enrolled {added['code']}: track {added['track']}, phase {added['phase']}, "
+        f"admitted {added['admitted_on']}"
+    )
 
 
 @clients_app.command("import")
 @handle_errors
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(
-        help="CSV with the header code,name,track,phase,admitted_on,medications.")],
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Check every row and write nothing.")] = False,
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV with the header code,name,track,phase,admitted_on,medications."),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and write nothing.")
+    ] = False,
 ) -> None:
     """Enrol every client in a CSV file, or none if any row is bad."""
     from screening.render.output import message
@@ -62,15 +91,15 @@ def import_(
     if result.dry_run:
         message(f"{file}: all {result.enrolled} rows are valid; nothing written (dry run)")
     else:
-        message(f"enrolled {result.enrolled} clients from {file}")
+        noun = "client" if result.enrolled == 1 else "clients"
+        message(f"enrolled {result.enrolled} {noun} from {file}")
 
 
 @clients_app.command("list")
 @handle_errors
 def list_(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(
-        "--status", help="active or discharged.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="active or discharged.")] = None,
     track: Annotated[str | None, typer.Option("--track", help="Only this track.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -91,8 +120,11 @@ def show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
 
     record = clients.show(open_context(ctx), code)
     if not as_json:
-        record = {**record, "holds": [f"{h['from']} to {h['to']} ({h['reason']})"
-                                      for h in record["holds"]] or ["none"]}
+        record = {
+            **record,
+            "holds": [f"{h['from']} to {h['to']} ({h['reason']})" for h in record["holds"]]
+            or ["none"],
+        }
     emit_record(record, SHOW_FIELDS, as_json=as_json)
 
 
@@ -103,8 +135,10 @@ def update(
     code: CodeArg,
     phase: Annotated[str | None, typer.Option("--phase", help="New phase.")] = None,
     track: Annotated[str | None, typer.Option("--track", help="New track.")] = None,
-    meds: Annotated[str | None, typer.Option(
-        "--meds", help="The full new medication list, comma-separated (\"\" for none).")] = None,
+    meds: Annotated[
+        str | None,
+        typer.Option("--meds", help='The full new medication list, comma-separated ("" for none).'),
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Corrected name.")] = None,
 ) -> None:
     """Change a client's phase, track, medications or name."""

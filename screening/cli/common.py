@@ -37,6 +37,15 @@ class Globals:
     debug: bool = False
 
 
+# The global options of the invocation under way; the error boundary reads --debug here.
+_current = Globals()
+
+
+def set_globals(options: Globals) -> None:
+    global _current
+    _current = options
+
+
 def globals_of(ctx: typer.Context) -> Globals:
     root = ctx.find_root()
     if not isinstance(root.obj, Globals):
@@ -45,13 +54,7 @@ def globals_of(ctx: typer.Context) -> Globals:
 
 
 def _debugging() -> bool:
-    try:
-        ctx = typer.get_current_context(silent=True)
-    except RuntimeError:
-        ctx = None
-    if ctx is not None and globals_of(ctx).debug:
-        return True
-    return os.environ.get("SCREENING_DEBUG", "") not in ("", "0")
+    return _current.debug or os.environ.get("SCREENING_DEBUG", "") not in ("", "0")
 
 
 def _database_message(error: BaseException) -> tuple[int, str]:
@@ -66,8 +69,9 @@ def _database_message(error: BaseException) -> tuple[int, str]:
     if name in ("OperationalError", "InterfaceError"):
         return 3, f"the database could not be used ({reason or name}); check that it is reachable"
     if name == "IntegrityError":
-        return 2, ("another write changed the same records at the same moment; "
-                   "run the command again")
+        return 2, (
+            "another write changed the same records at the same moment; run the command again"
+        )
     return 1, f"database error {name}: {reason}; run again with --debug for details"
 
 
@@ -100,8 +104,13 @@ def handle_errors(command: F) -> F:
             if type(unexpected).__module__.startswith("sqlalchemy"):
                 code, text = _database_message(unexpected)
             else:
-                code, text = 1, (f"internal error ({type(unexpected).__name__}); "
-                                 "run again with --debug for details")
+                code, text = (
+                    1,
+                    (
+                        f"internal error ({type(unexpected).__name__}); "
+                        "run again with --debug for details"
+                    ),
+                )
             error(text)
             raise typer.Exit(code) from None
 

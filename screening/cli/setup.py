@@ -27,10 +27,13 @@ def _local_timezone() -> str | None:
 def init(
     ctx: typer.Context,
     site: Annotated[str, typer.Option("--site", help="The site's short name.")] = "main",
-    timezone: Annotated[str | None, typer.Option(
-        "--timezone", help="The clinic's IANA time zone, e.g. America/New_York "
-        "(default: this machine's).",
-    )] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            help="The clinic's IANA time zone, e.g. America/New_York (default: this machine's).",
+        ),
+    ] = None,
 ) -> None:
     """Set up a clinic here: config, database, key file and the first ledger entries."""
     from datetime import UTC, datetime
@@ -42,19 +45,26 @@ def init(
 
     zone = timezone or _local_timezone()
     if zone is None:
-        raise BadInput("cannot tell this machine's time zone; pass --timezone, e.g. America/New_York")
+        raise BadInput(
+            "cannot tell this machine's time zone; pass --timezone, e.g. America/New_York"
+        )
     options = globals_of(ctx)
     path = options.config or Path.cwd() / "screening.toml"
-    result = initialise(path, site, zone, options.db, Actor(os_user(), options.actor),
-                        datetime.now(UTC))
+    result = initialise(
+        path, site, zone, options.db, Actor(os_user(), options.actor), datetime.now(UTC)
+    )
     message(f"Initialised site {site!r} in time zone {zone}.")
     message(f"  config:   {result.config}")
     message(f"  database: {result.database}")
     message(f"  key file: {result.key}")
-    message(f"  anchors committed for {result.periods[0]} to {result.periods[-1]}; "
-            f"ledger head {result.head[0]}:{result.head[1]}")
-    message(f"Back up {result.key} now, somewhere other than this machine: without it no "
-            "further draws can be made. Never put it in the database or share it.")
+    message(
+        f"  anchors committed for {result.periods[0]} to {result.periods[-1]}; "
+        f"ledger head {result.head[0]}:{result.head[1]}"
+    )
+    message(
+        f"Back up {result.key} now, somewhere other than this machine: without it no "
+        "further draws can be made. Never put it in the database or share it."
+    )
 
 
 @config_app.command("check")
@@ -76,11 +86,15 @@ def config_check(ctx: typer.Context) -> None:
     url = re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", globals_of(ctx).db or settings.database_url)
     print(f"{path}: valid")
     print(f"site {settings.site.name}, time zone {settings.site.timezone}")
-    print(f"database {url}; key file {settings.key_file} "
-          f"({'present' if settings.key_file.exists() else 'MISSING'})")
-    print(f"days that count: {settings.policy.days}; collect within "
-          f"{settings.policy.collect_within_hours} h"
-          + (f"; count mode: {settings.policy.per_day} a day" if settings.policy.per_day else ""))
+    print(
+        f"database {url}; key file {settings.key_file} "
+        f"({'present' if settings.key_file.exists() else 'MISSING'})"
+    )
+    print(
+        f"days that count: {settings.policy.days}; collect within "
+        f"{settings.policy.collect_within_hours} h"
+        + (f"; count mode: {settings.policy.per_day} a day" if settings.policy.per_day else "")
+    )
     for name, track in sorted(settings.tracks.items()):
         print(f"track {name}: {', '.join(track.days)}")
     for name, phase in sorted(settings.phases.items()):
@@ -89,8 +103,10 @@ def config_check(ctx: typer.Context) -> None:
             for track in sorted(settings.tracks)
         )
         cap = phase.max_days_between_tests
-        print(f"phase {name}: daily probability {rates}"
-              + (f"; at most {cap} days between tests" if cap else ""))
+        print(
+            f"phase {name}: daily probability {rates}"
+            + (f"; at most {cap} days between tests" if cap else "")
+        )
     for name, panel in sorted(settings.panels.items()):
         print(f"panel {name} ({panel.specimen}): {len(panel.analytes)} analytes")
 

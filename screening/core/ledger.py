@@ -17,8 +17,20 @@ VERSION = 1
 GENESIS_PREV = "0" * 64
 KINDS = frozenset(
     {
-        "genesis", "policy", "commitment", "reveal", "client", "hold", "closure", "draw",
-        "draw_amend", "screening", "result", "amendment", "disclosure", "key_rotation",
+        "genesis",
+        "policy",
+        "commitment",
+        "reveal",
+        "client",
+        "hold",
+        "closure",
+        "draw",
+        "draw_amend",
+        "screening",
+        "result",
+        "amendment",
+        "disclosure",
+        "key_rotation",
     }
 )
 
@@ -46,14 +58,26 @@ class Entry:
 
 
 def make_entry(
-    *, seq: int, prev: str, at: datetime, actor: dict[str, str], site: str, kind: str,
+    *,
+    seq: int,
+    prev: str,
+    at: datetime,
+    actor: dict[str, str],
+    site: str,
+    kind: str,
     body: dict[str, Any],
 ) -> Entry:
     if kind not in KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
     document = {
-        "v": VERSION, "seq": seq, "at": rfc3339(at), "actor": actor, "site": site,
-        "kind": kind, "body": body, "prev": prev,
+        "v": VERSION,
+        "seq": seq,
+        "at": rfc3339(at),
+        "actor": actor,
+        "site": site,
+        "kind": kind,
+        "body": body,
+        "prev": prev,
     }
     text = canonical_text(document)
     at_second = at.astimezone(UTC).replace(microsecond=0)
@@ -65,7 +89,12 @@ class BrokenLink(Exception):
 
 
 def check_link(
-    *, seq: int, stored_hash: str, canonical: str, expected_seq: int, expected_prev: str,
+    *,
+    seq: int,
+    stored_hash: str,
+    canonical: str,
+    expected_seq: int,
+    expected_prev: str,
     columns: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Check one stored entry against its predecessor; return the parsed document.
@@ -79,8 +108,10 @@ def check_link(
         raise BrokenLink(f"sequence number {seq} repeats or goes backwards")
     actual = sha256_hex(canonical.encode("utf-8"))
     if actual != stored_hash:
-        raise BrokenLink(f"its contents do not match its hash (stored {stored_hash[:12]}…, "
-                         f"contents hash to {actual[:12]}…)")
+        raise BrokenLink(
+            f"its contents do not match its hash (stored {stored_hash[:12]}…, "
+            f"contents hash to {actual[:12]}…)"
+        )
     try:
         document = json.loads(canonical)
         recanonical = canonical_text(document)
@@ -93,12 +124,15 @@ def check_link(
     if document.get("seq") != seq:
         raise BrokenLink(f"it is stored as entry {seq} but says it is entry {document.get('seq')}")
     if document.get("prev") != expected_prev:
-        raise BrokenLink("its link to the previous entry is wrong (prev does not match "
-                         "the hash of the entry before it)")
+        raise BrokenLink(
+            "its link to the previous entry is wrong (prev does not match "
+            "the hash of the entry before it)"
+        )
     if document.get("kind") not in KINDS:
         raise BrokenLink(f"unknown kind {document.get('kind')!r}")
     for name, value in (columns or {}).items():
         if document.get(name) != value:
-            raise BrokenLink(f"its {name} column says {value!r} but the entry says "
-                             f"{document.get(name)!r}")
+            raise BrokenLink(
+                f"its {name} column says {value!r} but the entry says {document.get(name)!r}"
+            )
     return document

@@ -1,14 +1,19 @@
-"""Selection algorithm ``screening/v1`` (DESIGN §5): hash chains, day keys.
+"""Selection algorithm ``screening/v1`` (DESIGN §5): hash chains, day keys, the draw.
 
-Every function is pure; ``master`` is the 32-byte installation key.
+Every function is pure; ``master`` is the 32-byte installation key. Python's ``random``
+is never used: its output may change between CPython versions and depends on list order.
 """
 
 from __future__ import annotations
 
 import calendar
 import hashlib
+import heapq
 import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 
 from screening.core.canonical import lp
 
@@ -66,3 +71,103 @@ def day_key(master: bytes, site: str, day: date) -> bytes:
 def key_matches_anchor(key: bytes, day: date, anchor_value: bytes) -> bool:
     """Anyone can check a revealed key: ``H^i(K) == A``."""
     return hmac.compare_digest(hash_times(key, day.day), anchor_value)
+
+
+# --- the draw -----------------------------------------------------------------------
+# Everything below turns a day key into outcomes. Each client's outcome is a function of
+# the day seed and their own uid only, so adding, removing or reordering other clients
+# never changes it (DESIGN §5 goals), and an auditor can replay any draw from the ledger.
+
+_DAY_TAG = lp("screening/v1/day")
+_CLIENT_TAG = lp("screening/v1/client")
+_SCORE_SPACE = 1 << 256
+NO_BEACON = "none"
+
+
+def day_seed(
+    key: bytes, site: str, day: date, beacon_id: str = NO_BEACON, beacon_value: bytes = b""
+) -> bytes:
+    """``seed = HMAC(K, LP("screening/v1/day") || LP(site) || LP(D) || LP(id) || LP(value))``.
+
+    The site and date are bound in so one key can never be replayed for another draw; the
+    beacon (raw bytes, e.g. a hex-decoded drand round) stays empty until one is configured.
+    """
+    message = _DAY_TAG + lp(site) + lp(day.isoformat()) + lp(beacon_id) + lp(beacon_value)
+    return hmac.digest(key, message, "sha256")
+
+
+def score(seed: bytes, uid: str) -> int:
+    """``X = int256(HMAC(seed, LP("screening/v1/client") || LP(u)))``, uniform on [0, 2^256).
+
+    The uid is lowercased first: the same client written in upper case must not get a
+    second, different score.
+    """
+    digest = hmac.digest(seed, _CLIENT_TAG + lp(uid.lower()), "sha256")
+    return int.from_bytes(digest, "big")
+
+
+def is_selected(score: int, p: Fraction) -> bool:
+    """Selected iff ``X * den < num * 2^256``: exactly probability ``p`` over uniform ``X``.
+
+    Integer arithmetic only, so a rate such as 1/10^6 or 2/3 is never rounded through a
+    float. ``p`` is capped to [0, 1]: a rate of 0 never selects, 1 or more always does.
+    """
+    if not 0 <= score < _SCORE_SPACE:
+        raise ValueError(f"score {score} is outside [0, 2^256)")
+    if p <= 0:
+        return False
+    if p >= 1:
+        return True
+    return score * p.denominator < p.numerator * _SCORE_SPACE
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One client's part of a random draw: everything an auditor needs to replay it."""
+
+    uid: str
+    score: int
+    p: Fraction
+    selected: bool
+
+
+def draw_random(seed: bytes, pool: Mapping[str, Fraction]) -> list[Outcome]:
+    """Every pool member's outcome at their own probability, sorted by uid as in the ledger.
+
+    ``pool`` maps uid to probability; uids are lowercased, and two that then collide are
+    refused rather than silently drawn twice.
+    """
+    outcomes: dict[str, Outcome] = {}
+    for uid, p in pool.items():
+        normal = uid.lower()
+        if normal in outcomes:
+            raise ValueError(f"client {normal} appears twice in the pool")
+        x = score(seed, normal)
+        outcomes[normal] = Outcome(normal, x, p, is_selected(x, p))
+    return [outcomes[uid] for uid in sorted(outcomes)]
+
+
+def lowest(seed: bytes, uids: Iterable[str], k: int) -> list[tuple[int, str]]:
+    """Count mode (policy ``per_day = k``): the ``k`` lowest ``(X, u)`` of the pool.
+
+    Ties on ``X`` fall to the uid, so the order is total and needs no other input; the
+    result runs from the lowest score up (the ledger re-sorts it by uid).
+    """
+    if k < 0:
+        raise ValueError(f"per_day must not be negative, got {k}")
+    scored = {(score(seed, uid), uid.lower()) for uid in uids}
+    return heapq.nsmallest(k, scored)
+
+
+def interval_due(day: date, last: date, cap: int | None) -> bool:
+    """Interval floor (``max_days_between_tests = G``): due when ``D - last >= G`` days.
+
+    ``last`` is the client's latest screening recorded before this draw (any reason, not
+    cancelled) or, if none, their admission date; the caller finds it in the ledger.
+    ``cap`` None means the phase sets no floor (ASAM's random-interval cap is optional).
+    """
+    if cap is None:
+        return False
+    if cap < 1:
+        raise ValueError(f"max_days_between_tests must be at least 1, got {cap}")
+    return (day - last).days >= cap

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from screening.config import Settings
@@ -25,9 +26,7 @@ def parse_date(text: str, what: str) -> date:
 def client_code(text: str) -> str:
     code = text.strip()
     if not CODE_PATTERN.match(code):
-        raise Invalid(
-            f"client code {text!r} is not usable; use up to 64 letters, digits, . _ / -"
-        )
+        raise Invalid(f"client code {text!r} is not usable; use up to 64 letters, digits, . _ / -")
     return code
 
 
@@ -61,6 +60,8 @@ def medications(items: list[str]) -> list[str]:
 
 def free_text(text: str | None, what: str, required: bool = True) -> str | None:
     value = " ".join((text or "").split())
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise Invalid(f"{what} contains control characters; type it again as plain text")
     if not value:
         if required:
             raise Invalid(f"{what} is empty; say why in a few words")

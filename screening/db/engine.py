@@ -121,12 +121,11 @@ class Database:
         """A writing transaction: everything commits together, or nothing does."""
         engine = self.engine.execution_options(screening_write=True)
         try:
-            with Session(engine, expire_on_commit=False) as session:
-                with session.begin():
-                    if not self.is_sqlite:
-                        # Serialise ledger appends across processes and sites (DESIGN §6).
-                        session.execute(sa.text("SELECT pg_advisory_xact_lock(7215601)"))
-                    yield session
+            with Session(engine, expire_on_commit=False) as session, session.begin():
+                if not self.is_sqlite:
+                    # Serialise ledger appends across processes and sites (DESIGN §6).
+                    session.execute(sa.text("SELECT pg_advisory_xact_lock(7215601)"))
+                yield session
         except OperationalError as error:
             if _is_connection_error(error):
                 raise _unreachable(self.url, error) from None
@@ -135,9 +134,8 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
-                with session.begin():
-                    yield session
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
         except OperationalError as error:
             if _is_connection_error(error):
                 raise _unreachable(self.url, error) from None

@@ -46,8 +46,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def emit_rows(rows: list[dict[str, Any]], columns: Columns, *, as_json: bool = False,
-              title: str | None = None, empty: str = "nothing to show") -> None:
+def emit_rows(
+    rows: list[dict[str, Any]],
+    columns: Columns,
+    *,
+    as_json: bool = False,
+    title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
     if as_json:
         emit_json(rows)
         return

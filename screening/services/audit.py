@@ -45,9 +45,14 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "entries": self.entries, "head": self.head,
-            "clients": self.clients, "holds": self.holds, "closures": self.closures,
-            "checkpoint": self.checkpoint, "problem": self.problem,
+            "ok": self.ok,
+            "entries": self.entries,
+            "head": self.head,
+            "clients": self.clients,
+            "holds": self.holds,
+            "closures": self.closures,
+            "checkpoint": self.checkpoint,
+            "problem": self.problem,
             "problem_seq": self.problem_seq,
         }
 
@@ -83,27 +88,35 @@ class _Expected:
         elif kind == "commitment":
             period = body.get("period")
             if (site, period) in self.commitments:
-                raise _Broken(seq, f"a second commitment for {site} {period} "
-                                   f"(the first is entry {self.commitments[(site, period)]})")
+                raise _Broken(
+                    seq,
+                    f"a second commitment for {site} {period} "
+                    f"(the first is entry {self.commitments[(site, period)]})",
+                )
             try:
                 length = chain_length(period)
             except (AttributeError, ValueError):
                 raise _Broken(seq, f"a commitment for an unknown period {period!r}") from None
             if body.get("length") != length:
-                raise _Broken(seq, f"the commitment for {period} has length "
-                                   f"{body.get('length')}, not {length}")
+                raise _Broken(
+                    seq,
+                    f"the commitment for {period} has length {body.get('length')}, not {length}",
+                )
             self.commitments[(site, period)] = seq
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:
     match = CHECKPOINT_PATTERN.match(text.strip())
     if not match:
-        raise BadInput(f"checkpoint {text!r} is not SEQ:HASH as `screening audit checkpoint` prints it")
+        raise BadInput(
+            f"checkpoint {text!r} is not SEQ:HASH as `screening audit checkpoint` prints it"
+        )
     return int(match.group(1)), match.group(2)
 
 
-def verify(ctx: Context, checkpoint: str | None = None,
-           progress: Callable[[int], None] | None = None) -> Report:
+def verify(
+    ctx: Context, checkpoint: str | None = None, progress: Callable[[int], None] | None = None
+) -> Report:
     wanted = parse_checkpoint(checkpoint) if checkpoint else None
     report = Report(checkpoint=checkpoint)
     expected = _Expected()
@@ -111,39 +124,57 @@ def verify(ctx: Context, checkpoint: str | None = None,
         try:
             _walk_chain(session, report, expected, wanted, progress)
             if wanted is not None and report.entries < wanted[0]:
-                raise _Broken(None, f"the ledger ends at entry {report.entries} but the "
-                                    f"checkpoint names entry {wanted[0]}: entries were removed")
+                raise _Broken(
+                    None,
+                    f"the ledger ends at entry {report.entries} but the "
+                    f"checkpoint names entry {wanted[0]}: entries were removed",
+                )
             _check_domain(session, report, expected)
         except _Broken as broken:
             report.problem, report.problem_seq = broken.message, broken.seq
     return report
 
 
-def _walk_chain(session: Session, report: Report, expected: _Expected,
-                wanted: tuple[int, str] | None, progress: Callable[[int], None] | None) -> None:
+def _walk_chain(
+    session: Session,
+    report: Report,
+    expected: _Expected,
+    wanted: tuple[int, str] | None,
+    progress: Callable[[int], None] | None,
+) -> None:
     prev, next_seq = GENESIS_PREV, 1
     rows = session.execute(
-        sa.select(_LEDGER.c.seq, _LEDGER.c.site, _LEDGER.c.kind, _LEDGER.c.canonical,
-                  _LEDGER.c.hash).order_by(_LEDGER.c.seq).execution_options(yield_per=BATCH)
+        sa.select(
+            _LEDGER.c.seq, _LEDGER.c.site, _LEDGER.c.kind, _LEDGER.c.canonical, _LEDGER.c.hash
+        )
+        .order_by(_LEDGER.c.seq)
+        .execution_options(yield_per=BATCH)
     )
     for seq, site, kind, canonical, stored_hash in rows:
         try:
             document = check_link(
-                seq=seq, stored_hash=stored_hash, canonical=canonical, expected_seq=next_seq,
-                expected_prev=prev, columns={"site": site, "kind": kind},
+                seq=seq,
+                stored_hash=stored_hash,
+                canonical=canonical,
+                expected_seq=next_seq,
+                expected_prev=prev,
+                columns={"site": site, "kind": kind},
             )
         except BrokenLink as broken:
             raise _Broken(min(seq, next_seq), f"entry {min(seq, next_seq)}: {broken}") from None
         try:
             expected.take(seq, document)
         except (KeyError, TypeError):
-            raise _Broken(seq, f"entry {seq} ({kind}): its body lacks the fields a "
-                               f"{kind} entry has") from None
+            raise _Broken(
+                seq, f"entry {seq} ({kind}): its body lacks the fields a {kind} entry has"
+            ) from None
         except _Broken as broken:
             raise _Broken(seq, f"entry {seq}: {broken.message}") from None
         if wanted is not None and seq == wanted[0] and stored_hash != wanted[1]:
-            raise _Broken(seq, f"entry {seq} does not match the checkpoint: the history up "
-                               "to it has been changed")
+            raise _Broken(
+                seq,
+                f"entry {seq} does not match the checkpoint: the history up to it has been changed",
+            )
         prev, next_seq = stored_hash, seq + 1
         report.entries = seq
         report.head = f"{seq}:{stored_hash}"
@@ -152,8 +183,11 @@ def _walk_chain(session: Session, report: Report, expected: _Expected,
 
 
 def _differences(row_state: dict[str, Any], ledger_state: dict[str, Any]) -> list[str]:
-    return sorted(key for key in set(row_state) | set(ledger_state)
-                  if row_state.get(key) != ledger_state.get(key))
+    return sorted(
+        key
+        for key in set(row_state) | set(ledger_state)
+        if row_state.get(key) != ledger_state.get(key)
+    )
 
 
 def _check_domain(session: Session, report: Report, expected: _Expected) -> None:
@@ -167,51 +201,76 @@ def _check_domain(session: Session, report: Report, expected: _Expected) -> None
         seq, site, state = known
         seen.add(row.uid)
         if row.ledger_seq != seq or row.site != site:
-            raise _Broken(seq, f"entry {seq} (client {row.uid}): the row names entry "
-                               f"{row.ledger_seq} at site {row.site!r}, the ledger says entry {seq} "
-                               f"at site {site!r}")
+            raise _Broken(
+                seq,
+                f"entry {seq} (client {row.uid}): the row names entry "
+                f"{row.ledger_seq} at site {row.site!r}, the ledger says entry {seq} "
+                f"at site {site!r}",
+            )
         differs = _differences(client_state(row), state)
         if differs:
-            raise _Broken(seq, f"entry {seq} (client {row.uid}): the database row differs from "
-                               f"the ledger in {', '.join(differs)}")
+            raise _Broken(
+                seq,
+                f"entry {seq} (client {row.uid}): the database row differs from "
+                f"the ledger in {', '.join(differs)}",
+            )
         report.clients += 1
     missing = sorted((seq, uid) for uid, (seq, _, _) in expected.clients.items() if uid not in seen)
     if missing:
         seq, uid = missing[0]
-        raise _Broken(seq, f"entry {seq} (client {uid}): the ledger records this client but "
-                           "the database row is gone")
+        raise _Broken(
+            seq,
+            f"entry {seq} (client {uid}): the ledger records this client but "
+            "the database row is gone",
+        )
     holds_seen: set[int] = set()
     for hold in session.exec(select(Hold).order_by(Hold.ledger_seq)):
         state = expected.holds.get(hold.ledger_seq)
         client = by_id.get(hold.client_id)
         if state is None or client is None:
-            raise _Broken(None, f"a hold row (id {hold.id}) names ledger entry {hold.ledger_seq}, "
-                                "which records no such hold")
+            raise _Broken(
+                None,
+                f"a hold row (id {hold.id}) names ledger entry {hold.ledger_seq}, "
+                "which records no such hold",
+            )
         differs = _differences(hold_state(hold, client), state)
         if differs:
-            raise _Broken(hold.ledger_seq, f"entry {hold.ledger_seq} (hold of client {client.uid}): "
-                                           f"the database row differs in {', '.join(differs)}")
+            raise _Broken(
+                hold.ledger_seq,
+                f"entry {hold.ledger_seq} (hold of client {client.uid}): "
+                f"the database row differs in {', '.join(differs)}",
+            )
         holds_seen.add(hold.ledger_seq)
         report.holds += 1
     for seq in sorted(set(expected.holds) - holds_seen):
-        raise _Broken(seq, f"entry {seq} (hold): the ledger records a hold whose database row is gone")
+        raise _Broken(
+            seq, f"entry {seq} (hold): the ledger records a hold whose database row is gone"
+        )
     closures_seen: set[int] = set()
     for closure in session.exec(select(Closure).order_by(Closure.ledger_seq)):
         known_closure = expected.closures.get(closure.ledger_seq)
         if known_closure is None:
-            raise _Broken(None, f"a closure row ({closure.site} {closure.day}) names ledger entry "
-                                f"{closure.ledger_seq}, which records no such closure")
+            raise _Broken(
+                None,
+                f"a closure row ({closure.site} {closure.day}) names ledger entry "
+                f"{closure.ledger_seq}, which records no such closure",
+            )
         site, state = known_closure
-        differs = _differences({**closure_state(closure), "site": closure.site},
-                               {**state, "site": site})
+        differs = _differences(
+            {**closure_state(closure), "site": closure.site}, {**state, "site": site}
+        )
         if differs:
-            raise _Broken(closure.ledger_seq, f"entry {closure.ledger_seq} (closure): the database "
-                                              f"row differs in {', '.join(differs)}")
+            raise _Broken(
+                closure.ledger_seq,
+                f"entry {closure.ledger_seq} (closure): the database "
+                f"row differs in {', '.join(differs)}",
+            )
         closures_seen.add(closure.ledger_seq)
         report.closures += 1
     for seq in sorted(set(expected.closures) - closures_seen):
-        raise _Broken(seq, f"entry {seq} (closure): the ledger records a closure whose database "
-                           "row is gone")
+        raise _Broken(
+            seq, f"entry {seq} (closure): the ledger records a closure whose database row is gone"
+        )
 
 
 def checkpoint(ctx: Context) -> str:

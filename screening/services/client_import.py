@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from screening.errors import BadInput, RowErrors
@@ -34,104 +34,135 @@ def read_text(path: Path) -> str:
         raise BadInput(f"no file at {path}") from None
     except (IsADirectoryError, PermissionError) as error:
         raise BadInput(f"cannot read {path}: {error.strerror}") from None
-    if not data.strip():
-        raise BadInput(f"{path} is empty; it needs the header line {HEADER} and one row a client")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise BadInput(
             f"{path} is not UTF-8 text (line {line} has the byte 0x{data[error.start]:02x}); "
-            "save it as \"CSV UTF-8\""
+            'save it as "CSV UTF-8"'
         ) from None
+    if not text.strip():
+        raise BadInput(f"{path} is empty; it needs the header line {HEADER} and one row a client")
+    return text
 
 
-def parse_rows(ctx: Context, path: Path, text: str) -> tuple[list[tuple[int, NewClient]], list[str]]:
+@dataclass
+class _Parsed:
+    rows: list[tuple[int, NewClient]] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    # The code of every data row, valid or not, by the line it starts on.
+    codes: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    missing = [column for column in COLUMNS if column not in header]
+    extra = [column for column in header if column not in COLUMNS]
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    parts = []
+    if missing:
+        parts.append("missing column " + ", ".join(repr(c) for c in missing))
+    if extra:
+        parts.append("unknown column " + ", ".join(repr(c) for c in extra))
+    if repeated:
+        parts.append("repeated column " + ", ".join(repr(c) for c in repeated))
+    if parts:
+        raise BadInput(f"{path}, line 1: {'; '.join(parts)}; the header must be {HEADER}")
+
+
+def parse_rows(ctx: Context, path: Path, text: str) -> _Parsed:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [column.strip() for column in next(reader)]
     except csv.Error as error:
         raise BadInput(f"{path}: line 1 is not valid CSV ({error})") from None
-    missing = [column for column in COLUMNS if column not in header]
-    extra = [column for column in header if column not in COLUMNS]
-    repeated = sorted({column for column in header if header.count(column) > 1})
-    if missing or extra or repeated:
-        parts = []
-        if missing:
-            parts.append("missing column " + ", ".join(repr(c) for c in missing))
-        if extra:
-            parts.append("unknown column " + ", ".join(repr(c) for c in extra))
-        if repeated:
-            parts.append("repeated column " + ", ".join(repr(c) for c in repeated))
-        raise BadInput(f"{path}, line 1: {'; '.join(parts)}; the header must be {HEADER}")
+    _check_header(path, header)
     position = {column: header.index(column) for column in COLUMNS}
-    rows: list[tuple[int, NewClient]] = []
-    problems: list[str] = []
+    parsed = _Parsed()
     while True:
+        # A quoted field may span lines: report a row by the line it starts on.
+        line = reader.line_num + 1
         try:
             fields = next(reader)
         except StopIteration:
             break
         except csv.Error as error:
-            problems.append(f"line {reader.line_num}: not valid CSV ({error})")
+            parsed.problems.append((line, f"line {line}: not valid CSV ({error})"))
             continue
-        line = reader.line_num
         if not any(field.strip() for field in fields):
             continue
         if len(fields) != len(header):
-            problems.append(f"line {line}: {len(fields)} fields where the header has {len(header)}")
+            parsed.problems.append(
+                (line, f"line {line}: {len(fields)} fields where the header has {len(header)}")
+            )
             continue
         value = {column: fields[position[column]] for column in COLUMNS}
+        parsed.codes.append((line, value["code"].strip()))
         try:
-            rows.append((line, check_new(
-                ctx, value["code"], value["track"], value["phase"], value["name"],
-                value["admitted_on"], value["medications"].split(";"),
-            )))
+            parsed.rows.append(
+                (
+                    line,
+                    check_new(
+                        ctx,
+                        value["code"],
+                        value["track"],
+                        value["phase"],
+                        value["name"],
+                        value["admitted_on"],
+                        value["medications"].split(";"),
+                    ),
+                )
+            )
         except InvalidFields as invalid:
-            problems.extend(f"line {line}, column {column}: {reason}"
-                            for column, reason in invalid.problems)
-    return rows, problems
+            parsed.problems.extend(
+                (line, f"line {line}, column {column}: {reason}")
+                for column, reason in invalid.problems
+            )
+    return parsed
 
 
-def import_clients(ctx: Context, path: Path, dry_run: bool = False) -> ImportResult:
-    text = read_text(path)
-    rows, problems = parse_rows(ctx, path, text)
-    first_line: dict[str, int] = {}
-    for line, new in rows:
-        if new.code in first_line:
+def _code_problems(parsed: _Parsed, enrolled: set[str]) -> list[tuple[int, str]]:
+    """Repeats within the file and codes already enrolled, whatever else is wrong."""
+    problems, first_line = [], {}
+    for line, code in parsed.codes:
+        if code in enrolled:
             problems.append(
-                f"line {line}, column code: {new.code!r} already appears on line {first_line[new.code]}"
+                (line, f"line {line}, column code: client {code!r} is already enrolled")
+            )
+        elif code in first_line:
+            problems.append(
+                (
+                    line,
+                    f"line {line}, column code: {code!r} already appears on "
+                    f"line {first_line[code]}",
+                )
             )
         else:
-            first_line[new.code] = line
-    if not rows and not problems:
-        raise BadInput(f"{path} has a header but no clients; add one row a client")
-    if dry_run:
-        with ctx.database.read() as session:
-            _refuse_problems(path, problems, rows, codes(session, ctx.site))
-        return ImportResult(len(rows), True)
-    with writing(ctx) as (session, writer):
-        _refuse_problems(path, problems, rows, codes(session, ctx.site))
-        for _, new in rows:
-            enrol(session, writer, ctx, new)
-    return ImportResult(len(rows), False)
+            first_line[code] = line
+    return problems
 
 
-def _refuse_problems(
-    path: Path, problems: list[str], rows: list[tuple[int, NewClient]], enrolled: set[str]
-) -> None:
-    problems = problems + [
-        f"line {line}, column code: client {new.code!r} is already enrolled"
-        for line, new in rows if new.code in enrolled
-    ]
+def _refuse_problems(path: Path, parsed: _Parsed, enrolled: set[str]) -> None:
+    problems = sorted(parsed.problems + _code_problems(parsed, enrolled), key=lambda p: p[0])
     if problems:
-        problems.sort(key=_line_number)
+        count = len(problems)
         raise RowErrors(
-            f"{path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}; "
-            "nothing was imported. Fix them and import the whole file again",
-            problems,
+            f"{path}: {count} problem{'s' if count > 1 else ''}; nothing was imported. "
+            "Fix them and import the whole file again",
+            [text for _, text in problems],
         )
 
 
-def _line_number(problem: str) -> int:
-    return int(problem.split()[1].rstrip(":,"))
+def import_clients(ctx: Context, path: Path, dry_run: bool = False) -> ImportResult:
+    parsed = parse_rows(ctx, path, read_text(path))
+    if not parsed.codes and not parsed.problems:
+        raise BadInput(f"{path} has a header but no clients; add one row a client")
+    if dry_run:
+        with ctx.database.read() as session:
+            _refuse_problems(path, parsed, codes(session, ctx.site))
+        return ImportResult(len(parsed.rows), True)
+    with writing(ctx) as (session, writer):
+        _refuse_problems(path, parsed, codes(session, ctx.site))
+        for _, new in parsed.rows:
+            enrol(session, writer, ctx, new)
+    return ImportResult(len(parsed.rows), False)

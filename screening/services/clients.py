@@ -76,7 +76,9 @@ def _checked(call, *args):  # type: ignore[no-untyped-def]
 def find(session: Session, site: str, code: str) -> Client:
     row = session.exec(select(Client).where(Client.site == site, Client.code == code)).first()
     if row is None:
-        raise BadInput(f"no client with code {code!r} at site {site!r}; see `screening clients list`")
+        raise BadInput(
+            f"no client with code {code!r} at site {site!r}; see `screening clients list`"
+        )
     return row
 
 
@@ -106,8 +108,15 @@ class InvalidFields(BadInput):
         self.problems = problems
 
 
-def check_new(ctx: Context, code: str, track: str, phase: str, name: str | None,
-              admitted: str | None, medications: list[str]) -> NewClient:
+def check_new(
+    ctx: Context,
+    code: str,
+    track: str,
+    phase: str,
+    name: str | None,
+    admitted: str | None,
+    medications: list[str],
+) -> NewClient:
     """Validate one enrolment's fields (no database access), reporting every bad one."""
     settings = ctx.settings
     checks = {
@@ -115,8 +124,11 @@ def check_new(ctx: Context, code: str, track: str, phase: str, name: str | None,
         "name": lambda: validate.free_text(name, "name", False),
         "track": lambda: validate.track(settings, track.strip()),
         "phase": lambda: validate.phase(settings, phase.strip()),
-        "admitted_on": lambda: validate.parse_date(admitted, "admission date")
-        if admitted and admitted.strip() else ctx.today,
+        "admitted_on": lambda: (
+            validate.parse_date(admitted, "admission date")
+            if admitted and admitted.strip()
+            else ctx.today
+        ),
         "medications": lambda: validate.medications(medications),
     }
     values, problems = {}, []
@@ -133,9 +145,17 @@ def check_new(ctx: Context, code: str, track: str, phase: str, name: str | None,
 def enrol(session: Session, writer, ctx: Context, new: NewClient) -> Client:  # type: ignore[no-untyped-def]
     """Insert one client and its ledger entry (the caller holds the transaction)."""
     row = Client(
-        uid=str(uuid.uuid4()), site=ctx.site, code=new.code, name=new.name, salt=new_salt(),
-        track=new.track, phase=new.phase, status="active", admitted_on=new.admitted_on,
-        medications=canonical_text(new.medications), ledger_seq=0,
+        uid=str(uuid.uuid4()),
+        site=ctx.site,
+        code=new.code,
+        name=new.name,
+        salt=new_salt(),
+        track=new.track,
+        phase=new.phase,
+        status="active",
+        admitted_on=new.admitted_on,
+        medications=canonical_text(new.medications),
+        ledger_seq=0,
     )
     entry = writer.append(ctx.site, "client", {"action": "enrol", "client": client_state(row)})
     row.ledger_seq = entry.seq
@@ -143,8 +163,15 @@ def enrol(session: Session, writer, ctx: Context, new: NewClient) -> Client:  # 
     return row
 
 
-def add(ctx: Context, code: str, track: str, phase: str, name: str | None = None,
-        admitted: str | None = None, medications: list[str] | None = None) -> dict[str, Any]:
+def add(
+    ctx: Context,
+    code: str,
+    track: str,
+    phase: str,
+    name: str | None = None,
+    admitted: str | None = None,
+    medications: list[str] | None = None,
+) -> dict[str, Any]:
     new = check_new(ctx, code, track, phase, name, admitted, medications or [])
     with writing(ctx) as (session, writer):
         if _exists(session, ctx.site, new.code):
@@ -155,16 +182,19 @@ def add(ctx: Context, code: str, track: str, phase: str, name: str | None = None
 
 
 def _exists(session: Session, site: str, code: str) -> bool:
-    return session.exec(
-        select(Client.id).where(Client.site == site, Client.code == code)
-    ).first() is not None
+    return (
+        session.exec(select(Client.id).where(Client.site == site, Client.code == code)).first()
+        is not None
+    )
 
 
 def codes(session: Session, site: str) -> set[str]:
     return set(session.exec(select(Client.code).where(Client.site == site)).all())
 
 
-def listing(ctx: Context, status: str | None = None, track: str | None = None) -> list[dict[str, Any]]:
+def listing(
+    ctx: Context, status: str | None = None, track: str | None = None
+) -> list[dict[str, Any]]:
     if status is not None and status not in ("active", "discharged"):
         raise BadInput(f"unknown status {status!r}; use active or discharged")
     if track is not None:
@@ -195,8 +225,14 @@ def show(ctx: Context, code: str) -> dict[str, Any]:
         }
 
 
-def update(ctx: Context, code: str, phase: str | None = None, track: str | None = None,
-           medications: list[str] | None = None, name: str | None = None) -> dict[str, Any]:
+def update(
+    ctx: Context,
+    code: str,
+    phase: str | None = None,
+    track: str | None = None,
+    medications: list[str] | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
     if phase is None and track is None and medications is None and name is None:
         raise BadInput("nothing to change; pass --phase, --track, --meds or --name")
     changes: dict[str, Any] = {}
@@ -216,9 +252,15 @@ def update(ctx: Context, code: str, phase: str | None = None, track: str | None 
             raise BadInput(f"client {row.code} already has those values; nothing changed")
         for field in changed:
             setattr(row, field, changes[field])
-        entry = writer.append(ctx.site, "client", {
-            "action": "update", "changed": changed, "client": client_state(row),
-        })
+        entry = writer.append(
+            ctx.site,
+            "client",
+            {
+                "action": "update",
+                "changed": changed,
+                "client": client_state(row),
+            },
+        )
         row.ledger_seq = entry.seq
         session.add(row)
         session.flush()
@@ -230,21 +272,35 @@ def hold(ctx: Context, code: str, start: str, end: str, reason: str) -> dict[str
     ends_on = _checked(validate.parse_date, end, "--to")
     text = _checked(validate.free_text, reason, "--reason")
     if ends_on < starts_on:
-        raise BadInput(f"the hold ends ({ends_on}) before it starts ({starts_on}); swap --from and --to")
+        raise BadInput(
+            f"the hold ends ({ends_on}) before it starts ({starts_on}); swap --from and --to"
+        )
     with writing(ctx) as (session, writer):
         row = find(session, ctx.site, code)
         _require_active(row)
-        record = Hold(client_id=row.id, starts_on=starts_on, ends_on=ends_on, reason=text,
-                      salt=new_salt(), ledger_seq=0)
+        record = Hold(
+            client_id=row.id,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            reason=text,
+            salt=new_salt(),
+            ledger_seq=0,
+        )
         entry = writer.append(ctx.site, "hold", {"action": "add", "hold": hold_state(record, row)})
         record.ledger_seq = entry.seq
         session.add(record)
         session.flush()
-        return {"code": row.code, "from": starts_on.isoformat(), "to": ends_on.isoformat(),
-                "reason": text}
+        return {
+            "code": row.code,
+            "from": starts_on.isoformat(),
+            "to": ends_on.isoformat(),
+            "reason": text,
+        }
 
 
-def discharge(ctx: Context, code: str, on: str | None = None, reason: str | None = None) -> dict[str, Any]:
+def discharge(
+    ctx: Context, code: str, on: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
     day = _checked(validate.parse_date, on, "--on") if on else ctx.today
     text = _checked(validate.free_text, reason, "--reason", False)
     if day > ctx.today:
@@ -257,7 +313,9 @@ def discharge(ctx: Context, code: str, on: str | None = None, reason: str | None
                 f"--on {day} is before client {row.code} was admitted ({row.admitted_on})"
             )
         row.status, row.discharged_on, row.discharge_reason = "discharged", day, text
-        entry = writer.append(ctx.site, "client", {"action": "discharge", "client": client_state(row)})
+        entry = writer.append(
+            ctx.site, "client", {"action": "discharge", "client": client_state(row)}
+        )
         row.ledger_seq = entry.seq
         session.add(row)
         session.flush()

@@ -42,12 +42,21 @@ class LedgerWriter:
     def append(self, site: str, kind: str, body: dict[str, Any]) -> Entry:
         seq, prev = self.head()
         entry = make_entry(
-            seq=seq + 1, prev=prev, at=self.now, actor=self.actor, site=site, kind=kind,
+            seq=seq + 1,
+            prev=prev,
+            at=self.now,
+            actor=self.actor,
+            site=site,
+            kind=kind,
             body=body,
         )
         self.session.execute(
             sa.insert(_LEDGER).values(
-                seq=entry.seq, at=entry.at, site=site, kind=kind, canonical=entry.canonical,
+                seq=entry.seq,
+                at=entry.at,
+                site=site,
+                kind=kind,
+                canonical=entry.canonical,
                 hash=entry.hash,
             )
         )

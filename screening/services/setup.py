@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -42,7 +43,11 @@ class InitResult:
 
 
 def initialise(
-    config_path: Path, site: str, timezone: str, db_url: str | None, actor: Actor,
+    config_path: Path,
+    site: str,
+    timezone: str,
+    db_url: str | None,
+    actor: Actor,
     now: datetime,
 ) -> InitResult:
     """Create a clinic. Refuses if anything already exists; removes what it made on error."""
@@ -60,8 +65,11 @@ def initialise(
     config_path.parent.mkdir(parents=True, exist_ok=True)
     created: list[Path] = []
     try:
-        config_path.write_text(text, encoding="utf-8")
+        # 0600: the config may hold a database password.
+        descriptor = os.open(config_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         created.append(config_path)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
         settings, problems = parse(read_toml(config_path), config_path)
         if settings is None:
             raise BadInput(problems[0])
@@ -72,9 +80,7 @@ def initialise(
             )
         url = resolve_url(db_url or settings.database_url, config_path.parent)
         file = sqlite_path(url)
-        if file is not None:
-            if file.exists():
-                raise BadInput(f"a database already exists at {file}; initialise elsewhere")
+        if file is not None and not file.exists():
             Database.create_sqlite_file(url)
             created.append(file)
         master = create_key(settings.key_file)
@@ -90,11 +96,15 @@ def initialise(
                     )
                 writer = LedgerWriter(session, actor, now)
                 if head(session) is None:
-                    writer.append(site, "genesis", {
-                        "installation": str(uuid.uuid4()),
-                        "algorithm": ALGORITHM,
-                        "software": f"screening {__version__}",
-                    })
+                    writer.append(
+                        site,
+                        "genesis",
+                        {
+                            "installation": str(uuid.uuid4()),
+                            "algorithm": ALGORITHM,
+                            "software": f"screening {__version__}",
+                        },
+                    )
                 record_policy(session, writer, settings)
                 today = now.astimezone(settings.zone).date()
                 periods = commit_anchors(session, writer, settings, today, master=master)

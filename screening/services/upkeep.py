@@ -44,7 +44,10 @@ def record_policy(session: Session, writer: LedgerWriter, settings: Settings) ->
 
 
 def commit_anchors(
-    session: Session, writer: LedgerWriter, settings: Settings, today: date,
+    session: Session,
+    writer: LedgerWriter,
+    settings: Settings,
+    today: date,
     master: bytes | None = None,
 ) -> list[str]:
     """Append commitments for any of the next periods that have none. Returns them."""

@@ -1,0 +1,66 @@
+"""docs/cli.md, generated from the app itself so the two cannot drift (STYLE §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _walk(command: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
+    found = [(path, command)]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        found.extend(_walk(sub, (*path, name)))
+    return found
+
+
+def _usage(path: tuple[str, ...], command: Any) -> str:
+    parts = list(path)
+    for parameter in command.params:
+        if parameter.param_type_name == "argument":
+            name = (parameter.metavar or parameter.name).upper()
+            parts.append(name if parameter.required else f"[{name}]")
+    if any(p.param_type_name == "option" for p in command.params):
+        parts.append("[OPTIONS]")
+    if getattr(command, "commands", None):
+        parts.append("COMMAND")
+    return " ".join(parts)
+
+
+def render_cli_md() -> str:
+    import typer.main
+
+    from screening.cli import app
+
+    root = typer.main.get_command(app)
+    lines = [
+        "# Command reference",
+        "",
+        "Generated from the application by `python docs/make_cli_md.py`; do not edit by hand.",
+        "Exit codes: 0 done; 1 a check failed; 2 bad input or usage; 3 environment (no config,",
+        "no database, schema out of date, key unreadable, server unreachable); 4 not permitted.",
+        "",
+    ]
+    for path, command in _walk(root, ("screening",)):
+        lines += [
+            f"## `{' '.join(path)}`",
+            "",
+            (command.help or "").strip(),
+            "",
+            "```",
+            _usage(path, command),
+            "```",
+            "",
+        ]
+        options = [p for p in command.params if p.param_type_name == "option"]
+        arguments = [p for p in command.params if p.param_type_name == "argument"]
+        if arguments or options:
+            lines += ["| name | meaning |", "| --- | --- |"]
+            for parameter in arguments:
+                name = (parameter.metavar or parameter.name).upper()
+                lines.append(f"| `{name}` | {getattr(parameter, 'help', '') or ''} |")
+            for parameter in options:
+                help_text = (parameter.help or "").replace("|", "\\|")
+                if parameter.required:
+                    help_text += " (required)"
+                lines.append(f"| `{', '.join(parameter.opts)}` | {help_text} |")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,129 @@
+"""Fixtures: every test runs in its own folder, with no SCREENING_* variables, against
+SQLite and (when SCREENING_TEST_DATABASE_URL names a server) PostgreSQL in a fresh schema.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from screening.cli import app
+
+PG_URL = os.environ.get("SCREENING_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("SCREENING_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("USER", "staff1")
+    monkeypatch.chdir(tmp_path)
+
+
+def _pg_schema_url() -> Iterator[str]:
+    import sqlalchemy as sa
+
+    if not PG_URL:
+        pytest.skip("SCREENING_TEST_DATABASE_URL is not set (.ci/run sets it)")
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL: a SQLite file in the test's folder, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'screening.db'}"
+    else:
+        yield from _pg_schema_url()
+
+
+@dataclass
+class Clinic:
+    """A clinic initialised in the test's folder; ``run`` is the CLI as a user types it."""
+
+    folder: Path
+    url: str
+    runner: CliRunner = field(default_factory=CliRunner)
+
+    def run(self, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        return self.runner.invoke(
+            app, list(args), env={"SCREENING_DATABASE_URL": self.url, **(env or {})}
+        )
+
+    def ok(self, *args: str):  # type: ignore[no-untyped-def]
+        result = self.run(*args)
+        assert result.exit_code == 0, (args, result.stdout, result.stderr)
+        return result
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    def engine(self):  # type: ignore[no-untyped-def]
+        import sqlalchemy as sa
+
+        return sa.create_engine(self.url)
+
+    def sql(self, statement: str, **params: object) -> list[tuple]:
+        """Run SQL directly, as someone with the sqlite3 shell or psql would."""
+        import sqlalchemy as sa
+
+        engine = self.engine()
+        try:
+            with engine.begin() as connection:
+                result = connection.execute(sa.text(statement), params)
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+    def drop_ledger_guard(self) -> None:
+        """Remove the append-only triggers, as a determined tamperer would."""
+        if self.is_sqlite:
+            self.sql("DROP TRIGGER ledger_no_update")
+            self.sql("DROP TRIGGER ledger_no_delete")
+        else:
+            self.sql("DROP TRIGGER ledger_append_only ON ledger")
+
+
+@pytest.fixture
+def clinic(backend: str, tmp_path: Path) -> Clinic:
+    made = Clinic(tmp_path, backend)
+    made.ok("init", "--site", "main", "--timezone", "America/New_York")
+    return made
+
+
+def write_csv(
+    path: Path, rows: list[str], header: str = "code,name,track,phase,admitted_on,medications"
+) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def sample_rows(count: int) -> list[str]:
+    """Synthetic clients: codes C-001..., no real names."""
+    tracks = ["morning", "evening"]
+    return [
+        f"C-{i:03d},Test Client {i},{tracks[i % 2]},{1 + i % 3},2026-11-0{1 + i % 9},"
+        + ("buprenorphine" if i % 5 == 0 else "")
+        for i in range(1, count + 1)
+    ]

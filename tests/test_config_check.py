@@ -1,0 +1,266 @@
+"""`screening config check`: validate the config, explain what it sets, name each problem.
+
+Every problem is one stderr line naming its TOML path and a fix, exit 2. The config is
+found by `--config PATH`, else `$SCREENING_CONFIG`, else `./screening.toml`, else the user
+config dir (DESIGN §7). No database is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from screening.cli import app
+
+EXAMPLE = files("screening").joinpath("data/config.example.toml").read_text(encoding="utf-8")
+
+
+def check(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, [*args, "config", "check"], env=env)
+
+
+def replaced(old: str, new: str) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        assert old in text, f"the example config no longer has {old!r}"
+        return text.replace(old, new, 1)
+
+    return edit
+
+
+def appended(extra: str) -> Callable[[str], str]:
+    return lambda text: text + "\n" + extra
+
+
+def with_site(name: str) -> str:
+    return replaced('name = "main"', f'name = "{name}"')(EXAMPLE)
+
+
+def test_the_example_config_is_valid_and_explained(tmp_path: Path) -> None:
+    (tmp_path / "clinic.toml").write_text(EXAMPLE, encoding="utf-8")
+
+    result = check("--config", "clinic.toml")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == "clinic.toml: valid"
+    for line in [
+        "site main, time zone America/New_York",
+        f"database sqlite:///screening.db; key file {tmp_path / 'screening.key'} (MISSING)",
+        "days that count: meeting; collect within 12 h",
+        "track evening: tue, thu",
+        "track morning: mon, wed, fri",
+        # 2 tests a week over 3 meeting days is 2/3 a day; over 2 days it is 1.
+        "phase 1: daily probability evening 1/1, morning 2/3; at most 14 days between tests",
+        "phase 2: daily probability evening 1/2, morning 1/3; at most 21 days between tests",
+        "phase 3: daily probability evening 1/4, morning 1/6",
+        "panel oral_fluid (oral_fluid): 10 analytes",
+        "panel urine (urine): 16 analytes",
+    ]:
+        assert line in lines
+    assert not (tmp_path / "screening.db").exists(), "config check must not touch a database"
+
+
+def test_calendar_days_spread_the_weekly_rate_over_seven_days(tmp_path: Path) -> None:
+    (tmp_path / "screening.toml").write_text(
+        replaced('days = "meeting"', 'days = "calendar"')(EXAMPLE), encoding="utf-8"
+    )
+
+    result = check()
+
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "phase 1: daily probability evening 2/7, morning 2/7; at most 14 days between tests"
+        in result.stdout.splitlines()
+    )
+
+
+PROBLEMS = [
+    pytest.param(
+        appended("[phases.1.by_track.night]\ntests_per_week = 3\n"),
+        "phases.1.by_track.night: unknown track 'night'; known tracks: evening, morning",
+        id="unknown-track-in-phase",
+    ),
+    pytest.param(
+        replaced('timezone = "America/New_York"', 'timezone = "Mars/Olympus"'),
+        "site.timezone: 'Mars/Olympus' is not an IANA time zone; "
+        'use a name such as "America/New_York"',
+        id="bad-time-zone",
+    ),
+    pytest.param(
+        replaced("tests_per_week = 2", 'tests_per_week = "two"'),
+        "phases.1.tests_per_week: 'two' is not a number; write a number such as 2, 0.5 or \"1/2\"",
+        id="rate-not-a-number",
+    ),
+    pytest.param(
+        replaced('days = ["mon", "wed", "fri"]', 'days = ["mon", "fry"]'),
+        "tracks.morning.days[1]: 'fry' is not a weekday; use mon, tue, wed, thu, fri, sat, sun",
+        id="no-such-weekday",
+    ),
+    pytest.param(
+        replaced("per_day = 0", "per_day = 0\nper_week = 3"),
+        "policy.per_week: unknown setting; remove it or check its spelling against "
+        "config.example.toml",
+        id="unknown-key",
+    ),
+    pytest.param(
+        replaced("tests_per_week = 0.5", 'tests_per_week = 0.5\ndaily_probability = "1/7"'),
+        "phases.3: give tests_per_week or daily_probability, not both",
+        id="two-rates",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "problem"), PROBLEMS)
+def test_a_problem_is_named_by_its_toml_path_with_a_fix(
+    tmp_path: Path, edit: Callable[[str], str], problem: str
+) -> None:
+    (tmp_path / "bad.toml").write_text(edit(EXAMPLE), encoding="utf-8")
+
+    result = check("--config", "bad.toml")
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"error: bad.toml: {problem}"]
+
+
+def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
+    text = replaced("per_day = 0", "per_day = ")(EXAMPLE)
+    line = text.splitlines().index("per_day = ") + 1
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+
+    result = check("--config", "bad.toml")
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [message] = result.stderr.splitlines()
+    assert message.startswith("error: bad.toml: not valid TOML (")
+    assert f"at line {line}," in message
+    assert message.endswith("; fix that line")
+
+
+def test_every_field_problem_is_listed_at_once(tmp_path: Path) -> None:
+    edits = [
+        replaced('timezone = "America/New_York"', 'timezone = "Mars/Olympus"'),
+        replaced("per_day = 0", "per_day = 0\nper_week = 3"),
+        replaced('days = ["mon", "wed", "fri"]', 'days = ["mon", "fry"]'),
+        replaced("tests_per_week = 2", 'tests_per_week = "two"'),
+    ]
+    text = EXAMPLE
+    for edit in edits:
+        text = edit(text)
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+
+    result = check("--config", "bad.toml")
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    paths = [line.split(": ")[2] for line in result.stderr.splitlines()]
+    assert sorted(paths) == sorted(
+        [
+            "site.timezone",
+            "policy.per_week",
+            "tracks.morning.days[1]",
+            "phases.1.tests_per_week",
+        ]
+    )
+    assert all(line.startswith("error: bad.toml: ") for line in result.stderr.splitlines())
+
+
+def test_every_unknown_track_is_listed_at_once(tmp_path: Path) -> None:
+    text = appended(
+        "[phases.1.by_track.night]\ntests_per_week = 3\n"
+        "[phases.2.by_track.noon]\ntests_per_week = 1\n"
+    )(EXAMPLE)
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+
+    result = check("--config", "bad.toml")
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: bad.toml: phases.1.by_track.night: unknown track 'night'; "
+        "known tracks: evening, morning",
+        "error: bad.toml: phases.2.by_track.noon: unknown track 'noon'; "
+        "known tracks: evening, morning",
+    ]
+
+
+def test_field_problems_and_unknown_tracks_are_listed_together(tmp_path: Path) -> None:
+    text = appended("[phases.1.by_track.night]\ntests_per_week = 3\n")(
+        replaced('timezone = "America/New_York"', 'timezone = "Mars/Olympus"')(EXAMPLE)
+    )
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+
+    result = check("--config", "bad.toml")
+
+    assert result.exit_code == 2
+    paths = sorted(line.split(": ")[2] for line in result.stderr.splitlines())
+    assert paths == ["phases.1.by_track.night", "site.timezone"]
+
+
+# Discovery: --config, then $SCREENING_CONFIG, then ./screening.toml, then the user dir.
+
+
+@pytest.fixture
+def three_configs(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "screening.toml").write_text(with_site("here"), encoding="utf-8")
+    (tmp_path / "from-env.toml").write_text(with_site("env"), encoding="utf-8")
+    (tmp_path / "from-option.toml").write_text(with_site("option"), encoding="utf-8")
+    return {"SCREENING_CONFIG": str(tmp_path / "from-env.toml")}
+
+
+def site_of(result) -> str:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("site ")]
+    return line.removeprefix("site ").split(",")[0]
+
+
+def test_config_option_beats_the_variable_and_the_folder(three_configs: dict[str, str]) -> None:
+    assert site_of(check("--config", "from-option.toml", env=three_configs)) == "option"
+
+
+def test_the_variable_beats_the_folder(three_configs: dict[str, str]) -> None:
+    assert site_of(check(env=three_configs)) == "env"
+
+
+def test_the_folder_config_is_used_when_nothing_names_one(three_configs: dict[str, str]) -> None:
+    result = check()
+
+    assert site_of(result) == "here"
+    assert result.stdout.startswith(f"{Path.cwd() / 'screening.toml'}: valid\n")
+
+
+def test_the_user_config_dir_is_the_last_resort(tmp_path: Path) -> None:
+    user_config = tmp_path / "home" / ".config" / "screening" / "screening.toml"
+    user_config.parent.mkdir(parents=True)
+    user_config.write_text(with_site("home"), encoding="utf-8")
+
+    assert site_of(check()) == "home"
+
+
+def test_a_named_config_that_is_missing_is_not_replaced_by_another(
+    three_configs: dict[str, str], tmp_path: Path
+) -> None:
+    result = check("--config", "missing.toml", env=three_configs)
+
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: no configuration at missing.toml; run `screening init` "
+        "there, or pass --config PATH\n"
+    )
+
+
+def test_no_config_anywhere_says_to_run_init(tmp_path: Path) -> None:
+    result = check()
+
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: no configuration at {tmp_path / 'screening.toml'}; "
+        "run `screening init` there, or pass --config PATH\n"
+    )

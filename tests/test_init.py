@@ -1,0 +1,127 @@
+"""`screening init`: config, database, key, genesis, policy, anchors; never twice."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from screening.cli import app
+from screening.core.selection import anchor
+from tests.conftest import Clinic
+
+runner = CliRunner()
+
+
+def _ledger(clinic: Clinic) -> list[dict]:
+    return [json.loads(text) for (text,) in clinic.sql("SELECT canonical FROM ledger ORDER BY seq")]
+
+
+def test_init_writes_config_database_and_key_owner_only(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", "--site", "main", "--timezone", "America/New_York"])
+    assert result.exit_code == 0, result.stderr
+    for name in ("screening.toml", "screening.db", "screening.key"):
+        assert (tmp_path / name).exists(), name
+    for name in ("screening.db", "screening.key", "screening.toml"):
+        mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+        assert mode == 0o600, f"{name} is {oct(mode)}"
+    assert len(bytes.fromhex((tmp_path / "screening.key").read_text().strip())) == 32
+    text = (tmp_path / "screening.toml").read_text()
+    assert 'name = "main"' in text and 'timezone = "America/New_York"' in text
+    assert "Back up" in result.stderr and "screening.key" in result.stderr
+
+
+def test_init_ledger_holds_genesis_policy_and_thirteen_anchors(clinic: Clinic) -> None:
+    entries = _ledger(clinic)
+    assert [entry["kind"] for entry in entries[:2]] == ["genesis", "policy"]
+    commitments = [entry["body"] for entry in entries if entry["kind"] == "commitment"]
+    assert len(commitments) == 13
+    periods = [body["period"] for body in commitments]
+    assert periods == sorted(periods) and len(set(periods)) == 13
+    key = bytes.fromhex((clinic.folder / "screening.key").read_text().strip())
+    for body in commitments:
+        assert body["anchor"] == anchor(key, "main", body["period"]).hex()
+    policy = entries[1]["body"]
+    assert policy["phases"]["1"]["p"] == {"evening": "1/1", "morning": "2/3"}
+    assert policy["tracks"] == {"evening": ["tue", "thu"], "morning": ["mon", "wed", "fri"]}
+    assert entries[0]["prev"] == "0" * 64
+    assert entries[0]["actor"] == {"os": "staff1"}
+
+
+def test_second_init_refuses_and_changes_nothing(clinic: Clinic) -> None:
+    before = {p.name: p.read_bytes() for p in clinic.folder.iterdir() if p.is_file()}
+    result = clinic.run("init", "--site", "main", "--timezone", "America/New_York")
+    assert result.exit_code == 2
+    assert "already exists" in result.stderr
+    after = {p.name: p.read_bytes() for p in clinic.folder.iterdir() if p.is_file()}
+    assert after == before
+    assert clinic.sql("SELECT count(*) FROM ledger") == [(15,)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--timezone", "Mars/Olympus"], "not an IANA time zone"),
+        (["--site", "Main Street", "--timezone", "UTC"], "not a site name"),
+    ],
+)
+def test_bad_init_leaves_no_files(tmp_path: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["init", *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == []
+
+
+def test_init_refuses_an_existing_key_file(tmp_path: Path) -> None:
+    (tmp_path / "screening.key").write_text("precious\n")
+    result = runner.invoke(app, ["init", "--timezone", "UTC"])
+    assert result.exit_code == 2
+    assert "key file already exists" in result.stderr
+    assert (tmp_path / "screening.key").read_text() == "precious\n"
+    assert not (tmp_path / "screening.toml").exists()
+    assert not (tmp_path / "screening.db").exists()
+
+
+def test_a_second_site_joins_a_shared_database(backend: str, tmp_path: Path) -> None:
+    """A network of sites shares one ledger: one genesis, anchors per site."""
+    first, second = tmp_path / "north", tmp_path / "south"
+    for folder, site in ((first, "north"), (second, "south")):
+        result = runner.invoke(
+            app,
+            [
+                "--db",
+                backend,
+                "--config",
+                str(folder / "screening.toml"),
+                "init",
+                "--site",
+                site,
+                "--timezone",
+                "America/Chicago",
+            ],
+        )
+        assert result.exit_code == 0, result.stderr
+    clinic = Clinic(first, backend)
+    kinds = clinic.sql("SELECT site, kind FROM ledger ORDER BY seq")
+    assert kinds.count(("north", "genesis")) == 1
+    assert ("south", "genesis") not in kinds
+    assert kinds.count(("south", "commitment")) == 13
+    again = runner.invoke(
+        app,
+        [
+            "--db",
+            backend,
+            "--config",
+            str(tmp_path / "x" / "screening.toml"),
+            "init",
+            "--site",
+            "south",
+            "--timezone",
+            "UTC",
+        ],
+    )
+    assert again.exit_code == 2
+    assert "already initialised" in again.stderr

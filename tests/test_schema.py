@@ -1,0 +1,89 @@
+"""Schema through shipped alembic migrations only; an old schema is refused (exit 3)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from screening.db.engine import SCHEMA_REVISION, Database, resolve_url
+from screening.db.migrate import alembic_config
+from tests.conftest import Clinic
+
+
+def test_schema_revision_constant_is_alembic_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
+
+
+def test_migrations_match_the_models(clinic: Clinic) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from screening.db.models import SQLModel
+
+    engine = clinic.engine()
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_out_of_date_schema_says_run_db_upgrade(clinic: Clinic) -> None:
+    from alembic import command
+
+    database = Database(resolve_url(clinic.url, clinic.folder))
+    with database.engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    database.dispose()
+    result = clinic.run("clients", "list")
+    assert result.exit_code == 3
+    assert "run `screening db upgrade`" in result.stderr
+    upgraded = clinic.ok("db", "upgrade")
+    assert f"schema upgraded from empty to revision {SCHEMA_REVISION}" in upgraded.stderr
+    assert clinic.ok("db", "upgrade").stderr.strip() == (
+        f"the schema is already at revision {SCHEMA_REVISION}"
+    )
+    assert clinic.ok("clients", "list", "--json").stdout.strip() == "[]"
+
+
+def test_unknown_revision_is_refused(clinic: Clinic) -> None:
+    clinic.sql("UPDATE alembic_version SET version_num = '9999'")
+    result = clinic.run("clients", "list")
+    assert result.exit_code == 3
+    assert "revision 9999" in result.stderr and "screening db upgrade" in result.stderr
+
+
+def test_sqlite_pragmas_are_set(tmp_path) -> None:
+    url = resolve_url("sqlite:///x.db", tmp_path)
+    Database.create_sqlite_file(url)
+    database = Database(url)
+    with database.connect() as connection:
+        values = [
+            connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+        ]
+    database.dispose()
+    assert values == ["wal", 1, 2, 30000]
+
+
+def test_sqlite_writes_begin_immediate(tmp_path) -> None:
+    """A writing transaction holds the write lock from its first statement (STYLE §5)."""
+    import sqlite3
+
+    url = resolve_url("sqlite:///x.db", tmp_path)
+    Database.create_sqlite_file(url)
+    database = Database(url)
+    other = sqlite3.connect(tmp_path / "x.db", timeout=0, isolation_level=None)
+    with database.write() as session:
+        session.execute(sa.text("SELECT 1"))
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            locked = False
+            other.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            locked = True
+    other.close()
+    database.dispose()
+    assert locked
