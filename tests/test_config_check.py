@@ -264,3 +264,19 @@ def test_no_config_anywhere_says_to_run_init(tmp_path: Path) -> None:
         f"error: no configuration at {tmp_path / 'screening.toml'}; "
         "run `screening init` there, or pass --config PATH\n"
     )
+
+
+def test_every_key_of_the_example_config_has_a_comment() -> None:
+    """Staff edit this file by hand: each setting says what it does (issue 2)."""
+    from screening.services.setup import example_config
+
+    lines = example_config().splitlines()
+    uncommented = []
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "[", '"')) or "=" not in stripped:
+            continue
+        above = lines[number - 1].strip() if number else ""
+        if not above.startswith("#") and "#" not in stripped:
+            uncommented.append(stripped)
+    assert uncommented == []

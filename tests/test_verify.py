@@ -165,11 +165,14 @@ def test_client_row_without_ledger_entry_is_caught(busy: Clinic) -> None:
 
 def test_edited_hold_and_closure_rows_are_caught(busy: Clinic) -> None:
     busy.sql("UPDATE holds SET ends_on = '2026-12-10'")
-    assert "(hold of client" in _fails(busy) and "differs in to" in _fails(busy)
+    hold_seq = _seq_of(busy, "hold")
+    assert f"entry {hold_seq} (hold): the database row differs from the ledger in to" in _fails(
+        busy
+    )
     busy.sql("UPDATE holds SET ends_on = '2026-12-03'")
     busy.ok("audit", "verify")
     busy.sql("UPDATE closures SET reason = 'snow'")
-    assert "(closure): the database row differs in reason" in _fails(busy)
+    assert "(closure): the database row differs from the ledger in reason" in _fails(busy)
     busy.sql("UPDATE closures SET reason = 'holiday'")
     busy.sql("DELETE FROM holds")
     assert "the ledger records a hold whose database row is gone" in _fails(busy)

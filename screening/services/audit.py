@@ -8,7 +8,7 @@ problem, by ledger entry and client uid (never by name or code: auditors run thi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +69,7 @@ class _Expected:
     """Domain state as the ledger tells it, with the entry that last wrote each row."""
 
     clients: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
-    holds: dict[int, dict[str, Any]] = field(default_factory=dict)
+    holds: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     closures: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     commitments: dict[tuple[str, str], int] = field(default_factory=dict)
 
@@ -82,7 +82,7 @@ class _Expected:
         if kind == "client":
             self.clients[body["client"]["uid"]] = (seq, site, body["client"])
         elif kind == "hold":
-            self.holds[seq] = body["hold"]
+            self.holds[seq] = (site, body["hold"])
         elif kind == "closure":
             self.closures[seq] = (site, body["closure"])
         elif kind == "commitment":
@@ -223,54 +223,51 @@ def _check_domain(session: Session, report: Report, expected: _Expected) -> None
             f"entry {seq} (client {uid}): the ledger records this client but "
             "the database row is gone",
         )
-    holds_seen: set[int] = set()
-    for hold in session.exec(select(Hold).order_by(Hold.ledger_seq)):
-        state = expected.holds.get(hold.ledger_seq)
-        client = by_id.get(hold.client_id)
-        if state is None or client is None:
+    report.holds = _match_rows(
+        "hold",
+        expected.holds,
+        (
+            (h.ledger_seq, by_id[h.client_id].site, hold_state(h, by_id[h.client_id]))
+            for h in session.exec(select(Hold).order_by(Hold.ledger_seq))
+        ),
+    )
+    report.closures = _match_rows(
+        "closure",
+        expected.closures,
+        (
+            (c.ledger_seq, c.site, closure_state(c))
+            for c in session.exec(select(Closure).order_by(Closure.ledger_seq))
+        ),
+    )
+
+
+def _match_rows(
+    label: str,
+    expected: dict[int, tuple[str, dict[str, Any]]],
+    rows: Iterable[tuple[int, str, dict[str, Any]]],
+) -> int:
+    """Rows written once by one ledger entry each: every row matches its entry, and every
+    entry still has its row. Returns how many matched."""
+    seen: set[int] = set()
+    for seq, site, state in rows:
+        known = expected.get(seq)
+        if known is None:
             raise _Broken(
-                None,
-                f"a hold row (id {hold.id}) names ledger entry {hold.ledger_seq}, "
-                "which records no such hold",
+                None, f"a {label} row names ledger entry {seq}, which records no such {label}"
             )
-        differs = _differences(hold_state(hold, client), state)
+        differs = _differences({**state, "site": site}, {**known[1], "site": known[0]})
         if differs:
             raise _Broken(
-                hold.ledger_seq,
-                f"entry {hold.ledger_seq} (hold of client {client.uid}): "
-                f"the database row differs in {', '.join(differs)}",
+                seq,
+                f"entry {seq} ({label}): the database row differs from the "
+                f"ledger in {', '.join(differs)}",
             )
-        holds_seen.add(hold.ledger_seq)
-        report.holds += 1
-    for seq in sorted(set(expected.holds) - holds_seen):
+        seen.add(seq)
+    for seq in sorted(set(expected) - seen):
         raise _Broken(
-            seq, f"entry {seq} (hold): the ledger records a hold whose database row is gone"
+            seq, f"entry {seq} ({label}): the ledger records a {label} whose database row is gone"
         )
-    closures_seen: set[int] = set()
-    for closure in session.exec(select(Closure).order_by(Closure.ledger_seq)):
-        known_closure = expected.closures.get(closure.ledger_seq)
-        if known_closure is None:
-            raise _Broken(
-                None,
-                f"a closure row ({closure.site} {closure.day}) names ledger entry "
-                f"{closure.ledger_seq}, which records no such closure",
-            )
-        site, state = known_closure
-        differs = _differences(
-            {**closure_state(closure), "site": closure.site}, {**state, "site": site}
-        )
-        if differs:
-            raise _Broken(
-                closure.ledger_seq,
-                f"entry {closure.ledger_seq} (closure): the database "
-                f"row differs in {', '.join(differs)}",
-            )
-        closures_seen.add(closure.ledger_seq)
-        report.closures += 1
-    for seq in sorted(set(expected.closures) - closures_seen):
-        raise _Broken(
-            seq, f"entry {seq} (closure): the ledger records a closure whose database row is gone"
-        )
+    return len(seen)
 
 
 def checkpoint(ctx: Context) -> str:
