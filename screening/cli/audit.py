@@ -36,8 +36,19 @@ def verify(
         print(f"ledger intact: {report.entries} entries, head {report.head}")
         print(
             f"records match the ledger: {report.clients} clients, {report.holds} holds, "
-            f"{report.closures} closures"
+            f"{report.closures} closures, {report.draws} draws, {report.screenings} screenings"
         )
+        print(
+            f"draws replayed from revealed keys: {report.replayed}; with the local key "
+            f"(not yet revealed): {report.replayed_locally}"
+            + (
+                f"; not replayable here (no key): {report.not_replayed}"
+                if report.not_replayed
+                else ""
+            )
+        )
+        for late in report.late_draws:
+            print(f"flag: late draw {late}")
         if checkpoint:
             print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
         else:
@@ -55,6 +66,20 @@ def checkpoint(ctx: typer.Context) -> None:
     from screening.services.audit import checkpoint as head
 
     print(head(open_context(ctx)))
+
+
+@audit_app.command("reveal")
+@handle_errors
+def reveal(ctx: typer.Context) -> None:
+    """Publish in the ledger the day keys of the draws whose day is over."""
+    from screening.render.output import message
+    from screening.services.draws import reveal as reveal_keys
+
+    days = reveal_keys(open_context(ctx))
+    if days:
+        message("revealed the keys of " + ", ".join(day.isoformat() for day in days))
+    else:
+        message("no key to reveal: every past draw's key is in the ledger already")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
+from typing import Any
 
 from screening.core.canonical import lp
 
@@ -171,3 +172,144 @@ def interval_due(day: date, last: date, cap: int | None) -> bool:
     if cap < 1:
         raise ValueError(f"max_days_between_tests must be at least 1, got {cap}")
     return (day - last).days >= cap
+
+
+# --- the pool -----------------------------------------------------------------------
+# Who is in the pool on a day, and who is drawn, as one pure function of the policy
+# recorded in the ledger and each client's state as the ledger knows it at the draw.
+# `select` and `audit verify` both call `compose`, so a replay cannot drift from a draw.
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_fraction(text: str) -> Fraction:
+    numerator, _, denominator = text.partition("/")
+    return Fraction(int(numerator), int(denominator or "1"))
+
+
+@dataclass(frozen=True)
+class DrawPolicy:
+    """The parts of a ``policy`` ledger body that decide a draw."""
+
+    days: str  # "meeting" or "calendar"
+    per_day: int
+    tracks: Mapping[str, frozenset[int]]  # track -> weekday numbers (Monday = 0)
+    p: Mapping[tuple[str, str], Fraction]  # (phase, track) -> daily probability
+    max_gap: Mapping[str, int | None]  # phase -> max_days_between_tests
+    min_gap: Mapping[str, int | None]  # phase -> min_days_between_tests
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> DrawPolicy:
+        phases = body["phases"]
+        return cls(
+            days=body["days"],
+            per_day=body["per_day"],
+            tracks={
+                name: frozenset(WEEKDAYS.index(day) for day in days)
+                for name, days in body["tracks"].items()
+            },
+            p={
+                (phase, track): parse_fraction(rate)
+                for phase, settings in phases.items()
+                for track, rate in settings["p"].items()
+            },
+            max_gap={phase: s.get("max_days_between_tests") for phase, s in phases.items()},
+            min_gap={phase: s.get("min_days_between_tests") for phase, s in phases.items()},
+        )
+
+    def counts(self, track: str, day: date) -> bool:
+        """Does ``day`` count for a client on ``track``?"""
+        return self.days == "calendar" or day.weekday() in self.tracks.get(track, ())
+
+    def probability(self, phase: str, track: str) -> Fraction:
+        return min(self.p.get((phase, track), Fraction(0)), Fraction(1))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A client in the program on the draw's date, as the ledger knew them at the draw."""
+
+    uid: str
+    track: str
+    phase: str
+    admitted_on: date
+    held: bool  # a hold covers the date
+    last_screened: date | None  # latest screening recorded before the draw, not cancelled
+
+
+def in_program(admitted_on: date, discharged_on: date | None, day: date) -> bool:
+    """Admitted on or before ``day`` and not discharged by then."""
+    return admitted_on <= day and (discharged_on is None or day < discharged_on)
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What a ``draw`` entry records: pool, left out, selected (each sorted by uid)."""
+
+    pool: tuple[tuple[str, Fraction], ...]
+    left_out: tuple[tuple[str, str], ...]
+    selected: tuple[tuple[str, str], ...]  # (uid, "random" | "interval")
+
+    def selected_uids(self) -> frozenset[str]:
+        return frozenset(uid for uid, _ in self.selected)
+
+
+def compose(
+    seed: bytes,
+    day: date,
+    policy: DrawPolicy,
+    candidates: Iterable[Candidate],
+    closed: bool = False,
+    already: Mapping[str, str] | None = None,
+) -> Composition:
+    """The draw for ``day``: pool, reasons for leaving clients out, and who is selected.
+
+    ``already`` (uid -> why) is an earlier version of the same day's draw when a late pool
+    correction re-evaluates it: nobody already selected is unselected ("no second bite"),
+    and everyone else gets their outcome from the same seed.
+    """
+    pool: dict[str, Fraction] = {}
+    left_out: dict[str, str] = {}
+    by_uid: dict[str, Candidate] = {}
+    for candidate in candidates:
+        uid = candidate.uid.lower()
+        by_uid[uid] = candidate
+        reason = _left_out_reason(candidate, day, policy, closed)
+        if reason:
+            left_out[uid] = reason
+        else:
+            pool[uid] = policy.probability(candidate.phase, candidate.track)
+    if policy.per_day:
+        drawn = {uid for _, uid in lowest(seed, pool, policy.per_day)}
+    else:
+        drawn = {o.uid for o in draw_random(seed, pool) if o.selected}
+    selected = dict(already or {})
+    for uid in sorted(pool):
+        if uid in selected:
+            continue
+        if uid in drawn:
+            selected[uid] = "random"
+            continue
+        candidate = by_uid[uid]
+        last = candidate.last_screened or candidate.admitted_on
+        if interval_due(day, last, policy.max_gap.get(candidate.phase)):
+            selected[uid] = "interval"
+    return Composition(
+        pool=tuple(sorted(pool.items())),
+        left_out=tuple(sorted(left_out.items())),
+        selected=tuple(sorted(selected.items())),
+    )
+
+
+def _left_out_reason(candidate: Candidate, day: date, policy: DrawPolicy, closed: bool) -> str:
+    if closed:
+        return "closure"
+    if candidate.held:
+        return "hold"
+    if not policy.counts(candidate.track, day):
+        return "not_a_meeting_day"
+    low = policy.min_gap.get(candidate.phase)
+    last = candidate.last_screened
+    if low is not None and last is not None and (day - last).days < low:
+        return "recently_tested"
+    return ""

@@ -102,3 +102,75 @@ class Closure(SQLModel, table=True):
     ledger_seq: int = Field(
         sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
     )
+
+
+class Draw(SQLModel, table=True):
+    """One draw per site and date (DESIGN §5: nobody can re-roll a day)."""
+
+    __tablename__ = "draws"
+    __table_args__ = (sa.UniqueConstraint("site", "date", name="uq_draws_site_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    day: dt.date = Field(sa_column=sa.Column("date", sa.Date, nullable=False))
+    drawn_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    # A draw made after its day (`select --late DATE --reason`), flagged in audits.
+    late_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    salt: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    # The draw entry, the latest draw or draw_amend entry, and the day key's reveal.
+    created_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
+    )
+    ledger_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False)
+    )
+    revealed_seq: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=True),
+    )
+
+
+class Screening(SQLModel, table=True):
+    """One expected collection. Once drawn it never returns to pending, never goes away."""
+
+    __tablename__ = "screenings"
+    __table_args__ = (
+        sa.UniqueConstraint("draw_id", "client_id", name="uq_screenings_draw_client"),
+        sa.Index("ix_screenings_client_date", "client_id", "date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("clients.id"), nullable=False)
+    )
+    draw_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("draws.id"), nullable=True, index=True),
+    )
+    day: dt.date = Field(sa_column=sa.Column("date", sa.Date, nullable=False))
+    reason: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    status: str = Field(sa_column=sa.Column(sa.String(24), nullable=False))
+    due_by: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    created_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False)
+    )
+    ledger_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False)
+    )
+
+
+class DrawAmendment(SQLModel, table=True):
+    """A late pool correction (`select --amend --reason`): the reason stays here, the
+    ledger holds its salted digest."""
+
+    __tablename__ = "draw_amendments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    draw_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("draws.id"), nullable=False, index=True)
+    )
+    reason: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    salt: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    ledger_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
+    )

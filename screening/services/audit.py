@@ -1,8 +1,10 @@
 """`audit verify` and `audit checkpoint` (DESIGN §6).
 
-Verify streams the ledger once, in order, checking every hash and link, then checks
-that every client, hold and closure row is what the ledger says. It reports the first
-problem, by ledger entry and client uid (never by name or code: auditors run this).
+Verify streams the ledger once, in order: every hash and link, then the replay of what
+each entry says (core/replay.py), including every draw recomputed from its key; then it
+checks that every client, hold, closure, draw and screening row is what the ledger says.
+It reports the first problem, by ledger entry and client uid (never by name or code:
+auditors run this).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from screening.core.canonical import private_digest
 from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link
-from screening.core.selection import chain_length
-from screening.db.models import Client, Closure, Hold, LedgerRow
-from screening.errors import BadInput
+from screening.core.replay import Broken, Replay
+from screening.db.models import Client, Closure, Draw, DrawAmendment, Hold, LedgerRow, Screening
+from screening.errors import BadInput, EnvironmentProblem
 from screening.services.clients import client_state, hold_state
 from screening.services.closures import closure_state
 from screening.services.context import Context
+from screening.services.keys import read_key
 
 _LEDGER = LedgerRow.__table__
 CHECKPOINT_PATTERN = re.compile(r"^(\d+):([0-9a-f]{64})$")
@@ -35,6 +39,12 @@ class Report:
     clients: int = 0
     holds: int = 0
     closures: int = 0
+    draws: int = 0
+    screenings: int = 0
+    replayed: int = 0
+    replayed_locally: int = 0
+    not_replayed: int = 0
+    late_draws: list[str] = field(default_factory=list)
     checkpoint: str | None = None
     problem: str | None = None
     problem_seq: int | None = None
@@ -44,65 +54,7 @@ class Report:
         return self.problem is None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "head": self.head,
-            "clients": self.clients,
-            "holds": self.holds,
-            "closures": self.closures,
-            "checkpoint": self.checkpoint,
-            "problem": self.problem,
-            "problem_seq": self.problem_seq,
-        }
-
-
-class _Broken(Exception):
-    def __init__(self, seq: int | None, message: str) -> None:
-        super().__init__(message)
-        self.seq = seq
-        self.message = message
-
-
-@dataclass
-class _Expected:
-    """Domain state as the ledger tells it, with the entry that last wrote each row."""
-
-    clients: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
-    holds: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    closures: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    commitments: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    def take(self, seq: int, document: dict[str, Any]) -> None:
-        kind, site, body = document["kind"], document["site"], document["body"]
-        if kind == "genesis" and seq != 1:
-            raise _Broken(seq, "a second genesis entry")
-        if seq == 1 and kind != "genesis":
-            raise _Broken(seq, f"the first entry is a {kind} entry, not the genesis")
-        if kind == "client":
-            self.clients[body["client"]["uid"]] = (seq, site, body["client"])
-        elif kind == "hold":
-            self.holds[seq] = (site, body["hold"])
-        elif kind == "closure":
-            self.closures[seq] = (site, body["closure"])
-        elif kind == "commitment":
-            period = body.get("period")
-            if (site, period) in self.commitments:
-                raise _Broken(
-                    seq,
-                    f"a second commitment for {site} {period} "
-                    f"(the first is entry {self.commitments[(site, period)]})",
-                )
-            try:
-                length = chain_length(period)
-            except (AttributeError, ValueError):
-                raise _Broken(seq, f"a commitment for an unknown period {period!r}") from None
-            if body.get("length") != length:
-                raise _Broken(
-                    seq,
-                    f"the commitment for {period} has length {body.get('length')}, not {length}",
-                )
-            self.commitments[(site, period)] = seq
+        return {"ok": self.ok, **{k: v for k, v in self.__dict__.items()}}
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:
@@ -119,26 +71,43 @@ def verify(
 ) -> Report:
     wanted = parse_checkpoint(checkpoint) if checkpoint else None
     report = Report(checkpoint=checkpoint)
-    expected = _Expected()
+    replay = Replay()
     with ctx.database.read() as session:
         try:
-            _walk_chain(session, report, expected, wanted, progress)
+            _walk_chain(session, report, replay, wanted, progress)
             if wanted is not None and report.entries < wanted[0]:
-                raise _Broken(
+                raise Broken(
                     None,
                     f"the ledger ends at entry {report.entries} but the "
                     f"checkpoint names entry {wanted[0]}: entries were removed",
                 )
-            _check_domain(session, report, expected)
-        except _Broken as broken:
+            replay.finish(_local_master(ctx))
+            _check_domain(session, report, replay)
+        except Broken as broken:
             report.problem, report.problem_seq = broken.message, broken.seq
+    report.replayed, report.replayed_locally = replay.replayed, replay.replayed_locally
+    report.not_replayed, report.late_draws = replay.not_replayed, replay.late_draws
     return report
+
+
+def _local_master(ctx: Context) -> Callable[[str], bytes | None]:
+    """This installation's key replays its own site's days not yet revealed."""
+
+    def master(site: str) -> bytes | None:
+        if site != ctx.site:
+            return None
+        try:
+            return read_key(ctx.settings.key_file)
+        except EnvironmentProblem:
+            return None
+
+    return master
 
 
 def _walk_chain(
     session: Session,
     report: Report,
-    expected: _Expected,
+    replay: Replay,
     wanted: tuple[int, str] | None,
     progress: Callable[[int], None] | None,
 ) -> None:
@@ -161,17 +130,10 @@ def _walk_chain(
                 columns={"site": site, "kind": kind},
             )
         except BrokenLink as broken:
-            raise _Broken(min(seq, next_seq), f"entry {min(seq, next_seq)}: {broken}") from None
-        try:
-            expected.take(seq, document)
-        except (KeyError, TypeError):
-            raise _Broken(
-                seq, f"entry {seq} ({kind}): its body lacks the fields a {kind} entry has"
-            ) from None
-        except _Broken as broken:
-            raise _Broken(seq, f"entry {seq}: {broken.message}") from None
+            raise Broken(min(seq, next_seq), f"entry {min(seq, next_seq)}: {broken}") from None
+        replay.take(seq, document)
         if wanted is not None and seq == wanted[0] and stored_hash != wanted[1]:
-            raise _Broken(
+            raise Broken(
                 seq,
                 f"entry {seq} does not match the checkpoint: the history up to it has been changed",
             )
@@ -190,42 +152,11 @@ def _differences(row_state: dict[str, Any], ledger_state: dict[str, Any]) -> lis
     )
 
 
-def _check_domain(session: Session, report: Report, expected: _Expected) -> None:
-    seen: set[str] = set()
-    by_id: dict[int, Client] = {}
-    for row in session.exec(select(Client).order_by(Client.ledger_seq)):
-        by_id[row.id] = row  # type: ignore[index]
-        known = expected.clients.get(row.uid)
-        if known is None:
-            raise _Broken(None, f"client {row.uid} has a row in the database but no ledger entry")
-        seq, site, state = known
-        seen.add(row.uid)
-        if row.ledger_seq != seq or row.site != site:
-            raise _Broken(
-                seq,
-                f"entry {seq} (client {row.uid}): the row names entry "
-                f"{row.ledger_seq} at site {row.site!r}, the ledger says entry {seq} "
-                f"at site {site!r}",
-            )
-        differs = _differences(client_state(row), state)
-        if differs:
-            raise _Broken(
-                seq,
-                f"entry {seq} (client {row.uid}): the database row differs from "
-                f"the ledger in {', '.join(differs)}",
-            )
-        report.clients += 1
-    missing = sorted((seq, uid) for uid, (seq, _, _) in expected.clients.items() if uid not in seen)
-    if missing:
-        seq, uid = missing[0]
-        raise _Broken(
-            seq,
-            f"entry {seq} (client {uid}): the ledger records this client but "
-            "the database row is gone",
-        )
+def _check_domain(session: Session, report: Report, replay: Replay) -> None:
+    by_id = _check_clients(session, report, replay)
     report.holds = _match_rows(
         "hold",
-        expected.holds,
+        replay.holds,
         (
             (h.ledger_seq, by_id[h.client_id].site, hold_state(h, by_id[h.client_id]))
             for h in session.exec(select(Hold).order_by(Hold.ledger_seq))
@@ -233,41 +164,159 @@ def _check_domain(session: Session, report: Report, expected: _Expected) -> None
     )
     report.closures = _match_rows(
         "closure",
-        expected.closures,
+        replay.closures,
         (
             (c.ledger_seq, c.site, closure_state(c))
             for c in session.exec(select(Closure).order_by(Closure.ledger_seq))
         ),
     )
+    draws = _check_draws(session, report, replay)
+    report.screenings = _match_rows(
+        "screening",
+        {key: (state["site"], state) for key, state in replay.screenings.items()},
+        (
+            (
+                (s.created_seq, by_id[s.client_id].uid),
+                by_id[s.client_id].site,
+                _screening_state(s, by_id[s.client_id].site, draws),
+            )
+            for s in session.exec(select(Screening).order_by(Screening.created_seq))
+        ),
+    )
+    _match_rows(
+        "draw amendment",
+        {
+            seq: (site, {"reason": body["reason"]})
+            for seq, (site, body) in replay.amendments.items()
+        },
+        (
+            (a.ledger_seq, draws[a.draw_id].site, {"reason": private_digest(a.salt, a.reason)})
+            for a in session.exec(select(DrawAmendment).order_by(DrawAmendment.ledger_seq))
+        ),
+    )
+
+
+def _screening_state(row: Screening, site: str, draws: dict[int, Draw]) -> dict[str, Any]:
+    state = {
+        "date": row.day.isoformat(),
+        "reason": row.reason,
+        "status": row.status,
+        "due_by": row.due_by,
+        "site": site,
+    }
+    if row.draw_id is not None and draws[row.draw_id].day != row.day:
+        state["date"] = f"{row.day} (its draw is for {draws[row.draw_id].day})"
+    return state
+
+
+def _check_clients(session: Session, report: Report, replay: Replay) -> dict[int, Client]:
+    seen: set[str] = set()
+    by_id: dict[int, Client] = {}
+    for row in session.exec(select(Client).order_by(Client.ledger_seq)):
+        by_id[row.id] = row  # type: ignore[index]
+        known = replay.clients.get(row.uid)
+        if known is None:
+            raise Broken(None, f"client {row.uid} has a row in the database but no ledger entry")
+        seq, site, state = known
+        seen.add(row.uid)
+        if row.ledger_seq != seq or row.site != site:
+            raise Broken(
+                seq,
+                f"entry {seq} (client {row.uid}): the row names entry "
+                f"{row.ledger_seq} at site {row.site!r}, the ledger says entry "
+                f"{seq} at site {site!r}",
+            )
+        differs = _differences(client_state(row), state)
+        if differs:
+            raise Broken(
+                seq,
+                f"entry {seq} (client {row.uid}): the database row differs from "
+                f"the ledger in {', '.join(differs)}",
+            )
+        report.clients += 1
+    missing = sorted((seq, uid) for uid, (seq, _, _) in replay.clients.items() if uid not in seen)
+    if missing:
+        seq, uid = missing[0]
+        raise Broken(
+            seq,
+            f"entry {seq} (client {uid}): the ledger records this client but "
+            "the database row is gone",
+        )
+    return by_id
+
+
+def _check_draws(session: Session, report: Report, replay: Replay) -> dict[int, Draw]:
+    expected = {
+        state.created_seq: (
+            site,
+            {
+                "date": day.isoformat(),
+                "latest": state.latest_seq,
+                "revealed": state.revealed_seq,
+                "late": state.late,
+            },
+        )
+        for (site, day), state in replay.draws.items()
+    }
+    rows = session.exec(select(Draw).order_by(Draw.created_seq)).all()
+    report.draws = _match_rows(
+        "draw",
+        expected,
+        (
+            (
+                d.created_seq,
+                d.site,
+                {
+                    "date": d.day.isoformat(),
+                    "latest": d.ledger_seq,
+                    "revealed": d.revealed_seq,
+                    "late": d.late_reason is not None,
+                },
+            )
+            for d in rows
+        ),
+    )
+    return {d.id: d for d in rows}  # type: ignore[misc]
 
 
 def _match_rows(
     label: str,
-    expected: dict[int, tuple[str, dict[str, Any]]],
-    rows: Iterable[tuple[int, str, dict[str, Any]]],
+    expected: dict[Any, tuple[str, dict[str, Any]]],
+    rows: Iterable[tuple[Any, str, dict[str, Any]]],
 ) -> int:
-    """Rows written once by one ledger entry each: every row matches its entry, and every
+    """Rows that one ledger entry each creates: every row matches its entry, and every
     entry still has its row. Returns how many matched."""
-    seen: set[int] = set()
-    for seq, site, state in rows:
-        known = expected.get(seq)
+    seen: set[Any] = set()
+    for key, site, state in rows:
+        known = expected.get(key)
+        where = _where(key)
         if known is None:
-            raise _Broken(
-                None, f"a {label} row names ledger entry {seq}, which records no such {label}"
+            raise Broken(
+                None, f"a {label} row names ledger entry {where}, which records no such {label}"
             )
         differs = _differences({**state, "site": site}, {**known[1], "site": known[0]})
         if differs:
-            raise _Broken(
-                seq,
-                f"entry {seq} ({label}): the database row differs from the "
-                f"ledger in {', '.join(differs)}",
+            raise Broken(
+                _seq_of(key),
+                f"entry {where} ({label}): the database row differs "
+                f"from the ledger in {', '.join(differs)}",
             )
-        seen.add(seq)
-    for seq in sorted(set(expected) - seen):
-        raise _Broken(
-            seq, f"entry {seq} ({label}): the ledger records a {label} whose database row is gone"
+        seen.add(key)
+    for key in sorted(set(expected) - seen, key=str):
+        raise Broken(
+            _seq_of(key),
+            f"entry {_where(key)} ({label}): the ledger records a "
+            f"{label} whose database row is gone",
         )
     return len(seen)
+
+
+def _seq_of(key: Any) -> int:
+    return key[0] if isinstance(key, tuple) else key
+
+
+def _where(key: Any) -> str:
+    return f"{key[0]}, client {key[1]}" if isinstance(key, tuple) else str(key)
 
 
 def checkpoint(ctx: Context) -> str:

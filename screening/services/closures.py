@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from screening.core import validate
 from screening.core.canonical import private_digest
-from screening.db.models import Closure
+from screening.db.models import Closure, Draw
 from screening.errors import BadInput
 from screening.services.clients import new_salt
 from screening.services.context import Context
@@ -31,6 +31,11 @@ def close(ctx: Context, day_text: str, reason: str) -> dict[str, Any]:
         ).first()
         if existing is not None:
             raise BadInput(f"the clinic is already recorded as closed on {day}")
+        if session.exec(select(Draw.id).where(Draw.site == ctx.site, Draw.day == day)).first():
+            raise BadInput(
+                f"the draw for {day} has already been made; a closure cannot undo it "
+                "(excuse the day's screenings instead)"
+            )
         row = Closure(site=ctx.site, day=day, reason=text, salt=new_salt(), ledger_seq=0)
         entry = writer.append(ctx.site, "closure", {"action": "add", "closure": closure_state(row)})
         row.ledger_seq = entry.seq

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +30,8 @@ class LedgerWriter:
         self.actor = actor.as_body()
         self.now = now
         self._head: tuple[int, str] | None = None
+        # Days whose keys the upkeep before this write revealed.
+        self.revealed: list[date] = []
 
     def head(self) -> tuple[int, str]:
         if self._head is None:

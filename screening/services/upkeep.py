@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from screening.config import Settings
 from screening.core.policy import policy_body, policy_digest
-from screening.core.selection import anchor, chain_length, next_period, period_of
+from screening.core.selection import anchor, chain_length, day_key, next_period, period_of
+from screening.db.models import Draw
 from screening.errors import EnvironmentProblem
 from screening.services.context import Context
 from screening.services.keys import read_key
@@ -76,9 +77,45 @@ def commit_anchors(
     return missing
 
 
-def keep_up(session: Session, writer: LedgerWriter, settings: Settings, today: date) -> None:
+def reveal_due(
+    session: Session,
+    writer: LedgerWriter,
+    settings: Settings,
+    today: date,
+    master: bytes | None = None,
+) -> list[date]:
+    """Reveal the day key of every drawn day that is over at the site (DESIGN §5), so
+    that auditors can check yesterday's draw today. Returns the days revealed."""
+    site = settings.site.name
+    draws = session.exec(
+        select(Draw)
+        .where(Draw.site == site, Draw.day < today, Draw.revealed_seq.is_(None))  # type: ignore[union-attr]
+        .order_by(Draw.day)
+    ).all()
+    if not draws:
+        return []
+    if master is None:
+        try:
+            master = read_key(settings.key_file)
+        except EnvironmentProblem as problem:
+            log.warning("keys of past draws not revealed: %s", problem.message)
+            return []
+    for draw in draws:
+        entry = writer.append(
+            site,
+            "reveal",
+            {"date": draw.day.isoformat(), "key": day_key(master, site, draw.day).hex()},
+        )
+        draw.revealed_seq = entry.seq
+        session.add(draw)
+    return [draw.day for draw in draws]
+
+
+def keep_up(session: Session, writer: LedgerWriter, settings: Settings, today: date) -> list[date]:
+    """Policy, anchors and reveals: what any write brings up to date first."""
     record_policy(session, writer, settings)
     commit_anchors(session, writer, settings, today)
+    return reveal_due(session, writer, settings, today)
 
 
 @contextmanager
@@ -86,5 +123,5 @@ def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
     """One writing transaction with its ledger writer, after the common upkeep."""
     with ctx.database.write() as session:
         writer = LedgerWriter(session, ctx.actor, ctx.now)
-        keep_up(session, writer, ctx.settings, ctx.today)
+        writer.revealed = keep_up(session, writer, ctx.settings, ctx.today)
         yield session, writer

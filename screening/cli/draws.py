@@ -1,0 +1,186 @@
+"""`select`, `today`, `policy show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from screening.cli.common import JsonOpt, handle_errors, open_context
+
+if TYPE_CHECKING:
+    from screening.services.draws import DrawView
+
+policy_app = typer.Typer(
+    help="The selection policy: what the config makes the draw do.", no_args_is_help=True
+)
+
+DRAW_COLUMNS = [
+    ("code", "code"),
+    ("name", "name"),
+    ("track", "track"),
+    ("phase", "phase"),
+    ("why", "why selected"),
+    ("collect_by", "collect by"),
+    ("status", "status"),
+]
+REASONS = {
+    "hold": "on hold",
+    "not_a_meeting_day": "not a meeting day",
+    "closure": "closed",
+    "recently_tested": "tested recently",
+}
+
+
+def _summary(view: DrawView) -> str:
+    why = {}
+    for row in view.rows:
+        why[row["why"]] = why.get(row["why"], 0) + 1
+    parts = [f"{view.day} at {view.site}: {len(view.rows)} selected"]
+    if view.rows:
+        parts[0] += " (" + ", ".join(f"{n} {w}" for w, n in sorted(why.items())) + ")"
+    parts.append(f"{view.pool_size} in the pool")
+    if view.left_out:
+        parts.append(
+            "left out: "
+            + ", ".join(f"{n} {REASONS.get(r, r)}" for r, n in sorted(view.left_out.items()))
+        )
+    text = "; ".join(parts)
+    if view.closed:
+        text = f"the clinic is closed on {view.day}: nobody is drawn. " + text
+    if view.late:
+        text += "; drawn late"
+    if view.amendments:
+        text += f"; amended {view.amendments} time{'s' if view.amendments > 1 else ''}"
+    return text
+
+
+def _emit(view: DrawView, as_json: bool, csv_file: Path | None) -> None:
+    from screening.render.output import emit_json, emit_rows, message
+
+    if csv_file is not None:
+        _write_csv(view, csv_file)
+    if as_json:
+        emit_json(
+            {
+                "site": view.site,
+                "date": view.day.isoformat(),
+                "drawn_at": view.drawn_at.isoformat(),
+                "late": view.late,
+                "amendments": view.amendments,
+                "closed": view.closed,
+                "pool": view.pool_size,
+                "left_out": view.left_out,
+                "selected": view.rows,
+            }
+        )
+        return
+    emit_rows(
+        view.rows, DRAW_COLUMNS, title=f"Screening list for {view.day}", empty="nobody is selected"
+    )
+    message(_summary(view))
+
+
+def _write_csv(view: DrawView, path: Path) -> None:
+    import os
+
+    from screening.errors import BadInput
+    from screening.render.output import emit_csv, message
+
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    except OSError as error:
+        raise BadInput(f"cannot write {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        emit_csv(view.rows, DRAW_COLUMNS, handle)
+    message(f"list written to {path} (readable by you only)")
+
+
+@handle_errors
+def select(
+    ctx: typer.Context,
+    amend: Annotated[
+        bool,
+        typer.Option(
+            "--amend",
+            help="Re-evaluate today's draw after a late pool correction "
+            "(needs --reason); nobody already selected is unselected.",
+        ),
+    ] = False,
+    late: Annotated[
+        str | None,
+        typer.Option(
+            "--late",
+            metavar="DATE",
+            help="Draw a past day that was missed (needs --reason); flagged in audits.",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, with --amend or --late.")
+    ] = None,
+    as_json: JsonOpt = False,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", metavar="FILE", help="Also write the list to FILE as CSV (mode 0600)."
+        ),
+    ] = None,
+) -> None:
+    """Draw today's clients for screening (once a day; run again, it shows the same draw)."""
+    from screening.services.draws import select_day
+
+    _emit(select_day(open_context(ctx), amend=amend, late=late, reason=reason), as_json, csv_file)
+
+
+@handle_errors
+def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Today's list: who was drawn, what is pending, what is done."""
+    from screening.render.output import emit_json, message
+    from screening.services.draws import today as todays_draw
+
+    context = open_context(ctx)
+    view = todays_draw(context)
+    if view is None:
+        if as_json:
+            emit_json(None)
+        message(f"no draw yet for {context.today}; run `screening select`")
+        return
+    _emit(view, as_json, None)
+    if not as_json:
+        done = len(view.rows) - view.pending
+        message(f"{view.pending} pending, {done} done")
+
+
+@policy_app.command("show")
+@handle_errors
+def policy_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Each phase and track's daily probability and what it means over a week and a month."""
+    from screening.render.output import emit_json, emit_rows, message, warning
+    from screening.services.policy import describe
+
+    description = describe(open_context(ctx))
+    if as_json:
+        emit_json(description)
+        return
+    columns = [
+        ("phase", "phase"),
+        ("track", "track"),
+        ("days", "days"),
+        ("p", "daily p"),
+        ("per_week", "a week"),
+        ("per_30_days", "in 30 days"),
+        ("max_gap", "max gap"),
+    ]
+    if any(row["min_gap"] for row in description["rows"]):
+        columns.append(("min_gap", "min gap"))
+    emit_rows(description["rows"], columns, title="Selection policy (tests expected per client)")
+    message(description["summary"])
+    for text in description["warnings"]:
+        warning(text)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("select")(select)
+    app.command("today")(today)
+    app.add_typer(policy_app, name="policy")

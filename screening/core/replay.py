@@ -1,0 +1,405 @@
+"""Replaying the ledger: the state it describes, and every draw recomputed from it.
+
+`audit verify` feeds each checked entry, in order, to ``Replay.take``. The replay keeps
+what the ledger says of clients, holds, closures, policies, anchors and screenings, and
+re-draws every day once its key is known (from the reveal entry, or from the local key
+at the end for days not yet revealed). Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from screening.core.canonical import canonical_bytes, sha256_hex
+from screening.core.ledger import parse_rfc3339
+from screening.core.selection import (
+    ALGORITHM,
+    NO_BEACON,
+    Candidate,
+    Composition,
+    DrawPolicy,
+    compose,
+    day_seed,
+    in_program,
+    key_matches_anchor,
+    period_of,
+)
+
+
+class Broken(Exception):
+    """The first problem found; ``seq`` names the ledger entry when there is one."""
+
+    def __init__(self, seq: int | None, message: str) -> None:
+        super().__init__(message)
+        self.seq = seq
+        self.message = message
+
+
+@dataclass
+class _Pending:
+    """A draw or amendment waiting for its day key to be replayed."""
+
+    seq: int
+    kind: str
+    site: str
+    day: date
+    policy: DrawPolicy
+    candidates: list[Candidate]
+    closed: bool
+    already: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class DrawState:
+    created_seq: int
+    latest_seq: int
+    late: bool
+    selected: dict[str, str]  # uid -> why
+    revealed_seq: int | None = None
+
+
+@dataclass
+class Replay:
+    clients: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
+    holds: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    closures: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    draws: dict[tuple[str, date], DrawState] = field(default_factory=dict)
+    # (created_seq, uid) -> the screening row the ledger expects
+    screenings: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    amendments: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    replayed: int = 0
+    replayed_locally: int = 0
+    not_replayed: int = 0
+    late_draws: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._site_clients: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self._hold_days: dict[str, list[tuple[date, date]]] = defaultdict(list)
+        self._closed: set[tuple[str, date]] = set()
+        self._policies: dict[str, dict[str, Any]] = {}
+        self._anchors: dict[tuple[str, str], tuple[int, bytes]] = {}
+        self._keys: dict[tuple[str, date], bytes] = {}
+        self._screened: dict[str, list[date]] = defaultdict(list)
+        self._pending: dict[tuple[str, date], list[_Pending]] = defaultdict(list)
+
+    # --- entries -------------------------------------------------------------------
+
+    def take(self, seq: int, document: dict[str, Any]) -> None:
+        kind, site, body = document["kind"], document["site"], document["body"]
+        if kind == "genesis" and seq != 1:
+            raise Broken(seq, f"entry {seq}: a second genesis entry")
+        if seq == 1 and kind != "genesis":
+            raise Broken(seq, f"entry 1 is a {kind} entry, not the genesis")
+        handler = getattr(self, f"_take_{kind}", None)
+        if handler is not None:
+            try:
+                handler(seq, site, body, parse_rfc3339(document["at"]))
+            except (KeyError, TypeError, ValueError) as error:
+                raise Broken(
+                    seq, f"entry {seq} ({kind}): its body is not a well-formed {kind} ({error})"
+                ) from None
+
+    def _take_policy(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        DrawPolicy.from_body(body)  # refuses a malformed policy here, not at the next draw
+        self._policies[site] = body
+
+    def _take_client(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        state = body["client"]
+        self.clients[state["uid"]] = (seq, site, state)
+        self._site_clients[site][state["uid"]] = state
+
+    def _take_hold(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        hold = body["hold"]
+        self.holds[seq] = (site, hold)
+        span = (date.fromisoformat(hold["from"]), date.fromisoformat(hold["to"]))
+        self._hold_days[hold["uid"]].append(span)
+
+    def _take_closure(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        closure = body["closure"]
+        self.closures[seq] = (site, closure)
+        self._closed.add((site, date.fromisoformat(closure["date"])))
+
+    def _take_commitment(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        from screening.core.selection import chain_length
+
+        period = body["period"]
+        if (site, period) in self._anchors:
+            first = self._anchors[(site, period)][0]
+            raise Broken(
+                seq,
+                f"entry {seq}: a second commitment for {site} {period} "
+                f"(the first is entry {first})",
+            )
+        if body["length"] != chain_length(period):
+            raise Broken(
+                seq,
+                f"entry {seq}: the commitment for {period} has length "
+                f"{body['length']}, not {chain_length(period)}",
+            )
+        self._anchors[(site, period)] = (seq, bytes.fromhex(body["anchor"]))
+
+    def _take_reveal(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        day = date.fromisoformat(body["date"])
+        key = bytes.fromhex(body["key"])
+        anchor = self._anchors.get((site, period_of(day)))
+        if anchor is None:
+            raise Broken(seq, f"entry {seq}: a key revealed for {day} with no anchor committed")
+        if not key_matches_anchor(key, day, anchor[1]):
+            raise Broken(
+                seq,
+                f"entry {seq}: the key revealed for {site} {day} does not match "
+                f"the anchor committed in entry {anchor[0]}",
+            )
+        if (site, day) in self._keys:
+            raise Broken(seq, f"entry {seq}: the key of {site} {day} is revealed twice")
+        if at < self._day_end(site, day):
+            raise Broken(
+                seq, f"entry {seq}: the key of {site} {day} was revealed before the day was over"
+            )
+        self._keys[(site, day)] = key
+        state = self.draws.get((site, day))
+        if state is not None:
+            state.revealed_seq = seq
+        for pending in self._pending.pop((site, day), []):
+            self._check(pending, key)
+            self.replayed += 1
+
+    def _take_draw(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        day = date.fromisoformat(body["date"])
+        if (site, day) in self.draws:
+            first = self.draws[(site, day)].created_seq
+            raise Broken(
+                seq,
+                f"entry {seq}: a second draw for {site} {day} (the first is "
+                f"entry {first}): a day may not be re-rolled",
+            )
+        policy_body = self._draw_header(seq, site, day, body, at)
+        late = bool(body.get("late"))
+        local_day = at.astimezone(ZoneInfo(policy_body["timezone"])).date()
+        if not late and local_day != day:
+            raise Broken(
+                seq,
+                f"entry {seq}: the draw for {day} was made on {local_day} "
+                "without being marked late",
+            )
+        if late and local_day <= day:
+            raise Broken(
+                seq, f"entry {seq}: the draw for {day} is marked late but was made on {local_day}"
+            )
+        if late:
+            self.late_draws.append(f"{site} {day} (entry {seq})")
+        selected = _selected(body)
+        self.draws[(site, day)] = DrawState(seq, seq, late, selected)
+        self._defer(seq, "draw", site, day, policy_body, {}, body)
+        self._expect_screenings(seq, site, day, selected, at, policy_body)
+
+    def _take_draw_amend(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        day = date.fromisoformat(body["date"])
+        state = self.draws.get((site, day))
+        if state is None:
+            raise Broken(
+                seq, f"entry {seq}: an amendment of a draw for {site} {day} that was never made"
+            )
+        policy_body = self._draw_header(seq, site, day, body, at)
+        local_day = at.astimezone(ZoneInfo(policy_body["timezone"])).date()
+        if local_day != day and not state.late:
+            raise Broken(
+                seq, f"entry {seq}: the draw for {day} was amended on {local_day}, after its day"
+            )
+        selected = _selected(body)
+        dropped = sorted(set(state.selected) - set(selected))
+        if dropped:
+            raise Broken(
+                seq,
+                f"entry {seq}: the amendment unselects client {dropped[0]} "
+                "(no second bite: a selection stands)",
+            )
+        added = {uid: why for uid, why in selected.items() if uid not in state.selected}
+        if sorted(added) != sorted(body["added"]):
+            raise Broken(
+                seq, f"entry {seq}: the amendment's added list does not match its selection"
+            )
+        self.amendments[seq] = (site, body)
+        self._defer(seq, "draw_amend", site, day, policy_body, dict(state.selected), body)
+        state.selected, state.latest_seq = selected, seq
+        self._expect_screenings(seq, site, day, added, at, policy_body)
+
+    # --- draws ---------------------------------------------------------------------
+
+    def _draw_header(
+        self, seq: int, site: str, day: date, body: dict[str, Any], at: datetime
+    ) -> dict[str, Any]:
+        """Checks common to draws and amendments; returns the policy in force."""
+        policy_body = self._policies.get(site)
+        if policy_body is None:
+            raise Broken(seq, f"entry {seq}: a draw at {site} before any policy entry")
+        expected = {
+            "period": period_of(day),
+            "algorithm": ALGORITHM,
+            "policy": sha256_hex(canonical_bytes(policy_body)),
+        }
+        for name, value in expected.items():
+            if body.get(name) != value:
+                raise Broken(
+                    seq, f"entry {seq}: the draw's {name} is {body.get(name)!r}, expected {value!r}"
+                )
+        if body.get("beacon_id") != NO_BEACON or body.get("beacon_value") != "":
+            raise Broken(seq, f"entry {seq}: a beacon is named but none is configured")
+        if (site, period_of(day)) not in self._anchors:
+            raise Broken(
+                seq, f"entry {seq}: no anchor was committed for {period_of(day)} before this draw"
+            )
+        return policy_body
+
+    def _defer(
+        self,
+        seq: int,
+        kind: str,
+        site: str,
+        day: date,
+        policy_body: dict[str, Any],
+        already: dict[str, str],
+        body: dict[str, Any],
+    ) -> None:
+        pending = _Pending(
+            seq=seq,
+            kind=kind,
+            site=site,
+            day=day,
+            policy=DrawPolicy.from_body(policy_body),
+            candidates=self._candidates(site, day),
+            closed=(site, day) in self._closed,
+            already=already,
+            body=body,
+        )
+        key = self._keys.get((site, day))
+        if key is not None:
+            self._check(pending, key)
+            self.replayed += 1
+        else:
+            self._pending[(site, day)].append(pending)
+
+    def _candidates(self, site: str, day: date) -> list[Candidate]:
+        candidates = []
+        for uid, state in self._site_clients[site].items():
+            admitted = date.fromisoformat(state["admitted_on"])
+            discharged = state["discharged_on"]
+            if not in_program(
+                admitted, date.fromisoformat(discharged) if discharged else None, day
+            ):
+                continue
+            held = any(start <= day <= end for start, end in self._hold_days.get(uid, ()))
+            screened = self._screened.get(uid)
+            candidates.append(
+                Candidate(
+                    uid,
+                    state["track"],
+                    state["phase"],
+                    admitted,
+                    held,
+                    max(screened) if screened else None,
+                )
+            )
+        return candidates
+
+    def _check(self, pending: _Pending, key: bytes) -> None:
+        seed = day_seed(key, pending.site, pending.day)
+        replayed = compose(
+            seed, pending.day, pending.policy, pending.candidates, pending.closed, pending.already
+        )
+        problem = _compare(replayed, pending.body)
+        if problem:
+            raise Broken(
+                pending.seq,
+                f"entry {pending.seq} ({pending.kind} {pending.site} {pending.day}): {problem}",
+            )
+
+    def _expect_screenings(
+        self,
+        seq: int,
+        site: str,
+        day: date,
+        selected: dict[str, str],
+        at: datetime,
+        policy_body: dict[str, Any],
+    ) -> None:
+        due_by = at + timedelta(hours=policy_body["collect_within_hours"])
+        for uid, why in selected.items():
+            self.screenings[(seq, uid)] = {
+                "date": day.isoformat(),
+                "reason": why,
+                "status": "pending",
+                "due_by": due_by,
+                "site": site,
+            }
+            self._screened[uid].append(day)
+
+    def _day_end(self, site: str, day: date) -> datetime:
+        zone = ZoneInfo(self._policies[site]["timezone"]) if site in self._policies else UTC
+        return datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+
+    # --- the end -------------------------------------------------------------------
+
+    def finish(self, local_master: Any = None) -> None:
+        """Replay the draws whose keys are not revealed yet, with the local master key
+        (``local_master(site) -> bytes | None``) where there is one."""
+        from screening.core.selection import day_key
+
+        for (site, day), waiting in sorted(self._pending.items()):
+            master = local_master(site) if local_master else None
+            if master is None:
+                self.not_replayed += len(waiting)
+                continue
+            key = day_key(master, site, day)
+            seq, anchor = self._anchors[(site, period_of(day))]
+            if not key_matches_anchor(key, day, anchor):
+                raise Broken(
+                    waiting[0].seq,
+                    f"entry {waiting[0].seq}: the local key file "
+                    f"does not match the anchor committed in entry "
+                    f"{seq}; the draw for {day} cannot be replayed",
+                )
+            for pending in waiting:
+                self._check(pending, key)
+                self.replayed_locally += 1
+        self._pending.clear()
+
+
+def _selected(body: dict[str, Any]) -> dict[str, str]:
+    return {item["uid"]: item["why"] for item in body["selected"]}
+
+
+def _compare(replayed: Composition, body: dict[str, Any]) -> str:
+    """The first difference between a recomputed draw and what the ledger recorded."""
+    pool = {item["uid"]: item["p"] for item in body["pool"]}
+    expected_pool = {uid: f"{p.numerator}/{p.denominator}" for uid, p in replayed.pool}
+    for uid in sorted(set(pool) | set(expected_pool)):
+        if uid not in pool:
+            return f"client {uid} was eligible but is missing from the pool"
+        if uid not in expected_pool:
+            return f"client {uid} is in the pool but was not eligible"
+        if pool[uid] != expected_pool[uid]:
+            return (
+                f"client {uid} is in the pool at p = {pool[uid]}, the policy gives "
+                f"{expected_pool[uid]}"
+            )
+    left_out = {item["uid"]: item["reason"] for item in body["left_out"]}
+    if left_out != dict(replayed.left_out):
+        uid = sorted(set(left_out.items()) ^ set(replayed.left_out))[0][0]
+        return f"client {uid} is left out differently than the ledger's state says"
+    selected = _selected(body)
+    for uid, why in sorted(set(selected.items()) ^ set(replayed.selected)):
+        if uid not in selected:
+            return f"client {uid} was drawn ({why}) but is not recorded as selected"
+        if uid not in dict(replayed.selected):
+            return f"client {uid} is recorded as selected ({why}) but was not drawn"
+        return f"client {uid} is recorded as selected for {why!r}, the replay says otherwise"
+    order = [item["uid"] for item in body["pool"]]
+    if order != sorted(order):
+        return "the pool is not sorted by uid"
+    return ""

@@ -1,0 +1,368 @@
+"""The daily draw: its pool from the database, its ledger entry, its screenings.
+
+The maths is in core/selection.py; this module gathers each client's state, writes the
+``draw`` (or ``draw_amend``) entry and the pending screenings in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from screening.core import validate
+from screening.core.canonical import private_digest
+from screening.core.policy import fraction_text, policy_digest
+from screening.core.selection import (
+    ALGORITHM,
+    NO_BEACON,
+    Candidate,
+    Composition,
+    DrawPolicy,
+    compose,
+    day_key,
+    day_seed,
+    key_matches_anchor,
+    period_of,
+)
+from screening.db.models import Client, Closure, Draw, DrawAmendment, Hold, LedgerRow, Screening
+from screening.errors import BadInput, EnvironmentProblem
+from screening.services.clients import new_salt
+from screening.services.context import Context
+from screening.services.keys import read_key
+from screening.services.ledger import LedgerWriter, latest_body
+from screening.services.upkeep import reveal_due, writing
+
+_LEDGER = LedgerRow.__table__
+
+
+@dataclass(frozen=True)
+class DrawView:
+    """A draw as staff see it: who, why, by when, and what is still pending."""
+
+    site: str
+    day: date
+    drawn_at: datetime
+    late: bool
+    amendments: int
+    closed: bool
+    pool_size: int
+    left_out: dict[str, int]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    created: bool = False
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for row in self.rows if row["status"] == "pending")
+
+
+def select_day(
+    ctx: Context, *, amend: bool = False, late: str | None = None, reason: str | None = None
+) -> DrawView:
+    """``screening select``: today's draw (made once), a late pool correction (``amend``)
+    or a missed day's draw (``late``)."""
+    day, why = _target_day(ctx, amend, late, reason)
+    if not amend:
+        with ctx.database.read() as session:
+            existing = _find(session, ctx.site, day)
+            if existing is not None:
+                return view(session, ctx, existing)
+    with writing(ctx) as (session, writer):
+        existing = _find(session, ctx.site, day)
+        if existing is not None and not amend:
+            # Another process drew while we waited for the lock: show theirs.
+            return view(session, ctx, existing)
+        if existing is None and amend:
+            raise BadInput(f"there is no draw for {day} to amend; run `screening select` first")
+        master = _master(ctx, session, day)
+        if existing is None:
+            draw = _draw(session, writer, ctx, day, master, why if late else None)
+        else:
+            draw = _amend(session, writer, ctx, existing, master, why)  # type: ignore[arg-type]
+        if late is not None:
+            # The day is over: its key can be revealed at once, like any past day's.
+            reveal_due(session, writer, ctx.settings, ctx.today, master)
+        session.flush()
+        result = view(session, ctx, draw)
+        return DrawView(**{**result.__dict__, "created": True})
+
+
+def _target_day(
+    ctx: Context, amend: bool, late: str | None, reason: str | None
+) -> tuple[date, str | None]:
+    if amend and late is not None:
+        raise BadInput("--amend corrects today's draw; it cannot be combined with --late")
+    if late is None and not amend:
+        if reason is not None:
+            raise BadInput("--reason goes with --amend or --late DATE")
+        return ctx.today, None
+    if amend:
+        return ctx.today, _text(reason, "--reason (what was corrected in the pool)")
+    try:
+        day = validate.parse_date(late, "--late")  # type: ignore[arg-type]
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+    if day > ctx.today:
+        raise BadInput(f"{day} is in the future: nobody may draw or preview a day before it comes")
+    if day == ctx.today:
+        raise BadInput("today's draw is not late; run `screening select` without --late")
+    return day, _text(reason, "--reason (why the draw was missed)")
+
+
+def _text(value: str | None, what: str) -> str:
+    try:
+        text = validate.free_text(value, what)
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+    assert text is not None
+    return text
+
+
+def _find(session: Session, site: str, day: date) -> Draw | None:
+    return session.exec(select(Draw).where(Draw.site == site, Draw.day == day)).first()
+
+
+def _master(ctx: Context, session: Session, day: date) -> bytes:
+    """The master key, checked against the anchor committed for the day's period."""
+    master = read_key(ctx.settings.key_file)
+    period = period_of(day)
+    commitment = next(
+        (body for body in _commitments(session, ctx.site) if body["period"] == period), None
+    )
+    if commitment is None:
+        raise BadInput(
+            f"no anchor was committed for {period} before today, so a draw for {day} could "
+            "never be proven; it cannot be drawn now"
+        )
+    key = day_key(master, ctx.site, day)
+    if not key_matches_anchor(key, day, bytes.fromhex(commitment["anchor"])):
+        raise EnvironmentProblem(
+            f"the key file {ctx.settings.key_file} does not match the anchor committed for "
+            f"{period}; restore the original key file from your backup"
+        )
+    return master
+
+
+def _commitments(session: Session, site: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        sa.select(_LEDGER.c.canonical).where(_LEDGER.c.site == site, _LEDGER.c.kind == "commitment")
+    ).scalars()
+    return [json.loads(text)["body"] for text in rows]
+
+
+def _policy(session: Session, site: str) -> tuple[dict[str, Any], DrawPolicy]:
+    body = latest_body(session, site, "policy")
+    if body is None:
+        raise EnvironmentProblem(f"no policy is recorded for site {site!r}; run `screening init`")
+    return body, DrawPolicy.from_body(body)
+
+
+def candidates(session: Session, site: str, day: date) -> tuple[list[Candidate], dict[str, Client]]:
+    """Clients in the program on ``day``, with holds and their latest screening."""
+    clients = session.exec(
+        select(Client).where(
+            Client.site == site,
+            Client.admitted_on <= day,
+            sa.or_(Client.discharged_on.is_(None), Client.discharged_on > day),  # type: ignore[union-attr]
+        )
+    ).all()
+    by_id = {client.id: client for client in clients}
+    held = set(
+        session.exec(
+            select(Hold.client_id)
+            .join(Client, Client.id == Hold.client_id)
+            .where(Client.site == site, Hold.starts_on <= day, Hold.ends_on >= day)
+        ).all()
+    )
+    last: dict[int, date] = dict(
+        session.execute(
+            sa.select(Screening.client_id, sa.func.max(Screening.day))
+            .join(Client, Client.id == Screening.client_id)
+            .where(Client.site == site, Screening.status != "cancelled")
+            .group_by(Screening.client_id)
+        ).all()
+    )
+    result = [
+        Candidate(c.uid, c.track, c.phase, c.admitted_on, c.id in held, last.get(c.id))
+        for c in by_id.values()
+    ]
+    return result, {c.uid: c for c in clients}
+
+
+def _closed(session: Session, site: str, day: date) -> bool:
+    return (
+        session.exec(select(Closure.id).where(Closure.site == site, Closure.day == day)).first()
+        is not None
+    )
+
+
+def _body(day: date, policy_body: dict[str, Any], composition: Composition) -> dict[str, Any]:
+    return {
+        "date": day.isoformat(),
+        "period": period_of(day),
+        "algorithm": ALGORITHM,
+        "beacon_id": NO_BEACON,
+        "beacon_value": "",
+        "policy": policy_digest(policy_body),
+        "pool": [{"uid": uid, "p": fraction_text(p)} for uid, p in composition.pool],
+        "left_out": [{"uid": uid, "reason": why} for uid, why in composition.left_out],
+        "selected": [{"uid": uid, "why": why} for uid, why in composition.selected],
+    }
+
+
+def _compose(
+    session: Session, ctx: Context, day: date, master: bytes, already: dict[str, str] | None = None
+) -> tuple[dict[str, Any], Composition, dict[str, Client]]:
+    policy_body, policy = _policy(session, ctx.site)
+    pool, clients = candidates(session, ctx.site, day)
+    seed = day_seed(day_key(master, ctx.site, day), ctx.site, day)
+    composition = compose(seed, day, policy, pool, _closed(session, ctx.site, day), already)
+    return policy_body, composition, clients
+
+
+def _draw(
+    session: Session,
+    writer: LedgerWriter,
+    ctx: Context,
+    day: date,
+    master: bytes,
+    late_reason: str | None,
+) -> Draw:
+    policy_body, composition, clients = _compose(session, ctx, day, master)
+    salt = new_salt()
+    body = _body(day, policy_body, composition)
+    if late_reason is not None:
+        body["late"] = True
+        body["reason"] = private_digest(salt, late_reason)
+    entry = writer.append(ctx.site, "draw", body)
+    draw = Draw(
+        site=ctx.site,
+        day=day,
+        drawn_at=entry.at,
+        late_reason=late_reason,
+        salt=salt,
+        created_seq=entry.seq,
+        ledger_seq=entry.seq,
+    )
+    session.add(draw)
+    session.flush()
+    _add_screenings(
+        session, draw, entry.seq, entry.at, dict(composition.selected), clients, policy_body
+    )
+    return draw
+
+
+def _amend(
+    session: Session, writer: LedgerWriter, ctx: Context, draw: Draw, master: bytes, reason: str
+) -> Draw:
+    previous = json.loads(
+        session.execute(
+            sa.select(_LEDGER.c.canonical).where(_LEDGER.c.seq == draw.ledger_seq)
+        ).scalar_one()
+    )["body"]
+    already = {item["uid"]: item["why"] for item in previous["selected"]}
+    policy_body, composition, clients = _compose(session, ctx, draw.day, master, already)
+    added = {uid: why for uid, why in composition.selected if uid not in already}
+    amendment = DrawAmendment(draw_id=draw.id, reason=reason, salt=new_salt(), ledger_seq=0)  # type: ignore[arg-type]
+    body = {
+        **_body(draw.day, policy_body, composition),
+        "reason": private_digest(amendment.salt, reason),
+        "added": sorted(added),
+    }
+    entry = writer.append(ctx.site, "draw_amend", body)
+    amendment.ledger_seq = entry.seq
+    draw.ledger_seq = entry.seq
+    session.add_all([amendment, draw])
+    _add_screenings(session, draw, entry.seq, entry.at, added, clients, policy_body)
+    return draw
+
+
+def _add_screenings(
+    session: Session,
+    draw: Draw,
+    seq: int,
+    at: datetime,
+    selected: dict[str, str],
+    clients: dict[str, Client],
+    policy_body: dict[str, Any],
+) -> None:
+    due_by = at + timedelta(hours=policy_body["collect_within_hours"])
+    for uid, why in sorted(selected.items()):
+        session.add(
+            Screening(
+                client_id=clients[uid].id,
+                draw_id=draw.id,
+                day=draw.day,  # type: ignore[arg-type]
+                reason=why,
+                status="pending",
+                due_by=due_by,
+                created_seq=seq,
+                ledger_seq=seq,
+            )
+        )
+
+
+def view(session: Session, ctx: Context, draw: Draw) -> DrawView:
+    body = json.loads(
+        session.execute(
+            sa.select(_LEDGER.c.canonical).where(_LEDGER.c.seq == draw.ledger_seq)
+        ).scalar_one()
+    )["body"]
+    left_out: dict[str, int] = {}
+    for item in body["left_out"]:
+        left_out[item["reason"]] = left_out.get(item["reason"], 0) + 1
+    amendments = session.execute(
+        sa.select(sa.func.count())
+        .select_from(DrawAmendment)
+        .where(DrawAmendment.draw_id == draw.id)
+    ).scalar_one()
+    rows = []
+    zone = ctx.settings.zone
+    for screening, client in session.exec(
+        select(Screening, Client)
+        .join(Client, Client.id == Screening.client_id)
+        .where(Screening.draw_id == draw.id)
+        .order_by(Client.code)
+    ).all():
+        due = screening.due_by.astimezone(zone)
+        rows.append(
+            {
+                "code": client.code,
+                "name": client.name,
+                "track": client.track,
+                "phase": client.phase,
+                "why": screening.reason,
+                "status": screening.status,
+                "collect_by": due.strftime("%H:%M")
+                if due.date() == draw.day
+                else due.strftime("%Y-%m-%d %H:%M"),
+                "due_by": due.isoformat(),
+            }
+        )
+    return DrawView(
+        site=draw.site,
+        day=draw.day,
+        drawn_at=draw.drawn_at,
+        late=draw.late_reason is not None,
+        amendments=amendments,
+        closed=_closed(session, draw.site, draw.day),
+        pool_size=len(body["pool"]),
+        left_out=left_out,
+        rows=rows,
+    )
+
+
+def today(ctx: Context) -> DrawView | None:
+    with ctx.database.read() as session:
+        draw = _find(session, ctx.site, ctx.today)
+        return view(session, ctx, draw) if draw is not None else None
+
+
+def reveal(ctx: Context) -> list[date]:
+    """``audit reveal``: publish the keys of the days that are over."""
+    with writing(ctx) as (_, writer):
+        return writer.revealed
