@@ -127,3 +127,25 @@ def sample_rows(count: int) -> list[str]:
         + ("buprenorphine" if i % 5 == 0 else "")
         for i in range(1, count + 1)
     ]
+
+
+def forge(clinic: Clinic, seq: int, edit) -> None:  # type: ignore[no-untyped-def]
+    """Rewrite entry ``seq`` with ``edit(document)`` and re-chain every later entry, as
+    someone rewriting history wholesale would: the hash chain alone then looks intact."""
+    import json as _json
+
+    from screening.core.canonical import canonical_text, sha256_hex
+
+    clinic.drop_ledger_guard()
+    rows = clinic.sql("SELECT seq, canonical FROM ledger WHERE seq >= :s ORDER BY seq", s=seq)
+    prev = clinic.sql("SELECT hash FROM ledger WHERE seq = :s", s=seq - 1)[0][0]
+    for number, text in rows:
+        document = _json.loads(text)
+        if number == seq:
+            edit(document)
+        document["prev"] = prev
+        text = canonical_text(document)
+        prev = sha256_hex(text.encode())
+        clinic.sql(
+            "UPDATE ledger SET canonical = :c, hash = :h WHERE seq = :s", c=text, h=prev, s=number
+        )
