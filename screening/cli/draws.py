@@ -33,7 +33,7 @@ REASONS = {
 }
 
 
-def _summary(view: DrawView) -> str:
+def _summary(view: DrawView, zone: object) -> str:
     why = {}
     for row in view.rows:
         why[row["why"]] = why.get(row["why"], 0) + 1
@@ -51,12 +51,14 @@ def _summary(view: DrawView) -> str:
         text = f"the clinic is closed on {view.day}: nobody is drawn. " + text
     if view.late:
         text += "; drawn late"
+    if not view.created:
+        text += f"; drawn at {view.drawn_locally(zone)}"
     if view.amendments:
         text += f"; amended {view.amendments} time{'s' if view.amendments > 1 else ''}"
     return text
 
 
-def _emit(view: DrawView, as_json: bool, csv_file: Path | None) -> None:
+def _emit(view: DrawView, zone: object, as_json: bool, csv_file: Path | None) -> None:
     from screening.render.output import emit_json, emit_rows, message
 
     if csv_file is not None:
@@ -79,7 +81,7 @@ def _emit(view: DrawView, as_json: bool, csv_file: Path | None) -> None:
     emit_rows(
         view.rows, DRAW_COLUMNS, title=f"Screening list for {view.day}", empty="nobody is selected"
     )
-    message(_summary(view))
+    message(_summary(view, zone))
 
 
 def _write_csv(view: DrawView, path: Path) -> None:
@@ -130,7 +132,9 @@ def select(
     """Draw today's clients for screening (once a day; run again, it shows the same draw)."""
     from screening.services.draws import select_day
 
-    _emit(select_day(open_context(ctx), amend=amend, late=late, reason=reason), as_json, csv_file)
+    context = open_context(ctx)
+    view = select_day(context, amend=amend, late=late, reason=reason)
+    _emit(view, context.settings.zone, as_json, csv_file)
 
 
 @handle_errors
@@ -146,7 +150,7 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             emit_json(None)
         message(f"no draw yet for {context.today}; run `screening select`")
         return
-    _emit(view, as_json, None)
+    _emit(view, context.settings.zone, as_json, None)
     if not as_json:
         done = len(view.rows) - view.pending
         message(f"{view.pending} pending, {done} done")

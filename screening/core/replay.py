@@ -84,7 +84,8 @@ class Replay:
         self._policies: dict[str, dict[str, Any]] = {}
         self._anchors: dict[tuple[str, str], tuple[int, bytes]] = {}
         self._keys: dict[tuple[str, date], bytes] = {}
-        self._screened: dict[str, list[date]] = defaultdict(list)
+        # Each client's latest screening date recorded so far (the interval floor's "last").
+        self._last_screened: dict[str, date] = {}
         self._pending: dict[tuple[str, date], list[_Pending]] = defaultdict(list)
 
     # --- entries -------------------------------------------------------------------
@@ -294,7 +295,6 @@ class Replay:
             ):
                 continue
             held = any(start <= day <= end for start, end in self._hold_days.get(uid, ()))
-            screened = self._screened.get(uid)
             candidates.append(
                 Candidate(
                     uid,
@@ -302,7 +302,7 @@ class Replay:
                     state["phase"],
                     admitted,
                     held,
-                    max(screened) if screened else None,
+                    self._last_screened.get(uid),
                 )
             )
         return candidates
@@ -337,7 +337,8 @@ class Replay:
                 "due_by": due_by,
                 "site": site,
             }
-            self._screened[uid].append(day)
+            last = self._last_screened.get(uid)
+            self._last_screened[uid] = day if last is None else max(last, day)
 
     def _day_end(self, site: str, day: date) -> datetime:
         zone = ZoneInfo(self._policies[site]["timezone"]) if site in self._policies else UTC

@@ -34,7 +34,7 @@ from screening.errors import BadInput, EnvironmentProblem
 from screening.services.clients import new_salt
 from screening.services.context import Context
 from screening.services.keys import read_key
-from screening.services.ledger import LedgerWriter, latest_body
+from screening.services.ledger import LedgerWriter, bodies, latest_body
 from screening.services.upkeep import reveal_due, writing
 
 _LEDGER = LedgerRow.__table__
@@ -53,7 +53,10 @@ class DrawView:
     pool_size: int
     left_out: dict[str, int]
     rows: list[dict[str, Any]] = field(default_factory=list)
-    created: bool = False
+    created: bool = False  # made by this command, rather than shown again
+
+    def drawn_locally(self, zone: Any) -> str:
+        return self.drawn_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     @property
     def pending(self) -> int:
@@ -131,7 +134,8 @@ def _master(ctx: Context, session: Session, day: date) -> bytes:
     master = read_key(ctx.settings.key_file)
     period = period_of(day)
     commitment = next(
-        (body for body in _commitments(session, ctx.site) if body["period"] == period), None
+        (body for body in bodies(session, ctx.site, "commitment") if body["period"] == period),
+        None,
     )
     if commitment is None:
         raise BadInput(
@@ -145,13 +149,6 @@ def _master(ctx: Context, session: Session, day: date) -> bytes:
             f"{period}; restore the original key file from your backup"
         )
     return master
-
-
-def _commitments(session: Session, site: str) -> list[dict[str, Any]]:
-    rows = session.execute(
-        sa.select(_LEDGER.c.canonical).where(_LEDGER.c.site == site, _LEDGER.c.kind == "commitment")
-    ).scalars()
-    return [json.loads(text)["body"] for text in rows]
 
 
 def _policy(session: Session, site: str) -> tuple[dict[str, Any], DrawPolicy]:
