@@ -5,6 +5,7 @@ Rates are exact fractions written ``"num/den"``; the policy's digest names it in
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -40,3 +41,8 @@ def policy_body(settings: Settings) -> dict[str, Any]:
 
 def policy_digest(body: dict[str, Any]) -> str:
     return sha256_hex(canonical_bytes(body))
+
+
+def collection_deadline(drawn_at: datetime, policy: dict[str, Any]) -> datetime:
+    """When a screening selected at ``drawn_at`` is due: ``collect_within_hours`` later."""
+    return drawn_at + timedelta(hours=policy["collect_within_hours"])

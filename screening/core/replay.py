@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from screening.core.canonical import canonical_bytes, sha256_hex
 from screening.core.ledger import parse_rfc3339
+from screening.core.policy import collection_deadline
 from screening.core.selection import (
     ALGORITHM,
     NO_BEACON,
@@ -328,7 +329,7 @@ class Replay:
         at: datetime,
         policy_body: dict[str, Any],
     ) -> None:
-        due_by = at + timedelta(hours=policy_body["collect_within_hours"])
+        due_by = collection_deadline(at, policy_body)
         for uid, why in selected.items():
             self.screenings[(seq, uid)] = {
                 "date": day.isoformat(),

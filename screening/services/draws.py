@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from screening.core import validate
 from screening.core.canonical import private_digest
-from screening.core.policy import fraction_text, policy_digest
+from screening.core.policy import collection_deadline, fraction_text, policy_digest
 from screening.core.selection import (
     ALGORITHM,
     NO_BEACON,
@@ -287,7 +287,7 @@ def _add_screenings(
     clients: dict[str, Client],
     policy_body: dict[str, Any],
 ) -> None:
-    due_by = at + timedelta(hours=policy_body["collect_within_hours"])
+    due_by = collection_deadline(at, policy_body)
     for uid, why in sorted(selected.items()):
         session.add(
             Screening(
