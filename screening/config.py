@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -141,9 +142,70 @@ class Phase(PhaseRate):
     by_track: dict[str, PhaseRate] = {}
 
 
+def _measure(value: Any) -> Decimal:
+    """A cutoff or threshold: a non-negative number, kept exact (never a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{value!r} is not a number")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"{value!r} must be a number of 0 or more")
+    return number
+
+
+Measure = Annotated[Decimal, BeforeValidator(_measure)]
+ANALYTE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")
+
+
+class Analyte(_Strict):
+    initial: Measure | None = None
+    confirm: Measure | None = None
+
+
 class Panel(_Strict):
     specimen: Literal["urine", "oral_fluid", "breath", "blood", "hair", "sweat"]
-    analytes: tuple[str, ...]
+    analytes: dict[str, Analyte]
+
+    @field_validator("analytes")
+    @classmethod
+    def _codes(cls, value: dict[str, Analyte]) -> dict[str, Analyte]:
+        for code in value:
+            if not ANALYTE_PATTERN.match(code):
+                raise ValueError(
+                    f"analyte code {code!r} is not usable; use up to 16 capital letters "
+                    "and digits, as the lab reports it (e.g. BUP)"
+                )
+        return value
+
+
+class Medication(_Strict):
+    explains: tuple[str, ...]
+    parent: str | None = None
+    metabolite: str | None = None
+
+
+class ValiditySettings(_Strict):
+    """Specimen validity thresholds (49 CFR 40.93, 40.96); defaults are the federal ones."""
+
+    version: str = "49cfr40-2024"
+    dilute_creatinine_below: Measure = Decimal("20")
+    dilute_sg_below: Measure = Decimal("1.0030")
+    substituted_creatinine_below: Measure = Decimal("2")
+    substituted_sg_at_most: Measure = Decimal("1.0010")
+    substituted_sg_at_least: Measure = Decimal("1.0200")
+    adulterated_ph_below: Measure = Decimal("4")
+    adulterated_ph_at_least: Measure = Decimal("11")
+    invalid_ph_below: Measure = Decimal("4.5")
+    invalid_ph_at_least: Measure = Decimal("9")
+    recollect_dilute_creatinine_at_most: Measure = Decimal("5")
+
+
+class ResultSettings(_Strict):
+    missed_counts_as: Literal["positive", "missed"] = "positive"
+    default_method: Literal["point_of_care", "lab"] = "point_of_care"
+    default_panel: str = "urine"
 
 
 class _File(_Strict):
@@ -154,6 +216,9 @@ class _File(_Strict):
     tracks: dict[str, Track]
     phases: dict[str, Phase]
     panels: dict[str, Panel] = {}
+    medications: dict[str, Medication] = {}
+    validity: ValiditySettings = ValiditySettings()
+    results: ResultSettings = ResultSettings()
 
 
 @dataclass(frozen=True)
@@ -168,6 +233,9 @@ class Settings:
     tracks: dict[str, Track]
     phases: dict[str, Phase]
     panels: dict[str, Panel]
+    medications: dict[str, Medication]
+    validity: ValiditySettings
+    results: ResultSettings
 
     @property
     def folder(self) -> Path:
@@ -242,9 +310,29 @@ def _cross_checks(raw: dict[str, Any]) -> list[str]:
                 f"phases.{name}: min_days_between_tests ({low}) is more than "
                 f"max_days_between_tests ({high})"
             )
-    for name, panel in _table(raw.get("panels")).items():
-        if _table(panel).get("analytes") == []:
+    panels = _table(raw.get("panels"))
+    for name, panel in panels.items():
+        if _table(panel).get("analytes") == {}:
             problems.append(f"panels.{name}.analytes: empty; list the analyte codes tested")
+    known = {code for panel in panels.values() for code in _table(_table(panel).get("analytes"))}
+    for name, medication in _table(raw.get("medications")).items():
+        medication = _table(medication)
+        named = list(medication.get("explains") or [])
+        named += [
+            medication[k] for k in ("parent", "metabolite") if isinstance(medication.get(k), str)
+        ]
+        for code in named:
+            if isinstance(code, str) and known and code not in known:
+                problems.append(
+                    f"medications.{name}: analyte {code!r} is in no panel; "
+                    f"known analytes: {', '.join(sorted(known))}"
+                )
+    default_panel = _table(raw.get("results")).get("default_panel", "urine")
+    if panels and default_panel not in panels:
+        problems.append(
+            f"results.default_panel: no panel {default_panel!r}; "
+            f"panels: {', '.join(sorted(panels))}"
+        )
     return problems
 
 
@@ -270,6 +358,9 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             tracks=dict(parsed.tracks),
             phases=dict(parsed.phases),
             panels=dict(parsed.panels),
+            medications=dict(parsed.medications),
+            validity=parsed.validity,
+            results=parsed.results,
         ),
         [],
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from screening import __version__
-from screening.cli import audit, clients, draws, setup
+from screening.cli import audit, clients, draws, results, setup
 from screening.cli.common import Globals, set_globals, setup_logging
 
 app = typer.Typer(
@@ -78,4 +78,5 @@ def main(
 setup.register(app)
 clients.register(app)
 draws.register(app)
+results.register(app)
 audit.register(app)

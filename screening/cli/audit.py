@@ -36,7 +36,8 @@ def verify(
         print(f"ledger intact: {report.entries} entries, head {report.head}")
         print(
             f"records match the ledger: {report.clients} clients, {report.holds} holds, "
-            f"{report.closures} closures, {report.draws} draws, {report.screenings} screenings"
+            f"{report.closures} closures, {report.draws} draws, {report.screenings} screenings, "
+            f"{report.results} results"
         )
         print(
             f"draws replayed from revealed keys: {report.replayed}; with the local key "

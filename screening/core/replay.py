@@ -8,7 +8,7 @@ at the end for days not yet revealed). Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -73,6 +73,10 @@ class Replay:
     # (created_seq, uid) -> the screening row the ledger expects
     screenings: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     amendments: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # result entry seq -> {"screening": (seq, uid), "latest": seq, "site"}
+    results: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # version entry seq -> (result entry seq, content digest)
+    versions: dict[int, tuple[int, str]] = field(default_factory=dict)
     replayed: int = 0
     replayed_locally: int = 0
     not_replayed: int = 0
@@ -85,8 +89,8 @@ class Replay:
         self._policies: dict[str, dict[str, Any]] = {}
         self._anchors: dict[tuple[str, str], tuple[int, bytes]] = {}
         self._keys: dict[tuple[str, date], bytes] = {}
-        # Each client's latest screening date recorded so far (the interval floor's "last").
-        self._last_screened: dict[str, date] = {}
+        # Each client's screening dates recorded so far and not cancelled (how many each day).
+        self._screened: dict[str, Counter[date]] = defaultdict(Counter)
         self._pending: dict[tuple[str, date], list[_Pending]] = defaultdict(list)
 
     # --- entries -------------------------------------------------------------------
@@ -303,7 +307,7 @@ class Replay:
                     state["phase"],
                     admitted,
                     held,
-                    self._last_screened.get(uid),
+                    self._last(uid),
                 )
             )
         return candidates
@@ -331,15 +335,105 @@ class Replay:
     ) -> None:
         due_by = collection_deadline(at, policy_body)
         for uid, why in selected.items():
-            self.screenings[(seq, uid)] = {
-                "date": day.isoformat(),
-                "reason": why,
-                "status": "pending",
-                "due_by": due_by,
-                "site": site,
-            }
-            last = self._last_screened.get(uid)
-            self._last_screened[uid] = day if last is None else max(last, day)
+            self._new_screening(seq, uid, site, day, why, due_by)
+
+    def _new_screening(
+        self,
+        seq: int,
+        uid: str,
+        site: str,
+        day: date,
+        reason: str,
+        due_by: datetime,
+        observed: bool = False,
+        note: str | None = None,
+    ) -> None:
+        self.screenings[(seq, uid)] = {
+            "date": day.isoformat(),
+            "reason": reason,
+            "status": "pending",
+            "due_by": due_by,
+            "site": site,
+            "observed": observed,
+            "note": note,
+            "status_note": None,
+            "excuse": None,
+            "approved_by": None,
+            "latest": seq,
+        }
+        self._screened[uid][day] += 1
+
+    def _last(self, uid: str) -> date | None:
+        """The interval floor's ``last``: the latest screening recorded, not cancelled."""
+        dates = self._screened.get(uid)
+        return max(dates) if dates else None
+
+    # --- after the draw ------------------------------------------------------------
+
+    def _take_screening(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        if body["action"] == "create":
+            policy_body = self._policies.get(site)
+            if policy_body is None:
+                raise Broken(seq, f"entry {seq}: a screening at {site} before any policy")
+            self._new_screening(
+                seq,
+                body["uid"],
+                site,
+                date.fromisoformat(body["date"]),
+                body["reason"],
+                collection_deadline(at, policy_body),
+                body["observed"],
+                body["note"],
+            )
+            return
+        state = self._screening(seq, body["screening"])
+        if state["status"] != "pending":
+            raise Broken(
+                seq,
+                f"entry {seq}: the screening was already {state['status']}; a "
+                "screening never changes again once settled",
+            )
+        state.update(
+            status=body["status"],
+            status_note=body["note"],
+            excuse=body["excuse"],
+            approved_by=body["approved_by"],
+            latest=seq,
+        )
+        if body["status"] == "cancelled":
+            uid, day = body["screening"][1], date.fromisoformat(state["date"])
+            self._screened[uid][day] -= 1
+            if not self._screened[uid][day]:
+                del self._screened[uid][day]
+
+    def _screening(self, seq: int, ref: list[Any]) -> dict[str, Any]:
+        state = self.screenings.get((ref[0], ref[1]))
+        if state is None:
+            raise Broken(
+                seq,
+                f"entry {seq}: it names a screening (entry {ref[0]}, client "
+                f"{ref[1]}) that the ledger never created",
+            )
+        return state
+
+    def _take_result(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        state = self._screening(seq, body["screening"])
+        if state["status"] != "pending":
+            raise Broken(seq, f"entry {seq}: a result for a screening already {state['status']}")
+        state.update(status="collected", latest=seq)
+        self.results[seq] = {"screening": tuple(body["screening"]), "latest": seq, "site": site}
+        self.versions[seq] = (seq, body["content"])
+
+    def _take_amendment(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        result = self.results.get(body["result"])
+        if result is None:
+            raise Broken(
+                seq,
+                f"entry {seq}: an amendment of result entry {body['result']}, "
+                "which the ledger never recorded",
+            )
+        result["latest"] = seq
+        self.versions[seq] = (body["result"], body["content"])
 
     def _day_end(self, site: str, day: date) -> datetime:
         zone = ZoneInfo(self._policies[site]["timezone"]) if site in self._policies else UTC

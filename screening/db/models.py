@@ -151,6 +151,18 @@ class Screening(SQLModel, table=True):
     reason: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     status: str = Field(sa_column=sa.Column(sa.String(24), nullable=False))
     due_by: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    # Collection must be directly observed (a recollection after a dilute or cold specimen).
+    observed_required: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    # Free text stays here; the ledger holds salted digests of it.
+    salt: str = Field(
+        default="", sa_column=sa.Column(sa.String(32), nullable=False, server_default="")
+    )
+    note: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    status_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    excuse_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    approved_by: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     created_seq: int = Field(
         sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False)
     )
@@ -174,3 +186,76 @@ class DrawAmendment(SQLModel, table=True):
     ledger_seq: int = Field(
         sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
     )
+
+
+class Result(SQLModel, table=True):
+    """One specimen, as collected. What the lab or staff later say of it is kept in
+    versions (ResultVersion): nothing here is overwritten."""
+
+    __tablename__ = "results"
+
+    id: int | None = Field(default=None, primary_key=True)
+    screening_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("screenings.id"), nullable=False, unique=True)
+    )
+    specimen_type: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    specimen_id: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(64), nullable=True, unique=True)
+    )
+    collected_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    collector: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    observed: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    observed_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    temperature_ok: bool | None = Field(
+        default=None, sa_column=sa.Column(sa.Boolean, nullable=True)
+    )
+    method: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    panel: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    # The client's prescriptions at collection time (canonical JSON list).
+    medications: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    salt: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    created_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
+    )
+    ledger_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False)
+    )
+
+
+class ResultVersion(SQLModel, table=True):
+    """What a result says, as first recorded or as amended (one row per ledger entry)."""
+
+    __tablename__ = "result_versions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    result_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("results.id"), nullable=False, index=True)
+    )
+    seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
+    )
+    # recorded | lab_report | lab_confirmation | corrected_report | data_entry_error | wrong_client
+    reason: str = Field(sa_column=sa.Column(sa.String(24), nullable=False))
+    note: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    lab_report_id: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(64), nullable=True)
+    )
+    validity: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    validity_version: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    measures: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    void: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+
+
+class AnalyteResult(SQLModel, table=True):
+    __tablename__ = "analyte_results"
+    __table_args__ = (sa.UniqueConstraint("version_id", "code", name="uq_analyte_version_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("result_versions.id"), nullable=False)
+    )
+    code: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    outcome: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    stage: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    level: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    cutoff: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))

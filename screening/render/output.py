@@ -64,7 +64,7 @@ def emit_rows(
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for _, heading in columns:
-        table.add_column(heading)
+        table.add_column(heading, overflow="fold")
     for row in rows:
         table.add_row(*(_cell(row.get(key)) for key, _ in columns))
     _console().print(table)

@@ -20,12 +20,23 @@ from sqlmodel import Session, select
 from screening.core.canonical import private_digest
 from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link
 from screening.core.replay import Broken, Replay
-from screening.db.models import Client, Closure, Draw, DrawAmendment, Hold, LedgerRow, Screening
+from screening.db.models import (
+    Client,
+    Closure,
+    Draw,
+    DrawAmendment,
+    Hold,
+    LedgerRow,
+    Result,
+    ResultVersion,
+    Screening,
+)
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.clients import client_state, hold_state
 from screening.services.closures import closure_state
 from screening.services.context import Context
 from screening.services.keys import read_key
+from screening.services.results import analytes_of, content_digest
 
 _LEDGER = LedgerRow.__table__
 CHECKPOINT_PATTERN = re.compile(r"^(\d+):([0-9a-f]{64})$")
@@ -41,6 +52,7 @@ class Report:
     closures: int = 0
     draws: int = 0
     screenings: int = 0
+    results: int = 0
     replayed: int = 0
     replayed_locally: int = 0
     not_replayed: int = 0
@@ -183,6 +195,7 @@ def _check_domain(session: Session, report: Report, replay: Replay) -> None:
             for s in session.exec(select(Screening).order_by(Screening.created_seq))
         ),
     )
+    report.results = _check_results(session, replay, by_id)
     _match_rows(
         "draw amendment",
         {
@@ -203,10 +216,69 @@ def _screening_state(row: Screening, site: str, draws: dict[int, Draw]) -> dict[
         "status": row.status,
         "due_by": row.due_by,
         "site": site,
+        "observed": row.observed_required,
+        "note": private_digest(row.salt, row.note),
+        "status_note": private_digest(row.salt, row.status_note),
+        "excuse": row.excuse_code,
+        "approved_by": row.approved_by,
+        "latest": row.ledger_seq,
     }
     if row.draw_id is not None and draws[row.draw_id].day != row.day:
         state["date"] = f"{row.day} (its draw is for {draws[row.draw_id].day})"
     return state
+
+
+def _check_results(session: Session, replay: Replay, by_id: dict[int, Client]) -> int:
+    """Every result names its screening and latest version as the ledger does, and every
+    version's content hashes to the digest its entry holds."""
+    screenings = {s.id: s for s in session.exec(select(Screening))}
+    results = {r.id: r for r in session.exec(select(Result).order_by(Result.created_seq))}
+    count = _match_rows(
+        "result",
+        {
+            seq: (r["site"], {"screening": r["screening"], "latest": r["latest"]})
+            for seq, r in replay.results.items()
+        },
+        (
+            (
+                r.created_seq,
+                by_id[screenings[r.screening_id].client_id].site,
+                {
+                    "screening": (
+                        screenings[r.screening_id].created_seq,
+                        by_id[screenings[r.screening_id].client_id].uid,
+                    ),
+                    "latest": r.ledger_seq,
+                },
+            )
+            for r in results.values()
+        ),
+    )
+    versions = session.exec(select(ResultVersion).order_by(ResultVersion.seq)).all()
+    _match_rows(
+        "result version",
+        {
+            seq: ("", {"result": result, "content": digest})
+            for seq, (result, digest) in replay.versions.items()
+        },
+        (
+            (
+                v.seq,
+                "",
+                {
+                    "result": results[v.result_id].created_seq,
+                    "content": content_digest(
+                        results[v.result_id],
+                        v,
+                        analytes_of(session, v),
+                        first=v.seq == results[v.result_id].created_seq,
+                    ),
+                },
+            )
+            for v in versions
+        ),
+    )
+    return count
 
 
 def _check_clients(session: Session, report: Report, replay: Replay) -> dict[int, Client]:

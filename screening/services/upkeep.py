@@ -125,3 +125,8 @@ def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
         writer = LedgerWriter(session, ctx.actor, ctx.now)
         writer.revealed = keep_up(session, writer, ctx.settings, ctx.today)
         yield session, writer
+        # Last, so that a collection recorded just now is not first swept into a no-show.
+        from screening.services.screenings import sweep_overdue
+
+        session.flush()
+        sweep_overdue(session, writer, ctx, ctx.now)

@@ -1,0 +1,233 @@
+"""What a specimen says: validity from its measures, and each analyte read against the
+client's prescriptions at collection time. Pure; thresholds and medications come from the
+config, passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+VALIDITIES = ("valid", "dilute", "adulterated", "substituted", "invalid")
+OUTCOMES = ("negative", "positive", "inconclusive", "pending")
+STAGES = ("presumptive", "confirmed")
+# The reading of a whole result, worst first: the first that applies is the summary.
+SEVERITY = (
+    "possible_tampering",
+    "unexpected_positive",
+    "unexpected_negative",
+    "inconclusive",
+    "pending",
+    "expected_positive",
+    "negative",
+)
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Specimen validity measures; any may be missing (e.g. a point-of-care cup)."""
+
+    creatinine: Decimal | None = None  # mg/dL
+    specific_gravity: Decimal | None = None
+    ph: Decimal | None = None
+    oxidant: bool | None = None  # an oxidizing adulterant detected
+
+    def as_body(self) -> dict[str, Any]:
+        return {
+            "creatinine": _text(self.creatinine),
+            "specific_gravity": _text(self.specific_gravity),
+            "ph": _text(self.ph),
+            "oxidant": self.oxidant,
+        }
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Measures:
+        return cls(
+            _number(body.get("creatinine")),
+            _number(body.get("specific_gravity")),
+            _number(body.get("ph")),
+            body.get("oxidant"),
+        )
+
+    @property
+    def empty(self) -> bool:
+        return self == Measures()
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def judge_validity(measures: Measures, limits: Any) -> str:
+    """49 CFR 40.93/40.96 with the configured thresholds (``limits``: ValiditySettings).
+
+    Order matters: adulteration and substitution outrank invalid, invalid outranks dilute.
+    """
+    creatinine, gravity, ph = measures.creatinine, measures.specific_gravity, measures.ph
+    if measures.oxidant:
+        return "adulterated"
+    if ph is not None and (
+        ph < limits.adulterated_ph_below or ph >= limits.adulterated_ph_at_least
+    ):
+        return "adulterated"
+    if creatinine is not None and creatinine < limits.substituted_creatinine_below:
+        if gravity is not None and (
+            gravity <= limits.substituted_sg_at_most or gravity >= limits.substituted_sg_at_least
+        ):
+            return "substituted"
+        return "invalid"  # creatinine < 2 with a specific gravity in between
+    if ph is not None and (ph < limits.invalid_ph_below or ph >= limits.invalid_ph_at_least):
+        return "invalid"
+    if (
+        creatinine is not None
+        and gravity is not None
+        and creatinine < limits.dilute_creatinine_below
+        and limits.substituted_sg_at_most < gravity < limits.dilute_sg_below
+    ):
+        return "dilute"
+    return "valid"
+
+
+@dataclass(frozen=True)
+class AnalyteOutcome:
+    code: str
+    outcome: str  # negative | positive | inconclusive | pending
+    stage: str = "presumptive"  # presumptive | confirmed
+    level: Decimal | None = None
+    cutoff: Decimal | None = None
+
+    def as_body(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "outcome": self.outcome,
+            "stage": self.stage,
+            "level": _text(self.level),
+            "cutoff": _text(self.cutoff),
+        }
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> AnalyteOutcome:
+        return cls(
+            body["code"],
+            body["outcome"],
+            body["stage"],
+            _number(body.get("level")),
+            _number(body.get("cutoff")),
+        )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A result read against the prescriptions: per analyte, the summary, and flags."""
+
+    analytes: dict[str, str]
+    summary: str
+    confirmed: bool  # every positive is confirmed by a lab
+    flags: tuple[str, ...] = field(default=())
+
+    @property
+    def positives(self) -> list[str]:
+        return sorted(code for code, how in self.analytes.items() if how.endswith("positive"))
+
+
+def read_result(
+    analytes: Iterable[AnalyteOutcome],
+    medications: Iterable[str],
+    known_medications: Mapping[str, Any],
+    validity: str,
+    temperature_ok: bool | None = None,
+    void: bool = False,
+) -> Reading:
+    """Read one result. ``known_medications`` maps a medication name to the config's
+    Medication (``explains``, ``parent``, ``metabolite``)."""
+    if void:
+        return Reading({}, "void", False, ("void: recorded against the wrong client",))
+    outcomes = {a.code: a for a in analytes}
+    prescribed = [known_medications[m] for m in medications if m in known_medications]
+    explained = {code for med in prescribed for code in med.explains}
+    per: dict[str, str] = {}
+    for code, analyte in outcomes.items():
+        if analyte.outcome == "positive":
+            per[code] = "expected_positive" if code in explained else "unexpected_positive"
+        else:
+            per[code] = analyte.outcome
+    flags: list[str] = []
+    if validity in ("adulterated", "substituted", "invalid"):
+        flags.append(f"possible_tampering: specimen {validity}")
+    if temperature_ok is False:
+        flags.append("possible_tampering: temperature out of range")
+    for name in medications:
+        med = known_medications.get(name)
+        if med is None:
+            continue
+        tested = [code for code in med.explains if code in outcomes]
+        if tested and all(outcomes[code].outcome == "negative" for code in tested):
+            flags.append(
+                f"unexpected_negative: {name} prescribed but not found (possible diversion)"
+            )
+        parent, metabolite = med.parent, med.metabolite
+        if (
+            parent in outcomes
+            and metabolite in outcomes
+            and outcomes[parent].outcome == "positive"
+            and outcomes[metabolite].outcome == "negative"
+        ):
+            flags.append(
+                f"possible_tampering: {parent} positive without its metabolite "
+                f"{metabolite} (drug added to the specimen?)"
+            )
+    unexpected = [code for code, how in per.items() if how == "unexpected_positive"]
+    if unexpected == ["ETG"]:
+        flags.append(
+            "incidental_exposure_possible: EtG alone can follow exposure to "
+            "alcohol in hand sanitiser, mouthwash or food"
+        )
+    if validity == "dilute":
+        flags.append("dilute")
+    kinds = {flag.split(":")[0] for flag in flags} | set(per.values())
+    summary = next((kind for kind in SEVERITY if kind in kinds), "negative")
+    positives = [outcomes[code] for code, how in per.items() if how.endswith("positive")]
+    confirmed = bool(positives) and all(a.stage == "confirmed" for a in positives)
+    return Reading(per, summary, confirmed, tuple(flags))
+
+
+def needs_observed_recollection(
+    validity: str,
+    measures: Measures,
+    analytes: Iterable[AnalyteOutcome],
+    temperature_ok: bool | None,
+    limits: Any,
+) -> str | None:
+    """Why a specimen must be recollected at once under direct observation, or None.
+
+    49 CFR 40.197(b)(1): a dilute negative with creatinine 2–5 mg/dL; 40.65(b): a
+    temperature out of range.
+    """
+    if temperature_ok is False:
+        return "temperature out of range"
+    all_negative = all(a.outcome == "negative" for a in analytes)
+    creatinine = measures.creatinine
+    if (
+        validity == "dilute"
+        and all_negative
+        and creatinine is not None
+        and creatinine <= limits.recollect_dilute_creatinine_at_most
+    ):
+        return f"dilute negative with creatinine {creatinine} mg/dL"
+    return None
+
+
+def counts_as(status: str, summary: str | None, missed_counts_as: str) -> str:
+    """How a screening counts in progress measures: its reading, or for a miss the policy's
+    ``missed_counts_as`` ("positive" or "missed")."""
+    if status in ("no_show", "refused") or summary == "possible_tampering":
+        return "positive" if missed_counts_as == "positive" else "missed"
+    if status != "collected" or summary is None:
+        return status
+    return summary

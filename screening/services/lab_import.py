@@ -1,0 +1,229 @@
+"""`results import FILE.csv`: a lab's export, matched by specimen id, all rows or none.
+
+One row per analyte: ``specimen_id,collected_at,analyte,outcome,level,cutoff,method,
+lab_report_id``. The rows of one specimen become one amendment of its result: a
+``lab_confirmation`` when the method confirms (chromatography with mass spectrometry),
+a ``lab_report`` otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from screening.db.models import Client, Result, ResultVersion, Screening
+from screening.errors import BadInput, RowErrors
+from screening.services.client_import import read_text
+from screening.services.context import Context
+from screening.services.results import Findings, apply_amendment
+from screening.services.upkeep import writing
+
+COLUMNS = (
+    "specimen_id",
+    "collected_at",
+    "analyte",
+    "outcome",
+    "level",
+    "cutoff",
+    "method",
+    "lab_report_id",
+)
+HEADER = ",".join(COLUMNS)
+CONFIRMING = ("lc-ms/ms", "lc-ms", "gc-ms", "gc-ms/ms", "lcms", "gcms")
+SCREENING_METHODS = ("immunoassay", "eia", "elisa")
+# A lab's clock and ours may differ a little; more than this is a different specimen.
+SAME_COLLECTION = timedelta(hours=1)
+
+
+def _rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
+    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    header = [column.strip().lower() for column in next(reader, [])]
+    missing = [c for c in COLUMNS if c not in header]
+    extra = [c for c in header if c not in COLUMNS]
+    if missing or extra or len(set(header)) != len(header):
+        parts = ([f"missing column {', '.join(map(repr, missing))}"] if missing else []) + (
+            [f"unknown column {', '.join(map(repr, extra))}"] if extra else []
+        )
+        raise BadInput(
+            f"{path}, line 1: {'; '.join(parts) or 'a column is repeated'}; "
+            f"the header must be {HEADER}"
+        )
+    rows, problems = [], []
+    while True:
+        line = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.append((line, f"line {line}: not valid CSV ({error})"))
+            continue
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != len(header):
+            problems.append(
+                (line, f"line {line}: {len(fields)} fields where the header has {len(header)}")
+            )
+            continue
+        rows.append((line, {c: fields[header.index(c)].strip() for c in COLUMNS}))
+    if not rows and not problems:
+        raise BadInput(f"{path} has a header but no results")
+    return rows, problems
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll back a dry run that went through."""
+
+
+def import_lab(ctx: Context, path: Path, dry_run: bool = False) -> dict[str, Any]:
+    rows, problems = _rows(path)
+    try:
+        return _import(ctx, path, rows, problems, dry_run)
+    except _DryRun as done:
+        return done.args[0]
+
+
+def _import(
+    ctx: Context,
+    path: Path,
+    rows: list[tuple[int, dict[str, str]]],
+    problems: list[tuple[int, str]],
+    dry_run: bool,
+) -> dict[str, Any]:
+    with writing(ctx) as (session, writer):
+        by_specimen: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
+        seen: dict[tuple[str, str], int] = {}
+        results: dict[str, Result] = {}
+        for line, row in rows:
+            specimen, analyte = row["specimen_id"], row["analyte"].upper()
+            if (specimen, analyte) in seen:
+                problems.append(
+                    (
+                        line,
+                        f"line {line}, column analyte: {analyte} of specimen "
+                        f"{specimen} already appears on line "
+                        f"{seen[(specimen, analyte)]}",
+                    )
+                )
+                continue
+            seen[(specimen, analyte)] = line
+            result = results.get(specimen) or _result(session, ctx, specimen)
+            if result is None:
+                problems.append(
+                    (
+                        line,
+                        f"line {line}, column specimen_id: no result has "
+                        f"specimen id {specimen!r} (record the collection first)",
+                    )
+                )
+                continue
+            results[specimen] = result
+            problems.extend(_row_problems(ctx, session, line, row, result))
+            by_specimen[specimen].append((line, row))
+        if problems:
+            problems.sort()
+            raise RowErrors(
+                f"{path}: {len(problems)} problem{'s' * (len(problems) > 1)}; "
+                "nothing was imported. Fix them and import the whole file again",
+                [text for _, text in problems],
+            )
+        for specimen, lines in by_specimen.items():
+            first = lines[0][1]
+            findings = Findings(confirmed=first["method"].lower() in CONFIRMING)
+            for _, row in lines:
+                getattr(findings, row["outcome"].lower()).append(row["analyte"].upper())
+                if row["level"]:
+                    findings.levels[row["analyte"].upper()] = row["level"]
+                if row["cutoff"]:
+                    findings.cutoffs[row["analyte"].upper()] = row["cutoff"]
+            reason = "lab_confirmation" if findings.confirmed else "lab_report"
+            try:
+                apply_amendment(
+                    session,
+                    writer,
+                    ctx,
+                    results[specimen],
+                    reason,
+                    findings,
+                    None,
+                    first["lab_report_id"] or None,
+                )
+            except BadInput as error:
+                raise BadInput(f"{path}, line {lines[0][0]}: {error.message}") from None
+        if dry_run:
+            raise _DryRun({"rows": len(rows), "results": len(by_specimen)})
+    return {"rows": len(rows), "results": len(by_specimen)}
+
+
+def _result(session: Any, ctx: Context, specimen: str) -> Result | None:
+    return session.exec(
+        select(Result)
+        .join(Screening, Screening.id == Result.screening_id)
+        .join(Client, Client.id == Screening.client_id)
+        .where(Result.specimen_id == specimen, Client.site == ctx.site)
+    ).first()
+
+
+def _row_problems(
+    ctx: Context, session: Any, line: int, row: dict[str, str], result: Result
+) -> list[tuple[int, str]]:
+    problems = []
+    where = f"line {line}, column"
+    analyte = row["analyte"].upper()
+    if analyte not in ctx.settings.panels[result.panel].analytes:
+        problems.append(f"{where} analyte: {analyte!r} is not in the {result.panel} panel")
+    if row["outcome"].lower() not in ("negative", "positive", "inconclusive"):
+        problems.append(
+            f"{where} outcome: {row['outcome']!r} is not negative, positive or inconclusive"
+        )
+    for column in ("level", "cutoff"):
+        if row[column] and not _non_negative(row[column]):
+            problems.append(f"{where} {column}: {row[column]!r} is not a number of 0 or more")
+    if row["method"].lower() not in CONFIRMING + SCREENING_METHODS:
+        problems.append(
+            f"{where} method: {row['method']!r} is not a known method "
+            f"({', '.join(SCREENING_METHODS + CONFIRMING)})"
+        )
+    try:
+        collected = datetime.fromisoformat(row["collected_at"])
+        if collected.tzinfo is None:
+            collected = collected.replace(tzinfo=ctx.settings.zone)
+        if abs(collected - result.collected_at) > SAME_COLLECTION:
+            recorded = result.collected_at.astimezone(ctx.settings.zone)
+            problems.append(
+                f"{where} collected_at: the lab says {row['collected_at']}, the clinic "
+                f"recorded {recorded:%Y-%m-%d %H:%M} for specimen {row['specimen_id']}: "
+                "a different specimen?"
+            )
+    except ValueError:
+        problems.append(f"{where} collected_at: {row['collected_at']!r} is not a date and time")
+    report = row["lab_report_id"]
+    if (
+        report
+        and session.exec(
+            select(ResultVersion.id).where(
+                ResultVersion.result_id == result.id, ResultVersion.lab_report_id == report
+            )
+        ).first()
+    ):
+        problems.append(
+            f"{where} lab_report_id: report {report} is already imported for "
+            f"specimen {row['specimen_id']}"
+        )
+    return [(line, text) for text in problems]
+
+
+def _non_negative(text: str) -> bool:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return False
+    return value.is_finite() and value >= 0

@@ -1,0 +1,528 @@
+"""Recording specimens and amending what they say; nothing is ever overwritten.
+
+A result is the collection (who, when, what specimen) plus versions of what it says:
+the first as recorded, then one per amendment (a lab's report or confirmation, a
+corrected report, a data-entry error, the wrong client). Each version is a ledger entry
+holding a salted digest of its content, never the content itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from screening.core import validate
+from screening.core.canonical import canonical_text, private_digest
+from screening.core.interpret import (
+    AnalyteOutcome,
+    Measures,
+    judge_validity,
+    needs_observed_recollection,
+)
+from screening.core.ledger import rfc3339
+from screening.db.models import AnalyteResult, Client, LedgerRow, Result, ResultVersion, Screening
+from screening.errors import BadInput
+from screening.services.clients import find, new_salt
+from screening.services.context import Context
+from screening.services.ledger import LedgerWriter
+from screening.services.screenings import create, key, pending_for, set_status
+from screening.services.upkeep import writing
+
+METHODS = ("point_of_care", "lab")
+AMEND_REASONS = (
+    "lab_report",
+    "lab_confirmation",
+    "corrected_report",
+    "data_entry_error",
+    "wrong_client",
+)
+
+
+@dataclass
+class Findings:
+    """What staff or a lab say a specimen shows; every field optional on the command line."""
+
+    positive: list[str] = field(default_factory=list)
+    negative: list[str] = field(default_factory=list)
+    inconclusive: list[str] = field(default_factory=list)
+    levels: dict[str, str] = field(default_factory=dict)
+    cutoffs: dict[str, str] = field(default_factory=dict)
+    confirmed: bool = False
+    creatinine: str | None = None
+    specific_gravity: str | None = None
+    ph: str | None = None
+    oxidant: bool | None = None
+    validity: str | None = None
+
+    def measures(self) -> Measures:
+        return Measures(
+            _number(self.creatinine, "--creatinine"),
+            _number(self.specific_gravity, "--sg"),
+            _number(self.ph, "--ph"),
+            self.oxidant,
+        )
+
+    def touches_measures(self) -> bool:
+        return not self.measures().empty or self.validity is not None
+
+
+def _number(text: str | None, what: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise BadInput(f"{what} {text!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise BadInput(f"{what} {text!r} must be a number of 0 or more")
+    return value
+
+
+def _validity(
+    findings: Findings, ctx: Context, fallback: tuple[str, Measures]
+) -> tuple[str, Measures]:
+    from screening.core.interpret import VALIDITIES
+
+    measures = findings.measures()
+    if findings.validity is not None and findings.validity not in VALIDITIES:
+        raise BadInput(f"--validity {findings.validity!r} is not one of {', '.join(VALIDITIES)}")
+    if measures.empty:
+        return (findings.validity or fallback[0]), (
+            fallback[1] if findings.validity is None else measures
+        )
+    judged = judge_validity(measures, ctx.settings.validity)
+    if findings.validity is not None and findings.validity != judged:
+        raise BadInput(
+            f"--validity {findings.validity} contradicts the measures, which say "
+            f"{judged} ({ctx.settings.validity.version}); give one or the other"
+        )
+    return judged, measures
+
+
+def _analytes(
+    findings: Findings,
+    ctx: Context,
+    panel_name: str,
+    current: dict[str, AnalyteOutcome] | None,
+    default_outcome: str,
+) -> dict[str, AnalyteOutcome]:
+    """The panel's analytes after ``findings``. On a new result every analyte is set (the
+    ones not named take ``default_outcome``); on an amendment only the analytes named,
+    or given a level or cutoff, change."""
+    panel = ctx.settings.panels[panel_name]
+    named = _named_outcomes(findings, panel_name, panel.analytes)
+    stage = "confirmed" if findings.confirmed else "presumptive"
+    result: dict[str, AnalyteOutcome] = {}
+    for code, limits in panel.analytes.items():
+        before = current.get(code) if current is not None else None
+        level = _number(_get(findings.levels, code), f"--level {code}")
+        cutoff = _number(_get(findings.cutoffs, code), f"--cutoff {code}")
+        if before is not None and code not in named and level is None and cutoff is None:
+            result[code] = before
+            continue
+        default_cutoff = limits.confirm if findings.confirmed else limits.initial
+        result[code] = AnalyteOutcome(
+            code=code,
+            outcome=named.get(code, before.outcome if before else default_outcome),
+            stage=stage,
+            level=level if level is not None else (before.level if before else None),
+            cutoff=cutoff if cutoff is not None else default_cutoff,
+        )
+    return result
+
+
+def _named_outcomes(findings: Findings, panel_name: str, codes: Any) -> dict[str, str]:
+    named: dict[str, str] = {}
+    for outcome, given in (
+        ("positive", findings.positive),
+        ("negative", findings.negative),
+        ("inconclusive", findings.inconclusive),
+    ):
+        for code in (c.upper() for c in given):
+            if code not in codes:
+                raise BadInput(
+                    f"analyte {code!r} is not in the {panel_name} panel; it has {', '.join(codes)}"
+                )
+            if named.get(code, outcome) != outcome:
+                raise BadInput(f"analyte {code} is given as both {named[code]} and {outcome}")
+            named[code] = outcome
+    for what, values in (("--level", findings.levels), ("--cutoff", findings.cutoffs)):
+        for code in values:
+            if code.upper() not in codes:
+                raise BadInput(
+                    f"{what} names analyte {code!r}, which is not in the {panel_name} panel"
+                )
+    return named
+
+
+def _get(values: dict[str, str], code: str) -> str | None:
+    return next((v for k, v in values.items() if k.upper() == code), None)
+
+
+def collection_content(result: Result) -> dict[str, Any]:
+    return {
+        "specimen_type": result.specimen_type,
+        "specimen_id": result.specimen_id,
+        "collected_at": rfc3339(result.collected_at),
+        "collector": result.collector,
+        "observed": result.observed,
+        "observed_reason": result.observed_reason,
+        "temperature_ok": result.temperature_ok,
+        "method": result.method,
+        "panel": result.panel,
+        "medications": json.loads(result.medications),
+    }
+
+
+def version_content(version: ResultVersion, analytes: list[AnalyteOutcome]) -> dict[str, Any]:
+    return {
+        "reason": version.reason,
+        "note": version.note,
+        "lab_report_id": version.lab_report_id,
+        "validity": version.validity,
+        "validity_version": version.validity_version,
+        "measures": json.loads(version.measures),
+        "void": version.void,
+        "analytes": [a.as_body() for a in sorted(analytes, key=lambda a: a.code)],
+    }
+
+
+def content_digest(
+    result: Result, version: ResultVersion, analytes: list[AnalyteOutcome], first: bool
+) -> str:
+    """The digest a version's ledger entry holds; the first also covers the collection."""
+    content = version_content(version, analytes)
+    if first:
+        content = {"collection": collection_content(result), **content}
+    return private_digest(result.salt, canonical_text(content)) or ""
+
+
+def _parse_collected(text: str | None, ctx: Context) -> datetime:
+    if text is None:
+        return ctx.now
+    zone = ctx.settings.zone
+    try:
+        if len(text.strip()) <= 5:  # HH:MM today
+            moment = datetime.combine(ctx.today, time.fromisoformat(text.strip()))
+        else:
+            moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(
+            f"--collected-at {text!r} is not a time; write HH:MM (today) or "
+            "YYYY-MM-DDTHH:MM, in the clinic's time zone"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def record(
+    ctx: Context,
+    code: str,
+    findings: Findings,
+    *,
+    screening_id: int | None = None,
+    specimen: str | None = None,
+    collected_at: str | None = None,
+    collector: str | None = None,
+    observed: bool = False,
+    observed_reason: str | None = None,
+    specimen_id: str | None = None,
+    temperature_ok: bool | None = None,
+    method: str | None = None,
+    panel: str | None = None,
+    sent_to_lab: bool = False,
+) -> dict[str, Any]:
+    """``results record``: a specimen collected for the client's pending screening."""
+    settings = ctx.settings
+    panel = panel or settings.results.default_panel
+    if panel not in settings.panels:
+        raise BadInput(f"no panel {panel!r}; panels: {', '.join(sorted(settings.panels))}")
+    specimen = specimen or settings.panels[panel].specimen
+    if specimen != settings.panels[panel].specimen:
+        raise BadInput(
+            f"the {panel} panel is for {settings.panels[panel].specimen} "
+            f"specimens, not {specimen}; choose the panel with --panel"
+        )
+    method = method or settings.results.default_method
+    if method not in METHODS:
+        raise BadInput(f"--method {method!r} is not one of {', '.join(METHODS)}")
+    if sent_to_lab and (findings.positive or findings.negative or findings.inconclusive):
+        raise BadInput(
+            "--sent-to-lab records a specimen awaiting the lab: give no outcomes "
+            "(import the lab's report later)"
+        )
+    moment = _parse_collected(collected_at, ctx)
+    if moment > ctx.now:
+        raise BadInput(
+            f"--collected-at {moment.astimezone(settings.zone):%Y-%m-%d %H:%M} is in the future"
+        )
+    try:
+        who = validate.free_text(collector or ctx.actor.name or ctx.actor.os_user, "--collector")
+        why_observed = validate.free_text(observed_reason, "--observed-reason", False)
+        specimen_code = validate.client_code(specimen_id) if specimen_id else None
+    except validate.Invalid as error:
+        raise BadInput(str(error).replace("client code", "specimen id")) from None
+    validity, measures = _validity(findings, ctx, ("valid", Measures()))
+    analytes = _analytes(findings, ctx, panel, None, "pending" if sent_to_lab else "negative")
+    with writing(ctx) as (session, writer):
+        client = find(session, ctx.site, code)
+        screening = pending_for(session, ctx, client, screening_id)
+        _check_collection_time(session, ctx, screening, moment)
+        if screening.observed_required and not observed:
+            raise BadInput(
+                f"screening {screening.id} must be collected under direct "
+                "observation; add --observed"
+            )
+        if (
+            specimen_code
+            and session.exec(select(Result.id).where(Result.specimen_id == specimen_code)).first()
+        ):
+            raise BadInput(f"specimen id {specimen_code} is already recorded; check the label")
+        result = Result(
+            screening_id=screening.id,
+            specimen_type=specimen,  # type: ignore[arg-type]
+            specimen_id=specimen_code,
+            collected_at=moment,
+            collector=who,  # type: ignore[arg-type]
+            observed=observed,
+            observed_reason=why_observed,
+            temperature_ok=temperature_ok,
+            method=method,
+            panel=panel,
+            medications=client.medications,
+            salt=new_salt(),
+            created_seq=0,
+            ledger_seq=0,
+        )
+        version = ResultVersion(
+            result_id=0,
+            seq=0,
+            reason="recorded",
+            validity=validity,
+            validity_version=settings.validity.version,
+            measures=canonical_text(measures.as_body()),
+            void=False,
+        )
+        entry = writer.append(
+            ctx.site,
+            "result",
+            {
+                "action": "record",
+                "screening": key(screening, client),
+                "uid": client.uid,
+                "specimen_type": specimen,
+                "method": method,
+                "collected_at": rfc3339(moment),
+                "content": content_digest(result, version, list(analytes.values()), first=True),
+            },
+        )
+        result.created_seq = result.ledger_seq = version.seq = entry.seq
+        screening.status, screening.ledger_seq = "collected", entry.seq
+        session.add_all([result, screening])
+        session.flush()
+        _store_version(session, result, version, analytes)
+        recollect = needs_observed_recollection(
+            validity, measures, analytes.values(), temperature_ok, settings.validity
+        )
+        recollection = None
+        if recollect:
+            recollection = create(
+                writer,
+                session,
+                ctx,
+                client,
+                "recollection",
+                note=recollect,
+                observed=True,
+                because=entry.seq,
+            )
+        session.flush()
+        return {
+            "code": client.code,
+            "result": result.id,
+            "screening": screening.id,
+            "validity": validity,
+            "recollection": recollection.id if recollection else None,
+            "recollection_reason": recollect,
+        }
+
+
+def _check_collection_time(
+    session: Session, ctx: Context, screening: Screening, moment: datetime
+) -> None:
+    selected_at = session.execute(
+        sa.select(LedgerRow.__table__.c.at).where(
+            LedgerRow.__table__.c.seq == screening.created_seq
+        )
+    ).scalar_one()
+    if selected_at.tzinfo is None:
+        selected_at = selected_at.replace(tzinfo=UTC)
+    zone = ctx.settings.zone
+    if moment < selected_at.replace(microsecond=0):
+        raise BadInput(
+            f"--collected-at {moment.astimezone(zone):%Y-%m-%d %H:%M} is before the "
+            f"client was selected ({selected_at.astimezone(zone):%Y-%m-%d %H:%M})"
+        )
+    if moment > screening.due_by:
+        raise BadInput(
+            f"collected at {moment.astimezone(zone):%H:%M}, after the deadline "
+            f"{screening.due_by.astimezone(zone):%Y-%m-%d %H:%M}: record a no-show, "
+            "and the specimen as a for-cause screening"
+        )
+
+
+def _store_version(
+    session: Session, result: Result, version: ResultVersion, analytes: dict[str, AnalyteOutcome]
+) -> None:
+    version.result_id = result.id  # type: ignore[assignment]
+    session.add(version)
+    session.flush()
+    for analyte in analytes.values():
+        session.add(
+            AnalyteResult(
+                version_id=version.id,
+                code=analyte.code,  # type: ignore[arg-type]
+                outcome=analyte.outcome,
+                stage=analyte.stage,
+                level=None if analyte.level is None else str(analyte.level),
+                cutoff=None if analyte.cutoff is None else str(analyte.cutoff),
+            )
+        )
+
+
+def current_version(session: Session, result: Result) -> tuple[ResultVersion, list[AnalyteOutcome]]:
+    version = session.exec(
+        select(ResultVersion).where(ResultVersion.seq == result.ledger_seq)
+    ).one()
+    return version, analytes_of(session, version)
+
+
+def analytes_of(session: Session, version: ResultVersion) -> list[AnalyteOutcome]:
+    rows = session.exec(select(AnalyteResult).where(AnalyteResult.version_id == version.id)).all()
+    return [
+        AnalyteOutcome(
+            r.code,
+            r.outcome,
+            r.stage,
+            None if r.level is None else Decimal(r.level),
+            None if r.cutoff is None else Decimal(r.cutoff),
+        )
+        for r in rows
+    ]
+
+
+def amend(
+    ctx: Context,
+    result_id: int,
+    reason: str,
+    findings: Findings,
+    note: str | None = None,
+    lab_report_id: str | None = None,
+) -> dict[str, Any]:
+    """``results amend``: a new version of what a result says, with its reason."""
+    if reason not in AMEND_REASONS:
+        raise BadInput(f"--reason {reason!r} is not one of {', '.join(AMEND_REASONS)}")
+    try:
+        text = validate.free_text(
+            note, "--note", reason in ("corrected_report", "data_entry_error", "wrong_client")
+        )
+    except validate.Invalid as error:
+        raise BadInput(f"{error} (an amendment for {reason} says what was wrong)") from None
+    with writing(ctx) as (session, writer):
+        result = session.get(Result, result_id)
+        screening = session.get(Screening, result.screening_id) if result else None
+        client = session.get(Client, screening.client_id) if screening else None
+        if result is None or client is None or client.site != ctx.site:
+            raise BadInput(f"no result {result_id}; see `screening results list`")
+        version = apply_amendment(
+            session, writer, ctx, result, reason, findings, text, lab_report_id
+        )
+        if reason == "wrong_client":
+            set_status(
+                writer,
+                session,
+                ctx,
+                screening,
+                client,
+                "inconclusive",  # type: ignore[arg-type]
+                note="result recorded against the wrong client",
+                auto=True,
+            )
+        session.flush()
+        return {
+            "result": result.id,
+            "code": client.code,
+            "reason": reason,
+            "validity": version.validity,
+        }
+
+
+def apply_amendment(
+    session: Session,
+    writer: LedgerWriter,
+    ctx: Context,
+    result: Result,
+    reason: str,
+    findings: Findings,
+    note: str | None,
+    lab_report_id: str | None,
+) -> ResultVersion:
+    """Append one version (and its ``amendment`` entry); refuse one that changes nothing."""
+    before, current = current_version(session, result)
+    if before.void:
+        raise BadInput(f"result {result.id} was voided (wrong client); it cannot change again")
+    analytes = _analytes(findings, ctx, result.panel, {a.code: a for a in current}, "negative")
+    validity, measures = _validity(
+        findings, ctx, (before.validity, Measures.from_body(json.loads(before.measures)))
+    )
+    version = ResultVersion(
+        result_id=result.id,
+        seq=0,
+        reason=reason,
+        note=note,  # type: ignore[arg-type]
+        lab_report_id=lab_report_id,
+        validity=validity,
+        validity_version=(
+            ctx.settings.validity.version
+            if findings.touches_measures()
+            else before.validity_version
+        ),
+        measures=canonical_text(measures.as_body()),
+        void=reason == "wrong_client",
+    )
+    unchanged = (
+        sorted(analytes.values(), key=lambda a: a.code) == sorted(current, key=lambda a: a.code)
+        and validity == before.validity
+        and version.measures == before.measures
+    )
+    if unchanged and not version.void:
+        raise BadInput(
+            f"the amendment changes nothing in result {result.id}; name the "
+            "analytes or measures that differ"
+        )
+    changed = sorted(
+        code
+        for code, a in analytes.items()
+        if a != next((c for c in current if c.code == code), None)
+    )
+    entry = writer.append(
+        ctx.site,
+        "amendment",
+        {
+            "result": result.created_seq,
+            "reason": reason,
+            "changed": changed,
+            "content": content_digest(result, version, list(analytes.values()), first=False),
+        },
+    )
+    version.seq = result.ledger_seq = entry.seq
+    session.add(result)
+    _store_version(session, result, version, analytes)
+    return version

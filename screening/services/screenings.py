@@ -1,0 +1,243 @@
+"""Screenings after the draw: misses, refusals, excusals, cancellations, for-cause and
+observed recollections, and the sweep that turns overdue ones into no-shows.
+
+A screening never returns to pending and is never deleted ("no second bite"). Every
+change is a ``screening`` ledger entry; free text enters it only as a salted digest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from screening.core import validate
+from screening.core.canonical import private_digest
+from screening.core.policy import collection_deadline
+from screening.db.models import Client, Screening
+from screening.errors import BadInput
+from screening.services.clients import find, new_salt
+from screening.services.context import Context
+from screening.services.ledger import LedgerWriter, latest_body
+from screening.services.upkeep import writing
+
+STATUSES = (
+    "pending",
+    "collected",
+    "no_show",
+    "refused",
+    "unable_to_provide",
+    "excused",
+    "cancelled",
+    "inconclusive",
+)
+# Why a screening may be excused; the approver is recorded by name.
+EXCUSE_CODES = (
+    "medical",
+    "court",
+    "transport",
+    "clinic_error",
+    "bereavement",
+    "employment",
+    "other",
+)
+
+
+def key(screening: Screening, client: Client) -> list[Any]:
+    """A screening's name in the ledger: the entry that created it and the client's uid."""
+    return [screening.created_seq, client.uid]
+
+
+def pending_for(
+    session: Session, ctx: Context, client: Client, screening_id: int | None = None
+) -> Screening:
+    """The client's screening to act on: the one named, or the pending one due first."""
+    if screening_id is not None:
+        screening = session.get(Screening, screening_id)
+        if screening is None or screening.client_id != client.id:
+            raise BadInput(
+                f"client {client.code} has no screening {screening_id}; "
+                f"see `screening results list --client {client.code}`"
+            )
+        if screening.status != "pending":
+            raise BadInput(
+                f"screening {screening_id} of {client.code} is already "
+                f"{screening.status.replace('_', ' ')}; it cannot change again "
+                "(amend its result instead)"
+            )
+        return screening
+    screening = session.exec(
+        select(Screening)
+        .where(Screening.client_id == client.id, Screening.status == "pending")
+        .order_by(Screening.due_by, Screening.id)
+    ).first()
+    if screening is None:
+        raise BadInput(
+            f"client {client.code} has no pending screening; for a test nobody drew, record "
+            f"one first: screening results for-cause {client.code} --reason ..."
+        )
+    return screening
+
+
+def set_status(
+    writer: LedgerWriter,
+    session: Session,
+    ctx: Context,
+    screening: Screening,
+    client: Client,
+    status: str,
+    *,
+    note: str | None = None,
+    excuse: str | None = None,
+    approved_by: str | None = None,
+    auto: bool = False,
+) -> None:
+    if not screening.salt:
+        screening.salt = new_salt()
+    screening.status, screening.status_note = status, note
+    screening.excuse_code, screening.approved_by = excuse, approved_by
+    entry = writer.append(
+        ctx.site,
+        "screening",
+        {
+            "action": "status",
+            "screening": key(screening, client),
+            "status": status,
+            "auto": auto,
+            "note": private_digest(screening.salt, note),
+            "excuse": excuse,
+            "approved_by": approved_by,
+        },
+    )
+    screening.ledger_seq = entry.seq
+    session.add(screening)
+
+
+def mark(
+    ctx: Context,
+    code: str,
+    status: str,
+    *,
+    reason: str | None = None,
+    approved_by: str | None = None,
+    screening_id: int | None = None,
+) -> dict[str, Any]:
+    """``results no-show|refused|unable|excuse|cancel``."""
+    note, excuse, approver = _status_details(status, reason, approved_by)
+    with writing(ctx) as (session, writer):
+        client = find(session, ctx.site, code)
+        screening = pending_for(session, ctx, client, screening_id)
+        set_status(
+            writer,
+            session,
+            ctx,
+            screening,
+            client,
+            status,
+            note=note,
+            excuse=excuse,
+            approved_by=approver,
+        )
+        session.flush()
+        return {
+            "code": client.code,
+            "screening": screening.id,
+            "date": screening.day.isoformat(),
+            "status": status,
+        }
+
+
+def _status_details(
+    status: str, reason: str | None, approved_by: str | None
+) -> tuple[str | None, str | None, str | None]:
+    try:
+        if status == "excused":
+            if reason not in EXCUSE_CODES:
+                raise BadInput(
+                    f"--reason {reason!r} is not an excuse code; use one of "
+                    f"{', '.join(EXCUSE_CODES)}"
+                )
+            approver = validate.free_text(approved_by, "--approved-by")
+            return None, reason, approver
+        if approved_by is not None:
+            raise BadInput("--approved-by goes with `results excuse`")
+        required = status in ("refused", "cancelled")
+        return validate.free_text(reason, "--reason", required), None, None
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+
+
+def create(
+    writer: LedgerWriter,
+    session: Session,
+    ctx: Context,
+    client: Client,
+    reason: str,
+    *,
+    note: str | None = None,
+    observed: bool = False,
+    because: int | None = None,
+) -> Screening:
+    """A screening nobody drew: for cause, or an observed recollection of a specimen."""
+    policy = latest_body(session, ctx.site, "policy")
+    screening = Screening(
+        client_id=client.id,
+        day=ctx.today,
+        reason=reason,  # type: ignore[arg-type]
+        status="pending",
+        due_by=ctx.now,
+        observed_required=observed,
+        salt=new_salt(),
+        note=note,
+        created_seq=0,
+        ledger_seq=0,
+    )
+    entry = writer.append(
+        ctx.site,
+        "screening",
+        {
+            "action": "create",
+            "uid": client.uid,
+            "date": ctx.today.isoformat(),
+            "reason": reason,
+            "observed": observed,
+            "note": private_digest(screening.salt, note),
+            "because": because,
+        },
+    )
+    screening.due_by = collection_deadline(entry.at, policy or {"collect_within_hours": 12})
+    screening.created_seq = screening.ledger_seq = entry.seq
+    session.add(screening)
+    return screening
+
+
+def for_cause(ctx: Context, code: str, reason: str) -> dict[str, Any]:
+    try:
+        text = validate.free_text(reason, "--reason")
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+    with writing(ctx) as (session, writer):
+        client = find(session, ctx.site, code)
+        if client.status != "active":
+            raise BadInput(f"client {client.code} was discharged on {client.discharged_on}")
+        screening = create(writer, session, ctx, client, "for_cause", note=text)
+        session.flush()
+        return {
+            "code": client.code,
+            "screening": screening.id,
+            "due_by": screening.due_by.astimezone(ctx.settings.zone).isoformat(),
+        }
+
+
+def sweep_overdue(session: Session, writer: LedgerWriter, ctx: Context, now: datetime) -> int:
+    """Pending screenings past their deadline become no-shows (recorded as automatic)."""
+    overdue = session.exec(
+        select(Screening, Client)
+        .join(Client, Client.id == Screening.client_id)
+        .where(Client.site == ctx.site, Screening.status == "pending", Screening.due_by < now)
+        .order_by(Screening.due_by, Screening.id)
+    ).all()
+    for screening, client in overdue:
+        set_status(writer, session, ctx, screening, client, "no_show", auto=True)
+    return len(overdue)
