@@ -507,18 +507,12 @@ def apply_amendment(
             f"the amendment changes nothing in result {result.id}; name the "
             "analytes or measures that differ"
         )
-    changed = sorted(
-        code
-        for code, a in analytes.items()
-        if a != next((c for c in current if c.code == code), None)
-    )
     entry = writer.append(
         ctx.site,
         "amendment",
         {
             "result": result.created_seq,
             "reason": reason,
-            "changed": changed,
             "content": content_digest(result, version, list(analytes.values()), first=False),
         },
     )

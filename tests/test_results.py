@@ -1,0 +1,410 @@
+"""The results log: a clinic day through the CLI, misses, amendments, lab import, and
+refusals of bad input that leave the database unchanged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+from tests.conftest import Clinic, write_csv
+
+MORNING = "2026-11-23T12:00:00Z"  # Monday 07:00 in New York; the draw
+LATER = "2026-11-23T15:00:00Z"  # 10:00
+URINE_PANEL = (
+    "AMP",
+    "MAMP",
+    "MDMA",
+    "COC",
+    "THC",
+    "OPI",
+    "6AM",
+    "OXY",
+    "FEN",
+    "NORFEN",
+    "BUP",
+    "NORBUP",
+    "MTD",
+    "EDDP",
+    "BZO",
+    "ETG",
+)
+LAB_HEADER = "specimen_id,collected_at,analyte,outcome,level,cutoff,method,lab_report_id"
+
+
+@pytest.fixture
+def day(backend: str, tmp_path: Path) -> Clinic:
+    """16 phase-1 morning clients, everyone drawn (3 tests a week on 3 days is p = 1)."""
+    clinic = Clinic(tmp_path, backend)
+    with freeze_time(MORNING):
+        clinic.ok("init", "--timezone", "America/New_York")
+        config = clinic.folder / "screening.toml"
+        config.write_text(
+            config.read_text().replace("tests_per_week = 2\n", "tests_per_week = 3\n", 1)
+        )
+        rows = [
+            f"C-{i:02d},Client {i},morning,1,2026-11-02,"
+            + ("buprenorphine" if i in (15, 16) else "")
+            for i in range(1, 17)
+        ]
+        clinic.ok("clients", "import", str(write_csv(tmp_path / "clients.csv", rows)))
+        drawn = json.loads(clinic.ok("select", "--json").stdout)
+    assert len(drawn["selected"]) == 16
+    return clinic
+
+
+def _list(clinic: Clinic, *args: str) -> list[dict]:
+    with freeze_time(LATER):
+        return json.loads(clinic.ok("results", "list", "--json", *args).stdout)
+
+
+def _by_code(clinic: Clinic) -> dict[str, dict]:
+    return {row["code"]: row for row in _list(clinic)}
+
+
+def _result_id(clinic: Clinic, code: str) -> str:
+    return str(_by_code(clinic)[code]["result"])
+
+
+def test_a_clinic_day(day: Clinic) -> None:
+    with freeze_time(LATER):
+        for i in range(1, 11):
+            args = [
+                "results",
+                "record",
+                f"C-{i:02d}",
+                "--specimen-id",
+                f"SP-{i:02d}",
+                "--collected-at",
+                "09:3{}".format(i % 10),
+                "--temperature-ok",
+            ]
+            if i == 3:
+                args += ["--positive", "THC", "--level", "THC=80"]
+            day.ok(*args)
+        day.ok("results", "no-show", "C-11")
+        day.ok("results", "refused", "C-12", "--reason", "declined to give a specimen")
+        dilute = day.ok("results", "record", "C-13", "--creatinine", "3.1", "--sg", "1.0020")
+        assert "collect again now, under direct observation" in dilute.stderr
+        day.ok("results", "record", "C-14", "--positive", "ETG")
+        day.ok("results", "record", "C-15")
+        day.ok(
+            "results",
+            "record",
+            "C-16",
+            "--sent-to-lab",
+            "--method",
+            "lab",
+            "--specimen-id",
+            "LAB-16",
+        )
+        pending = json.loads(day.ok("results", "pending", "--json").stdout)
+    assert [(p["code"], p["reason"], p["observed"]) for p in pending] == [
+        ("C-13", "recollection", "yes")
+    ]
+    with freeze_time(LATER):
+        unobserved = day.run("results", "record", "C-13")
+        assert unobserved.exit_code == 2 and "add --observed" in unobserved.stderr
+        day.ok("results", "record", "C-13", "--observed", "--observed-reason", "dilute")
+        day.ok(
+            "results",
+            "amend",
+            _result_id(day, "C-03"),
+            "--reason",
+            "lab_confirmation",
+            "--positive",
+            "THC",
+            "--level",
+            "THC=41",
+            "--lab-report",
+            "R-77",
+        )
+        # The lab reports the whole panel: buprenorphine and its metabolite, nothing else.
+        lab = write_csv(
+            day.folder / "lab.csv",
+            [
+                f"LAB-16,2026-11-23T09:45,{code},{'positive' if 'BUP' in code else 'negative'},"
+                f"{'120' if 'BUP' in code else ''},,LC-MS/MS,R-90"
+                for code in URINE_PANEL
+            ],
+            header=LAB_HEADER,
+        )
+        day.ok("results", "import", str(lab), "--dry-run")
+        day.ok("results", "import", str(lab))
+    rows = _by_code(day)
+    assert rows["C-01"]["reading"] == "negative" and rows["C-01"]["counts_as"] == "negative"
+    assert rows["C-03"]["reading"] == "unexpected_positive" and rows["C-03"]["confirmed"]
+    assert rows["C-03"]["versions"] == 2
+    assert rows["C-11"]["status"] == "no_show" and rows["C-11"]["counts_as"] == "positive"
+    assert rows["C-12"]["status"] == "refused"
+    assert rows["C-14"]["flags"][0].startswith("incidental_exposure_possible")
+    assert rows["C-15"]["reading"] == "unexpected_negative"
+    assert rows["C-16"]["reading"] == "expected_positive" and rows["C-16"]["versions"] == 2
+    dilute_rows = [r for r in _list(day, "--client", "C-13")]
+    assert [(r["reason"], r["validity"] if r["result"] else None) for r in dilute_rows] == [
+        ("random", "dilute"),
+        ("recollection", "valid"),
+    ]
+    statuses = [r["status"] for r in _list(day)]
+    assert statuses.count("collected") == 15 and len(statuses) == 17
+    with freeze_time(LATER):
+        shown = day.ok("results", "show", _result_id(day, "C-03")).stdout
+        report = day.ok("audit", "verify")
+    assert "version 1" in shown and "version 2" in shown and "lab_confirmation" in shown
+    assert "17 screenings, 15 results" in report.stdout
+    ledger = " ".join(text for (text,) in day.sql("SELECT canonical FROM ledger"))
+    for private in ("THC", "declined", "Client 1", "SP-01", "buprenorphine"):
+        assert private not in ledger
+
+
+def test_overdue_screenings_become_no_shows_at_the_next_write(day: Clinic) -> None:
+    with freeze_time("2026-11-24T01:00:01Z"):  # 20:00:01, past the 19:00 deadline
+        day.ok("clients", "add", "C-99", "--track", "evening", "--phase", "2")
+        rows = _list(day, "--status", "no_show")
+        late = day.run("results", "record", "C-01")
+        day.ok("audit", "verify")
+    assert len(rows) == 16
+    assert late.exit_code == 2 and "no pending screening" in late.stderr
+    autos = [
+        json.loads(t)["body"]
+        for (t,) in day.sql("SELECT canonical FROM ledger WHERE kind = 'screening'")
+    ]
+    assert all(body["auto"] and body["status"] == "no_show" for body in autos)
+
+
+def test_a_collection_after_the_deadline_is_refused(day: Clinic) -> None:
+    with freeze_time("2026-11-24T00:30:00Z"):  # 19:30; nothing has swept yet
+        result = day.run("results", "record", "C-01", "--collected-at", "19:10")
+    assert result.exit_code == 2 and "after the deadline" in result.stderr
+
+
+def test_excuse_needs_a_code_and_an_approver(day: Clinic) -> None:
+    with freeze_time(LATER):
+        bad = day.run("results", "excuse", "C-01", "--reason", "felt sick", "--approved-by", "Dr A")
+        day.ok("results", "excuse", "C-01", "--reason", "medical", "--approved-by", "Dr A")
+        again = day.run("results", "no-show", "C-01")
+    assert bad.exit_code == 2 and "not an excuse code" in bad.stderr
+    row = _by_code(day)["C-01"]
+    assert (row["status"], row["excuse"], row["approved_by"]) == ("excused", "medical", "Dr A")
+    assert again.exit_code == 2
+
+
+def test_for_cause_screening_is_kept_apart(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-01")
+        day.ok("results", "for-cause", "C-01", "--reason", "smelled of alcohol")
+        day.ok("results", "record", "C-01", "--positive", "ETG")
+        day.ok("audit", "verify")
+    reasons = [r["reason"] for r in _list(day, "--client", "C-01")]
+    assert reasons == ["random", "for_cause"]
+
+
+def test_wrong_client_voids_the_result(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-02", "--positive", "COC")
+        day.ok(
+            "results",
+            "amend",
+            _result_id(day, "C-02"),
+            "--reason",
+            "wrong_client",
+            "--note",
+            "label swapped with C-05",
+        )
+        again = day.run(
+            "results",
+            "amend",
+            _result_id(day, "C-02"),
+            "--reason",
+            "corrected_report",
+            "--note",
+            "x",
+            "--negative",
+            "COC",
+        )
+        day.ok("audit", "verify")
+    row = _by_code(day)["C-02"]
+    assert row["status"] == "inconclusive" and row["reading"] == "void"
+    assert again.exit_code == 2 and "voided" in again.stderr
+
+
+def _snapshot(clinic: Clinic) -> dict[str, int]:
+    return {
+        table: clinic.sql(f"SELECT count(*) FROM {table}")[0][0]
+        for table in ("ledger", "screenings", "results", "result_versions", "analyte_results")
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["record", "C-77"], "no client with code 'C-77'"),
+        (["record", "C-01", "--positive", "LSD"], "analyte 'LSD' is not in the urine panel"),
+        (
+            ["record", "C-01", "--positive", "THC", "--level", "THC=-3"],
+            "must be a number of 0 or more",
+        ),
+        (["record", "C-01", "--collected-at", "11:00"], "is in the future"),
+        (["record", "C-01", "--collected-at", "06:00"], "is before the client was selected"),
+        (["record", "C-01", "--collected-at", "noonish"], "is not a time"),
+        (["record", "C-01", "--method", "guesswork"], "--method 'guesswork' is not one of"),
+        (["record", "C-01", "--panel", "hair"], "no panel 'hair'"),
+        (
+            ["record", "C-01", "--validity", "dilute", "--creatinine", "50", "--sg", "1.02"],
+            "contradicts the measures",
+        ),
+        (
+            ["record", "C-01", "--positive", "THC", "--inconclusive", "THC"],
+            "both positive and inconclusive",
+        ),
+        (["record", "C-01", "--level", "THC"], "is not ANALYTE=NUMBER"),
+        (["refused", "C-01", "--reason", " "], "--reason is empty"),
+        (["amend", "999", "--reason", "lab_report"], "no result 999"),
+        (["list", "--status", "lost"], "--status 'lost' is not one of"),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(
+    day: Clinic, args: list[str], message: str
+) -> None:
+    before = _snapshot(day)
+    with freeze_time(LATER):
+        result = day.run("results", *args)
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _snapshot(day) == before
+
+
+def test_a_finished_screening_cannot_be_recorded_again(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-01", "--specimen-id", "SP-1")
+        before = _snapshot(day)
+        again = day.run("results", "record", "C-01")
+        screening = _by_code(day)["C-01"]["screening"]
+        named = day.run("results", "record", "C-01", "--screening", str(screening))
+        duplicate = day.run("results", "record", "C-02", "--specimen-id", "SP-1")
+    assert again.exit_code == 2 and "no pending screening" in again.stderr
+    assert named.exit_code == 2 and "is already collected" in named.stderr
+    assert duplicate.exit_code == 2 and "specimen id SP-1 is already recorded" in duplicate.stderr
+    assert _snapshot(day) == before
+
+
+def test_an_amendment_that_changes_nothing_is_refused(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-01", "--positive", "THC")
+        result = day.run(
+            "results",
+            "amend",
+            _result_id(day, "C-01"),
+            "--reason",
+            "corrected_report",
+            "--note",
+            "retyped",
+            "--positive",
+            "THC",
+        )
+        unknown = day.run("results", "amend", _result_id(day, "C-01"), "--reason", "because")
+    assert result.exit_code == 2 and "changes nothing" in result.stderr
+    assert unknown.exit_code == 2 and "is not one of lab_report" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            ["NOPE,2026-11-23T09:45,BUP,positive,1,5,LC-MS/MS,R-1"],
+            "line 2, column specimen_id: no result",
+        ),
+        (["LAB-1,2026-11-23T09:45,LSD,positive,1,5,LC-MS/MS,R-1"], "line 2, column analyte: 'LSD'"),
+        (["LAB-1,2026-11-23T09:45,BUP,maybe,1,5,LC-MS/MS,R-1"], "line 2, column outcome"),
+        (["LAB-1,2026-11-23T09:45,BUP,positive,-1,5,LC-MS/MS,R-1"], "line 2, column level"),
+        (["LAB-1,2026-11-20T09:45,BUP,positive,1,5,LC-MS/MS,R-1"], "a different specimen?"),
+        (
+            [
+                "LAB-1,2026-11-23T09:45,BUP,positive,1,5,LC-MS/MS,R-1",
+                "LAB-1,2026-11-23T09:45,BUP,negative,,5,LC-MS/MS,R-1",
+            ],
+            "line 3, column analyte: BUP of specimen LAB-1 already appears on line 2",
+        ),
+        (["LAB-1,2026-11-23T09:45,BUP,positive,1,5,astrology,R-1"], "line 2, column method"),
+    ],
+)
+def test_bad_lab_files_are_refused_whole(day: Clinic, rows: list[str], message: str) -> None:
+    with freeze_time(LATER):
+        day.ok(
+            "results",
+            "record",
+            "C-01",
+            "--sent-to-lab",
+            "--specimen-id",
+            "LAB-1",
+            "--collected-at",
+            "09:45",
+        )
+        before = _snapshot(day)
+        result = day.run(
+            "results", "import", str(write_csv(day.folder / "lab.csv", rows, header=LAB_HEADER))
+        )
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert _snapshot(day) == before
+
+
+def test_lab_file_shape_problems(day: Clinic) -> None:
+    with freeze_time(LATER):
+        wrong = day.run(
+            "results",
+            "import",
+            str(write_csv(day.folder / "a.csv", ["x,y"], header="specimen,result")),
+        )
+        (day.folder / "b.csv").write_bytes(LAB_HEADER.encode() + b"\nLAB-1,\xe9\n")
+        latin = day.run("results", "import", str(day.folder / "b.csv"))
+    assert wrong.exit_code == 2 and "missing column 'specimen_id'" in wrong.stderr
+    assert latin.exit_code == 2 and "is not UTF-8 text (line 2" in latin.stderr
+
+
+def test_the_same_lab_report_is_not_imported_twice(day: Clinic) -> None:
+    rows = ["LAB-1,2026-11-23T09:45,BUP,positive,1,5,immunoassay,R-1"]
+    with freeze_time(LATER):
+        day.ok(
+            "results",
+            "record",
+            "C-01",
+            "--sent-to-lab",
+            "--specimen-id",
+            "LAB-1",
+            "--collected-at",
+            "09:45",
+        )
+        path = str(write_csv(day.folder / "lab.csv", rows, header=LAB_HEADER))
+        day.ok("results", "import", path)
+        again = day.run("results", "import", path)
+    assert again.exit_code == 2 and "report R-1 is already imported" in again.stderr
+
+
+def test_tampered_results_are_caught(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-01", "--positive", "THC")
+        day.ok("results", "record", "C-02")
+        day.ok("audit", "verify")
+        day.sql(
+            "UPDATE analyte_results SET outcome = 'negative' WHERE code = 'THC' "
+            "AND outcome = 'positive'"
+        )
+        edited = day.run("audit", "verify")
+        day.sql(
+            "UPDATE analyte_results SET outcome = 'positive' WHERE code = 'THC' "
+            "AND version_id = (SELECT min(id) FROM result_versions)"
+        )
+        day.ok("audit", "verify")
+        day.sql(
+            "UPDATE screenings SET status = 'excused' WHERE status = 'no_show' OR "
+            "id = (SELECT max(screening_id) FROM results)"
+        )
+        status = day.run("audit", "verify")
+    assert edited.exit_code == 1
+    assert "(result version): the database row differs from the ledger in content" in edited.stderr
+    assert status.exit_code == 1 and "(screening): the database row differs" in status.stderr
