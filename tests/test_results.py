@@ -78,7 +78,7 @@ def test_a_clinic_day(day: Clinic) -> None:
                 "--specimen-id",
                 f"SP-{i:02d}",
                 "--collected-at",
-                "09:3{}".format(i % 10),
+                f"09:3{i % 10}",
                 "--temperature-ok",
             ]
             if i == 3:
