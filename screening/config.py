@@ -187,7 +187,8 @@ class Medication(_Strict):
 
 
 class ValiditySettings(_Strict):
-    """Specimen validity thresholds (49 CFR 40.93, 40.96); defaults are the federal ones."""
+    """Specimen validity thresholds (49 CFR 40.88, HHS Mandatory Guidelines 3.8); defaults
+    are the federal ones."""
 
     version: str = "49cfr40-2024"
     dilute_creatinine_below: Measure = Decimal("20")

@@ -207,7 +207,7 @@ BAD_FILES = [
         b"",
         [
             "error: clients.csv is empty; it needs the header line "
-            "code,name,track,phase,admitted_on,medications and one row a client"
+            "code,name,track,phase,admitted_on,medications and a row a line"
         ],
         id="empty-file",
     ),
@@ -215,7 +215,7 @@ BAD_FILES = [
         b"\n \n",
         [
             "error: clients.csv is empty; it needs the header line "
-            "code,name,track,phase,admitted_on,medications and one row a client"
+            "code,name,track,phase,admitted_on,medications and a row a line"
         ],
         id="blank-lines-only",
     ),

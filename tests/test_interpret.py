@@ -1,7 +1,7 @@
 """Specimen validity, recollection and result reading (screening.core.interpret).
 
-Validity thresholds: 49 CFR 40.93 (dilute, substituted), 40.96 and the HHS Mandatory
-Guidelines (adulterated, invalid); observed recollection: 40.197(b)(1) and 40.65(b).
+Validity thresholds: 49 CFR 40.88 (dilute, substituted) and the HHS Mandatory Guidelines,
+urine, 3.8 (adulterated, invalid); observed recollection: 40.197(b)(1), 40.65(b), 40.159.
 Boundaries are tested on both sides with the thresholds of config.example.toml.
 """
 
@@ -60,7 +60,7 @@ def panel(positive=(), pending=(), inconclusive=(), negative=("COC", "THC", "OPI
 
 
 def test_example_config_thresholds_are_the_federal_ones():
-    assert LIMITS == ValiditySettings()
+    assert ValiditySettings() == LIMITS
     assert LIMITS.dilute_creatinine_below == D("20")
     assert LIMITS.dilute_sg_below == D("1.0030")
     assert LIMITS.substituted_creatinine_below == D("2")
@@ -85,7 +85,7 @@ def test_example_config_buprenorphine_has_parent_and_metabolite():
 @pytest.mark.parametrize(
     ("creatinine", "sg", "expected"),
     [
-        # dilute: creatinine >= 2 and < 20 with SG > 1.0010 and < 1.0030 (40.93(a))
+        # dilute: creatinine >= 2 and < 20 with SG > 1.0010 and < 1.0030 (40.88(a))
         ("10", "1.0020", "dilute"),
         ("2", "1.0020", "dilute"),  # creatinine lower bound, inclusive
         ("2.00", "1.0020", "dilute"),
@@ -100,7 +100,7 @@ def test_example_config_buprenorphine_has_parent_and_metabolite():
         ("19.99", "1.0029", "dilute"),  # both upper corners
         ("20", "1.0029", "valid"),
         ("19.99", "1.0030", "valid"),
-        # substituted: creatinine < 2 with SG <= 1.0010 or >= 1.0200 (40.93(b))
+        # substituted: creatinine < 2 with SG <= 1.0010 or >= 1.0200 (40.88(b))
         ("1.99", "1.0010", "substituted"),
         ("1.99", "1.0009", "substituted"),
         ("0", "1.0000", "substituted"),
@@ -208,21 +208,21 @@ def test_validity_follows_configured_thresholds():
     assert judge_validity(measures(ph="8.5"), LIMITS) == "valid"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: HHS MG 3.8(a) makes creatinine >= 2 with SG <= 1.0010 invalid; "
-    "judge_validity returns 'valid'",
+@pytest.mark.parametrize(
+    ("creatinine", "sg"), [("2", "1.0010"), ("10", "1.0010"), ("19.99", "1.0009")]
 )
-@pytest.mark.parametrize(("creatinine", "sg"), [("2", "1.0010"), ("10", "1.0010"), ("50", "1.0005")])
+def test_gravity_at_most_1_0010_is_never_dilute(creatinine, sg):
+    # 49 CFR 40.88(a): dilute needs SG *above* 1.0010
+    assert judge_validity(measures(creatinine, sg), LIMITS) != "dilute"
+
+
+@pytest.mark.parametrize(
+    ("creatinine", "sg"), [("2", "1.0010"), ("10", "1.0010"), ("50", "1.0005")]
+)
 def test_creatinine_normal_with_substituted_gravity_is_invalid(creatinine, sg):
     assert judge_validity(measures(creatinine, sg), LIMITS) == "invalid"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: creatinine < 2 with no specific gravity meets neither the substituted "
-    "(40.93(b)) nor the invalid criterion, yet judge_validity returns 'invalid'",
-)
 @pytest.mark.parametrize("creatinine", ["1.99", "0.5"])
 def test_low_creatinine_without_gravity_is_not_invalid(creatinine):
     assert judge_validity(measures(creatinine=creatinine), LIMITS) == "valid"
@@ -231,7 +231,12 @@ def test_low_creatinine_without_gravity_is_not_invalid(creatinine):
 def test_measures_round_trip_through_body():
     m = measures("4.5", "1.0020", "6.10", True)
     body = m.as_body()
-    assert body == {"creatinine": "4.5", "specific_gravity": "1.0020", "ph": "6.10", "oxidant": True}
+    assert body == {
+        "creatinine": "4.5",
+        "specific_gravity": "1.0020",
+        "ph": "6.10",
+        "oxidant": True,
+    }
     assert Measures.from_body(body) == m
     assert Measures.from_body({}) == Measures()
     assert Measures().empty
@@ -280,12 +285,17 @@ def test_dilute_not_yet_negative_is_not_recollected(analytes):
 
 @pytest.mark.parametrize(
     ("creatinine", "sg"),
-    [("3", "1.0030"), ("3", "1.0150"), ("1.99", "1.0010"), ("1.99", "1.0100"), ("25", "1.0020")],
+    [("3", "1.0030"), ("3", "1.0150"), ("1.99", "1.0010"), ("25", "1.0020")],
 )
 def test_not_dilute_is_not_recollected_for_creatinine(creatinine, sg):
     validity, reason = recollect(creatinine, sg=sg)
     assert validity != "dilute"
     assert reason is None
+
+
+def test_an_invalid_specimen_is_recollected_under_observation():
+    # 40.159: invalid without a medical explanation -> observed recollection.
+    assert recollect("1.99", sg="1.0100") == ("invalid", "invalid specimen")
 
 
 @pytest.mark.parametrize(
@@ -428,7 +438,11 @@ def test_unexpected_negative_outranked_by_unexpected_positive():
 
 @pytest.mark.parametrize(
     ("medication", "parent", "metabolite"),
-    [("buprenorphine", "BUP", "NORBUP"), ("methadone", "MTD", "EDDP"), ("fentanyl", "FEN", "NORFEN")],
+    [
+        ("buprenorphine", "BUP", "NORBUP"),
+        ("methadone", "MTD", "EDDP"),
+        ("fentanyl", "FEN", "NORFEN"),
+    ],
 )
 def test_parent_without_metabolite_is_possible_tampering(medication, parent, metabolite):
     r = read([pos(parent), neg(metabolite), neg("COC")], (medication,))
@@ -562,9 +576,7 @@ def test_confirmed_only_when_every_positive_is_confirmed(stages, confirmed):
     assert r.confirmed is confirmed
 
 
-@pytest.mark.parametrize(
-    ("bup_stage", "confirmed"), [("confirmed", True), ("presumptive", False)]
-)
+@pytest.mark.parametrize(("bup_stage", "confirmed"), [("confirmed", True), ("presumptive", False)])
 def test_confirmed_counts_expected_positives(bup_stage, confirmed):
     analytes = [pos("BUP", bup_stage), pos("NORBUP", "confirmed"), pos("COC", "confirmed")]
     assert read(analytes, ("buprenorphine",)).confirmed is confirmed
@@ -641,8 +653,12 @@ def test_only_dilute_is_flagged_dilute(validity):
         ("no_show", None, "missed", "missed"),
         ("refused", None, "positive", "positive"),
         ("refused", None, "missed", "missed"),
-        ("collected", "possible_tampering", "positive", "positive"),
-        ("collected", "possible_tampering", "missed", "missed"),
+        # 49 CFR 40.191(b): adulterated or substituted counts as a refusal ...
+        ("collected", "possible_tampering/substituted", "positive", "positive"),
+        ("collected", "possible_tampering/adulterated", "missed", "missed"),
+        # ... an invalid specimen is recollected instead, and reads as possible tampering.
+        ("collected", "possible_tampering/invalid", "positive", "possible_tampering"),
+        ("collected", "possible_tampering/valid", "missed", "possible_tampering"),
         ("collected", "negative", "positive", "negative"),
         ("collected", "negative", "missed", "negative"),
         ("collected", "unexpected_positive", "missed", "unexpected_positive"),
@@ -657,12 +673,13 @@ def test_only_dilute_is_flagged_dilute(validity):
     ],
 )
 def test_counts_as(status, summary, policy, expected):
-    assert counts_as(status, summary, policy) == expected
+    summary, _, validity = (summary or "").partition("/")
+    assert counts_as(status, summary or None, policy, validity or None) == expected
 
 
 def test_counts_as_reads_a_real_tampered_result():
     r = read(panel(), validity="substituted")
-    assert counts_as("collected", r.summary, "positive") == "positive"
-    assert counts_as("collected", r.summary, "missed") == "missed"
+    assert counts_as("collected", r.summary, "positive", "substituted") == "positive"
+    assert counts_as("collected", r.summary, "missed", "substituted") == "missed"
     r = read(panel())
-    assert counts_as("collected", r.summary, "positive") == "negative"
+    assert counts_as("collected", r.summary, "positive", "valid") == "negative"

@@ -95,6 +95,9 @@ def handle_errors(command: F) -> F:
                     message(f"... and {hidden} more")
             error(problem.message)
             raise typer.Exit(problem.exit_code) from None
+        except OverflowError:
+            error("a number given is too large; check the id or value typed")
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             error("interrupted; nothing was written by the unfinished step")
             raise typer.Exit(130) from None
@@ -150,10 +153,17 @@ def open_context(ctx: typer.Context) -> Context:
     from datetime import UTC, datetime
 
     from screening import config
+    from screening.core import validate
     from screening.db.engine import Database, resolve_url
+    from screening.errors import BadInput
     from screening.services.context import Actor, Context
 
     options = globals_of(ctx)
+    if options.actor is not None:
+        try:
+            options.actor = validate.staff_name(options.actor, "--actor")
+        except validate.Invalid as error:
+            raise BadInput(str(error)) from None
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(options.db or settings.database_url, settings.folder))
     ctx.call_on_close(database.dispose)

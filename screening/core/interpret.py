@@ -65,7 +65,8 @@ def _number(value: Any) -> Decimal | None:
 
 
 def judge_validity(measures: Measures, limits: Any) -> str:
-    """49 CFR 40.93/40.96 with the configured thresholds (``limits``: ValiditySettings).
+    """49 CFR 40.88 and the HHS Mandatory Guidelines (urine, 3.8), with the configured
+    thresholds (``limits``: ValiditySettings).
 
     Order matters: adulteration and substitution outrank invalid, invalid outranks dilute.
     """
@@ -76,12 +77,18 @@ def judge_validity(measures: Measures, limits: Any) -> str:
         ph < limits.adulterated_ph_below or ph >= limits.adulterated_ph_at_least
     ):
         return "adulterated"
-    if creatinine is not None and creatinine < limits.substituted_creatinine_below:
-        if gravity is not None and (
+    if creatinine is not None and gravity is not None:
+        # Both are needed: one alone can neither prove a substitution nor a mismatch.
+        low_creatinine = creatinine < limits.substituted_creatinine_below
+        extreme_gravity = (
             gravity <= limits.substituted_sg_at_most or gravity >= limits.substituted_sg_at_least
-        ):
-            return "substituted"
-        return "invalid"  # creatinine < 2 with a specific gravity in between
+        )
+        if low_creatinine and extreme_gravity:
+            return "substituted"  # 49 CFR 40.88(b)
+        if low_creatinine or gravity <= limits.substituted_sg_at_most:
+            # HHS Mandatory Guidelines (urine) 3.8: creatinine and specific gravity that
+            # contradict each other make the specimen invalid.
+            return "invalid"
     if ph is not None and (ph < limits.invalid_ph_below or ph >= limits.invalid_ph_at_least):
         return "invalid"
     if (
@@ -211,7 +218,12 @@ def needs_observed_recollection(
     """
     if temperature_ok is False:
         return "temperature out of range"
-    all_negative = all(a.outcome == "negative" for a in analytes)
+    if validity == "invalid":
+        # 49 CFR 40.159: an invalid result without a medical explanation is recollected
+        # under direct observation; a clinic has no medical review officer to wait for.
+        return "invalid specimen"
+    outcomes = [a.outcome for a in analytes]
+    all_negative = bool(outcomes) and all(outcome == "negative" for outcome in outcomes)
     creatinine = measures.creatinine
     if (
         validity == "dilute"
@@ -223,10 +235,14 @@ def needs_observed_recollection(
     return None
 
 
-def counts_as(status: str, summary: str | None, missed_counts_as: str) -> str:
+def counts_as(
+    status: str, summary: str | None, missed_counts_as: str, validity: str | None = None
+) -> str:
     """How a screening counts in progress measures: its reading, or for a miss the policy's
-    ``missed_counts_as`` ("positive" or "missed")."""
-    if status in ("no_show", "refused") or summary == "possible_tampering":
+    ``missed_counts_as`` ("positive" or "missed"). Only an adulterated or substituted
+    specimen counts as a refusal (49 CFR 40.191(b)); an invalid one or one out of
+    temperature range is recollected instead, and reads as possible tampering."""
+    if status in ("no_show", "refused") or validity in ("adulterated", "substituted"):
         return "positive" if missed_counts_as == "positive" else "missed"
     if status != "collected" or summary is None:
         return status

@@ -61,6 +61,8 @@ class DrawState:
     latest_seq: int
     late: bool
     selected: dict[str, str]  # uid -> why
+    at: datetime
+    reason: str | None  # digest of why a late draw was late
     revealed_seq: int | None = None
 
 
@@ -92,6 +94,7 @@ class Replay:
         # Each client's screening dates recorded so far and not cancelled (how many each day).
         self._screened: dict[str, Counter[date]] = defaultdict(Counter)
         self._pending: dict[tuple[str, date], list[_Pending]] = defaultdict(list)
+        self._result_of: dict[tuple[int, str], int] = {}  # screening -> its result entry
 
     # --- entries -------------------------------------------------------------------
 
@@ -200,7 +203,7 @@ class Replay:
         if late:
             self.late_draws.append(f"{site} {day} (entry {seq})")
         selected = _selected(body)
-        self.draws[(site, day)] = DrawState(seq, seq, late, selected)
+        self.draws[(site, day)] = DrawState(seq, seq, late, selected, at, body.get("reason"))
         self._defer(seq, "draw", site, day, policy_body, {}, body)
         self._expect_screenings(seq, site, day, selected, at, policy_body)
 
@@ -335,7 +338,7 @@ class Replay:
     ) -> None:
         due_by = collection_deadline(at, policy_body)
         for uid, why in selected.items():
-            self._new_screening(seq, uid, site, day, why, due_by)
+            self._new_screening(seq, uid, site, day, why, due_by, draw=f"{site} {day}")
 
     def _new_screening(
         self,
@@ -347,6 +350,7 @@ class Replay:
         due_by: datetime,
         observed: bool = False,
         note: str | None = None,
+        draw: str | None = None,
     ) -> None:
         self.screenings[(seq, uid)] = {
             "date": day.isoformat(),
@@ -359,6 +363,8 @@ class Replay:
             "status_note": None,
             "excuse": None,
             "approved_by": None,
+            "auto": False,
+            "draw": draw,
             "latest": seq,
         }
         self._screened[uid][day] += 1
@@ -389,7 +395,13 @@ class Replay:
         state = self._screening(seq, body["screening"])
         # The one change after settling: a collection whose specimen turned out to be
         # another client's (a wrong_client amendment) leaves the screening inconclusive.
-        voided = state["status"] == "collected" and body["status"] == "inconclusive"
+        result = self._result_of.get((body["screening"][0], body["screening"][1]))
+        voided = (
+            state["status"] == "collected"
+            and body["status"] == "inconclusive"
+            and result is not None
+            and self.results[result]["void"]
+        )
         if state["status"] != "pending" and not voided:
             raise Broken(
                 seq,
@@ -401,6 +413,7 @@ class Replay:
             status_note=body["note"],
             excuse=body["excuse"],
             approved_by=body["approved_by"],
+            auto=body["auto"],
             latest=seq,
         )
         if body["status"] == "cancelled":
@@ -421,10 +434,19 @@ class Replay:
 
     def _take_result(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         state = self._screening(seq, body["screening"])
-        if state["status"] != "pending":
+        # A specimen collected before the deadline but entered after the overdue sweep
+        # settles the sweep's no-show; nothing else reopens a screening.
+        entered_late = (
+            state["status"] == "no_show"
+            and state["auto"]
+            and parse_rfc3339(body["collected_at"]) <= state["due_by"]
+        )
+        if state["status"] != "pending" and not entered_late:
             raise Broken(seq, f"entry {seq}: a result for a screening already {state['status']}")
-        state.update(status="collected", latest=seq)
-        self.results[seq] = {"screening": tuple(body["screening"]), "latest": seq, "site": site}
+        state.update(status="collected", auto=False, latest=seq)
+        screening = tuple(body["screening"])
+        self.results[seq] = {"screening": screening, "latest": seq, "site": site, "void": False}
+        self._result_of[screening] = seq
         self.versions[seq] = (seq, body["content"])
 
     def _take_amendment(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
@@ -435,7 +457,11 @@ class Replay:
                 f"entry {seq}: an amendment of result entry {body['result']}, "
                 "which the ledger never recorded",
             )
-        result["latest"] = seq
+        if result["void"]:
+            raise Broken(
+                seq, f"entry {seq}: an amendment of result entry {body['result']}, which was voided"
+            )
+        result.update(latest=seq, void=body["reason"] == "wrong_client")
         self.versions[seq] = (body["result"], body["content"])
 
     def _day_end(self, site: str, day: date) -> datetime:

@@ -69,3 +69,17 @@ def free_text(text: str | None, what: str, required: bool = True) -> str | None:
     if len(value) > 500:
         raise Invalid(f"{what} is {len(value)} characters long; keep it under 500")
     return value
+
+
+def staff_name(text: str | None, what: str) -> str:
+    """A staff member's name, as recorded beside actions in the ledger: a name and nothing
+    more (up to four words of letters), so no note about a client can ride along."""
+    value = " ".join((text or "").split())
+    words = value.split(" ") if value else []
+    plain = all(word.replace(".", "").replace("'", "").replace("-", "").isalpha() for word in words)
+    if not words or len(words) > 4 or len(value) > 48 or not plain:
+        raise Invalid(
+            f"{what} {text!r} is not a staff member's name; give just the name, "
+            "e.g. 'Dr A. Lee' (up to four words of letters)"
+        )
+    return value

@@ -161,6 +161,10 @@ class Screening(SQLModel, table=True):
     )
     note: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     status_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    # The status was set by the overdue sweep, not by staff.
+    status_auto: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
     excuse_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     approved_by: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     created_seq: int = Field(

@@ -221,6 +221,8 @@ def _screening_state(row: Screening, site: str, draws: dict[int, Draw]) -> dict[
         "status_note": private_digest(row.salt, row.status_note),
         "excuse": row.excuse_code,
         "approved_by": row.approved_by,
+        "auto": row.status_auto,
+        "draw": f"{draws[row.draw_id].site} {draws[row.draw_id].day}" if row.draw_id else None,
         "latest": row.ledger_seq,
     }
     if row.draw_id is not None and draws[row.draw_id].day != row.day:
@@ -326,6 +328,8 @@ def _check_draws(session: Session, report: Report, replay: Replay) -> dict[int, 
                 "latest": state.latest_seq,
                 "revealed": state.revealed_seq,
                 "late": state.late,
+                "drawn_at": state.at,
+                "reason": state.reason,
             },
         )
         for (site, day), state in replay.draws.items()
@@ -343,6 +347,8 @@ def _check_draws(session: Session, report: Report, replay: Replay) -> dict[int, 
                     "latest": d.ledger_seq,
                     "revealed": d.revealed_seq,
                     "late": d.late_reason is not None,
+                    "drawn_at": d.drawn_at,
+                    "reason": private_digest(d.salt, d.late_reason),
                 },
             )
             for d in rows
@@ -359,7 +365,20 @@ def _match_rows(
     """Rows that one ledger entry each creates: every row matches its entry, and every
     entry still has its row. Returns how many matched."""
     seen: set[Any] = set()
-    for key, site, state in rows:
+    iterator = iter(rows)
+    while True:
+        try:
+            key, site, state = next(iterator)
+        except StopIteration:
+            break
+        except (KeyError, ValueError, ArithmeticError, TypeError, AttributeError) as error:
+            # A row edited into something unreadable (bad JSON, a number that is not one,
+            # a link to nothing) is tampering too.
+            raise Broken(
+                None,
+                f"a {label} row cannot be read ({type(error).__name__}): it "
+                "was changed outside screening",
+            ) from None
         known = expected.get(key)
         where = _where(key)
         if known is None:

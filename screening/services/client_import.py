@@ -27,7 +27,8 @@ class ImportResult:
     dry_run: bool
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, header: str = HEADER) -> str:
+    """A CSV file's text: UTF-8 (a byte-order mark allowed), not empty."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -43,7 +44,7 @@ def read_text(path: Path) -> str:
             'save it as "CSV UTF-8"'
         ) from None
     if not text.strip():
-        raise BadInput(f"{path} is empty; it needs the header line {HEADER} and one row a client")
+        raise BadInput(f"{path} is empty; it needs the header line {header} and a row a line")
     return text
 
 

@@ -17,11 +17,12 @@ from typing import Any
 
 from sqlmodel import select
 
+from screening.core import validate
 from screening.db.models import Client, Result, ResultVersion, Screening
 from screening.errors import BadInput, RowErrors
 from screening.services.client_import import read_text
 from screening.services.context import Context
-from screening.services.results import Findings, apply_amendment
+from screening.services.results import Findings, apply_amendment, panel_of
 from screening.services.upkeep import writing
 
 COLUMNS = (
@@ -42,7 +43,7 @@ SAME_COLLECTION = timedelta(hours=1)
 
 
 def _rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
-    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    reader = csv.reader(io.StringIO(read_text(path, HEADER), newline=""))
     header = [column.strip().lower() for column in next(reader, [])]
     missing = [c for c in COLUMNS if c not in header]
     extra = [c for c in header if c not in COLUMNS]
@@ -98,6 +99,7 @@ def _import(
 ) -> dict[str, Any]:
     with writing(ctx) as (session, writer):
         by_specimen: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
+        by_report: dict[tuple[str, str, bool], list[tuple[int, dict[str, str]]]] = defaultdict(list)
         seen: dict[tuple[str, str], int] = {}
         results: dict[str, Result] = {}
         for line, row in rows:
@@ -126,6 +128,10 @@ def _import(
             results[specimen] = result
             problems.extend(_row_problems(ctx, session, line, row, result))
             by_specimen[specimen].append((line, row))
+            # One amendment per lab report and kind of method: a screen and a confirmation
+            # of the same specimen stay two versions, each with its own report id.
+            confirming = row["method"].lower() in CONFIRMING
+            by_report[(specimen, row["lab_report_id"], confirming)].append((line, row))
         if problems:
             problems.sort()
             raise RowErrors(
@@ -133,7 +139,7 @@ def _import(
                 "nothing was imported. Fix them and import the whole file again",
                 [text for _, text in problems],
             )
-        for specimen, lines in by_specimen.items():
+        for (specimen, _, _), lines in by_report.items():
             first = lines[0][1]
             findings = Findings(confirmed=first["method"].lower() in CONFIRMING)
             for _, row in lines:
@@ -176,7 +182,7 @@ def _row_problems(
     problems = []
     where = f"line {line}, column"
     analyte = row["analyte"].upper()
-    if analyte not in ctx.settings.panels[result.panel].analytes:
+    if analyte not in panel_of(ctx, result.panel).analytes:
         problems.append(f"{where} analyte: {analyte!r} is not in the {result.panel} panel")
     if row["outcome"].lower() not in ("negative", "positive", "inconclusive"):
         problems.append(
@@ -204,6 +210,11 @@ def _row_problems(
     except ValueError:
         problems.append(f"{where} collected_at: {row['collected_at']!r} is not a date and time")
     report = row["lab_report_id"]
+    if report and not validate.CODE_PATTERN.match(report):
+        problems.append(
+            f"{where} lab_report_id: {report!r} is not a report id (letters, digits, "
+            ". _ / -, up to 64)"
+        )
     if (
         report
         and session.exec(

@@ -103,7 +103,10 @@ def _row(session: Session, ctx: Context, screening: Screening, client: Client) -
             ),
         )
     row["counts_as"] = counts_as(
-        screening.status, row["reading"], ctx.settings.results.missed_counts_as
+        screening.status,
+        row["reading"],
+        ctx.settings.results.missed_counts_as,
+        row.get("validity"),
     )
     return row
 

@@ -93,9 +93,15 @@ def _validity(
     if findings.validity is not None and findings.validity not in VALIDITIES:
         raise BadInput(f"--validity {findings.validity!r} is not one of {', '.join(VALIDITIES)}")
     if measures.empty:
-        return (findings.validity or fallback[0]), (
-            fallback[1] if findings.validity is None else measures
-        )
+        if findings.validity is None:
+            return fallback
+        if not fallback[1].empty and findings.validity != fallback[0]:
+            # Measured validity is changed only by corrected measures, never by a flag.
+            raise BadInput(
+                f"the specimen's measures say it is {fallback[0]}; to change that, give the "
+                "corrected measures (--creatinine, --sg, --ph, --oxidant)"
+            )
+        return findings.validity, fallback[1]
     judged = judge_validity(measures, ctx.settings.validity)
     if findings.validity is not None and findings.validity != judged:
         raise BadInput(
@@ -115,7 +121,7 @@ def _analytes(
     """The panel's analytes after ``findings``. On a new result every analyte is set (the
     ones not named take ``default_outcome``); on an amendment only the analytes named,
     or given a level or cutoff, change."""
-    panel = ctx.settings.panels[panel_name]
+    panel = panel_of(ctx, panel_name)
     named = _named_outcomes(findings, panel_name, panel.analytes)
     stage = "confirmed" if findings.confirmed else "presumptive"
     result: dict[str, AnalyteOutcome] = {}
@@ -126,15 +132,35 @@ def _analytes(
         if before is not None and code not in named and level is None and cutoff is None:
             result[code] = before
             continue
+        if before is not None and code not in named:
+            # Only a level or cutoff corrected: the outcome, stage and the rest stand.
+            result[code] = AnalyteOutcome(
+                code,
+                before.outcome,
+                before.stage,
+                level if level is not None else before.level,
+                cutoff if cutoff is not None else before.cutoff,
+            )
+            continue
         default_cutoff = limits.confirm if findings.confirmed else limits.initial
         result[code] = AnalyteOutcome(
             code=code,
-            outcome=named.get(code, before.outcome if before else default_outcome),
+            outcome=named.get(code, default_outcome),
             stage=stage,
             level=level if level is not None else (before.level if before else None),
             cutoff=cutoff if cutoff is not None else default_cutoff,
         )
     return result
+
+
+def panel_of(ctx: Context, name: str) -> Any:
+    panel = ctx.settings.panels.get(name)
+    if panel is None:
+        raise BadInput(
+            f"the result was recorded with panel {name!r}, which is no longer in the config; "
+            "put it back under [panels] to change this result"
+        )
+    return panel
 
 
 def _named_outcomes(findings: Findings, panel_name: str, codes: Any) -> dict[str, str]:
@@ -218,7 +244,13 @@ def _parse_collected(text: str | None, ctx: Context) -> datetime:
             "YYYY-MM-DDTHH:MM, in the clinic's time zone"
         ) from None
     if moment.tzinfo is None:
+        local = moment
         moment = moment.replace(tzinfo=zone)
+        if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
+            raise BadInput(
+                f"--collected-at {text} does not exist in {zone.key}: the clocks "
+                "moved forward then; check the time"
+            )
     return moment
 
 
@@ -261,7 +293,8 @@ def record(
     moment = _parse_collected(collected_at, ctx)
     if moment > ctx.now:
         raise BadInput(
-            f"--collected-at {moment.astimezone(settings.zone):%Y-%m-%d %H:%M} is in the future"
+            f"--collected-at {moment.astimezone(settings.zone):%Y-%m-%d %H:%M} is in the "
+            "future (for an earlier day, write YYYY-MM-DDTHH:MM)"
         )
     try:
         who = validate.free_text(collector or ctx.actor.name or ctx.actor.os_user, "--collector")
@@ -273,7 +306,9 @@ def record(
     analytes = _analytes(findings, ctx, panel, None, "pending" if sent_to_lab else "negative")
     with writing(ctx) as (session, writer):
         client = find(session, ctx.site, code)
-        screening = pending_for(session, ctx, client, screening_id)
+        screening = pending_for(
+            session, ctx, client, screening_id, collected_at=moment, observed=observed
+        )
         _check_collection_time(session, ctx, screening, moment)
         if screening.observed_required and not observed:
             raise BadInput(
@@ -324,7 +359,11 @@ def record(
             },
         )
         result.created_seq = result.ledger_seq = version.seq = entry.seq
-        screening.status, screening.ledger_seq = "collected", entry.seq
+        screening.status, screening.status_auto, screening.ledger_seq = (
+            "collected",
+            False,
+            entry.seq,
+        )
         session.add_all([result, screening])
         session.flush()
         _store_version(session, result, version, analytes)
@@ -507,6 +546,8 @@ def apply_amendment(
             f"the amendment changes nothing in result {result.id}; name the "
             "analytes or measures that differ"
         )
+    screening = session.get(Screening, result.screening_id)
+    client = session.get(Client, screening.client_id)  # type: ignore[union-attr]
     entry = writer.append(
         ctx.site,
         "amendment",
@@ -519,4 +560,27 @@ def apply_amendment(
     version.seq = result.ledger_seq = entry.seq
     session.add(result)
     _store_version(session, result, version, analytes)
+    limits = ctx.settings.validity
+    was = needs_observed_recollection(
+        before.validity,
+        Measures.from_body(json.loads(before.measures)),
+        current,
+        result.temperature_ok,
+        limits,
+    )
+    now = needs_observed_recollection(
+        validity, measures, analytes.values(), result.temperature_ok, limits
+    )
+    if now and not was and not version.void:
+        # A lab's report can be the first to show a dilute negative (49 CFR 40.197(b)(1)).
+        create(
+            writer,
+            session,
+            ctx,
+            client,
+            "recollection",
+            note=now,  # type: ignore[arg-type]
+            observed=True,
+            because=result.created_seq,
+        )
     return version

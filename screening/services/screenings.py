@@ -50,9 +50,30 @@ def key(screening: Screening, client: Client) -> list[Any]:
 
 
 def pending_for(
-    session: Session, ctx: Context, client: Client, screening_id: int | None = None
+    session: Session,
+    ctx: Context,
+    client: Client,
+    screening_id: int | None = None,
+    *,
+    collected_at: datetime | None = None,
+    observed: bool = False,
 ) -> Screening:
-    """The client's screening to act on: the one named, or the pending one due first."""
+    """The client's screening to act on: the one named, or the pending one due first (an
+    observed collection goes first to a screening that requires observation).
+
+    For a collection (``collected_at``), a screening that the overdue sweep marked a
+    no-show can still take a specimen collected before its deadline: entering it late is
+    not missing it.
+    """
+
+    def usable(screening: Screening) -> bool:
+        return screening.status == "pending" or (
+            collected_at is not None
+            and screening.status == "no_show"
+            and screening.status_auto
+            and collected_at <= screening.due_by
+        )
+
     if screening_id is not None:
         screening = session.get(Screening, screening_id)
         if screening is None or screening.client_id != client.id:
@@ -60,24 +81,31 @@ def pending_for(
                 f"client {client.code} has no screening {screening_id}; "
                 f"see `screening results list --client {client.code}`"
             )
-        if screening.status != "pending":
+        if not usable(screening):
             raise BadInput(
                 f"screening {screening_id} of {client.code} is already "
                 f"{screening.status.replace('_', ' ')}; it cannot change again "
                 "(amend its result instead)"
             )
         return screening
-    screening = session.exec(
-        select(Screening)
-        .where(Screening.client_id == client.id, Screening.status == "pending")
-        .order_by(Screening.due_by, Screening.id)
-    ).first()
-    if screening is None:
+    statuses = ["pending", "no_show"] if collected_at is not None else ["pending"]
+    open_ones = [
+        s
+        for s in session.exec(
+            select(Screening)
+            .where(Screening.client_id == client.id, Screening.status.in_(statuses))  # type: ignore[attr-defined]
+            .order_by(Screening.due_by, Screening.id)
+        ).all()
+        if usable(s)
+    ]
+    if not open_ones:
         raise BadInput(
             f"client {client.code} has no pending screening; for a test nobody drew, record "
             f"one first: screening results for-cause {client.code} --reason ..."
         )
-    return screening
+    if observed:
+        return next((s for s in open_ones if s.observed_required), open_ones[0])
+    return open_ones[0]
 
 
 def set_status(
@@ -95,7 +123,7 @@ def set_status(
 ) -> None:
     if not screening.salt:
         screening.salt = new_salt()
-    screening.status, screening.status_note = status, note
+    screening.status, screening.status_note, screening.status_auto = status, note, auto
     screening.excuse_code, screening.approved_by = excuse, approved_by
     entry = writer.append(
         ctx.site,
@@ -158,7 +186,7 @@ def _status_details(
                     f"--reason {reason!r} is not an excuse code; use one of "
                     f"{', '.join(EXCUSE_CODES)}"
                 )
-            approver = validate.free_text(approved_by, "--approved-by")
+            approver = validate.staff_name(approved_by, "--approved-by")
             return None, reason, approver
         if approved_by is not None:
             raise BadInput("--approved-by goes with `results excuse`")

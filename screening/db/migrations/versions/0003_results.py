@@ -22,6 +22,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("salt", sa.String(32), nullable=False, server_default=""))
         batch.add_column(sa.Column("note", sa.Text, nullable=True))
         batch.add_column(sa.Column("status_note", sa.Text, nullable=True))
+        batch.add_column(
+            sa.Column("status_auto", sa.Boolean, nullable=False, server_default=sa.false())
+        )
         batch.add_column(sa.Column("excuse_code", sa.String(32), nullable=True))
         batch.add_column(sa.Column("approved_by", sa.Text, nullable=True))
     op.create_table(
