@@ -408,3 +408,247 @@ def test_tampered_results_are_caught(day: Clinic) -> None:
     assert edited.exit_code == 1
     assert "(result version): the database row differs from the ledger in content" in edited.stderr
     assert status.exit_code == 1 and "(screening): the database row differs" in status.stderr
+
+
+# --- what review found ------------------------------------------------------------------
+
+
+def test_an_on_time_collection_entered_after_the_sweep_still_counts(day: Clinic) -> None:
+    with freeze_time("2026-11-24T01:01:00Z"):  # 20:01: the deadline (19:00) has passed
+        day.ok("results", "for-cause", "C-02", "--reason", "any write")
+        assert _by_code(day)["C-01"]["status"] == "no_show"
+        day.ok("results", "record", "C-01", "--collected-at", "18:55")
+        too_late = day.run("results", "record", "C-03", "--collected-at", "19:05")
+        day.ok("audit", "verify")
+    assert _by_code(day)["C-01"]["status"] == "collected"
+    assert too_late.exit_code == 2 and "no pending screening" in too_late.stderr
+
+
+def test_a_screen_and_a_confirmation_in_one_lab_file_stay_two_versions(day: Clinic) -> None:
+    rows = [
+        f"LAB-1,2026-11-23T09:45,{code},negative,,,immunoassay,R-1"
+        for code in URINE_PANEL
+        if code not in ("COC", "THC")
+    ]
+    rows += [
+        "LAB-1,2026-11-23T09:45,THC,positive,80,,immunoassay,R-1",
+        "LAB-1,2026-11-23T09:45,COC,positive,900,,LC-MS/MS,R-2",
+    ]
+    with freeze_time(LATER):
+        day.ok(
+            "results",
+            "record",
+            "C-01",
+            "--sent-to-lab",
+            "--specimen-id",
+            "LAB-1",
+            "--collected-at",
+            "09:45",
+        )
+        day.ok("results", "import", str(write_csv(day.folder / "lab.csv", rows, header=LAB_HEADER)))
+        shown = json.loads(day.ok("results", "show", _result_id(day, "C-01"), "--json").stdout)
+        day.ok("audit", "verify")
+    assert [v["lab_report_id"] for v in [*shown["history"], shown["current"]]] == [
+        None,
+        "R-1",
+        "R-2",
+    ]
+    assert shown["current"]["analytes"]["THC"] == "positive (presumptive)"
+    assert shown["current"]["analytes"]["COC"] == "positive (confirmed)"
+
+
+def test_correcting_a_level_keeps_the_stage_and_cutoff(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-01", "--positive", "THC")
+        number = _result_id(day, "C-01")
+        day.ok(
+            "results",
+            "amend",
+            number,
+            "--reason",
+            "lab_confirmation",
+            "--positive",
+            "THC",
+            "--level",
+            "THC=30",
+        )
+        day.ok(
+            "results",
+            "amend",
+            number,
+            "--reason",
+            "data_entry_error",
+            "--note",
+            "typo",
+            "--level",
+            "THC=20",
+        )
+        shown = json.loads(day.ok("results", "show", number, "--json").stdout)
+    assert shown["current"]["analytes"]["THC"] == "positive (confirmed)"
+    cutoff = day.sql(
+        "SELECT a.cutoff FROM analyte_results a JOIN result_versions v ON "
+        "v.id = a.version_id WHERE a.code = 'THC' ORDER BY v.seq DESC"
+    )[0][0]
+    assert cutoff == "15"  # the confirmation cutoff, not the screen's 50
+
+
+def test_measured_validity_changes_only_with_measures(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-01", "--creatinine", "1", "--sg", "1.0005")
+        number = _result_id(day, "C-01")
+        flag = day.run("results", "amend", number, "--reason", "lab_report", "--validity", "valid")
+        day.ok(
+            "results",
+            "amend",
+            number,
+            "--reason",
+            "corrected_report",
+            "--note",
+            "creatinine misread",
+            "--creatinine",
+            "80",
+            "--sg",
+            "1.0150",
+        )
+    assert flag.exit_code == 2 and "measures say it is substituted" in flag.stderr
+    assert _by_code(day)["C-01"]["validity"] == "valid"
+
+
+def test_a_lab_report_showing_a_dilute_negative_orders_an_observed_recollection(
+    day: Clinic,
+) -> None:
+    rows = [f"LAB-1,2026-11-23T09:45,{code},negative,,,LC-MS/MS,R-1" for code in URINE_PANEL]
+    with freeze_time(LATER):
+        day.ok(
+            "results",
+            "record",
+            "C-01",
+            "--sent-to-lab",
+            "--specimen-id",
+            "LAB-1",
+            "--collected-at",
+            "09:45",
+        )
+        day.ok("results", "import", str(write_csv(day.folder / "lab.csv", rows, header=LAB_HEADER)))
+        assert not any(
+            p["code"] == "C-01" for p in json.loads(day.ok("results", "pending", "--json").stdout)
+        )
+        day.ok(
+            "results",
+            "amend",
+            _result_id(day, "C-01"),
+            "--reason",
+            "lab_report",
+            "--creatinine",
+            "4",
+            "--sg",
+            "1.0020",
+        )
+        pending = json.loads(day.ok("results", "pending", "--json").stdout)
+        day.ok("audit", "verify")
+    assert ("C-01", "recollection", "yes") in [
+        (p["code"], p["reason"], p["observed"]) for p in pending
+    ]
+
+
+def test_an_observed_collection_goes_to_the_recollection(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-01", "--creatinine", "3", "--sg", "1.0020")
+        day.ok("results", "for-cause", "C-01", "--reason", "a second test asked for")
+        day.ok("results", "record", "C-01", "--observed")
+    reasons = {r["reason"]: r["status"] for r in _list(day, "--client", "C-01")}
+    assert reasons == {"random": "collected", "recollection": "collected", "for_cause": "pending"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [
+                "excuse",
+                "C-01",
+                "--reason",
+                "court",
+                "--approved-by",
+                "Dr Lee re Client 1 court hearing today",
+            ],
+            "is not a staff member's name",
+        ),
+        (["record", "C-01", "--collected-at", "2026-03-08T02:30"], "does not exist"),
+        (["show", "99999999999999999999"], "less than or equal to 2147483647"),
+        (["no-show", "C-01", "--screening", "99999999999"], "less than or equal to 2147483647"),
+    ],
+)
+def test_more_bad_input(day: Clinic, args: list[str], message: str) -> None:
+    before = _snapshot(day)
+    with freeze_time(LATER):
+        result = day.run("results", *args)
+    assert result.exit_code == 2, result.stderr
+    # Usage errors come in a box that wraps lines: compare the words.
+    assert message in " ".join(result.stderr.replace("│", " ").split())
+    assert _snapshot(day) == before
+
+
+def test_a_panel_removed_from_the_config_is_explained(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-01", "--positive", "THC")
+        config = day.folder / "screening.toml"
+        config.write_text(
+            config.read_text()
+            .replace("[panels.urine", "[panels.urine_v2")
+            .replace('default_panel = "urine"', 'default_panel = "urine_v2"')
+        )
+        result = day.run(
+            "results",
+            "amend",
+            _result_id(day, "C-01"),
+            "--reason",
+            "lab_report",
+            "--negative",
+            "THC",
+        )
+    assert result.exit_code == 2
+    assert "recorded with panel 'urine', which is no longer in the config" in result.stderr
+
+
+def test_lab_report_ids_are_checked(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok(
+            "results",
+            "record",
+            "C-01",
+            "--sent-to-lab",
+            "--specimen-id",
+            "LAB-1",
+            "--collected-at",
+            "09:45",
+        )
+        path = day.folder / "lab.csv"
+        path.write_text(f"{LAB_HEADER}\nLAB-1,2026-11-23T09:45,THC,positive,1,,LC-MS/MS,R1\x01\n")
+        bad = day.run("results", "import", str(path))
+        (day.folder / "empty.csv").write_text("")
+        empty = day.run("results", "import", str(day.folder / "empty.csv"))
+    assert bad.exit_code == 2 and "is not a report id" in bad.stderr
+    assert empty.exit_code == 2 and LAB_HEADER in empty.stderr
+
+
+def test_tampered_draws_and_unreadable_rows_are_named(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-01")
+        day.sql("UPDATE draws SET drawn_at = '2026-11-23 14:00:00'")
+        moved = day.run("audit", "verify")
+        day.sql("UPDATE draws SET drawn_at = (SELECT at FROM ledger WHERE kind = 'draw')")
+        day.ok("audit", "verify")
+        day.sql("UPDATE screenings SET draw_id = NULL WHERE id = (SELECT min(id) FROM screenings)")
+        unlinked = day.run("audit", "verify")
+        day.sql("UPDATE screenings SET draw_id = (SELECT id FROM draws)")
+        day.ok("audit", "verify")
+        day.sql("UPDATE analyte_results SET level = 'abc' WHERE code = 'THC'")
+        unreadable = day.run("audit", "verify")
+    assert (
+        moved.exit_code == 1
+        and "(draw): the database row differs from the ledger in drawn_at" in moved.stderr
+    )
+    assert unlinked.exit_code == 1 and "differs from the ledger in draw" in unlinked.stderr
+    assert unreadable.exit_code == 1
+    assert "a result version row cannot be read (InvalidOperation)" in unreadable.stderr

@@ -68,6 +68,8 @@ def _database_message(error: BaseException) -> tuple[int, str]:
     name = type(error).__name__
     if name in ("OperationalError", "InterfaceError"):
         return 3, f"the database could not be used ({reason or name}); check that it is reachable"
+    if name == "DataError":
+        return 2, f"a value does not fit the database ({reason or name}); check what was typed"
     if name == "IntegrityError":
         return 2, (
             "another write changed the same records at the same moment; run the command again"

@@ -16,11 +16,15 @@ results_app = typer.Typer(
     help="Record collections and results, misses and amendments.", no_args_is_help=True
 )
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 CodeArg = Annotated[str, typer.Argument(help="The clinic's client code, e.g. C-104.")]
 ScreeningOpt = Annotated[
     int | None,
     typer.Option(
-        "--screening", help="The screening to act on (default: the client's pending one due first)."
+        "--screening",
+        min=1,
+        max=2**31 - 1,
+        help="The screening to act on (default: the client's pending one due first).",
     ),
 ]
 Positive = Annotated[
@@ -340,7 +344,9 @@ def for_cause(
 @handle_errors
 def amend(
     ctx: typer.Context,
-    result: Annotated[int, typer.Argument(help="The result's number (see results list).")],
+    result: Annotated[
+        int, typer.Argument(help="The result's number (see results list).", min=1, max=MAX_ID)
+    ],
     reason: Annotated[
         str,
         typer.Option(
@@ -456,7 +462,7 @@ def pending(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @handle_errors
 def show(
     ctx: typer.Context,
-    result: Annotated[int, typer.Argument(help="The result's number.")],
+    result: Annotated[int, typer.Argument(help="The result's number.", min=1, max=MAX_ID)],
     as_json: JsonOpt = False,
 ) -> None:
     """One result: the collection, what it says now, and its history."""
