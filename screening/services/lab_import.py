@@ -8,8 +8,6 @@ a ``lab_report`` otherwise.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,8 +18,8 @@ from sqlmodel import select
 from screening.core import validate
 from screening.db.models import Client, Result, ResultVersion, Screening
 from screening.errors import BadInput, RowErrors
-from screening.services.client_import import read_text
 from screening.services.context import Context
+from screening.services.csv_files import Problem, Row, read_rows
 from screening.services.results import Findings, apply_amendment, panel_of
 from screening.services.upkeep import writing
 
@@ -35,47 +33,17 @@ COLUMNS = (
     "method",
     "lab_report_id",
 )
-HEADER = ",".join(COLUMNS)
 CONFIRMING = ("lc-ms/ms", "lc-ms", "gc-ms", "gc-ms/ms", "lcms", "gcms")
 SCREENING_METHODS = ("immunoassay", "eia", "elisa")
 # A lab's clock and ours may differ a little; more than this is a different specimen.
 SAME_COLLECTION = timedelta(hours=1)
 
 
-def _rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
-    reader = csv.reader(io.StringIO(read_text(path, HEADER), newline=""))
-    header = [column.strip().lower() for column in next(reader, [])]
-    missing = [c for c in COLUMNS if c not in header]
-    extra = [c for c in header if c not in COLUMNS]
-    if missing or extra or len(set(header)) != len(header):
-        parts = ([f"missing column {', '.join(map(repr, missing))}"] if missing else []) + (
-            [f"unknown column {', '.join(map(repr, extra))}"] if extra else []
-        )
-        raise BadInput(
-            f"{path}, line 1: {'; '.join(parts) or 'a column is repeated'}; "
-            f"the header must be {HEADER}"
-        )
-    rows, problems = [], []
-    while True:
-        line = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            problems.append((line, f"line {line}: not valid CSV ({error})"))
-            continue
-        if not any(f.strip() for f in fields):
-            continue
-        if len(fields) != len(header):
-            problems.append(
-                (line, f"line {line}: {len(fields)} fields where the header has {len(header)}")
-            )
-            continue
-        rows.append((line, {c: fields[header.index(c)].strip() for c in COLUMNS}))
+def _rows(path: Path) -> tuple[list[Row], list[Problem]]:
+    rows, problems = read_rows(path, COLUMNS)
     if not rows and not problems:
         raise BadInput(f"{path} has a header but no results")
-    return rows, problems
+    return [(line, {k: v.strip() for k, v in row.items()}) for line, row in rows], problems
 
 
 class _DryRun(Exception):

@@ -1,0 +1,86 @@
+"""Reading the CSV files staff and labs hand over: UTF-8 (Excel's byte-order mark
+allowed), one exact set of columns in any order, rows reported by the line they start on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from screening.errors import BadInput
+
+Row = tuple[int, dict[str, str]]
+Problem = tuple[int, str]
+
+
+def read_text(path: Path, header: str) -> str:
+    """A CSV file's text; a missing, unreadable, non-UTF-8 or empty file is refused."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"no file at {path}") from None
+    except (IsADirectoryError, PermissionError) as error:
+        raise BadInput(f"cannot read {path}: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise BadInput(
+            f"{path} is not UTF-8 text (line {line} has the byte 0x{data[error.start]:02x}); "
+            'save it as "CSV UTF-8"'
+        ) from None
+    if not text.strip():
+        raise BadInput(f"{path} is empty; it needs the header line {header} and a row a line")
+    return text
+
+
+def read_rows(path: Path, columns: Sequence[str]) -> tuple[list[Row], list[Problem]]:
+    """Every data row as ``(line, {column: text})``, and the rows that could not be read.
+
+    The header must name exactly ``columns``; blank lines are skipped.
+    """
+    expected = ",".join(columns)
+    reader = csv.reader(io.StringIO(read_text(path, expected), newline=""))
+    try:
+        header = [column.strip().lower() for column in next(reader)]
+    except csv.Error as error:
+        raise BadInput(f"{path}: line 1 is not valid CSV ({error})") from None
+    _check_header(path, header, columns, expected)
+    rows: list[Row] = []
+    problems: list[Problem] = []
+    while True:
+        # A quoted field may span lines: report a row by the line it starts on.
+        line = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.append((line, f"line {line}: not valid CSV ({error})"))
+            continue
+        if not any(field.strip() for field in fields):
+            continue
+        if len(fields) != len(header):
+            problems.append(
+                (line, f"line {line}: {len(fields)} fields where the header has {len(header)}")
+            )
+            continue
+        rows.append((line, {column: fields[header.index(column)] for column in columns}))
+    return rows, problems
+
+
+def _check_header(path: Path, header: list[str], columns: Sequence[str], expected: str) -> None:
+    missing = [column for column in columns if column not in header]
+    extra = [column for column in header if column not in columns]
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    parts = []
+    if missing:
+        parts.append("missing column " + ", ".join(repr(c) for c in missing))
+    if extra:
+        parts.append("unknown column " + ", ".join(repr(c) for c in extra))
+    if repeated:
+        parts.append("repeated column " + ", ".join(repr(c) for c in repeated))
+    if parts:
+        raise BadInput(f"{path}, line 1: {'; '.join(parts)}; the header must be {expected}")
