@@ -73,15 +73,14 @@ Validity = Annotated[
 ]
 
 LIST_COLUMNS = [
-    ("screening", "screening"),
+    ("screening", "#"),
     ("date", "date"),
     ("code", "code"),
     ("reason", "why"),
     ("status", "status"),
     ("result", "result"),
-    ("reading", "reading"),
-    ("positives", "positives"),
-    ("versions", "versions"),
+    ("reading", "reads"),
+    ("positives", "found"),
 ]
 PENDING_COLUMNS = [
     ("screening", "screening"),

@@ -43,7 +43,12 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, (list, tuple)):
         return ", ".join(str(item) for item in value)
-    return str(value)
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    # Codes such as unexpected_positive read better as words in a table.
+    return (
+        str(value).replace("_", " ") if isinstance(value, str) and value.islower() else str(value)
+    )
 
 
 def emit_rows(
@@ -60,13 +65,31 @@ def emit_rows(
     if not rows:
         message(empty)
         return
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for _, heading in columns:
-        table.add_column(heading, overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(row.get(key)) for key, _ in columns))
+    # Light rules leave the columns the room an 80-column terminal has.
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    cells = [[_cell(row.get(key)) for key, _ in columns] for row in rows]
+    for index, (_, heading) in enumerate(columns):
+        widest = max([len(heading), *(len(line[index]) for line in cells)])
+        # Short values (dates, codes, statuses) never wrap; long text folds at spaces.
+        if widest <= 12:
+            table.add_column(heading, no_wrap=True, min_width=widest)
+        else:
+            longest_word = max(
+                len(word) for line in cells for word in (line[index].split() or [""])
+            )
+            table.add_column(heading, overflow="fold", min_width=min(longest_word, 20))
+    for line in cells:
+        table.add_row(*line)
     _console().print(table)
 
 
