@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from screening.db.engine import SCHEMA_REVISION, Database, resolve_url
@@ -87,3 +88,34 @@ def test_sqlite_writes_begin_immediate(tmp_path) -> None:
     other.close()
     database.dispose()
     assert locked
+
+
+def test_upgrading_a_database_with_history_keeps_it_verifiable(clinic: Clinic) -> None:
+    """0004 adds and backfills the ledger's uid column under the append-only guard."""
+    from alembic import command
+
+    clinic.ok("clients", "add", "C-1", "--track", "morning", "--phase", "1")
+    clinic.ok(
+        "clients", "hold", "C-1", "--from", "2026-12-01", "--to", "2026-12-02", "--reason", "leave"
+    )
+    database = Database(resolve_url(clinic.url, clinic.folder))
+    with database.engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    database.dispose()
+    assert clinic.run("clients", "list").exit_code == 3
+    clinic.ok("db", "upgrade")
+    clinic.ok("audit", "verify")
+    uids = {uid for (uid,) in clinic.sql("SELECT uid FROM ledger WHERE kind IN ('client', 'hold')")}
+    assert uids == {clinic.sql("SELECT uid FROM clients")[0][0]}
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        clinic.sql("UPDATE ledger SET uid = NULL")
+
+
+def test_an_edited_uid_column_is_caught(clinic: Clinic) -> None:
+    clinic.ok("clients", "add", "C-1", "--track", "morning", "--phase", "1")
+    clinic.drop_ledger_guard()
+    clinic.sql("UPDATE ledger SET uid = NULL WHERE kind = 'client'")
+    result = clinic.run("audit", "verify")
+    assert result.exit_code == 1 and "its uid column says None" in result.stderr

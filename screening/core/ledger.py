@@ -136,3 +136,17 @@ def check_link(
                 f"its {name} column says {value!r} but the entry says {document.get(name)!r}"
             )
     return document
+
+
+def subject(kind: str, body: dict[str, Any]) -> str | None:
+    """The client an entry is about, if it is about one: the ledger keeps it in an indexed
+    column so that one client's history is read without touching anyone else's."""
+    if kind == "client":
+        return body["client"]["uid"]
+    if kind == "hold":
+        return body["hold"]["uid"]
+    if kind == "result":
+        return body["uid"]
+    if kind == "screening":
+        return body["uid"] if body["action"] == "create" else body["screening"][1]
+    return None

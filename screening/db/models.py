@@ -45,6 +45,10 @@ class LedgerRow(SQLModel, table=True):
     at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     site: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     kind: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    # The client the entry is about (copied from the body; verify checks the copy).
+    uid: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(36), nullable=True, index=True)
+    )
     # The exact canonical JSON text that was hashed (DESIGN §6).
     canonical: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from screening.core.canonical import private_digest
-from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link
+from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, subject
 from screening.core.replay import Broken, Replay
 from screening.db.models import (
     Client,
@@ -126,12 +126,17 @@ def _walk_chain(
     prev, next_seq = GENESIS_PREV, 1
     rows = session.execute(
         sa.select(
-            _LEDGER.c.seq, _LEDGER.c.site, _LEDGER.c.kind, _LEDGER.c.canonical, _LEDGER.c.hash
+            _LEDGER.c.seq,
+            _LEDGER.c.site,
+            _LEDGER.c.kind,
+            _LEDGER.c.uid,
+            _LEDGER.c.canonical,
+            _LEDGER.c.hash,
         )
         .order_by(_LEDGER.c.seq)
         .execution_options(yield_per=BATCH)
     )
-    for seq, site, kind, canonical, stored_hash in rows:
+    for seq, site, kind, uid, canonical, stored_hash in rows:
         try:
             document = check_link(
                 seq=seq,
@@ -143,6 +148,14 @@ def _walk_chain(
             )
         except BrokenLink as broken:
             raise Broken(min(seq, next_seq), f"entry {min(seq, next_seq)}: {broken}") from None
+        try:
+            about = subject(kind, document["body"])
+        except (KeyError, TypeError, IndexError):
+            about = None  # a malformed body: the replay names it
+        if uid != about:
+            raise Broken(
+                seq, f"entry {seq}: its uid column says {uid!r} but the entry is about {about!r}"
+            )
         replay.take(seq, document)
         if wanted is not None and seq == wanted[0] and stored_hash != wanted[1]:
             raise Broken(

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from screening.core.ledger import GENESIS_PREV, Entry, make_entry
+from screening.core.ledger import GENESIS_PREV, Entry, make_entry, subject
 from screening.db.models import LedgerRow
 from screening.services.context import Actor
 
@@ -58,6 +58,7 @@ class LedgerWriter:
                 at=entry.at,
                 site=site,
                 kind=kind,
+                uid=subject(kind, body),
                 canonical=entry.canonical,
                 hash=entry.hash,
             )
