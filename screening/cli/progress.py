@@ -1,0 +1,181 @@
+"""`timeline`, `report team`, `report reconcile`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from screening.cli.common import handle_errors, open_context
+
+report_app = typer.Typer(
+    help="Reports for the treatment team and the daily reconciliation.", no_args_is_help=True
+)
+
+FormatOpt = Annotated[
+    str, typer.Option("--format", help="text, json, csv or html (html: one self-contained page).")
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Write to this file (mode 0600) instead of the terminal."),
+]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today).")]
+FORMATS = ("text", "json", "csv", "html")
+
+
+def deliver(text: str, out: Path | None) -> None:
+    """Print, or write a file only its owner can read (it holds treatment records)."""
+    import os
+    import sys
+
+    from screening.errors import BadInput
+    from screening.render.output import message
+
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        descriptor = os.open(out, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    except OSError as error:
+        raise BadInput(f"cannot write {out}: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    message(f"written to {out} (readable by you only)")
+
+
+def _check_format(value: str) -> str:
+    from screening.errors import BadInput
+
+    if value not in FORMATS:
+        raise BadInput(f"--format {value!r} is not one of {', '.join(FORMATS)}")
+    return value
+
+
+def color_wanted(out: Path | None) -> bool:
+    import os
+    import sys
+
+    return out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+@handle_errors
+def timeline(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The clinic's client code.")],
+    start: FromOpt = None,
+    end: ToOpt = None,
+    format: FormatOpt = "text",
+    out: OutOpt = None,
+) -> None:
+    """One client's progress: measures, a calendar strip and every event, in order."""
+    import json
+
+    from screening.render import timeline as render
+    from screening.services.progress import timeline as gather
+
+    chosen = _check_format(format)
+    data = gather(open_context(ctx), code, start, end)
+    if chosen == "json":
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    elif chosen == "csv":
+        text = render.render_csv(data)
+    elif chosen == "html":
+        text = render.render_html(data)
+    else:
+        text = render.render_text(data, color_wanted(out))
+    deliver(text, out)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("timeline")(timeline)
+    app.add_typer(report_app, name="report")
+
+
+TEAM_COLUMNS = [
+    ("code", "code"),
+    ("name", "name"),
+    ("phase", "ph"),
+    ("last_screen", "last"),
+    ("last_result", "result"),
+    ("negative_run", "run"),
+    ("misses_30_days", "miss"),
+    ("flags", "flags"),
+]
+RECONCILE_COLUMNS = [
+    ("date", "date"),
+    ("draw", "draw"),
+    ("selected", "sel"),
+    ("other", "other"),
+    ("collected", "coll"),
+    ("missed", "miss"),
+    ("excused", "exc"),
+    ("pending", "pend"),
+    ("excusals", "excusals"),
+]
+
+
+def _table(
+    rows: list[dict], columns: list[tuple[str, str]], chosen: str, title: str, out: Path | None
+) -> None:
+    import contextlib
+    import io
+    import json
+
+    from screening.render.output import emit_csv, emit_rows
+
+    if chosen == "json":
+        deliver(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", out)
+    elif chosen == "csv":
+        buffer = io.StringIO()
+        emit_csv(rows, columns, buffer)
+        deliver(buffer.getvalue(), out)
+    elif chosen == "html":
+        from screening.render.timeline import render_table_html
+
+        deliver(render_table_html(title, rows, columns), out)
+    else:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            emit_rows(rows, columns, title=title, empty="nothing to report")
+        deliver(buffer.getvalue(), out)
+
+
+@report_app.command("team")
+@handle_errors
+def team(
+    ctx: typer.Context,
+    day: Annotated[
+        str | None, typer.Option("--date", help="As of this day (default today).")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="code, phase, run, misses, last or flags.")
+    ] = "code",
+    format: FormatOpt = "text",
+    out: OutOpt = None,
+) -> None:
+    """One row per active client for the team meeting, with what needs a look."""
+    from screening.services.reports import team as team_rows
+
+    chosen = _check_format(format)
+    context = open_context(ctx)
+    rows = team_rows(context, day, sort)
+    _table(rows, TEAM_COLUMNS, chosen, f"Team report, {day or context.today}", out)
+
+
+@report_app.command("reconcile")
+@handle_errors
+def reconcile(
+    ctx: typer.Context,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    format: FormatOpt = "text",
+    out: OutOpt = None,
+) -> None:
+    """Per day: drawn, collected, missed, excused (why, who approved), still pending."""
+    from screening.services.reports import reconcile as reconcile_rows
+
+    chosen = _check_format(format)
+    rows = reconcile_rows(open_context(ctx), start, end)
+    _table(rows, RECONCILE_COLUMNS, chosen, "Daily reconciliation", out)

@@ -1,0 +1,305 @@
+"""Gathering a client's progress for the timeline, and everyone's for the team report.
+
+Reads only what it shows: one client's rows through indexed columns (client_id, the
+ledger's uid), and for many clients a fixed handful of queries, never one per client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from screening.core import validate
+from screening.core.interpret import AnalyteOutcome, counts_as, read_result
+from screening.core.selection import WEEKDAYS
+from screening.core.timeline import Event, Facts, ScreeningFact, measures, strip
+from screening.db.models import (
+    AnalyteResult,
+    Client,
+    Closure,
+    Hold,
+    LedgerRow,
+    Result,
+    ResultVersion,
+    Screening,
+)
+from screening.errors import BadInput
+from screening.services.clients import find
+from screening.services.context import Context
+
+_LEDGER = LedgerRow.__table__
+STRIP_WEEKS = 8
+
+
+def screening_facts(session: Session, ctx: Context, clients: Any) -> dict[int, list[ScreeningFact]]:
+    """Every screening of the clients selected by ``clients`` (a select of client ids),
+    each with its current reading: four queries whatever the number of clients."""
+    screenings = session.exec(
+        select(Screening).where(Screening.client_id.in_(clients))  # type: ignore[attr-defined]
+    ).all()
+    results = {
+        r.screening_id: r
+        for r in session.exec(
+            select(Result)
+            .join(Screening, Screening.id == Result.screening_id)
+            .where(Screening.client_id.in_(clients))
+        )
+    }  # type: ignore[attr-defined]
+    versions = {
+        v.seq: v
+        for v in session.exec(
+            select(ResultVersion)
+            .join(Result, Result.ledger_seq == ResultVersion.seq)
+            .join(Screening, Screening.id == Result.screening_id)
+            .where(Screening.client_id.in_(clients))
+        )
+    }  # type: ignore[attr-defined]
+    analytes: dict[int, list[AnalyteOutcome]] = defaultdict(list)
+    for row in session.exec(
+        select(AnalyteResult)
+        .join(ResultVersion, ResultVersion.id == AnalyteResult.version_id)
+        .join(Result, Result.ledger_seq == ResultVersion.seq)
+        .join(Screening, Screening.id == Result.screening_id)
+        .where(Screening.client_id.in_(clients))  # type: ignore[attr-defined]
+    ):
+        analytes[row.version_id].append(
+            AnalyteOutcome(
+                row.code, row.outcome, row.stage, _decimal(row.level), _decimal(row.cutoff)
+            )
+        )
+    settings = ctx.settings
+    facts: dict[int, list[ScreeningFact]] = defaultdict(list)
+    for s in screenings:
+        result = results.get(s.id)
+        reading, positives, confirmed, validity = None, (), False, None
+        if result is not None:
+            version = versions[result.ledger_seq]
+            read = read_result(
+                analytes[version.id],
+                json.loads(result.medications),
+                settings.medications,
+                version.validity,
+                result.temperature_ok,
+                version.void,
+            )
+            reading, positives = read.summary, tuple(read.positives)
+            confirmed, validity = read.confirmed, version.validity
+        facts[s.client_id].append(
+            ScreeningFact(
+                id=s.id,
+                day=s.day,
+                reason=s.reason,
+                status=s.status,  # type: ignore[arg-type]
+                counts_as=counts_as(s.status, reading, settings.results.missed_counts_as, validity),
+                reading=reading,
+                positives=positives,
+                confirmed=confirmed,
+                validity=validity,
+                excuse=s.excuse_code,
+            )
+        )
+    return facts
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def meeting_days(ctx: Context, track: str) -> frozenset[int]:
+    if ctx.settings.policy.days == "calendar" or track not in ctx.settings.tracks:
+        return frozenset(range(7))
+    return frozenset(WEEKDAYS.index(day) for day in ctx.settings.tracks[track].days)
+
+
+def _range(ctx: Context, client: Client, start: str | None, end: str | None) -> tuple[date, date]:
+    try:
+        first = validate.parse_date(start, "--from") if start else None
+        last = validate.parse_date(end, "--to") if end else ctx.today
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+    first = first or max(
+        client.admitted_on, last - timedelta(weeks=STRIP_WEEKS) + timedelta(days=1)
+    )
+    if first > last:
+        raise BadInput(f"--from {first} is after --to {last}")
+    return first, last
+
+
+def timeline(
+    ctx: Context, code: str, start: str | None = None, end: str | None = None
+) -> dict[str, Any]:
+    """``screening timeline CODE``: header, strip, events and measures for one client."""
+    zone = ctx.settings.zone
+    with ctx.database.read() as session:
+        client = find(session, ctx.site, code)
+        first, last = _range(ctx, client, start, end)
+        screenings = screening_facts(session, ctx, select(Client.id).where(Client.id == client.id))
+        facts = Facts(
+            admitted_on=client.admitted_on,
+            discharged_on=client.discharged_on,
+            meeting_days=meeting_days(ctx, client.track),
+            screenings=tuple(screenings.get(client.id, [])),  # type: ignore[arg-type]
+            holds=tuple(
+                (h.starts_on, h.ends_on)
+                for h in session.exec(select(Hold).where(Hold.client_id == client.id))
+            ),
+            closures=frozenset(
+                session.exec(
+                    select(Closure.day).where(
+                        Closure.site == ctx.site, Closure.day >= first, Closure.day <= last
+                    )
+                ).all()
+            ),
+            events=tuple(_events(session, ctx, client, screenings.get(client.id, []))),
+        )
+    in_range = Facts(
+        **{
+            **facts.__dict__,
+            "screenings": tuple(s for s in facts.screenings if first <= s.day <= last),
+        }
+    )
+    return {
+        "client": {
+            "code": client.code,
+            "name": client.name,
+            "phase": client.phase,
+            "track": client.track,
+            "status": client.status,
+            "admitted_on": client.admitted_on.isoformat(),
+            "discharged_on": client.discharged_on.isoformat() if client.discharged_on else None,
+            "days_in_program": ((client.discharged_on or ctx.today) - client.admitted_on).days + 1,
+            "medications": json.loads(client.medications),
+        },
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "today": ctx.today.isoformat(),
+        "measures": measures(in_range, min(last, ctx.today)).as_dict(),
+        "strip": [
+            {"week_of": monday.isoformat(), "days": cells}
+            for monday, cells in strip(facts, first, last)
+        ],
+        "screenings": [
+            _screening_dict(s) for s in sorted(in_range.screenings, key=lambda s: (s.day, s.id))
+        ],
+        "events": [
+            {
+                "at": e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                "date": e.day.isoformat(),
+                "text": e.text,
+            }
+            for e in facts.events
+            if first <= e.day <= last
+        ],
+    }
+
+
+def _screening_dict(s: ScreeningFact) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "date": s.day.isoformat(),
+        "reason": s.reason,
+        "status": s.status,
+        "reading": s.reading,
+        "positives": list(s.positives),
+        "confirmed": s.confirmed,
+        "validity": s.validity,
+        "counts_as": s.counts_as,
+    }
+
+
+def _events(
+    session: Session, ctx: Context, client: Client, screenings: list[ScreeningFact]
+) -> list[Event]:
+    """The client's history from the ledger, by its indexed uid column, in words."""
+    zone = ctx.settings.zone
+    by_id = {s.id: s for s in screenings}
+    # The entry of each result's current version says how the result reads now.
+    reads = {}
+    for latest, screening_id in session.execute(
+        sa.select(Result.ledger_seq, Result.screening_id)
+        .join(Screening, Screening.id == Result.screening_id)
+        .where(Screening.client_id == client.id)
+    ):
+        fact = by_id[screening_id]
+        reads[latest] = f": reads {(fact.reading or '').replace('_', ' ')}" + (
+            f" ({', '.join(fact.positives)})" if fact.positives else ""
+        )
+    rows = session.execute(
+        sa.select(_LEDGER.c.seq, _LEDGER.c.at, _LEDGER.c.kind, _LEDGER.c.canonical)
+        .where(_LEDGER.c.uid == client.uid)
+        .order_by(_LEDGER.c.seq)
+    ).all()
+    drawn = session.execute(
+        sa.select(_LEDGER.c.seq, _LEDGER.c.at, Screening.reason, Screening.day)
+        .join(Screening, Screening.created_seq == _LEDGER.c.seq)
+        .where(Screening.client_id == client.id, _LEDGER.c.kind.in_(("draw", "draw_amend")))
+    ).all()
+    holds = {h.ledger_seq: h for h in session.exec(select(Hold).where(Hold.client_id == client.id))}
+    events: list[tuple[int, Event]] = []
+
+    def add(seq: int, at: datetime, text: str) -> None:
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        events.append((seq, Event(at, at.astimezone(zone).date(), text)))
+
+    for seq, at, reason, _day in drawn:
+        add(
+            seq,
+            at,
+            "selected at random" if reason == "random" else "selected: interval floor reached",
+        )
+    previous: dict[str, Any] | None = None
+    for seq, at, kind, canonical in rows:
+        body = json.loads(canonical)["body"]
+        text = _event_text(kind, body, previous, holds.get(seq)) + reads.get(seq, "")
+        if kind == "client":
+            previous = body["client"]
+        if text:
+            add(seq, at, text)
+    return [event for _, event in sorted(events, key=lambda pair: pair[0])]
+
+
+def _event_text(
+    kind: str, body: dict[str, Any], previous: dict[str, Any] | None, hold: Hold | None
+) -> str:
+    if kind == "client":
+        state = body["client"]
+        if body["action"] == "enrol":
+            return f"enrolled: phase {state['phase']}, track {state['track']}"
+        if body["action"] == "discharge":
+            return f"discharged on {state['discharged_on']}"
+        if body["action"] == "readmit":
+            return f"re-admitted on {state['admitted_on']}: phase {state['phase']}"
+        changes = []
+        for name in body.get("changed", []):
+            if name in ("phase", "track") and previous is not None:
+                changes.append(f"{name} {previous[name]} → {state[name]}")
+            else:
+                changes.append(f"{name} changed")
+        return ", ".join(changes)
+    if kind == "hold" and hold is not None:
+        return f"hold {hold.starts_on} to {hold.ends_on}: {hold.reason}"
+    if kind == "screening":
+        if body["action"] == "create":
+            return (
+                "observed recollection ordered"
+                if body["reason"] == "recollection"
+                else "for-cause screening ordered"
+            )
+        status = body["status"].replace("_", " ")
+        if body["status"] == "excused":
+            return f"excused ({body['excuse']}, approved by {body['approved_by']})"
+        return f"{status} (at the deadline)" if body["auto"] else status
+    if kind == "result":
+        return (
+            f"specimen collected ({body['specimen_type'].replace('_', ' ')}, "
+            f"{body['method'].replace('_', ' ')})"
+        )
+    if kind == "amendment":
+        return f"result amended: {body['reason'].replace('_', ' ')}"
+    return ""

@@ -1,0 +1,164 @@
+"""The team report (one row per active client) and the daily reconciliation.
+
+Both read the whole site in a fixed number of queries: the team report's count does not
+grow with the number of clients.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from screening.core import validate
+from screening.core.timeline import POSITIVE, ScreeningFact, runs
+from screening.db.models import Client, Draw, Screening
+from screening.errors import BadInput
+from screening.services.context import Context
+from screening.services.progress import screening_facts
+
+SORTS = ("code", "phase", "run", "misses", "last", "flags")
+QUIET_DAYS = 30
+
+
+def _day(text: str | None, what: str, default: date) -> date:
+    try:
+        return validate.parse_date(text, what) if text else default
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+
+
+def team(
+    ctx: Context, as_of: str | None = None, sort: str = "code", quiet_days: int = QUIET_DAYS
+) -> list[dict[str, Any]]:
+    """``report team``: for each active client, where they stand and what needs a look."""
+    if sort not in SORTS:
+        raise BadInput(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
+    day = _day(as_of, "--date", ctx.today)
+    active = select(Client.id).where(Client.site == ctx.site, Client.status == "active")
+    with ctx.database.read() as session:
+        clients = session.exec(
+            select(Client).where(Client.site == ctx.site, Client.status == "active")
+        ).all()
+        facts = screening_facts(session, ctx, active)
+        overdue = set(
+            session.exec(
+                select(Screening.client_id).where(
+                    Screening.client_id.in_(active),  # type: ignore[attr-defined]
+                    Screening.status == "pending",
+                    Screening.due_by < ctx.now,
+                )
+            ).all()
+        )
+    rows = [
+        _row(
+            client,
+            [s for s in facts.get(client.id, []) if s.day <= day],
+            day,  # type: ignore[arg-type]
+            client.id in overdue,
+            quiet_days,
+        )
+        for client in clients
+    ]
+    keys = {
+        "code": lambda r: r["code"],
+        "phase": lambda r: (r["phase"], r["code"]),
+        "run": lambda r: (r["negative_run"], r["code"]),
+        "misses": lambda r: (-r["misses_30_days"], r["code"]),
+        "last": lambda r: (r["last_screen"] or "", r["code"]),
+        "flags": lambda r: (-len(r["flags"]), r["code"]),
+    }
+    return sorted(rows, key=keys[sort])
+
+
+def _row(
+    client: Client, screenings: list[ScreeningFact], day: date, overdue: bool, quiet_days: int
+) -> dict[str, Any]:
+    ordered = sorted(screenings, key=lambda s: (s.day, s.id))
+    done = [s for s in ordered if s.status not in ("pending", "cancelled")]
+    last = done[-1] if done else None
+    current, _ = runs(ordered)
+    flags = []
+    week = day - timedelta(days=6)
+    month = day - timedelta(days=29)
+    if any(s.reading == "unexpected_positive" and s.day >= week for s in done):
+        flags.append("unexpected positive in 7 days")
+    if any(s.reading == "possible_tampering" and s.day >= month for s in done):
+        flags.append("possible tampering")
+    if last is not None and last.reading == "unexpected_negative":
+        flags.append("unexpected negative")
+    if overdue:
+        flags.append("overdue")
+    collected = [s for s in done if s.status == "collected"]
+    since = client.admitted_on if not collected else collected[-1].day
+    if (day - since).days >= quiet_days:
+        flags.append(f"no screen in {(day - since).days} days")
+    return {
+        "code": client.code,
+        "name": client.name,
+        "phase": client.phase,
+        "track": client.track,
+        "last_screen": last.day.isoformat() if last else None,
+        "last_result": (last.reading or last.status) if last else None,
+        "negative_run": current,
+        "misses_30_days": sum(
+            1 for s in done if s.status in ("no_show", "refused") and s.day >= month
+        ),
+        "positives_30_days": sum(1 for s in done if s.counts_as in POSITIVE and s.day >= month),
+        "flags": flags,
+    }
+
+
+def reconcile(
+    ctx: Context, start: str | None = None, end: str | None = None
+) -> list[dict[str, Any]]:
+    """``report reconcile``: per day, what was drawn and what became of it."""
+    last = _day(end, "--to", ctx.today)
+    first = _day(start, "--from", last - timedelta(days=13))
+    if first > last:
+        raise BadInput(f"--from {first} is after --to {last}")
+    with ctx.database.read() as session:
+        draws = {
+            d.day: d
+            for d in session.exec(
+                select(Draw).where(Draw.site == ctx.site, Draw.day >= first, Draw.day <= last)
+            )
+        }
+        rows = session.exec(
+            select(Screening)
+            .join(Client, Client.id == Screening.client_id)
+            .where(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
+        ).all()
+    by_day: dict[date, list[Screening]] = defaultdict(list)
+    for screening in rows:
+        by_day[screening.day].append(screening)  # type: ignore[index]
+    report = []
+    day = first
+    while day <= last:
+        found = by_day.get(day, [])
+        drawn = [s for s in found if s.draw_id is not None]
+        statuses = defaultdict(int)
+        for s in found:
+            statuses[s.status] += 1
+        report.append(
+            {
+                "date": day.isoformat(),
+                "draw": ("late draw" if draws[day].late_reason else "drawn")
+                if day in draws
+                else "no draw",
+                "selected": len(drawn),
+                "other": len(found) - len(drawn),
+                "collected": statuses["collected"],
+                "missed": statuses["no_show"] + statuses["refused"] + statuses["unable_to_provide"],
+                "excused": statuses["excused"],
+                "excusals": sorted(
+                    f"{s.excuse_code} ({s.approved_by})" for s in found if s.status == "excused"
+                ),
+                "cancelled": statuses["cancelled"],
+                "pending": statuses["pending"],
+            }
+        )
+        day += timedelta(days=1)
+    return report
