@@ -182,6 +182,25 @@ def discharge(
     message(f"discharged {result['code']} on {result['discharged_on']}")
 
 
+@clients_app.command("readmit")
+@handle_errors
+def readmit(
+    ctx: typer.Context,
+    code: CodeArg,
+    on: Annotated[
+        str | None, typer.Option("--on", help="Re-admission date (default: today).")
+    ] = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="Phase on return.")] = None,
+    track: Annotated[str | None, typer.Option("--track", help="Track on return.")] = None,
+) -> None:
+    """Re-admit a discharged client: the same record, a new stay."""
+    from screening.render.output import message
+    from screening.services import clients
+
+    result = clients.readmit(open_context(ctx), code, on, phase, track)
+    message(f"re-admitted {result['code']} on {result['admitted_on']}, phase {result['phase']}")
+
+
 @handle_errors
 def close(
     ctx: typer.Context,

@@ -62,8 +62,8 @@ class Event:
 class Facts:
     """Everything the timeline shows of one client."""
 
-    admitted_on: date
-    discharged_on: date | None
+    # Each stay in the program: (admitted, discharged or None); a re-admission adds one.
+    stays: tuple[tuple[date, date | None], ...]
     meeting_days: frozenset[int]  # weekday numbers; all seven under days = "calendar"
     screenings: tuple[ScreeningFact, ...]
     holds: tuple[tuple[date, date], ...] = ()
@@ -129,7 +129,7 @@ def symbol(screening: ScreeningFact) -> str:
 
 def day_cell(facts: Facts, day: date, by_day: dict[date, list[ScreeningFact]]) -> str:
     """What the strip shows for ``day``."""
-    if day < facts.admitted_on or (facts.discharged_on and day > facts.discharged_on):
+    if not any(start <= day and (end is None or day <= end) for start, end in facts.stays):
         return " "
     found = by_day.get(day)
     if found:

@@ -322,6 +322,41 @@ def discharge(
         return summary(row)
 
 
+def readmit(
+    ctx: Context,
+    code: str,
+    on: str | None = None,
+    phase: str | None = None,
+    track: str | None = None,
+) -> dict[str, Any]:
+    """A discharged client comes back: the same uid and history, a new stay."""
+    day = _checked(validate.parse_date, on, "--on") if on else ctx.today
+    if day > ctx.today:
+        raise BadInput(f"--on {day} is in the future; record a re-admission on or after the day")
+    new_phase = _checked(validate.phase, ctx.settings, phase) if phase else None
+    new_track = _checked(validate.track, ctx.settings, track) if track else None
+    with writing(ctx) as (session, writer):
+        row = find(session, ctx.site, code)
+        if row.status != "discharged":
+            raise BadInput(f"client {row.code} is active; only a discharged client is re-admitted")
+        if day <= row.discharged_on:  # type: ignore[operator]
+            raise BadInput(
+                f"--on {day} is not after the discharge on {row.discharged_on}; "
+                "re-admit on a later day"
+            )
+        row.status, row.admitted_on = "active", day
+        row.discharged_on = row.discharge_reason = None
+        row.phase = new_phase or row.phase
+        row.track = new_track or row.track
+        entry = writer.append(
+            ctx.site, "client", {"action": "readmit", "client": client_state(row)}
+        )
+        row.ledger_seq = entry.seq
+        session.add(row)
+        session.flush()
+        return summary(row)
+
+
 def count(session: Session, site: str) -> int:
     return session.execute(
         sa.select(sa.func.count()).select_from(Client).where(Client.site == site)

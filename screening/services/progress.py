@@ -140,9 +140,9 @@ def timeline(
         client = find(session, ctx.site, code)
         first, last = _range(ctx, client, start, end)
         screenings = screening_facts(session, ctx, select(Client.id).where(Client.id == client.id))
+        events, stays = _history(session, ctx, client, screenings.get(client.id, []))
         facts = Facts(
-            admitted_on=client.admitted_on,
-            discharged_on=client.discharged_on,
+            stays=stays or ((client.admitted_on, client.discharged_on),),
             meeting_days=meeting_days(ctx, client.track),
             screenings=tuple(screenings.get(client.id, [])),  # type: ignore[arg-type]
             holds=tuple(
@@ -156,7 +156,7 @@ def timeline(
                     )
                 ).all()
             ),
-            events=tuple(_events(session, ctx, client, screenings.get(client.id, []))),
+            events=tuple(events),
         )
     in_range = Facts(
         **{
@@ -213,10 +213,11 @@ def _screening_dict(s: ScreeningFact) -> dict[str, Any]:
     }
 
 
-def _events(
+def _history(
     session: Session, ctx: Context, client: Client, screenings: list[ScreeningFact]
-) -> list[Event]:
-    """The client's history from the ledger, by its indexed uid column, in words."""
+) -> tuple[list[Event], tuple[tuple[date, date | None], ...]]:
+    """The client's history from the ledger, by its indexed uid column: the events in
+    words, and each stay in the program (a re-admission starts another)."""
     zone = ctx.settings.zone
     by_id = {s.id: s for s in screenings}
     # The entry of each result's current version says how the result reads now.
@@ -254,14 +255,19 @@ def _events(
             "selected at random" if reason == "random" else "selected: interval floor reached",
         )
     previous: dict[str, Any] | None = None
+    stays: list[tuple[date, date | None]] = []
     for seq, at, kind, canonical in rows:
         body = json.loads(canonical)["body"]
         text = _event_text(kind, body, previous, holds.get(seq)) + reads.get(seq, "")
         if kind == "client":
             previous = body["client"]
+            if body["action"] in ("enrol", "readmit") or not stays:
+                stays.append((date.fromisoformat(previous["admitted_on"]), None))
+            discharged = previous["discharged_on"]
+            stays[-1] = (stays[-1][0], date.fromisoformat(discharged) if discharged else None)
         if text:
             add(seq, at, text)
-    return [event for _, event in sorted(events, key=lambda pair: pair[0])]
+    return [event for _, event in sorted(events, key=lambda pair: pair[0])], tuple(stays)
 
 
 def _event_text(
