@@ -83,5 +83,49 @@ def reveal(ctx: typer.Context) -> None:
         message("no key to reveal: every past draw's key is in the ledger already")
 
 
+@audit_app.command("explain")
+@handle_errors
+def explain(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The clinic's client code.")],
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Why was I picked? Each eligible day's chance and number, and how usual the total is."""
+    from screening.render.output import emit_json, emit_rows
+    from screening.services.explain import explain as receipt
+
+    data = receipt(open_context(ctx), code, start, end)
+    if as_json:
+        emit_json(data)
+        return
+    rows = [
+        {
+            **d,
+            "number": "not yet revealed" if d["number"] is None and d["p"] else d["number"],
+            "selected": d["selected"] or ("left out: " + d["left_out"] if d["left_out"] else ""),
+        }
+        for d in data["days"]
+    ]
+    emit_rows(
+        rows,
+        [("date", "date"), ("p", "chance"), ("number", "number drawn"), ("selected", "selected")],
+        title=f"Draws for {data['code']}",
+        empty="no draws in the period",
+    )
+    import textwrap
+
+    print()
+    print(textwrap.fill(data["summary"], width=80))
+    print(
+        textwrap.fill(
+            "A client is selected on a day when the number drawn for them is "
+            "below that day's chance.",
+            width=80,
+        )
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
