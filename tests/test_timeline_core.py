@@ -80,7 +80,7 @@ def test_a_confirmation_that_overturns_a_presumptive_positive_keeps_the_run() ->
             MON + timedelta(2),
             "unexpected_positive",
             reading="unexpected_positive",
-            positives=("THC",),
+            unexpected=("THC",),
         ),
         s(3, MON + timedelta(4)),
     ]
@@ -102,7 +102,7 @@ def test_measures() -> None:
             MON + timedelta(2),
             "unexpected_positive",
             reading="unexpected_positive",
-            positives=("COC", "THC"),
+            unexpected=("COC", "THC"),
             confirmed=True,
         ),
         s(3, MON + timedelta(5), "positive", status="refused"),
@@ -113,10 +113,11 @@ def test_measures() -> None:
         s(8, today, "pending", status="pending"),
     )
     m = measures(history, today)
-    assert m.selected == 7  # the cancelled one does not count
-    assert m.completed == 3
-    assert m.completion_rate == round(3 / 5, 3)  # settled: not pending, excused or cancelled
-    assert m.negative_rate == round(2 / 3, 3)
+    # Counted: random screenings, not the cancelled one, not the for-cause one.
+    assert m.selected == 6
+    assert m.completed == 2
+    assert m.completion_rate == 0.5  # settled: not pending or excused
+    assert m.negative_rate == 0.5
     assert m.days_since_unexpected_positive == 38
     assert m.misses_last_30_days == 1  # the refusal (7 November) is before the 30 days
     assert m.for_cause == 1
@@ -157,3 +158,29 @@ def test_discharge_and_readmission_leave_the_gap_blank() -> None:
     weeks = strip(f, MON, MON + timedelta(days=13))
     assert weeks[0][1] == ["·", " ", "·", " ", " ", " ", " "]
     assert weeks[1][1] == ["·", " ", "·", " ", "·", " ", " "]
+
+
+def test_a_recollection_stands_in_for_the_specimen_it_repeats() -> None:
+    dilute = s(1, MON, validity="dilute")
+    again = s(2, MON, reason="recollection", replaces=1)
+    m = measures(facts(dilute, again), MON + timedelta(days=1))
+    assert (m.selected, m.completed, m.current_negative_run) == (1, 1, 1)
+
+
+def test_a_specimen_waiting_for_the_lab_is_not_yet_completed() -> None:
+    waiting = s(1, MON, "pending", reading="pending")
+    m = measures(facts(waiting), MON)
+    assert (m.selected, m.completed, m.completion_rate, m.negative_rate) == (1, 0, None, None)
+
+
+def test_misses_are_one_thing_everywhere() -> None:
+    history = facts(
+        s(1, MON, "positive", status="no_show"),
+        s(2, MON + timedelta(2), "positive", status="refused"),
+        s(3, MON + timedelta(4), "unable_to_provide", status="unable_to_provide"),
+        s(4, MON + timedelta(7), "positive", reading="possible_tampering", validity="substituted"),
+        s(5, MON + timedelta(9), reading="void"),
+    )
+    m = measures(history, MON + timedelta(10))
+    assert m.misses_last_30_days == 4
+    assert m.selected == 4, "a voided result counts nowhere"

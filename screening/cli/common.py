@@ -66,6 +66,11 @@ def _database_message(error: BaseException) -> tuple[int, str]:
     orig = getattr(error, "orig", None)
     reason = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else ""
     name = type(error).__name__
+    schema_words = ("no such column", "no such table", "does not exist", "undefined")
+    if name in ("OperationalError", "ProgrammingError") and any(
+        word in reason.lower() for word in schema_words
+    ):
+        return 3, f"the database does not match this version ({reason}); run `screening db upgrade`"
     if name in ("OperationalError", "InterfaceError"):
         return 3, f"the database could not be used ({reason or name}); check that it is reachable"
     if name == "DataError":

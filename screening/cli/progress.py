@@ -109,6 +109,7 @@ RECONCILE_COLUMNS = [
     ("selected", "sel"),
     ("other", "other"),
     ("collected", "coll"),
+    ("resulted", "res"),
     ("missed", "miss"),
     ("excused", "exc"),
     ("pending", "pend"),

@@ -30,7 +30,7 @@ def poisson_binomial(probabilities: Sequence[Fraction | float]) -> list[float]:
 
 def at_least(pmf: Sequence[float], k: int) -> float:
     """P(X >= k)."""
-    return min(1.0, max(0.0, sum(pmf[max(k, 0):])))
+    return min(1.0, max(0.0, sum(pmf[max(k, 0) :])))
 
 
 def at_most(pmf: Sequence[float], k: int) -> float:

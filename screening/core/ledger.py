@@ -145,7 +145,7 @@ def subject(kind: str, body: dict[str, Any]) -> str | None:
         return body["client"]["uid"]
     if kind == "hold":
         return body["hold"]["uid"]
-    if kind == "result":
+    if kind in ("result", "amendment"):
         return body["uid"]
     if kind == "screening":
         return body["uid"] if body["action"] == "create" else body["screening"][1]

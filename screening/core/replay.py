@@ -351,6 +351,7 @@ class Replay:
         observed: bool = False,
         note: str | None = None,
         draw: str | None = None,
+        because: int | None = None,
     ) -> None:
         self.screenings[(seq, uid)] = {
             "date": day.isoformat(),
@@ -365,6 +366,7 @@ class Replay:
             "approved_by": None,
             "auto": False,
             "draw": draw,
+            "because": because,
             "latest": seq,
         }
         self._screened[uid][day] += 1
@@ -390,6 +392,7 @@ class Replay:
                 collection_deadline(at, policy_body),
                 body["observed"],
                 body["note"],
+                because=body["because"],
             )
             return
         state = self._screening(seq, body["screening"])
@@ -460,6 +463,12 @@ class Replay:
         if result["void"]:
             raise Broken(
                 seq, f"entry {seq}: an amendment of result entry {body['result']}, which was voided"
+            )
+        if body["uid"] != result["screening"][1]:
+            raise Broken(
+                seq,
+                f"entry {seq}: the amendment names client {body['uid']}, the "
+                f"result is client {result['screening'][1]}'s",
             )
         result.update(latest=seq, void=body["reason"] == "wrong_client")
         self.versions[seq] = (body["result"], body["content"])

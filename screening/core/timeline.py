@@ -34,6 +34,7 @@ LEGEND = {
 # When two screenings fall on one day, the cell shows the one that matters most.
 _RANK = "TPpnNRd*U?eE-x"
 CLEAN = ("negative", "expected_positive")
+MISSES = ("no_show", "refused", "unable_to_provide")
 POSITIVE = ("unexpected_positive", "possible_tampering", "positive")
 
 
@@ -49,6 +50,22 @@ class ScreeningFact:
     confirmed: bool = False
     validity: str | None = None
     excuse: str | None = None
+    unexpected: tuple[str, ...] = ()  # analytes read as unexpected positives
+    replaces: int | None = None  # the screening a recollection stands in for
+
+    @property
+    def void(self) -> bool:
+        return self.reading == "void"
+
+    @property
+    def missed(self) -> bool:
+        """One definition of a miss everywhere: no-show, refusal, could not provide, or a
+        specimen adulterated or substituted (a refusal by 49 CFR 40.191(b))."""
+        return self.status in MISSES or self.validity in ("adulterated", "substituted")
+
+    @property
+    def awaiting_lab(self) -> bool:
+        return self.status == "collected" and self.reading in ("pending", "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -158,6 +175,22 @@ def strip(facts: Facts, first: date, last: date) -> list[tuple[date, list[str]]]
     return weeks
 
 
+def counted(screenings: Iterable[ScreeningFact]) -> list[ScreeningFact]:
+    """The screenings the measures count: random and interval ones (for-cause screenings
+    are reported apart), not cancelled or voided, and a specimen repeated by an observed
+    recollection counted once, through the recollection."""
+    screenings = list(screenings)
+    replaced = {s.replaces for s in screenings if s.replaces is not None}
+    return [
+        s
+        for s in screenings
+        if s.reason != "for_cause"
+        and s.id not in replaced
+        and s.status not in ("cancelled", "inconclusive")
+        and not s.void
+    ]
+
+
 def runs(screenings: Iterable[ScreeningFact]) -> tuple[int, int]:
     """(current, longest) runs of consecutive negative screens, in date order.
 
@@ -167,7 +200,7 @@ def runs(screenings: Iterable[ScreeningFact]) -> tuple[int, int]:
     is flagged on its own) neither extends nor ends it.
     """
     current = longest = 0
-    for screening in sorted(screenings, key=lambda s: (s.day, s.id)):
+    for screening in sorted(counted(screenings), key=lambda s: (s.day, s.id)):
         if screening.counts_as in CLEAN:
             current += 1
             longest = max(longest, current)
@@ -177,19 +210,28 @@ def runs(screenings: Iterable[ScreeningFact]) -> tuple[int, int]:
 
 
 def measures(facts: Facts, today: date) -> Measures:
-    screenings = [s for s in facts.screenings if s.status != "cancelled" and s.day <= today]
-    settled = [s for s in screenings if s.status not in ("pending", "excused")]
-    completed = [s for s in screenings if s.status == "collected" and s.reading != "void"]
+    """The measures up to ``today``. Rates and runs count random and interval screenings
+    (see ``counted``); the last unexpected positive and the substances found count every
+    collection, for-cause ones included: they are clinical facts, not statistics."""
+    all_until = [s for s in facts.screenings if s.day <= today]
+    screenings = counted(all_until)
+    settled = [
+        s for s in screenings if s.status not in ("pending", "excused") and not s.awaiting_lab
+    ]
+    completed = [s for s in settled if s.status == "collected"]
     clean = [s for s in completed if s.counts_as in CLEAN]
-    current, longest = runs(screenings)
-    unexpected = [
-        s.day for s in completed if s.reading in ("unexpected_positive", "possible_tampering")
+    current, longest = runs(all_until)
+    replaced = {s.replaces for s in all_until if s.replaces is not None}
+    findings = [
+        s
+        for s in all_until
+        if s.status == "collected" and not s.void and s.id not in replaced and s.unexpected
     ]
     by_month: dict[str, Counter[str]] = defaultdict(Counter)
-    for s in completed:
-        if s.reading in ("unexpected_positive", "possible_tampering"):
-            by_month[f"{s.day:%Y-%m}"].update(s.positives)
+    for s in findings:
+        by_month[f"{s.day:%Y-%m}"].update(s.unexpected)
     window = today - timedelta(days=29)
+    last = max((s.day for s in findings), default=None)
     return Measures(
         selected=len(screenings),
         completed=len(completed),
@@ -197,15 +239,11 @@ def measures(facts: Facts, today: date) -> Measures:
         negative_rate=_rate(len(clean), len(completed)),
         current_negative_run=current,
         longest_negative_run=longest,
-        days_since_unexpected_positive=(today - max(unexpected)).days if unexpected else None,
-        misses_last_30_days=sum(
-            1 for s in screenings if s.status in ("no_show", "refused") and s.day >= window
-        ),
-        for_cause=sum(1 for s in screenings if s.reason == "for_cause"),
+        days_since_unexpected_positive=(today - last).days if last else None,
+        misses_last_30_days=sum(1 for s in all_until if s.missed and s.day >= window),
+        for_cause=sum(1 for s in all_until if s.reason == "for_cause" and s.status != "cancelled"),
         substances_by_month={
-            month: dict(sorted(counts.items()))
-            for month, counts in sorted(by_month.items())
-            if counts
+            month: dict(sorted(counts.items())) for month, counts in sorted(by_month.items())
         },
     )
 

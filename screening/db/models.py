@@ -159,6 +159,12 @@ class Screening(SQLModel, table=True):
     observed_required: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
     )
+    # A recollection names the screening whose specimen it repeats (and replaces in every
+    # measure).
+    replaces_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("screenings.id"), nullable=True),
+    )
     # Free text stays here; the ledger holds salted digests of it.
     salt: str = Field(
         default="", sa_column=sa.Column(sa.String(32), nullable=False, server_default="")

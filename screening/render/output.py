@@ -45,10 +45,12 @@ def _cell(value: Any) -> str:
         return ", ".join(str(item) for item in value)
     if isinstance(value, bool):
         return "yes" if value else ""
-    # Codes such as unexpected_positive read better as words in a table.
-    return (
-        str(value).replace("_", " ") if isinstance(value, str) and value.islower() else str(value)
-    )
+    return str(value)
+
+
+def _words(text: str) -> str:
+    """Codes such as unexpected_positive read better as words in a table."""
+    return text.replace("_", " ") if text.islower() else text
 
 
 def emit_rows(
@@ -67,6 +69,7 @@ def emit_rows(
         return
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     # Light rules leave the columns the room an 80-column terminal has.
     table = Table(
@@ -77,7 +80,7 @@ def emit_rows(
         pad_edge=False,
         collapse_padding=True,
     )
-    cells = [[_cell(row.get(key)) for key, _ in columns] for row in rows]
+    cells = [[_words(_cell(row.get(key))) for key, _ in columns] for row in rows]
     for index, (_, heading) in enumerate(columns):
         widest = max([len(heading), *(len(line[index]) for line in cells)])
         # Short values (dates, codes, statuses) never wrap; long text folds at spaces.
@@ -89,7 +92,8 @@ def emit_rows(
             )
             table.add_column(heading, overflow="fold", min_width=min(longest_word, 20))
     for line in cells:
-        table.add_row(*line)
+        # Text, not markup: user data such as "[/red]" is shown as typed, never parsed.
+        table.add_row(*(Text(cell) for cell in line))
     _console().print(table)
 
 
@@ -107,4 +111,17 @@ def emit_csv(rows: list[dict[str, Any]], columns: Columns, handle: Any) -> None:
     writer = csv.writer(handle)
     writer.writerow([key for key, _ in columns])
     for row in rows:
-        writer.writerow([_cell(row.get(key)) for key, _ in columns])
+        writer.writerow([_spreadsheet_safe(_cell(row.get(key))) for key, _ in columns])
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet would run as a formula (=, +, -, @) is quoted to stay text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _number(text) else text
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

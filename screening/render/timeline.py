@@ -80,8 +80,8 @@ def render_text(data: dict[str, Any], color: bool) -> str:
         f"phase {client['phase']}, track {client['track']}, {status}; day "
         f"{client['days_in_program']} since admission on {client['admitted_on']}"
     )
-    console.print("medications: " + (", ".join(client["medications"]) or "none"))
-    console.print(f"{data['from']} to {data['to']}")
+    console.print(Text("medications: " + (", ".join(client["medications"]) or "none")))
+    console.print(f"{data['from']} to {data['to']} (measures: the whole history to {data['to']})")
     console.print()
     console.print(_grid([(label, value) for label, value in measure_lines(data["measures"])]))
     console.print()
@@ -105,12 +105,14 @@ def render_text(data: dict[str, Any], color: bool) -> str:
 def _grid(rows: list[tuple[str, str]]) -> Any:
     """Two columns; long text wraps under itself, not under the label."""
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
     for label, value in rows:
-        grid.add_row(f"  {label}", value)
+        # Text, not markup: a name or a reason like "[/b]" is shown as typed.
+        grid.add_row(Text(f"  {label}"), Text(value))
     return grid
 
 

@@ -196,6 +196,8 @@ def _check_domain(session: Session, report: Report, replay: Replay) -> None:
         ),
     )
     draws = _check_draws(session, report, replay)
+    # A recollection names the result entry of the specimen it repeats.
+    results_of = dict(session.execute(sa.select(Result.screening_id, Result.created_seq)).all())
     report.screenings = _match_rows(
         "screening",
         {key: (state["site"], state) for key, state in replay.screenings.items()},
@@ -203,7 +205,7 @@ def _check_domain(session: Session, report: Report, replay: Replay) -> None:
             (
                 (s.created_seq, by_id[s.client_id].uid),
                 by_id[s.client_id].site,
-                _screening_state(s, by_id[s.client_id].site, draws),
+                _screening_state(s, by_id[s.client_id].site, draws, results_of),
             )
             for s in session.exec(select(Screening).order_by(Screening.created_seq))
         ),
@@ -222,7 +224,9 @@ def _check_domain(session: Session, report: Report, replay: Replay) -> None:
     )
 
 
-def _screening_state(row: Screening, site: str, draws: dict[int, Draw]) -> dict[str, Any]:
+def _screening_state(
+    row: Screening, site: str, draws: dict[int, Draw], results_of: dict[int, int]
+) -> dict[str, Any]:
     state = {
         "date": row.day.isoformat(),
         "reason": row.reason,
@@ -236,6 +240,7 @@ def _screening_state(row: Screening, site: str, draws: dict[int, Draw]) -> dict[
         "approved_by": row.approved_by,
         "auto": row.status_auto,
         "draw": f"{draws[row.draw_id].site} {draws[row.draw_id].day}" if row.draw_id else None,
+        "because": results_of.get(row.replaces_id) if row.replaces_id else None,
         "latest": row.ledger_seq,
     }
     if row.draw_id is not None and draws[row.draw_id].day != row.day:

@@ -77,7 +77,7 @@ def screening_facts(session: Session, ctx: Context, clients: Any) -> dict[int, l
     facts: dict[int, list[ScreeningFact]] = defaultdict(list)
     for s in screenings:
         result = results.get(s.id)
-        reading, positives, confirmed, validity = None, (), False, None
+        reading, positives, confirmed, validity, unexpected = None, (), False, None, ()
         if result is not None:
             version = versions[result.ledger_seq]
             read = read_result(
@@ -90,6 +90,9 @@ def screening_facts(session: Session, ctx: Context, clients: Any) -> dict[int, l
             )
             reading, positives = read.summary, tuple(read.positives)
             confirmed, validity = read.confirmed, version.validity
+            unexpected = tuple(
+                sorted(code for code, how in read.analytes.items() if how == "unexpected_positive")
+            )
         facts[s.client_id].append(
             ScreeningFact(
                 id=s.id,
@@ -102,6 +105,8 @@ def screening_facts(session: Session, ctx: Context, clients: Any) -> dict[int, l
                 confirmed=confirmed,
                 validity=validity,
                 excuse=s.excuse_code,
+                unexpected=unexpected,
+                replaces=s.replaces_id,
             )
         )
     return facts
@@ -179,7 +184,9 @@ def timeline(
         "from": first.isoformat(),
         "to": last.isoformat(),
         "today": ctx.today.isoformat(),
-        "measures": measures(in_range, min(last, ctx.today)).as_dict(),
+        # Runs and the last positive look back over the whole history, not only the
+        # period shown: a run does not restart where the strip does.
+        "measures": measures(facts, min(last, ctx.today)).as_dict(),
         "strip": [
             {"week_of": monday.isoformat(), "days": cells}
             for monday, cells in strip(facts, first, last)

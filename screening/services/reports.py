@@ -7,14 +7,15 @@ grow with the number of clients.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from screening.core import validate
-from screening.core.timeline import POSITIVE, ScreeningFact, runs
-from screening.db.models import Client, Draw, Screening
+from screening.core.timeline import ScreeningFact, counted, runs
+from screening.db.models import AnalyteResult, Client, Draw, Result, ResultVersion, Screening
 from screening.errors import BadInput
 from screening.services.context import Context
 from screening.services.progress import screening_facts
@@ -33,24 +34,51 @@ def _day(text: str | None, what: str, default: date) -> date:
 def team(
     ctx: Context, as_of: str | None = None, sort: str = "code", quiet_days: int = QUIET_DAYS
 ) -> list[dict[str, Any]]:
-    """``report team``: for each active client, where they stand and what needs a look."""
+    """``report team``: for each active client, where they stand and what needs a look.
+
+    ``as_of`` looks back from an earlier day: screenings after it are left out and a
+    screening is overdue if its deadline passed by the end of that day. Results read as
+    they read now, amendments made since included.
+    """
     if sort not in SORTS:
         raise BadInput(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
     day = _day(as_of, "--date", ctx.today)
-    active = select(Client.id).where(Client.site == ctx.site, Client.status == "active")
+    end_of_day = datetime.combine(day + timedelta(days=1), time(), ctx.settings.zone)
+    cutoff = min(ctx.now, end_of_day)
+    active = select(Client.id).where(
+        Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
+    )
     with ctx.database.read() as session:
         clients = session.exec(
-            select(Client).where(Client.site == ctx.site, Client.status == "active")
+            select(Client).where(
+                Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
+            )
         ).all()
         facts = screening_facts(session, ctx, active)
-        overdue = set(
-            session.exec(
-                select(Screening.client_id).where(
-                    Screening.client_id.in_(active),  # type: ignore[attr-defined]
-                    Screening.status == "pending",
-                    Screening.due_by < ctx.now,
-                )
-            ).all()
+        overdue = (
+            set(
+                session.exec(
+                    select(Screening.client_id).where(
+                        Screening.client_id.in_(active),  # type: ignore[attr-defined]
+                        Screening.day <= day,
+                        Screening.due_by < cutoff,
+                        sa.or_(
+                            Screening.status == "pending",
+                            sa.and_(Screening.status == "no_show", Screening.status_auto),
+                        ),
+                    )
+                ).all()
+            )
+            if day < ctx.today
+            else set(
+                session.exec(
+                    select(Screening.client_id).where(
+                        Screening.client_id.in_(active),  # type: ignore[attr-defined]
+                        Screening.status == "pending",
+                        Screening.due_by < cutoff,
+                    )
+                ).all()
+            )
         )
     rows = [
         _row(
@@ -76,23 +104,24 @@ def team(
 def _row(
     client: Client, screenings: list[ScreeningFact], day: date, overdue: bool, quiet_days: int
 ) -> dict[str, Any]:
-    ordered = sorted(screenings, key=lambda s: (s.day, s.id))
-    done = [s for s in ordered if s.status not in ("pending", "cancelled")]
+    ordered = sorted(counted(screenings), key=lambda s: (s.day, s.id))
+    everything = sorted(screenings, key=lambda s: (s.day, s.id))
+    done = [s for s in ordered if s.status != "pending"]
     last = done[-1] if done else None
-    current, _ = runs(ordered)
-    flags = []
+    current, _ = runs(screenings)
     week = day - timedelta(days=6)
     month = day - timedelta(days=29)
-    if any(s.reading == "unexpected_positive" and s.day >= week for s in done):
+    collected = [s for s in everything if s.status == "collected" and not s.void]
+    flags = []
+    if any(s.unexpected and s.day >= week for s in collected):
         flags.append("unexpected positive in 7 days")
-    if any(s.reading == "possible_tampering" and s.day >= month for s in done):
+    if any(s.reading == "possible_tampering" and s.day >= month for s in collected):
         flags.append("possible tampering")
-    if last is not None and last.reading == "unexpected_negative":
+    if collected and collected[-1].reading == "unexpected_negative":
         flags.append("unexpected negative")
     if overdue:
         flags.append("overdue")
-    collected = [s for s in done if s.status == "collected"]
-    since = client.admitted_on if not collected else collected[-1].day
+    since = collected[-1].day if collected else client.admitted_on
     if (day - since).days >= quiet_days:
         flags.append(f"no screen in {(day - since).days} days")
     return {
@@ -103,10 +132,8 @@ def _row(
         "last_screen": last.day.isoformat() if last else None,
         "last_result": (last.reading or last.status) if last else None,
         "negative_run": current,
-        "misses_30_days": sum(
-            1 for s in done if s.status in ("no_show", "refused") and s.day >= month
-        ),
-        "positives_30_days": sum(1 for s in done if s.counts_as in POSITIVE and s.day >= month),
+        "misses_30_days": sum(1 for s in everything if s.missed and s.day >= month),
+        "positives_30_days": sum(1 for s in collected if s.unexpected and s.day >= month),
         "flags": flags,
     }
 
@@ -131,6 +158,22 @@ def reconcile(
             .join(Client, Client.id == Screening.client_id)
             .where(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
         ).all()
+        # Collected but still waiting for the lab: some analyte has no outcome yet.
+        awaiting = set(
+            session.exec(
+                select(Result.screening_id)
+                .join(ResultVersion, ResultVersion.seq == Result.ledger_seq)
+                .join(AnalyteResult, AnalyteResult.version_id == ResultVersion.id)
+                .join(Screening, Screening.id == Result.screening_id)
+                .join(Client, Client.id == Screening.client_id)
+                .where(
+                    Client.site == ctx.site,
+                    Screening.day >= first,
+                    Screening.day <= last,
+                    AnalyteResult.outcome == "pending",
+                )
+            ).all()
+        )
     by_day: dict[date, list[Screening]] = defaultdict(list)
     for screening in rows:
         by_day[screening.day].append(screening)  # type: ignore[index]
@@ -151,6 +194,9 @@ def reconcile(
                 "selected": len(drawn),
                 "other": len(found) - len(drawn),
                 "collected": statuses["collected"],
+                "resulted": sum(
+                    1 for s in found if s.status == "collected" and s.id not in awaiting
+                ),
                 "missed": statuses["no_show"] + statuses["refused"] + statuses["unable_to_provide"],
                 "excused": statuses["excused"],
                 "excusals": sorted(

@@ -381,6 +381,7 @@ def record(
                 note=recollect,
                 observed=True,
                 because=entry.seq,
+                replaces=screening,
             )
         session.flush()
         return {
@@ -553,6 +554,7 @@ def apply_amendment(
         "amendment",
         {
             "result": result.created_seq,
+            "uid": client.uid,  # type: ignore[union-attr]
             "reason": reason,
             "content": content_digest(result, version, list(analytes.values()), first=False),
         },
@@ -582,5 +584,6 @@ def apply_amendment(
             note=now,  # type: ignore[arg-type]
             observed=True,
             because=result.created_seq,
+            replaces=screening,
         )
     return version

@@ -206,6 +206,7 @@ def create(
     note: str | None = None,
     observed: bool = False,
     because: int | None = None,
+    replaces: Screening | None = None,
 ) -> Screening:
     """A screening nobody drew: for cause, or an observed recollection of a specimen."""
     policy = latest_body(session, ctx.site, "policy")
@@ -216,6 +217,7 @@ def create(
         status="pending",
         due_by=ctx.now,
         observed_required=observed,
+        replaces_id=replaces.id if replaces else None,
         salt=new_salt(),
         note=note,
         created_seq=0,

@@ -20,6 +20,8 @@ def upgrade() -> None:
             sa.Column("observed_required", sa.Boolean, nullable=False, server_default=sa.false())
         )
         batch.add_column(sa.Column("salt", sa.String(32), nullable=False, server_default=""))
+        batch.add_column(sa.Column("replaces_id", sa.Integer, nullable=True))
+        batch.create_foreign_key("fk_screenings_replaces", "screenings", ["replaces_id"], ["id"])
         batch.add_column(sa.Column("note", sa.Text, nullable=True))
         batch.add_column(sa.Column("status_note", sa.Text, nullable=True))
         batch.add_column(
@@ -84,6 +86,7 @@ def downgrade() -> None:
         for column in (
             "approved_by",
             "excuse_code",
+            "replaces_id",
             "status_note",
             "note",
             "salt",

@@ -51,7 +51,7 @@ def upgrade() -> None:
     rows = bind.execute(
         sa.text(
             "SELECT seq, kind, canonical FROM ledger WHERE kind IN "
-            "('client', 'hold', 'result', 'screening')"
+            "('client', 'hold', 'result', 'screening', 'amendment')"
         )
     ).all()
     for seq, kind, canonical in rows:
