@@ -91,6 +91,7 @@ class Facts:
 @dataclass(frozen=True)
 class Measures:
     selected: int
+    due: int  # settled: not pending, excused or awaiting the lab
     completed: int
     completion_rate: float | None
     negative_rate: float | None
@@ -104,6 +105,7 @@ class Measures:
     def as_dict(self) -> dict[str, Any]:
         return {
             "selected": self.selected,
+            "due": self.due,
             "completed": self.completed,
             "completion_rate": self.completion_rate,
             "negative_rate": self.negative_rate,
@@ -234,6 +236,7 @@ def measures(facts: Facts, today: date) -> Measures:
     last = max((s.day for s in findings), default=None)
     return Measures(
         selected=len(screenings),
+        due=len(settled),
         completed=len(completed),
         completion_rate=_rate(len(completed), len(settled)),
         negative_rate=_rate(len(clean), len(completed)),

@@ -48,8 +48,8 @@ def measure_lines(m: dict[str, Any]) -> list[tuple[str, str]]:
         ("negative run", f"{m['current_negative_run']} now, longest {m['longest_negative_run']}"),
         (
             "screenings",
-            f"{m['completed']} completed of {m['selected']} "
-            f"({_percent(m['completion_rate'])}); {m['for_cause']} for cause",
+            f"{m['completed']} completed of {m['due']} due ({_percent(m['completion_rate'])}); "
+            f"{m['selected']} selected, {m['for_cause']} for cause",
         ),
         ("negative rate", _percent(m["negative_rate"])),
         ("last unexpected +", "never" if since is None else f"{since} days ago"),
@@ -194,6 +194,8 @@ def _trend(screenings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Points of the trend chart: the share of clean screens among the last five."""
     points, window = [], []
     for s in screenings:
+        if s["reason"] == "for_cause":
+            continue  # kept apart from random screening, as in the measures
         if s["counts_as"] in ("negative", "expected_positive"):
             window.append(1)
         elif s["counts_as"] in ("unexpected_positive", "possible_tampering", "positive"):
@@ -201,7 +203,7 @@ def _trend(screenings: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             continue
         window = window[-5:]
-        points.append({"date": s["date"], "share": sum(window) / len(window)})
+        points.append({"date": s["date"], "share": round(sum(window) / len(window), 3)})
     return points
 
 

@@ -229,14 +229,19 @@ def _history(
     by_id = {s.id: s for s in screenings}
     # The entry of each result's current version says how the result reads now.
     reads = {}
-    for latest, screening_id in session.execute(
-        sa.select(Result.ledger_seq, Result.screening_id)
+    result_day: dict[int, date] = {}
+    for latest, screening_id, created in session.execute(
+        sa.select(Result.ledger_seq, Result.screening_id, Result.created_seq)
         .join(Screening, Screening.id == Result.screening_id)
         .where(Screening.client_id == client.id)
     ):
         fact = by_id[screening_id]
-        reads[latest] = f": reads {(fact.reading or '').replace('_', ' ')}" + (
-            f" ({', '.join(fact.positives)})" if fact.positives else ""
+        result_day[created] = fact.day
+        found = f" ({', '.join(fact.unexpected)}" + (", confirmed)" if fact.confirmed else ")")
+        reads[latest] = (
+            f": reads {(fact.reading or '').replace('_', ' ')}"
+            + (found if fact.unexpected else "")
+            + (f"; specimen {fact.validity}" if fact.validity not in (None, "valid") else "")
         )
     rows = session.execute(
         sa.select(_LEDGER.c.seq, _LEDGER.c.at, _LEDGER.c.kind, _LEDGER.c.canonical)
@@ -263,6 +268,14 @@ def _history(
         )
     previous: dict[str, Any] | None = None
     stays: list[tuple[date, date | None]] = []
+    deadlines = {
+        (created, client.uid): due
+        for created, due in session.execute(
+            sa.select(Screening.created_seq, Screening.due_by).where(
+                Screening.client_id == client.id
+            )
+        )
+    }
     for seq, at, kind, canonical in rows:
         body = json.loads(canonical)["body"]
         text = _event_text(kind, body, previous, holds.get(seq)) + reads.get(seq, "")
@@ -272,9 +285,14 @@ def _history(
                 stays.append((date.fromisoformat(previous["admitted_on"]), None))
             discharged = previous["discharged_on"]
             stays[-1] = (stays[-1][0], date.fromisoformat(discharged) if discharged else None)
+        if text and kind == "amendment" and body["result"] in result_day:
+            text = text.replace("result amended", f"result of {result_day[body['result']]} amended")
+        if text and kind == "screening" and body.get("auto"):
+            # The sweep writes later; the miss happened at the deadline.
+            at = deadlines.get(tuple(body["screening"]), at)
         if text:
             add(seq, at, text)
-    return [event for _, event in sorted(events, key=lambda pair: pair[0])], tuple(stays)
+    return [e for _, e in sorted(events, key=lambda pair: (pair[1].at, pair[0]))], tuple(stays)
 
 
 def _event_text(
