@@ -662,3 +662,63 @@ def test_reports_agree_in_every_format(
     assert out.read_text(encoding="utf-8") == html
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "readable by you only" in written.stderr and written.stdout == ""
+
+
+# --- a year ---------------------------------------------------------------------------------
+
+
+def test_a_year_of_mixed_history_agrees_in_every_form(tmp_path: Path) -> None:
+    """The issue's own test: a year of mixed history, four forms, every measure equal."""
+    clinic = Clinic(tmp_path, f"sqlite:///{tmp_path / 'screening.db'}")
+    start = date(2025, 11, 17)  # a Monday
+    with freeze_time(at(start, "06:00")):
+        clinic.ok("init", "--timezone", "America/New_York")
+        _every_p_one(clinic.folder / "screening.toml")
+        clinic.ok(
+            "clients",
+            "add",
+            CODE,
+            "--track",
+            "morning",
+            "--phase",
+            "1",
+            "--meds",
+            "buprenorphine",
+            "--admitted",
+            start.isoformat(),
+        )
+    day = start
+    for number in range(156):  # 52 weeks of Monday, Wednesday and Friday
+        with freeze_time(at(day, "07:00")):
+            clinic.ok("select")
+        with freeze_time(at(day, "10:00")):
+            if number % 23 == 5:
+                clinic.ok("results", "no-show", CODE)
+            elif number % 29 == 7:
+                clinic.ok("results", "refused", CODE, "--reason", "declined")
+            elif number % 17 == 3:
+                clinic.ok("results", "record", CODE, "--positive", f"{MEDS},THC")
+            elif number % 19 == 11:
+                clinic.ok("results", "record", CODE)  # buprenorphine absent
+            else:
+                clinic.ok("results", "record", CODE, "--positive", MEDS)
+        day += timedelta(days=3 if day.weekday() == 4 else 2)
+    last = day - timedelta(days=3)
+    with freeze_time(at(last, "12:00")):
+        args = ("timeline", CODE, "--from", start.isoformat(), "--to", last.isoformat())
+        data = json.loads(clinic.ok(*args, "--format", "json").stdout)
+        csv_text = clinic.ok(*args, "--format", "csv").stdout
+        html = clinic.ok(*args, "--format", "html").stdout
+        text = clinic.ok(*args).stdout.splitlines()
+        clinic.ok("audit", "verify")
+    measures = data["measures"]
+    assert measures["selected"] == 156 and measures["completed"] > 130
+    assert set(measures["substances_by_month"]) and measures["misses_last_30_days"] >= 0
+    assert _csv_measures(csv_text) == {k: _as_csv_value(v) for k, v in measures.items()}
+    expected = measure_lines(measures)
+    assert _parse_html(html).rows == expected
+    # A long value (a year of substances) wraps under itself: compare the words.
+    words = " ".join(" ".join(text).split())
+    for label, value in expected:
+        assert " ".join(f"{label} {value}".split()) in words, (label, value)
+    assert len(data["strip"]) == 52 and all(len(line) <= 80 for line in text)
