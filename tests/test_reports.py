@@ -162,3 +162,12 @@ def test_readmission_starts_a_new_stay_and_verifies(site: Clinic) -> None:
     ]
     assert data["strip"][0]["days"][0] == "-"  # the screen on the first stay's last day
     assert data["strip"][0]["days"][2] == " "  # Wednesday, between the stays
+
+
+def test_timeline_of_an_unknown_client_and_plain_text_under_no_color(site: Clinic) -> None:
+    with freeze_time(LATER):
+        unknown = site.run("timeline", "C-99")
+        plain = site.run("timeline", "C-01", env={"NO_COLOR": "1", "TERM": "xterm-256color"})
+    assert unknown.exit_code == 2 and "no client with code 'C-99'" in unknown.stderr
+    assert plain.exit_code == 0 and "\x1b[" not in plain.stdout
+    assert plain.stdout.startswith("C-01  Client 1\n")

@@ -338,3 +338,20 @@ def test_unrevealed_draw_is_replayed_with_the_local_key(site: Clinic) -> None:
     with freeze_time(MONDAY):
         report = site.ok("audit", "verify")
     assert "not replayable here (no key): 1" in report.stdout
+
+
+def test_an_existing_csv_file_is_replaced_and_made_private(site: Clinic) -> None:
+    target = site.folder / "list.csv"
+    target.write_text("old\n")
+    target.chmod(0o644)
+    with freeze_time(MONDAY):
+        site.ok("select", "--csv", str(target))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_text().startswith("code,name,track")
+
+
+def test_today_in_json_before_the_draw_is_null(site: Clinic) -> None:
+    with freeze_time(MONDAY):
+        result = site.ok("today", "--json")
+    assert json.loads(result.stdout) is None
+    assert "no draw yet" in result.stderr

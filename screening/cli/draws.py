@@ -85,18 +85,13 @@ def _emit(view: DrawView, zone: object, as_json: bool, csv_file: Path | None) ->
 
 
 def _write_csv(view: DrawView, path: Path) -> None:
-    import os
+    import io
 
-    from screening.errors import BadInput
-    from screening.render.output import emit_csv, message
+    from screening.render.output import emit_csv, write_private
 
-    try:
-        descriptor = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    except OSError as error:
-        raise BadInput(f"cannot write {path}: {error.strerror}") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-        emit_csv(view.rows, DRAW_COLUMNS, handle)
-    message(f"list written to {path} (readable by you only)")
+    buffer = io.StringIO()
+    emit_csv(view.rows, DRAW_COLUMNS, buffer)
+    write_private(path, buffer.getvalue())
 
 
 @handle_errors

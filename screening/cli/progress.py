@@ -27,22 +27,14 @@ FORMATS = ("text", "json", "csv", "html")
 
 def deliver(text: str, out: Path | None) -> None:
     """Print, or write a file only its owner can read (it holds treatment records)."""
-    import os
     import sys
 
-    from screening.errors import BadInput
-    from screening.render.output import message
+    from screening.render.output import write_private
 
     if out is None:
         sys.stdout.write(text)
-        return
-    try:
-        descriptor = os.open(out, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    except OSError as error:
-        raise BadInput(f"cannot write {out}: {error.strerror}") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    message(f"written to {out} (readable by you only)")
+    else:
+        write_private(out, text)
 
 
 def _check_format(value: str) -> str:
