@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -125,6 +126,32 @@ def explain(
             width=80,
         )
     )
+
+
+@audit_app.command("export")
+@handle_errors
+def export(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="A new, empty folder for the export.")],
+    to: Annotated[str, typer.Option("--to", help="Who receives it, e.g. 'State Auditor'.")],
+    purpose: Annotated[
+        str,
+        typer.Option(
+            "--purpose", help="audit, evaluation, court_order, research, oversight or other."
+        ),
+    ],
+) -> None:
+    """The ledger, anchors and revealed keys, with a standalone verifier; no names."""
+    from screening.render.output import message
+    from screening.services.export import VERIFIER
+    from screening.services.export import export as run_export
+
+    done = run_export(open_context(ctx), folder, to, purpose)
+    message(
+        f"exported {done['entries']} entries to {done['folder']} (head {done['head']}); "
+        f"recorded as a disclosure to {to}"
+    )
+    message(f"verify with: python3 {Path(done['folder']) / VERIFIER} {done['folder']}")
 
 
 def register(app: typer.Typer) -> None:

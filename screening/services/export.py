@@ -1,0 +1,103 @@
+"""`audit export DIR`: the ledger for an auditor, with a verifier that needs nothing else.
+
+The export holds the ledger exactly as hashed (one canonical line an entry), the anchors
+and revealed keys drawn out of it, a manifest with every file's SHA-256, and
+screening-verify.py. The ledger carries no names, codes, results or free text. Every
+export is itself recorded in the ledger as a ``disclosure`` (to whom, for what): the
+accounting of disclosures 42 CFR Part 2 asks for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from screening.core import validate
+from screening.db.models import LedgerRow
+from screening.errors import BadInput
+from screening.services.context import Context
+from screening.services.upkeep import writing
+
+_LEDGER = LedgerRow.__table__
+PURPOSES = ("audit", "evaluation", "court_order", "research", "oversight", "other")
+VERIFIER = "screening-verify.py"
+
+
+def export(ctx: Context, folder: Path, recipient: str, purpose: str) -> dict[str, Any]:
+    if purpose not in PURPOSES:
+        raise BadInput(f"--purpose {purpose!r} is not one of {', '.join(PURPOSES)}")
+    try:
+        to = validate.staff_name(recipient, "--to")
+    except validate.Invalid:
+        raise BadInput(
+            f"--to {recipient!r} is not a recipient's name; give the person or "
+            "body, e.g. 'State Auditor'"
+        ) from None
+    folder = folder.absolute()
+    if folder.exists() and any(folder.iterdir()):
+        raise BadInput(f"{folder} is not empty; export into a new folder")
+    created = not folder.exists()
+    try:
+        with writing(ctx) as (session, writer):
+            writer.append(
+                ctx.site, "disclosure", {"to": to, "purpose": purpose, "what": "ledger export"}
+            )
+            session.flush()
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            summary = _write(session, folder)
+    except BaseException:
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return summary
+
+
+def _write(session: Any, folder: Path) -> dict[str, Any]:
+    hashes: dict[str, str] = {}
+    anchors: dict[str, dict[str, str]] = {}
+    keys: dict[str, dict[str, str]] = {}
+    ledger = hashlib.sha256()
+    head, count = "", 0
+    with _private(folder / "ledger.jsonl") as handle:
+        rows = session.execute(
+            sa.select(_LEDGER.c.seq, _LEDGER.c.hash, _LEDGER.c.canonical)
+            .order_by(_LEDGER.c.seq)
+            .execution_options(yield_per=2000)
+        )
+        for seq, digest, canonical in rows:
+            line = canonical.encode("utf-8") + b"\n"
+            handle.write(line)
+            ledger.update(line)
+            head, count = f"{seq}:{digest}", seq
+            if '"kind":"commitment"' in canonical or '"kind":"reveal"' in canonical:
+                entry = json.loads(canonical)
+                body, site = entry["body"], entry["site"]
+                if entry["kind"] == "commitment":
+                    anchors.setdefault(site, {})[body["period"]] = body["anchor"]
+                else:
+                    keys.setdefault(site, {})[body["date"]] = body["key"]
+    hashes["ledger.jsonl"] = ledger.hexdigest()
+    for name, value in (("anchors.json", anchors), ("keys.json", keys)):
+        data = (json.dumps(value, indent=1, sort_keys=True) + "\n").encode()
+        with _private(folder / name) as handle:
+            handle.write(data)
+        hashes[name] = hashlib.sha256(data).hexdigest()
+    verifier = resources.files("screening").joinpath("data/screening_verify.py").read_bytes()
+    with _private(folder / VERIFIER) as handle:
+        handle.write(verifier)
+    hashes[VERIFIER] = hashlib.sha256(verifier).hexdigest()
+    manifest = {"format": "screening-export/1", "entries": count, "head": head, "files": hashes}
+    with _private(folder / "manifest.json") as handle:
+        handle.write((json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    return {"folder": str(folder), "entries": count, "head": head}
+
+
+def _private(path: Path):  # type: ignore[no-untyped-def]
+    return os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb")

@@ -1,0 +1,171 @@
+"""`audit export DIR` and screening-verify.py: an auditor verifies with stdlib Python alone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import stat
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+from tests.conftest import Clinic, write_csv
+
+PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin") or "python3"
+
+
+def _verifier(folder: Path) -> subprocess.CompletedProcess[str]:
+    """The system's Python, isolated from this project and its virtual environment."""
+    return subprocess.run(
+        [PYTHON, "-I", str(folder / "screening-verify.py"), str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+
+
+@pytest.fixture
+def exported(backend: str, tmp_path: Path) -> tuple[Clinic, Path]:
+    clinic = Clinic(tmp_path, backend)
+    start = date(2026, 11, 2)
+    with freeze_time(f"{start}T12:00:00Z"):
+        clinic.ok("init", "--timezone", "America/New_York")
+        config = clinic.folder / "screening.toml"
+        config.write_text(config.read_text().replace('days = "meeting"', 'days = "calendar"'))
+        rows = [
+            f"C-{i:02d},Client {i},{('morning', 'evening')[i % 2]},{1 + i % 3},2026-10-01,"
+            for i in range(24)
+        ]
+        clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
+        clinic.ok(
+            "clients",
+            "hold",
+            "C-01",
+            "--from",
+            "2026-11-04",
+            "--to",
+            "2026-11-06",
+            "--reason",
+            "travel",
+        )
+        clinic.ok("close", "2026-11-08", "--reason", "holiday")
+    for offset in range(12):
+        day = start + timedelta(days=offset)
+        with freeze_time(f"{day}T12:00:00Z"):
+            clinic.ok("select")
+            if offset == 3:
+                clinic.ok(
+                    "clients",
+                    "add",
+                    "C-90",
+                    "--track",
+                    "morning",
+                    "--phase",
+                    "1",
+                    "--admitted",
+                    day.isoformat(),
+                )
+                clinic.ok("select", "--amend", "--reason", "admitted this morning")
+            if offset == 5:
+                clinic.ok("results", "for-cause", "C-02", "--reason", "concern")
+                clinic.ok("results", "cancel", "C-02", "--reason", "entered in error")
+    with freeze_time("2026-11-14T15:00:00Z"):
+        clinic.ok("select", "--late", "2026-11-13", "--reason", "server down")
+        folder = tmp_path / "export"
+        done = clinic.ok(
+            "audit", "export", str(folder), "--to", "State Auditor", "--purpose", "audit"
+        )
+    assert "recorded as a disclosure to State Auditor" in done.stderr
+    return clinic, folder
+
+
+def test_the_export_verifies_with_the_standard_library_alone(exported) -> None:  # type: ignore[no-untyped-def]
+    clinic, folder = exported
+    done = _verifier(folder)
+    assert done.returncode == 0, done.stderr
+    revealed = clinic.sql("SELECT count(*) FROM ledger WHERE kind = 'reveal'")[0][0]
+    amended = clinic.sql("SELECT count(*) FROM ledger WHERE kind = 'draw_amend'")[0][0]
+    assert f"{revealed + amended} draws replayed from revealed keys" in done.stdout
+    assert revealed >= 12 and amended == 1
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
+    text = (folder / "ledger.jsonl").read_text()
+    for private in ("Client 1", "C-01", "travel", "holiday", "concern", "server down"):
+        assert private not in text
+    last = json.loads(text.splitlines()[-1])
+    assert last["kind"] == "disclosure" and last["body"]["to"] == "State Auditor"
+
+
+def test_any_changed_byte_of_any_line_is_caught_and_named(exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, folder = exported
+    lines = (folder / "ledger.jsonl").read_bytes().split(b"\n")[:-1]
+    for index in range(len(lines)):
+        copy = tmp_path / f"copy{index}"
+        shutil.copytree(folder, copy)
+        line = bytearray(lines[index])
+        middle = len(line) // 2
+        line[middle] = ord("7") if line[middle] != ord("7") else ord("8")
+        changed = lines[:index] + [bytes(line)] + lines[index + 1 :]
+        (copy / "ledger.jsonl").write_bytes(b"\n".join(changed) + b"\n")
+        done = _verifier(copy)
+        assert done.returncode == 1, (index, done.stdout)
+        assert done.stderr.startswith("problem: ")
+        shutil.rmtree(copy)
+
+
+def test_a_rewritten_history_with_new_hashes_fails_the_replay(exported) -> None:  # type: ignore[no-untyped-def]
+    _, folder = exported
+    lines = (folder / "ledger.jsonl").read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    draw = next(
+        e
+        for e in entries
+        if e["kind"] == "draw"
+        and e["body"]["pool"]
+        and len(e["body"]["selected"]) < len(e["body"]["pool"])
+    )
+    chosen = {s["uid"] for s in draw["body"]["selected"]}
+    extra = next(p["uid"] for p in draw["body"]["pool"] if p["uid"] not in chosen)
+    draw["body"]["selected"] = sorted(
+        draw["body"]["selected"] + [{"uid": extra, "why": "random"}], key=lambda s: s["uid"]
+    )
+    prev = "0" * 64
+    out = []
+    for entry in entries:
+        entry["prev"] = prev
+        text = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        prev = hashlib.sha256(text.encode()).hexdigest()
+        out.append(text)
+    data = ("\n".join(out) + "\n").encode()
+    (folder / "ledger.jsonl").write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["head"] = f"{len(out)}:{prev}"
+    manifest["files"]["ledger.jsonl"] = hashlib.sha256(data).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    done = _verifier(folder)
+    assert done.returncode == 1
+    assert f"entry {draw['seq']} (draw" in done.stderr
+    assert "the selection is not what the revealed key draws" in done.stderr
+
+
+def test_export_refuses_a_used_folder_and_a_bad_purpose(exported) -> None:  # type: ignore[no-untyped-def]
+    clinic, folder = exported
+    size = clinic.sql("SELECT count(*) FROM ledger")[0][0]
+    with freeze_time("2026-11-14T16:00:00Z"):
+        used = clinic.run(
+            "audit", "export", str(folder), "--to", "State Auditor", "--purpose", "audit"
+        )
+        bad = clinic.run(
+            "audit", "export", str(folder.parent / "new"), "--to", "X", "--purpose", "curiosity"
+        )
+    assert used.exit_code == 2 and "is not empty" in used.stderr
+    assert bad.exit_code == 2 and "--purpose 'curiosity' is not one of" in bad.stderr
+    assert clinic.sql("SELECT count(*) FROM ledger")[0][0] == size
+    assert not (folder.parent / "new").exists()
+    with freeze_time("2026-11-14T16:00:00Z"):
+        clinic.ok("audit", "verify")
