@@ -179,6 +179,45 @@ def policy_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         warning(text)
 
 
+@policy_app.command("simulate")
+@handle_errors
+def policy_simulate(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", help="Days to simulate.")] = 365,
+    runs: Annotated[
+        int, typer.Option("--runs", help="Independent runs, each with a fresh key.")
+    ] = 20,
+    clients: Annotated[
+        int, typer.Option("--clients", help="Synthetic clients, spread over every phase and track.")
+    ] = 60,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate the configured policy: tests a month, longest gaps, repeats, weekday cover."""
+    from screening.render.output import emit_json, emit_rows, message
+    from screening.services.simulate import simulate
+
+    result = simulate(open_context(ctx), days, runs, clients)
+    if as_json:
+        emit_json(result)
+        return
+    emit_rows(
+        result["rows"],
+        [
+            ("phase", "phase"),
+            ("track", "track"),
+            ("per_month_mean", "a month"),
+            ("per_month_p5", "5th pct"),
+            ("per_month_p95", "95th pct"),
+            ("longest_gap_days", "longest gap"),
+            ("three_in_nine_months", "3+ in 9 mo"),
+        ],
+        title=f"Policy simulated: {days} days, {runs} runs, {clients} clients",
+    )
+    shares = ", ".join(f"{day} {share:.0%}" for day, share in result["weekday_share"].items())
+    message(f"share of selections by weekday: {shares}")
+    message(f"busiest day: {result['busiest_day']} screenings for {clients} clients")
+
+
 def register(app: typer.Typer) -> None:
     app.command("select")(select)
     app.command("today")(today)
