@@ -128,6 +128,65 @@ def explain(
     )
 
 
+@audit_app.command("fairness")
+@handle_errors
+def fairness(
+    ctx: typer.Context,
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    format: Annotated[str, typer.Option("--format", help="text, json or html.")] = "text",
+) -> None:
+    """Is the record consistent with a fair draw? Per client (by uid), weekday, month,
+    days since the last selection, exclusions and excusals, each in plain words."""
+    from screening.errors import BadInput
+    from screening.render.output import emit_json, emit_rows
+    from screening.services.fairness import fairness as analyse
+
+    if format not in ("text", "json", "html"):
+        raise BadInput(f"--format {format!r} is not one of text, json, html")
+    data = analyse(open_context(ctx), start, end)
+    if format == "json":
+        emit_json(data)
+        return
+    columns = [
+        ("uid", "client (uid)"),
+        ("days", "days"),
+        ("expected", "expected"),
+        ("observed", "observed"),
+        ("adjusted", "adj. p"),
+        ("words", "reading"),
+    ]
+    if format == "html":
+        import sys
+
+        from screening.render.timeline import render_table_html
+
+        sys.stdout.write(
+            render_table_html("Fairness of random selection", data["clients"], columns)
+        )
+        return
+    print(
+        f"{data['revealed_draws']} revealed draws; {len(data['clients'])} clients; "
+        f"{data['flagged_clients']} worth a look after Benjamini-Hochberg at 5%"
+    )
+    for name in ("weekdays", "months", "predictability"):
+        print(f"{name}: {data[name]['words']} (p = {data[name]['p_value']})")
+    disp = data["dispersion"]
+    print(f"dispersion across clients: {disp['ratio']} (about 1 when fair): {disp['words']}")
+    ex = data["exclusions"]
+    print(
+        f"left out of the pool on {ex['client_days']} client-days; would have been drawn "
+        f"{ex['observed']} times, {ex['expected']} expected: {ex['words']}"
+    )
+    print(
+        f"excusals per 100 screenings: {data['excusals']['per_100_screenings']}; by "
+        "approver: "
+        + (", ".join(f"{k} {v}" for k, v in data["excusals"]["by_approver"].items()) or "none")
+    )
+    flagged = [c for c in data["clients"] if c["words"] != "as expected"]
+    emit_rows(flagged, columns, title="Clients worth a look", empty="no client worth a look")
+
+
 @audit_app.command("export")
 @handle_errors
 def export(
