@@ -27,10 +27,34 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute the ledger's hashes and links and check every record against it."""
+    import sys
+
     from screening.render.output import emit_json, error, message
     from screening.services.audit import verify as run_verify
 
-    report = run_verify(open_context(ctx), checkpoint)
+    context = open_context(ctx)
+    if sys.stderr.isatty():
+        # Long ledgers take a while: show how far the walk has come (stderr only).
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        from screening.services.ledger import head
+
+        with context.database.read() as session:
+            total = (head(session) or (0, ""))[0]
+        with Progress(
+            TextColumn("verifying the ledger"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("verify", total=total)
+            report = run_verify(
+                context, checkpoint, progress=lambda seq: bar.update(task, completed=seq)
+            )
+    else:
+        report = run_verify(context, checkpoint)
     if as_json:
         emit_json(report.as_dict())
     elif report.ok:
