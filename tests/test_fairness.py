@@ -93,4 +93,6 @@ def test_fairness_from_the_command_line(tmp_path) -> None:  # type: ignore[no-un
     assert all(len(c["uid"]) == 36 for c in data["clients"])
     assert "C-0" not in text + html, "fairness speaks of clients by uid only"
     assert "9 revealed draws; 10 clients" in text
+    assert data["not_drawn"] == {"for_cause": 0, "recollection": 0}
+    assert "0 for-cause screenings" in text
     assert html.startswith("<!DOCTYPE html>")

@@ -207,6 +207,11 @@ def fairness(
         "approver: "
         + (", ".join(f"{k} {v}" for k, v in data["excusals"]["by_approver"].items()) or "none")
     )
+    apart = data["not_drawn"]
+    print(
+        f"kept apart (not drawn, not counted above): {apart['for_cause']} for-cause "
+        f"screenings, {apart['recollection']} observed recollections"
+    )
     flagged = [c for c in data["clients"] if c["words"] != "as expected"]
     emit_rows(flagged, columns, title="Clients worth a look", empty="no client worth a look")
 

@@ -58,6 +58,7 @@ def fairness(ctx: Context, start: str | None = None, end: str | None = None) -> 
     draws: dict[str, dict[str, Any]] = {}
     keys: dict[str, bytes] = {}
     excusals: Counter[str] = Counter()
+    for_cause: Counter[str] = Counter()
     for kind, canonical in rows:
         body = json.loads(canonical)["body"]
         if kind in ("draw", "draw_amend"):
@@ -66,7 +67,15 @@ def fairness(ctx: Context, start: str | None = None, end: str | None = None) -> 
             keys[body["date"]] = bytes.fromhex(body["key"])
         elif body.get("action") == "status" and body.get("status") == "excused":
             excusals[body.get("approved_by") or "unknown"] += 1
-    return _analyse(ctx.site, draws, keys, excusals, first, last)
+        elif body.get("action") == "create" and first <= date.fromisoformat(body["date"]) <= last:
+            for_cause[body["reason"]] += 1
+    result = _analyse(ctx.site, draws, keys, excusals, first, last)
+    # Screenings nobody drew are kept apart: none of the figures above counts them.
+    result["not_drawn"] = {
+        "for_cause": for_cause["for_cause"],
+        "recollection": for_cause["recollection"],
+    }
+    return result
 
 
 def _analyse(
