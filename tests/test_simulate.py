@@ -26,7 +26,8 @@ def test_simulation_matches_the_policy_and_writes_nothing(tmp_path: Path) -> Non
     # 2 tests a week is about 8.6 a month; 1 a week about 4.3; 0.5 about 2.1.
     assert 7.5 < rows[("1", "morning")]["per_month_mean"] < 9.7
     assert 3.5 < rows[("2", "morning")]["per_month_mean"] < 5.2
-    assert 1.4 < rows[("3", "evening")]["per_month_mean"] < 2.9
+    assert rows[("3", "evening")]["per_month_mean"] > 1.4
+    assert rows[("3", "evening")]["per_month_mean"] < 2.9
     # The interval cap holds, give or take the days the track does not meet.
     assert rows[("1", "morning")]["longest_gap_days"] <= 14 + 2
     assert rows[("2", "evening")]["longest_gap_days"] <= 21 + 4
