@@ -31,7 +31,6 @@ from screening.errors import BadInput, EnvironmentProblem
 
 CONFIG_NAME = "screening.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SPECIMENS = ("urine", "oral_fluid", "breath", "blood", "hair", "sweat")
 SITE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 

@@ -11,8 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 VALIDITIES = ("valid", "dilute", "adulterated", "substituted", "invalid")
-OUTCOMES = ("negative", "positive", "inconclusive", "pending")
-STAGES = ("presumptive", "confirmed")
 # The reading of a whole result, worst first: the first that applies is the summary.
 SEVERITY = (
     "possible_tampering",

@@ -250,9 +250,6 @@ class Composition:
     left_out: tuple[tuple[str, str], ...]
     selected: tuple[tuple[str, str], ...]  # (uid, "random" | "interval")
 
-    def selected_uids(self) -> frozenset[str]:
-        return frozenset(uid for uid, _ in self.selected)
-
 
 def compose(
     seed: bytes,

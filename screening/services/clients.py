@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from screening.core import validate
@@ -355,9 +354,3 @@ def readmit(
         session.add(row)
         session.flush()
         return summary(row)
-
-
-def count(session: Session, site: str) -> int:
-    return session.execute(
-        sa.select(sa.func.count()).select_from(Client).where(Client.site == site)
-    ).scalar_one()
