@@ -173,3 +173,29 @@ def test_database_errors_hide_the_statement_parameters(monkeypatch) -> None:
     assert result.exit_code == 3
     assert "database is locked" in result.stderr
     assert "Jo Example" not in result.stderr and "INSERT" not in result.stderr
+
+
+def test_a_new_clinic_with_nobody_enrolled_answers_every_reading_command() -> None:
+    """The first morning after `init`: nothing to show, and each command says so cleanly."""
+    assert runner.invoke(app, ["init", "--timezone", "UTC"]).exit_code == 0
+    for args, expected in (
+        (["clients", "list", "--json"], "[]"),
+        (["results", "list", "--json"], "[]"),
+        (["results", "pending", "--json"], "[]"),
+        (["report", "team", "--format", "json"], "[]"),
+        (["today", "--json"], "null"),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.stderr)
+        assert result.stdout.strip() == expected, args
+    for args in (
+        ["report", "reconcile"],
+        ["audit", "fairness"],
+        ["policy", "show"],
+        ["audit", "verify"],
+        ["select"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.stderr)
+        assert "Traceback" not in result.stdout + result.stderr
+    assert runner.invoke(app, ["audit", "explain", "C-1"]).exit_code == 2
