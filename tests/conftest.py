@@ -28,6 +28,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
     monkeypatch.setenv("USER", "staff1")
     monkeypatch.chdir(tmp_path)
+    # `audit verify` keeps 3 items per map in memory and the rest on disk, so that every
+    # test that verifies also proves the spilled path (services/spill.py).
+    monkeypatch.setattr("screening.services.spill.CAPACITY", 3)
 
 
 def _pg_schema_url() -> Iterator[str]:

@@ -130,6 +130,28 @@ def test_late_draw_is_flagged_and_revealed_at_once(site: Clinic) -> None:
     assert "replayed from revealed keys: 1" in report.stdout
 
 
+def test_late_draw_before_a_discharge_still_pools_the_discharged_client(site: Clinic) -> None:
+    """Verify keeps in memory only clients still in the program; a late draw for a day
+    before someone's discharge, and their readmission, must bring them back."""
+    uid = site.sql("SELECT uid FROM clients WHERE code = 'C-00'")[0][0]
+    with freeze_time(MONDAY):
+        site.ok("clients", "discharge", "C-00", "--on", "2026-11-20")
+        site.ok("select")
+    with freeze_time(TUESDAY):
+        site.ok("select", "--late", "2026-11-18", "--reason", "server was down")
+        site.ok("clients", "readmit", "C-00", "--phase", "1")
+        site.ok("select")
+        report = site.ok("audit", "verify")
+    draws = {body["date"]: body for body in _bodies(site, "draw")}
+    assert uid in {item["uid"] for item in draws["2026-11-18"]["pool"]}
+    considered = {
+        day: {item["uid"] for item in body["pool"] + body["left_out"]}
+        for day, body in draws.items()
+    }
+    assert uid not in considered["2026-11-23"] and uid in considered["2026-11-24"]
+    assert "replayed from revealed keys: 2" in report.stdout
+
+
 def test_next_days_write_reveals_yesterdays_key(site: Clinic) -> None:
     with freeze_time(MONDAY):
         site.ok("select")

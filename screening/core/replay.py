@@ -4,14 +4,22 @@
 what the ledger says of clients, holds, closures, policies, anchors and screenings, and
 re-draws every day once its key is known (from the reveal entry, or from the local key
 at the end for days not yet revealed). Pure: no I/O, no clock.
+
+Memory stays flat however long the ledger is. What grows with history (every client,
+hold, closure, draw, screening, result and version the database must match, and the
+clients discharged before the latest draw) lives in maps made by ``new_map``: plain
+dicts by default, maps that spill to disk in `audit verify` (services/spill.py). In
+memory stay only the clients still in the program, policies, anchors, closures and the
+draws waiting for their key.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from screening.core.canonical import canonical_bytes, sha256_hex
@@ -66,35 +74,95 @@ class DrawState:
     revealed_seq: int | None = None
 
 
-@dataclass
-class Replay:
-    clients: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
-    holds: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    closures: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    draws: dict[tuple[str, date], DrawState] = field(default_factory=dict)
-    # (created_seq, uid) -> the screening row the ledger expects
-    screenings: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
-    amendments: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    # result entry seq -> {"screening": (seq, uid), "latest": seq, "site"}
-    results: dict[int, dict[str, Any]] = field(default_factory=dict)
-    # version entry seq -> (result entry seq, content digest)
-    versions: dict[int, tuple[int, str]] = field(default_factory=dict)
-    replayed: int = 0
-    replayed_locally: int = 0
-    not_replayed: int = 0
-    late_draws: list[str] = field(default_factory=list)
+Order = Callable[[Any, Any], tuple[int, str]]
 
-    def __post_init__(self) -> None:
-        self._site_clients: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-        self._hold_days: dict[str, list[tuple[date, date]]] = defaultdict(list)
+
+class Store(Protocol):
+    """A map the replay keeps what grows with history in."""
+
+    def get(self, key: Any, default: Any = None) -> Any: ...
+    def __setitem__(self, key: Any, value: Any) -> None: ...
+    def __contains__(self, key: Any) -> bool: ...
+    def __len__(self) -> int: ...
+    def pop(self, key: Any, default: Any = None) -> Any: ...
+    def ordered(self) -> Iterator[tuple[Any, Any]]: ...
+
+
+class MemoryMap(dict[Any, Any]):
+    """A ``Store`` in memory, for short ledgers and tests."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__()
+        self._order = order
+
+    def ordered(self) -> Iterator[tuple[Any, Any]]:
+        return iter(sorted(self.items(), key=lambda item: self._order(*item)))
+
+
+def by_seq(key: Any, value: Any) -> tuple[int, str]:
+    """Order of maps keyed by a ledger seq, or by (seq, uid)."""
+    return (key, "") if isinstance(key, int) else (key[0], key[1])
+
+
+@dataclass
+class _Member:
+    """What the draw needs of one client: the latest state, holds and screening days."""
+
+    site: str | None
+    state: dict[str, Any] | None
+    holds: list[tuple[date, date]] = field(default_factory=list)
+    # Screening dates recorded and not cancelled (how many each day).
+    screened: Counter[date] = field(default_factory=Counter)
+
+    def candidate(self, day: date) -> Candidate | None:
+        state = self.state
+        if state is None:
+            return None
+        admitted = date.fromisoformat(state["admitted_on"])
+        discharged = state["discharged_on"]
+        if not in_program(admitted, date.fromisoformat(discharged) if discharged else None, day):
+            return None
+        held = any(start <= day <= end for start, end in self.holds)
+        last = max(self.screened) if self.screened else None
+        return Candidate(state["uid"], state["track"], state["phase"], admitted, held, last)
+
+    def gone_by(self, day: date) -> bool:
+        """Discharged on or before ``day``: in no pool of ``day`` or after."""
+        discharged = self.state["discharged_on"] if self.state else None
+        return discharged is not None and date.fromisoformat(discharged) <= day
+
+
+class Replay:
+    def __init__(self, new_map: Callable[[Order], Store] = MemoryMap) -> None:
+        # uid -> (latest client entry, site, state)
+        self.clients = new_map(lambda uid, known: (known[0], uid))
+        self.holds = new_map(by_seq)  # entry -> (site, hold)
+        self.closures = new_map(by_seq)  # entry -> (site, closure)
+        # (site, day) -> DrawState
+        self.draws = new_map(lambda key, state: (state.created_seq, ""))
+        # (created_seq, uid) -> the screening row the ledger expects
+        self.screenings = new_map(by_seq)
+        self.amendments = new_map(by_seq)  # entry -> (site, body)
+        # result entry seq -> {"screening": (seq, uid), "latest": seq, "site", "void"}
+        self.results = new_map(by_seq)
+        # version entry seq -> (result entry seq, content digest)
+        self.versions = new_map(by_seq)
+        self.replayed = 0
+        self.replayed_locally = 0
+        self.not_replayed = 0
+        self.late_draws: list[str] = []
+        # Clients who may still be in a pool, by site and by uid (the same objects).
+        self._site_members: dict[str, dict[str, _Member]] = defaultdict(dict)
+        self._members: dict[str, _Member] = {}
+        # Clients discharged before the latest draw of their site: uid -> _Member.
+        self._retired = new_map(lambda uid, member: (0, uid))
+        self._latest_day: dict[str, date] = {}  # each site's latest draw on its own day
         self._closed: set[tuple[str, date]] = set()
         self._policies: dict[str, dict[str, Any]] = {}
         self._anchors: dict[tuple[str, str], tuple[int, bytes]] = {}
-        self._keys: dict[tuple[str, date], bytes] = {}
-        # Each client's screening dates recorded so far and not cancelled (how many each day).
-        self._screened: dict[str, Counter[date]] = defaultdict(Counter)
+        self._keys = new_map(lambda key, value: (0, ""))  # (site, day) -> revealed key
         self._pending: dict[tuple[str, date], list[_Pending]] = defaultdict(list)
-        self._result_of: dict[tuple[int, str], int] = {}  # screening -> its result entry
+        self._result_of = new_map(by_seq)  # screening (seq, uid) -> its result entry
 
     # --- entries -------------------------------------------------------------------
 
@@ -119,14 +187,36 @@ class Replay:
 
     def _take_client(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         state = body["client"]
+        member = self._member(state["uid"])
+        if member.site is not None and member.site != site:
+            self._site_members[member.site].pop(state["uid"], None)
+        member.site, member.state = site, state
+        self._site_members[site][state["uid"]] = member
         self.clients[state["uid"]] = (seq, site, state)
-        self._site_clients[site][state["uid"]] = state
+
+    def _member(self, uid: str) -> _Member:
+        """The client's draw state, brought back if they had left the program."""
+        member = self._members.get(uid)
+        if member is None:
+            member = self._retired.pop(uid, None) or _Member(None, None)
+            self._members[uid] = member
+            if member.site is not None:
+                self._site_members[member.site][uid] = member
+        return member
+
+    def _retire(self, site: str, day: date) -> None:
+        """Clients discharged by ``day`` leave memory; a late draw or a readmission
+        brings them back."""
+        members = self._site_members[site]
+        for uid in [uid for uid, member in members.items() if member.gone_by(day)]:
+            self._retired[uid] = members.pop(uid)
+            del self._members[uid]
 
     def _take_hold(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         hold = body["hold"]
         self.holds[seq] = (site, hold)
         span = (date.fromisoformat(hold["from"]), date.fromisoformat(hold["to"]))
-        self._hold_days[hold["uid"]].append(span)
+        self._member(hold["uid"]).holds.append(span)
 
     def _take_closure(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         closure = body["closure"]
@@ -174,14 +264,16 @@ class Replay:
         state = self.draws.get((site, day))
         if state is not None:
             state.revealed_seq = seq
+            self.draws[(site, day)] = state
         for pending in self._pending.pop((site, day), []):
             self._check(pending, key)
             self.replayed += 1
 
     def _take_draw(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         day = date.fromisoformat(body["date"])
-        if (site, day) in self.draws:
-            first = self.draws[(site, day)].created_seq
+        earlier = self.draws.get((site, day))
+        if earlier is not None:
+            first = earlier.created_seq
             raise Broken(
                 seq,
                 f"entry {seq}: a second draw for {site} {day} (the first is "
@@ -206,6 +298,9 @@ class Replay:
         self.draws[(site, day)] = DrawState(seq, seq, late, selected, at, body.get("reason"))
         self._defer(seq, "draw", site, day, policy_body, {}, body)
         self._expect_screenings(seq, site, day, selected, at, policy_body)
+        if not late and day > self._latest_day.get(site, date.min):
+            self._latest_day[site] = day
+            self._retire(site, day)
 
     def _take_draw_amend(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         day = date.fromisoformat(body["date"])
@@ -236,6 +331,7 @@ class Replay:
         self.amendments[seq] = (site, body)
         self._defer(seq, "draw_amend", site, day, policy_body, dict(state.selected), body)
         state.selected, state.latest_seq = selected, seq
+        self.draws[(site, day)] = state
         self._expect_screenings(seq, site, day, added, at, policy_body)
 
     # --- draws ---------------------------------------------------------------------
@@ -294,26 +390,13 @@ class Replay:
             self._pending[(site, day)].append(pending)
 
     def _candidates(self, site: str, day: date) -> list[Candidate]:
-        candidates = []
-        for uid, state in self._site_clients[site].items():
-            admitted = date.fromisoformat(state["admitted_on"])
-            discharged = state["discharged_on"]
-            if not in_program(
-                admitted, date.fromisoformat(discharged) if discharged else None, day
-            ):
-                continue
-            held = any(start <= day <= end for start, end in self._hold_days.get(uid, ()))
-            candidates.append(
-                Candidate(
-                    uid,
-                    state["track"],
-                    state["phase"],
-                    admitted,
-                    held,
-                    self._last(uid),
-                )
-            )
-        return candidates
+        members: Iterator[_Member] = iter(self._site_members[site].values())
+        if day < self._latest_day.get(site, date.min):
+            # A late draw for a day before the latest: those discharged since count too.
+            retired = (member for _, member in self._retired.ordered() if member.site == site)
+            members = iter([*members, *retired])
+        candidates = [member.candidate(day) for member in members]
+        return sorted((c for c in candidates if c is not None), key=lambda c: c.uid)
 
     def _check(self, pending: _Pending, key: bytes) -> None:
         seed = day_seed(key, pending.site, pending.day)
@@ -369,12 +452,7 @@ class Replay:
             "because": because,
             "latest": seq,
         }
-        self._screened[uid][day] += 1
-
-    def _last(self, uid: str) -> date | None:
-        """The interval floor's ``last``: the latest screening recorded, not cancelled."""
-        dates = self._screened.get(uid)
-        return max(dates) if dates else None
+        self._member(uid).screened[day] += 1
 
     # --- after the draw ------------------------------------------------------------
 
@@ -398,12 +476,13 @@ class Replay:
         state = self._screening(seq, body["screening"])
         # The one change after settling: a collection whose specimen turned out to be
         # another client's (a wrong_client amendment) leaves the screening inconclusive.
-        result = self._result_of.get((body["screening"][0], body["screening"][1]))
+        key = (body["screening"][0], body["screening"][1])
+        result = self._result_of.get(key)
         voided = (
             state["status"] == "collected"
             and body["status"] == "inconclusive"
             and result is not None
-            and self.results[result]["void"]
+            and self.results.get(result)["void"]
         )
         if state["status"] != "pending" and not voided:
             raise Broken(
@@ -419,11 +498,13 @@ class Replay:
             auto=body["auto"],
             latest=seq,
         )
+        self.screenings[key] = state
         if body["status"] == "cancelled":
-            uid, day = body["screening"][1], date.fromisoformat(state["date"])
-            self._screened[uid][day] -= 1
-            if not self._screened[uid][day]:
-                del self._screened[uid][day]
+            screened = self._member(key[1]).screened
+            day = date.fromisoformat(state["date"])
+            screened[day] -= 1
+            if not screened[day]:
+                del screened[day]
 
     def _screening(self, seq: int, ref: list[Any]) -> dict[str, Any]:
         state = self.screenings.get((ref[0], ref[1]))
@@ -447,7 +528,8 @@ class Replay:
         if state["status"] != "pending" and not entered_late:
             raise Broken(seq, f"entry {seq}: a result for a screening already {state['status']}")
         state.update(status="collected", auto=False, latest=seq)
-        screening = tuple(body["screening"])
+        screening = (body["screening"][0], body["screening"][1])
+        self.screenings[screening] = state
         self.results[seq] = {"screening": screening, "latest": seq, "site": site, "void": False}
         self._result_of[screening] = seq
         self.versions[seq] = (seq, body["content"])
@@ -471,6 +553,7 @@ class Replay:
                 f"result is client {result['screening'][1]}'s",
             )
         result.update(latest=seq, void=body["reason"] == "wrong_client")
+        self.results[body["result"]] = result
         self.versions[seq] = (body["result"], body["content"])
 
     def _day_end(self, site: str, day: date) -> datetime:

@@ -10,12 +10,13 @@ auditors run this).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
 
 from screening.core.canonical import private_digest
 from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, subject
@@ -36,7 +37,8 @@ from screening.services.clients import client_state, hold_state
 from screening.services.closures import closure_state
 from screening.services.context import Context
 from screening.services.keys import read_key
-from screening.services.results import analytes_of, content_digest
+from screening.services.results import analytes_by_version, content_digest
+from screening.services.spill import SpillFile
 
 _LEDGER = LedgerRow.__table__
 CHECKPOINT_PATTERN = re.compile(r"^(\d+):([0-9a-f]{64})$")
@@ -83,8 +85,8 @@ def verify(
 ) -> Report:
     wanted = parse_checkpoint(checkpoint) if checkpoint else None
     report = Report(checkpoint=checkpoint)
-    replay = Replay()
-    with ctx.database.read() as session:
+    with SpillFile() as spill, ctx.database.read() as session:
+        replay = Replay(spill.map)
         try:
             _walk_chain(session, report, replay, wanted, progress)
             if wanted is not None and report.entries < wanted[0]:
@@ -178,139 +180,159 @@ def _differences(row_state: dict[str, Any], ledger_state: dict[str, Any]) -> lis
 
 
 def _check_domain(session: Session, report: Report, replay: Replay) -> None:
-    by_id = _check_clients(session, report, replay)
+    """Every domain row against what the ledger says of it, as two streams merged in
+    the same order: the replay's maps sorted by (entry, uid), and the rows read in
+    entry order (the uid order within an entry is Python's, whatever the database's
+    collation)."""
+    report.clients = _check_clients(session, replay)
+    holds = (
+        sa.select(Hold, Client).join(Client, Client.id == Hold.client_id).order_by(Hold.ledger_seq)
+    )
     report.holds = _match_rows(
         "hold",
-        replay.holds,
-        (
-            (h.ledger_seq, by_id[h.client_id].site, hold_state(h, by_id[h.client_id]))
-            for h in session.exec(select(Hold).order_by(Hold.ledger_seq))
-        ),
+        replay.holds.ordered(),
+        ((h.ledger_seq, c.site, hold_state(h, c)) for h, c in _stream(session, holds)),
     )
+    closures = sa.select(Closure).order_by(Closure.ledger_seq)
     report.closures = _match_rows(
         "closure",
-        replay.closures,
-        (
-            (c.ledger_seq, c.site, closure_state(c))
-            for c in session.exec(select(Closure).order_by(Closure.ledger_seq))
-        ),
+        replay.closures.ordered(),
+        ((c.ledger_seq, c.site, closure_state(c)) for (c,) in _stream(session, closures)),
     )
-    draws = _check_draws(session, report, replay)
-    # A recollection names the result entry of the specimen it repeats.
-    results_of = dict(session.execute(sa.select(Result.screening_id, Result.created_seq)).all())
-    report.screenings = _match_rows(
-        "screening",
-        {key: (state["site"], state) for key, state in replay.screenings.items()},
-        (
-            (
-                (s.created_seq, by_id[s.client_id].uid),
-                by_id[s.client_id].site,
-                _screening_state(s, by_id[s.client_id].site, draws, results_of),
-            )
-            for s in session.exec(select(Screening).order_by(Screening.created_seq))
-        ),
+    report.draws = _check_draws(session, replay)
+    report.screenings = _check_screenings(session, replay)
+    report.results = _check_results(session, replay)
+    amendments = (
+        sa.select(DrawAmendment, Draw.site)
+        .outerjoin(Draw, Draw.id == DrawAmendment.draw_id)
+        .order_by(DrawAmendment.ledger_seq)
     )
-    report.results = _check_results(session, replay, by_id)
     _match_rows(
         "draw amendment",
-        {
-            seq: (site, {"reason": body["reason"]})
-            for seq, (site, body) in replay.amendments.items()
-        },
         (
-            (a.ledger_seq, draws[a.draw_id].site, {"reason": private_digest(a.salt, a.reason)})
-            for a in session.exec(select(DrawAmendment).order_by(DrawAmendment.ledger_seq))
+            (seq, (site, {"reason": body["reason"]}))
+            for seq, (site, body) in replay.amendments.ordered()
+        ),
+        (
+            (a.ledger_seq, site, {"reason": private_digest(a.salt, a.reason)})
+            for a, site in _stream(session, amendments)
         ),
     )
 
 
-def _screening_state(
-    row: Screening, site: str, draws: dict[int, Draw], results_of: dict[int, int]
-) -> dict[str, Any]:
+def _stream(session: Session, statement: Any) -> Iterator[Any]:
+    """Rows a batch at a time, never the whole table in memory."""
+    return iter(session.execute(statement.execution_options(yield_per=BATCH)))
+
+
+def _check_screenings(session: Session, replay: Replay) -> int:
+    # A recollection names the result entry of the specimen it repeats.
+    repeated = aliased(Result)
+    rows = (
+        sa.select(
+            Screening,
+            Client.uid,
+            Client.site,
+            Draw.site.label("draw_site"),  # type: ignore[attr-defined]
+            Draw.day.label("draw_day"),  # type: ignore[attr-defined]
+            repeated.created_seq.label("because"),
+        )
+        .join(Client, Client.id == Screening.client_id)
+        .outerjoin(Draw, Draw.id == Screening.draw_id)
+        .outerjoin(repeated, repeated.screening_id == Screening.replaces_id)
+        .order_by(Screening.created_seq)
+    )
+    return _match_rows(
+        "screening",
+        ((key, (state["site"], state)) for key, state in replay.screenings.ordered()),
+        _in_key_order(
+            ((row[0].created_seq, row.uid), row.site, _screening_state(row))
+            for row in _stream(session, rows)
+        ),
+    )
+
+
+def _screening_state(row: Any) -> dict[str, Any]:
+    screening: Screening = row[0]
+    drawn = screening.draw_id is not None
     state = {
-        "date": row.day.isoformat(),
-        "reason": row.reason,
-        "status": row.status,
-        "due_by": row.due_by,
-        "site": site,
-        "observed": row.observed_required,
-        "note": private_digest(row.salt, row.note),
-        "status_note": private_digest(row.salt, row.status_note),
-        "excuse": row.excuse_code,
-        "approved_by": row.approved_by,
-        "auto": row.status_auto,
-        "draw": f"{draws[row.draw_id].site} {draws[row.draw_id].day}" if row.draw_id else None,
-        "because": results_of.get(row.replaces_id) if row.replaces_id else None,
-        "latest": row.ledger_seq,
+        "date": screening.day.isoformat(),
+        "reason": screening.reason,
+        "status": screening.status,
+        "due_by": screening.due_by,
+        "site": row.site,
+        "observed": screening.observed_required,
+        "note": private_digest(screening.salt, screening.note),
+        "status_note": private_digest(screening.salt, screening.status_note),
+        "excuse": screening.excuse_code,
+        "approved_by": screening.approved_by,
+        "auto": screening.status_auto,
+        "draw": f"{row.draw_site} {row.draw_day}" if drawn else None,
+        "because": row.because if screening.replaces_id else None,
+        "latest": screening.ledger_seq,
     }
-    if row.draw_id is not None and draws[row.draw_id].day != row.day:
-        state["date"] = f"{row.day} (its draw is for {draws[row.draw_id].day})"
+    if drawn and row.draw_day != screening.day:
+        state["date"] = f"{screening.day} (its draw is for {row.draw_day})"
     return state
 
 
-def _check_results(session: Session, replay: Replay, by_id: dict[int, Client]) -> int:
+def _check_results(session: Session, replay: Replay) -> int:
     """Every result names its screening and latest version as the ledger does, and every
     version's content hashes to the digest its entry holds."""
-    screenings = {s.id: s for s in session.exec(select(Screening))}
-    results = {r.id: r for r in session.exec(select(Result).order_by(Result.created_seq))}
+    results = (
+        sa.select(
+            Result.created_seq, Result.ledger_seq, Screening.created_seq, Client.uid, Client.site
+        )
+        .join(Screening, Screening.id == Result.screening_id)
+        .join(Client, Client.id == Screening.client_id)
+        .order_by(Result.created_seq)
+    )
     count = _match_rows(
         "result",
-        {
-            seq: (r["site"], {"screening": r["screening"], "latest": r["latest"]})
-            for seq, r in replay.results.items()
-        },
         (
-            (
-                r.created_seq,
-                by_id[screenings[r.screening_id].client_id].site,
-                {
-                    "screening": (
-                        screenings[r.screening_id].created_seq,
-                        by_id[screenings[r.screening_id].client_id].uid,
-                    ),
-                    "latest": r.ledger_seq,
-                },
-            )
-            for r in results.values()
+            (seq, (r["site"], {"screening": r["screening"], "latest": r["latest"]}))
+            for seq, r in replay.results.ordered()
+        ),
+        (
+            (created, site, {"screening": (screening, uid), "latest": latest})
+            for created, latest, screening, uid, site in _stream(session, results)
         ),
     )
-    versions = session.exec(select(ResultVersion).order_by(ResultVersion.seq)).all()
     _match_rows(
         "result version",
-        {
-            seq: ("", {"result": result, "content": digest})
-            for seq, (result, digest) in replay.versions.items()
-        },
         (
-            (
-                v.seq,
-                "",
-                {
-                    "result": results[v.result_id].created_seq,
-                    "content": content_digest(
-                        results[v.result_id],
-                        v,
-                        analytes_of(session, v),
-                        first=v.seq == results[v.result_id].created_seq,
-                    ),
-                },
-            )
-            for v in versions
+            (seq, ("", {"result": result, "content": digest}))
+            for seq, (result, digest) in replay.versions.ordered()
         ),
+        _version_states(session),
     )
     return count
 
 
-def _check_clients(session: Session, report: Report, replay: Replay) -> dict[int, Client]:
-    seen: set[str] = set()
-    by_id: dict[int, Client] = {}
-    for row in session.exec(select(Client).order_by(Client.ledger_seq)):
-        by_id[row.id] = row  # type: ignore[index]
+def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    versions = (
+        sa.select(ResultVersion, Result)
+        .join(Result, Result.id == ResultVersion.result_id)
+        .order_by(ResultVersion.seq)
+        .execution_options(yield_per=BATCH)
+    )
+    for batch in session.execute(versions).partitions():
+        analytes = analytes_by_version(session, [version.id for version, _ in batch])
+        for version, result in batch:
+            first = version.seq == result.created_seq
+            digest = content_digest(result, version, analytes.get(version.id, []), first=first)
+            yield version.seq, "", {"result": result.created_seq, "content": digest}
+
+
+def _check_clients(session: Session, replay: Replay) -> int:
+    """Clients are matched by uid, so that a row moved to another entry or site is named."""
+    rows = sa.select(Client).order_by(Client.ledger_seq)
+    count = 0
+    for (row,) in _stream(session, rows):
         known = replay.clients.get(row.uid)
         if known is None:
             raise Broken(None, f"client {row.uid} has a row in the database but no ledger entry")
         seq, site, state = known
-        seen.add(row.uid)
         if row.ledger_seq != seq or row.site != site:
             raise Broken(
                 seq,
@@ -325,35 +347,48 @@ def _check_clients(session: Session, report: Report, replay: Replay) -> dict[int
                 f"entry {seq} (client {row.uid}): the database row differs from "
                 f"the ledger in {', '.join(differs)}",
             )
-        report.clients += 1
-    missing = sorted((seq, uid) for uid, (seq, _, _) in replay.clients.items() if uid not in seen)
-    if missing:
-        seq, uid = missing[0]
-        raise Broken(
-            seq,
-            f"entry {seq} (client {uid}): the ledger records this client but "
-            "the database row is gone",
+        count += 1
+    if count != len(replay.clients):
+        # Every row matched its uid's entry, so some entry has lost its row: the first.
+        stored = _in_key_order(
+            ((seq, uid), "", {})
+            for seq, uid in _stream(
+                session, sa.select(Client.ledger_seq, Client.uid).order_by(Client.ledger_seq)
+            )
         )
-    return by_id
+        have = next(stored, None)
+        for uid, (seq, _, _) in replay.clients.ordered():
+            if have is not None and have[0] == (seq, uid):
+                have = next(stored, None)
+                continue
+            raise Broken(
+                seq,
+                f"entry {seq} (client {uid}): the ledger records this client but "
+                "the database row is gone",
+            )
+    return count
 
 
-def _check_draws(session: Session, report: Report, replay: Replay) -> dict[int, Draw]:
-    expected = {
-        state.created_seq: (
-            site,
-            {
-                "date": day.isoformat(),
-                "latest": state.latest_seq,
-                "revealed": state.revealed_seq,
-                "late": state.late,
-                "drawn_at": state.at,
-                "reason": state.reason,
-            },
+def _check_draws(session: Session, replay: Replay) -> int:
+    expected = (
+        (
+            state.created_seq,
+            (
+                site,
+                {
+                    "date": day.isoformat(),
+                    "latest": state.latest_seq,
+                    "revealed": state.revealed_seq,
+                    "late": state.late,
+                    "drawn_at": state.at,
+                    "reason": state.reason,
+                },
+            ),
         )
-        for (site, day), state in replay.draws.items()
-    }
-    rows = session.exec(select(Draw).order_by(Draw.created_seq)).all()
-    report.draws = _match_rows(
+        for (site, day), state in replay.draws.ordered()
+    )
+    rows = sa.select(Draw).order_by(Draw.created_seq)
+    return _match_rows(
         "draw",
         expected,
         (
@@ -369,20 +404,35 @@ def _check_draws(session: Session, report: Report, replay: Replay) -> dict[int, 
                     "reason": private_digest(d.salt, d.late_reason),
                 },
             )
-            for d in rows
+            for (d,) in _stream(session, rows)
         ),
     )
-    return {d.id: d for d in rows}  # type: ignore[misc]
+
+
+def _in_key_order(rows: Iterable[tuple[Any, str, dict[str, Any]]]) -> Iterator[Any]:
+    """Rows read in entry order, re-sorted by their whole key (entry, uid) within each
+    entry."""
+    group: list[tuple[Any, str, dict[str, Any]]] = []
+    for row in rows:
+        if group and _seq_of(row[0]) != _seq_of(group[0][0]):
+            yield from sorted(group, key=lambda item: item[0])
+            group = []
+        group.append(row)
+    yield from sorted(group, key=lambda item: item[0])
 
 
 def _match_rows(
     label: str,
-    expected: dict[Any, tuple[str, dict[str, Any]]],
+    expected: Iterable[tuple[Any, tuple[str, dict[str, Any]]]],
     rows: Iterable[tuple[Any, str, dict[str, Any]]],
 ) -> int:
-    """Rows that one ledger entry each creates: every row matches its entry, and every
-    entry still has its row. Returns how many matched."""
-    seen: set[Any] = set()
+    """Rows that one ledger entry each creates, merged with the replay's expectations
+    (both in key order): every row matches its entry, and every entry still has its
+    row. Returns how many matched."""
+    wanted = iter(expected)
+    ahead = next(wanted, None)
+    gone: Any = None  # the first entry whose row is missing
+    count, previous = 0, None
     iterator = iter(rows)
     while True:
         try:
@@ -397,27 +447,36 @@ def _match_rows(
                 f"a {label} row cannot be read ({type(error).__name__}): it "
                 "was changed outside screening",
             ) from None
-        known = expected.get(key)
         where = _where(key)
-        if known is None:
+        if key == previous:
+            raise Broken(_seq_of(key), f"entry {where} ({label}): two {label} rows name it")
+        previous = key
+        while ahead is not None and ahead[0] < key:
+            gone = ahead[0] if gone is None else gone
+            ahead = next(wanted, None)
+        if ahead is None or ahead[0] != key:
             raise Broken(
                 None, f"a {label} row names ledger entry {where}, which records no such {label}"
             )
-        differs = _differences({**state, "site": site}, {**known[1], "site": known[0]})
+        known_site, known = ahead[1]
+        differs = _differences({**state, "site": site}, {**known, "site": known_site})
         if differs:
             raise Broken(
                 _seq_of(key),
                 f"entry {where} ({label}): the database row differs "
                 f"from the ledger in {', '.join(differs)}",
             )
-        seen.add(key)
-    for key in sorted(set(expected) - seen, key=str):
+        count += 1
+        ahead = next(wanted, None)
+    if gone is None and ahead is not None:
+        gone = ahead[0]
+    if gone is not None:
         raise Broken(
-            _seq_of(key),
-            f"entry {_where(key)} ({label}): the ledger records a "
+            _seq_of(gone),
+            f"entry {_where(gone)} ({label}): the ledger records a "
             f"{label} whose database row is gone",
         )
-    return len(seen)
+    return count
 
 
 def _seq_of(key: Any) -> int:

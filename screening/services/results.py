@@ -445,17 +445,28 @@ def current_version(session: Session, result: Result) -> tuple[ResultVersion, li
 
 
 def analytes_of(session: Session, version: ResultVersion) -> list[AnalyteOutcome]:
-    rows = session.exec(select(AnalyteResult).where(AnalyteResult.version_id == version.id)).all()
-    return [
-        AnalyteOutcome(
-            r.code,
-            r.outcome,
-            r.stage,
-            None if r.level is None else Decimal(r.level),
-            None if r.cutoff is None else Decimal(r.cutoff),
+    return analytes_by_version(session, [version.id]).get(version.id, [])  # type: ignore[list-item]
+
+
+def analytes_by_version(
+    session: Session, version_ids: list[int]
+) -> dict[int, list[AnalyteOutcome]]:
+    """The analytes of many versions in one query, by version id."""
+    found: dict[int, list[AnalyteOutcome]] = {}
+    rows = session.exec(
+        select(AnalyteResult).where(AnalyteResult.version_id.in_(version_ids))  # type: ignore[attr-defined]
+    )
+    for r in rows:
+        found.setdefault(r.version_id, []).append(
+            AnalyteOutcome(
+                r.code,
+                r.outcome,
+                r.stage,
+                None if r.level is None else Decimal(r.level),
+                None if r.cutoff is None else Decimal(r.cutoff),
+            )
         )
-        for r in rows
-    ]
+    return found
 
 
 def amend(

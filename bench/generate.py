@@ -1,0 +1,174 @@
+"""A synthetic clinic's history, written through the services layer with a simulated clock.
+
+Every entry is made the way staff would make it (admissions, discharges, phase changes,
+holds, closures, the daily draw, results, no-shows swept at their deadline, for-cause
+screenings and lab amendments), so the ledger it leaves is one `audit verify` accepts.
+All names and codes are synthetic.
+
+    python bench/generate.py DIR [--clients 300] [--days 365] [--db URL] [--seed 1]
+
+prints the number of ledger entries written. ``DIR`` receives the config, the key file
+and (without ``--db``) the SQLite database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+TIMEZONE = "America/New_York"
+ZONE = ZoneInfo(TIMEZONE)
+START = date(2024, 1, 1)
+STAY_DAYS = 90  # an IOP stay, admission to discharge
+DRUGS = ("THC", "COC", "OPI", "AMP", "MAMP", "BZO", "FEN", "BUP")
+
+
+@dataclasses.dataclass
+class Clinic:
+    folder: Path
+    url: str | None
+    rng: random.Random
+    active: dict[str, date] = dataclasses.field(default_factory=dict)  # code -> admitted
+    admitted: int = 0
+    settings: object = None
+
+    def context(self, day: date, hour: int, minute: int = 0):  # type: ignore[no-untyped-def]
+        from screening import config
+        from screening.services.context import Actor, Context
+
+        if self.settings is None:
+            self.settings = config.load(self.folder / "screening.toml")
+        settings = self.settings
+        database = _database(self.url or settings.database_url, settings.folder)
+        now = datetime.combine(day, time(hour, minute), ZONE).astimezone(UTC)
+        return Context(settings, database, Actor("bench", "Staff A"), now, day)
+
+
+_DATABASES: dict[str, object] = {}
+
+
+def _database(url: str, folder: Path):  # type: ignore[no-untyped-def]
+    """One engine per URL for the whole run, as a long-running process would keep."""
+    from screening.db.engine import Database, resolve_url
+
+    if url not in _DATABASES:
+        _DATABASES[url] = Database(resolve_url(url, folder))
+    return _DATABASES[url]
+
+
+def initialise(folder: Path, url: str | None, day: date) -> None:
+    from screening.services.context import Actor
+    from screening.services.setup import initialise as init
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.combine(day, time(6), ZONE).astimezone(UTC)
+    init(folder / "screening.toml", "main", TIMEZONE, url, Actor("bench", "Staff A"), now)
+
+
+def days(start: date, count: int) -> Iterator[date]:
+    for offset in range(count):
+        yield start + timedelta(days=offset)
+
+
+def admit(clinic: Clinic, day: date, admitted_on: date) -> None:
+    from screening.services import clients
+
+    clinic.admitted += 1
+    code = f"C-{clinic.admitted:06d}"
+    track = clinic.rng.choice(("morning", "evening"))
+    clients.add(
+        clinic.context(day, 9),
+        code,
+        track,
+        "1",
+        name=f"Synthetic Client {clinic.admitted}",
+        admitted=admitted_on.isoformat(),
+    )
+    clinic.active[code] = admitted_on
+
+
+def one_day(clinic: Clinic, day: date, target: int) -> None:
+    from screening.services import closures, clients, draws, results, screenings
+    from screening.services.results import Findings
+
+    rng = clinic.rng
+    if day.month == 12 and day.day == 20:  # the year's holidays, announced ahead
+        for holiday in (date(day.year, 12, 25), date(day.year + 1, 1, 1)):
+            closures.close(clinic.context(day, 8), holiday.isoformat(), "holiday")
+    view = draws.select_day(clinic.context(day, 6, 30))
+    # Results through the day; about one in twenty is missed and swept as a no-show.
+    for row in view.rows:
+        if row["status"] != "pending" or rng.random() < 0.05:
+            continue
+        code = row["code"]
+        positive = [rng.choice(DRUGS)] if rng.random() < 0.15 else []
+        findings = Findings(positive=positive)  # the rest of the panel: negative
+        recorded = results.record(
+            clinic.context(day, 14),
+            code,
+            findings,
+            collected_at=f"{day.isoformat()}T{rng.randint(8, 12):02d}:{rng.randint(0, 59):02d}",
+        )
+        if positive and rng.random() < 0.5:
+            results.amend(
+                clinic.context(day, 16),
+                recorded["result"],
+                "lab_confirmation",
+                Findings(positive=positive, confirmed=True),
+                lab_report_id=f"R-{day:%Y%m%d}-{code}",
+            )
+    if rng.random() < 0.05 and clinic.active:  # a for-cause screening
+        code = rng.choice(sorted(clinic.active))
+        screenings.for_cause(clinic.context(day, 11), code, "observed behaviour")
+    for code, admitted_on in sorted(clinic.active.items()):
+        stay = (day - admitted_on).days
+        if stay >= STAY_DAYS and rng.random() < 0.1:
+            clients.discharge(clinic.context(day, 17), code, reason="completed")
+            del clinic.active[code]
+        elif stay in (30, 60):
+            clients.update(clinic.context(day, 17), code, phase=str(stay // 30 + 1))
+        elif rng.random() < 0.002:
+            end = day + timedelta(days=rng.randint(1, 7))
+            clients.hold(clinic.context(day, 17), code, day.isoformat(), end.isoformat(), "travel")
+    while len(clinic.active) < target:
+        admit(clinic, day, day)
+
+
+def generate(
+    folder: Path, clients: int, days_count: int, url: str | None = None, seed: int = 1
+) -> int:
+    clinic = Clinic(folder, url, random.Random(seed))
+    initialise(folder, url, START)
+    for n in range(clients):  # the first cohort, admitted over the months before
+        admit(clinic, START, START - timedelta(days=n * STAY_DAYS // max(clients, 1)))
+    for day in days(START, days_count):
+        one_day(clinic, day, clients)
+    from screening.services.ledger import head
+
+    database = _database(url or clinic.context(START, 6).settings.database_url, folder)
+    with database.read() as session:
+        last = head(session)
+    return last[0] if last else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--clients", type=int, default=300)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--db", default=None)
+    parser.add_argument("--seed", type=int, default=1)
+    options = parser.parse_args(argv)
+    entries = generate(options.folder, options.clients, options.days, options.db, options.seed)
+    print(entries)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
