@@ -96,3 +96,20 @@ def test_fairness_from_the_command_line(tmp_path) -> None:  # type: ignore[no-un
     assert data["not_drawn"] == {"for_cause": 0, "recollection": 0}
     assert "0 for-cause screenings" in text
     assert html.startswith("<!DOCTYPE html>")
+
+
+def test_the_html_report_leads_with_the_clients_worth_a_look() -> None:
+    from screening.render.fairness import render_fairness_html
+
+    data = _year(1, cheat=UIDS[7])
+    data["excusals"]["by_approver"] = {"<script>alert(1)</script>": 2}
+    data["not_drawn"] = {"for_cause": 1, "recollection": 0}
+    html = render_fairness_html(SITE, data)
+    rows = html.split("<h2>Clients</h2>")[1]
+    first_row = rows.split("<tbody>")[1].split("</tr>")[0]
+    assert UIDS[7] in first_row and "worth a look" in first_row
+    assert "a fair draw differs from the expected this much only" in first_row
+    for heading in ("Weekday shares", "Month shares", "Days since the last selection"):
+        assert f"<h3>{heading}</h3>" in html
+    assert html.count("<svg") == 3 and "1 for-cause screenings" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html

@@ -168,7 +168,8 @@ def fairness(
 
     if format not in ("text", "json", "html"):
         raise BadInput(f"--format {format!r} is not one of text, json, html")
-    data = analyse(open_context(ctx), start, end)
+    context = open_context(ctx)
+    data = analyse(context, start, end)
     if format == "json":
         emit_json(data)
         return
@@ -183,24 +184,26 @@ def fairness(
     if format == "html":
         import sys
 
-        from screening.render.timeline import render_table_html
+        from screening.render.fairness import render_fairness_html
 
-        sys.stdout.write(
-            render_table_html("Fairness of random selection", data["clients"], columns)
-        )
+        sys.stdout.write(render_fairness_html(context.site, data))
         return
     print(
         f"{data['revealed_draws']} revealed draws; {len(data['clients'])} clients; "
         f"{data['flagged_clients']} worth a look after Benjamini-Hochberg at 5%"
     )
     for name in ("weekdays", "months", "predictability"):
-        print(f"{name}: {data[name]['words']} (p = {data[name]['p_value']})")
+        item = data[name]
+        print(f"{name}: {item['words']} (p = {item['p_value']}): {item['why']}")
     disp = data["dispersion"]
-    print(f"dispersion across clients: {disp['ratio']} (about 1 when fair): {disp['words']}")
+    print(
+        f"dispersion across clients: {disp['ratio']} (about 1 when fair): {disp['words']}: "
+        f"{disp['why']}"
+    )
     ex = data["exclusions"]
     print(
         f"left out of the pool on {ex['client_days']} client-days; would have been drawn "
-        f"{ex['observed']} times, {ex['expected']} expected: {ex['words']}"
+        f"{ex['observed']} times, {ex['expected']} expected: {ex['words']}: {ex['why']}"
     )
     print(
         f"excusals per 100 screenings: {data['excusals']['per_100_screenings']}; by "

@@ -34,6 +34,27 @@ def _words(p_value: float | None) -> str:
     return "as expected" if p_value >= LEVEL else "worth a look"
 
 
+def _why(p_value: float | None) -> str:
+    """The plain-words reason beside each reading."""
+    if p_value is None:
+        return "too few days or selections to test"
+    share = _share(p_value)
+    if p_value >= LEVEL:
+        return f"a fair draw differs from the expected at least this much {share} of the time"
+    return (
+        f"a fair draw differs from the expected this much only {share} of the time; "
+        "check the holds, exclusions and late amendments behind it"
+    )
+
+
+def _share(p_value: float) -> str:
+    if p_value < 0.001:
+        return "less than 1 in 1,000"
+    if p_value < 0.1:
+        return f"about 1 in {round(1 / p_value):,}"
+    return f"about {round(100 * p_value)}%"
+
+
 def _days(start: str | None, end: str | None, today: date) -> tuple[date, date]:
     try:
         first = validate.parse_date(start, "--from") if start else date.min
@@ -178,6 +199,7 @@ def _clients(per_client: dict[str, list[tuple[Any, bool]]]) -> list[dict[str, An
     for client, value in zip(found, adjusted, strict=True):
         client["adjusted"] = round(value, 4)
         client["words"] = _words(value)
+        client["why"] = _why(value)
     return found
 
 
@@ -190,7 +212,7 @@ def _dispersion(per_client: dict[str, list[tuple[Any, bool]]]) -> dict[str, Any]
         if sd > 0:
             zs.append((sum(1 for _, hit in days if hit) - mean(ps)) / sd)
     if len(zs) < 2:
-        return {"ratio": None, "words": _words(None)}
+        return {"ratio": None, "p_value": None, "words": _words(None), "why": _why(None)}
     from scipy import stats
 
     ratio = sum(z * z for z in zs) / len(zs)
@@ -201,6 +223,7 @@ def _dispersion(per_client: dict[str, list[tuple[Any, bool]]]) -> dict[str, Any]
         "ratio": round(ratio, 3),
         "p_value": round(min(p_value, 1.0), 4),
         "words": _words(p_value),
+        "why": _why(min(p_value, 1.0)),
     }
 
 
@@ -223,6 +246,7 @@ def _one_group(days: list[tuple[Any, bool]]) -> dict[str, Any]:
         "observed": observed,
         "p_value": None if p_value is None else round(p_value, 4),
         "words": _words(p_value),
+        "why": _why(p_value),
     }
 
 
@@ -244,4 +268,5 @@ def _shares(groups: dict[str, list[tuple[Any, bool]]]) -> dict[str, Any]:
         "groups": table,
         "p_value": None if p_value is None else round(p_value, 4),
         "words": _words(p_value),
+        "why": _why(p_value),
     }

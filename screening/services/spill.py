@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 
 Order = Callable[[Any, Any], tuple[int, str]]
-CAPACITY = 20_000
+CAPACITY = 10_000
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
 
