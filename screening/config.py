@@ -208,6 +208,62 @@ class ResultSettings(_Strict):
     default_panel: str = "urine"
 
 
+RUN_AT = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$")
+
+
+def run_at_time(value: str) -> tuple[int, int, int]:
+    """``"HH:MM"`` (or ``"HH:MM:SS"``) as hour, minute, second."""
+    match = RUN_AT.match(value)
+    if match is None:
+        raise ValueError(f'{value!r} is not a time of day; write it as "HH:MM", e.g. "06:30"')
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+def _run_at(value: str) -> str:
+    hour, _, _ = run_at_time(value)
+    if 1 <= hour < 3:
+        raise ValueError(
+            f"{value} is when clocks change for daylight saving time: on the fall-back day "
+            "the job would fire twice and on the spring-forward day it would move; choose "
+            'a time outside 01:00-03:00, e.g. "06:30"'
+        )
+    return value
+
+
+class ScheduleSettings(_Strict):
+    run_at: Annotated[str, AfterValidator(_run_at)] = "06:30"
+    upkeep_minutes: int = Field(default=5, ge=1, le=60)
+
+
+class SmtpSettings(_Strict):
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    sender: str
+    to: list[str] = Field(min_length=1)
+    ca_file: str | None = None
+    include_names: bool = False
+
+    @field_validator("starttls")
+    @classmethod
+    def _starttls(cls, value: bool, info: Any) -> bool:
+        host = info.data.get("host", "")
+        if not value and host not in ("localhost", "127.0.0.1", "::1"):
+            raise ValueError(
+                f"starttls = false would send treatment records in the clear to {host}; "
+                "keep it true (only a relay on this machine, localhost, may go without)"
+            )
+        return value
+
+
+class NotifySettings(_Strict):
+    directory: str | None = None
+    command: list[str] | None = Field(default=None, min_length=1)
+    smtp: SmtpSettings | None = None
+    retry_minutes: int = Field(default=10, ge=1, le=240)
+    retries: int = Field(default=6, ge=0, le=100)
+
+
 class _File(_Strict):
     site: SiteSettings
     database: DatabaseSettings = DatabaseSettings()
@@ -219,6 +275,8 @@ class _File(_Strict):
     medications: dict[str, Medication] = {}
     validity: ValiditySettings = ValiditySettings()
     results: ResultSettings = ResultSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    notify: NotifySettings = NotifySettings()
 
 
 @dataclass(frozen=True)
@@ -236,6 +294,8 @@ class Settings:
     medications: dict[str, Medication]
     validity: ValiditySettings
     results: ResultSettings
+    schedule: ScheduleSettings = ScheduleSettings()
+    notify: NotifySettings = NotifySettings()
 
     @property
     def folder(self) -> Path:
@@ -361,6 +421,8 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             medications=dict(parsed.medications),
             validity=parsed.validity,
             results=parsed.results,
+            schedule=parsed.schedule,
+            notify=parsed.notify,
         ),
         [],
     )

@@ -109,6 +109,17 @@ def config_check(ctx: typer.Context) -> None:
         )
     for name, panel in sorted(settings.panels.items()):
         print(f"panel {name} ({panel.specimen}): {len(panel.analytes)} analytes")
+    notify = settings.notify
+    channels = [
+        *([f"files in {notify.directory}"] if notify.directory else []),
+        *([f"command {notify.command[0]}"] if notify.command else []),
+        *([f"e-mail via {notify.smtp.host}"] if notify.smtp else []),
+    ]
+    print(
+        f"daily job at {settings.schedule.run_at} {settings.site.timezone}, upkeep every "
+        f"{settings.schedule.upkeep_minutes} min; delivers to "
+        + (", ".join(channels) or "nobody (no [notify] channel set)")
+    )
 
 
 @db_app.command("upgrade")

@@ -1,0 +1,135 @@
+"""`schedule run`, `schedule next`, `schedule unit`: the daily job."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from screening.cli.common import config_path, globals_of, handle_errors, open_context
+
+schedule_app = typer.Typer(
+    help="The daily job: draw at [schedule] run_at, keep up through the day, deliver.",
+    no_args_is_help=True,
+)
+
+
+class _TimedHandler(logging.Handler):
+    """One line per action, stamped with the UTC time, on whatever stderr is now."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from datetime import UTC, datetime
+
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        print(f"{stamp} {record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+        sys.stderr.flush()
+
+
+@schedule_app.command("run")
+@handle_errors
+def run(ctx: typer.Context) -> None:
+    """Run until stopped (SIGTERM or Ctrl-C): draw at run_at, catch up at once if started
+    later, sweep no-shows, reveal keys and deliver the list."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from screening.services import schedule
+
+    first = open_context(ctx)
+
+    def contexts():  # type: ignore[no-untyped-def]
+        now = datetime.now(UTC)
+        return replace(first, now=now, today=now.astimezone(first.settings.zone).date())
+
+    logger = logging.getLogger("screening")
+    logger.handlers = [_TimedHandler()]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    schedule.run(contexts)
+
+
+@schedule_app.command("next")
+@handle_errors
+def next_times(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option("--count", min=1, max=1000, help="How many.")] = 5,
+) -> None:
+    """The next draw times, in the site's time and in UTC (ISO 8601)."""
+    from datetime import UTC, datetime
+
+    from screening import config
+    from screening.services.schedule import next_fire_times
+
+    settings = config.load(config_path(ctx))
+    for fire in next_fire_times(settings, datetime.now(UTC), count):
+        print(f"{fire.isoformat()}  {fire.astimezone(UTC).isoformat().replace('+00:00', 'Z')}")
+
+
+@schedule_app.command("unit")
+@handle_errors
+def unit(ctx: typer.Context) -> None:
+    """A systemd service unit for this config (and a cron line for hosts without systemd)."""
+    import getpass
+    import shlex
+    from pathlib import Path
+
+    from screening import config
+
+    path = config_path(ctx).absolute()
+    settings = config.load(path)
+    executable = Path(sys.argv[0]).absolute() if Path(sys.argv[0]).name == "screening" else None
+    command = (
+        [str(executable)]
+        if executable and executable.exists()
+        else [sys.executable, "-m", "screening"]
+    )
+    command += ["--config", str(path)]
+    if globals_of(ctx).db:
+        print(
+            "# --db is not written into the unit: set [database] url in the config", file=sys.stderr
+        )
+    exec_start = shlex.join([*command, "schedule", "run"])
+    folder = settings.folder.absolute()
+    writable = [folder]
+    if settings.notify.directory and Path(settings.notify.directory).is_absolute():
+        writable.append(Path(settings.notify.directory))
+    site = settings.site.name
+    when = f"{settings.schedule.run_at} {settings.site.timezone}"
+    log_file = shlex.quote(str(folder / "schedule.log"))
+    print(
+        f"""# /etc/systemd/system/screening-{site}.service
+# Install: sudo systemctl daemon-reload && sudo systemctl enable --now screening-{site}
+# Logs:    journalctl -u screening-{site}
+[Unit]
+Description=screening daily draw for site {site} (at {when})
+Wants=network-online.target
+After=network-online.target postgresql.service
+
+[Service]
+Type=simple
+User={getpass.getuser()}
+WorkingDirectory={folder}
+ExecStart={exec_start}
+# SMTP credentials, if e-mail is configured, go in a root-only file:
+# EnvironmentFile=/etc/screening/{site}.env   (SCREENING_SMTP_USER=..., SCREENING_SMTP_PASSWORD=...)
+Restart=on-failure
+RestartSec=30
+UMask=0077
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=strict
+ProtectHome=read-only
+ReadWritePaths={" ".join(map(str, writable))}
+
+[Install]
+WantedBy=multi-user.target
+
+# Without systemd, start it at boot from the crontab of {getpass.getuser()} (crontab -e):
+# @reboot cd {shlex.quote(str(folder))} && {exec_start} >> {log_file} 2>&1"""
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(schedule_app, name="schedule")

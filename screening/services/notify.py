@@ -1,0 +1,167 @@
+"""Delivering the day's list once drawn ([notify]): files, a command, e-mail.
+
+Each channel is tried on its own; a failure is returned (the daily job logs it and tries
+again later) and never touches the draw, which is already committed. What a channel
+says of a failure never includes a client's name or code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import smtplib
+import ssl
+import subprocess
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from screening.config import Settings
+from screening.services.draws import DrawView
+
+COLUMNS = [
+    ("code", "code"),
+    ("name", "name"),
+    ("track", "track"),
+    ("phase", "phase"),
+    ("why", "why selected"),
+    ("collect_by", "collect by"),
+]
+COMMAND_SECONDS = 60
+SMTP_SECONDS = 30
+
+
+class DeliveryFailed(Exception):
+    """One channel could not deliver; the message is safe to log."""
+
+
+def channels(settings: Settings) -> list[str]:
+    notify = settings.notify
+    return [
+        name
+        for name, wanted in (
+            ("files", notify.directory),
+            ("command", notify.command),
+            ("email", notify.smtp),
+        )
+        if wanted
+    ]
+
+
+def payload(view: DrawView) -> dict[str, Any]:
+    return {
+        "site": view.site,
+        "date": view.day.isoformat(),
+        "drawn_at": view.drawn_at.isoformat(),
+        "late": view.late,
+        "closed": view.closed,
+        "pool": view.pool_size,
+        "selected": [
+            {key: row[key] for key, _ in COLUMNS} | {"due_by": row["due_by"]} for row in view.rows
+        ],
+    }
+
+
+def deliver(settings: Settings, view: DrawView, channel: str) -> str:
+    """Deliver by one channel; returns what was done, in words fit for the log."""
+    if channel == "files":
+        return _to_files(settings, view)
+    if channel == "command":
+        return _to_command(settings, view)
+    if channel == "email":
+        return _by_email(settings, view)
+    raise ValueError(channel)
+
+
+def _to_files(settings: Settings, view: DrawView) -> str:
+    from screening.render.output import emit_csv, write_private
+    from screening.render.timeline import render_table_html
+
+    folder = Path(settings.notify.directory)  # type: ignore[arg-type]
+    if not folder.is_absolute():
+        folder = settings.folder / folder
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+    except OSError as error:
+        raise DeliveryFailed(f"cannot create {folder}: {error.strerror}") from None
+    buffer = io.StringIO()
+    emit_csv(view.rows, COLUMNS, buffer)
+    name = f"screening-{view.site}-{view.day.isoformat()}"
+    html = render_table_html(f"Screening list for {view.day} ({view.site})", view.rows, COLUMNS)
+    try:
+        write_private(folder / f"{name}.csv", buffer.getvalue())
+        write_private(folder / f"{name}.html", html)
+    except Exception as error:  # write_private says what went wrong, without content
+        raise DeliveryFailed(str(error)) from None
+    return f"files {name}.csv and .html in {folder}"
+
+
+def _to_command(settings: Settings, view: DrawView) -> str:
+    argv = list(settings.notify.command or [])
+    try:
+        done = subprocess.run(
+            argv,
+            input=json.dumps(payload(view)),
+            text=True,
+            capture_output=True,
+            timeout=COMMAND_SECONDS,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise DeliveryFailed(f"the command {argv[0]} was not found") from None
+    except PermissionError:
+        raise DeliveryFailed(f"the command {argv[0]} may not be run (permission denied)") from None
+    except subprocess.TimeoutExpired:
+        raise DeliveryFailed(f"the command {argv[0]} took over {COMMAND_SECONDS} s") from None
+    if done.returncode != 0:
+        raise DeliveryFailed(f"the command {argv[0]} exited with status {done.returncode}")
+    return f"the command {argv[0]}"
+
+
+def _by_email(settings: Settings, view: DrawView) -> str:
+    smtp = settings.notify.smtp
+    assert smtp is not None
+    message = EmailMessage()
+    message["Subject"] = f"Screening list for {view.day} ({view.site})"
+    message["From"] = smtp.sender
+    message["To"] = ", ".join(smtp.to)
+    message.set_content(_email_text(view, smtp.include_names))
+    user = os.environ.get("SCREENING_SMTP_USER")
+    password = os.environ.get("SCREENING_SMTP_PASSWORD")
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=SMTP_SECONDS) as server:
+            if smtp.starttls:
+                context = ssl.create_default_context(cafile=smtp.ca_file)
+                server.starttls(context=context)
+            if user:
+                server.login(user, password or "")
+            server.send_message(message)
+    except smtplib.SMTPAuthenticationError:
+        raise DeliveryFailed(
+            f"{smtp.host} refused the login of SCREENING_SMTP_USER; check the credentials"
+        ) from None
+    except (smtplib.SMTPException, ssl.SSLError, OSError) as error:
+        raise DeliveryFailed(f"e-mail through {smtp.host}:{smtp.port} failed: {error}") from None
+    return f"e-mail to {len(smtp.to)} recipient(s) through {smtp.host}"
+
+
+def _email_text(view: DrawView, include_names: bool) -> str:
+    lines = [
+        f"Screening list for {view.day} at site {view.site}: {len(view.rows)} selected "
+        f"from a pool of {view.pool_size}.",
+        "",
+    ]
+    for row in view.rows:
+        who = f"{row['code']} {row['name']}" if include_names and row["name"] else row["code"]
+        lines.append(
+            f"{who}  ({row['track']}, phase {row['phase']}): collect by {row['collect_by']}"
+        )
+    if not view.rows:
+        lines.append("Nobody is selected today.")
+    lines += [
+        "",
+        "Substance-use treatment record (42 CFR Part 2): do not forward or redisclose.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,222 @@
+"""The daily job (`schedule run`): the draw at ``[schedule] run_at``, upkeep through the
+day, and delivery of the list.
+
+The draw is idempotent (`select` draws a day once), so a restart, a catch-up after
+downtime or a second instance never doubles anything; only the process that made the
+draw delivers it. After downtime the job draws today only: missed days stay undrawn and
+show as "no draw" in `report reconcile`, and staff decide whether to draw them late.
+One log line per action; no names, codes or results in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from screening.config import Settings, run_at_time
+from screening.services.context import Context
+
+log = logging.getLogger("screening.schedule")
+ContextFactory = Callable[[], Context]
+
+
+@dataclass
+class Upkeep:
+    policy: bool = False
+    anchors: list[str] = field(default_factory=list)
+    revealed: list[date] = field(default_factory=list)
+    swept: int = 0
+
+    def lines(self) -> list[str]:
+        lines = []
+        if self.policy:
+            lines.append("recorded the changed selection policy")
+        if self.anchors:
+            lines.append(f"committed anchors for {', '.join(self.anchors)}")
+        if self.revealed:
+            lines.append(f"revealed the keys of {', '.join(map(str, self.revealed))}")
+        if self.swept:
+            lines.append(f"{self.swept} overdue screening(s) became no-shows")
+        return lines
+
+
+def trigger(settings: Settings) -> Any:
+    """The cron trigger of the draw, in the site's time zone."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    hour, minute, second = run_at_time(settings.schedule.run_at)
+    return CronTrigger(hour=hour, minute=minute, second=second, timezone=settings.zone)
+
+
+def next_fire_times(settings: Settings, now: datetime, count: int) -> list[datetime]:
+    """The next ``count`` draw times after ``now``, aware, in the site's time zone."""
+    cron = trigger(settings)
+    times: list[datetime] = []
+    previous = None
+    moment = now.astimezone(settings.zone)
+    while len(times) < count:
+        fire = cron.get_next_fire_time(previous, moment)
+        if fire is None:
+            break
+        times.append(fire)
+        previous, moment = fire, fire
+    return times
+
+
+def run_time_today(settings: Settings, today: date) -> datetime:
+    hour, minute, second = run_at_time(settings.schedule.run_at)
+    return datetime.combine(today, time(hour, minute, second), settings.zone).astimezone(UTC)
+
+
+def draw_if_due(ctx: Context) -> Any:
+    """Today's draw once the run time has passed; the DrawView when this call made it,
+    None when it is not time yet or the day is already drawn."""
+    from screening.services import draws
+
+    if ctx.now < run_time_today(ctx.settings, ctx.today):
+        return None
+    if draws.today(ctx) is not None:
+        return None
+    view = draws.select_day(ctx)
+    return view if view.created else None
+
+
+def upkeep(ctx: Context) -> Upkeep:
+    """What any write does first and last, on its own: the policy, anchors 12 periods
+    ahead, reveals of days that are over, and overdue screenings swept to no-shows."""
+    from screening.services.ledger import LedgerWriter
+    from screening.services.screenings import sweep_overdue
+    from screening.services.upkeep import commit_anchors, record_policy, reveal_due
+
+    done = Upkeep()
+    with ctx.database.write() as session:
+        writer = LedgerWriter(session, ctx.actor, ctx.now)
+        done.policy = record_policy(session, writer, ctx.settings)
+        done.anchors = commit_anchors(session, writer, ctx.settings, ctx.today)
+        done.revealed = reveal_due(session, writer, ctx.settings, ctx.today)
+        session.flush()
+        done.swept = sweep_overdue(session, writer, ctx, ctx.now)
+    return done
+
+
+class DailyJob:
+    """The jobs `schedule run` keeps: each opens its own context (the clock read anew)."""
+
+    def __init__(self, contexts: ContextFactory, scheduler: Any = None) -> None:
+        self.contexts = contexts
+        self.scheduler = scheduler
+
+    def draw(self) -> None:
+        ctx = self.contexts()
+        try:
+            view = draw_if_due(ctx)
+        except Exception as error:  # logged; the next fire or upkeep tries again
+            log.error("the draw for %s failed: %s", ctx.today, _reason(error))
+            return
+        if view is None:
+            return
+        log.info(
+            "drew %s at %s: %d selected from a pool of %d",
+            view.day,
+            view.drawn_at.astimezone(ctx.settings.zone).strftime("%H:%M:%S %Z"),
+            len(view.rows),
+            view.pool_size,
+        )
+        from screening.services.notify import channels
+
+        for channel in channels(ctx.settings):
+            self.deliver(view, channel, attempt=0)
+
+    def upkeep(self) -> None:
+        ctx = self.contexts()
+        try:
+            done = upkeep(ctx)
+        except Exception as error:
+            log.error("upkeep failed: %s", _reason(error))
+            return
+        for line in done.lines():
+            log.info(line)
+        # A draw missed because the process was busy or the database was away.
+        self.draw()
+
+    def deliver(self, view: Any, channel: str, attempt: int) -> None:
+        from screening.services.notify import DeliveryFailed, deliver
+
+        settings = self.contexts().settings
+        try:
+            what = deliver(settings, view, channel)
+        except DeliveryFailed as failure:
+            left = settings.notify.retries - attempt
+            log.error(
+                "delivery of the list of %s by %s failed: %s; %s",
+                view.day,
+                channel,
+                failure,
+                f"trying again in {settings.notify.retry_minutes} min ({left} attempt(s) left)"
+                if left > 0
+                else "no attempts left: hand the list over with `screening today`",
+            )
+            if left > 0 and self.scheduler is not None:
+                from datetime import timedelta
+
+                self.scheduler.add_job(
+                    self.deliver,
+                    "date",
+                    run_date=datetime.now(UTC) + timedelta(minutes=settings.notify.retry_minutes),
+                    args=(view, channel, attempt + 1),
+                )
+            return
+        log.info("delivered the list of %s: %s", view.day, what)
+
+
+def _reason(error: Exception) -> str:
+    from screening.errors import ScreeningError
+
+    if isinstance(error, ScreeningError):
+        return str(error)
+    return type(error).__name__
+
+
+def run(contexts: ContextFactory) -> None:
+    """Block, drawing at run_at every day, until SIGTERM or SIGINT."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    settings = contexts().settings
+    scheduler = BlockingScheduler(timezone=settings.zone)
+    job = DailyJob(contexts, scheduler)
+    # A late start (after downtime) catches up at once; a fire missed while the process
+    # was busy runs once, however late in the day.
+    scheduler.add_job(
+        job.draw, trigger(settings), id="draw", coalesce=True, misfire_grace_time=None
+    )
+    scheduler.add_job(
+        job.upkeep,
+        IntervalTrigger(minutes=settings.schedule.upkeep_minutes, timezone=settings.zone),
+        id="upkeep",
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),
+    )
+
+    def stop(signum: int, _frame: Any) -> None:
+        if scheduler.running:  # a second signal while stopping changes nothing
+            log.info("stopping on %s", signal.Signals(signum).name)
+            scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    fire = next_fire_times(settings, datetime.now(UTC), 1)
+    log.info(
+        "started for site %s: draws at %s %s (next %s)",
+        settings.site.name,
+        settings.schedule.run_at,
+        settings.site.timezone,
+        fire[0].isoformat() if fire else "never",
+    )
+    scheduler.start()
+    log.info("stopped")

@@ -1,0 +1,316 @@
+"""The daily job: fire times across DST, year ends and leap days; one draw per local day;
+catch-up after downtime; delivery by files and command; `schedule next` and `unit`."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+
+from screening import config
+from screening.services.schedule import DailyJob, next_fire_times
+from tests.conftest import Clinic, write_csv
+
+EXAMPLE = Path(__file__).parents[1] / "screening" / "data" / "config.example.toml"
+
+
+def settings_for(zone: str, run_at: str = "06:30") -> config.Settings:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace('timezone = "America/New_York"', f'timezone = "{zone}"')
+    text = text.replace('run_at = "06:30"', f'run_at = "{run_at}"')
+    settings, problems = config.parse(config.tomllib.loads(text), Path("/x/screening.toml"))
+    assert settings is not None, problems
+    return settings
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "what"),
+    [
+        ("America/New_York", "2026-03-05", "spring forward, 8 March"),
+        ("America/New_York", "2026-10-29", "fall back, 1 November"),
+        ("Europe/London", "2026-03-26", "spring forward, 29 March"),
+        ("Europe/London", "2026-10-22", "fall back, 25 October"),
+        ("America/New_York", "2026-12-29", "a year end"),
+        ("Europe/London", "2028-02-26", "29 February"),
+    ],
+)
+def test_the_trigger_fires_once_a_local_day_at_run_at(zone: str, start: str, what: str) -> None:
+    settings = settings_for(zone)
+    first = datetime.fromisoformat(f"{start}T12:00:00+00:00")
+    fires = next_fire_times(settings, first, 8)
+    local_days = [fire.astimezone(settings.zone).date() for fire in fires]
+    begin = date.fromisoformat(start) + timedelta(days=1)
+    assert local_days == [begin + timedelta(days=n) for n in range(8)], what
+    assert {fire.astimezone(settings.zone).strftime("%H:%M") for fire in fires} == {"06:30"}
+    offsets = {fire.astimezone(settings.zone).utcoffset() for fire in fires}
+    expected_offsets = 1 if what in ("a year end", "29 February") else 2
+    assert len(offsets) == expected_offsets, what
+
+
+@pytest.mark.parametrize("run_at", ["01:00", "02:30", "02:59"])
+def test_config_check_refuses_a_run_at_when_clocks_change(clinic: Clinic, run_at: str) -> None:
+    path = clinic.folder / "screening.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('run_at = "06:30"', f'run_at = "{run_at}"'), encoding="utf-8")
+    result = clinic.run("config", "check")
+    assert result.exit_code == 2
+    assert f"schedule.run_at: {run_at} is when clocks change" in result.stderr
+
+
+@pytest.mark.parametrize(("run_at", "ok"), [("00:59", True), ("03:00", True), ("6:30", False)])
+def test_run_at_outside_the_window_is_accepted(clinic: Clinic, run_at: str, ok: bool) -> None:
+    path = clinic.folder / "screening.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('run_at = "06:30"', f'run_at = "{run_at}"'), encoding="utf-8")
+    result = clinic.run("config", "check")
+    assert (result.exit_code == 0) is ok, result.stderr
+    if not ok:
+        assert 'is not a time of day; write it as "HH:MM"' in result.stderr
+
+
+def _enrol(clinic: Clinic, tmp_path: Path, count: int = 20) -> None:
+    rows = [
+        f"C-{i:02d},Client {i},{('morning', 'evening')[i % 2]},1,2025-10-01," for i in range(count)
+    ]
+    clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
+
+
+def _calendar_days(clinic: Clinic) -> None:
+    path = clinic.folder / "screening.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('days = "meeting"', 'days = "calendar"'), encoding="utf-8")
+
+
+def _edit(clinic: Clinic, old: str, new: str) -> None:
+    path = clinic.folder / "screening.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _job(clinic: Clinic, scheduler: Any = None) -> tuple[DailyJob, Any]:
+    from screening.db.engine import Database, resolve_url
+    from screening.services.context import Actor, Context
+
+    settings = config.load(clinic.folder / "screening.toml")
+    database = Database(resolve_url(clinic.url, settings.folder))
+
+    def contexts() -> Context:
+        now = datetime.now(UTC)
+        return Context(
+            settings, database, Actor("scheduler"), now, now.astimezone(settings.zone).date()
+        )
+
+    return DailyJob(contexts, scheduler), database
+
+
+def _draw_days(clinic: Clinic) -> Counter[str]:
+    return Counter(str(day)[:10] for (day,) in clinic.sql("SELECT date FROM draws"))
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "days"),
+    [
+        ("America/New_York", "2026-03-06", 5),
+        ("America/New_York", "2026-10-30", 5),
+        ("Europe/London", "2026-03-27", 5),
+        ("Europe/London", "2026-10-23", 5),
+        ("America/New_York", "2026-12-30", 4),
+        ("Europe/London", "2028-02-27", 4),
+    ],
+)
+def test_one_draw_per_local_day_whatever_the_clocks_do(
+    backend: str, tmp_path: Path, zone: str, start: str, days: int
+) -> None:
+    clinic = Clinic(tmp_path, backend)
+    with freeze_time(f"{start}T12:00:00Z"):
+        clinic.ok("init", "--timezone", zone)
+        _calendar_days(clinic)
+        _enrol(clinic, tmp_path)
+    job, database = _job(clinic)
+    settings = job.contexts().settings
+    try:
+        fires = next_fire_times(settings, datetime.fromisoformat(f"{start}T12:00:00+00:00"), days)
+        for fire in fires:
+            with freeze_time(fire - timedelta(minutes=1)):
+                job.upkeep()  # a minute early: nothing is drawn
+            with freeze_time(fire):
+                job.draw()
+                job.draw()  # a second fire (or a second instance) changes nothing
+            with freeze_time(fire + timedelta(hours=13)):
+                job.upkeep()  # deadlines pass, no-shows swept, no second draw
+    finally:
+        database.dispose()
+    drawn = _draw_days(clinic)
+    expected = [str(fire.astimezone(settings.zone).date()) for fire in fires]
+    assert sorted(drawn) == expected and set(drawn.values()) == {1}
+    times = {_local_time(at, settings.zone) for (at,) in clinic.sql("SELECT drawn_at FROM draws")}
+    assert times == {"06:30"}
+    with freeze_time(fires[-1] + timedelta(days=1, hours=1)):
+        clinic.ok("audit", "verify")
+
+
+def _local_time(at: Any, zone: Any) -> str:
+    """SQLite hands the UTC time back as text, PostgreSQL as a datetime."""
+    moment = datetime.fromisoformat(str(at)) if isinstance(at, str) else at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+def test_after_three_days_down_a_restart_draws_today_only(backend: str, tmp_path: Path) -> None:
+    clinic = Clinic(tmp_path, backend)
+    with freeze_time("2026-11-02T12:00:00Z"):
+        clinic.ok("init", "--timezone", "America/New_York")
+        _calendar_days(clinic)
+        _enrol(clinic, tmp_path)
+    job, database = _job(clinic)
+    try:
+        with freeze_time("2026-11-02T11:30:00Z"):  # 06:30 in New York
+            job.draw()
+        # Down from the 3rd to the 5th; started again at 09:10 on the 6th.
+        with freeze_time("2026-11-06T14:10:00Z"):
+            job.upkeep()  # what `schedule run` does first
+    finally:
+        database.dispose()
+    assert sorted(_draw_days(clinic)) == ["2026-11-02", "2026-11-06"]
+    (at,) = clinic.sql("SELECT drawn_at FROM draws WHERE date = '2026-11-06'")[0]
+    assert str(at).startswith("2026-11-06 14:10")  # its real time, not 06:30
+    with freeze_time("2026-11-06T15:00:00Z"):
+        report = json.loads(
+            clinic.ok(
+                "report",
+                "reconcile",
+                "--from",
+                "2026-11-02",
+                "--to",
+                "2026-11-06",
+                "--format",
+                "json",
+            ).stdout
+        )
+    by_day = {row["date"]: row["draw"] for row in report}
+    assert by_day == {
+        "2026-11-02": "drawn",
+        "2026-11-03": "no draw",
+        "2026-11-04": "no draw",
+        "2026-11-05": "no draw",
+        "2026-11-06": "drawn",
+    }
+
+
+class _Scheduler:
+    """Records the retries the job asks for instead of waiting for them."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Any, dict[str, Any]]] = []
+
+    def add_job(self, function: Any, trigger: str, **options: Any) -> None:
+        self.jobs.append((function, options))
+
+
+def test_the_list_is_delivered_to_files_and_a_command(
+    clinic: Clinic, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    received = tmp_path / "received.json"
+    script = tmp_path / "receive.py"
+    script.write_text(
+        f"import sys, pathlib\npathlib.Path({str(received)!r}).write_text(sys.stdin.read())\n",
+        encoding="utf-8",
+    )
+    _calendar_days(clinic)
+    _edit(
+        clinic,
+        '# directory = "lists"',
+        f'directory = "lists"\ncommand = [{json.dumps(sys.executable)}, {json.dumps(str(script))}]',
+    )
+    with freeze_time("2026-11-23T12:00:00Z"):
+        _enrol(clinic, tmp_path)
+    job, database = _job(clinic)
+    try:
+        with freeze_time("2026-11-23T12:00:00Z"):
+            job.draw()
+    finally:
+        database.dispose()
+    folder = clinic.folder / "lists"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == ["screening-main-2026-11-23.csv", "screening-main-2026-11-23.html"]
+    assert all(stat.S_IMODE((folder / name).stat().st_mode) == 0o600 for name in files)
+    codes = {row["code"] for row in json.loads(received.read_text())["selected"]}
+    csv_text = (folder / files[0]).read_text()
+    assert codes and all(code in csv_text for code in codes)
+    drawn = {
+        code
+        for (code,) in clinic.sql(
+            "SELECT c.code FROM screenings s JOIN clients c ON c.id = s.client_id"
+        )
+    }
+    assert codes == drawn
+    log = capsys.readouterr().err
+    assert "delivered the list of 2026-11-23: files" in log
+    assert "delivered the list of 2026-11-23: the command" in log
+    assert "Client" not in log, "the log names nobody"
+
+
+def test_a_failed_delivery_is_retried_and_never_undoes_the_draw(
+    clinic: Clinic, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _calendar_days(clinic)
+    _edit(
+        clinic,
+        "# command = [",
+        f'command = [{json.dumps(sys.executable)}, "-c", "raise SystemExit(3)"]\n# x = [',
+    )
+    with freeze_time("2026-11-23T12:00:00Z"):
+        _enrol(clinic, tmp_path)
+    scheduler = _Scheduler()
+    job, database = _job(clinic, scheduler)
+    try:
+        with freeze_time("2026-11-23T12:00:00Z"):
+            job.draw()
+        assert len(scheduler.jobs) == 1
+        function, options = scheduler.jobs[0]
+        view, channel, attempt = options["args"]
+        assert options["run_date"] == datetime(2026, 11, 23, 12, 10, tzinfo=UTC)
+        for _ in range(6):  # every retry fails too, until none is left
+            with freeze_time(options["run_date"]):
+                function(view, channel, attempt)
+            function, options = scheduler.jobs[-1]
+            view, channel, attempt = options["args"]
+    finally:
+        database.dispose()
+    assert len(scheduler.jobs) == 6
+    log = capsys.readouterr().err
+    assert "by command failed: the command" in log and "exited with status 3" in log
+    assert "no attempts left: hand the list over with `screening today`" in log
+    assert clinic.sql("SELECT count(*) FROM draws")[0][0] == 1
+    clinic.ok("audit", "verify")
+
+
+def test_schedule_next_prints_local_and_utc_times(clinic: Clinic) -> None:
+    with freeze_time("2026-10-30T12:00:00Z"):
+        result = clinic.ok("schedule", "next", "--count", "4")
+    lines = result.stdout.splitlines()
+    assert lines == [
+        "2026-10-31T06:30:00-04:00  2026-10-31T10:30:00Z",
+        "2026-11-01T06:30:00-05:00  2026-11-01T11:30:00Z",
+        "2026-11-02T06:30:00-05:00  2026-11-02T11:30:00Z",
+        "2026-11-03T06:30:00-05:00  2026-11-03T11:30:00Z",
+    ]
+
+
+def test_schedule_unit_runs_this_config(clinic: Clinic) -> None:
+    text = clinic.ok("schedule", "unit").stdout
+    config_file = str((clinic.folder / "screening.toml").absolute())
+    exec_start = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    assert f"--config {config_file} schedule run" in exec_start
+    assert "UMask=0077" in text and f"ReadWritePaths={clinic.folder.absolute()}" in text
+    assert "# @reboot cd " in text and "schedule run >> " in text
