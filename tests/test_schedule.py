@@ -215,6 +215,10 @@ class _Scheduler:
     def add_job(self, function: Any, trigger: str, **options: Any) -> None:
         self.jobs.append((function, options))
 
+    @property
+    def retries(self) -> list[tuple[Any, dict[str, Any]]]:
+        return [job for job in self.jobs if "args" in job[1]]
+
 
 def test_the_list_is_delivered_to_files_and_a_command(
     clinic: Clinic, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -276,18 +280,18 @@ def test_a_failed_delivery_is_retried_and_never_undoes_the_draw(
     try:
         with freeze_time("2026-11-23T12:00:00Z"):
             job.draw()
-        assert len(scheduler.jobs) == 1
-        function, options = scheduler.jobs[0]
+        assert len(scheduler.retries) == 1
+        function, options = scheduler.retries[0]
         view, channel, attempt = options["args"]
         assert options["run_date"] == datetime(2026, 11, 23, 12, 10, tzinfo=UTC)
         for _ in range(6):  # every retry fails too, until none is left
             with freeze_time(options["run_date"]):
                 function(view, channel, attempt)
-            function, options = scheduler.jobs[-1]
+            function, options = scheduler.retries[-1]
             view, channel, attempt = options["args"]
     finally:
         database.dispose()
-    assert len(scheduler.jobs) == 6
+    assert len(scheduler.retries) == 6
     log = capsys.readouterr().err
     assert "by command failed: the command" in log and "exited with status 3" in log
     assert "no attempts left: hand the list over with `screening today`" in log
@@ -314,3 +318,28 @@ def test_schedule_unit_runs_this_config(clinic: Clinic) -> None:
     assert f"--config {config_file} schedule run" in exec_start
     assert "UMask=0077" in text and f"ReadWritePaths={clinic.folder.absolute()}" in text
     assert "# @reboot cd " in text and "schedule run >> " in text
+
+
+def test_overdue_screenings_are_swept_just_after_their_deadline(
+    clinic: Clinic, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _calendar_days(clinic)
+    with freeze_time("2026-11-23T12:00:00Z"):
+        _enrol(clinic, tmp_path)
+    scheduler = _Scheduler()
+    job, database = _job(clinic, scheduler)
+    try:
+        with freeze_time("2026-11-23T12:00:00Z"):
+            job.draw()
+        (function, options), *_ = [j for j in scheduler.jobs if j[1].get("id") == "deadline"]
+        # collect_within_hours = 12 in the example config: due at 00:00 UTC, 19:00 local.
+        assert options["run_date"] == datetime(2026, 11, 24, 0, 0, 1, tzinfo=UTC)
+        pending = clinic.sql("SELECT count(*) FROM screenings WHERE status = 'pending'")[0][0]
+        assert pending > 0
+        with freeze_time(options["run_date"]):
+            function()
+    finally:
+        database.dispose()
+    assert clinic.sql("SELECT count(*) FROM screenings WHERE status = 'pending'")[0][0] == 0
+    assert clinic.sql("SELECT count(*) FROM screenings WHERE status = 'no_show'")[0][0] == pending
+    assert f"{pending} overdue screening(s) became no-shows" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from screening.config import Settings, run_at_time
@@ -103,6 +103,25 @@ def upkeep(ctx: Context) -> Upkeep:
     return done
 
 
+def next_deadline(ctx: Context) -> datetime | None:
+    """The earliest deadline of a pending screening at the site still to come."""
+    import sqlalchemy as sa
+
+    from screening.db.models import Client, Screening
+
+    with ctx.database.read() as session:
+        due = session.execute(
+            sa.select(sa.func.min(Screening.due_by))
+            .join(Client, Client.id == Screening.client_id)
+            .where(
+                Client.site == ctx.site,
+                Screening.status == "pending",
+                Screening.due_by >= ctx.now,
+            )
+        ).scalar_one()
+    return due  # type: ignore[no-any-return]
+
+
 class DailyJob:
     """The jobs `schedule run` keeps: each opens its own context (the clock read anew)."""
 
@@ -130,6 +149,7 @@ class DailyJob:
 
         for channel in channels(ctx.settings):
             self.deliver(view, channel, attempt=0)
+        self.plan_deadline()
 
     def upkeep(self) -> None:
         ctx = self.contexts()
@@ -142,6 +162,27 @@ class DailyJob:
             log.info(line)
         # A draw missed because the process was busy or the database was away.
         self.draw()
+        self.plan_deadline()
+
+    def plan_deadline(self) -> None:
+        """Sweep again just after the next pending deadline, not minutes later."""
+        if self.scheduler is None:
+            return
+        ctx = self.contexts()
+        try:
+            due = next_deadline(ctx)
+        except Exception as error:
+            log.error("cannot read the next deadline: %s", _reason(error))
+            return
+        if due is not None:
+            self.scheduler.add_job(
+                self.upkeep,
+                "date",
+                run_date=due + timedelta(seconds=1),
+                id="deadline",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
 
     def deliver(self, view: Any, channel: str, attempt: int) -> None:
         from screening.services.notify import DeliveryFailed, deliver
@@ -161,8 +202,6 @@ class DailyJob:
                 else "no attempts left: hand the list over with `screening today`",
             )
             if left > 0 and self.scheduler is not None:
-                from datetime import timedelta
-
                 self.scheduler.add_job(
                     self.deliver,
                     "date",
