@@ -3,6 +3,9 @@
 Every entry is made the way staff would make it (admissions, discharges, phase changes,
 holds, closures, the daily draw, results, no-shows swept at their deadline, for-cause
 screenings and lab amendments), so the ledger it leaves is one `audit verify` accepts.
+The draw is missed on four days a month (the 7th, 13th, 20th and 27th), as if the server
+had been down: `report reconcile` shows them as "no draw", and the benchmark of
+`select` draws them late.
 All names and codes are synthetic.
 
     python bench/generate.py DIR [--clients 300] [--days 365] [--db URL] [--seed 1]
@@ -26,6 +29,7 @@ TIMEZONE = "America/New_York"
 ZONE = ZoneInfo(TIMEZONE)
 START = date(2024, 1, 1)
 STAY_DAYS = 90  # an IOP stay, admission to discharge
+MISSED = (7, 13, 20, 27)  # days of the month the draw is missed (drawn late, or never)
 DRUGS = ("THC", "COC", "OPI", "AMP", "MAMP", "BZO", "FEN", "BUP")
 
 
@@ -94,16 +98,17 @@ def admit(clinic: Clinic, day: date, admitted_on: date) -> None:
 
 
 def one_day(clinic: Clinic, day: date, target: int) -> None:
-    from screening.services import closures, clients, draws, results, screenings
+    from screening.services import clients, closures, draws, results, screenings
     from screening.services.results import Findings
 
     rng = clinic.rng
     if day.month == 12 and day.day == 20:  # the year's holidays, announced ahead
         for holiday in (date(day.year, 12, 25), date(day.year + 1, 1, 1)):
             closures.close(clinic.context(day, 8), holiday.isoformat(), "holiday")
-    view = draws.select_day(clinic.context(day, 6, 30))
+    # On MISSED days the server was down: no draw (bench/run.py draws some late).
+    view = None if day.day in MISSED else draws.select_day(clinic.context(day, 6, 30))
     # Results through the day; about one in twenty is missed and swept as a no-show.
-    for row in view.rows:
+    for row in view.rows if view else ():
         if row["status"] != "pending" or rng.random() < 0.05:
             continue
         code = row["code"]
@@ -143,7 +148,7 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
 def generate(
     folder: Path, clients: int, days_count: int, url: str | None = None, seed: int = 1
 ) -> int:
-    clinic = Clinic(folder, url, random.Random(seed))
+    clinic = Clinic(folder, url, random.Random(seed))  # noqa: S311 (synthetic data, not keys)
     initialise(folder, url, START)
     for n in range(clients):  # the first cohort, admitted over the months before
         admit(clinic, START, START - timedelta(days=n * STAY_DAYS // max(clients, 1)))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from screening.core.canonical import NotCanonical, canonical_text, sha256_hex
+from screening.core.canonical import MAX_SAFE_INTEGER, NotCanonical, canonical_text, sha256_hex
 
 VERSION = 1
 GENESIS_PREV = "0" * 64
@@ -84,6 +84,17 @@ def make_entry(
     return Entry(seq, at_second, site, kind, body, text, sha256_hex(text.encode("utf-8")))
 
 
+def _no_float(text: str) -> Any:
+    raise NotCanonical(f"{text} is not an integer; floats are not allowed")
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise NotCanonical(f"integer {value} is outside ±(2^53-1)")
+    return value
+
+
 class BrokenLink(Exception):
     """One entry fails a check; the message says what differs."""
 
@@ -113,8 +124,19 @@ def check_link(
             f"contents hash to {actual[:12]}…)"
         )
     try:
-        document = json.loads(canonical)
-        recanonical = canonical_text(document)
+        document = json.loads(
+            canonical,
+            parse_float=_no_float,
+            parse_int=_safe_int,
+            parse_constant=_no_float,
+        )
+        # With floats and unsafe integers refused while parsing, only keys are left to
+        # check, and an all-ASCII text has ASCII keys: the common case skips the walk.
+        recanonical = (
+            json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            if canonical.isascii()
+            else canonical_text(document)
+        )
     except (ValueError, NotCanonical) as error:
         raise BrokenLink(f"its text is not canonical JSON ({error})") from None
     if recanonical != canonical:

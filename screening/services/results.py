@@ -452,18 +452,26 @@ def analytes_by_version(
     session: Session, version_ids: list[int]
 ) -> dict[int, list[AnalyteOutcome]]:
     """The analytes of many versions in one query, by version id."""
+    table = AnalyteResult.__table__
     found: dict[int, list[AnalyteOutcome]] = {}
-    rows = session.exec(
-        select(AnalyteResult).where(AnalyteResult.version_id.in_(version_ids))  # type: ignore[attr-defined]
-    )
-    for r in rows:
-        found.setdefault(r.version_id, []).append(
+    rows = session.execute(
+        sa.select(
+            table.c.version_id,
+            table.c.code,
+            table.c.outcome,
+            table.c.stage,
+            table.c.level,
+            table.c.cutoff,
+        ).where(table.c.version_id.in_(version_ids))
+    ).all()
+    for version_id, code, outcome, stage, level, cutoff in rows:
+        found.setdefault(version_id, []).append(
             AnalyteOutcome(
-                r.code,
-                r.outcome,
-                r.stage,
-                None if r.level is None else Decimal(r.level),
-                None if r.cutoff is None else Decimal(r.cutoff),
+                code,
+                outcome,
+                stage,
+                None if level is None else Decimal(level),
+                None if cutoff is None else Decimal(cutoff),
             )
         )
     return found

@@ -35,7 +35,7 @@ class SpillFile:
         self.capacity = capacity or CAPACITY
         self._directory = tempfile.TemporaryDirectory(prefix="screening-verify-")
         self._connection = sqlite3.connect(Path(self._directory.name) / "spill.sqlite3")
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -16000"):
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -4000"):
             self._connection.execute(f"PRAGMA {pragma}")
         self._maps = 0
 

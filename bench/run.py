@@ -1,0 +1,468 @@
+"""Benchmarks against their floors (DESIGN §9, issue 8), printed as one table.
+
+    python bench/run.py [--quick] [--backend sqlite|postgresql] [--runs N]
+
+Each figure is measured beside its floor, at three sizes where size matters. Commands run
+as child processes, so that peak memory is the operating system's figure for that child
+alone (``os.wait4``). Times are medians of ``--runs`` runs; each ratio is the median of
+the ratios of runs measured back to back, pair by pair. Generated clinics are kept under
+``bench/.data`` (ignored by git) and reused by later runs.
+
+``--quick`` uses small sizes and one run: a smoke test that every benchmark still runs
+(CI prints its figures and asserts none of them). PostgreSQL runs read the server's URL
+from ``SCREENING_BENCH_DATABASE_URL`` (default: the local ``test`` database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / ".data"
+PYTHON = sys.executable
+SCREENING = [PYTHON, "-m", "screening"]
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mib: float
+    output: str = ""
+
+
+@dataclass
+class Row:
+    figure: str
+    size: str
+    product: list[Run] = field(default_factory=list)
+    floor: list[Run] = field(default_factory=list)
+    target: float | None = None
+    note: str = ""
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(run.seconds for run in self.product)
+
+    @property
+    def floor_seconds(self) -> float | None:
+        return statistics.median(run.seconds for run in self.floor) if self.floor else None
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.floor:
+            return None
+        return statistics.median(
+            p.seconds / f.seconds for p, f in zip(self.product, self.floor, strict=True)
+        )
+
+    @property
+    def peak(self) -> float:
+        return max(run.peak_mib for run in self.product)
+
+    def cells(self) -> list[str]:
+        ratio = self.ratio
+        verdict = ""
+        if ratio is not None and self.target is not None:
+            verdict = "meets" if ratio <= self.target else "misses"
+        return [
+            self.figure,
+            self.size,
+            f"{self.seconds:.3f}",
+            "" if self.floor_seconds is None else f"{self.floor_seconds:.3f}",
+            "" if ratio is None else f"{ratio:.2f}x",
+            "" if self.target is None else f"≤ {self.target}x {verdict}",
+            f"{self.peak:.0f}",
+            self.note,
+        ]
+
+
+HEADINGS = ["figure", "size", "seconds", "floor s", "ratio", "target", "peak MiB", "note"]
+
+
+def child(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
+    """One child process: its wall time, its own peak resident memory, its stdout."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        text=True,
+    )
+    streams: dict[str, str] = {}
+
+    def drain(name: str, stream: object) -> None:
+        streams[name] = stream.read()  # type: ignore[attr-defined]
+
+    readers = [
+        threading.Thread(target=drain, args=("out", process.stdout)),
+        threading.Thread(target=drain, args=("err", process.stderr)),
+    ]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(process.pid, 0)  # this child's rusage, not the others'
+    seconds = time.perf_counter() - started
+    for reader in readers:
+        reader.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(
+            f"benchmark child failed ({' '.join(argv)}): {streams.get('err', '').strip()[-800:]}"
+        )
+    return Run(seconds, usage.ru_maxrss / 1024, streams.get("out", ""))
+
+
+# --- the clinics measured ----------------------------------------------------------
+
+
+@dataclass
+class Clinic:
+    folder: Path
+    url: str | None  # None: the SQLite file beside the config
+    entries: int
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "screening.toml"
+
+    def env(self) -> dict[str, str]:
+        return {"SCREENING_DATABASE_URL": self.url} if self.url else {}
+
+    def screening(self, *args: str) -> list[str]:
+        return [*SCREENING, "--config", str(self.config), *args]
+
+
+def clinic(backend: str, clients: int, days: int) -> Clinic:
+    """A generated clinic, made once and reused (bench/generate.py)."""
+    name = f"{backend}-{clients}x{days}"
+    folder = DATA / name
+    marker = folder / "entries"
+    url = _schema_url(name) if backend == "postgresql" else None
+    if marker.exists():
+        return Clinic(folder, url, int(marker.read_text()))
+    shutil.rmtree(folder, ignore_errors=True)
+    if url:
+        _fresh_schema(name)
+    print(f"generating {name} (once) ...", file=sys.stderr, flush=True)
+    run = child(
+        [
+            PYTHON,
+            str(HERE / "generate.py"),
+            str(folder),
+            "--clients",
+            str(clients),
+            "--days",
+            str(days),
+            *(["--db", url] if url else []),
+        ]
+    )
+    entries = int(run.output.strip())
+    marker.write_text(str(entries))
+    print(f"  {entries} entries in {run.seconds:.0f} s", file=sys.stderr, flush=True)
+    return Clinic(folder, url, entries)
+
+
+def _pg_base() -> str:
+    return os.environ.get("SCREENING_BENCH_DATABASE_URL", PG_DEFAULT)
+
+
+def _schema_url(name: str) -> str:
+    schema = "bench_" + name.replace("-", "_").replace("x", "_")
+    return f"{_pg_base()}?options=-csearch_path%3D{schema}"
+
+
+def _fresh_schema(name: str) -> None:
+    import sqlalchemy as sa
+
+    schema = "bench_" + name.replace("-", "_").replace("x", "_")
+    engine = sa.create_engine(_pg_base())
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+
+
+# --- the figures -------------------------------------------------------------------
+
+
+def selection(sizes: Sequence[int], runs: int) -> list[Row]:
+    rows = []
+    for size in sizes:
+        row = Row("selection maths", f"{size:,} clients", target=1.5)
+        for _ in range(runs):
+            out = child([PYTHON, str(HERE / "run.py"), "--child", "selection", str(size)])
+            product, floor = json.loads(out.output)
+            row.product.append(Run(product, out.peak_mib))
+            row.floor.append(Run(floor, out.peak_mib))
+        rows.append(row)
+    return rows
+
+
+def _selection_child(size: int) -> None:
+    """compose() for ``size`` clients against a bare HMAC-SHA256 loop over the same uids."""
+    import hmac
+    import uuid
+
+    from screening.core.canonical import lp
+    from screening.core.selection import Candidate, DrawPolicy, compose, day_seed
+
+    day = date(2026, 11, 23)  # a Monday
+    policy = DrawPolicy.from_body(_policy_body())
+    uids = [str(uuid.UUID(int=n * 7919 + 1, version=4)) for n in range(size)]
+    candidates = [
+        Candidate(uid, ("morning", "evening")[n % 2], str(1 + n % 3), date(2026, 9, 1), False, None)
+        for n, uid in enumerate(uids)
+    ]
+    seed = day_seed(b"k" * 32, "main", day)
+    tag = lp("screening/v1/client")
+    started = time.perf_counter()
+    compose(seed, day, policy, candidates)
+    product = time.perf_counter() - started
+    started = time.perf_counter()
+    for uid in uids:
+        int.from_bytes(hmac.digest(seed, tag + lp(uid), "sha256"), "big")
+    floor = time.perf_counter() - started
+    print(json.dumps([product, floor]))
+
+
+def _policy_body() -> dict[str, object]:
+    from screening import config
+    from screening.core.policy import policy_body
+
+    example = Path(config.__file__).parent / "data" / "config.example.toml"
+    settings, _ = config.parse(config.read_toml(example), example)
+    return policy_body(settings)  # type: ignore[arg-type]
+
+
+def verify(clinics: Sequence[Clinic], runs: int) -> list[Row]:
+    rows = []
+    for made in clinics:
+        row = Row("audit verify", f"{made.entries:,} entries", target=3.0)
+        for _ in range(runs):
+            row.product.append(child(made.screening("audit", "verify"), env=made.env()))
+            row.floor.append(
+                child(
+                    [PYTHON, str(HERE / "run.py"), "--child", "read-and-hash", str(made.config)],
+                    env=made.env(),
+                )
+            )
+        row.note = f"floor peak {max(r.peak_mib for r in row.floor):.0f} MiB"
+        rows.append(row)
+    return rows
+
+
+def _read_and_hash_child(config_file: str) -> None:
+    """The floor of verify: read every ledger row with the bare driver and SHA-256 its
+    bytes; nothing of screening, SQLAlchemy or SQLModel is imported."""
+    import tomllib
+    from urllib.parse import parse_qs, urlsplit
+
+    path = Path(config_file)
+    url = (
+        os.environ.get("SCREENING_DATABASE_URL")
+        or tomllib.loads(path.read_text())["database"]["url"]
+    )
+    query = "SELECT seq, canonical, hash FROM ledger ORDER BY seq"
+    count = 0
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        file = Path(url.removeprefix("sqlite:///"))
+        connection = sqlite3.connect(file if file.is_absolute() else path.parent / file)
+        for _, canonical, _ in connection.execute(query):
+            hashlib.sha256(canonical.encode()).hexdigest()
+            count += 1
+    else:
+        import psycopg
+
+        parts = urlsplit(url.replace("postgresql+psycopg", "postgresql"))
+        options = parse_qs(parts.query).get("options", [None])[0]
+        with (
+            psycopg.connect(
+                host=parts.hostname,
+                port=parts.port,
+                user=parts.username,
+                dbname=parts.path.lstrip("/"),
+                options=options,
+            ) as connection,
+            connection.cursor(name="bench") as cursor,
+        ):
+            cursor.itersize = 2000
+            cursor.execute(query)
+            for _, canonical, _ in cursor:
+                hashlib.sha256(canonical.encode()).hexdigest()
+                count += 1
+    print(count)
+
+
+def startup(runs: int) -> list[Row]:
+    row = Row("screening --help", "", target=1.5)
+    bare = HERE / "bare_typer.py"
+    for _ in range(runs):
+        row.product.append(child([*SCREENING, "--help"]))
+        row.floor.append(child([PYTHON, str(bare), "--help"]))
+    return [row]
+
+
+def select(backend: str, clients: int, days: int, runs: int) -> list[Row]:
+    """`select --late DAY` (a whole draw: pool, scores, screenings, reveal) at a site of
+    ``clients`` clients, each run a day the generator left undrawn, against
+    `python -c "import sqlmodel"`."""
+    made = clinic(backend, clients, days)
+    free = _undrawn(made)
+    if len(free) < runs:  # earlier benchmark runs drew them: make the clinic again
+        (made.folder / "entries").unlink()
+        made = clinic(backend, clients, days)
+        free = _undrawn(made)
+    row = Row("select (a late draw)", f"{clients:,} clients", target=1.5)
+    for day in free[:runs]:
+        row.product.append(
+            child(made.screening("select", "--late", day, "--reason", "benchmark"), env=made.env())
+        )
+        row.floor.append(child([PYTHON, "-c", "import sqlmodel"]))
+    statements = child(
+        [PYTHON, str(HERE / "run.py"), "--child", "count", str(made.config), "today", "--json"],
+        env=made.env(),
+    )
+    row.note = f"`today` for the same site: {statements.output.strip()} SQL statements"
+    return [row]
+
+
+def _undrawn(made: Clinic) -> list[str]:
+    out = child(
+        [PYTHON, str(HERE / "run.py"), "--child", "undrawn", str(made.config)], env=made.env()
+    )
+    return out.output.split()
+
+
+def _undrawn_child(config_file: str) -> None:
+    """Days inside the generated history that have no draw yet."""
+    import sqlalchemy as sa
+
+    from screening import config
+    from screening.db.engine import resolve_url
+
+    settings = config.load(Path(config_file))
+    url = resolve_url(
+        os.environ.get("SCREENING_DATABASE_URL") or settings.database_url, settings.folder
+    )
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        drawn = {str(d)[:10] for (d,) in connection.execute(sa.text("SELECT date FROM draws"))}
+    engine.dispose()
+    if not drawn:
+        return
+    day, last = date.fromisoformat(min(drawn)), date.fromisoformat(max(drawn))
+    while day < last:
+        if day.isoformat() not in drawn:
+            print(day.isoformat())
+        day += timedelta(days=1)
+
+
+def reads(made: Clinic, runs: int) -> list[Row]:
+    """`timeline` of one client and `report team`: time and SQL statements."""
+    rows = []
+    for figure, argv in (
+        ("timeline (one client)", ["timeline", "C-000001", "--format", "json"]),
+        ("report team", ["report", "team", "--format", "json"]),
+    ):
+        row = Row(figure, f"{made.entries:,} entries")
+        for _ in range(runs):
+            row.product.append(
+                child(
+                    [PYTHON, str(HERE / "run.py"), "--child", "count", str(made.config), *argv],
+                    env=made.env(),
+                )
+            )
+        row.note = f"{row.product[-1].output.strip()} SQL statements"
+        rows.append(row)
+    return rows
+
+
+def _count_child(config_file: str, *argv: str) -> None:
+    """Run a command in-process, counting the SQL statements it sends."""
+    import contextlib
+    import io
+
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
+    from screening.cli import app
+
+    count = 0
+
+    def counted(*_: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(sa.engine.Engine, "before_cursor_execute", counted)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        app(["--config", config_file, *argv], standalone_mode=False)
+    print(count)
+
+
+# --- the table ---------------------------------------------------------------------
+
+
+def table(rows: Sequence[Row]) -> str:
+    cells = [HEADINGS, *[row.cells() for row in rows]]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADINGS))]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |"
+        for line in cells
+    ]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 5)")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:  # one measurement, in its own process
+        name, *args = argv[1:]
+        {
+            "selection": lambda: _selection_child(int(args[0])),
+            "read-and-hash": lambda: _read_and_hash_child(args[0]),
+            "undrawn": lambda: _undrawn_child(args[0]),
+            "count": lambda: _count_child(*args),
+        }[name]()
+        return 0
+    options = parser.parse_args(argv)
+    runs = options.runs or (1 if options.quick else 5)
+    DATA.mkdir(exist_ok=True)
+    if options.quick:
+        selection_sizes, clinics, site = (200, 2_000, 20_000), ((20, 10), (20, 20), (20, 40)), 200
+    else:
+        selection_sizes = (2_000, 20_000, 200_000)
+        clinics, site = ((100, 300), (100, 2400), (300, 1800)), 2_000
+    started = time.perf_counter()
+    made = [clinic(options.backend, clients, days) for clients, days in clinics]
+    rows = [*startup(runs), *selection(selection_sizes, runs), *verify(made, runs)]
+    rows += select(options.backend, site, 60, runs)
+    rows += reads(made[-1], runs)
+    print(f"backend {options.backend}; {runs} run(s) per figure; {os.cpu_count()} cores")
+    print(table(rows))
+    print(f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
