@@ -424,16 +424,20 @@ def _store_version(
     version.result_id = result.id  # type: ignore[assignment]
     session.add(version)
     session.flush()
-    for analyte in analytes.values():
-        session.add(
-            AnalyteResult(
-                version_id=version.id,
-                code=analyte.code,  # type: ignore[arg-type]
-                outcome=analyte.outcome,
-                stage=analyte.stage,
-                level=None if analyte.level is None else str(analyte.level),
-                cutoff=None if analyte.cutoff is None else str(analyte.cutoff),
-            )
+    if analytes:  # one statement for the panel, no ORM object per analyte
+        session.execute(
+            sa.insert(AnalyteResult.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "version_id": version.id,
+                    "code": analyte.code,
+                    "outcome": analyte.outcome,
+                    "stage": analyte.stage,
+                    "level": None if analyte.level is None else str(analyte.level),
+                    "cutoff": None if analyte.cutoff is None else str(analyte.cutoff),
+                }
+                for analyte in analytes.values()
+            ],
         )
 
 
