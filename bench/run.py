@@ -23,7 +23,7 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,37 +94,23 @@ HEADINGS = ["figure", "size", "seconds", "floor s", "ratio", "target", "peak MiB
 
 
 def child(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    """One child process: its wall time, its own peak resident memory, its stdout."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        list(argv),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        text=True,
-    )
-    streams: dict[str, str] = {}
-
-    def drain(name: str, stream: object) -> None:
-        streams[name] = stream.read()  # type: ignore[attr-defined]
-
-    readers = [
-        threading.Thread(target=drain, args=("out", process.stdout)),
-        threading.Thread(target=drain, args=("err", process.stderr)),
-    ]
-    for reader in readers:
-        reader.start()
-    _, status, usage = os.wait4(process.pid, 0)  # this child's rusage, not the others'
-    seconds = time.perf_counter() - started
-    for reader in readers:
-        reader.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(
-            f"benchmark child failed ({' '.join(argv)}): {streams.get('err', '').strip()[-800:]}"
+    """One command, started from bench/measure.py: its wall time, its own peak resident
+    memory (as the kernel counts it for that process), its stdout."""
+    with tempfile.NamedTemporaryFile("r", suffix=".measure") as measured:
+        done = subprocess.run(
+            [PYTHON, "-I", "-S", str(HERE / "measure.py"), measured.name, *argv],
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            text=True,
+            check=False,
         )
-    return Run(seconds, usage.ru_maxrss / 1024, streams.get("out", ""))
+        if done.returncode != 0:
+            raise SystemExit(
+                f"benchmark child failed ({' '.join(argv)}): {done.stderr.strip()[-800:]}"
+            )
+        seconds, peak_kib = measured.read().split()
+    return Run(float(seconds), int(peak_kib) / 1024, done.stdout)
 
 
 # --- the clinics measured ----------------------------------------------------------

@@ -104,3 +104,19 @@ def test_count_mode_selects_exactly_k_lowest() -> None:
     counted = DrawPolicy(**{**POLICY.__dict__, "per_day": 5})
     result = compose(SEED, DAY, counted, people)
     assert sum(1 for _, why in result.selected if why == "random") == 5
+
+
+@given(
+    st.dictionaries(
+        st.uuids().map(str),
+        st.sampled_from([Fraction(0), Fraction(1), Fraction(2, 3), Fraction(1, 7), Fraction(3, 2)]),
+        max_size=40,
+    ),
+    st.binary(min_size=32, max_size=32),
+)
+def test_the_fast_path_selects_exactly_whom_draw_random_selects(pool, seed) -> None:  # type: ignore[no-untyped-def]
+    """compose() draws through _drawn, which skips building an Outcome per client; it must
+    select exactly the clients the reference draw_random does."""
+    from screening.core.selection import _drawn, draw_random
+
+    assert _drawn(seed, pool) == {o.uid for o in draw_random(seed, pool) if o.selected}

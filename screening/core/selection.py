@@ -268,28 +268,40 @@ def compose(
     pool: dict[str, Fraction] = {}
     left_out: dict[str, str] = {}
     by_uid: dict[str, Candidate] = {}
+    weekday = day.weekday()
+    # Per track and phase once, not per client: 20,000 clients share a handful of each.
+    counts = {
+        track: policy.days == "calendar" or weekday in days for track, days in policy.tracks.items()
+    }
+    rates: dict[tuple[str, str], Fraction] = {}
     for candidate in candidates:
         uid = candidate.uid.lower()
         by_uid[uid] = candidate
-        reason = _left_out_reason(candidate, day, policy, closed)
+        reason = _left_out_reason(candidate, day, policy, closed, counts)
         if reason:
             left_out[uid] = reason
-        else:
-            pool[uid] = policy.probability(candidate.phase, candidate.track)
+            continue
+        key = (candidate.phase, candidate.track)
+        rate = rates.get(key)
+        if rate is None:
+            rate = rates[key] = policy.probability(*key)
+        pool[uid] = rate
     if policy.per_day:
         drawn = {uid for _, uid in lowest(seed, pool, policy.per_day)}
     else:
-        drawn = {o.uid for o in draw_random(seed, pool) if o.selected}
+        drawn = _drawn(seed, pool)
     selected = dict(already or {})
-    for uid in sorted(pool):
+    for uid in pool:  # each client's outcome is their own: the order does not matter
         if uid in selected:
             continue
         if uid in drawn:
             selected[uid] = "random"
             continue
         candidate = by_uid[uid]
-        last = candidate.last_screened or candidate.admitted_on
-        if interval_due(day, last, policy.max_gap.get(candidate.phase)):
+        cap = policy.max_gap.get(candidate.phase)
+        if cap is not None and interval_due(
+            day, candidate.last_screened or candidate.admitted_on, cap
+        ):
             selected[uid] = "interval"
     return Composition(
         pool=tuple(sorted(pool.items())),
@@ -298,12 +310,41 @@ def compose(
     )
 
 
-def _left_out_reason(candidate: Candidate, day: date, policy: DrawPolicy, closed: bool) -> str:
+def _drawn(seed: bytes, pool: Mapping[str, Fraction]) -> set[str]:
+    """The uids ``draw_random`` selects, without building an Outcome for everyone: the
+    same HMAC and the same integer test, with each distinct rate's terms worked out once
+    (pool uids are already lowercased and unique)."""
+    terms: dict[Fraction, tuple[int, int, int]] = {}  # p -> (never/always/test, den, num·2^256)
+    drawn = set()
+    for uid, p in pool.items():
+        term = terms.get(p)
+        if term is None:
+            how = 0 if p <= 0 else 1 if p >= 1 else 2
+            term = terms[p] = (how, p.denominator, p.numerator * _SCORE_SPACE)
+        if term[0] == 2:
+            digest = hmac.digest(seed, _CLIENT_TAG + lp(uid), "sha256")
+            if int.from_bytes(digest, "big") * term[1] < term[2]:
+                drawn.add(uid)
+        elif term[0] == 1:
+            drawn.add(uid)
+    return drawn
+
+
+def _left_out_reason(
+    candidate: Candidate,
+    day: date,
+    policy: DrawPolicy,
+    closed: bool,
+    counts: Mapping[str, bool] | None = None,
+) -> str:
     if closed:
         return "closure"
     if candidate.held:
         return "hold"
-    if not policy.counts(candidate.track, day):
+    counted = counts.get(candidate.track) if counts is not None else None
+    if counted is None:
+        counted = policy.counts(candidate.track, day)
+    if not counted:
         return "not_a_meeting_day"
     low = policy.min_gap.get(candidate.phase)
     last = candidate.last_screened
