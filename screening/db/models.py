@@ -112,7 +112,10 @@ class Draw(SQLModel, table=True):
     """One draw per site and date (DESIGN §5: nobody can re-roll a day)."""
 
     __tablename__ = "draws"
-    __table_args__ = (sa.UniqueConstraint("site", "date", name="uq_draws_site_date"),)
+    __table_args__ = (
+        sa.UniqueConstraint("site", "date", name="uq_draws_site_date"),
+        sa.Index("ix_draws_site_revealed", "site", "revealed_seq"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     site: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
@@ -141,6 +144,7 @@ class Screening(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("draw_id", "client_id", name="uq_screenings_draw_client"),
         sa.Index("ix_screenings_client_date", "client_id", "date"),
+        sa.Index("ix_screenings_status_due", "status", "due_by"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

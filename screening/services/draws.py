@@ -160,13 +160,12 @@ def _policy(session: Session, site: str) -> tuple[dict[str, Any], DrawPolicy]:
 
 def candidates(session: Session, site: str, day: date) -> tuple[list[Candidate], dict[str, Client]]:
     """Clients in the program on ``day``, with holds and their latest screening."""
-    clients = session.exec(
-        select(Client).where(
-            Client.site == site,
-            Client.admitted_on <= day,
-            sa.or_(Client.discharged_on.is_(None), Client.discharged_on > day),  # type: ignore[union-attr]
-        )
-    ).all()
+    in_program = (
+        Client.site == site,
+        Client.admitted_on <= day,
+        sa.or_(Client.discharged_on.is_(None), Client.discharged_on > day),  # type: ignore[union-attr]
+    )
+    clients = session.exec(select(Client).where(*in_program)).all()
     by_id = {client.id: client for client in clients}
     held = set(
         session.exec(
@@ -175,11 +174,14 @@ def candidates(session: Session, site: str, day: date) -> tuple[list[Candidate],
             .where(Client.site == site, Hold.starts_on <= day, Hold.ends_on >= day)
         ).all()
     )
+    # Only the screenings of clients in the program: not the site's whole history.
     last: dict[int, date] = dict(
         session.execute(
             sa.select(Screening.client_id, sa.func.max(Screening.day))
-            .join(Client, Client.id == Screening.client_id)
-            .where(Client.site == site, Screening.status != "cancelled")
+            .where(
+                Screening.client_id.in_(sa.select(Client.id).where(*in_program)),  # type: ignore[attr-defined]
+                Screening.status != "cancelled",
+            )
             .group_by(Screening.client_id)
         ).all()
     )
