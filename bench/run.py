@@ -296,6 +296,34 @@ def _read_and_hash_child(config_file: str) -> None:
     print(count)
 
 
+def _verify_curve_child(config_file: str) -> None:
+    """Resident memory as verify walks the ledger: (entries read, MiB) every 2,000."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.services.audit import verify as run_verify
+    from screening.services.context import Actor, Context
+
+    settings = config.load(Path(config_file))
+    url = os.environ.get("SCREENING_DATABASE_URL") or settings.database_url
+    now = datetime.now(UTC)
+    ctx = Context(
+        settings, Database(resolve_url(url, settings.folder)), Actor("bench"), now, now.date()
+    )
+    page = os.sysconf("SC_PAGE_SIZE")
+    curve: list[tuple[int, float]] = []
+
+    def resident() -> float:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * page / 2**20
+
+    report = run_verify(replace(ctx), progress=lambda seq: curve.append((seq, resident())))
+    curve.append((report.entries, resident()))
+    print(json.dumps({"ok": report.ok, "curve": curve}))
+
+
 def startup(runs: int) -> list[Row]:
     row = Row("screening --help", "", target=1.5)
     bare = HERE / "bare_typer.py"
@@ -429,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
             "read-and-hash": lambda: _read_and_hash_child(args[0]),
             "undrawn": lambda: _undrawn_child(args[0]),
             "count": lambda: _count_child(*args),
+            "verify-curve": lambda: _verify_curve_child(args[0]),
         }[name]()
         return 0
     options = parser.parse_args(argv)
