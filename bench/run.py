@@ -408,26 +408,49 @@ def reads(made: Clinic, runs: int) -> list[Row]:
     return rows
 
 
-def _count_child(config_file: str, *argv: str) -> None:
-    """Run a command in-process, counting the SQL statements it sends."""
+def _count_child(config_file: str, *argv: str, plans: bool = False) -> None:
+    """Run a command in-process, counting the SQL statements it sends; with ``plans``,
+    print each SELECT's query plan instead (SQLite's EXPLAIN QUERY PLAN, PostgreSQL's
+    EXPLAIN), to show which indexes it uses."""
     import contextlib
     import io
 
     import sqlalchemy as sa
     from sqlalchemy import event
 
+    from screening import config
     from screening.cli import app
+    from screening.db.engine import resolve_url
 
-    count = 0
+    sent: list[tuple[str, object]] = []
 
-    def counted(*_: object) -> None:
-        nonlocal count
-        count += 1
+    def counted(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        sent.append((statement, parameters))
 
     event.listen(sa.engine.Engine, "before_cursor_execute", counted)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
         app(["--config", config_file, *argv], standalone_mode=False)
-    print(count)
+    if not plans:
+        print(len(sent))
+        return
+    event.remove(sa.engine.Engine, "before_cursor_execute", counted)
+    settings = config.load(Path(config_file))
+    url = resolve_url(
+        os.environ.get("SCREENING_DATABASE_URL") or settings.database_url, settings.folder
+    )
+    engine = sa.create_engine(url)
+    explain = "EXPLAIN QUERY PLAN " if url.get_backend_name() == "sqlite" else "EXPLAIN "
+    with engine.connect() as connection:
+        for statement, parameters in sent:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            plan = connection.exec_driver_sql(explain + statement, parameters).all()  # type: ignore[arg-type]
+            print(" ".join(statement.split())[:110])
+            for row in plan:
+                print("    " + str(row[-1]))
+    engine.dispose()
 
 
 # --- the table ---------------------------------------------------------------------
@@ -457,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             "read-and-hash": lambda: _read_and_hash_child(args[0]),
             "undrawn": lambda: _undrawn_child(args[0]),
             "count": lambda: _count_child(*args),
+            "plans": lambda: _count_child(*args, plans=True),
             "verify-curve": lambda: _verify_curve_child(args[0]),
         }[name]()
         return 0

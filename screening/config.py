@@ -393,7 +393,40 @@ def _cross_checks(raw: dict[str, Any]) -> list[str]:
             f"results.default_panel: no panel {default_panel!r}; "
             f"panels: {', '.join(sorted(panels))}"
         )
+    problem = _run_at_in_zone(raw)
+    if problem:
+        problems.append(problem)
     return problems
+
+
+def _run_at_in_zone(raw: dict[str, Any]) -> str | None:
+    """Beyond 01:00-03:00: the site's own zone may change its clocks at another hour
+    (03:00 in Helsinki, midnight in Havana). Refuse a run_at that is skipped or repeated
+    there on any day of the next three years."""
+    from datetime import UTC, datetime, time, timedelta
+
+    run_at = _table(raw.get("schedule")).get("run_at", "06:30")
+    zone_name = _table(raw.get("site")).get("timezone")
+    try:
+        hour, minute, second = run_at_time(run_at)
+        zone = ZoneInfo(zone_name)
+    except (ValueError, TypeError, ZoneInfoNotFoundError):
+        return None  # reported by the fields' own checks
+    if 1 <= hour < 3:
+        return None  # reported by the field's own check
+    day = datetime.now(zone).date()
+    for _ in range(3 * 366):
+        local = datetime.combine(day, time(hour, minute, second))
+        first, second_ = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
+        if first.utcoffset() != second_.utcoffset():
+            skipped = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local
+            return (
+                f"schedule.run_at: {run_at} {'does not exist' if skipped else 'happens twice'} "
+                f"in {zone_name} on {day}, when its clocks change; choose a time an hour or "
+                "more away from it"
+            )
+        day += timedelta(days=1)
+    return None
 
 
 def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:

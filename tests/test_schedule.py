@@ -64,6 +64,15 @@ def test_config_check_refuses_a_run_at_when_clocks_change(clinic: Clinic, run_at
     assert f"schedule.run_at: {run_at} is when clocks change" in result.stderr
 
 
+def test_config_check_refuses_a_run_at_the_sites_own_clocks_skip(clinic: Clinic) -> None:
+    """Helsinki moves its clocks at 03:00-04:00, not in the 01:00-03:00 window."""
+    _edit(clinic, 'timezone = "America/New_York"', 'timezone = "Europe/Helsinki"')
+    _edit(clinic, 'run_at = "06:30"', 'run_at = "03:30"')
+    result = clinic.run("config", "check")
+    assert result.exit_code == 2
+    assert "schedule.run_at: 03:30 does not exist in Europe/Helsinki on" in result.stderr
+
+
 @pytest.mark.parametrize(("run_at", "ok"), [("00:59", True), ("03:00", True), ("6:30", False)])
 def test_run_at_outside_the_window_is_accepted(clinic: Clinic, run_at: str, ok: bool) -> None:
     path = clinic.folder / "screening.toml"
@@ -215,10 +224,6 @@ class _Scheduler:
     def add_job(self, function: Any, trigger: str, **options: Any) -> None:
         self.jobs.append((function, options))
 
-    @property
-    def retries(self) -> list[tuple[Any, dict[str, Any]]]:
-        return [job for job in self.jobs if "args" in job[1]]
-
 
 def test_the_list_is_delivered_to_files_and_a_command(
     clinic: Clinic, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -280,23 +285,126 @@ def test_a_failed_delivery_is_retried_and_never_undoes_the_draw(
     try:
         with freeze_time("2026-11-23T12:00:00Z"):
             job.draw()
-        assert len(scheduler.retries) == 1
-        function, options = scheduler.retries[0]
-        view, channel, attempt = options["args"]
-        assert options["run_date"] == datetime(2026, 11, 23, 12, 10, tzinfo=UTC)
-        for _ in range(6):  # every retry fails too, until none is left
-            with freeze_time(options["run_date"]):
-                function(view, channel, attempt)
-            function, options = scheduler.retries[-1]
-            view, channel, attempt = options["args"]
+        retry = [options for _, options in scheduler.jobs if options.get("id") == "retry"]
+        assert retry[-1]["run_date"] == datetime(2026, 11, 23, 12, 10, tzinfo=UTC)
+        assert retry[-1]["misfire_grace_time"] is None  # a late retry still runs
+        for minutes in range(10, 80, 10):  # 6 retries, then no more
+            with freeze_time(datetime(2026, 11, 23, 12, tzinfo=UTC) + timedelta(minutes=minutes)):
+                job.deliver_due()
     finally:
         database.dispose()
-    assert len(scheduler.retries) == 6
     log = capsys.readouterr().err
-    assert "by command failed: the command" in log and "exited with status 3" in log
-    assert "no attempts left: hand the list over with `screening today`" in log
+    assert log.count("by command failed: the command") == 7 and "exited with status 3" in log
+    assert log.count("no attempts left: hand the list over with `screening today`") == 1
     assert clinic.sql("SELECT count(*) FROM draws")[0][0] == 1
     clinic.ok("audit", "verify")
+
+
+def test_a_restart_resumes_delivery_and_never_sends_twice(
+    clinic: Clinic, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Retries live in a file beside the config, not in the process: after a restart the
+    list still goes out, rebuilt with today's amendments, and what was sent is not resent."""
+    received = tmp_path / "received.jsonl"
+    script = tmp_path / "receive.py"
+    script.write_text(
+        "import sys, pathlib\n"
+        f"with pathlib.Path({str(received)!r}).open('a') as out:\n"
+        "    out.write(sys.stdin.read() + '\\n')\n",
+        encoding="utf-8",
+    )
+    _calendar_days(clinic)
+    _edit(clinic, '# directory = "lists"', 'directory = "lists"')
+    _edit(clinic, "# command = [", 'command = ["/nonexistent/notify-script"]\n# x = [')
+    with freeze_time("2026-11-23T12:00:00Z"):
+        _enrol(clinic, tmp_path)
+    first, database = _job(clinic)
+    try:
+        with freeze_time("2026-11-23T12:00:00Z"):
+            first.draw()
+    finally:
+        database.dispose()
+    # The administrator fixes the command and restarts the job; a client is added to the
+    # pool by an amendment meanwhile.
+    _edit(
+        clinic,
+        'command = ["/nonexistent/notify-script"]',
+        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}]",
+    )
+    with freeze_time("2026-11-23T12:05:00Z"):
+        clinic.ok("clients", "add", "C-99", "--track", "morning", "--phase", "1")
+        clinic.ok("select", "--amend", "--reason", "admitted this morning")
+    second, database = _job(clinic)
+    try:
+        with freeze_time("2026-11-23T12:06:00Z"):
+            second.upkeep()  # not yet: the next attempt is at 12:10
+        with freeze_time("2026-11-23T12:11:00Z"):
+            second.upkeep()
+            second.upkeep()
+    finally:
+        database.dispose()
+    log = capsys.readouterr().err
+    assert "was not found" in log
+    assert log.count("delivered the list of 2026-11-23: files") == 1
+    assert log.count("delivered the list of 2026-11-23: the command") == 1
+    (line,) = received.read_text().splitlines()
+    codes = {row["code"] for row in json.loads(line)["selected"]}
+    drawn = {
+        code
+        for (code,) in clinic.sql(
+            "SELECT c.code FROM screenings s JOIN clients c ON c.id = s.client_id"
+        )
+    }
+    assert codes == drawn and "C-99" in {c for (c,) in clinic.sql("SELECT code FROM clients")}
+    book = clinic.folder / "screening-deliveries.json"
+    assert stat.S_IMODE(book.stat().st_mode) == 0o600
+    assert "Client" not in book.read_text() and "C-" not in book.read_text()
+
+
+def test_a_command_that_cannot_run_fails_alone_and_never_sees_the_mail_password(
+    clinic: Clinic,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    no_shebang = tmp_path / "notify"
+    no_shebang.write_text("echo hello\n", encoding="utf-8")
+    no_shebang.chmod(0o700)
+    seen = tmp_path / "environment.json"
+    script = tmp_path / "env.py"
+    script.write_text(
+        "import json, os, pathlib\n"
+        f"pathlib.Path({str(seen)!r}).write_text(json.dumps(dict(os.environ)))\n",
+        encoding="utf-8",
+    )
+    _calendar_days(clinic)
+    _edit(clinic, '# directory = "lists"', 'directory = "lists"')
+    _edit(clinic, "# command = [", f"command = [{json.dumps(str(no_shebang))}]\n# x = [")
+    monkeypatch.setenv("SCREENING_SMTP_PASSWORD", "s3cret")
+    with freeze_time("2026-11-23T12:00:00Z"):
+        _enrol(clinic, tmp_path)
+    job, database = _job(clinic)
+    try:
+        with freeze_time("2026-11-23T12:00:00Z"):
+            job.draw()
+    finally:
+        database.dispose()
+    log = capsys.readouterr().err
+    assert "by command failed: the command" in log and "cannot be run" in log
+    assert "delivered the list of 2026-11-23: files" in log  # the other channel went out
+    _edit(
+        clinic,
+        f"command = [{json.dumps(str(no_shebang))}]",
+        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}]",
+    )
+    job, database = _job(clinic)
+    try:
+        with freeze_time("2026-11-23T12:10:00Z"):
+            job.deliver_due()
+    finally:
+        database.dispose()
+    environment = json.loads(seen.read_text())
+    assert not [name for name in environment if name.startswith("SCREENING_SMTP_")]
 
 
 def test_schedule_next_prints_local_and_utc_times(clinic: Clinic) -> None:
@@ -343,3 +451,15 @@ def test_overdue_screenings_are_swept_just_after_their_deadline(
     assert clinic.sql("SELECT count(*) FROM screenings WHERE status = 'pending'")[0][0] == 0
     assert clinic.sql("SELECT count(*) FROM screenings WHERE status = 'no_show'")[0][0] == pending
     assert f"{pending} overdue screening(s) became no-shows" in capsys.readouterr().err
+
+
+def test_the_unit_may_write_a_sqlite_database_kept_elsewhere(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "var" / "lib" / "screening"
+    url = f"sqlite:///{elsewhere}/screening.db"
+    result = clinic.run("schedule", "unit", env={"SCREENING_DATABASE_URL": url})
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    paths = next(line for line in text.splitlines() if line.startswith("ReadWritePaths="))
+    assert str(elsewhere) in paths.split("=", 1)[1].split()

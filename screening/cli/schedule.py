@@ -95,6 +95,11 @@ def unit(ctx: typer.Context) -> None:
     writable = [folder]
     if settings.notify.directory and Path(settings.notify.directory).is_absolute():
         writable.append(Path(settings.notify.directory))
+    from screening.db.engine import resolve_url, sqlite_path
+
+    database = sqlite_path(resolve_url(globals_of(ctx).db or settings.database_url, folder))
+    if database is not None and database.parent.absolute() != folder:
+        writable.append(database.parent.absolute())  # the database and its -wal, -shm
     site = settings.site.name
     when = f"{settings.schedule.run_at} {settings.site.timezone}"
     log_file = shlex.quote(str(folder / "schedule.log"))

@@ -186,8 +186,12 @@ def _check_domain(session: Session, report: Report, replay: Replay) -> None:
     entry order (the uid order within an entry is Python's, whatever the database's
     collation)."""
     report.clients = _check_clients(session, replay)
+    # Outer joins throughout: a row whose parent is gone (foreign keys switched off and
+    # a row deleted) must be named, not silently left out of the comparison.
     holds = (
-        sa.select(Hold, Client).join(Client, Client.id == Hold.client_id).order_by(Hold.ledger_seq)
+        sa.select(Hold, Client)
+        .outerjoin(Client, Client.id == Hold.client_id)
+        .order_by(Hold.ledger_seq)
     )
     report.holds = _match_rows(
         "hold",
@@ -238,7 +242,7 @@ def _check_screenings(session: Session, replay: Replay) -> int:
             Draw.day.label("draw_day"),  # type: ignore[attr-defined]
             repeated.created_seq.label("because"),
         )
-        .join(Client, Client.id == Screening.client_id)
+        .outerjoin(Client, Client.id == Screening.client_id)
         .outerjoin(Draw, Draw.id == Screening.draw_id)
         .outerjoin(repeated, repeated.screening_id == Screening.replaces_id)
         .order_by(Screening.created_seq)
@@ -284,8 +288,8 @@ def _check_results(session: Session, replay: Replay) -> int:
         sa.select(
             Result.created_seq, Result.ledger_seq, Screening.created_seq, Client.uid, Client.site
         )
-        .join(Screening, Screening.id == Result.screening_id)
-        .join(Client, Client.id == Screening.client_id)
+        .outerjoin(Screening, Screening.id == Result.screening_id)
+        .outerjoin(Client, Client.id == Screening.client_id)
         .order_by(Result.created_seq)
     )
     count = _match_rows(
@@ -319,7 +323,7 @@ def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]
             *(column.label(f"v_{column.name}") for column in versions.c),
             *(column.label(f"r_{column.name}") for column in results.c),
         )
-        .join(results, results.c.id == versions.c.result_id)
+        .outerjoin(results, results.c.id == versions.c.result_id)
         .order_by(versions.c.seq)
         .execution_options(yield_per=BATCH)
     )
@@ -461,6 +465,12 @@ def _match_rows(
                 "was changed outside screening",
             ) from None
         where = _where(key)
+        if not _well_formed(key):
+            raise Broken(
+                None,
+                f"a {label} row names ledger entry {where!r}, which is not an entry number: "
+                "it was changed outside screening",
+            )
         if key == previous:
             raise Broken(_seq_of(key), f"entry {where} ({label}): two {label} rows name it")
         previous = key
@@ -490,6 +500,13 @@ def _match_rows(
             f"{label} whose database row is gone",
         )
     return count
+
+
+def _well_formed(key: Any) -> bool:
+    """An entry number, or (entry number, uid): what the merge can order."""
+    if isinstance(key, tuple):
+        return len(key) == 2 and type(key[0]) is int and isinstance(key[1], str)
+    return type(key) is int
 
 
 def _seq_of(key: Any) -> int:

@@ -7,14 +7,18 @@ says of a failure never includes a client's name or code.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
 import smtplib
 import ssl
 import subprocess
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from screening.config import Settings
@@ -30,6 +34,8 @@ COLUMNS = [
 ]
 COMMAND_SECONDS = 60
 SMTP_SECONDS = 30
+BOOK = "screening-deliveries.json"
+KEEP_DAYS = 14
 
 
 class DeliveryFailed(Exception):
@@ -100,6 +106,8 @@ def _to_files(settings: Settings, view: DrawView) -> str:
 
 def _to_command(settings: Settings, view: DrawView) -> str:
     argv = list(settings.notify.command or [])
+    # The command gets the list, not the mail server's credentials.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_SMTP_")}
     try:
         done = subprocess.run(
             argv,
@@ -108,11 +116,14 @@ def _to_command(settings: Settings, view: DrawView) -> str:
             capture_output=True,
             timeout=COMMAND_SECONDS,
             check=False,
+            env=env,
         )
     except FileNotFoundError:
         raise DeliveryFailed(f"the command {argv[0]} was not found") from None
     except PermissionError:
         raise DeliveryFailed(f"the command {argv[0]} may not be run (permission denied)") from None
+    except OSError as error:
+        raise DeliveryFailed(f"the command {argv[0]} cannot be run: {error.strerror}") from None
     except subprocess.TimeoutExpired:
         raise DeliveryFailed(f"the command {argv[0]} took over {COMMAND_SECONDS} s") from None
     if done.returncode != 0:
@@ -137,13 +148,18 @@ def _by_email(settings: Settings, view: DrawView) -> str:
                 server.starttls(context=context)
             if user:
                 server.login(user, password or "")
-            server.send_message(message)
+            refused = server.send_message(message)
     except smtplib.SMTPAuthenticationError:
         raise DeliveryFailed(
             f"{smtp.host} refused the login of SCREENING_SMTP_USER; check the credentials"
         ) from None
     except (smtplib.SMTPException, ssl.SSLError, OSError) as error:
         raise DeliveryFailed(f"e-mail through {smtp.host}:{smtp.port} failed: {error}") from None
+    if refused:
+        return (
+            f"e-mail through {smtp.host} to {len(smtp.to) - len(refused)} of {len(smtp.to)} "
+            f"recipient(s); the server refused {len(refused)}: check [notify.smtp] to"
+        )
     return f"e-mail to {len(smtp.to)} recipient(s) through {smtp.host}"
 
 
@@ -165,3 +181,74 @@ def _email_text(view: DrawView, include_names: bool) -> str:
         "Substance-use treatment record (42 CFR Part 2): do not forward or redisclose.",
     ]
     return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Attempts:
+    attempts: int = 0
+    done: bool = False
+    next_at: datetime | None = None
+
+    def gave_up(self, settings: Settings) -> bool:
+        return self.attempts > settings.notify.retries
+
+
+class Deliveries:
+    """What has been delivered, and tried, per day and channel: a small JSON file beside
+    the config (0600), locked while in use so two processes never deliver the same list
+    twice. It holds dates and channel names only."""
+
+    def __init__(self, settings: Settings, now: datetime) -> None:
+        self.path = settings.folder / BOOK
+        self.settings, self.now = settings, now
+        self.site = settings.site.name
+        self._book: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def __enter__(self) -> Deliveries:
+        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._file = os.fdopen(descriptor, "r+", encoding="utf-8")
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+        text = self._file.read()
+        try:
+            self._book = json.loads(text) if text.strip() else {}
+        except ValueError:
+            self._book = {}  # a damaged book: at worst a list is delivered again
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        oldest = (self.now - timedelta(days=KEEP_DAYS)).date().isoformat()
+        kept = {key: value for key, value in self._book.items() if key.split()[-1] >= oldest}
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(json.dumps(kept, sort_keys=True, indent=1))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()  # releases the lock
+
+    def _entry(self, day: date, channel: str) -> dict[str, Any]:
+        return self._book.setdefault(f"{self.site} {day.isoformat()}", {}).setdefault(
+            channel, {"attempts": 0, "done": False, "next_at": None}
+        )
+
+    def state(self, day: date, channel: str) -> Attempts:
+        entry = self._entry(day, channel)
+        next_at = entry.get("next_at")
+        return Attempts(
+            int(entry.get("attempts", 0)),
+            bool(entry.get("done")),
+            datetime.fromisoformat(next_at) if next_at else None,
+        )
+
+    def delivered(self, day: date, channel: str, now: datetime) -> None:
+        entry = self._entry(day, channel)
+        entry.update(attempts=entry.get("attempts", 0) + 1, done=True, next_at=None)
+
+    def failed(self, day: date, channel: str, now: datetime) -> None:
+        entry = self._entry(day, channel)
+        later = now + timedelta(minutes=self.settings.notify.retry_minutes)
+        entry.update(attempts=entry.get("attempts", 0) + 1, next_at=later.isoformat())

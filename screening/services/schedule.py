@@ -136,20 +136,16 @@ class DailyJob:
         except Exception as error:  # logged; the next fire or upkeep tries again
             log.error("the draw for %s failed: %s", ctx.today, _reason(error))
             return
-        if view is None:
-            return
-        log.info(
-            "drew %s at %s: %d selected from a pool of %d",
-            view.day,
-            view.drawn_at.astimezone(ctx.settings.zone).strftime("%H:%M:%S %Z"),
-            len(view.rows),
-            view.pool_size,
-        )
-        from screening.services.notify import channels
-
-        for channel in channels(ctx.settings):
-            self.deliver(view, channel, attempt=0)
-        self.plan_deadline()
+        if view is not None:
+            log.info(
+                "drew %s at %s: %d selected from a pool of %d",
+                view.day,
+                view.drawn_at.astimezone(ctx.settings.zone).strftime("%H:%M:%S %Z"),
+                len(view.rows),
+                view.pool_size,
+            )
+            self.deliver_due()
+            self.plan_deadline()
 
     def upkeep(self) -> None:
         ctx = self.contexts()
@@ -162,6 +158,7 @@ class DailyJob:
             log.info(line)
         # A draw missed because the process was busy or the database was away.
         self.draw()
+        self.deliver_due()
         self.plan_deadline()
 
     def plan_deadline(self) -> None:
@@ -184,40 +181,77 @@ class DailyJob:
                 misfire_grace_time=None,
             )
 
-    def deliver(self, view: Any, channel: str, attempt: int) -> None:
-        from screening.services.notify import DeliveryFailed, deliver
+    def deliver_due(self) -> None:
+        """Deliver today's list by every channel that has not had it yet and whose next
+        attempt is due. What was delivered and tried is kept in a file beside the config
+        (services/notify.py), so a restart neither loses a retry nor sends twice, and the
+        list is rebuilt each time, with any amendment of the draw."""
+        from screening.services import draws
+        from screening.services.notify import Deliveries, channels, deliver
 
-        settings = self.contexts().settings
-        try:
-            what = deliver(settings, view, channel)
-        except DeliveryFailed as failure:
-            left = settings.notify.retries - attempt
-            log.error(
-                "delivery of the list of %s by %s failed: %s; %s",
-                view.day,
-                channel,
-                failure,
-                f"trying again in {settings.notify.retry_minutes} min ({left} attempt(s) left)"
-                if left > 0
-                else "no attempts left: hand the list over with `screening today`",
-            )
-            if left > 0 and self.scheduler is not None:
-                self.scheduler.add_job(
-                    self.deliver,
-                    "date",
-                    run_date=datetime.now(UTC) + timedelta(minutes=settings.notify.retry_minutes),
-                    args=(view, channel, attempt + 1),
-                )
+        ctx = self.contexts()
+        settings = ctx.settings
+        wanted = channels(settings)
+        if not wanted:
             return
-        log.info("delivered the list of %s: %s", view.day, what)
+        try:
+            view = draws.today(ctx)
+        except Exception as error:
+            log.error("cannot read today's list to deliver it: %s", _reason(error))
+            return
+        if view is None:
+            return
+        with Deliveries(settings, ctx.now) as book:
+            for channel in wanted:
+                state = book.state(view.day, channel)
+                if state.done or state.gave_up(settings):
+                    continue
+                if state.next_at is not None and state.next_at > ctx.now:
+                    self._plan_retry(state.next_at)
+                    continue
+                try:
+                    what = deliver(settings, view, channel)
+                except Exception as error:  # every channel is tried, whatever one does
+                    book.failed(view.day, channel, ctx.now)
+                    state = book.state(view.day, channel)
+                    left = settings.notify.retries + 1 - state.attempts
+                    log.error(
+                        "delivery of the list of %s by %s failed: %s; %s",
+                        view.day,
+                        channel,
+                        _reason(error),
+                        f"trying again in {settings.notify.retry_minutes} min "
+                        f"({left} attempt(s) left)"
+                        if left > 0
+                        else "no attempts left: hand the list over with `screening today`",
+                    )
+                    if state.next_at is not None and left > 0:
+                        self._plan_retry(state.next_at)
+                    continue
+                book.delivered(view.day, channel, ctx.now)
+                log.info("delivered the list of %s: %s", view.day, what)
+
+    def _plan_retry(self, when: datetime) -> None:
+        if self.scheduler is not None:
+            self.scheduler.add_job(
+                self.deliver_due,
+                "date",
+                run_date=when,
+                id="retry",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
 
 
 def _reason(error: Exception) -> str:
+    """What to log of an error: our own messages are safe to log; of anything else, only
+    its type (its text might quote a row)."""
     from screening.errors import ScreeningError
+    from screening.services.notify import DeliveryFailed
 
-    if isinstance(error, ScreeningError):
+    if isinstance(error, (ScreeningError, DeliveryFailed)):
         return str(error)
-    return type(error).__name__
+    return f"unexpected {type(error).__name__}"
 
 
 def run(contexts: ContextFactory) -> None:
@@ -242,9 +276,13 @@ def run(contexts: ContextFactory) -> None:
         next_run_time=datetime.now(UTC),
     )
 
+    stopping: list[int] = []
+
     def stop(signum: int, _frame: Any) -> None:
-        if scheduler.running:  # a second signal while stopping changes nothing
+        if not stopping:  # a second signal while stopping changes nothing
             log.info("stopping on %s", signal.Signals(signum).name)
+        stopping.append(signum)
+        if scheduler.running:
             scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
@@ -257,5 +295,6 @@ def run(contexts: ContextFactory) -> None:
         settings.site.timezone,
         fire[0].isoformat() if fire else "never",
     )
-    scheduler.start()
+    if not stopping:  # a signal before the start stops it here
+        scheduler.start()
     log.info("stopped")
