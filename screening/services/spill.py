@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 
 Order = Callable[[Any, Any], tuple[int, str]]
-CAPACITY = 2_000
+CAPACITY = 1_000
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
 
