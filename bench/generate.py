@@ -3,6 +3,8 @@
 Every entry is made the way staff would make it (admissions, discharges, phase changes,
 holds, closures, the daily draw, results, no-shows swept at their deadline, for-cause
 screenings and lab amendments), so the ledger it leaves is one `audit verify` accepts.
+One specimen in five is sent to the lab and its report never comes: bench/run.py imports
+those reports (as a dry run) to measure `results import`.
 The draw is missed on four days a month (the 7th, 13th, 20th and 27th), as if the server
 had been down: `report reconcile` shows them as "no draw", and the benchmark of
 `select` draws them late.
@@ -30,6 +32,7 @@ ZONE = ZoneInfo(TIMEZONE)
 START = date(2024, 1, 1)
 STAY_DAYS = 90  # an IOP stay, admission to discharge
 MISSED = (7, 13, 20, 27)  # days of the month the draw is missed (drawn late, or never)
+LAB_SHARE = 0.2  # specimens sent to the lab, whose report bench/run.py imports
 DRUGS = ("THC", "COC", "OPI", "AMP", "MAMP", "BZO", "FEN", "BUP")
 
 
@@ -112,13 +115,25 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
         if row["status"] != "pending" or rng.random() < 0.05:
             continue
         code = row["code"]
+        collected = f"{day.isoformat()}T{rng.randint(8, 12):02d}:{rng.randint(0, 59):02d}"
+        if rng.random() < LAB_SHARE:  # awaiting the lab's report
+            results.record(
+                clinic.context(day, 14),
+                code,
+                Findings(),
+                collected_at=collected,
+                sent_to_lab=True,
+                specimen_id=f"S{day:%Y%m%d}{code}",
+                method="lab",
+            )
+            continue
         positive = [rng.choice(DRUGS)] if rng.random() < 0.15 else []
         findings = Findings(positive=positive)  # the rest of the panel: negative
         recorded = results.record(
             clinic.context(day, 14),
             code,
             findings,
-            collected_at=f"{day.isoformat()}T{rng.randint(8, 12):02d}:{rng.randint(0, 59):02d}",
+            collected_at=collected,
         )
         if positive and rng.random() < 0.5:
             results.amend(

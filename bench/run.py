@@ -388,6 +388,128 @@ def _undrawn_child(config_file: str) -> None:
         day += timedelta(days=1)
 
 
+def results_import(backend: str, clients: int, days: int, runs: int) -> list[Row]:
+    """`results import --dry-run` of the lab's report on every specimen still awaiting
+    it (all the work, rolled back), against the driver's bare executemany of the same
+    rows into a scratch table."""
+    made = clinic(backend, clients, days)
+    report = made.folder / "lab-report.csv"
+    rows = child(
+        [PYTHON, str(HERE / "run.py"), "--child", "lab-csv", str(made.config), str(report)],
+        env=made.env(),
+    ).output.strip()
+    row = Row("results import (dry run)", f"{int(rows):,} rows", target=3.0)
+    for _ in range(runs):
+        row.product.append(
+            child(made.screening("results", "import", str(report), "--dry-run"), env=made.env())
+        )
+        row.floor.append(
+            child(
+                [
+                    PYTHON,
+                    str(HERE / "run.py"),
+                    "--child",
+                    "bare-insert",
+                    str(made.config),
+                    str(report),
+                ],
+                env=made.env(),
+            )
+        )
+    return [row]
+
+
+def _lab_csv_child(config_file: str, out: str) -> None:
+    """A lab report for every specimen still awaiting one: a row per analyte."""
+    import csv
+
+    import sqlalchemy as sa
+
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.db.models import Result
+
+    settings = config.load(Path(config_file))
+    url = os.environ.get("SCREENING_DATABASE_URL") or settings.database_url
+    database = Database(resolve_url(url, settings.folder))
+    count = 0
+    with database.read() as session, open(out, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "specimen_id",
+                "collected_at",
+                "analyte",
+                "outcome",
+                "level",
+                "cutoff",
+                "method",
+                "lab_report_id",
+            ]
+        )
+        waiting = session.execute(
+            sa.select(Result.specimen_id, Result.collected_at, Result.panel).where(
+                Result.specimen_id.is_not(None)  # type: ignore[union-attr]
+            )
+        ).all()
+        for specimen, collected, panel in waiting:
+            local = collected.astimezone(settings.zone).strftime("%Y-%m-%dT%H:%M")
+            for code in settings.panels[panel].analytes:
+                writer.writerow(
+                    [specimen, local, code, "negative", "", "", "LC-MS/MS", f"R-{specimen}"]
+                )
+                count += 1
+    database.dispose()
+    print(count)
+
+
+def _bare_insert_child(config_file: str, report: str) -> None:
+    """The floor of `results import`: the same rows, read with csv, inserted with the
+    driver's executemany into a scratch table; no screening, SQLAlchemy or SQLModel."""
+    import csv
+    import tomllib
+    from urllib.parse import parse_qs, urlsplit
+
+    with open(report, newline="", encoding="utf-8") as handle:
+        rows = [tuple(line) for line in csv.reader(handle)][1:]
+    path = Path(config_file)
+    url = (
+        os.environ.get("SCREENING_DATABASE_URL")
+        or tomllib.loads(path.read_text())["database"]["url"]
+    )
+    create = (
+        "CREATE TEMPORARY TABLE lab_rows (specimen_id TEXT, collected_at TEXT, analyte TEXT, "
+        "outcome TEXT, level TEXT, cutoff TEXT, method TEXT, lab_report_id TEXT)"
+    )
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        file = Path(url.removeprefix("sqlite:///"))
+        connection = sqlite3.connect(file if file.is_absolute() else path.parent / file)
+        connection.execute(create)
+        connection.executemany("INSERT INTO lab_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        connection.rollback()
+    else:
+        import psycopg
+
+        parts = urlsplit(url.replace("postgresql+psycopg", "postgresql"))
+        options = parse_qs(parts.query).get("options", [None])[0]
+        with psycopg.connect(
+            host=parts.hostname,
+            port=parts.port,
+            user=parts.username,
+            dbname=parts.path.lstrip("/"),
+            options=options,
+        ) as connection:
+            connection.execute(create)
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO lab_rows VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows
+                )
+            connection.rollback()
+    print(len(rows))
+
+
 def reads(made: Clinic, runs: int) -> list[Row]:
     """`timeline` of one client and `report team`: time and SQL statements."""
     rows = []
@@ -481,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
             "undrawn": lambda: _undrawn_child(args[0]),
             "count": lambda: _count_child(*args),
             "plans": lambda: _count_child(*args, plans=True),
+            "lab-csv": lambda: _lab_csv_child(*args),
+            "bare-insert": lambda: _bare_insert_child(*args),
             "verify-curve": lambda: _verify_curve_child(args[0]),
         }[name]()
         return 0
@@ -496,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     made = [clinic(options.backend, clients, days) for clients, days in clinics]
     rows = [*startup(runs), *selection(selection_sizes, runs), *verify(made, runs)]
     rows += select(options.backend, site, 60, runs)
+    rows += results_import(options.backend, site, 60, runs)
     rows += reads(made[-1], runs)
     print(f"backend {options.backend}; {runs} run(s) per figure; {os.cpu_count()} cores")
     print(table(rows))
