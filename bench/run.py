@@ -594,6 +594,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 5)")
+    parser.add_argument(
+        "--clinics",
+        default=None,
+        help="clinics for verify, CLIENTSxDAYS,... (default 100x300,100x2400,300x1800)",
+    )
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:  # one measurement, in its own process
         name, *args = argv[1:]
@@ -616,6 +621,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         selection_sizes = (2_000, 20_000, 200_000)
         clinics, site = ((100, 300), (100, 2400), (300, 1800)), 2_000
+    if options.clinics:
+        clinics = tuple(
+            (int(clients), int(days))
+            for clients, days in (size.split("x") for size in options.clinics.split(","))
+        )
     started = time.perf_counter()
     made = [clinic(options.backend, clients, days) for clients, days in clinics]
     rows = [*startup(runs), *selection(selection_sizes, runs), *verify(made, runs)]

@@ -70,6 +70,7 @@ def _import(
         by_report: dict[tuple[str, str, bool], list[tuple[int, dict[str, str]]]] = defaultdict(list)
         seen: dict[tuple[str, str], int] = {}
         results: dict[str, Result] = {}
+        imported: dict[tuple[int, str], bool] = {}  # (result, report id): already in?
         for line, row in rows:
             specimen, analyte = row["specimen_id"], row["analyte"].upper()
             if (specimen, analyte) in seen:
@@ -94,7 +95,7 @@ def _import(
                 )
                 continue
             results[specimen] = result
-            problems.extend(_row_problems(ctx, session, line, row, result))
+            problems.extend(_row_problems(ctx, session, line, row, result, imported))
             by_specimen[specimen].append((line, row))
             # One amendment per lab report and kind of method: a screen and a confirmation
             # of the same specimen stay two versions, each with its own report id.
@@ -145,7 +146,12 @@ def _result(session: Any, ctx: Context, specimen: str) -> Result | None:
 
 
 def _row_problems(
-    ctx: Context, session: Any, line: int, row: dict[str, str], result: Result
+    ctx: Context,
+    session: Any,
+    line: int,
+    row: dict[str, str],
+    result: Result,
+    imported: dict[tuple[int, str], bool],
 ) -> list[tuple[int, str]]:
     problems = []
     where = f"line {line}, column"
@@ -183,14 +189,16 @@ def _row_problems(
             f"{where} lab_report_id: {report!r} is not a report id (letters, digits, "
             ". _ / -, up to 64)"
         )
-    if (
-        report
-        and session.exec(
-            select(ResultVersion.id).where(
-                ResultVersion.result_id == result.id, ResultVersion.lab_report_id == report
-            )
-        ).first()
-    ):
+    if report and (result.id, report) not in imported:  # once per report, not per analyte
+        imported[(result.id, report)] = (  # type: ignore[index]
+            session.exec(
+                select(ResultVersion.id).where(
+                    ResultVersion.result_id == result.id, ResultVersion.lab_report_id == report
+                )
+            ).first()
+            is not None
+        )
+    if report and imported[(result.id, report)]:  # type: ignore[index]
         problems.append(
             f"{where} lab_report_id: report {report} is already imported for "
             f"specimen {row['specimen_id']}"
