@@ -90,6 +90,7 @@ class Row:
         ]
 
 
+FIGURES = ("startup", "selection", "verify", "select", "import", "reads")
 HEADINGS = ["figure", "size", "seconds", "floor s", "ratio", "target", "peak MiB", "note"]
 
 
@@ -594,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 5)")
+    parser.add_argument("--only", default=None, help=f"some figures: {','.join(FIGURES)}")
     parser.add_argument(
         "--clinics",
         default=None,
@@ -627,11 +629,30 @@ def main(argv: list[str] | None = None) -> int:
             for clients, days in (size.split("x") for size in options.clinics.split(","))
         )
     started = time.perf_counter()
-    made = [clinic(options.backend, clients, days) for clients, days in clinics]
-    rows = [*startup(runs), *selection(selection_sizes, runs), *verify(made, runs)]
-    rows += select(options.backend, site, 60, runs)
-    rows += results_import(options.backend, site, 60, runs)
-    rows += reads(made[-1], runs)
+    wanted = set(options.only.split(",")) if options.only else set(FIGURES)
+    unknown = wanted - set(FIGURES)
+    if unknown:
+        parser.error(
+            f"--only: no figure {', '.join(sorted(unknown))}; figures: {', '.join(FIGURES)}"
+        )
+    made = (
+        [clinic(options.backend, clients, days) for clients, days in clinics]
+        if wanted & {"verify", "reads"}
+        else []
+    )
+    rows: list[Row] = []
+    if "startup" in wanted:
+        rows += startup(runs)
+    if "selection" in wanted:
+        rows += selection(selection_sizes, runs)
+    if "verify" in wanted:
+        rows += verify(made, runs)
+    if "select" in wanted:
+        rows += select(options.backend, site, 60, runs)
+    if "import" in wanted:
+        rows += results_import(options.backend, site, 60, runs)
+    if "reads" in wanted:
+        rows += reads(made[-1], runs)
     print(f"backend {options.backend}; {runs} run(s) per figure; {os.cpu_count()} cores")
     print(table(rows))
     print(f"({time.perf_counter() - started:.0f} s)")

@@ -81,6 +81,14 @@ def canonical_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def canonical_text_of_stored(value: Any) -> str:
+    """The canonical text of a value rebuilt from database rows, to recompute a digest
+    the ledger holds: the same encoding without the walk that refuses unsafe values. A
+    value edited into something unsafe encodes differently, so its digest differs, or
+    does not encode at all: either way verify names it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_bytes(value: Any) -> bytes:
     return canonical_text(value).encode("utf-8")
 

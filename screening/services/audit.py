@@ -337,7 +337,9 @@ def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]
                 **{key[2:]: value for key, value in row._mapping.items() if key[0] == "r"}
             )
             first = version.seq == result.created_seq
-            digest = content_digest(result, version, analytes.get(version.id, []), first=first)  # type: ignore[arg-type]
+            digest = content_digest(
+                result, version, analytes.get(version.id, []), first=first, stored=True
+            )  # type: ignore[arg-type]
             yield version.seq, "", {"result": result.created_seq, "content": digest}
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from screening.core import validate
-from screening.core.canonical import canonical_text, private_digest
+from screening.core.canonical import canonical_text, canonical_text_of_stored, private_digest
 from screening.core.interpret import (
     AnalyteOutcome,
     Measures,
@@ -220,13 +220,20 @@ def version_content(version: ResultVersion, analytes: list[AnalyteOutcome]) -> d
 
 
 def content_digest(
-    result: Result, version: ResultVersion, analytes: list[AnalyteOutcome], first: bool
+    result: Result,
+    version: ResultVersion,
+    analytes: list[AnalyteOutcome],
+    first: bool,
+    stored: bool = False,
 ) -> str:
-    """The digest a version's ledger entry holds; the first also covers the collection."""
+    """The digest a version's ledger entry holds; the first also covers the collection.
+    ``stored``: the rows were read back from the database (verify), see
+    ``canonical_text_of_stored``."""
     content = version_content(version, analytes)
     if first:
         content = {"collection": collection_content(result), **content}
-    return private_digest(result.salt, canonical_text(content)) or ""
+    text = canonical_text_of_stored(content) if stored else canonical_text(content)
+    return private_digest(result.salt, text) or ""
 
 
 def _parse_collected(text: str | None, ctx: Context) -> datetime:
