@@ -429,6 +429,7 @@ def _lab_csv_child(config_file: str, out: str) -> None:
     from screening import config
     from screening.db.engine import Database, resolve_url
     from screening.db.models import Result
+    from screening.services.lab_import import COLUMNS
 
     settings = config.load(Path(config_file))
     url = os.environ.get("SCREENING_DATABASE_URL") or settings.database_url
@@ -436,18 +437,7 @@ def _lab_csv_child(config_file: str, out: str) -> None:
     count = 0
     with database.read() as session, open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "specimen_id",
-                "collected_at",
-                "analyte",
-                "outcome",
-                "level",
-                "cutoff",
-                "method",
-                "lab_report_id",
-            ]
-        )
+        writer.writerow(COLUMNS)
         waiting = session.execute(
             sa.select(Result.specimen_id, Result.collected_at, Result.panel).where(
                 Result.specimen_id.is_not(None)  # type: ignore[union-attr]

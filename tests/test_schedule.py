@@ -7,6 +7,8 @@ import json
 import stat
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -120,6 +122,15 @@ def _job(clinic: Clinic, scheduler: Any = None) -> tuple[DailyJob, Any]:
     return DailyJob(contexts, scheduler), database
 
 
+@contextmanager
+def _running(clinic: Clinic, scheduler: Any = None) -> Iterator[DailyJob]:
+    job, database = _job(clinic, scheduler)
+    try:
+        yield job
+    finally:
+        database.dispose()
+
+
 def _draw_days(clinic: Clinic) -> Counter[str]:
     return Counter(str(day)[:10] for (day,) in clinic.sql("SELECT date FROM draws"))
 
@@ -143,9 +154,8 @@ def test_one_draw_per_local_day_whatever_the_clocks_do(
         clinic.ok("init", "--timezone", zone)
         _calendar_days(clinic)
         _enrol(clinic, tmp_path)
-    job, database = _job(clinic)
-    settings = job.contexts().settings
-    try:
+    with _running(clinic) as job:
+        settings = job.contexts().settings
         fires = next_fire_times(settings, datetime.fromisoformat(f"{start}T12:00:00+00:00"), days)
         for fire in fires:
             with freeze_time(fire - timedelta(minutes=1)):
@@ -155,8 +165,6 @@ def test_one_draw_per_local_day_whatever_the_clocks_do(
                 job.draw()  # a second fire (or a second instance) changes nothing
             with freeze_time(fire + timedelta(hours=13)):
                 job.upkeep()  # deadlines pass, no-shows swept, no second draw
-    finally:
-        database.dispose()
     drawn = _draw_days(clinic)
     expected = [str(fire.astimezone(settings.zone).date()) for fire in fires]
     assert sorted(drawn) == expected and set(drawn.values()) == {1}
@@ -180,15 +188,12 @@ def test_after_three_days_down_a_restart_draws_today_only(backend: str, tmp_path
         clinic.ok("init", "--timezone", "America/New_York")
         _calendar_days(clinic)
         _enrol(clinic, tmp_path)
-    job, database = _job(clinic)
-    try:
+    with _running(clinic) as job:
         with freeze_time("2026-11-02T11:30:00Z"):  # 06:30 in New York
             job.draw()
         # Down from the 3rd to the 5th; started again at 09:10 on the 6th.
         with freeze_time("2026-11-06T14:10:00Z"):
             job.upkeep()  # what `schedule run` does first
-    finally:
-        database.dispose()
     assert sorted(_draw_days(clinic)) == ["2026-11-02", "2026-11-06"]
     (at,) = clinic.sql("SELECT drawn_at FROM draws WHERE date = '2026-11-06'")[0]
     assert str(at).startswith("2026-11-06 14:10")  # its real time, not 06:30
@@ -242,12 +247,8 @@ def test_the_list_is_delivered_to_files_and_a_command(
     )
     with freeze_time("2026-11-23T12:00:00Z"):
         _enrol(clinic, tmp_path)
-    job, database = _job(clinic)
-    try:
-        with freeze_time("2026-11-23T12:00:00Z"):
-            job.draw()
-    finally:
-        database.dispose()
+    with _running(clinic) as job, freeze_time("2026-11-23T12:00:00Z"):
+        job.draw()
     folder = clinic.folder / "lists"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     files = sorted(p.name for p in folder.iterdir())
@@ -281,8 +282,7 @@ def test_a_failed_delivery_is_retried_and_never_undoes_the_draw(
     with freeze_time("2026-11-23T12:00:00Z"):
         _enrol(clinic, tmp_path)
     scheduler = _Scheduler()
-    job, database = _job(clinic, scheduler)
-    try:
+    with _running(clinic, scheduler) as job:
         with freeze_time("2026-11-23T12:00:00Z"):
             job.draw()
         retry = [options for _, options in scheduler.jobs if options.get("id") == "retry"]
@@ -291,8 +291,6 @@ def test_a_failed_delivery_is_retried_and_never_undoes_the_draw(
         for minutes in range(10, 80, 10):  # 6 retries, then no more
             with freeze_time(datetime(2026, 11, 23, 12, tzinfo=UTC) + timedelta(minutes=minutes)):
                 job.deliver_due()
-    finally:
-        database.dispose()
     log = capsys.readouterr().err
     assert log.count("by command failed: the command") == 7 and "exited with status 3" in log
     assert log.count("no attempts left: hand the list over with `screening today`") == 1
@@ -318,12 +316,8 @@ def test_a_restart_resumes_delivery_and_never_sends_twice(
     _edit(clinic, "# command = [", 'command = ["/nonexistent/notify-script"]\n# x = [')
     with freeze_time("2026-11-23T12:00:00Z"):
         _enrol(clinic, tmp_path)
-    first, database = _job(clinic)
-    try:
-        with freeze_time("2026-11-23T12:00:00Z"):
-            first.draw()
-    finally:
-        database.dispose()
+    with _running(clinic) as first, freeze_time("2026-11-23T12:00:00Z"):
+        first.draw()
     # The administrator fixes the command and restarts the job; a client is added to the
     # pool by an amendment meanwhile.
     _edit(
@@ -334,15 +328,12 @@ def test_a_restart_resumes_delivery_and_never_sends_twice(
     with freeze_time("2026-11-23T12:05:00Z"):
         clinic.ok("clients", "add", "C-99", "--track", "morning", "--phase", "1")
         clinic.ok("select", "--amend", "--reason", "admitted this morning")
-    second, database = _job(clinic)
-    try:
+    with _running(clinic) as second:
         with freeze_time("2026-11-23T12:06:00Z"):
             second.upkeep()  # not yet: the next attempt is at 12:10
         with freeze_time("2026-11-23T12:11:00Z"):
             second.upkeep()
             second.upkeep()
-    finally:
-        database.dispose()
     log = capsys.readouterr().err
     assert "was not found" in log
     assert log.count("delivered the list of 2026-11-23: files") == 1
@@ -383,12 +374,8 @@ def test_a_command_that_cannot_run_fails_alone_and_never_sees_the_mail_password(
     monkeypatch.setenv("SCREENING_SMTP_PASSWORD", "s3cret")
     with freeze_time("2026-11-23T12:00:00Z"):
         _enrol(clinic, tmp_path)
-    job, database = _job(clinic)
-    try:
-        with freeze_time("2026-11-23T12:00:00Z"):
-            job.draw()
-    finally:
-        database.dispose()
+    with _running(clinic) as job, freeze_time("2026-11-23T12:00:00Z"):
+        job.draw()
     log = capsys.readouterr().err
     assert "by command failed: the command" in log and "cannot be run" in log
     assert "delivered the list of 2026-11-23: files" in log  # the other channel went out
@@ -397,12 +384,8 @@ def test_a_command_that_cannot_run_fails_alone_and_never_sees_the_mail_password(
         f"command = [{json.dumps(str(no_shebang))}]",
         f"command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}]",
     )
-    job, database = _job(clinic)
-    try:
-        with freeze_time("2026-11-23T12:10:00Z"):
-            job.deliver_due()
-    finally:
-        database.dispose()
+    with _running(clinic) as job, freeze_time("2026-11-23T12:10:00Z"):
+        job.deliver_due()
     environment = json.loads(seen.read_text())
     assert not [name for name in environment if name.startswith("SCREENING_SMTP_")]
 
@@ -435,8 +418,7 @@ def test_overdue_screenings_are_swept_just_after_their_deadline(
     with freeze_time("2026-11-23T12:00:00Z"):
         _enrol(clinic, tmp_path)
     scheduler = _Scheduler()
-    job, database = _job(clinic, scheduler)
-    try:
+    with _running(clinic, scheduler) as job:
         with freeze_time("2026-11-23T12:00:00Z"):
             job.draw()
         (function, options), *_ = [j for j in scheduler.jobs if j[1].get("id") == "deadline"]
@@ -446,8 +428,6 @@ def test_overdue_screenings_are_swept_just_after_their_deadline(
         assert pending > 0
         with freeze_time(options["run_date"]):
             function()
-    finally:
-        database.dispose()
     assert clinic.sql("SELECT count(*) FROM screenings WHERE status = 'pending'")[0][0] == 0
     assert clinic.sql("SELECT count(*) FROM screenings WHERE status = 'no_show'")[0][0] == pending
     assert f"{pending} overdue screening(s) became no-shows" in capsys.readouterr().err

@@ -16,15 +16,13 @@ policy_app = typer.Typer(
     help="The selection policy: what the config makes the draw do.", no_args_is_help=True
 )
 
-DRAW_COLUMNS = [
-    ("code", "code"),
-    ("name", "name"),
-    ("track", "track"),
-    ("phase", "phase"),
-    ("why", "why selected"),
-    ("collect_by", "collect by"),
-    ("status", "status"),
-]
+
+def _draw_columns() -> list[tuple[str, str]]:
+    from screening.services.draws import LIST_COLUMNS
+
+    return [*LIST_COLUMNS, ("status", "status")]
+
+
 REASONS = {
     "hold": "on hold",
     "not_a_meeting_day": "not a meeting day",
@@ -79,7 +77,10 @@ def _emit(view: DrawView, zone: object, as_json: bool, csv_file: Path | None) ->
         )
         return
     emit_rows(
-        view.rows, DRAW_COLUMNS, title=f"Screening list for {view.day}", empty="nobody is selected"
+        view.rows,
+        _draw_columns(),
+        title=f"Screening list for {view.day}",
+        empty="nobody is selected",
     )
     message(_summary(view, zone))
 
@@ -90,7 +91,7 @@ def _write_csv(view: DrawView, path: Path) -> None:
     from screening.render.output import emit_csv, write_private
 
     buffer = io.StringIO()
-    emit_csv(view.rows, DRAW_COLUMNS, buffer)
+    emit_csv(view.rows, _draw_columns(), buffer)
     write_private(path, buffer.getvalue())
 
 

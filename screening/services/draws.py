@@ -40,6 +40,17 @@ from screening.services.upkeep import reveal_due, writing
 _LEDGER = LedgerRow.__table__
 
 
+# A day's list as staff see it, in this order: on screen, in CSV and as delivered.
+LIST_COLUMNS = [
+    ("code", "code"),
+    ("name", "name"),
+    ("track", "track"),
+    ("phase", "phase"),
+    ("why", "why selected"),
+    ("collect_by", "collect by"),
+]
+
+
 @dataclass(frozen=True)
 class DrawView:
     """A draw as staff see it: who, why, by when, and what is still pending."""

@@ -22,16 +22,9 @@ from types import TracebackType
 from typing import Any
 
 from screening.config import Settings
+from screening.services.draws import LIST_COLUMNS as COLUMNS
 from screening.services.draws import DrawView
 
-COLUMNS = [
-    ("code", "code"),
-    ("name", "name"),
-    ("track", "track"),
-    ("phase", "phase"),
-    ("why", "why selected"),
-    ("collect_by", "collect by"),
-]
 COMMAND_SECONDS = 60
 SMTP_SECONDS = 30
 BOOK = "screening-deliveries.json"
