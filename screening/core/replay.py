@@ -7,8 +7,8 @@ at the end for days not yet revealed). Pure: no I/O, no clock.
 
 Memory stays flat however long the ledger is. What grows with history (every client,
 hold, closure, draw, screening, result and version the database must match, and the
-clients discharged before the latest draw) lives in maps made by ``new_map``: plain
-dicts by default, maps that spill to disk in `audit verify` (services/spill.py). In
+clients discharged before the latest draw) lives in maps made by ``new_map`` (in
+`audit verify`, maps that spill to disk: services/spill.py). In
 memory stay only the clients still in the program, policies, anchors, closures and the
 draws waiting for their key.
 """
@@ -88,17 +88,6 @@ class Store(Protocol):
     def ordered(self) -> Iterator[tuple[Any, Any]]: ...
 
 
-class MemoryMap(dict[Any, Any]):
-    """A ``Store`` in memory, for short ledgers and tests."""
-
-    def __init__(self, order: Order) -> None:
-        super().__init__()
-        self._order = order
-
-    def ordered(self) -> Iterator[tuple[Any, Any]]:
-        return iter(sorted(self.items(), key=lambda item: self._order(*item)))
-
-
 def by_seq(key: Any, value: Any) -> tuple[int, str]:
     """Order of maps keyed by a ledger seq, or by (seq, uid)."""
     return (key, "") if isinstance(key, int) else (key[0], key[1])
@@ -133,7 +122,7 @@ class _Member:
 
 
 class Replay:
-    def __init__(self, new_map: Callable[[Order], Store] = MemoryMap) -> None:
+    def __init__(self, new_map: Callable[[Order], Store]) -> None:
         # uid -> (latest client entry, site, state)
         self.clients = new_map(lambda uid, known: (known[0], uid))
         self.holds = new_map(by_seq)  # entry -> (site, hold)
