@@ -130,22 +130,28 @@ class DailyJob:
         self.scheduler = scheduler
 
     def draw(self) -> None:
+        """The cron job: today's draw once due, then its delivery and deadline."""
+        if self._draw():
+            self.deliver_due()
+            self.plan_deadline()
+
+    def _draw(self) -> bool:
         ctx = self.contexts()
         try:
             view = draw_if_due(ctx)
         except Exception as error:  # logged; the next fire or upkeep tries again
             log.error("the draw for %s failed: %s", ctx.today, _reason(error))
-            return
-        if view is not None:
-            log.info(
-                "drew %s at %s: %d selected from a pool of %d",
-                view.day,
-                view.drawn_at.astimezone(ctx.settings.zone).strftime("%H:%M:%S %Z"),
-                len(view.rows),
-                view.pool_size,
-            )
-            self.deliver_due()
-            self.plan_deadline()
+            return False
+        if view is None:
+            return False
+        log.info(
+            "drew %s at %s: %d selected from a pool of %d",
+            view.day,
+            view.drawn_at.astimezone(ctx.settings.zone).strftime("%H:%M:%S %Z"),
+            len(view.rows),
+            view.pool_size,
+        )
+        return True
 
     def upkeep(self) -> None:
         ctx = self.contexts()
@@ -156,8 +162,9 @@ class DailyJob:
             return
         for line in done.lines():
             log.info(line)
-        # A draw missed because the process was busy or the database was away.
-        self.draw()
+        # A draw missed because the process was busy or the database was away; then what
+        # follows any draw, once.
+        self._draw()
         self.deliver_due()
         self.plan_deadline()
 
