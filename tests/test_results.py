@@ -652,3 +652,57 @@ def test_tampered_draws_and_unreadable_rows_are_named(day: Clinic) -> None:
     assert unlinked.exit_code == 1 and "differs from the ledger in draw" in unlinked.stderr
     assert unreadable.exit_code == 1
     assert "a result version row cannot be read (InvalidOperation)" in unreadable.stderr
+
+
+def _context(clinic: Clinic):  # type: ignore[no-untyped-def]
+    """What the CLI hands the services, for a call the CLI does not make one at a time."""
+    from datetime import UTC, datetime
+
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.services.context import Actor, Context
+
+    settings = config.load(clinic.folder / "screening.toml")
+    now = datetime.now(UTC)
+    database = Database(resolve_url(clinic.url, settings.folder))
+    return Context(settings, database, Actor("staff1"), now, now.astimezone(settings.zone).date())
+
+
+def test_many_specimens_are_recorded_in_one_go_or_not_at_all(day: Clinic) -> None:
+    from screening.errors import BadInput
+    from screening.services.results import Collection, Findings, record_many
+
+    with freeze_time(LATER):
+        ctx = _context(day)
+        before = _snapshot(day)
+        with pytest.raises(BadInput, match="specimen id S-1 is already recorded"):
+            record_many(
+                ctx,
+                [
+                    Collection("C-01", Findings(), specimen_id="S-1"),
+                    Collection("C-02", Findings(), specimen_id="S-1"),
+                ],
+            )
+        with pytest.raises(BadInput, match="no client with code 'C-99'"):
+            record_many(ctx, [Collection("C-01", Findings()), Collection("C-99", Findings())])
+        assert _snapshot(day) == before
+        # A dilute specimen orders an observed recollection; in the same batch, the
+        # client's observed specimen goes to that recollection.
+        answers = record_many(
+            ctx,
+            [
+                Collection("C-03", Findings(positive=["THC"]), collected_at="09:10"),
+                Collection("C-01", Findings(creatinine="3", specific_gravity="1.0020")),
+                Collection("C-01", Findings(), observed=True),
+                Collection("C-02", Findings(), sent_to_lab=True, specimen_id="S-2"),
+            ],
+        )
+        ctx.database.dispose()
+        day.ok("audit", "verify")
+    assert [a["code"] for a in answers] == ["C-03", "C-01", "C-01", "C-02"]
+    assert answers[1]["recollection"] == answers[2]["screening"]
+    rows = {(r["code"], r["reason"]): r for r in _list(day)}
+    assert rows[("C-01", "recollection")]["status"] == "collected"
+    assert rows[("C-03", "random")]["status"] == "collected"
+    assert rows[("C-02", "random")]["status"] == "collected"
+    assert _snapshot(day)["result_versions"] == before["result_versions"] + 4

@@ -9,6 +9,7 @@ holding a salted digest of its content, never the content itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -31,10 +32,11 @@ from screening.errors import BadInput
 from screening.services.clients import find, new_salt
 from screening.services.context import Context
 from screening.services.ledger import LedgerWriter
-from screening.services.screenings import create, key, pending_for, set_status
+from screening.services.screenings import create, first_open, key, pending_for, set_status
 from screening.services.upkeep import writing
 
 METHODS = ("point_of_care", "lab")
+CHUNK = 500  # values in one IN (...): well under SQLite's and PostgreSQL's limits
 AMEND_REASONS = (
     "lab_report",
     "lab_confirmation",
@@ -261,156 +263,305 @@ def _parse_collected(text: str | None, ctx: Context) -> datetime:
     return moment
 
 
-def record(
-    ctx: Context,
-    code: str,
-    findings: Findings,
-    *,
-    screening_id: int | None = None,
-    specimen: str | None = None,
-    collected_at: str | None = None,
-    collector: str | None = None,
-    observed: bool = False,
-    observed_reason: str | None = None,
-    specimen_id: str | None = None,
-    temperature_ok: bool | None = None,
-    method: str | None = None,
-    panel: str | None = None,
-    sent_to_lab: bool = False,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Collection:
+    """One specimen, as `results record` takes it."""
+
+    code: str
+    findings: Findings
+    screening_id: int | None = None
+    specimen: str | None = None
+    collected_at: str | None = None
+    collector: str | None = None
+    observed: bool = False
+    observed_reason: str | None = None
+    specimen_id: str | None = None
+    temperature_ok: bool | None = None
+    method: str | None = None
+    panel: str | None = None
+    sent_to_lab: bool = False
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A collection after the checks that need no database."""
+
+    given: Collection
+    panel: str
+    specimen: str
+    method: str
+    moment: datetime
+    collector: str
+    observed_reason: str | None
+    specimen_id: str | None
+    validity: str
+    measures: Measures
+    analytes: dict[str, AnalyteOutcome]
+
+
+def record(ctx: Context, code: str, findings: Findings, **details: Any) -> dict[str, Any]:
     """``results record``: a specimen collected for the client's pending screening."""
+    return record_many(ctx, [Collection(code, findings, **details)])[0]
+
+
+def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[str, Any]]:
+    """Specimens collected for pending screenings, in one transaction: all or none.
+
+    The lookups are made once for all of them (clients, open screenings, selection
+    times, specimen ids already used), so a day's specimens cost one query of each kind,
+    not one of each per specimen."""
+    checked = [_check(ctx, collection) for collection in collections]
+    with writing(ctx) as (session, writer):
+        clients = _clients_by_code(session, ctx.site, {c.given.code for c in checked})
+        candidates = _open_screenings(session, [client.id for client in clients.values()])
+        selected_at = _entry_times(
+            session, [s.created_seq for found in candidates.values() for s in found]
+        )
+        used = _used_specimen_ids(session, [c.specimen_id for c in checked if c.specimen_id])
+        stored: list[tuple[Result, ResultVersion, dict[str, AnalyteOutcome]]] = []
+        answers: list[dict[str, Any]] = []
+        for item in checked:
+            given = item.given
+            client = clients.get(given.code) or find(session, ctx.site, given.code)
+            open_ones = candidates.setdefault(client.id, [])  # type: ignore[arg-type]
+            if given.screening_id is not None:
+                screening = pending_for(
+                    session,
+                    ctx,
+                    client,
+                    given.screening_id,
+                    collected_at=item.moment,
+                    observed=given.observed,
+                )
+            else:
+                screening = first_open(client, open_ones, item.moment, given.observed)
+            if screening in open_ones:
+                open_ones.remove(screening)
+            if screening.created_seq not in selected_at:  # created in this transaction
+                selected_at.update(_entry_times(session, [screening.created_seq]))
+            _check_collection_time(ctx, screening, item.moment, selected_at[screening.created_seq])
+            if screening.observed_required and not given.observed:
+                raise BadInput(
+                    f"screening {screening.id} must be collected under direct "
+                    "observation; add --observed"
+                )
+            if item.specimen_id and item.specimen_id in used:
+                raise BadInput(
+                    f"specimen id {item.specimen_id} is already recorded; check the label"
+                )
+            if item.specimen_id:
+                used.add(item.specimen_id)
+            result, version, entry = _collect(ctx, writer, item, screening, client)
+            stored.append((result, version, item.analytes))
+            screening.status, screening.status_auto, screening.ledger_seq = (
+                "collected",
+                False,
+                entry.seq,
+            )
+            session.add_all([result, screening])
+            recollect = needs_observed_recollection(
+                item.validity,
+                item.measures,
+                item.analytes.values(),
+                given.temperature_ok,
+                ctx.settings.validity,
+            )
+            recollection = None
+            if recollect:
+                recollection = create(
+                    writer,
+                    session,
+                    ctx,
+                    client,
+                    "recollection",
+                    note=recollect,
+                    observed=True,
+                    because=entry.seq,
+                    replaces=screening,
+                )
+                session.flush()  # its id, should a later specimen in the batch be for it
+                open_ones.append(recollection)
+            answers.append(
+                {
+                    "code": client.code,
+                    "result": result,
+                    "screening": screening,
+                    "validity": item.validity,
+                    "recollection": recollection,
+                    "recollection_reason": recollect,
+                }
+            )
+        session.flush()
+        store_versions(session, stored)
+        session.flush()
+        for answer in answers:
+            answer["result"] = answer["result"].id
+            answer["screening"] = answer["screening"].id
+            if answer["recollection"] is not None:
+                answer["recollection"] = answer["recollection"].id
+        return answers
+
+
+def _check(ctx: Context, given: Collection) -> _Checked:
     settings = ctx.settings
-    panel = panel or settings.results.default_panel
+    panel = given.panel or settings.results.default_panel
     if panel not in settings.panels:
         raise BadInput(f"no panel {panel!r}; panels: {', '.join(sorted(settings.panels))}")
-    specimen = specimen or settings.panels[panel].specimen
+    specimen = given.specimen or settings.panels[panel].specimen
     if specimen != settings.panels[panel].specimen:
         raise BadInput(
             f"the {panel} panel is for {settings.panels[panel].specimen} "
             f"specimens, not {specimen}; choose the panel with --panel"
         )
-    method = method or settings.results.default_method
+    method = given.method or settings.results.default_method
     if method not in METHODS:
         raise BadInput(f"--method {method!r} is not one of {', '.join(METHODS)}")
-    if sent_to_lab and (findings.positive or findings.negative or findings.inconclusive):
+    findings = given.findings
+    if given.sent_to_lab and (findings.positive or findings.negative or findings.inconclusive):
         raise BadInput(
             "--sent-to-lab records a specimen awaiting the lab: give no outcomes "
             "(import the lab's report later)"
         )
-    moment = _parse_collected(collected_at, ctx)
+    moment = _parse_collected(given.collected_at, ctx)
     if moment > ctx.now:
         raise BadInput(
             f"--collected-at {moment.astimezone(settings.zone):%Y-%m-%d %H:%M} is in the "
             "future (for an earlier day, write YYYY-MM-DDTHH:MM)"
         )
     try:
-        who = validate.free_text(collector or ctx.actor.name or ctx.actor.os_user, "--collector")
-        why_observed = validate.free_text(observed_reason, "--observed-reason", False)
-        specimen_code = validate.client_code(specimen_id) if specimen_id else None
+        who = validate.free_text(
+            given.collector or ctx.actor.name or ctx.actor.os_user, "--collector"
+        )
+        why_observed = validate.free_text(given.observed_reason, "--observed-reason", False)
+        specimen_code = validate.client_code(given.specimen_id) if given.specimen_id else None
     except validate.Invalid as error:
         raise BadInput(str(error).replace("client code", "specimen id")) from None
     validity, measures = _validity(findings, ctx, ("valid", Measures()))
-    analytes = _analytes(findings, ctx, panel, None, "pending" if sent_to_lab else "negative")
-    with writing(ctx) as (session, writer):
-        client = find(session, ctx.site, code)
-        screening = pending_for(
-            session, ctx, client, screening_id, collected_at=moment, observed=observed
-        )
-        _check_collection_time(session, ctx, screening, moment)
-        if screening.observed_required and not observed:
-            raise BadInput(
-                f"screening {screening.id} must be collected under direct "
-                "observation; add --observed"
+    analytes = _analytes(findings, ctx, panel, None, "pending" if given.sent_to_lab else "negative")
+    return _Checked(
+        given,
+        panel,
+        specimen,
+        method,
+        moment,
+        who,  # type: ignore[arg-type]
+        why_observed,
+        specimen_code,
+        validity,
+        measures,
+        analytes,
+    )
+
+
+def _collect(
+    ctx: Context, writer: LedgerWriter, item: _Checked, screening: Screening, client: Client
+) -> tuple[Result, ResultVersion, Any]:
+    """The result, its first version and its ``result`` entry (ids come at the flush)."""
+    given = item.given
+    result = Result(
+        screening_id=screening.id,
+        specimen_type=item.specimen,  # type: ignore[arg-type]
+        specimen_id=item.specimen_id,
+        collected_at=item.moment,
+        collector=item.collector,
+        observed=given.observed,
+        observed_reason=item.observed_reason,
+        temperature_ok=given.temperature_ok,
+        method=item.method,
+        panel=item.panel,
+        medications=client.medications,
+        salt=new_salt(),
+        created_seq=0,
+        ledger_seq=0,
+    )
+    version = ResultVersion(
+        result_id=0,
+        seq=0,
+        reason="recorded",
+        validity=item.validity,
+        validity_version=ctx.settings.validity.version,
+        measures=canonical_text(item.measures.as_body()),
+        void=False,
+    )
+    entry = writer.append(
+        ctx.site,
+        "result",
+        {
+            "action": "record",
+            "screening": key(screening, client),
+            "uid": client.uid,
+            "specimen_type": item.specimen,
+            "method": item.method,
+            "collected_at": rfc3339(item.moment),
+            "content": content_digest(result, version, list(item.analytes.values()), first=True),
+        },
+    )
+    result.created_seq = result.ledger_seq = version.seq = entry.seq
+    return result, version, entry
+
+
+def _clients_by_code(session: Session, site: str, codes: set[str]) -> dict[str, Client]:
+    found: dict[str, Client] = {}
+    ordered = sorted(codes)
+    for start in range(0, len(ordered), CHUNK):
+        for client in session.exec(
+            select(Client).where(
+                Client.site == site,
+                Client.code.in_(ordered[start : start + CHUNK]),  # type: ignore[attr-defined]
             )
-        if (
-            specimen_code
-            and session.exec(select(Result.id).where(Result.specimen_id == specimen_code)).first()
         ):
-            raise BadInput(f"specimen id {specimen_code} is already recorded; check the label")
-        result = Result(
-            screening_id=screening.id,
-            specimen_type=specimen,  # type: ignore[arg-type]
-            specimen_id=specimen_code,
-            collected_at=moment,
-            collector=who,  # type: ignore[arg-type]
-            observed=observed,
-            observed_reason=why_observed,
-            temperature_ok=temperature_ok,
-            method=method,
-            panel=panel,
-            medications=client.medications,
-            salt=new_salt(),
-            created_seq=0,
-            ledger_seq=0,
-        )
-        version = ResultVersion(
-            result_id=0,
-            seq=0,
-            reason="recorded",
-            validity=validity,
-            validity_version=settings.validity.version,
-            measures=canonical_text(measures.as_body()),
-            void=False,
-        )
-        entry = writer.append(
-            ctx.site,
-            "result",
-            {
-                "action": "record",
-                "screening": key(screening, client),
-                "uid": client.uid,
-                "specimen_type": specimen,
-                "method": method,
-                "collected_at": rfc3339(moment),
-                "content": content_digest(result, version, list(analytes.values()), first=True),
-            },
-        )
-        result.created_seq = result.ledger_seq = version.seq = entry.seq
-        screening.status, screening.status_auto, screening.ledger_seq = (
-            "collected",
-            False,
-            entry.seq,
-        )
-        session.add_all([result, screening])
-        session.flush()
-        _store_version(session, result, version, analytes)
-        recollect = needs_observed_recollection(
-            validity, measures, analytes.values(), temperature_ok, settings.validity
-        )
-        recollection = None
-        if recollect:
-            recollection = create(
-                writer,
-                session,
-                ctx,
-                client,
-                "recollection",
-                note=recollect,
-                observed=True,
-                because=entry.seq,
-                replaces=screening,
+            found[client.code] = client
+    return found
+
+
+def _open_screenings(session: Session, client_ids: list[int]) -> dict[int, list[Screening]]:
+    """The clients' pending and no-show screenings, each client's by deadline."""
+    found: dict[int, list[Screening]] = {}
+    ordered = sorted(client_ids)
+    for start in range(0, len(ordered), CHUNK):
+        for screening in session.exec(
+            select(Screening)
+            .where(
+                Screening.client_id.in_(ordered[start : start + CHUNK]),  # type: ignore[attr-defined]
+                Screening.status.in_(["pending", "no_show"]),  # type: ignore[attr-defined]
             )
-        session.flush()
-        return {
-            "code": client.code,
-            "result": result.id,
-            "screening": screening.id,
-            "validity": validity,
-            "recollection": recollection.id if recollection else None,
-            "recollection_reason": recollect,
-        }
+            .order_by(Screening.due_by, Screening.id)
+        ):
+            found.setdefault(screening.client_id, []).append(screening)
+    return found
+
+
+def _entry_times(session: Session, seqs: list[int]) -> dict[int, datetime]:
+    table = LedgerRow.__table__
+    found: dict[int, datetime] = {}
+    ordered = sorted(set(seqs))
+    for start in range(0, len(ordered), CHUNK):
+        for seq, at in session.execute(
+            sa.select(table.c.seq, table.c.at).where(
+                table.c.seq.in_(ordered[start : start + CHUNK])
+            )
+        ):
+            found[seq] = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return found
+
+
+def _used_specimen_ids(session: Session, specimen_ids: list[str]) -> set[str]:
+    used: set[str] = set()
+    ordered = sorted(set(specimen_ids))
+    for start in range(0, len(ordered), CHUNK):
+        used.update(
+            session.exec(
+                select(Result.specimen_id).where(
+                    Result.specimen_id.in_(ordered[start : start + CHUNK])  # type: ignore[union-attr]
+                )
+            )
+        )
+    return used
 
 
 def _check_collection_time(
-    session: Session, ctx: Context, screening: Screening, moment: datetime
+    ctx: Context, screening: Screening, moment: datetime, selected_at: datetime
 ) -> None:
-    selected_at = session.execute(
-        sa.select(LedgerRow.__table__.c.at).where(
-            LedgerRow.__table__.c.seq == screening.created_seq
-        )
-    ).scalar_one()
-    if selected_at.tzinfo is None:
-        selected_at = selected_at.replace(tzinfo=UTC)
     zone = ctx.settings.zone
     if moment < selected_at.replace(microsecond=0):
         raise BadInput(
@@ -425,27 +576,30 @@ def _check_collection_time(
         )
 
 
-def _store_version(
-    session: Session, result: Result, version: ResultVersion, analytes: dict[str, AnalyteOutcome]
+def store_versions(
+    session: Session,
+    stored: list[tuple[Result, ResultVersion, dict[str, AnalyteOutcome]]],
 ) -> None:
-    version.result_id = result.id  # type: ignore[assignment]
-    session.add(version)
+    """The versions (their results already flushed) and all their analytes, the analytes
+    in one statement with no ORM object each."""
+    for result, version, _ in stored:
+        version.result_id = result.id  # type: ignore[assignment]
+    session.add_all([version for _, version, _ in stored])
     session.flush()
-    if analytes:  # one statement for the panel, no ORM object per analyte
-        session.execute(
-            sa.insert(AnalyteResult.__table__),  # type: ignore[arg-type]
-            [
-                {
-                    "version_id": version.id,
-                    "code": analyte.code,
-                    "outcome": analyte.outcome,
-                    "stage": analyte.stage,
-                    "level": None if analyte.level is None else str(analyte.level),
-                    "cutoff": None if analyte.cutoff is None else str(analyte.cutoff),
-                }
-                for analyte in analytes.values()
-            ],
-        )
+    rows = [
+        {
+            "version_id": version.id,
+            "code": analyte.code,
+            "outcome": analyte.outcome,
+            "stage": analyte.stage,
+            "level": None if analyte.level is None else str(analyte.level),
+            "cutoff": None if analyte.cutoff is None else str(analyte.cutoff),
+        }
+        for _, version, analytes in stored
+        for analyte in analytes.values()
+    ]
+    if rows:
+        session.execute(sa.insert(AnalyteResult.__table__), rows)  # type: ignore[arg-type]
 
 
 def current_version(session: Session, result: Result) -> tuple[ResultVersion, list[AnalyteOutcome]]:
@@ -453,6 +607,23 @@ def current_version(session: Session, result: Result) -> tuple[ResultVersion, li
         select(ResultVersion).where(ResultVersion.seq == result.ledger_seq)
     ).one()
     return version, analytes_of(session, version)
+
+
+def current_versions(
+    session: Session, results: list[Result]
+) -> dict[int, tuple[ResultVersion, list[AnalyteOutcome]]]:
+    """Each result's current version and its analytes, in one query of each per chunk."""
+    by_seq = {result.ledger_seq: result.id for result in results}
+    found: dict[int, tuple[ResultVersion, list[AnalyteOutcome]]] = {}
+    ordered = sorted(by_seq)
+    for start in range(0, len(ordered), CHUNK):
+        versions = session.exec(
+            select(ResultVersion).where(ResultVersion.seq.in_(ordered[start : start + CHUNK]))  # type: ignore[attr-defined]
+        ).all()
+        analytes = analytes_by_version(session, [version.id for version in versions])  # type: ignore[misc]
+        for version in versions:
+            found[by_seq[version.seq]] = (version, analytes.get(version.id, []))  # type: ignore[index,arg-type]
+    return found
 
 
 def analytes_of(session: Session, version: ResultVersion) -> list[AnalyteOutcome]:
@@ -511,7 +682,7 @@ def amend(
         client = session.get(Client, screening.client_id) if screening else None
         if result is None or client is None or client.site != ctx.site:
             raise BadInput(f"no result {result_id}; see `screening results list`")
-        version = apply_amendment(
+        version, _ = apply_amendment(
             session, writer, ctx, result, reason, findings, text, lab_report_id
         )
         if reason == "wrong_client":
@@ -543,9 +714,17 @@ def apply_amendment(
     findings: Findings,
     note: str | None,
     lab_report_id: str | None,
-) -> ResultVersion:
-    """Append one version (and its ``amendment`` entry); refuse one that changes nothing."""
-    before, current = current_version(session, result)
+    *,
+    now: tuple[ResultVersion, list[AnalyteOutcome]] | None = None,
+    later: list[tuple[Result, ResultVersion, dict[str, AnalyteOutcome]]] | None = None,
+) -> tuple[ResultVersion, list[AnalyteOutcome]]:
+    """Append one version (and its ``amendment`` entry); refuse one that changes nothing.
+    Returns the new version and its analytes.
+
+    Many amendments in one transaction (a lab's file) pass the result's current version
+    as ``now`` rather than have it read, and a list ``later`` that collects the new
+    versions, to be stored together by ``store_versions``."""
+    before, current = now if now is not None else current_version(session, result)
     if before.void:
         raise BadInput(f"result {result.id} was voided (wrong client); it cannot change again")
     analytes = _analytes(findings, ctx, result.panel, {a.code: a for a in current}, "negative")
@@ -591,7 +770,10 @@ def apply_amendment(
     )
     version.seq = result.ledger_seq = entry.seq
     session.add(result)
-    _store_version(session, result, version, analytes)
+    if later is None:
+        store_versions(session, [(result, version, analytes)])
+    else:
+        later.append((result, version, analytes))
     limits = ctx.settings.validity
     was = needs_observed_recollection(
         before.validity,
@@ -616,4 +798,4 @@ def apply_amendment(
             because=result.created_seq,
             replaces=screening,
         )
-    return version
+    return version, list(analytes.values())

@@ -65,15 +65,6 @@ def pending_for(
     no-show can still take a specimen collected before its deadline: entering it late is
     not missing it.
     """
-
-    def usable(screening: Screening) -> bool:
-        return screening.status == "pending" or (
-            collected_at is not None
-            and screening.status == "no_show"
-            and screening.status_auto
-            and collected_at <= screening.due_by
-        )
-
     if screening_id is not None:
         screening = session.get(Screening, screening_id)
         if screening is None or screening.client_id != client.id:
@@ -81,7 +72,7 @@ def pending_for(
                 f"client {client.code} has no screening {screening_id}; "
                 f"see `screening results list --client {client.code}`"
             )
-        if not usable(screening):
+        if not usable(screening, collected_at):
             raise BadInput(
                 f"screening {screening_id} of {client.code} is already "
                 f"{screening.status.replace('_', ' ')}; it cannot change again "
@@ -89,15 +80,32 @@ def pending_for(
             )
         return screening
     statuses = ["pending", "no_show"] if collected_at is not None else ["pending"]
-    open_ones = [
-        s
-        for s in session.exec(
-            select(Screening)
-            .where(Screening.client_id == client.id, Screening.status.in_(statuses))  # type: ignore[attr-defined]
-            .order_by(Screening.due_by, Screening.id)
-        ).all()
-        if usable(s)
-    ]
+    candidates = session.exec(
+        select(Screening)
+        .where(Screening.client_id == client.id, Screening.status.in_(statuses))  # type: ignore[attr-defined]
+        .order_by(Screening.due_by, Screening.id)
+    ).all()
+    return first_open(client, candidates, collected_at, observed)
+
+
+def usable(screening: Screening, collected_at: datetime | None) -> bool:
+    """Pending, or (for a collection) swept to a no-show after it was collected."""
+    return screening.status == "pending" or (
+        collected_at is not None
+        and screening.status == "no_show"
+        and screening.status_auto
+        and collected_at <= screening.due_by
+    )
+
+
+def first_open(
+    client: Client,
+    candidates: list[Screening],
+    collected_at: datetime | None = None,
+    observed: bool = False,
+) -> Screening:
+    """Of ``candidates`` (in order of deadline), the one a collection or mark goes to."""
+    open_ones = [s for s in candidates if usable(s, collected_at)]
     if not open_ones:
         raise BadInput(
             f"client {client.code} has no pending screening; for a test nobody drew, record "
