@@ -15,6 +15,7 @@ from screening.db.models import LedgerRow
 from screening.services.context import Actor
 
 _LEDGER = LedgerRow.__table__
+_INSERT = sa.insert(_LEDGER)
 
 
 class LedgerWriter:
@@ -52,16 +53,20 @@ class LedgerWriter:
             kind=kind,
             body=body,
         )
-        self.session.execute(
-            sa.insert(_LEDGER).values(
-                seq=entry.seq,
-                at=entry.at,
-                site=site,
-                kind=kind,
-                uid=subject(kind, body),
-                canonical=entry.canonical,
-                hash=entry.hash,
-            )
+        # On the transaction's connection: a ledger row refers to no other row, so the
+        # ORM objects waiting in the session need not be flushed first (they are flushed
+        # together later, in one go).
+        self.session.connection().execute(
+            _INSERT,
+            {
+                "seq": entry.seq,
+                "at": entry.at,
+                "site": site,
+                "kind": kind,
+                "uid": subject(kind, body),
+                "canonical": entry.canonical,
+                "hash": entry.hash,
+            },
         )
         self._head = (entry.seq, entry.hash)
         return entry
