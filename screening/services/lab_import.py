@@ -20,7 +20,14 @@ from screening.db.models import Client, Result, ResultVersion, Screening
 from screening.errors import BadInput, RowErrors
 from screening.services.context import Context
 from screening.services.csv_files import Problem, Row, read_rows
-from screening.services.results import Findings, apply_amendment, panel_of
+from screening.services.results import (
+    CHUNK,
+    Findings,
+    apply_amendment,
+    current_versions,
+    panel_of,
+    store_versions,
+)
 from screening.services.upkeep import writing
 
 COLUMNS = (
@@ -66,11 +73,12 @@ def _import(
     dry_run: bool,
 ) -> dict[str, Any]:
     with writing(ctx) as (session, writer):
+        # What the file refers to, read once for all its rows (not once per specimen).
+        results, _related = _results(session, ctx, {row["specimen_id"] for _, row in rows})
+        imported = _imported_reports(session, [result.id for result in results.values()])  # type: ignore[misc]
         by_specimen: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
         by_report: dict[tuple[str, str, bool], list[tuple[int, dict[str, str]]]] = defaultdict(list)
         seen: dict[tuple[str, str], int] = {}
-        results: dict[str, Result] = {}
-        imported: dict[tuple[int, str], bool] = {}  # (result, report id): already in?
         for line, row in rows:
             specimen, analyte = row["specimen_id"], row["analyte"].upper()
             if (specimen, analyte) in seen:
@@ -84,7 +92,7 @@ def _import(
                 )
                 continue
             seen[(specimen, analyte)] = line
-            result = results.get(specimen) or _result(session, ctx, specimen)
+            result = results.get(specimen)
             if result is None:
                 problems.append(
                     (
@@ -94,8 +102,7 @@ def _import(
                     )
                 )
                 continue
-            results[specimen] = result
-            problems.extend(_row_problems(ctx, session, line, row, result, imported))
+            problems.extend(_row_problems(ctx, line, row, result, imported))
             by_specimen[specimen].append((line, row))
             # One amendment per lab report and kind of method: a screen and a confirmation
             # of the same specimen stay two versions, each with its own report id.
@@ -108,6 +115,8 @@ def _import(
                 "nothing was imported. Fix them and import the whole file again",
                 [text for _, text in problems],
             )
+        now = current_versions(session, [results[specimen] for specimen in by_specimen])
+        later: list[Any] = []
         for (specimen, _, _), lines in by_report.items():
             first = lines[0][1]
             findings = Findings(confirmed=first["method"].lower() in CONFIRMING)
@@ -118,40 +127,74 @@ def _import(
                 if row["cutoff"]:
                     findings.cutoffs[row["analyte"].upper()] = row["cutoff"]
             reason = "lab_confirmation" if findings.confirmed else "lab_report"
+            result = results[specimen]
             try:
-                apply_amendment(
+                now[result.id] = apply_amendment(  # type: ignore[index]
                     session,
                     writer,
                     ctx,
-                    results[specimen],
+                    result,
                     reason,
                     findings,
                     None,
                     first["lab_report_id"] or None,
+                    now=now[result.id],  # type: ignore[index]
+                    later=later,
                 )
             except BadInput as error:
                 raise BadInput(f"{path}, line {lines[0][0]}: {error.message}") from None
+        store_versions(session, later)
         if dry_run:
             raise _DryRun({"rows": len(rows), "results": len(by_specimen)})
     return {"rows": len(rows), "results": len(by_specimen)}
 
 
-def _result(session: Any, ctx: Context, specimen: str) -> Result | None:
-    return session.exec(
-        select(Result)
-        .join(Screening, Screening.id == Result.screening_id)
-        .join(Client, Client.id == Screening.client_id)
-        .where(Result.specimen_id == specimen, Client.site == ctx.site)
-    ).first()
+def _results(
+    session: Any, ctx: Context, specimens: set[str]
+) -> tuple[dict[str, Result], list[tuple[Screening, Client]]]:
+    """The site's results by specimen id, and their screenings and clients: the session
+    holds its objects weakly, so the caller keeps these for the amendments to find in
+    the session without asking the database."""
+    found: dict[str, Result] = {}
+    kept: list[tuple[Screening, Client]] = []
+    ordered = sorted(specimens)
+    for start in range(0, len(ordered), CHUNK):
+        for result, screening, client in session.exec(
+            select(Result, Screening, Client)
+            .join(Screening, Screening.id == Result.screening_id)
+            .join(Client, Client.id == Screening.client_id)
+            .where(
+                Result.specimen_id.in_(ordered[start : start + CHUNK]),  # type: ignore[union-attr]
+                Client.site == ctx.site,
+            )
+        ):
+            found[result.specimen_id] = result  # type: ignore[index]
+            kept.append((screening, client))
+    return found, kept
+
+
+def _imported_reports(session: Any, result_ids: list[int]) -> set[tuple[int, str]]:
+    """(result, lab report id) of every lab report already imported for these results."""
+    found: set[tuple[int, str]] = set()
+    ordered = sorted(result_ids)
+    for start in range(0, len(ordered), CHUNK):
+        found.update(
+            session.exec(
+                select(ResultVersion.result_id, ResultVersion.lab_report_id).where(
+                    ResultVersion.result_id.in_(ordered[start : start + CHUNK]),  # type: ignore[attr-defined]
+                    ResultVersion.lab_report_id.is_not(None),  # type: ignore[union-attr]
+                )
+            )
+        )
+    return found
 
 
 def _row_problems(
     ctx: Context,
-    session: Any,
     line: int,
     row: dict[str, str],
     result: Result,
-    imported: dict[tuple[int, str], bool],
+    imported: set[tuple[int, str]],
 ) -> list[tuple[int, str]]:
     problems = []
     where = f"line {line}, column"
@@ -189,16 +232,7 @@ def _row_problems(
             f"{where} lab_report_id: {report!r} is not a report id (letters, digits, "
             ". _ / -, up to 64)"
         )
-    if report and (result.id, report) not in imported:  # once per report, not per analyte
-        imported[(result.id, report)] = (  # type: ignore[index]
-            session.exec(
-                select(ResultVersion.id).where(
-                    ResultVersion.result_id == result.id, ResultVersion.lab_report_id == report
-                )
-            ).first()
-            is not None
-        )
-    if report and imported[(result.id, report)]:  # type: ignore[index]
+    if report and (result.id, report) in imported:
         problems.append(
             f"{where} lab_report_id: report {report} is already imported for "
             f"specimen {row['specimen_id']}"
