@@ -102,7 +102,7 @@ def admit(clinic: Clinic, day: date, admitted_on: date) -> None:
 
 def one_day(clinic: Clinic, day: date, target: int) -> None:
     from screening.services import clients, closures, draws, results, screenings
-    from screening.services.results import Findings
+    from screening.services.results import Collection, Findings
 
     rng = clinic.rng
     if day.month == 12 and day.day == 20:  # the year's holidays, announced ahead
@@ -110,38 +110,39 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
             closures.close(clinic.context(day, 8), holiday.isoformat(), "holiday")
     # On MISSED days the server was down: no draw (bench/run.py draws some late).
     view = None if day.day in MISSED else draws.select_day(clinic.context(day, 6, 30))
-    # Results through the day; about one in twenty is missed and swept as a no-show.
+    # The day's specimens, entered together in the afternoon; about one in twenty is
+    # missed and swept as a no-show.
+    collections: list[Collection] = []
     for row in view.rows if view else ():
         if row["status"] != "pending" or rng.random() < 0.05:
             continue
         code = row["code"]
         collected = f"{day.isoformat()}T{rng.randint(8, 12):02d}:{rng.randint(0, 59):02d}"
         if rng.random() < LAB_SHARE:  # awaiting the lab's report
-            results.record(
-                clinic.context(day, 14),
-                code,
-                Findings(),
-                collected_at=collected,
-                sent_to_lab=True,
-                specimen_id=f"S{day:%Y%m%d}{code}",
-                method="lab",
+            collections.append(
+                Collection(
+                    code,
+                    Findings(),
+                    collected_at=collected,
+                    sent_to_lab=True,
+                    specimen_id=f"S{day:%Y%m%d}{code}",
+                    method="lab",
+                )
             )
             continue
         positive = [rng.choice(DRUGS)] if rng.random() < 0.15 else []
-        findings = Findings(positive=positive)  # the rest of the panel: negative
-        recorded = results.record(
-            clinic.context(day, 14),
-            code,
-            findings,
-            collected_at=collected,
-        )
+        # The rest of the panel: negative.
+        collections.append(Collection(code, Findings(positive=positive), collected_at=collected))
+    recorded = results.record_many(clinic.context(day, 14), collections) if collections else []
+    for collection, answer in zip(collections, recorded, strict=True):
+        positive = collection.findings.positive
         if positive and rng.random() < 0.5:
             results.amend(
                 clinic.context(day, 16),
-                recorded["result"],
+                answer["result"],
                 "lab_confirmation",
                 Findings(positive=positive, confirmed=True),
-                lab_report_id=f"R-{day:%Y%m%d}-{code}",
+                lab_report_id=f"R-{day:%Y%m%d}-{collection.code}",
             )
     if rng.random() < 0.05 and clinic.active:  # a for-cause screening
         code = rng.choice(sorted(clinic.active))
