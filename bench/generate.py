@@ -166,13 +166,17 @@ def generate(
 ) -> int:
     clinic = Clinic(folder, url, random.Random(seed))  # noqa: S311 (synthetic data, not keys)
     initialise(folder, url, START)
-    for n in range(clients):  # the first cohort, admitted over the months before
-        admit(clinic, START, START - timedelta(days=n * STAY_DAYS // max(clients, 1)))
+    database = clinic.context(START, 6).database
+    # Each simulated day is one transaction (Database.batch): the services run as they
+    # do for staff, but commit once a day, not once a command.
+    with database.batch():
+        for n in range(clients):  # the first cohort, admitted over the months before
+            admit(clinic, START, START - timedelta(days=n * STAY_DAYS // max(clients, 1)))
     for day in days(START, days_count):
-        one_day(clinic, day, clients)
+        with database.batch():
+            one_day(clinic, day, clients)
     from screening.services.ledger import head
 
-    database = _database(url or clinic.context(START, 6).settings.database_url, folder)
     with database.read() as session:
         last = head(session)
     return last[0] if last else 0

@@ -64,6 +64,7 @@ class Database:
     def __init__(self, url: URL) -> None:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
+        self._batch: Session | None = None
         if self.is_sqlite:
             self.engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
             _configure_sqlite(self.engine)
@@ -118,7 +119,14 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A writing transaction: everything commits together, or nothing does."""
+        """A writing transaction: everything commits together, or nothing does.
+
+        Inside ``batch()`` it is a savepoint of the batch's transaction instead: a command
+        refused half-way leaves the batch as it was before that command."""
+        if self._batch is not None:
+            with self._batch.begin_nested():
+                yield self._batch
+            return
         engine = self.engine.execution_options(screening_write=True)
         try:
             with Session(engine, expire_on_commit=False) as session, session.begin():
@@ -132,7 +140,25 @@ class Database:
             raise
 
     @contextmanager
+    def batch(self) -> Iterator[Session]:
+        """Many writing commands in one transaction, which commits when the block ends
+        (or not at all): for bulk work such as bench/generate.py. It holds the write lock
+        throughout, so nothing else can write meanwhile; the commands' common upkeep
+        (services/upkeep.py) runs once per day at the site rather than once per command."""
+        if self._batch is not None:
+            raise RuntimeError("batches do not nest")
+        with self.write() as session:
+            self._batch = session
+            try:
+                yield session
+            finally:
+                self._batch = None
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
+        if self._batch is not None:  # see the batch's own writes
+            yield self._batch
+            return
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session

@@ -25,6 +25,7 @@ from screening.services.ledger import LedgerWriter, bodies, latest_body
 
 log = logging.getLogger("screening")
 PERIODS_AHEAD = 12
+_KEPT_UP = "screening.kept_up"  # the session's last upkeep: the day and the config
 
 
 def periods_from(today: date, ahead: int = PERIODS_AHEAD) -> list[str]:
@@ -129,10 +130,15 @@ def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
     """One writing transaction with its ledger writer, after the common upkeep."""
     with ctx.database.write() as session:
         writer = LedgerWriter(session, ctx.actor, ctx.now)
-        writer.revealed = keep_up(session, writer, ctx.settings, ctx.today)
+        # In a batch (Database.batch) the session outlives the command: once the upkeep
+        # of a day and config has been made and kept, it need not be made again.
+        kept = session.info.get(_KEPT_UP)
+        if kept is None or kept[0] != ctx.today or kept[1] is not ctx.settings:
+            writer.revealed = keep_up(session, writer, ctx.settings, ctx.today)
         yield session, writer
         # Last, so that a collection recorded just now is not first swept into a no-show.
         from screening.services.screenings import sweep_overdue
 
         session.flush()
         sweep_overdue(session, writer, ctx, ctx.now)
+        session.info[_KEPT_UP] = (ctx.today, ctx.settings)
