@@ -90,6 +90,8 @@ class Row:
         ]
 
 
+LONG_LEDGER = 500_000  # entries; verify's longer ledgers are measured once
+IMPORT_ROWS = 100_000  # the lab file `results import` is measured with
 FIGURES = ("startup", "selection", "verify", "select", "import", "reads")
 HEADINGS = ["figure", "size", "seconds", "floor s", "ratio", "target", "peak MiB", "note"]
 
@@ -122,6 +124,11 @@ class Clinic:
     folder: Path
     url: str | None  # None: the SQLite file beside the config
     entries: int
+
+    @property
+    def clients(self) -> int:
+        """The clients kept in the program: the CLIENTS of its name, BACKEND-CLIENTSxDAYS."""
+        return int(self.folder.name.rsplit("-", 1)[1].split("x")[0])
 
     @property
     def config(self) -> Path:
@@ -240,7 +247,8 @@ def verify(clinics: Sequence[Clinic], runs: int) -> list[Row]:
     rows = []
     for made in clinics:
         row = Row("audit verify", f"{made.entries:,} entries", target=3.0)
-        for _ in range(runs):
+        # A verify of a million entries takes minutes: one run of it (and its floor).
+        for _ in range(runs if made.entries < LONG_LEDGER else 1):
             row.product.append(child(made.screening("audit", "verify"), env=made.env()))
             row.floor.append(
                 child(
@@ -249,6 +257,8 @@ def verify(clinics: Sequence[Clinic], runs: int) -> list[Row]:
                 )
             )
         row.note = f"floor peak {max(r.peak_mib for r in row.floor):.0f} MiB"
+        if len(row.product) == 1 and runs > 1:
+            row.note += "; 1 run"
         rows.append(row)
     return rows
 
@@ -399,17 +409,26 @@ def _undrawn_child(config_file: str) -> None:
         day += timedelta(days=1)
 
 
-def results_import(backend: str, clients: int, days: int, runs: int) -> list[Row]:
-    """`results import --dry-run` of the lab's report on every specimen still awaiting
-    it (all the work, rolled back), against the driver's bare executemany of the same
-    rows into a scratch table."""
-    made = clinic(backend, clients, days)
+def results_import(made: Clinic, runs: int) -> list[Row]:
+    """`results import --dry-run` of a lab file of up to IMPORT_ROWS rows, the reports on
+    specimens still awaiting them (all the work, rolled back), against the driver's bare
+    executemany of the same rows into a scratch table."""
     report = made.folder / "lab-report.csv"
     rows = child(
-        [PYTHON, str(HERE / "run.py"), "--child", "lab-csv", str(made.config), str(report)],
+        [
+            PYTHON,
+            str(HERE / "run.py"),
+            "--child",
+            "lab-csv",
+            str(made.config),
+            str(report),
+            str(IMPORT_ROWS),
+        ],
         env=made.env(),
     ).output.strip()
-    row = Row("results import (dry run)", f"{int(rows):,} rows", target=3.0)
+    row = Row(
+        "results import (dry run)", f"{int(rows):,} rows; {made.entries:,} entries", target=3.0
+    )
     for _ in range(runs):
         row.product.append(
             child(made.screening("results", "import", str(report), "--dry-run"), env=made.env())
@@ -430,8 +449,9 @@ def results_import(backend: str, clients: int, days: int, runs: int) -> list[Row
     return [row]
 
 
-def _lab_csv_child(config_file: str, out: str) -> None:
-    """A lab report for every specimen still awaiting one: a row per analyte."""
+def _lab_csv_child(config_file: str, out: str, limit: str) -> None:
+    """A lab report for specimens still awaiting one, a row per analyte, whole specimens
+    up to ``limit`` rows."""
     import csv
 
     import sqlalchemy as sa
@@ -449,11 +469,15 @@ def _lab_csv_child(config_file: str, out: str) -> None:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         waiting = session.execute(
-            sa.select(Result.specimen_id, Result.collected_at, Result.panel).where(
+            sa.select(Result.specimen_id, Result.collected_at, Result.panel)
+            .where(
                 Result.specimen_id.is_not(None)  # type: ignore[union-attr]
             )
+            .order_by(Result.id)
         ).all()
         for specimen, collected, panel in waiting:
+            if count + len(settings.panels[panel].analytes) > int(limit):
+                break
             local = collected.astimezone(settings.zone).strftime("%Y-%m-%dT%H:%M")
             for code in settings.panels[panel].analytes:
                 writer.writerow(
@@ -518,7 +542,7 @@ def reads(made: Clinic, runs: int) -> list[Row]:
         ("timeline (one client)", ["timeline", "C-000001", "--format", "json"]),
         ("report team", ["report", "team", "--format", "json"]),
     ):
-        row = Row(figure, f"{made.entries:,} entries")
+        row = Row(figure, f"{made.clients:,} clients; {made.entries:,} entries")
         for _ in range(runs):
             row.product.append(
                 child(
@@ -627,7 +651,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clinics",
         default=None,
-        help="clinics for verify, CLIENTSxDAYS,... (default 100x300,100x2400,300x1800)",
+        help="clinics for verify, CLIENTSxDAYS,... (default 1000x40,1000x400,1000x4000); "
+        "the last is also the one of import and reads",
     )
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:  # one measurement, in its own process
@@ -651,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         selection_sizes, clinics, site = (200, 2_000, 20_000), ((20, 10), (20, 20), (20, 40)), 200
     else:
         selection_sizes = (2_000, 20_000, 200_000)
-        clinics, site = ((100, 300), (100, 2400), (300, 1800)), 2_000
+        clinics, site = ((1000, 40), (1000, 400), (1000, 4000)), 2_000
     if options.clinics:
         clinics = tuple(
             (int(clients), int(days))
@@ -666,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     made = (
         [clinic(options.backend, clients, days) for clients, days in clinics]
-        if wanted & {"verify", "reads"}
+        if wanted & {"verify", "reads", "import"}
         else []
     )
     rows: list[Row] = []
@@ -679,7 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     if "select" in wanted:
         rows += select(options.backend, site, 60, runs)
     if "import" in wanted:
-        rows += results_import(options.backend, site, 60, runs)
+        rows += results_import(made[-1], runs)
     if "reads" in wanted:
         rows += reads(made[-1], runs)
     print(f"backend {options.backend}; {runs} run(s) per figure; {os.cpu_count()} cores")
