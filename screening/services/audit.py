@@ -38,7 +38,7 @@ from screening.services.clients import client_state, hold_state
 from screening.services.closures import closure_state
 from screening.services.context import Context
 from screening.services.keys import read_key
-from screening.services.results import analytes_by_version, content_digest
+from screening.services.results import analyte_bodies_by_version, content_digest
 from screening.services.spill import SpillFile
 
 _LEDGER = LedgerRow.__table__
@@ -328,7 +328,7 @@ def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]
         .execution_options(yield_per=BATCH)
     )
     for batch in session.execute(rows).partitions():
-        analytes = analytes_by_version(session, [row.v_id for row in batch])
+        analytes = analyte_bodies_by_version(session, [row.v_id for row in batch])
         for row in batch:
             version = SimpleNamespace(
                 **{key[2:]: value for key, value in row._mapping.items() if key[0] == "v"}

@@ -208,7 +208,12 @@ def collection_content(result: Result) -> dict[str, Any]:
     }
 
 
-def version_content(version: ResultVersion, analytes: list[AnalyteOutcome]) -> dict[str, Any]:
+def version_content(
+    version: ResultVersion, analytes: list[AnalyteOutcome] | list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What a version says; ``analytes`` as outcomes, or as their bodies (verify reads
+    those straight from the rows)."""
+    bodies = [a if isinstance(a, dict) else a.as_body() for a in analytes]
     return {
         "reason": version.reason,
         "note": version.note,
@@ -217,14 +222,14 @@ def version_content(version: ResultVersion, analytes: list[AnalyteOutcome]) -> d
         "validity_version": version.validity_version,
         "measures": json.loads(version.measures),
         "void": version.void,
-        "analytes": [a.as_body() for a in sorted(analytes, key=lambda a: a.code)],
+        "analytes": sorted(bodies, key=lambda body: body["code"]),
     }
 
 
 def content_digest(
     result: Result,
     version: ResultVersion,
-    analytes: list[AnalyteOutcome],
+    analytes: list[AnalyteOutcome] | list[dict[str, Any]],
     first: bool,
     stored: bool = False,
 ) -> str:
@@ -628,6 +633,31 @@ def current_versions(
 
 def analytes_of(session: Session, version: ResultVersion) -> list[AnalyteOutcome]:
     return analytes_by_version(session, [version.id]).get(version.id, [])  # type: ignore[list-item]
+
+
+def analyte_bodies_by_version(
+    session: Session, version_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """The analytes of many versions as the bodies their digest covers, from the stored
+    text as it is (not parsed into numbers and back: a level edited in the database
+    then changes the digest however it was written)."""
+    table = AnalyteResult.__table__
+    found: dict[int, list[dict[str, Any]]] = {}
+    rows = session.execute(
+        sa.select(
+            table.c.version_id,
+            table.c.code,
+            table.c.outcome,
+            table.c.stage,
+            table.c.level,
+            table.c.cutoff,
+        ).where(table.c.version_id.in_(version_ids))
+    )
+    for version_id, code, outcome, stage, level, cutoff in rows:
+        found.setdefault(version_id, []).append(
+            {"code": code, "outcome": outcome, "stage": stage, "level": level, "cutoff": cutoff}
+        )
+    return found
 
 
 def analytes_by_version(
