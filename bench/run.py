@@ -651,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clinics",
         default=None,
-        help="clinics for verify, CLIENTSxDAYS,... (default 1000x40,1000x400,1000x4000); "
+        help="clinics for verify, CLIENTSxDAYS,... (default 1000x40,1000x500,1000x4000); "
         "the last is also the one of import and reads",
     )
     argv = sys.argv[1:] if argv is None else argv
@@ -676,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         selection_sizes, clinics, site = (200, 2_000, 20_000), ((20, 10), (20, 20), (20, 40)), 200
     else:
         selection_sizes = (2_000, 20_000, 200_000)
-        clinics, site = ((1000, 40), (1000, 400), (1000, 4000)), 2_000
+        clinics, site = ((1000, 40), (1000, 500), (1000, 4000)), 2_000
     if options.clinics:
         clinics = tuple(
             (int(clients), int(days))

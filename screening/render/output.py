@@ -67,34 +67,83 @@ def emit_rows(
     if not rows:
         message(empty)
         return
+    cells = [[_words(_cell(row.get(key))) for key, _ in columns] for row in rows]
+    console = _console()
+    plain = _plain_table(title, [heading for _, heading in columns], cells, console)
+    if plain is not None:
+        console.file.write(plain)
+        return
+    _rich_table(title, [heading for _, heading in columns], cells, console)
+
+
+def _rich_table(
+    title: str | None, headings: list[str], cells: list[list[str]], console: Any
+) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     # Light rules leave the columns the room an 80-column terminal has.
+    # Text, not markup, here too: a title or heading is shown as written.
     table = Table(
-        title=title,
+        title=Text(title) if title else None,
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
     )
-    cells = [[_words(_cell(row.get(key))) for key, _ in columns] for row in rows]
-    for index, (_, heading) in enumerate(columns):
+    for index, heading in enumerate(headings):
         widest = max([len(heading), *(len(line[index]) for line in cells)])
         # Short values (dates, codes, statuses) never wrap; long text folds at spaces.
         if widest <= 12:
-            table.add_column(heading, no_wrap=True, min_width=widest)
+            table.add_column(Text(heading), no_wrap=True, min_width=widest)
         else:
             longest_word = max(
                 len(word) for line in cells for word in (line[index].split() or [""])
             )
-            table.add_column(heading, overflow="fold", min_width=min(longest_word, 20))
+            table.add_column(Text(heading), overflow="fold", min_width=min(longest_word, 20))
     for line in cells:
         # Text, not markup: user data such as "[/red]" is shown as typed, never parsed.
         table.add_row(*(Text(cell) for cell in line))
-    _console().print(table)
+    console.print(table)
+
+
+def _plain_table(
+    title: str | None, headings: list[str], cells: list[list[str]], console: Any
+) -> str | None:
+    """The table exactly as ``_rich_table`` draws it, made with plain string joins, when rich
+    would add nothing: output to a file or pipe (no styles), ASCII text on one line per
+    cell, and a table that fits the width without wrapping. None otherwise. A 600-row
+    draw list takes rich a large part of `select`'s time; this takes almost none.
+    (tests/test_output.py compares the two on generated tables.)"""
+    if console.is_terminal or console.color_system is not None:
+        return None
+    title = title or None  # rich shows no empty title
+    texts = [*headings, *(cell for line in cells for cell in line)]
+    if title is not None:
+        texts.append(title)
+    if not all(text.isascii() and text.isprintable() for text in texts):
+        return None
+    widths = [
+        max(len(headings[index]), *(len(line[index]) for line in cells))
+        for index in range(len(headings))
+    ]
+    # SIMPLE_HEAD, no edge padding, collapsed padding: a space at each edge and two
+    # between columns.
+    width = sum(widths) + 2 * (len(widths) - 1) + 2
+    if width > console.width or (title is not None and len(title) > width):
+        return None
+
+    def line(values: list[str]) -> str:
+        return " " + "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " \n"
+
+    blank = " " * width + "\n"
+    parts = [title.ljust(width) + "\n"] if title is not None else []
+    parts += [blank, line(headings), " " + "\u2500" * (width - 2) + " \n"]
+    parts += [line(values) for values in cells]
+    parts.append(blank)
+    return "".join(parts)
 
 
 def emit_record(record: dict[str, Any], fields: Columns, *, as_json: bool = False) -> None:
