@@ -386,7 +386,8 @@ def _undrawn(made: Clinic) -> list[str]:
 
 
 def _undrawn_child(config_file: str) -> None:
-    """Days inside the generated history that have no draw yet."""
+    """Weekdays inside the generated history that have no draw yet (a weekend has no
+    meeting day: its draw would select nobody)."""
     import sqlalchemy as sa
 
     from screening import config
@@ -404,7 +405,7 @@ def _undrawn_child(config_file: str) -> None:
         return
     day, last = date.fromisoformat(min(drawn)), date.fromisoformat(max(drawn))
     while day < last:
-        if day.isoformat() not in drawn:
+        if day.isoformat() not in drawn and day.weekday() < 5:
             print(day.isoformat())
         day += timedelta(days=1)
 
