@@ -15,7 +15,7 @@ entered together (``results.record_many``), as a clinic entering the day's cups 
 would: on this project's 2-core machine that writes about 350 entries a second on SQLite,
 so a ledger of 10^6 entries (1,000 clients for 4,000 days) takes under an hour.
 
-    python bench/generate.py DIR [--clients 300] [--days 365] [--db URL] [--seed 1]
+    python bench/generate.py DIR [--clients 300] [--days 365] [--db URL] [--seed 1] [--more]
 
 prints the number of ledger entries written. ``DIR`` receives the config, the key file
 and (without ``--db``) the SQLite database.
@@ -167,17 +167,27 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
 
 
 def generate(
-    folder: Path, clients: int, days_count: int, url: str | None = None, seed: int = 1
+    folder: Path,
+    clients: int,
+    days_count: int,
+    url: str | None = None,
+    seed: int = 1,
+    more: bool = False,
 ) -> int:
     clinic = Clinic(folder, url, random.Random(seed))  # noqa: S311 (synthetic data, not keys)
-    initialise(folder, url, START)
-    database = clinic.context(START, 6).database
-    # Each simulated day is one transaction (Database.batch): the services run as they
-    # do for staff, but commit once a day, not once a command.
-    with database.batch():
-        for n in range(clients):  # the first cohort, admitted over the months before
-            admit(clinic, START, START - timedelta(days=n * STAY_DAYS // max(clients, 1)))
-    for day in days(START, days_count):
+    if more:
+        database = clinic.context(START, 6).database
+        first = resume(clinic, database)
+    else:
+        initialise(folder, url, START)
+        database = clinic.context(START, 6).database
+        first = START
+        # Each simulated day is one transaction (Database.batch): the services run as
+        # they do for staff, but commit once a day, not once a command.
+        with database.batch():
+            for n in range(clients):  # the first cohort, admitted over the months before
+                admit(clinic, START, START - timedelta(days=n * STAY_DAYS // max(clients, 1)))
+    for day in days(first, days_count):
         with database.batch():
             one_day(clinic, day, clients)
     from screening.services.ledger import head
@@ -187,6 +197,23 @@ def generate(
     return last[0] if last else 0
 
 
+def resume(clinic: Clinic, database) -> date:  # type: ignore[no-untyped-def]
+    """Pick up a generated clinic where it stopped: its clients still in the program, and
+    the day after the last one simulated."""
+    import sqlalchemy as sa
+
+    from screening.db.models import Client, LedgerRow
+
+    with database.read() as session:
+        enrolled = session.execute(sa.select(Client.code, Client.admitted_on, Client.status)).all()
+        last = session.execute(sa.select(sa.func.max(LedgerRow.at))).scalar_one()
+    clinic.active = {code: on for code, on, status in enrolled if status == "active"}
+    clinic.admitted = max(int(code.removeprefix("C-")) for code, _, _ in enrolled)
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return last.astimezone(ZONE).date() + timedelta(days=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
@@ -194,8 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--db", default=None)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--more", action="store_true", help="go on with the clinic in DIR for --days more days"
+    )
     options = parser.parse_args(argv)
-    entries = generate(options.folder, options.clients, options.days, options.db, options.seed)
+    entries = generate(
+        options.folder, options.clients, options.days, options.db, options.seed, options.more
+    )
     print(entries)
     return 0
 
