@@ -354,6 +354,11 @@ def select(backend: str, clients: int, days: int, runs: int) -> list[Row]:
         (made.folder / "entries").unlink()
         made = clinic(backend, clients, days)
         free = _undrawn(made)
+    if len(free) < runs + 1:
+        raise SystemExit(
+            f"{made.folder.name} has {len(free)} weekdays without a draw, {runs + 1} are "
+            "needed: give the site more days, or fewer --runs"
+        )
     row = Row("select (a late draw)", f"{clients:,} clients", target=1.5)
     for day in free[:runs]:
         row.product.append(
@@ -652,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clinics",
         default=None,
-        help="clinics for verify, CLIENTSxDAYS,... (default 1000x40,1000x500,1000x4000); "
+        help="clinics for verify, CLIENTSxDAYS,... (default 1000x40,1000x500,1000x5300); "
         "the last is also the one of import and reads",
     )
     argv = sys.argv[1:] if argv is None else argv
@@ -677,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         selection_sizes, clinics, site = (200, 2_000, 20_000), ((20, 10), (20, 20), (20, 40)), 200
     else:
         selection_sizes = (2_000, 20_000, 200_000)
-        clinics, site = ((1000, 40), (1000, 500), (1000, 4000)), 2_000
+        clinics, site = ((1000, 40), (1000, 500), (1000, 5300)), 2_000
     if options.clinics:
         clinics = tuple(
             (int(clients), int(days))
@@ -703,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     if "verify" in wanted:
         rows += verify(made, runs)
     if "select" in wanted:
-        rows += select(options.backend, site, 60, runs)
+        rows += select(options.backend, site, 90, runs)
     if "import" in wanted:
         rows += results_import(made[-1], runs)
     if "reads" in wanted:
