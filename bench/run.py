@@ -90,7 +90,7 @@ class Row:
         ]
 
 
-LONG_LEDGER = 500_000  # entries; verify's longer ledgers are measured once
+LONG_LEDGER = 300_000  # entries; verify's longer ledgers are measured once
 IMPORT_ROWS = 100_000  # the lab file `results import` is measured with
 FIGURES = ("startup", "selection", "verify", "select", "import", "reads")
 HEADINGS = ["figure", "size", "seconds", "floor s", "ratio", "target", "peak MiB", "note"]
