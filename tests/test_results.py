@@ -709,3 +709,31 @@ def test_many_specimens_are_recorded_in_one_go_or_not_at_all(day: Clinic) -> Non
     assert rows[("C-03", "random")]["status"] == "collected"
     assert rows[("C-02", "random")]["status"] == "collected"
     assert _snapshot(day)["result_versions"] == before["result_versions"] + 4
+
+
+def test_a_lab_file_finds_no_specimen_of_another_site(day: Clinic) -> None:
+    """Sites share the database; a lab file imported at one never amends another's."""
+    south = day.folder / "south" / "screening.toml"
+
+    def at_south(*args: str) -> str:
+        result = day.run("--config", str(south), *args)
+        assert result.exit_code == 0, (args, result.stderr)
+        return result.stdout
+
+    with freeze_time(MORNING):
+        at_south("init", "--site", "south", "--timezone", "America/New_York")
+        south.write_text(
+            south.read_text().replace("tests_per_week = 2\n", "tests_per_week = 3\n", 1)
+        )
+        at_south("clients", "add", "S-01", "--track", "morning", "--phase", "1",
+                 "--admitted", "2026-11-02")  # fmt: skip
+        at_south("select")
+    rows = [f"LAB-S,2026-11-23T09:45,{code},negative,,,LC-MS/MS,R-9" for code in URINE_PANEL]
+    lab = write_csv(day.folder / "lab.csv", rows, header=LAB_HEADER)
+    with freeze_time(LATER):
+        at_south("results", "record", "S-01", "--sent-to-lab", "--specimen-id", "LAB-S",
+                 "--collected-at", "09:45")  # fmt: skip
+        refused = day.run("results", "import", str(lab))
+        at_south("results", "import", str(lab))
+    assert refused.exit_code == 2
+    assert "no result has specimen id 'LAB-S'" in refused.stderr
