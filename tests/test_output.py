@@ -37,7 +37,7 @@ def test_the_plain_table_is_rich_s_table_whenever_it_is_used(table, width: int) 
         assert plain == drawn.file.getvalue()  # type: ignore[attr-defined]
 
 
-def test_the_plain_table_is_used_for_a_draw_list_and_not_for_what_must_wrap(
+def test_the_plain_table_is_used_for_a_draw_list_and_not_where_rich_would_cut(
     capsys,  # type: ignore[no-untyped-def]
 ) -> None:
     columns = [("code", "code"), ("status", "status")]
@@ -46,8 +46,16 @@ def test_the_plain_table_is_used_for_a_draw_list_and_not_for_what_must_wrap(
     emit_rows(rows, columns, title="Draw of 2026-11-27")
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("Draw of 2026-11-27") and len(printed) == 600 + 5
-    long = [["x " * 60, "pending"]]
-    assert _plain_table(None, ["note", "status"], long, _console(80)) is None
+    # A list wider than the page: names wrap, as rich wraps them.
+    headings = ["code", "name", "track", "phase", "why selected", "collect by", "status"]
+    wide = [["C-000001", "Synthetic Client 1", "morning", "2", "random", "2026-11-27 17:12"]]
+    wide[0].append("pending")
+    drawn = _console(80)
+    _rich_table("Screening list", headings, wide, drawn)
+    plain = _plain_table("Screening list", headings, wide, _console(80))
+    assert plain == drawn.file.getvalue() and "Synthetic" in plain.splitlines()[4]  # type: ignore[attr-defined]
+    cut = [["a" * 12] * 8]  # eight columns that may not wrap: wider than the page
+    assert _plain_table(None, [f"c{n}" for n in range(8)], cut, _console(80)) is None
     assert _plain_table(None, ["name"], [["Zoë"]], _console(80)) is None
     terminal = Console(file=io.StringIO(), width=80, force_terminal=True)
     assert _plain_table(None, ["code"], [["C-1"]], terminal) is None

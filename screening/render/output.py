@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 Columns = Sequence[tuple[str, str]]  # (key, heading)
@@ -79,6 +79,13 @@ def emit_rows(
 def _rich_table(
     title: str | None, headings: list[str], cells: list[list[str]], console: Any
 ) -> None:
+    console.print(_table(title, headings, cells, range(len(cells))))
+
+
+def _table(
+    title: str | None, headings: list[str], cells: list[list[str]], rows: Iterable[int]
+) -> Any:
+    """The rich table of ``cells``, its columns sized for all of them, with the ``rows``."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -99,24 +106,27 @@ def _rich_table(
         if widest <= 12:
             table.add_column(Text(heading), no_wrap=True, min_width=widest)
         else:
-            longest_word = max(
-                len(word) for line in cells for word in (line[index].split() or [""])
+            table.add_column(
+                Text(heading), overflow="fold", min_width=min(_longest_word(cells, index), 20)
             )
-            table.add_column(Text(heading), overflow="fold", min_width=min(longest_word, 20))
-    for line in cells:
+    for row in rows:
         # Text, not markup: user data such as "[/red]" is shown as typed, never parsed.
-        table.add_row(*(Text(cell) for cell in line))
-    console.print(table)
+        table.add_row(*(Text(cell) for cell in cells[row]))
+    return table
+
+
+def _longest_word(cells: list[list[str]], index: int) -> int:
+    return max(len(word) for line in cells for word in (line[index].split() or [""]))
 
 
 def _plain_table(
     title: str | None, headings: list[str], cells: list[list[str]], console: Any
 ) -> str | None:
-    """The table exactly as ``_rich_table`` draws it, made with plain string joins, when rich
-    would add nothing: output to a file or pipe (no styles), ASCII text on one line per
-    cell, and a table that fits the width without wrapping. None otherwise. A 600-row
-    draw list takes rich a large part of `select`'s time; this takes almost none.
-    (tests/test_output.py compares the two on generated tables.)"""
+    """The table exactly as ``_rich_table`` draws it, made with plain string joins, when
+    rich would add nothing but its layout: output to a file or pipe (no styles) and ASCII
+    text on one line per cell. None otherwise. A draw list of a few hundred rows took rich
+    most of `select`'s time; this takes almost none. (tests/test_output.py compares the
+    two on generated tables.)"""
     if console.is_terminal or console.color_system is not None:
         return None
     title = title or None  # rich shows no empty title
@@ -125,25 +135,80 @@ def _plain_table(
         texts.append(title)
     if not all(text.isascii() and text.isprintable() for text in texts):
         return None
-    widths = [
-        max(len(headings[index]), *(len(line[index]) for line in cells))
-        for index in range(len(headings))
-    ]
+    widths = _text_widths(headings, cells, console)
+    if widths is None:
+        return None
     # SIMPLE_HEAD, no edge padding, collapsed padding: a space at each edge and two
     # between columns.
     width = sum(widths) + 2 * (len(widths) - 1) + 2
     if width > console.width or (title is not None and len(title) > width):
-        return None
+        return None  # rich would cut the table, or wrap its title
 
-    def line(values: list[str]) -> str:
-        return " " + "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " \n"
+    def lines(values: list[str], header: bool = False) -> list[str]:
+        wrapped = [_wrap(value, w, console) for value, w in zip(values, widths, strict=True)]
+        height = max(len(cell) for cell in wrapped)
+        if header:  # rich sets headings on the bottom line of their row
+            wrapped = [[""] * (height - len(cell)) + cell for cell in wrapped]
+        return [
+            " "
+            + "  ".join(
+                (cell[at] if at < len(cell) else "").ljust(w)
+                for cell, w in zip(wrapped, widths, strict=True)
+            )
+            + " \n"
+            for at in range(height)
+        ]
 
     blank = " " * width + "\n"
     parts = [title.ljust(width) + "\n"] if title is not None else []
-    parts += [blank, line(headings), " " + "\u2500" * (width - 2) + " \n"]
-    parts += [line(values) for values in cells]
+    parts += [blank, *lines(headings, header=True), " " + "\u2500" * (width - 2) + " \n"]
+    for values in cells:
+        parts += lines(values)
     parts.append(blank)
     return "".join(parts)
+
+
+def _text_widths(headings: list[str], cells: list[list[str]], console: Any) -> list[int] | None:
+    """The width rich gives each column's text. At their natural widths when the table
+    fits; otherwise rich's own sizing, asked of a table with only the rows that set each
+    column's widest value and longest word (all the sizing looks at). None where rich
+    would cut a column that must not wrap, or cannot be asked."""
+    natural = [
+        max(len(headings[index]), *(len(line[index]) for line in cells))
+        for index in range(len(headings))
+    ]
+    if sum(natural) + 2 * (len(natural) - 1) + 2 <= console.width:
+        return natural
+    telling: set[int] = set()
+    for index in range(len(headings)):
+        telling.add(max(range(len(cells)), key=lambda row: len(cells[row][index])))
+        telling.add(
+            max(
+                range(len(cells)),
+                key=lambda row: max((len(w) for w in cells[row][index].split()), default=0),
+            )
+        )
+    table = _table(None, headings, cells, sorted(telling))
+    try:  # rich's own sizing, not a public API: if it moves, rich draws the table
+        sized = table._calculate_column_widths(  # noqa: SLF001
+            console,
+            console.options.update_width(console.width - table._extra_width),  # noqa: SLF001
+        )
+    except AttributeError:
+        return None
+    # Each column's right padding, but the last's (and the first's left one) are off.
+    widths = [w - (index < len(sized) - 1) for index, w in enumerate(sized)]
+    if any(w < n for w, n in zip(widths, natural, strict=True) if n <= 12) or min(widths) < 1:
+        return None  # a column that never wraps would be cut, or one left out
+    return widths
+
+
+def _wrap(text: str, width: int, console: Any) -> list[str]:
+    if len(text) <= width:
+        return [text]
+    from rich.text import Text
+
+    return [line.plain for line in Text(text).wrap(console, width, overflow="fold")]
 
 
 def emit_record(record: dict[str, Any], fields: Columns, *, as_json: bool = False) -> None:
