@@ -301,19 +301,29 @@ def _add_screenings(
     policy_body: dict[str, Any],
 ) -> None:
     due_by = collection_deadline(at, policy_body)
-    for uid, why in sorted(selected.items()):
-        session.add(
-            Screening(
-                client_id=clients[uid].id,
-                draw_id=draw.id,
-                day=draw.day,  # type: ignore[arg-type]
-                reason=why,
-                status="pending",
-                due_by=due_by,
-                created_seq=seq,
-                ledger_seq=seq,
-            )
-        )
+    rows = [
+        {
+            "client_id": clients[uid].id,
+            "draw_id": draw.id,
+            "date": draw.day,
+            "reason": why,
+            "status": "pending",
+            "due_by": due_by,
+            "observed_required": False,
+            "replaces_id": None,
+            "salt": "",
+            "note": None,
+            "status_note": None,
+            "status_auto": False,
+            "excuse_code": None,
+            "approved_by": None,
+            "created_seq": seq,
+            "ledger_seq": seq,
+        }
+        for uid, why in sorted(selected.items())
+    ]
+    if rows:  # one statement, no ORM object each (a network's draw holds hundreds)
+        session.execute(sa.insert(Screening.__table__), rows)  # type: ignore[arg-type]
 
 
 def view(session: Session, ctx: Context, draw: Draw) -> DrawView:
