@@ -194,6 +194,12 @@ def generate(
 
     with database.read() as session:
         last = head(session)
+    if not database.is_sqlite:
+        # A server that had run for years would have its statistics: autovacuum gathers
+        # them. Written in one go, the tables have none yet, and the planner reads a
+        # million analyte rows where an index would take a few.
+        with database.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     return last[0] if last else 0
 
 
