@@ -194,7 +194,7 @@ def _text_widths(headings: list[str], cells: list[list[str]], console: Any) -> l
             console,
             console.options.update_width(console.width - table._extra_width),  # noqa: SLF001
         )
-    except AttributeError:
+    except (AttributeError, TypeError):
         return None
     # Each column's right padding, but the last's (and the first's left one) are off.
     widths = [w - (index < len(sized) - 1) for index, w in enumerate(sized)]
