@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -59,3 +60,13 @@ def test_the_plain_table_is_used_for_a_draw_list_and_not_where_rich_would_cut(
     assert _plain_table(None, ["name"], [["Zoë"]], _console(80)) is None
     terminal = Console(file=io.StringIO(), width=80, force_terminal=True)
     assert _plain_table(None, ["code"], [["C-1"]], terminal) is None
+
+
+def test_a_rich_without_the_sizing_asked_of_it_draws_the_table_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rich.table import Table
+
+    monkeypatch.delattr(Table, "_calculate_column_widths")
+    wide = [["C-000001", "Synthetic Client 1 " * 5]]
+    assert _plain_table(None, ["code", "name"], wide, _console(40)) is None
