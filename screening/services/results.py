@@ -635,15 +635,9 @@ def analytes_of(session: Session, version: ResultVersion) -> list[AnalyteOutcome
     return analytes_by_version(session, [version.id]).get(version.id, [])  # type: ignore[list-item]
 
 
-def analyte_bodies_by_version(
-    session: Session, version_ids: list[int]
-) -> dict[int, list[dict[str, Any]]]:
-    """The analytes of many versions as the bodies their digest covers, from the stored
-    text as it is (not parsed into numbers and back: a level edited in the database
-    then changes the digest however it was written)."""
+def _analyte_rows(session: Session, version_ids: list[int]) -> Any:
     table = AnalyteResult.__table__
-    found: dict[int, list[dict[str, Any]]] = {}
-    rows = session.execute(
+    return session.execute(
         sa.select(
             table.c.version_id,
             table.c.code,
@@ -653,7 +647,16 @@ def analyte_bodies_by_version(
             table.c.cutoff,
         ).where(table.c.version_id.in_(version_ids))
     )
-    for version_id, code, outcome, stage, level, cutoff in rows:
+
+
+def analyte_bodies_by_version(
+    session: Session, version_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """The analytes of many versions as the bodies their digest covers, from the stored
+    text as it is (not parsed into numbers and back: a level edited in the database
+    then changes the digest however it was written)."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for version_id, code, outcome, stage, level, cutoff in _analyte_rows(session, version_ids):
         found.setdefault(version_id, []).append(
             {"code": code, "outcome": outcome, "stage": stage, "level": level, "cutoff": cutoff}
         )
@@ -664,19 +667,8 @@ def analytes_by_version(
     session: Session, version_ids: list[int]
 ) -> dict[int, list[AnalyteOutcome]]:
     """The analytes of many versions in one query, by version id."""
-    table = AnalyteResult.__table__
     found: dict[int, list[AnalyteOutcome]] = {}
-    rows = session.execute(
-        sa.select(
-            table.c.version_id,
-            table.c.code,
-            table.c.outcome,
-            table.c.stage,
-            table.c.level,
-            table.c.cutoff,
-        ).where(table.c.version_id.in_(version_ids))
-    ).all()
-    for version_id, code, outcome, stage, level, cutoff in rows:
+    for version_id, code, outcome, stage, level, cutoff in _analyte_rows(session, version_ids):
         found.setdefault(version_id, []).append(
             AnalyteOutcome(
                 code,
