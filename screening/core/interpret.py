@@ -238,8 +238,12 @@ def read_result(
     read = {code: a for code, a in outcomes.items() if a.outcome in READS_TESTED}
     for name in prescribed:
         reliable = vocabulary.reliably_tested(name, read)
-        seen = vocabulary.seen_by(name, read)
-        if reliable and all(read[code].outcome == "negative" for code in seen):
+        # Every assay that sees it must have read (negative): one still awaited or
+        # inconclusive may yet find it.
+        seen = vocabulary.seen_by(
+            name, [c for c, a in outcomes.items() if a.outcome != "not_tested"]
+        )
+        if reliable and all(outcomes[code].outcome == "negative" for code in seen):
             flags.append(
                 f"unexpected_negative: {name} prescribed but not found (possible diversion)"
             )

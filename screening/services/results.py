@@ -154,7 +154,11 @@ def _analytes(
         if before is not None and code not in named and level is None and cutoff is None:
             result[code] = before
             continue
-        if before is not None and code not in named and before.stage == stage:
+        if (
+            before is not None
+            and code not in named
+            and (before.stage == stage or not findings.confirmed)
+        ):
             # A level or cutoff corrected: the outcome follows them, the stage stands.
             level = level if level is not None else before.level
             cutoff = cutoff if cutoff is not None else before.cutoff
