@@ -138,14 +138,40 @@ class Reading:
     summary: str
     confirmed: bool  # every positive is confirmed by a lab
     flags: tuple[str, ...] = field(default=())
-    # Per analyte, in words: its level, the cutoff it was read against, what it reads as.
-    words: tuple[str, ...] = field(default=())
-    # The words worth a line in a list: levels, positives, and all but plain negatives.
-    notable: tuple[str, ...] = field(default=())
+    # Per analyte (by code): the outcome, how it reads, the medications that explain it
+    # and its unit; put in words only when asked (progress reads thousands of results).
+    details: tuple[tuple[AnalyteOutcome, str, tuple[str, ...], str], ...] = field(default=())
+    override: str | None = None
 
     @property
     def positives(self) -> list[str]:
         return sorted(code for code, how in self.analytes.items() if how.endswith("positive"))
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Per analyte, in words: its level, the cutoff it was read against, how it reads."""
+        return tuple(
+            describe(analyte, how, explained, unit, self.override)
+            for analyte, how, explained, unit in self.details
+        )
+
+    @property
+    def notable(self) -> tuple[str, ...]:
+        """For a list: each level or positive in words, the rest grouped by how it reads."""
+        groups: dict[str, list[str]] = {}
+        found: tuple[str, ...] = ()
+        for (analyte, how, _, _), word in zip(self.details, self.words, strict=True):
+            if analyte.level is None and how in ("negative", "pending", "not_tested"):
+                groups.setdefault(how, []).append(analyte.code)
+            else:
+                found += (word,)
+        for how, label in GROUPS:
+            if how in groups:
+                found += (f"{label}: {', '.join(groups[how])}",)
+        return found
+
+
+GROUPS = (("negative", "negative"), ("pending", "awaiting the lab"), ("not_tested", "not tested"))
 
 
 OUTCOMES = ("negative", "positive", "inconclusive", "pending", "not_tested")
@@ -255,9 +281,12 @@ def read_result(
                 f"{', '.join(metabolites)} (drug added to the specimen?)"
             )
     for name in unknown:
+        guess = vocabulary.resolve_medication(name)
+        meant = guess.did_you_mean() if not isinstance(guess, str) else ""
         flags.append(
-            f"unknown_medication: {name!r} is not in the vocabulary and explains nothing; "
-            "correct it with `screening clients update CODE --meds ...`"
+            f"unknown_medication: {name!r} is not in the vocabulary and explains "
+            f"nothing{meant}; correct the client's list with `screening clients update "
+            "CODE --meds ...`"
         )
     unexpected = [code for code, how in per.items() if how == "unexpected_positive"]
     if unexpected == ["ETG"]:
@@ -271,29 +300,11 @@ def read_result(
     summary = next((kind for kind in SEVERITY if kind in kinds), "negative")
     positives = [outcomes[code] for code, how in per.items() if how.endswith("positive")]
     confirmed = bool(positives) and all(a.stage == "confirmed" for a in positives)
-    words = tuple(
-        describe(
-            outcomes[code], per[code], explained.get(code, ()), vocabulary.unit(code), override
-        )
+    details = tuple(
+        (outcomes[code], per[code], tuple(explained.get(code, ())), vocabulary.unit(code))
         for code in sorted(outcomes)
     )
-    # In a list: each level or positive in words, the rest grouped by how they read.
-    groups: dict[str, list[str]] = {}
-    notable: tuple[str, ...] = ()
-    for code, word in zip(sorted(outcomes), words, strict=True):
-        how = per[code]
-        if outcomes[code].level is None and how in ("negative", "pending", "not_tested"):
-            groups.setdefault(how, []).append(code)
-        else:
-            notable += (word,)
-    for how, label in (
-        ("negative", "negative"),
-        ("pending", "awaiting the lab"),
-        ("not_tested", "not tested"),
-    ):
-        if how in groups:
-            notable += (f"{label}: {', '.join(groups[how])}",)
-    return Reading(per, summary, confirmed, tuple(flags), words, notable)
+    return Reading(per, summary, confirmed, tuple(flags), details, override)
 
 
 def needs_observed_recollection(

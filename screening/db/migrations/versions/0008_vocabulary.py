@@ -15,10 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("result_versions") as batch:
-        batch.add_column(sa.Column("override_reason", sa.Text, nullable=True))
+    # A nullable column: SQLite and PostgreSQL both add it in place (no table copy).
+    op.add_column("result_versions", sa.Column("override_reason", sa.Text, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("result_versions") as batch:
-        batch.drop_column("override_reason")
+    # In place too (SQLite 3.35+): a batch copy would trip the analytes' foreign keys.
+    op.execute("ALTER TABLE result_versions DROP COLUMN override_reason")
