@@ -170,9 +170,9 @@ def _analytes(
         if cutoff is None:
             cutoff = limits.confirm if findings.confirmed else limits.initial
         outcome = named.get(code)
-        if level is None and before is not None and before.stage == stage:
-            if outcome not in ("not_tested", "pending"):
-                level = before.level  # the same method's level stands unless corrected
+        measured = outcome not in ("not_tested", "pending")
+        if level is None and before is not None and before.stage == stage and measured:
+            level = before.level  # the same method's level stands unless corrected
         if outcome is None and level is not None:
             if cutoff is None:
                 raise BadInput(
