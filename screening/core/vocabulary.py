@@ -331,6 +331,8 @@ def _medication(
         problems.append(f'{where}.parent: write the analyte code in quotes, e.g. "BUP"')
         parent = None
     explains = _strings(raw.get("explains"), f"{where}.explains", problems)
+    brands = _strings(raw.get("brands"), f"{where}.brands", problems)
+    synonyms = _strings(raw.get("synonyms"), f"{where}.synonyms", problems)
     for code in explains:
         if code not in assays:
             problems.append(
@@ -361,9 +363,7 @@ def _medication(
         frozenset(metabolites)
         if "metabolites" in raw or "metabolite" in raw or before is None
         else before.metabolites,
-        (before.brands if before else ())
-        + _strings(raw.get("brands"), f"{where}.brands", problems),
-        (before.synonyms if before else ())
-        + _strings(raw.get("synonyms"), f"{where}.synonyms", problems),
+        (before.brands if before else ()) + brands,
+        (before.synonyms if before else ()) + synonyms,
         frozenset(explains) | (before.explains if before else frozenset()),
     )
