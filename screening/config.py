@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +29,7 @@ from pydantic import (
     field_validator,
 )
 
+from screening.core.vocabulary import Vocabulary, build
 from screening.errors import BadInput, EnvironmentProblem
 
 CONFIG_NAME = "screening.toml"
@@ -179,12 +182,6 @@ class Panel(_Strict):
         return value
 
 
-class Medication(_Strict):
-    explains: tuple[str, ...]
-    parent: str | None = None
-    metabolite: str | None = None
-
-
 class ValiditySettings(_Strict):
     """Specimen validity thresholds (49 CFR 40.88, HHS Mandatory Guidelines 3.8); defaults
     are the federal ones."""
@@ -272,7 +269,11 @@ class _File(_Strict):
     tracks: dict[str, Track]
     phases: dict[str, Phase]
     panels: dict[str, Panel] = {}
-    medications: dict[str, Medication] = {}
+    # Extensions of the shipped vocabulary (screening/data/vocabulary.toml), checked by
+    # core.vocabulary.build with the problems worded by their TOML paths.
+    analytes: dict[str, Any] = {}
+    assays: dict[str, Any] = {}
+    medications: dict[str, Any] = {}
     validity: ValiditySettings = ValiditySettings()
     results: ResultSettings = ResultSettings()
     schedule: ScheduleSettings = ScheduleSettings()
@@ -291,7 +292,7 @@ class Settings:
     tracks: dict[str, Track]
     phases: dict[str, Phase]
     panels: dict[str, Panel]
-    medications: dict[str, Medication]
+    vocabulary: Vocabulary
     validity: ValiditySettings
     results: ResultSettings
     schedule: ScheduleSettings = ScheduleSettings()
@@ -374,18 +375,16 @@ def _cross_checks(raw: dict[str, Any]) -> list[str]:
     for name, panel in panels.items():
         if _table(panel).get("analytes") == {}:
             problems.append(f"panels.{name}.analytes: empty; list the analyte codes tested")
-    known = {code for panel in panels.values() for code in _table(_table(panel).get("analytes"))}
-    for name, medication in _table(raw.get("medications")).items():
-        medication = _table(medication)
-        named = list(medication.get("explains") or [])
-        named += [
-            medication[k] for k in ("parent", "metabolite") if isinstance(medication.get(k), str)
-        ]
-        for code in named:
-            if isinstance(code, str) and known and code not in known:
+    vocabulary, vocabulary_problems = build_vocabulary(raw)
+    problems += vocabulary_problems
+    for name, panel in panels.items():
+        for code in _table(_table(panel).get("analytes")):
+            if vocabulary is not None and isinstance(code, str) and code not in vocabulary.assays:
+                close = vocabulary.suggest_assay(code, vocabulary.assays)
                 problems.append(
-                    f"medications.{name}: analyte {code!r} is in no panel; "
-                    f"known analytes: {', '.join(sorted(known))}"
+                    f"panels.{name}.analytes.{code}: not an assay the vocabulary knows"
+                    + (f"; did you mean {' or '.join(close)}?" if close else "")
+                    + f" (or describe it under [assays.{code}] with detects = [...])"
                 )
     default_panel = _table(raw.get("results")).get("default_panel", "urine")
     if panels and default_panel not in panels:
@@ -429,6 +428,19 @@ def _run_at_in_zone(raw: dict[str, Any]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def shipped_vocabulary() -> dict[str, Any]:
+    """The vocabulary shipped in the package, as parsed TOML (read once)."""
+    text = files("screening").joinpath("data/vocabulary.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def build_vocabulary(raw: dict[str, Any]) -> tuple[Vocabulary | None, list[str]]:
+    """The shipped vocabulary with the config's [analytes], [assays] and [medications]."""
+    extension = {key: _table(raw.get(key)) for key in ("analytes", "assays", "medications")}
+    return build(shipped_vocabulary(), extension)
+
+
 def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
     """Validate a parsed TOML document. Returns settings, or None and every problem."""
     problems: list[str] = []
@@ -439,6 +451,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
     problems += _cross_checks(raw)
     if problems:
         return None, problems
+    vocabulary, _ = build_vocabulary(raw)
     folder = path.parent
     key_file = Path(parsed.keys.file)
     return (
@@ -451,7 +464,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             tracks=dict(parsed.tracks),
             phases=dict(parsed.phases),
             panels=dict(parsed.panels),
-            medications=dict(parsed.medications),
+            vocabulary=vocabulary,  # type: ignore[arg-type]
             validity=parsed.validity,
             results=parsed.results,
             schedule=parsed.schedule,

@@ -79,6 +79,7 @@ def test_import_enrols_every_client_and_the_ledger_verifies(clinic: Clinic) -> N
         "admitted_on": "2026-11-06",
         "discharged_on": None,
         "medications": ["buprenorphine"],
+        "medication_problems": [],
     }
     assert clients[19]["medications"] == ["buprenorphine", "methadone"]
     after = snapshot(clinic)
@@ -262,8 +263,8 @@ BAD_FILES = [
             "write it as YYYY-MM-DD",
             "line 7, column code: 'C-001' already appears on line 2",
             f"line 8, column code: client '{ENROLLED}' is already enrolled",
-            "line 9, column medications: medication 'heroin?' is not usable; use its generic "
-            "name in letters, digits, spaces or -",
+            "line 9, column medications: unknown medication 'heroin?' (generic and brand "
+            "names are known; a clinic adds its own under [medications] in screening.toml)",
             f"error: clients.csv: 7 problems; {REFUSED}",
         ],
         id="every-bad-row-listed-in-line-order",

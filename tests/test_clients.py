@@ -47,6 +47,7 @@ def test_add_list_and_show(clinic: Clinic) -> None:
             "admitted_on": "2026-11-02",
             "discharged_on": None,
             "medications": ["buprenorphine", "naloxone"],
+            "medication_problems": [],
         }
     ]
     table = clinic.ok("clients", "list").stdout
@@ -104,7 +105,11 @@ def test_empty_list_is_empty_json(clinic: Clinic) -> None:
         ),
         (
             ["--track", "morning", "--phase", "1", "--meds", "bup$"],
-            "medication 'bup$' is not usable",
+            "unknown medication 'bup$'",
+        ),
+        (
+            ["--track", "morning", "--phase", "1", "--meds", "buprenorphin"],
+            "unknown medication 'buprenorphin'; did you mean buprenorphine",
         ),
     ],
 )

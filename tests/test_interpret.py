@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import screening
-from screening.config import Medication, ValiditySettings, load
+from screening.config import ValiditySettings, load
 from screening.core.interpret import (
     AnalyteOutcome,
     Measures,
@@ -26,7 +26,7 @@ from screening.core.interpret import (
 EXAMPLE = Path(screening.__file__).parent / "data" / "config.example.toml"
 SETTINGS = load(EXAMPLE)
 LIMITS = SETTINGS.validity
-MEDS = SETTINGS.medications
+MEDS = SETTINGS.vocabulary
 D = Decimal
 
 
@@ -74,9 +74,9 @@ def test_example_config_thresholds_are_the_federal_ones():
 
 
 def test_example_config_buprenorphine_has_parent_and_metabolite():
-    assert MEDS["buprenorphine"] == Medication(
-        explains=("BUP", "NORBUP"), parent="BUP", metabolite="NORBUP"
-    )
+    buprenorphine = MEDS.medications["buprenorphine"]
+    assert buprenorphine.produces == {"BUP", "NORBUP"}
+    assert (buprenorphine.parent, buprenorphine.metabolites) == ("BUP", {"NORBUP"})
 
 
 # ------------------------------------------------------------------------- validity
@@ -354,7 +354,9 @@ def test_all_negative(medications):
         (["THC"], ("buprenorphine",)),
         (["BUP", "NORBUP"], ()),  # buprenorphine without a prescription
         (["MTD", "EDDP"], ("buprenorphine",)),  # the wrong medication
-        (["OXY"], ("unknown-drug",)),  # a name not in the config explains nothing
+        (["OXY"], ("unknown-drug",)),  # a name not in the vocabulary explains nothing
+        (["OPI"], ("oxycodone",)),  # an opiate immunoassay does not see oxycodone
+        (["OPI"], ("fentanyl", "buprenorphine", "methadone")),
         (["AMP"], ("alprazolam",)),
     ],
 )
@@ -683,3 +685,64 @@ def test_counts_as_reads_a_real_tampered_result():
     assert counts_as("collected", r.summary, "missed", "substituted") == "missed"
     r = read(panel())
     assert counts_as("collected", r.summary, "positive", "valid") == "negative"
+
+
+# ------------------------------------------------------------- readings by assay
+
+
+def test_a_brand_name_stored_before_the_vocabulary_reads_as_its_generic_name():
+    r = read(panel(positive=["BUP", "NORBUP"]), ("suboxone",))
+    assert r.summary == "expected_positive"
+    assert r.flags == ()
+
+
+def test_an_unknown_stored_name_is_flagged_for_staff():
+    r = read(panel(), ("unknown-drug",))
+    assert r.summary == "negative"
+    assert any(f.startswith("unknown_medication: 'unknown-drug'") for f in r.flags)
+
+
+@pytest.mark.parametrize(
+    ("positive", "medications", "reads"),
+    [
+        (["OXY"], ("oxycodone",), "expected_positive"),
+        (["OPI"], ("codeine",), "expected_positive"),
+        (["OPI"], ("hydrocodone",), "expected_positive"),  # cross-reacts: explains
+        (["AMP"], ("lisdexamfetamine",), "expected_positive"),
+        (["THC"], ("dronabinol",), "expected_positive"),
+        (["THC"], ("nabilone",), "unexpected_positive"),
+    ],
+)
+def test_expected_per_assay(positive, medications, reads):
+    r = read(panel(positive=positive, negative=("COC", "OPI", "OXY", "AMP", "THC")), medications)
+    assert all(r.analytes[code] == reads for code in positive)
+
+
+def test_an_assay_that_may_not_see_a_medication_does_not_call_its_absence_diversion():
+    # Benzodiazepine immunoassays detect clonazepam poorly.
+    r = read(panel(negative=("BZO", "COC")), ("clonazepam",))
+    assert not has_flag(r, "unexpected_negative")
+    r = read(panel(negative=("BZO", "COC")), ("alprazolam",))
+    assert has_flag(r, "unexpected_negative: alprazolam")
+
+
+def test_not_tested_is_neither_negative_nor_diversion():
+    analytes = [AnalyteOutcome("BUP", "not_tested"), AnalyteOutcome("NORBUP", "not_tested")]
+    r = read(analytes + [neg("COC")], ("buprenorphine",))
+    assert r.summary == "negative"
+    assert r.analytes["BUP"] == "not_tested"
+    assert not has_flag(r, "unexpected_negative")
+    assert read(analytes).summary == "not_tested"
+
+
+def test_levels_and_cutoffs_in_words():
+    coc = AnalyteOutcome("COC", "positive", "presumptive", D("900"), D("150"))
+    bup = AnalyteOutcome("BUP", "positive", "confirmed", D("42"), D("5"))
+    mamp = AnalyteOutcome("MAMP", "positive", "presumptive", D("80"), D("500"))
+    r = read_result([coc, bup, mamp], ["buprenorphine"], MEDS, "valid", override="cup read it")
+    assert r.words == (
+        "BUP 42 ng/mL, confirmation cutoff 5: positive (expected: buprenorphine), confirmed",
+        "COC 900 ng/mL, screen cutoff 150: positive (unexpected: no prescription explains it)",
+        "MAMP 80 ng/mL, screen cutoff 500: positive (unexpected: no prescription explains it)"
+        " - stated against its level (override: cup read it)",
+    )

@@ -89,7 +89,7 @@ def test_a_clinic_day(day: Clinic) -> None:
         dilute = day.ok("results", "record", "C-13", "--creatinine", "3.1", "--sg", "1.0020")
         assert "collect again now, under direct observation" in dilute.stderr
         day.ok("results", "record", "C-14", "--positive", "ETG")
-        day.ok("results", "record", "C-15")
+        day.ok("results", "record", "C-15", "--negative", "BUP,NORBUP")
         day.ok(
             "results",
             "record",
@@ -241,7 +241,7 @@ def _snapshot(clinic: Clinic) -> dict[str, int]:
     ("args", "message"),
     [
         (["record", "C-77"], "no client with code 'C-77'"),
-        (["record", "C-01", "--positive", "LSD"], "analyte 'LSD' is not in the urine panel"),
+        (["record", "C-01", "--positive", "LSD"], "unknown analyte 'LSD' (the urine panel has"),
         (
             ["record", "C-01", "--positive", "THC", "--level", "THC=-3"],
             "must be a number of 0 or more",
@@ -317,7 +317,10 @@ def test_an_amendment_that_changes_nothing_is_refused(day: Clinic) -> None:
             ["NOPE,2026-11-23T09:45,BUP,positive,1,5,LC-MS/MS,R-1"],
             "line 2, column specimen_id: no result",
         ),
-        (["LAB-1,2026-11-23T09:45,LSD,positive,1,5,LC-MS/MS,R-1"], "line 2, column analyte: 'LSD'"),
+        (
+            ["LAB-1,2026-11-23T09:45,LSD,positive,1,5,LC-MS/MS,R-1"],
+            "line 2, column analyte: unknown analyte 'LSD'",
+        ),
         (["LAB-1,2026-11-23T09:45,BUP,maybe,1,5,LC-MS/MS,R-1"], "line 2, column outcome"),
         (["LAB-1,2026-11-23T09:45,BUP,positive,-1,5,LC-MS/MS,R-1"], "line 2, column level"),
         (["LAB-1,2026-11-20T09:45,BUP,positive,1,5,LC-MS/MS,R-1"], "a different specimen?"),
@@ -367,7 +370,7 @@ def test_lab_file_shape_problems(day: Clinic) -> None:
 
 
 def test_the_same_lab_report_is_not_imported_twice(day: Clinic) -> None:
-    rows = ["LAB-1,2026-11-23T09:45,BUP,positive,1,5,immunoassay,R-1"]
+    rows = ["LAB-1,2026-11-23T09:45,BUP,positive,10,5,immunoassay,R-1"]
     with freeze_time(LATER):
         day.ok(
             "results",

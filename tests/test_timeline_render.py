@@ -181,7 +181,9 @@ def _day(clinic: Clinic, day: date, what: str) -> None:
             clinic.ok("results", "excuse", CODE, "--reason", "medical", "--approved-by", "Dr Lee")
     elif what == "dilute":
         with later:
-            dilute = clinic.ok("results", "record", CODE, "--creatinine", "3", "--sg", "1.0020")
+            dilute = clinic.ok(
+                "results", "record", CODE, "--negative", MEDS, "--creatinine", "3", "--sg", "1.0020"
+            )
             assert "under direct observation" in dilute.stderr
         with freeze_time(at(day, "10:30")):
             clinic.ok(
@@ -699,7 +701,7 @@ def test_a_year_of_mixed_history_agrees_in_every_form(tmp_path: Path) -> None:
             elif number % 17 == 3:
                 clinic.ok("results", "record", CODE, "--positive", f"{MEDS},THC")
             elif number % 19 == 11:
-                clinic.ok("results", "record", CODE)  # buprenorphine absent
+                clinic.ok("results", "record", CODE, "--negative", MEDS)  # buprenorphine absent
             else:
                 clinic.ok("results", "record", CODE, "--positive", MEDS)
         day += timedelta(days=3 if day.weekday() == 4 else 2)

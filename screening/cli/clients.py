@@ -56,7 +56,8 @@ def add(
         typer.Option(
             "--meds",
             help="Prescribed medications that explain expected positives, "
-            "comma-separated (e.g. buprenorphine).",
+            "comma-separated, generic or brand names (e.g. buprenorphine or Suboxone; "
+            "stored by the generic name).",
         ),
     ] = None,
 ) -> None:
@@ -69,6 +70,14 @@ def add(
         f"enrolled {added['code']}: track {added['track']}, phase {added['phase']}, "
         f"admitted {added['admitted_on']}"
     )
+    _say_renamed(added["renamed"])
+
+
+def _say_renamed(renamed: list[tuple[str, str]]) -> None:
+    from screening.render.output import message
+
+    for given, generic in renamed:
+        message(f"medication {given} is stored as {generic} (its generic name)")
 
 
 @clients_app.command("import")
@@ -93,6 +102,7 @@ def import_(
     else:
         noun = "client" if result.enrolled == 1 else "clients"
         message(f"enrolled {result.enrolled} {noun} from {file}")
+    _say_renamed(list(result.renamed))
 
 
 @clients_app.command("list")
@@ -104,21 +114,26 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """List clients."""
-    from screening.render.output import emit_rows
+    from screening.render.output import emit_rows, warning
     from screening.services import clients
 
     rows = clients.listing(open_context(ctx), status, track)
     emit_rows(rows, LIST_COLUMNS, as_json=as_json, empty="no clients match")
+    for row in rows:
+        for problem in row["medication_problems"]:
+            warning(problem)
 
 
 @clients_app.command("show")
 @handle_errors
 def show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
     """Show one client, with holds and medications."""
-    from screening.render.output import emit_record
+    from screening.render.output import emit_record, warning
     from screening.services import clients
 
     record = clients.show(open_context(ctx), code)
+    for problem in record["medication_problems"]:
+        warning(problem)
     if not as_json:
         record = {
             **record,
@@ -137,7 +152,11 @@ def update(
     track: Annotated[str | None, typer.Option("--track", help="New track.")] = None,
     meds: Annotated[
         str | None,
-        typer.Option("--meds", help='The full new medication list, comma-separated ("" for none).'),
+        typer.Option(
+            "--meds",
+            help='The full new medication list, comma-separated ("" for none); generic or '
+            "brand names, stored by the generic name.",
+        ),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Corrected name.")] = None,
 ) -> None:
@@ -147,6 +166,7 @@ def update(
 
     result = clients.update(open_context(ctx), code, phase, track, split_list(meds), name)
     message(f"updated {result['code']}: {', '.join(result['changed'])}")
+    _say_renamed(result["renamed"])
 
 
 @clients_app.command("hold")

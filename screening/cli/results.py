@@ -38,6 +38,20 @@ Inconclusive = Annotated[
     str | None,
     typer.Option("--inconclusive", help="Analytes that could not be read, comma-separated."),
 ]
+NotTested = Annotated[
+    str | None,
+    typer.Option(
+        "--not-tested",
+        help="Analytes the cup or lab did not test, comma-separated: never read as negative.",
+    ),
+]
+Override = Annotated[
+    str | None,
+    typer.Option(
+        "--override-reason",
+        help="Why an outcome stands against its own level and cutoff (recorded).",
+    ),
+]
 Confirmed = Annotated[
     bool,
     typer.Option(
@@ -50,12 +64,18 @@ Levels = Annotated[
     typer.Option(
         "--level",
         metavar="ANALYTE=NG_ML",
-        help="A measured level, e.g. --level BUP=42 (repeat for more).",
+        help="A measured level, e.g. --level BUP=42 (repeat for more): at or above the "
+        "cutoff it reads positive, below it negative.",
     ),
 ]
 Cutoffs = Annotated[
     list[str] | None,
-    typer.Option("--cutoff", metavar="ANALYTE=NG_ML", help="The cutoff used, if not the panel's."),
+    typer.Option(
+        "--cutoff",
+        metavar="ANALYTE=NG_ML",
+        help="The cutoff used, if not the panel's (initial for a screen, confirm for a "
+        "confirmation).",
+    ),
 ]
 Creatinine = Annotated[str | None, typer.Option("--creatinine", help="Creatinine, mg/dL.")]
 Gravity = Annotated[str | None, typer.Option("--sg", help="Specific gravity, e.g. 1.0020.")]
@@ -81,6 +101,7 @@ LIST_COLUMNS = [
     ("result", "result"),
     ("reading", "reads"),
     ("positives", "found"),
+    ("detail", "levels, cutoffs and reading"),
 ]
 PENDING_COLUMNS = [
     ("screening", "screening"),
@@ -116,6 +137,8 @@ def _findings(
     ph: str | None,
     oxidant: bool | None,
     validity: str | None,
+    not_tested: str | None = None,
+    override_reason: str | None = None,
 ) -> Findings:
     from screening.services.results import Findings
 
@@ -123,6 +146,8 @@ def _findings(
         positive=split_list(positive) or [],
         negative=split_list(negative) or [],
         inconclusive=split_list(inconclusive) or [],
+        not_tested=split_list(not_tested) or [],
+        override_reason=override_reason,
         levels=_pairs(levels, "--level"),
         cutoffs=_pairs(cutoffs, "--cutoff"),
         confirmed=confirmed,
@@ -140,7 +165,10 @@ def record(
     ctx: typer.Context,
     code: CodeArg,
     positive: Positive = None,
+    negative: Negative = None,
     inconclusive: Inconclusive = None,
+    not_tested: NotTested = None,
+    override_reason: Override = None,
     confirmed: Confirmed = False,
     levels: Levels = None,
     cutoffs: Cutoffs = None,
@@ -193,13 +221,17 @@ def record(
         ),
     ] = False,
 ) -> None:
-    """Record a specimen for the client's pending screening; analytes not named are negative."""
+    """Record a specimen for the client's pending screening.
+
+    A level reads against the panel's cutoff. Analytes not named take the panel's
+    default, negative as read on the cup (the output lists them), except those of the
+    client's prescriptions, which must be named; --not-tested for what the cup lacks."""
     from screening.render.output import message, warning
     from screening.services.results import record as record_result
 
     found = _findings(
         positive,
-        None,
+        negative,
         inconclusive,
         confirmed,
         levels,
@@ -209,6 +241,8 @@ def record(
         ph,
         oxidant,
         validity,
+        not_tested,
+        override_reason,
     )
     done = record_result(
         open_context(ctx),
@@ -230,6 +264,17 @@ def record(
         f"recorded result {done['result']} for {done['code']} (screening "
         f"{done['screening']}; specimen {done['validity']})"
     )
+    if done["defaulted"]:
+        message(
+            f"negative for the {done['panel']} panel, as read on the cup: "
+            f"{', '.join(done['defaulted'])} (the panel's default for analytes not named)"
+        )
+    if done["awaiting"]:
+        message(f"awaiting the lab: {', '.join(done['awaiting'])}")
+    if done["not_tested"]:
+        message(f"not tested: {', '.join(done['not_tested'])}")
+    if done["override"]:
+        warning(f"outcome recorded against its level; override reason: {done['override']}")
     if done["recollection"]:
         warning(
             f"{done['recollection_reason']}: collect again now, under direct observation "
@@ -360,6 +405,8 @@ def amend(
     positive: Positive = None,
     negative: Negative = None,
     inconclusive: Inconclusive = None,
+    not_tested: NotTested = None,
+    override_reason: Override = None,
     confirmed: Confirmed = False,
     levels: Levels = None,
     cutoffs: Cutoffs = None,
@@ -388,6 +435,8 @@ def amend(
         ph,
         oxidant,
         validity,
+        not_tested,
+        override_reason,
     )
     done = amend_result(open_context(ctx), result, reason, found, note, lab_report)
     message(f"amended result {done['result']} of {done['code']} ({done['reason']})")
@@ -401,7 +450,7 @@ def import_(
         Path,
         typer.Argument(
             help="Lab CSV: specimen_id,collected_at,analyte,outcome,level,cutoff,method,"
-            "lab_report_id."
+            "lab_report_id (and optionally report_status: final when the report is complete)."
         ),
     ],
     dry_run: Annotated[
@@ -486,6 +535,10 @@ def show(
         f"reads: {current['reading']}"
         + (f"; positive: {', '.join(current['positives'])}" if current["positives"] else "")
     )
+    for words in current["says"]:
+        print(f"  {words}")
+    if current["override_reason"]:
+        print(f"  override reason: {current['override_reason']}")
     for flag in current["flags"]:
         print(f"  - {flag}")
     for number, version in enumerate([*record["history"], current], start=1):

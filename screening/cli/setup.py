@@ -78,7 +78,8 @@ def config_check(ctx: typer.Context) -> None:
     from screening.render.output import error
 
     path = config_path(ctx)
-    settings, problems = config.parse(config.read_toml(path), path.absolute())
+    raw = config.read_toml(path)
+    settings, problems = config.parse(raw, path.absolute())
     if settings is None:
         for problem in problems:
             error(f"{path}: {problem}")
@@ -109,6 +110,16 @@ def config_check(ctx: typer.Context) -> None:
         )
     for name, panel in sorted(settings.panels.items()):
         print(f"panel {name} ({panel.specimen}): {len(panel.analytes)} analytes")
+    vocabulary = settings.vocabulary
+    print(
+        f"vocabulary {vocabulary.version} (shipped): {len(vocabulary.medications)} "
+        f"medications, {len(vocabulary.assays)} assays, {len(vocabulary.analytes)} analytes"
+        + (
+            f"; the config adds or overrides medications {', '.join(sorted(extended))}"
+            if (extended := raw.get("medications") or {})
+            else ""
+        )
+    )
     notify = settings.notify
     channels = [
         *([f"files in {notify.directory}"] if notify.directory else []),
@@ -128,19 +139,22 @@ def db_upgrade(ctx: typer.Context) -> None:
     """Bring the database schema up to date (alembic migrations)."""
     from screening import config
     from screening.db.engine import Database, resolve_url
-    from screening.render.output import message
-    from screening.services.maintenance import upgrade_schema
+    from screening.render.output import message, warning
+    from screening.services.maintenance import medications_to_fix, upgrade_schema
 
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
     try:
         before, after = upgrade_schema(database)
+        to_fix = medications_to_fix(database, settings.vocabulary, settings.site.name)
     finally:
         database.dispose()
     if before == after:
         message(f"the schema is already at revision {after}")
     else:
         message(f"schema upgraded from {before or 'empty'} to revision {after}")
+    for problem in to_fix:
+        warning(problem)
 
 
 @db_app.command("backup")

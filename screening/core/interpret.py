@@ -1,6 +1,6 @@
 """What a specimen says: validity from its measures, and each analyte read against the
-client's prescriptions at collection time. Pure; thresholds and medications come from the
-config, passed in.
+client's prescriptions at collection time, per assay, with the vocabulary
+(core.vocabulary). Pure; thresholds and the vocabulary are passed in.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from screening.core.vocabulary import Vocabulary
 
 VALIDITIES = ("valid", "dilute", "adulterated", "substituted", "invalid")
 # The reading of a whole result, worst first: the first that applies is the summary.
@@ -20,6 +22,7 @@ SEVERITY = (
     "pending",
     "expected_positive",
     "negative",
+    "not_tested",
 )
 
 
@@ -102,7 +105,7 @@ def judge_validity(measures: Measures, limits: Any) -> str:
 @dataclass(frozen=True)
 class AnalyteOutcome:
     code: str
-    outcome: str  # negative | positive | inconclusive | pending
+    outcome: str  # negative | positive | inconclusive | pending | not_tested
     stage: str = "presumptive"  # presumptive | confirmed
     level: Decimal | None = None
     cutoff: Decimal | None = None
@@ -135,31 +138,122 @@ class Reading:
     summary: str
     confirmed: bool  # every positive is confirmed by a lab
     flags: tuple[str, ...] = field(default=())
+    # Per analyte (by code): the outcome, how it reads, the medications that explain it
+    # and its unit; put in words only when asked (progress reads thousands of results).
+    details: tuple[tuple[AnalyteOutcome, str, tuple[str, ...], str], ...] = field(default=())
+    override: str | None = None
 
     @property
     def positives(self) -> list[str]:
         return sorted(code for code, how in self.analytes.items() if how.endswith("positive"))
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Per analyte, in words: its level, the cutoff it was read against, how it reads."""
+        return tuple(
+            describe(analyte, how, explained, unit, self.override)
+            for analyte, how, explained, unit in self.details
+        )
+
+    @property
+    def notable(self) -> tuple[str, ...]:
+        """For a list: each level or positive in words, the rest grouped by how it reads."""
+        groups: dict[str, list[str]] = {}
+        found: tuple[str, ...] = ()
+        for (analyte, how, _, _), word in zip(self.details, self.words, strict=True):
+            if analyte.level is None and how in ("negative", "pending", "not_tested"):
+                groups.setdefault(how, []).append(analyte.code)
+            else:
+                found += (word,)
+        for how, label in GROUPS:
+            if how in groups:
+                found += (f"{label}: {', '.join(groups[how])}",)
+        return found
+
+
+GROUPS = (("negative", "negative"), ("pending", "awaiting the lab"), ("not_tested", "not tested"))
+
+
+OUTCOMES = ("negative", "positive", "inconclusive", "pending", "not_tested")
+READS_TESTED = ("negative", "positive")
+
+
+def outcome_of_level(level: Decimal, cutoff: Decimal) -> str:
+    """A level at or above the cutoff is positive, below it negative (HHS Mandatory
+    Guidelines: a specimen is positive when its concentration meets or exceeds the
+    cutoff)."""
+    return "positive" if level >= cutoff else "negative"
+
+
+def contradicts_level(analyte: AnalyteOutcome) -> bool:
+    """A positive or negative stated against its own level and cutoff."""
+    if analyte.level is None or analyte.cutoff is None or analyte.outcome not in READS_TESTED:
+        return False
+    return outcome_of_level(analyte.level, analyte.cutoff) != analyte.outcome
+
+
+def describe(
+    analyte: AnalyteOutcome,
+    how: str,
+    explained_by: Iterable[str] = (),
+    unit: str = "ng/mL",
+    override: str | None = None,
+) -> str:
+    """One analyte in words, e.g. "COC 900 ng/mL, screen cutoff 150: positive
+    (unexpected: no prescription explains it)"."""
+    method = "confirmation" if analyte.stage == "confirmed" else "screen"
+    text = analyte.code
+    if analyte.level is not None:
+        text += f" {analyte.level} {unit}"
+    if analyte.cutoff is not None:
+        text += ("," if analyte.level is not None else "") + f" {method} cutoff {analyte.cutoff}"
+        if analyte.level is None:
+            text += f" {unit}"
+    words = {
+        "negative": "negative",
+        "expected_positive": "positive (expected: "
+        + (", ".join(explained_by) or "prescribed")
+        + ")",
+        "unexpected_positive": "positive (unexpected: no prescription explains it)",
+        "inconclusive": "inconclusive",
+        "pending": "awaiting the lab",
+        "not_tested": "not tested",
+    }
+    text += ": " + words.get(how, how.replace("_", " "))
+    if analyte.stage == "confirmed" and how in (
+        "negative",
+        "expected_positive",
+        "unexpected_positive",
+    ):
+        text += ", confirmed"
+    if contradicts_level(analyte):
+        text += " - stated against its level" + (f" (override: {override})" if override else "")
+    return text
+
 
 def read_result(
     analytes: Iterable[AnalyteOutcome],
     medications: Iterable[str],
-    known_medications: Mapping[str, Any],
+    vocabulary: Vocabulary,
     validity: str,
     temperature_ok: bool | None = None,
     void: bool = False,
+    override: str | None = None,
 ) -> Reading:
-    """Read one result. ``known_medications`` maps a medication name to the config's
-    Medication (``explains``, ``parent``, ``metabolite``)."""
+    """Read one result, per assay, with the vocabulary (core.vocabulary): a positive is
+    expected iff a prescribed medication produces something the assay detects. Stored
+    medication names are read through the vocabulary (brands and synonyms become the
+    generic name); names it does not know explain nothing and are flagged."""
     if void:
         return Reading({}, "void", False, ("void: recorded against the wrong client",))
     outcomes = {a.code: a for a in analytes}
-    prescribed = [known_medications[m] for m in medications if m in known_medications]
-    explained = {code for med in prescribed for code in med.explains}
+    prescribed, unknown = vocabulary.canonical_list(medications)
     per: dict[str, str] = {}
+    explained: dict[str, list[str]] = {}
     for code, analyte in outcomes.items():
         if analyte.outcome == "positive":
-            per[code] = "expected_positive" if code in explained else "unexpected_positive"
+            explained[code] = vocabulary.explaining(code, prescribed)
+            per[code] = "expected_positive" if explained[code] else "unexpected_positive"
         else:
             per[code] = analyte.outcome
     flags: list[str] = []
@@ -167,26 +261,33 @@ def read_result(
         flags.append(f"possible_tampering: specimen {validity}")
     if temperature_ok is False:
         flags.append("possible_tampering: temperature out of range")
-    for name in medications:
-        med = known_medications.get(name)
-        if med is None:
-            continue
-        tested = [code for code in med.explains if code in outcomes]
-        if tested and all(outcomes[code].outcome == "negative" for code in tested):
+    read = {code: a for code, a in outcomes.items() if a.outcome in READS_TESTED}
+    for name in prescribed:
+        reliable = vocabulary.reliably_tested(name, read)
+        # Every assay that sees it must have read (negative): one still awaited or
+        # inconclusive may yet find it.
+        seen = vocabulary.seen_by(
+            name, [c for c, a in outcomes.items() if a.outcome != "not_tested"]
+        )
+        if reliable and all(outcomes[code].outcome == "negative" for code in seen):
             flags.append(
                 f"unexpected_negative: {name} prescribed but not found (possible diversion)"
             )
-        parent, metabolite = med.parent, med.metabolite
-        if (
-            parent in outcomes
-            and metabolite in outcomes
-            and outcomes[parent].outcome == "positive"
-            and outcomes[metabolite].outcome == "negative"
-        ):
+        parents, metabolites = vocabulary.tamper_check(name, read)
+        found = [code for code in parents if read[code].outcome == "positive"]
+        if found and metabolites and all(read[c].outcome == "negative" for c in metabolites):
             flags.append(
-                f"possible_tampering: {parent} positive without its metabolite "
-                f"{metabolite} (drug added to the specimen?)"
+                f"possible_tampering: {', '.join(found)} positive without its metabolite "
+                f"{', '.join(metabolites)} (drug added to the specimen?)"
             )
+    for name in unknown:
+        guess = vocabulary.resolve_medication(name)
+        meant = guess.did_you_mean() if not isinstance(guess, str) else ""
+        flags.append(
+            f"unknown_medication: {name!r} is not in the vocabulary and explains "
+            f"nothing{meant}; correct the client's list with `screening clients update "
+            "CODE --meds ...`"
+        )
     unexpected = [code for code, how in per.items() if how == "unexpected_positive"]
     if unexpected == ["ETG"]:
         flags.append(
@@ -199,7 +300,11 @@ def read_result(
     summary = next((kind for kind in SEVERITY if kind in kinds), "negative")
     positives = [outcomes[code] for code, how in per.items() if how.endswith("positive")]
     confirmed = bool(positives) and all(a.stage == "confirmed" for a in positives)
-    return Reading(per, summary, confirmed, tuple(flags))
+    details = tuple(
+        (outcomes[code], per[code], tuple(explained.get(code, ())), vocabulary.unit(code))
+        for code in sorted(outcomes)
+    )
+    return Reading(per, summary, confirmed, tuple(flags), details, override)
 
 
 def needs_observed_recollection(
@@ -220,7 +325,7 @@ def needs_observed_recollection(
         # 49 CFR 40.159: an invalid result without a medical explanation is recollected
         # under direct observation; a clinic has no medical review officer to wait for.
         return "invalid specimen"
-    outcomes = [a.outcome for a in analytes]
+    outcomes = [a.outcome for a in analytes if a.outcome != "not_tested"]
     all_negative = bool(outcomes) and all(outcome == "negative" for outcome in outcomes)
     creatinine = measures.creatinine
     if (

@@ -7,9 +7,9 @@ import unicodedata
 from datetime import date
 
 from screening.config import Settings
+from screening.core.vocabulary import Unknown, Vocabulary, fold
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
-MEDICATION_PATTERN = re.compile(r"^[a-z][a-z0-9 -]{0,63}$")
 
 
 class Invalid(ValueError):
@@ -42,20 +42,35 @@ def phase(settings: Settings, text: str) -> str:
     return text
 
 
-def medications(items: list[str]) -> list[str]:
-    """Lower-case, without repeats, sorted: the canonical list kept for a client."""
+def medications(items: list[str], vocabulary: Vocabulary) -> list[str]:
+    """Generic names, without repeats, sorted: the canonical list kept for a client. A
+    brand name or synonym becomes its generic name (see ``renamed``); a name the
+    vocabulary does not know is refused with the closest it knows."""
     result: set[str] = set()
     for item in items:
-        name = " ".join(item.split()).lower()
+        name = " ".join(item.split())
         if not name:
             continue
-        if not MEDICATION_PATTERN.match(name):
+        found = vocabulary.resolve_medication(name)
+        if isinstance(found, Unknown):
             raise Invalid(
-                f"medication {item!r} is not usable; use its generic name in letters, "
-                "digits, spaces or -"
+                f"unknown medication {item.strip()!r}{found.did_you_mean()} (generic and "
+                "brand names are known; a clinic adds its own under [medications] in "
+                "screening.toml)"
             )
-        result.add(name)
+        result.add(found)
     return sorted(result)
+
+
+def renamed(items: list[str], vocabulary: Vocabulary) -> list[tuple[str, str]]:
+    """(as typed, generic name) for each brand name or synonym among ``items``."""
+    pairs = []
+    for item in items:
+        name = " ".join(item.split())
+        generic = vocabulary.medication(name) if name else None
+        if generic is not None and fold(name) != fold(generic):
+            pairs.append((name, generic))
+    return pairs
 
 
 def free_text(text: str | None, what: str, required: bool = True) -> str | None:

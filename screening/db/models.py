@@ -262,6 +262,9 @@ class ResultVersion(SQLModel, table=True):
     validity_version: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     measures: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     void: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    # Why an outcome stands against its own level and cutoff (covered by the content
+    # digest of the version's ledger entry).
+    override_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
 
 
 class AnalyteResult(SQLModel, table=True):

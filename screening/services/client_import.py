@@ -23,6 +23,7 @@ COLUMNS = ("code", "name", "track", "phase", "admitted_on", "medications")
 class ImportResult:
     enrolled: int
     dry_run: bool
+    renamed: tuple[tuple[str, str], ...] = ()  # brand names and synonyms, as generic names
 
 
 @dataclass
@@ -100,9 +101,13 @@ def import_clients(ctx: Context, path: Path, dry_run: bool = False) -> ImportRes
     if dry_run:
         with ctx.database.read() as session:
             _refuse_problems(path, parsed, codes(session, ctx.site))
-        return ImportResult(len(parsed.rows), True)
+        return ImportResult(len(parsed.rows), True, _renamed(parsed))
     with writing(ctx) as (session, writer):
         _refuse_problems(path, parsed, codes(session, ctx.site))
         for _, new in parsed.rows:
             enrol(session, writer, ctx, new)
-    return ImportResult(len(parsed.rows), False)
+    return ImportResult(len(parsed.rows), False, _renamed(parsed))
+
+
+def _renamed(parsed: _Parsed) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted({pair for _, new in parsed.rows for pair in new.renamed}))

@@ -52,7 +52,42 @@ def medication_list(row: Client) -> list[str]:
     return list(json.loads(row.medications))
 
 
-def summary(row: Client) -> dict[str, Any]:
+def medication_problems(vocabulary: Any, rows: list[Client]) -> list[dict[str, Any]]:
+    """Stored medication names the vocabulary does not know (entered before it existed):
+    each with the client and the command that fixes it. Stored rows are never rewritten
+    (verify compares them with the ledger); synonyms are mapped whenever they are read."""
+    found = []
+    for row in rows:
+        stored = medication_list(row)
+        known, unknown = vocabulary.canonical_list(stored)
+        for name in unknown:
+            guess = vocabulary.resolve_medication(name)
+            found.append(
+                {
+                    "code": row.code,
+                    "medication": name,
+                    "problem": f"client {row.code}: medication {name!r} is not in the "
+                    f"vocabulary{guess.did_you_mean() if not isinstance(guess, str) else ''}; "
+                    f"fix it with `screening clients update {row.code} --meds "
+                    f"{','.join(known) or 'NAME'}` (the full list)",
+                }
+            )
+    return found
+
+
+def unknown_medications(session: Session, vocabulary: Any, site: str) -> list[dict[str, Any]]:
+    """Every client of the site whose stored medications the vocabulary does not know."""
+    rows = session.exec(select(Client).where(Client.site == site).order_by(Client.code)).all()
+    return medication_problems(vocabulary, list(rows))
+
+
+def summary(row: Client, vocabulary: Any = None) -> dict[str, Any]:
+    """A client as shown; with the vocabulary, medications by their generic names (names
+    it does not know as stored)."""
+    stored = medication_list(row)
+    if vocabulary is not None:
+        known, unknown = vocabulary.canonical_list(stored)
+        stored = sorted(set(known) | set(unknown))
     return {
         "code": row.code,
         "name": row.name,
@@ -61,7 +96,7 @@ def summary(row: Client) -> dict[str, Any]:
         "status": row.status,
         "admitted_on": row.admitted_on.isoformat(),
         "discharged_on": row.discharged_on.isoformat() if row.discharged_on else None,
-        "medications": medication_list(row),
+        "medications": stored,
     }
 
 
@@ -97,6 +132,7 @@ class NewClient:
     phase: str
     admitted_on: date
     medications: list[str]
+    renamed: tuple[tuple[str, str], ...] = ()
 
 
 class InvalidFields(BadInput):
@@ -128,7 +164,7 @@ def check_new(
             if admitted and admitted.strip()
             else ctx.today
         ),
-        "medications": lambda: validate.medications(medications),
+        "medications": lambda: validate.medications(medications, settings.vocabulary),
     }
     values, problems = {}, []
     for field, check in checks.items():
@@ -138,7 +174,7 @@ def check_new(
             problems.append((field, str(error)))
     if problems:
         raise InvalidFields(problems)
-    return NewClient(**values)
+    return NewClient(**values, renamed=tuple(validate.renamed(medications, settings.vocabulary)))
 
 
 def enrol(session: Session, writer, ctx: Context, new: NewClient) -> Client:  # type: ignore[no-untyped-def]
@@ -177,7 +213,7 @@ def add(
             raise BadInput(f"client code {new.code!r} is already enrolled at site {ctx.site!r}")
         row = enrol(session, writer, ctx, new)
         session.flush()
-        return summary(row)
+        return {**summary(row), "renamed": list(new.renamed)}
 
 
 def _exists(session: Session, site: str, code: str) -> bool:
@@ -204,7 +240,15 @@ def listing(
             query = query.where(Client.status == status)
         if track:
             query = query.where(Client.track == track)
-        return [summary(row) for row in session.exec(query.order_by(Client.code))]
+        vocabulary = ctx.settings.vocabulary
+        rows = list(session.exec(query.order_by(Client.code)))
+        problems: dict[str, list[str]] = {}
+        for problem in medication_problems(vocabulary, rows):
+            problems.setdefault(problem["code"], []).append(problem["problem"])
+        return [
+            {**summary(row, vocabulary), "medication_problems": problems.get(row.code, [])}
+            for row in rows
+        ]
 
 
 def show(ctx: Context, code: str) -> dict[str, Any]:
@@ -214,7 +258,10 @@ def show(ctx: Context, code: str) -> dict[str, Any]:
             select(Hold).where(Hold.client_id == row.id).order_by(Hold.starts_on)
         ).all()
         return {
-            **summary(row),
+            **summary(row, ctx.settings.vocabulary),
+            "medication_problems": [
+                p["problem"] for p in medication_problems(ctx.settings.vocabulary, [row])
+            ],
             "uid": row.uid,
             "discharge_reason": row.discharge_reason,
             "holds": [
@@ -239,8 +286,13 @@ def update(
         changes["phase"] = _checked(validate.phase, ctx.settings, phase)
     if track is not None:
         changes["track"] = _checked(validate.track, ctx.settings, track)
+    renamed: list[tuple[str, str]] = []
     if medications is not None:
-        changes["medications"] = canonical_text(_checked(validate.medications, medications))
+        vocabulary = ctx.settings.vocabulary
+        changes["medications"] = canonical_text(
+            _checked(validate.medications, medications, vocabulary)
+        )
+        renamed = validate.renamed(medications, vocabulary)
     if name is not None:
         changes["name"] = _checked(validate.free_text, name, "name", False)
     with writing(ctx) as (session, writer):
@@ -263,7 +315,7 @@ def update(
         row.ledger_seq = entry.seq
         session.add(row)
         session.flush()
-        return {**summary(row), "changed": changed}
+        return {**summary(row), "changed": changed, "renamed": renamed}
 
 
 def hold(ctx: Context, code: str, start: str, end: str, reason: str) -> dict[str, Any]:

@@ -36,10 +36,13 @@ def read_text(path: Path, header: str) -> str:
     return text
 
 
-def read_rows(path: Path, columns: Sequence[str]) -> tuple[list[Row], list[Problem]]:
+def read_rows(
+    path: Path, columns: Sequence[str], optional: Sequence[str] = ()
+) -> tuple[list[Row], list[Problem]]:
     """Every data row as ``(line, {column: text})``, and the rows that could not be read.
 
-    The header must name exactly ``columns``; blank lines are skipped.
+    The header must name exactly ``columns``, and may name ``optional`` ones too (empty
+    in every row when absent); blank lines are skipped.
     """
     expected = ",".join(columns)
     reader = csv.reader(io.StringIO(read_text(path, expected), newline=""))
@@ -47,7 +50,7 @@ def read_rows(path: Path, columns: Sequence[str]) -> tuple[list[Row], list[Probl
         header = [column.strip().lower() for column in next(reader)]
     except csv.Error as error:
         raise BadInput(f"{path}: line 1 is not valid CSV ({error})") from None
-    _check_header(path, header, columns, expected)
+    _check_header(path, header, columns, expected, optional)
     rows: list[Row] = []
     problems: list[Problem] = []
     while True:
@@ -67,13 +70,27 @@ def read_rows(path: Path, columns: Sequence[str]) -> tuple[list[Row], list[Probl
                 (line, f"line {line}: {len(fields)} fields where the header has {len(header)}")
             )
             continue
-        rows.append((line, {column: fields[header.index(column)] for column in columns}))
+        rows.append(
+            (
+                line,
+                {
+                    column: fields[header.index(column)] if column in header else ""
+                    for column in (*columns, *optional)
+                },
+            )
+        )
     return rows, problems
 
 
-def _check_header(path: Path, header: list[str], columns: Sequence[str], expected: str) -> None:
+def _check_header(
+    path: Path,
+    header: list[str],
+    columns: Sequence[str],
+    expected: str,
+    optional: Sequence[str] = (),
+) -> None:
     missing = [column for column in columns if column not in header]
-    extra = [column for column in header if column not in columns]
+    extra = [column for column in header if column not in columns and column not in optional]
     repeated = sorted({column for column in header if header.count(column) > 1})
     parts = []
     if missing:
@@ -83,4 +100,5 @@ def _check_header(path: Path, header: list[str], columns: Sequence[str], expecte
     if repeated:
         parts.append("repeated column " + ", ".join(repr(c) for c in repeated))
     if parts:
-        raise BadInput(f"{path}, line 1: {'; '.join(parts)}; the header must be {expected}")
+        also = f" (and may add {', '.join(optional)})" if optional else ""
+        raise BadInput(f"{path}, line 1: {'; '.join(parts)}; the header must be {expected}{also}")

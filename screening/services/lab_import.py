@@ -1,21 +1,29 @@
 """`results import FILE.csv`: a lab's export, matched by specimen id, all rows or none.
 
 One row per analyte: ``specimen_id,collected_at,analyte,outcome,level,cutoff,method,
-lab_report_id``. The rows of one specimen become one amendment of its result: a
-``lab_confirmation`` when the method confirms (chromatography with mass spectrometry),
-a ``lab_report`` otherwise.
+lab_report_id``, and optionally ``report_status``. The rows of one specimen become one
+amendment of its result: a ``lab_confirmation`` when the method confirms
+(chromatography with mass spectrometry), a ``lab_report`` otherwise.
+
+An analyte is named by its code or any name the vocabulary knows for it; an outcome left
+empty follows the level (at or above the cutoff positive), and one that contradicts its
+level is refused. A report is partial unless ``report_status`` says ``final``: the
+analytes it does not name stay awaiting the lab; a final report leaves them not tested,
+and the screening counts as resulted.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import select
 
 from screening.core import validate
+from screening.core.interpret import outcome_of_level
 from screening.db.models import Client, Result, ResultVersion, Screening
 from screening.errors import BadInput, RowErrors
 from screening.services.context import Context
@@ -42,12 +50,24 @@ COLUMNS = (
 )
 CONFIRMING = ("lc-ms/ms", "lc-ms", "gc-ms", "gc-ms/ms", "lcms", "gcms")
 SCREENING_METHODS = ("immunoassay", "eia", "elisa")
+OPTIONAL = ("report_status",)
+# HL7 v2 OBR-25 result status: F final, P preliminary (C corrected is final too).
+FINAL = ("final", "f", "complete", "c", "corrected")
+PARTIAL = ("", "partial", "preliminary", "p")
+OUTCOMES = {
+    "negative": "negative",
+    "positive": "positive",
+    "inconclusive": "inconclusive",
+    "not_tested": "not_tested",
+    "not tested": "not_tested",
+    "": "",
+}
 # A lab's clock and ours may differ a little; more than this is a different specimen.
 SAME_COLLECTION = timedelta(hours=1)
 
 
 def _rows(path: Path) -> tuple[list[Row], list[Problem]]:
-    rows, problems = read_rows(path, COLUMNS)
+    rows, problems = read_rows(path, COLUMNS, OPTIONAL)
     if not rows and not problems:
         raise BadInput(f"{path} has a header but no results")
     return [(line, {k: v.strip() for k, v in row.items()}) for line, row in rows], problems
@@ -80,6 +100,7 @@ def _import(
         by_report: dict[tuple[str, str, bool], list[tuple[int, dict[str, str]]]] = defaultdict(list)
         seen: dict[tuple[str, str], int] = {}
         for line, row in rows:
+            row["analyte"] = ctx.settings.vocabulary.assay(row["analyte"]) or row["analyte"]
             specimen, analyte = row["specimen_id"], row["analyte"].upper()
             if (specimen, analyte) in seen:
                 problems.append(
@@ -117,17 +138,34 @@ def _import(
             )
         now = current_versions(session, [results[specimen] for specimen in by_specimen])
         later: list[Any] = []
+        final = {
+            specimen
+            for specimen, lines in by_specimen.items()
+            if any(row["report_status"].lower() in FINAL for _, row in lines)
+        }
         for (specimen, _, _), lines in by_report.items():
             first = lines[0][1]
             findings = Findings(confirmed=first["method"].lower() in CONFIRMING)
+            result = results[specimen]
+            if specimen in final:
+                # A final report: what it does not name, and is still awaited, was not
+                # tested (once per specimen, by its first group of rows).
+                final.discard(specimen)
+                named = {row["analyte"].upper() for _, row in by_specimen[specimen]}
+                findings.not_tested = [
+                    a.code
+                    for a in now[result.id][1]  # type: ignore[index]
+                    if a.outcome == "pending" and a.code not in named
+                ]
             for _, row in lines:
-                getattr(findings, row["outcome"].lower()).append(row["analyte"].upper())
+                outcome = OUTCOMES[row["outcome"].lower()]
+                if outcome:
+                    getattr(findings, outcome).append(row["analyte"].upper())
                 if row["level"]:
                     findings.levels[row["analyte"].upper()] = row["level"]
                 if row["cutoff"]:
                     findings.cutoffs[row["analyte"].upper()] = row["cutoff"]
             reason = "lab_confirmation" if findings.confirmed else "lab_report"
-            result = results[specimen]
             try:
                 now[result.id] = apply_amendment(  # type: ignore[index]
                     session,
@@ -199,12 +237,34 @@ def _row_problems(
     problems = []
     where = f"line {line}, column"
     analyte = row["analyte"].upper()
-    if analyte not in panel_of(ctx, result.panel).analytes:
-        problems.append(f"{where} analyte: {analyte!r} is not in the {result.panel} panel")
-    if row["outcome"].lower() not in ("negative", "positive", "inconclusive"):
+    codes = panel_of(ctx, result.panel).analytes
+    vocabulary = ctx.settings.vocabulary
+    if vocabulary.assay(analyte) is None:
+        close = vocabulary.suggest_assay(row["analyte"], codes)
         problems.append(
-            f"{where} outcome: {row['outcome']!r} is not negative, positive or inconclusive"
+            f"{where} analyte: unknown analyte {row['analyte']!r}"
+            + (f"; did you mean {' or '.join(close)}?" if close else "")
+            + f" (the {result.panel} panel has {', '.join(codes)})"
         )
+    elif analyte not in codes:
+        problems.append(f"{where} analyte: {analyte!r} is not in the {result.panel} panel")
+    outcome = OUTCOMES.get(row["outcome"].lower())
+    if outcome is None:
+        problems.append(
+            f"{where} outcome: {row['outcome']!r} is not negative, positive, inconclusive "
+            "or not_tested"
+        )
+    elif not outcome and not row["level"]:
+        problems.append(f"{where} outcome: empty; give the outcome, or the level it follows")
+    elif outcome in ("positive", "negative") and _contradicts(outcome, row):
+        problems.append(
+            f"{where} outcome: {outcome}, but the level {row['level']} is "
+            f"{'below' if outcome == 'positive' else 'at or above'} the cutoff "
+            f"{row['cutoff']}; ask the lab for a corrected report"
+        )
+    status = row["report_status"].lower()
+    if status not in FINAL + PARTIAL:
+        problems.append(f"{where} report_status: {row['report_status']!r} is not final or partial")
     for column in ("level", "cutoff"):
         if row[column] and not _non_negative(row[column]):
             problems.append(f"{where} {column}: {row[column]!r} is not a number of 0 or more")
@@ -240,9 +300,14 @@ def _row_problems(
     return [(line, text) for text in problems]
 
 
-def _non_negative(text: str) -> bool:
-    from decimal import Decimal, InvalidOperation
+def _contradicts(outcome: str, row: dict[str, str]) -> bool:
+    level, cutoff = row["level"], row["cutoff"]
+    if not (_non_negative(level) and _non_negative(cutoff)):
+        return False
+    return outcome_of_level(Decimal(level), Decimal(cutoff)) != outcome
 
+
+def _non_negative(text: str) -> bool:
     try:
         value = Decimal(text)
     except InvalidOperation:

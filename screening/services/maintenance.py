@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from screening.db.engine import Database, sqlite_path
 from screening.db.migrate import upgrade
@@ -14,6 +15,15 @@ from screening.errors import BadInput, EnvironmentProblem
 def upgrade_schema(database: Database) -> tuple[str | None, str]:
     database.require_file()
     return upgrade(database)
+
+
+def medications_to_fix(database: Database, vocabulary: Any, site: str) -> list[str]:
+    """After an upgrade: stored medication names the vocabulary does not know, each with
+    the command that fixes it (names it knows by a brand or synonym are mapped when read)."""
+    from screening.services.clients import unknown_medications
+
+    with database.read() as session:
+        return [p["problem"] for p in unknown_medications(session, vocabulary, site)]
 
 
 def backup(database: Database, target: Path) -> Path:

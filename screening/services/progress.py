@@ -83,7 +83,7 @@ def screening_facts(session: Session, ctx: Context, clients: Any) -> dict[int, l
             read = read_result(
                 analytes[version.id],
                 json.loads(result.medications),
-                settings.medications,
+                settings.vocabulary,
                 version.validity,
                 result.temperature_ok,
                 version.void,

@@ -24,10 +24,11 @@ def reading(
     return read_result(
         analytes,
         json.loads(result.medications),
-        ctx.settings.medications,
+        ctx.settings.vocabulary,
         version.validity,
         result.temperature_ok,
         version.void,
+        version.override_reason,
     )
 
 
@@ -81,6 +82,9 @@ def _row(session: Session, ctx: Context, screening: Screening, client: Client) -
         "reading": None,
         "positives": [],
         "flags": [],
+        "says": [],
+        "detail": "",
+        "override_reason": None,
         "confirmed": None,
         "versions": 0,
         "excuse": screening.excuse_code,
@@ -94,6 +98,9 @@ def _row(session: Session, ctx: Context, screening: Screening, client: Client) -
             reading=read.summary,
             positives=read.positives,
             flags=list(read.flags),
+            says=list(read.words),
+            detail="; ".join(read.notable),
+            override_reason=version.override_reason,
             confirmed=read.confirmed,
             validity=version.validity,
             versions=len(
@@ -161,6 +168,8 @@ def show(ctx: Context, result_id: int) -> dict[str, Any]:
                     "reading": read.summary,
                     "positives": read.positives,
                     "flags": list(read.flags),
+                    "says": list(read.words),
+                    "override_reason": version.override_reason,
                     "analytes": {
                         a.code: f"{a.outcome} ({a.stage})"
                         for a in sorted(analytes, key=lambda a: a.code)
@@ -182,6 +191,7 @@ def show(ctx: Context, result_id: int) -> dict[str, Any]:
             "method": result.method,
             "panel": result.panel,
             "medications": json.loads(result.medications),
+            "vocabulary": ctx.settings.vocabulary.version,
             "current": history[-1],
             "history": history[:-1],
         }

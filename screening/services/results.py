@@ -23,8 +23,10 @@ from screening.core.canonical import canonical_text, canonical_text_of_stored, p
 from screening.core.interpret import (
     AnalyteOutcome,
     Measures,
+    contradicts_level,
     judge_validity,
     needs_observed_recollection,
+    outcome_of_level,
 )
 from screening.core.ledger import rfc3339
 from screening.db.models import AnalyteResult, Client, LedgerRow, Result, ResultVersion, Screening
@@ -53,6 +55,7 @@ class Findings:
     positive: list[str] = field(default_factory=list)
     negative: list[str] = field(default_factory=list)
     inconclusive: list[str] = field(default_factory=list)
+    not_tested: list[str] = field(default_factory=list)
     levels: dict[str, str] = field(default_factory=dict)
     cutoffs: dict[str, str] = field(default_factory=dict)
     confirmed: bool = False
@@ -61,6 +64,8 @@ class Findings:
     ph: str | None = None
     oxidant: bool | None = None
     validity: str | None = None
+    # Why an outcome stands against its own level and cutoff (recorded, in the digest).
+    override_reason: str | None = None
 
     def measures(self) -> Measures:
         return Measures(
@@ -113,46 +118,96 @@ def _validity(
     return judged, measures
 
 
+@dataclass
+class Analytes:
+    """A version's analytes after ``findings``, and which took the default outcome."""
+
+    by_code: dict[str, AnalyteOutcome]
+    defaulted: list[str]
+    contradicted: list[str]  # stated against their own level and cutoff (overridden)
+
+
 def _analytes(
     findings: Findings,
     ctx: Context,
     panel_name: str,
     current: dict[str, AnalyteOutcome] | None,
     default_outcome: str,
-) -> dict[str, AnalyteOutcome]:
+) -> Analytes:
     """The panel's analytes after ``findings``. On a new result every analyte is set (the
     ones not named take ``default_outcome``); on an amendment only the analytes named,
-    or given a level or cutoff, change."""
+    or given a level or cutoff, change. An outcome follows its level: at or above the
+    cutoff (the given one, else the panel's for the stage) positive, below negative; an
+    outcome stated against its level is refused unless an override reason is given."""
     panel = panel_of(ctx, panel_name)
-    named = _named_outcomes(findings, panel_name, panel.analytes)
+    named = _named_outcomes(ctx, findings, panel_name, panel.analytes)
+    levels = _numbers(ctx, findings.levels, "--level", panel_name, panel.analytes)
+    cutoffs = _numbers(ctx, findings.cutoffs, "--cutoff", panel_name, panel.analytes)
     stage = "confirmed" if findings.confirmed else "presumptive"
+    method = "confirmation" if findings.confirmed else "screen"
     result: dict[str, AnalyteOutcome] = {}
+    defaulted: list[str] = []
+    contradicted: list[str] = []
     for code, limits in panel.analytes.items():
         before = current.get(code) if current is not None else None
-        level = _number(_get(findings.levels, code), f"--level {code}")
-        cutoff = _number(_get(findings.cutoffs, code), f"--cutoff {code}")
+        level, cutoff = levels.get(code), cutoffs.get(code)
         if before is not None and code not in named and level is None and cutoff is None:
             result[code] = before
             continue
-        if before is not None and code not in named:
-            # Only a level or cutoff corrected: the outcome, stage and the rest stand.
-            result[code] = AnalyteOutcome(
-                code,
-                before.outcome,
-                before.stage,
-                level if level is not None else before.level,
-                cutoff if cutoff is not None else before.cutoff,
-            )
+        if (
+            before is not None
+            and code not in named
+            and (before.stage == stage or not findings.confirmed)
+        ):
+            # A level or cutoff corrected: the outcome follows them, the stage stands.
+            level = level if level is not None else before.level
+            cutoff = cutoff if cutoff is not None else before.cutoff
+            outcome = before.outcome
+            if level is not None and cutoff is not None:
+                outcome = outcome_of_level(level, cutoff)
+            result[code] = AnalyteOutcome(code, outcome, before.stage, level, cutoff)
             continue
-        default_cutoff = limits.confirm if findings.confirmed else limits.initial
-        result[code] = AnalyteOutcome(
-            code=code,
-            outcome=named.get(code, default_outcome),
-            stage=stage,
-            level=level if level is not None else (before.level if before else None),
-            cutoff=cutoff if cutoff is not None else default_cutoff,
+        if cutoff is None:
+            cutoff = limits.confirm if findings.confirmed else limits.initial
+        outcome = named.get(code)
+        measured = outcome not in ("not_tested", "pending")
+        if level is None and before is not None and before.stage == stage and measured:
+            level = before.level  # the same method's level stands unless corrected
+        if outcome is None and level is not None:
+            if cutoff is None:
+                raise BadInput(
+                    f"--level {code}: the {panel_name} panel has no {method} cutoff for "
+                    f"{code}; give --cutoff {code}=NUMBER or its outcome"
+                )
+            outcome = outcome_of_level(level, cutoff)
+        if outcome is None:
+            outcome = default_outcome
+            defaulted.append(code)
+        if outcome in ("not_tested", "pending") and level is not None:
+            raise BadInput(
+                f"{code} has a level ({level}) but is given as "
+                f"{outcome.replace('_', ' ')}; a measured analyte was tested"
+            )
+        analyte = AnalyteOutcome(
+            code, outcome, stage, level, None if outcome == "not_tested" else cutoff
         )
-    return result
+        if contradicts_level(analyte):
+            contradicted.append(code)
+            if findings.override_reason is None:
+                reads = outcome_of_level(level, cutoff)  # type: ignore[arg-type]
+                side = "at or above" if reads == "positive" else "below"
+                raise BadInput(
+                    f"{code} is given as {outcome}, but its level {level} is {side} the "
+                    f"{method} cutoff {cutoff}, so it reads {reads}; correct the level or "
+                    "the outcome, or record it as stated with --override-reason TEXT"
+                )
+        result[code] = analyte
+    if findings.override_reason is not None and not contradicted:
+        raise BadInput(
+            "--override-reason is given but every outcome agrees with its level and "
+            "cutoff; leave it out"
+        )
+    return Analytes(result, defaulted, contradicted)
 
 
 def panel_of(ctx: Context, name: str) -> Any:
@@ -165,32 +220,54 @@ def panel_of(ctx: Context, name: str) -> Any:
     return panel
 
 
-def _named_outcomes(findings: Findings, panel_name: str, codes: Any) -> dict[str, str]:
+def assay_code(ctx: Context, text: str, panel_name: str, codes: Any, what: str) -> str:
+    """The panel's assay code ``text`` names (its code or a name the vocabulary knows for
+    it); an unknown name is refused with the closest ones."""
+    vocabulary = ctx.settings.vocabulary
+    code = vocabulary.assay(text)
+    if code is None:
+        close = vocabulary.suggest_assay(text, codes)
+        raise BadInput(
+            f"{what}: unknown analyte {text.strip()!r}"
+            + (f"; did you mean {' or '.join(close)}?" if close else "")
+            + f" (the {panel_name} panel has {', '.join(codes)})"
+        )
+    if code not in codes:
+        raise BadInput(
+            f"{what}: analyte {code} is not in the {panel_name} panel; it has {', '.join(codes)}"
+        )
+    return code
+
+
+def _named_outcomes(
+    ctx: Context, findings: Findings, panel_name: str, codes: Any
+) -> dict[str, str]:
     named: dict[str, str] = {}
-    for outcome, given in (
-        ("positive", findings.positive),
-        ("negative", findings.negative),
-        ("inconclusive", findings.inconclusive),
+    for outcome, given, option in (
+        ("positive", findings.positive, "--positive"),
+        ("negative", findings.negative, "--negative"),
+        ("inconclusive", findings.inconclusive, "--inconclusive"),
+        ("not_tested", findings.not_tested, "--not-tested"),
     ):
-        for code in (c.upper() for c in given):
-            if code not in codes:
-                raise BadInput(
-                    f"analyte {code!r} is not in the {panel_name} panel; it has {', '.join(codes)}"
-                )
+        for text in given:
+            code = assay_code(ctx, text, panel_name, codes, option)
             if named.get(code, outcome) != outcome:
-                raise BadInput(f"analyte {code} is given as both {named[code]} and {outcome}")
-            named[code] = outcome
-    for what, values in (("--level", findings.levels), ("--cutoff", findings.cutoffs)):
-        for code in values:
-            if code.upper() not in codes:
                 raise BadInput(
-                    f"{what} names analyte {code!r}, which is not in the {panel_name} panel"
+                    f"analyte {code} is given as both {named[code].replace('_', ' ')} "
+                    f"and {outcome.replace('_', ' ')}"
                 )
+            named[code] = outcome
     return named
 
 
-def _get(values: dict[str, str], code: str) -> str | None:
-    return next((v for k, v in values.items() if k.upper() == code), None)
+def _numbers(
+    ctx: Context, values: dict[str, str], what: str, panel_name: str, codes: Any
+) -> dict[str, Decimal]:
+    found: dict[str, Decimal] = {}
+    for text, number in values.items():
+        code = assay_code(ctx, text, panel_name, codes, what)
+        found[code] = _number(number, f"{what} {code}")  # type: ignore[assignment]
+    return found
 
 
 def collection_content(result: Result) -> dict[str, Any]:
@@ -214,7 +291,7 @@ def version_content(
     """What a version says; ``analytes`` as outcomes, or as their bodies (verify reads
     those straight from the rows)."""
     bodies = [a if isinstance(a, dict) else a.as_body() for a in analytes]
-    return {
+    content = {
         "reason": version.reason,
         "note": version.note,
         "lab_report_id": version.lab_report_id,
@@ -224,6 +301,11 @@ def version_content(
         "void": version.void,
         "analytes": sorted(bodies, key=lambda body: body["code"]),
     }
+    if version.override_reason is not None:
+        # Only when given, so that versions recorded before overrides existed keep
+        # their digests.
+        content["override_reason"] = version.override_reason
+    return content
 
 
 def content_digest(
@@ -302,6 +384,7 @@ class _Checked:
     validity: str
     measures: Measures
     analytes: dict[str, AnalyteOutcome]
+    defaulted: list[str]  # analytes given the panel's default outcome
 
 
 def record(ctx: Context, code: str, findings: Findings, **details: Any) -> dict[str, Any]:
@@ -345,6 +428,8 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
             if screening.created_seq not in selected_at:  # created in this transaction
                 selected_at.update(_entry_times(session, [screening.created_seq]))
             _check_collection_time(ctx, screening, item.moment, selected_at[screening.created_seq])
+            if item.defaulted and not given.sent_to_lab:
+                _unstated_prescriptions(ctx, client, item)
             if screening.observed_required and not given.observed:
                 raise BadInput(
                     f"screening {screening.id} must be collected under direct "
@@ -394,6 +479,13 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
                     "validity": item.validity,
                     "recollection": recollection,
                     "recollection_reason": recollect,
+                    "panel": item.panel,
+                    "defaulted": [] if given.sent_to_lab else item.defaulted,
+                    "awaiting": item.defaulted if given.sent_to_lab else [],
+                    "not_tested": [
+                        code for code, a in item.analytes.items() if a.outcome == "not_tested"
+                    ],
+                    "override": given.findings.override_reason,
                 }
             )
         session.flush()
@@ -442,6 +534,7 @@ def _check(ctx: Context, given: Collection) -> _Checked:
     except validate.Invalid as error:
         raise BadInput(str(error).replace("client code", "specimen id")) from None
     validity, measures = _validity(findings, ctx, ("valid", Measures()))
+    findings.override_reason = _override_reason(findings)
     analytes = _analytes(findings, ctx, panel, None, "pending" if given.sent_to_lab else "negative")
     return _Checked(
         given,
@@ -454,7 +547,34 @@ def _check(ctx: Context, given: Collection) -> _Checked:
         specimen_code,
         validity,
         measures,
-        analytes,
+        analytes.by_code,
+        analytes.defaulted,
+    )
+
+
+def _override_reason(findings: Findings) -> str | None:
+    try:
+        return validate.free_text(findings.override_reason, "--override-reason", False)
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+
+
+def _unstated_prescriptions(ctx: Context, client: Client, item: _Checked) -> None:
+    """A cup read for a client whose prescriptions it tests must say what it showed for
+    them: the panel's default (negative) there would read as possible diversion."""
+    vocabulary = ctx.settings.vocabulary
+    medications, _ = vocabulary.canonical_list(json.loads(client.medications))
+    missing = {
+        name: codes for name in medications if (codes := vocabulary.seen_by(name, item.defaulted))
+    }
+    if not missing:
+        return
+    codes = ",".join(code for code in item.defaulted if any(code in c for c in missing.values()))
+    which = "; ".join(f"{name} ({', '.join(codes)})" for name, codes in missing.items())
+    raise BadInput(
+        f"{client.code} is prescribed {which}, which the {item.panel} panel tests: say what "
+        f"the specimen showed (--positive {codes}, --negative {codes} or --not-tested "
+        f"{codes}); nothing was recorded"
     )
 
 
@@ -487,6 +607,7 @@ def _collect(
         validity_version=ctx.settings.validity.version,
         measures=canonical_text(item.measures.as_body()),
         void=False,
+        override_reason=item.given.findings.override_reason,
     )
     entry = writer.append(
         ctx.site,
@@ -749,7 +870,13 @@ def apply_amendment(
     before, current = now if now is not None else current_version(session, result)
     if before.void:
         raise BadInput(f"result {result.id} was voided (wrong client); it cannot change again")
-    analytes = _analytes(findings, ctx, result.panel, {a.code: a for a in current}, "negative")
+    findings.override_reason = _override_reason(findings)
+    # An analyte added to the panel after the result was recorded was not tested then.
+    read = _analytes(findings, ctx, result.panel, {a.code: a for a in current}, "not_tested")
+    analytes = read.by_code
+    override = findings.override_reason
+    if override is None and any(contradicts_level(a) for a in analytes.values()):
+        override = before.override_reason  # an earlier override still stands
     validity, measures = _validity(
         findings, ctx, (before.validity, Measures.from_body(json.loads(before.measures)))
     )
@@ -767,6 +894,7 @@ def apply_amendment(
         ),
         measures=canonical_text(measures.as_body()),
         void=reason == "wrong_client",
+        override_reason=override,
     )
     unchanged = (
         sorted(analytes.values(), key=lambda a: a.code) == sorted(current, key=lambda a: a.code)
