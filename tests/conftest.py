@@ -15,6 +15,12 @@ from typer.testing import CliRunner
 
 from screening.cli import app
 
+# The table models are imported before any test freezes the clock: imported under
+# freezegun, their date and datetime fields would name freezegun's fake classes, and
+# pydantic cannot build a schema for those (PydanticSchemaGenerationError in whichever
+# test first touched the database under a frozen clock).
+import screening.db.models  # noqa: E402, F401  isort: skip
+
 PG_URL = os.environ.get("SCREENING_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
