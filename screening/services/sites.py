@@ -33,7 +33,6 @@ from screening.errors import BadInput, EnvironmentProblem
 
 log = logging.getLogger("screening")
 _LEDGER = LedgerRow.__table__
-_SETTLED = "screening.site_settled"
 
 
 def new_salt() -> str:
@@ -120,12 +119,27 @@ def record_site(session: Session, writer: Any, name: str, timezone: str, action:
     return site
 
 
+def before_writing(session: Session, writer: Any, settings: Settings, now: datetime) -> str | None:
+    """What every write checks first (services/upkeep.writing): the site is recorded
+    (adopted from an older ledger if need be), and the settings' time zone is the one in
+    force now, so that no policy, draw or reveal is written by another clock. Returns a
+    notice for the user, or None."""
+    notice = adopt_if_needed(session, writer, settings)
+    record = load(session, settings.site.name)
+    if record is not None and record.zone_at(now) != settings.site.timezone:
+        raise EnvironmentProblem(
+            f"site {record.name!r} keeps time zone {record.zone_at(now)} now, but this "
+            f"command was given {settings.site.timezone}; nothing was written. Run it again "
+            "(the zone in force is read from the database)"
+        )
+    return notice
+
+
 def adopt_if_needed(session: Session, writer: Any, settings: Settings) -> str | None:
     """Within a writing transaction: record an older database's site (or the first site
     of an empty ledger). Returns the notice for the user, or None."""
     name = settings.site.name
-    if session.info.get(_SETTLED) == name or load(session, name) is not None:
-        session.info[_SETTLED] = name
+    if load(session, name) is not None:
         return None
     if _ledger_empty(session):
         from screening.services.setup import genesis_body
@@ -133,7 +147,6 @@ def adopt_if_needed(session: Session, writer: Any, settings: Settings) -> str | 
         writer.salts[name] = new_salt()
         writer.append(name, "genesis", genesis_body())
         record_site(session, writer, name, settings.site.timezone, "create")
-        session.info[_SETTLED] = name
         return None
     if not _has_entries(session, name):
         raise unknown_site(session, settings)
@@ -147,7 +160,6 @@ def adopt_if_needed(session: Session, writer: Any, settings: Settings) -> str | 
         )
     zone = _latest_policy_zone(session, name) or settings.site.timezone
     record_site(session, writer, name, zone, "adopt")
-    session.info[_SETTLED] = name
     return (
         f"site {name!r} is now recorded in the database, with time zone {zone} "
         f"(from its ledger); from now on a config naming another site or zone is refused"
@@ -194,12 +206,13 @@ def settle(
     notices: list[str] = []
     with database.read() as session:
         record = load(session, settings.site.name)
-        if (
-            record is None
-            and not _ledger_empty(session)
-            and not _has_entries(session, settings.site.name)
-        ):
-            raise unknown_site(session, settings)
+        if record is None:
+            if _ledger_empty(session):
+                # Not initialised: nothing to adopt, nothing to protect; the first
+                # write records the site (adopt_if_needed).
+                return settings, notices
+            if not _has_entries(session, settings.site.name):
+                raise unknown_site(session, settings)
     if record is None:
         from screening.services.ledger import LedgerWriter
 
