@@ -248,3 +248,16 @@ def test_an_approver_is_a_digest_in_the_ledger_and_a_name_in_the_rows(clinic: Cl
     clinic.sql("UPDATE screenings SET approved_by = 'Dr Someone'")
     result = clinic.run("audit", "verify")
     assert result.exit_code == 1 and "approved_by" in result.stderr
+
+
+def test_an_older_database_keeps_its_ledgers_zone_over_an_edited_config(clinic: Clinic) -> None:
+    _legacy(clinic)
+    config = clinic.folder / "screening.toml"
+    config.write_text(config.read_text().replace("America/New_York", "America/Chicago"))
+    result = clinic.run("clients", "list")
+    assert result.exit_code == 3
+    assert "with time zone America/New_York (from its ledger)" in result.stderr
+    assert "site timezone America/Chicago" in result.stderr
+    config.write_text(config.read_text().replace("America/Chicago", "America/New_York"))
+    clinic.ok("clients", "add", "C-1", "--track", "morning", "--phase", "1")
+    assert "ledger intact" in clinic.ok("audit", "verify").stdout

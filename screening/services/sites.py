@@ -125,6 +125,8 @@ def before_writing(session: Session, writer: Any, settings: Settings, now: datet
     force now, so that no policy, draw or reveal is written by another clock. Returns a
     notice for the user, or None."""
     notice = adopt_if_needed(session, writer, settings)
+    if notice is not None:
+        session.flush()  # nothing else waits yet: the adopted rows, read back below
     record = load(session, settings.site.name)
     if record is not None and record.zone_at(now) != settings.site.timezone:
         raise EnvironmentProblem(
@@ -137,7 +139,8 @@ def before_writing(session: Session, writer: Any, settings: Settings, now: datet
 
 def adopt_if_needed(session: Session, writer: Any, settings: Settings) -> str | None:
     """Within a writing transaction: record an older database's site (or the first site
-    of an empty ledger). Returns the notice for the user, or None."""
+    of an empty ledger). Returns the notice for the user ("" when there is nothing to
+    say), or None when the site was recorded already."""
     name = settings.site.name
     if load(session, name) is not None:
         return None
@@ -147,7 +150,7 @@ def adopt_if_needed(session: Session, writer: Any, settings: Settings) -> str | 
         writer.salts[name] = new_salt()
         writer.append(name, "genesis", genesis_body())
         record_site(session, writer, name, settings.site.timezone, "create")
-        return None
+        return ""
     if not _has_entries(session, name):
         raise unknown_site(session, settings)
     recorded = session.execute(
@@ -225,7 +228,10 @@ def settle(
             record = load(session, settings.site.name)
     assert record is not None
     if check_zone and record.timezone != settings.site.timezone:
-        raise zone_mismatch(settings, record)
+        problem = zone_mismatch(settings, record)
+        if notices:  # said once: the adoption is kept, whatever happens next
+            problem.message = f"{notices[0]}. {problem.message}"
+        raise problem
     return in_force(settings, record, now), notices
 
 
