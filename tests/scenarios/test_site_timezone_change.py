@@ -13,10 +13,14 @@ someone edits `[site] timezone` to America/Halifax, an hour ahead, where it is a
   draw: Tuesday's list cannot be drawn the evening before.
 - At 00:30 New York time on Tuesday (01:30 in Halifax) `select` draws Tuesday.
 - `audit verify` says the ledger is intact and flags the change of time zone;
-  `audit fairness` flags it too; `site show` lists it.
+  `audit fairness` flags it too, and so does the verifier in an `audit export`;
+  `site show` lists it.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 from tests.scenarios.conftest import Story
 
@@ -60,6 +64,26 @@ def test_a_time_zone_change_takes_effect_the_next_local_day(story: Story) -> Non
     assert "flag: time zone changed from America/New_York to America/Halifax" in fairness
     shown = story.out("2026-11-03 09:02", "site", "show")
     assert "America/Halifax from 2026-11-03 01:00 AST" in shown
+    # The auditor's own verifier, on an export, flags it too.
+    folder = story.folder / "export"
+    story.ok(
+        "2026-11-03 09:03",
+        "audit",
+        "export",
+        str(folder),
+        "--to",
+        "State Auditor",
+        "--purpose",
+        "audit",
+    )
+    checked = subprocess.run(
+        [sys.executable, str(folder / "screening-verify.py"), str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "flag: main: time zone America/New_York -> America/Halifax" in checked.stdout
 
     # The old zone typed back into the config is refused in turn.
     story.edit_config(
