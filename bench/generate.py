@@ -79,7 +79,7 @@ def initialise(folder: Path, url: str | None, day: date) -> None:
     from screening.services.setup import initialise as init
 
     folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.combine(day, time(6), ZONE).astimezone(UTC)
+    now = datetime.combine(day, time(5), ZONE).astimezone(UTC)
     init(folder / "screening.toml", "main", TIMEZONE, url, Actor("bench", "Staff A"), now)
 
 
@@ -88,14 +88,14 @@ def days(start: date, count: int) -> Iterator[date]:
         yield start + timedelta(days=offset)
 
 
-def admit(clinic: Clinic, day: date, admitted_on: date) -> None:
+def admit(clinic: Clinic, day: date, admitted_on: date, hour: int = 17, minute: int = 30) -> None:
     from screening.services import clients
 
     clinic.admitted += 1
     code = f"C-{clinic.admitted:06d}"
     track = clinic.rng.choice(("morning", "evening"))
     clients.add(
-        clinic.context(day, 9),
+        clinic.context(day, hour, minute),
         code,
         track,
         "1",
@@ -112,7 +112,7 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
     rng = clinic.rng
     if day.month == 12 and day.day == 20:  # the year's holidays, announced ahead
         for holiday in (date(day.year, 12, 25), date(day.year + 1, 1, 1)):
-            closures.close(clinic.context(day, 8), holiday.isoformat(), "holiday")
+            closures.close(clinic.context(day, 6), holiday.isoformat(), "holiday")
     # On MISSED days the server was down: no draw (bench/run.py draws some late).
     view = None if day.day in MISSED else draws.select_day(clinic.context(day, 6, 30))
     # The day's specimens, entered together in the afternoon; about one in twenty is
@@ -151,7 +151,7 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
             )
     if rng.random() < 0.05 and clinic.active:  # a for-cause screening
         code = rng.choice(sorted(clinic.active))
-        screenings.for_cause(clinic.context(day, 11), code, "observed behaviour")
+        screenings.for_cause(clinic.context(day, 16, 30), code, "observed behaviour")
     for code, admitted_on in sorted(clinic.active.items()):
         stay = (day - admitted_on).days
         if stay >= STAY_DAYS and rng.random() < 0.1:
@@ -186,7 +186,8 @@ def generate(
         # they do for staff, but commit once a day, not once a command.
         with database.batch():
             for n in range(clients):  # the first cohort, admitted over the months before
-                admit(clinic, START, START - timedelta(days=n * STAY_DAYS // max(clients, 1)))
+                admitted_on = START - timedelta(days=n * STAY_DAYS // max(clients, 1))
+                admit(clinic, START, admitted_on, hour=5, minute=30)
     for day in days(first, days_count):
         with database.batch():
             one_day(clinic, day, clients)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -337,11 +338,35 @@ def _table(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _key_problem(name: str) -> str | None:
+    """Track and phase names become keys of the policy entry in the ledger."""
+    if name.isascii() and name.isprintable() and name.strip() == name and name:
+        return None
+    suggestion = "".join(
+        char for char in unicodedata.normalize("NFKD", name) if char.isascii()
+    ).strip()
+    return (
+        f"the name {name!r} is not plain ASCII; track and phase names are keys of the "
+        "policy entry in the ledger, and ledger entries keep to the JSON that every RFC 8785 "
+        "(JCS) canonicaliser writes byte for byte alike: ASCII keys (RFC 8785 orders keys "
+        "by UTF-16 code units, this program by code points, and for some non-ASCII names "
+        "the two differ, so an auditor's tool could not reproduce the entry's hash). "
+        "Rename it with ASCII letters, digits, - or _"
+        + (f" (e.g. {suggestion!r})" if suggestion and suggestion != name else "")
+        + "; a track or phase can still be described in words in your own documents"
+    )
+
+
 def _cross_checks(raw: dict[str, Any]) -> list[str]:
     """Checks across settings, on the raw document so that they run (and are all
     reported) even when some field fails its own validation."""
     problems: list[str] = []
     tracks, phases = _table(raw.get("tracks")), _table(raw.get("phases"))
+    for table, names in (("tracks", tracks), ("phases", phases)):
+        for name in names:
+            problem = _key_problem(name)
+            if problem:
+                problems.append(f"{table}.{name}: {problem}")
     if "tracks" in raw and not tracks:
         problems.append("tracks: no track defined; add at least one [tracks.NAME] with days")
     if "phases" in raw and not phases:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -13,6 +14,16 @@ from screening.errors import BadInput
 from screening.services import clients
 from screening.services.context import Actor, Context
 from tests.conftest import Clinic
+
+
+@pytest.fixture
+def clinic(backend: str, tmp_path: Path) -> Clinic:
+    """A clinic set up on 2026-11-20, before the days these tests live through: the clock
+    only moves forward (a write behind the ledger's clock is refused)."""
+    made = Clinic(tmp_path, backend)
+    with freeze_time("2026-11-20T12:00:00Z"):
+        made.ok("init", "--site", "main", "--timezone", "America/New_York")
+    return made
 
 
 def _context(clinic: Clinic, database: Database) -> Context:

@@ -34,9 +34,10 @@ def test_init_writes_config_database_and_key_owner_only(tmp_path: Path) -> None:
     assert "Back up" in result.stderr and "screening.key" in result.stderr
 
 
-def test_init_ledger_holds_genesis_policy_and_thirteen_anchors(clinic: Clinic) -> None:
+def test_init_ledger_holds_genesis_site_policy_and_thirteen_anchors(clinic: Clinic) -> None:
     entries = _ledger(clinic)
-    assert [entry["kind"] for entry in entries[:2]] == ["genesis", "policy"]
+    assert [entry["kind"] for entry in entries[:3]] == ["genesis", "site", "policy"]
+    assert entries[1]["body"] == {"action": "create", "timezone": "America/New_York"}
     commitments = [entry["body"] for entry in entries if entry["kind"] == "commitment"]
     assert len(commitments) == 13
     periods = [body["period"] for body in commitments]
@@ -44,11 +45,14 @@ def test_init_ledger_holds_genesis_policy_and_thirteen_anchors(clinic: Clinic) -
     key = bytes.fromhex((clinic.folder / "screening.key").read_text().strip())
     for body in commitments:
         assert body["anchor"] == anchor(key, "main", body["period"]).hex()
-    policy = entries[1]["body"]
+    policy = entries[2]["body"]
     assert policy["phases"]["1"]["p"] == {"evening": "1/1", "morning": "2/3"}
     assert policy["tracks"] == {"evening": ["tue", "thu"], "morning": ["mon", "wed", "fri"]}
     assert entries[0]["prev"] == "0" * 64
-    assert entries[0]["actor"] == {"os": "staff1"}
+    # The login name enters the ledger as a salted digest; the name stays in the database.
+    (digest,) = entries[0]["actor"].values()
+    assert list(entries[0]["actor"]) == ["os_digest"] and len(digest) == 64
+    assert clinic.sql("SELECT name, digest FROM staff_names") == [("staff1", digest)]
 
 
 def test_second_init_refuses_and_changes_nothing(clinic: Clinic) -> None:
@@ -58,7 +62,7 @@ def test_second_init_refuses_and_changes_nothing(clinic: Clinic) -> None:
     assert "already exists" in result.stderr
     after = {p.name: p.read_bytes() for p in clinic.folder.iterdir() if p.is_file()}
     assert after == before
-    assert clinic.sql("SELECT count(*) FROM ledger") == [(15,)]
+    assert clinic.sql("SELECT count(*) FROM ledger") == [(16,)]
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,16 @@ from tests.conftest import Clinic, write_csv
 EXAMPLE = Path(__file__).parents[1] / "screening" / "data" / "config.example.toml"
 
 
+@pytest.fixture
+def clinic(backend: str, tmp_path: Path) -> Clinic:
+    """A clinic set up on 2026-11-22, before the days these tests live through: the clock
+    only moves forward (a write behind the ledger's clock is refused)."""
+    made = Clinic(tmp_path, backend)
+    with freeze_time("2026-11-22T12:00:00Z"):
+        made.ok("init", "--site", "main", "--timezone", "America/New_York")
+    return made
+
+
 def settings_for(zone: str, run_at: str = "06:30") -> config.Settings:
     text = EXAMPLE.read_text(encoding="utf-8")
     text = text.replace('timezone = "America/New_York"', f'timezone = "{zone}"')
@@ -184,7 +194,7 @@ def _local_time(at: Any, zone: Any) -> str:
 
 def test_after_three_days_down_a_restart_draws_today_only(backend: str, tmp_path: Path) -> None:
     clinic = Clinic(tmp_path, backend)
-    with freeze_time("2026-11-02T12:00:00Z"):
+    with freeze_time("2026-11-02T11:00:00Z"):  # 06:00 in New York
         clinic.ok("init", "--timezone", "America/New_York")
         _calendar_days(clinic)
         _enrol(clinic, tmp_path)

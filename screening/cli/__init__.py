@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from screening import __version__
-from screening.cli import audit, clients, draws, progress, results, schedule, setup
+from screening.cli import audit, clients, draws, progress, results, schedule, setup, site
 from screening.cli.common import Globals, set_globals, setup_logging
 
 app = typer.Typer(
@@ -82,3 +82,4 @@ results.register(app)
 progress.register(app)
 audit.register(app)
 schedule.register(app)
+site.register(app)

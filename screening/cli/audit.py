@@ -75,6 +75,10 @@ def verify(
         )
         for late in report.late_draws:
             print(f"flag: late draw {late}")
+        for change in report.zone_changes:
+            print(f"flag: {change}")
+        for behind in report.clock_back:
+            print(f"flag: {behind}")
         if checkpoint:
             print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
         else:
@@ -210,6 +214,12 @@ def fairness(
         "approver: "
         + (", ".join(f"{k} {v}" for k, v in data["excusals"]["by_approver"].items()) or "none")
     )
+    for change in data.get("timezone_changes", []):
+        print(
+            f"flag: time zone changed from {change['from']} to {change['timezone']} at "
+            f"{change['starts_at']} (entry {change['entry']}): days around it were drawn "
+            "by different clocks"
+        )
     apart = data["not_drawn"]
     print(
         f"kept apart (not drawn, not counted above): {apart['for_cause']} for-cause "
@@ -231,18 +241,31 @@ def export(
             "--purpose", help="audit, evaluation, court_order, research, oversight or other."
         ),
     ],
+    with_staff_names: Annotated[
+        bool,
+        typer.Option(
+            "--with-staff-names",
+            help="Export a ledger whose older entries name staff in clear text (recorded "
+            "in the disclosure, with a notice to the recipient).",
+        ),
+    ] = False,
 ) -> None:
     """The ledger, anchors and revealed keys, with a standalone verifier; no names."""
     from screening.render.output import message
     from screening.services.export import VERIFIER
     from screening.services.export import export as run_export
 
-    done = run_export(open_context(ctx), folder, to, purpose)
+    done = run_export(open_context(ctx), folder, to, purpose, with_staff_names)
     message(
         f"exported {done['entries']} entries to {done['folder']} (head {done['head']}); "
         f"recorded as a disclosure to {to}"
     )
     message(f"verify with: python3 {Path(done['folder']) / VERIFIER} {done['folder']}")
+    if done.get("staff_names"):
+        message(
+            f"{done['staff_names']} older entries name staff in clear text; "
+            f"{done['folder']}/STAFF-NAMES.txt tells the recipient how to handle them"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -143,10 +143,24 @@ def setup_logging() -> None:
 
 
 def os_user() -> str:
+    """The login name, recorded with every write. A name that is not valid UTF-8 (bytes
+    the system decoded with surrogate escapes) is recorded with those bytes written as
+    \\xNN, so that it can be stored and hashed like any other text."""
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except (KeyError, OSError):
         return f"uid:{os.getuid()}"
+    return readable_text(name)
+
+
+def readable_text(text: str) -> str:
+    """``text`` as valid Unicode: undecodable bytes (lone surrogates) become \\xNN."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
 
 
 def config_path(ctx: typer.Context) -> Path:
@@ -155,14 +169,18 @@ def config_path(ctx: typer.Context) -> Path:
     return discover(globals_of(ctx).config)
 
 
-def open_context(ctx: typer.Context) -> Context:
-    """Config, database (schema checked), actor and the clock, read once per command."""
+def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
+    """Config, database (schema checked), actor and the clock, read once per command.
+
+    The config's site must be one the database holds, with the time zone it keeps
+    (services/sites.py); "today" is the date in the zone in force now."""
     from datetime import UTC, datetime
 
     from screening import config
     from screening.core import validate
     from screening.db.engine import Database, resolve_url
     from screening.errors import BadInput
+    from screening.services import sites
     from screening.services.context import Actor, Context
 
     options = globals_of(ctx)
@@ -176,10 +194,17 @@ def open_context(ctx: typer.Context) -> Context:
     ctx.call_on_close(database.dispose)
     database.require_current_schema()
     now = datetime.now(UTC)
+    actor = Actor(os_user(), options.actor)
+    settings, notices = sites.settle(database, settings, actor, now, check_zone=check_zone)
+    if notices:
+        from screening.render.output import message
+
+        for notice in notices:
+            message(notice)
     return Context(
         settings=settings,
         database=database,
-        actor=Actor(os_user(), options.actor),
+        actor=actor,
         now=now,
         today=now.astimezone(settings.zone).date(),
     )

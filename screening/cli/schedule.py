@@ -32,16 +32,25 @@ class _TimedHandler(logging.Handler):
 def run(ctx: typer.Context) -> None:
     """Run until stopped (SIGTERM or Ctrl-C): draw at run_at, catch up at once if started
     later, sweep no-shows, reveal keys and deliver the list."""
+    import contextlib
     from dataclasses import replace
     from datetime import UTC, datetime
 
     from screening.services import schedule
+    from screening.services.sites import zone_in_force
 
     first = open_context(ctx)
 
     def contexts():  # type: ignore[no-untyped-def]
         now = datetime.now(UTC)
-        return replace(first, now=now, today=now.astimezone(first.settings.zone).date())
+        settings = first.settings
+        # A change of time zone takes effect at the start of a local day; with the
+        # database away, the job's own write says so.
+        with contextlib.suppress(Exception):
+            settings = zone_in_force(first.database, first.settings, now)
+        return replace(
+            first, settings=settings, now=now, today=now.astimezone(settings.zone).date()
+        )
 
     logger = logging.getLogger("screening")
     logger.handlers = [_TimedHandler()]

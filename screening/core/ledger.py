@@ -31,6 +31,7 @@ KINDS = frozenset(
         "amendment",
         "disclosure",
         "key_rotation",
+        "site",
     }
 )
 

@@ -5,9 +5,10 @@ Rates are exact fractions written ``"num/den"``; the policy's digest names it in
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from screening.config import Settings, phase_probability
 from screening.core.canonical import canonical_bytes, sha256_hex
@@ -46,3 +47,13 @@ def policy_digest(body: dict[str, Any]) -> str:
 def collection_deadline(drawn_at: datetime, policy: dict[str, Any]) -> datetime:
     """When a screening selected at ``drawn_at`` is due: ``collect_within_hours`` later."""
     return drawn_at + timedelta(hours=policy["collect_within_hours"])
+
+
+def zone_change_starts(old: str, new: str, day: date) -> datetime:
+    """When a change of the site's time zone made on local ``day`` takes effect: once the
+    next day has begun in both zones, so that no clock draws the next day's list early."""
+    following = day + timedelta(days=1)
+    return max(
+        datetime.combine(following, time(), ZoneInfo(old)).astimezone(UTC),
+        datetime.combine(following, time(), ZoneInfo(new)).astimezone(UTC),
+    )

@@ -73,8 +73,21 @@ def renamed(items: list[str], vocabulary: Vocabulary) -> list[tuple[str, str]]:
     return pairs
 
 
-def free_text(text: str | None, what: str, required: bool = True) -> str | None:
+def _unicode(text: str | None, what: str) -> str:
+    """Text as one Unicode form (NFC: "José" typed either way is one name), refusing
+    bytes that are not UTF-8 (a terminal in another encoding passes them as lone
+    surrogates, which no database or digest can hold)."""
     value = " ".join((text or "").split())
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise Invalid(
+            f"{what} is not valid UTF-8 text (check the terminal's or file's encoding); "
+            "type it again"
+        )
+    return unicodedata.normalize("NFC", value)
+
+
+def free_text(text: str | None, what: str, required: bool = True) -> str | None:
+    value = _unicode(text, what)
     if any(unicodedata.category(char) == "Cc" for char in value):
         raise Invalid(f"{what} contains control characters; type it again as plain text")
     if not value:
@@ -88,8 +101,9 @@ def free_text(text: str | None, what: str, required: bool = True) -> str | None:
 
 def staff_name(text: str | None, what: str) -> str:
     """A staff member's name, as recorded beside actions in the ledger: a name and nothing
-    more (up to four words of letters), so no note about a client can ride along."""
-    value = " ".join((text or "").split())
+    more (up to four words of letters), so no note about a client can ride along. Any
+    alphabet works: "José Núñez", "Zoë", "Łukasz"."""
+    value = _unicode(text, what)
     words = value.split(" ") if value else []
     plain = all(word.replace(".", "").replace("'", "").replace("-", "").isalpha() for word in words)
     if not words or len(words) > 4 or len(value) > 48 or not plain:

@@ -78,11 +78,36 @@ class Ledger:
         # Each day's selection so far: an amendment keeps everyone already selected.
         self.previous: dict[tuple[str, date], dict[str, str]] = {}
         self.replayed = 0
+        # Each site's time zones from its `site` entries: (from when, zone), in order.
+        self.zones: dict[str, list[tuple[datetime | None, str]]] = {}
+        self.flags: list[str] = []
+        self.latest_at: datetime | None = None
 
     def take(self, seq: int, entry: dict) -> None:
         kind, site, body = entry["kind"], entry["site"], entry["body"]
         at = datetime.strptime(entry["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        if kind == "policy":
+        if self.latest_at is not None and at < self.latest_at - timedelta(minutes=5):
+            self.flags.append(
+                f"entry {seq} is dated {entry['at']}, before an earlier entry: the clock "
+                "of the computer that wrote it was behind"
+            )
+        self.latest_at = max(at, self.latest_at or at)
+        if kind == "site":
+            self.site(seq, site, body)
+        elif kind == "policy":
+            zones = self.zones.get(site)
+            if zones is not None:
+                keeps = [zone for start, zone in zones if start is None or start <= at][-1]
+                if body["timezone"] != keeps:
+                    raise Problem(
+                        f"entry {seq}: its policy says time zone {body['timezone']}, but "
+                        f"site {site} keeps {keeps} then"
+                    )
+            elif site in self.policies and self.policies[site]["timezone"] != body["timezone"]:
+                self.flags.append(
+                    f"{site}: time zone {self.policies[site]['timezone']} -> "
+                    f"{body['timezone']} in the policy of entry {seq}, with no site entry"
+                )
             self.policies[site] = body
         elif kind == "commitment":
             self.anchors[(site, body["period"])] = bytes.fromhex(body["anchor"])
@@ -101,6 +126,18 @@ class Ledger:
             self.draw(seq, site, body, kind)
         elif kind == "screening":
             self.screening(seq, body)
+
+    def site(self, seq: int, site: str, body: dict) -> None:
+        """A site's time zone: recorded (create, adopt) or changed on purpose (flagged)."""
+        if body["action"] in ("create", "adopt"):
+            self.zones[site] = [(None, body["timezone"])]
+            return
+        starts = datetime.strptime(body["starts_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        self.zones.setdefault(site, [(None, body["from"])]).append((starts, body["timezone"]))
+        self.flags.append(
+            f"{site}: time zone {body['from']} -> {body['timezone']} from "
+            f"{body['starts_at']} (entry {seq})"
+        )
 
     def reveal(self, seq: int, site: str, body: dict, at: datetime) -> None:
         day = date.fromisoformat(body["date"])
@@ -276,9 +313,12 @@ def verify(folder: Path) -> str:
         if hashlib.sha256(data).hexdigest() != digest:
             raise Problem(f"{name} does not match its hash in the manifest")
     waiting = sum(len(v) for v in ledger.waiting.values())
-    return (
-        f"ledger intact: {expected - 1} entries, head {head}; {ledger.replayed} draws "
-        f"replayed from revealed keys; {waiting} not yet revealed"
+    return "\n".join(
+        [
+            f"ledger intact: {expected - 1} entries, head {head}; {ledger.replayed} draws "
+            f"replayed from revealed keys; {waiting} not yet revealed",
+            *(f"flag: {flag}" for flag in ledger.flags),
+        ]
     )
 
 

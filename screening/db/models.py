@@ -280,3 +280,49 @@ class AnalyteResult(SQLModel, table=True):
     stage: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     level: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     cutoff: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+
+
+class Site(SQLModel, table=True):
+    """A site the database holds, from `init` (or adopted from the ledger by an older
+    database). A config naming another site, or another time zone, is refused."""
+
+    __tablename__ = "sites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(32), nullable=False, unique=True))
+    # Salt of the staff names' digests in this site's ledger entries; never leaves here.
+    salt: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    created_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
+    )
+
+
+class SiteZone(SQLModel, table=True):
+    """The time zone a site keeps from ``starts_at`` on (None: from the start)."""
+
+    __tablename__ = "site_zones"
+    __table_args__ = (sa.Index("ix_site_zones_site", "site", "ledger_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    timezone: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    starts_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime, nullable=True)
+    )
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    ledger_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
+    )
+
+
+class StaffName(SQLModel, table=True):
+    """A staff member's name (OS login, --actor, approver) and its salted digest, the
+    only form the ledger holds of it (exports carry no staff names)."""
+
+    __tablename__ = "staff_names"
+    __table_args__ = (sa.UniqueConstraint("site", "digest", name="uq_staff_names_site_digest"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    digest: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))

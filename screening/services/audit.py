@@ -32,6 +32,9 @@ from screening.db.models import (
     Result,
     ResultVersion,
     Screening,
+    Site,
+    SiteZone,
+    StaffName,
 )
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.clients import client_state, hold_state
@@ -60,6 +63,8 @@ class Report:
     replayed_locally: int = 0
     not_replayed: int = 0
     late_draws: list[str] = field(default_factory=list)
+    zone_changes: list[str] = field(default_factory=list)
+    clock_back: list[str] = field(default_factory=list)
     checkpoint: str | None = None
     problem: str | None = None
     problem_seq: int | None = None
@@ -89,7 +94,7 @@ def verify(
     with SpillFile() as spill, ctx.database.read() as session:
         replay = Replay(spill.map)
         try:
-            _walk_chain(session, report, replay, wanted, progress)
+            staff = _walk_chain(session, report, replay, wanted, progress)
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
                     None,
@@ -98,10 +103,12 @@ def verify(
                 )
             replay.finish(_local_master(ctx))
             _check_domain(session, report, replay)
+            _check_sites(session, replay, staff)
         except Broken as broken:
             report.problem, report.problem_seq = broken.message, broken.seq
     report.replayed, report.replayed_locally = replay.replayed, replay.replayed_locally
     report.not_replayed, report.late_draws = replay.not_replayed, replay.late_draws
+    report.zone_changes, report.clock_back = replay.zone_changes, replay.clock_back
     return report
 
 
@@ -125,7 +132,10 @@ def _walk_chain(
     replay: Replay,
     wanted: tuple[int, str] | None,
     progress: Callable[[int], None] | None,
-) -> None:
+) -> dict[tuple[str, str], int]:
+    """Walk the chain; returns the staff digests its entries name (the first entry of
+    each), which must each have their name in the database."""
+    staff: dict[tuple[str, str], int] = {}
     prev, next_seq = GENESIS_PREV, 1
     rows = session.execute(
         sa.select(
@@ -160,6 +170,11 @@ def _walk_chain(
                 seq, f"entry {seq}: its uid column says {uid!r} but the entry is about {about!r}"
             )
         replay.take(seq, document)
+        actor = document.get("actor")
+        if isinstance(actor, dict):
+            for name in ("os_digest", "as_digest"):
+                if name in actor and (site, actor[name]) not in staff:
+                    staff[(site, actor[name])] = seq
         if wanted is not None and seq == wanted[0] and stored_hash != wanted[1]:
             raise Broken(
                 seq,
@@ -170,6 +185,66 @@ def _walk_chain(
         report.head = f"{seq}:{stored_hash}"
         if progress is not None and seq % BATCH == 0:
             progress(seq)
+    return staff
+
+
+def _check_sites(session: Session, replay: Replay, staff: dict[tuple[str, str], int]) -> None:
+    """Sites, their time zones and staff names against the ledger."""
+    _match_rows(
+        "site",
+        sorted((seq, (name, {})) for name, seq in replay.sites.items()),
+        (
+            (row.created_seq, row.name, {})
+            for (row,) in _stream(session, sa.select(Site).order_by(Site.created_seq))
+        ),
+    )
+    salts = dict(session.execute(sa.select(Site.name, Site.salt)).all())
+    zones = sa.select(SiteZone).order_by(SiteZone.ledger_seq)
+    _match_rows(
+        "site time zone",
+        replay.zones.ordered(),
+        (
+            (
+                z.ledger_seq,
+                z.site,
+                {
+                    "timezone": z.timezone,
+                    "starts_at": z.starts_at,
+                    "reason": private_digest(salts.get(z.site, ""), z.reason),
+                },
+            )
+            for (z,) in _stream(session, zones)
+        ),
+    )
+    stored: set[tuple[str, str]] = set()
+    for (row,) in _stream(session, sa.select(StaffName).order_by(StaffName.id)):
+        salt = salts.get(row.site)
+        if salt is None or private_digest(salt, row.name) != row.digest:
+            raise Broken(
+                None,
+                f"a staff name (row {row.id}, site {row.site!r}) does not match its digest: "
+                "it was changed outside screening",
+            )
+        stored.add((row.site, row.digest))
+    for (site, digest), seq in sorted(staff.items(), key=lambda item: item[1]):
+        if (site, digest) not in stored:
+            raise Broken(seq, f"entry {seq}: the staff member it names has no name in the database")
+
+
+class _StaffName:
+    """A screening row's approver against its entry: older entries hold the name,
+    newer ones its digest (salted with the site's salt)."""
+
+    def __init__(self, name: str, salt: str | None) -> None:
+        self.name, self.digest = name, private_digest(salt, name) if salt else None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other in (self.name, self.digest)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _differences(row_state: dict[str, Any], ledger_state: dict[str, Any]) -> list[str]:
@@ -241,8 +316,10 @@ def _check_screenings(session: Session, replay: Replay) -> int:
             Draw.site.label("draw_site"),  # type: ignore[attr-defined]
             Draw.day.label("draw_day"),  # type: ignore[attr-defined]
             repeated.created_seq.label("because"),
+            Site.salt.label("site_salt"),  # type: ignore[attr-defined]
         )
         .outerjoin(Client, Client.id == Screening.client_id)
+        .outerjoin(Site, Site.name == Client.site)
         .outerjoin(Draw, Draw.id == Screening.draw_id)
         .outerjoin(repeated, repeated.screening_id == Screening.replaces_id)
         .order_by(Screening.created_seq)
@@ -270,7 +347,9 @@ def _screening_state(row: Any) -> dict[str, Any]:
         "note": private_digest(screening.salt, screening.note),
         "status_note": private_digest(screening.salt, screening.status_note),
         "excuse": screening.excuse_code,
-        "approved_by": screening.approved_by,
+        "approved_by": (
+            _StaffName(screening.approved_by, row.site_salt) if screening.approved_by else None
+        ),
         "auto": screening.status_auto,
         "draw": f"{row.draw_site} {row.draw_day}" if drawn else None,
         "because": row.because if screening.replaces_id else None,

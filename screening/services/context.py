@@ -11,16 +11,11 @@ from screening.db.engine import Database
 
 @dataclass(frozen=True)
 class Actor:
-    """The OS user is always recorded; ``name`` is the person at a shared workstation."""
+    """The OS user is always recorded; ``name`` is the person at a shared workstation.
+    Both enter the ledger as digests (services/ledger.LedgerWriter.actor)."""
 
     os_user: str
     name: str | None = None
-
-    def as_body(self) -> dict[str, str]:
-        body = {"os": self.os_user}
-        if self.name:
-            body["as"] = self.name
-        return body
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,46 @@ PURPOSES = ("audit", "evaluation", "court_order", "research", "oversight", "othe
 VERIFIER = "screening-verify.py"
 
 
-def export(ctx: Context, folder: Path, recipient: str, purpose: str) -> dict[str, Any]:
+# Entries written before staff names were digested (issue 13) name staff in clear text:
+# the OS login and --actor in ``actor``, an approver in a screening's ``approved_by``.
+# Canonical JSON sorts keys, so an entry's text begins with its actor.
+_CLEAR_STAFF = sa.or_(
+    _LEDGER.c.canonical.like('{"actor":{"as":%'),
+    _LEDGER.c.canonical.like('{"actor":{"os":%'),
+    sa.and_(
+        _LEDGER.c.kind == "screening", _LEDGER.c.canonical.like('%"approved!_by":"%', escape="!")
+    ),
+)
+STAFF_NOTICE = """\
+STAFF NAMES IN THIS EXPORT
+
+Entries {first} to {last} of ledger.jsonl ({count} entries in all) were written by a
+version of screening that recorded clinic staff in clear text: the computer login
+("actor" -> "os"), the person at the workstation ("actor" -> "as") and, for excused
+screenings, who approved the excusal ("body" -> "approved_by"). Later entries hold
+only salted digests of staff names.
+
+These names cannot be removed: every entry is hashed into the chain, and removing
+them would make the ledger unverifiable. The clinic exported them on purpose
+(recorded in its ledger as this disclosure). Keep this folder as confidential as
+any personnel record; do not publish, forward or re-disclose the names; destroy the
+folder when the audit is done. The entries hold no client names or codes.
+"""
+
+
+def clear_staff_names(session: Any) -> tuple[int, int | None, int | None]:
+    """How many entries name staff in clear text, and the first and last of them."""
+    count, first, last = session.execute(
+        sa.select(sa.func.count(), sa.func.min(_LEDGER.c.seq), sa.func.max(_LEDGER.c.seq)).where(
+            _CLEAR_STAFF
+        )
+    ).one()
+    return count, first, last
+
+
+def export(
+    ctx: Context, folder: Path, recipient: str, purpose: str, with_staff_names: bool = False
+) -> dict[str, Any]:
     if purpose not in PURPOSES:
         raise BadInput(f"--purpose {purpose!r} is not one of {', '.join(PURPOSES)}")
     try:
@@ -46,12 +85,22 @@ def export(ctx: Context, folder: Path, recipient: str, purpose: str) -> dict[str
     created = not folder.exists()
     try:
         with writing(ctx) as (session, writer):
-            writer.append(
-                ctx.site, "disclosure", {"to": to, "purpose": purpose, "what": "ledger export"}
-            )
+            count, first, last = clear_staff_names(session)
+            if count and not with_staff_names:
+                raise BadInput(
+                    f"entries {first} to {last} of this ledger ({count} in all) were written "
+                    "before staff names were digested and name staff in clear text; they "
+                    "cannot be changed without breaking the chain. Export them only if the "
+                    "recipient may see staff names: add --with-staff-names (recorded in the "
+                    "disclosure, with a notice to the recipient)"
+                )
+            body = {"to": to, "purpose": purpose, "what": "ledger export"}
+            if count:
+                body["staff_names"] = f"entries {first} to {last}"
+            writer.append(ctx.site, "disclosure", body)
             session.flush()
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            summary = _write(session, folder)
+            summary = _write(session, folder, (count, first, last) if count else None)
     except BaseException:
         if created:
             shutil.rmtree(folder, ignore_errors=True)
@@ -59,7 +108,7 @@ def export(ctx: Context, folder: Path, recipient: str, purpose: str) -> dict[str
     return summary
 
 
-def _write(session: Any, folder: Path) -> dict[str, Any]:
+def _write(session: Any, folder: Path, staff: tuple[int, int, int] | None = None) -> dict[str, Any]:
     hashes: dict[str, str] = {}
     anchors: dict[str, dict[str, str]] = {}
     keys: dict[str, dict[str, str]] = {}
@@ -93,10 +142,20 @@ def _write(session: Any, folder: Path) -> dict[str, Any]:
     with _private(folder / VERIFIER) as handle:
         handle.write(verifier)
     hashes[VERIFIER] = hashlib.sha256(verifier).hexdigest()
+    if staff is not None:
+        notice = STAFF_NOTICE.format(count=staff[0], first=staff[1], last=staff[2]).encode()
+        with _private(folder / "STAFF-NAMES.txt") as handle:
+            handle.write(notice)
+        hashes["STAFF-NAMES.txt"] = hashlib.sha256(notice).hexdigest()
     manifest = {"format": "screening-export/1", "entries": count, "head": head, "files": hashes}
     with _private(folder / "manifest.json") as handle:
         handle.write((json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
-    return {"folder": str(folder), "entries": count, "head": head}
+    return {
+        "folder": str(folder),
+        "entries": count,
+        "head": head,
+        "staff_names": staff[0] if staff else 0,
+    }
 
 
 def _private(path: Path):  # type: ignore[no-untyped-def]

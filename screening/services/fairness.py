@@ -87,10 +87,15 @@ def fairness(ctx: Context, start: str | None = None, end: str | None = None) -> 
         elif kind == "reveal":
             keys[body["date"]] = bytes.fromhex(body["key"])
         elif body.get("action") == "status" and body.get("status") == "excused":
-            excusals[body.get("approved_by") or "unknown"] += 1
+            # New entries name the approver by a digest: auditors see a pseudonym.
+            approver = body.get("approved_by") or (
+                f"staff {body['approver'][:8]}" if body.get("approver") else "unknown"
+            )
+            excusals[approver] += 1
         elif body.get("action") == "create" and first <= date.fromisoformat(body["date"]) <= last:
             for_cause[body["reason"]] += 1
     result = _analyse(ctx.site, draws, keys, excusals, first, last)
+    result["timezone_changes"] = _zone_changes(ctx)
     # Screenings nobody drew are kept apart: none of the figures above counts them.
     result["not_drawn"] = {
         "for_cause": for_cause["for_cause"],
@@ -270,3 +275,27 @@ def _shares(groups: dict[str, list[tuple[Any, bool]]]) -> dict[str, Any]:
         "words": _words(p_value),
         "why": _why(p_value),
     }
+
+
+def _zone_changes(ctx: Context) -> list[dict[str, Any]]:
+    """Changes of the site's time zone (services/sites.py), flagged: around one, days
+    were drawn by different clocks."""
+    found = []
+    with ctx.database.read() as session:
+        seqs = session.execute(
+            sa.select(_LEDGER.c.seq, _LEDGER.c.canonical)
+            .where(_LEDGER.c.site == ctx.site, _LEDGER.c.kind == "site")
+            .order_by(_LEDGER.c.seq)
+        ).all()
+    for seq, canonical in seqs:
+        body = json.loads(canonical)["body"]
+        if body.get("action") == "timezone":
+            found.append(
+                {
+                    "from": body["from"],
+                    "timezone": body["timezone"],
+                    "starts_at": body["starts_at"],
+                    "entry": seq,
+                }
+            )
+    return found

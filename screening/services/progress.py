@@ -28,6 +28,7 @@ from screening.db.models import (
     Result,
     ResultVersion,
     Screening,
+    StaffName,
 )
 from screening.errors import BadInput
 from screening.services.clients import find
@@ -276,9 +277,15 @@ def _history(
             )
         )
     }
+    # Approvers are in the ledger as digests; staff read their names.
+    staff = dict(
+        session.execute(
+            sa.select(StaffName.digest, StaffName.name).where(StaffName.site == client.site)
+        ).all()
+    )
     for seq, at, kind, canonical in rows:
         body = json.loads(canonical)["body"]
-        text = _event_text(kind, body, previous, holds.get(seq)) + reads.get(seq, "")
+        text = _event_text(kind, body, previous, holds.get(seq), staff) + reads.get(seq, "")
         if kind == "client":
             previous = body["client"]
             if body["action"] in ("enrol", "readmit") or not stays:
@@ -296,7 +303,11 @@ def _history(
 
 
 def _event_text(
-    kind: str, body: dict[str, Any], previous: dict[str, Any] | None, hold: Hold | None
+    kind: str,
+    body: dict[str, Any],
+    previous: dict[str, Any] | None,
+    hold: Hold | None,
+    staff: dict[str, str] | None = None,
 ) -> str:
     if kind == "client":
         state = body["client"]
@@ -324,7 +335,8 @@ def _event_text(
             )
         status = body["status"].replace("_", " ")
         if body["status"] == "excused":
-            return f"excused ({body['excuse']}, approved by {body['approved_by']})"
+            approver = body.get("approved_by") or (staff or {}).get(body.get("approver"), "?")
+            return f"excused ({body['excuse']}, approved by {approver})"
         return f"{status} (at the deadline)" if body["auto"] else status
     if kind == "result":
         return (

@@ -90,11 +90,16 @@ def upkeep(ctx: Context) -> Upkeep:
     ahead, reveals of days that are over, and overdue screenings swept to no-shows."""
     from screening.services.ledger import LedgerWriter
     from screening.services.screenings import sweep_overdue
+    from screening.services.sites import before_writing
     from screening.services.upkeep import commit_anchors, record_policy, reveal_due
 
     done = Upkeep()
     with ctx.database.write() as session:
-        writer = LedgerWriter(session, ctx.actor, ctx.now)
+        writer = LedgerWriter(session, ctx.actor, ctx.now, ctx.settings.zone)
+        writer.head()  # a clock behind the ledger is refused before anything is written
+        notice = before_writing(session, writer, ctx.settings, ctx.now)
+        if notice:
+            log.warning(notice)
         done.policy = record_policy(session, writer, ctx.settings)
         done.anchors = commit_anchors(session, writer, ctx.settings, ctx.today)
         done.revealed = reveal_due(session, writer, ctx.settings, ctx.today)

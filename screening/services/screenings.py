@@ -143,7 +143,8 @@ def set_status(
             "auto": auto,
             "note": private_digest(screening.salt, note),
             "excuse": excuse,
-            "approved_by": approved_by,
+            # Staff names enter the ledger only as digests (DESIGN §6, issue 13).
+            "approver": writer.staff(ctx.site, approved_by) if approved_by else None,
         },
     )
     screening.ledger_seq = entry.seq

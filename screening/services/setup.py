@@ -16,10 +16,19 @@ from screening.core.selection import ALGORITHM
 from screening.db.engine import Database, describe, resolve_url, sqlite_path
 from screening.db.migrate import upgrade
 from screening.errors import BadInput
+from screening.services import sites
 from screening.services.context import Actor
 from screening.services.keys import create_key
 from screening.services.ledger import LedgerWriter, bodies, head
 from screening.services.upkeep import commit_anchors, record_policy
+
+
+def genesis_body() -> dict[str, str]:
+    return {
+        "installation": str(uuid.uuid4()),
+        "algorithm": ALGORITHM,
+        "software": f"screening {__version__}",
+    }
 
 
 def example_config() -> str:
@@ -89,22 +98,18 @@ def initialise(
         try:
             upgrade(database)
             with database.write() as session:
-                if any(True for _ in bodies(session, site, "commitment")):
+                if sites.load(session, site) is not None or any(
+                    True for _ in bodies(session, site, "commitment")
+                ):
                     raise BadInput(
                         f"site {site!r} is already initialised in {describe(url)}; "
                         "choose another site name"
                     )
-                writer = LedgerWriter(session, actor, now)
+                writer = LedgerWriter(session, actor, now, settings.zone)
                 if head(session) is None:
-                    writer.append(
-                        site,
-                        "genesis",
-                        {
-                            "installation": str(uuid.uuid4()),
-                            "algorithm": ALGORITHM,
-                            "software": f"screening {__version__}",
-                        },
-                    )
+                    writer.salts[site] = sites.new_salt()
+                    writer.append(site, "genesis", genesis_body())
+                sites.record_site(session, writer, site, timezone, "create")
                 record_policy(session, writer, settings)
                 today = now.astimezone(settings.zone).date()
                 periods = commit_anchors(session, writer, settings, today, master=master)

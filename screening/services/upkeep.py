@@ -128,8 +128,15 @@ def keep_up(session: Session, writer: LedgerWriter, settings: Settings, today: d
 @contextmanager
 def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
     """One writing transaction with its ledger writer, after the common upkeep."""
+    from screening.services.sites import before_writing
+
     with ctx.database.write() as session:
-        writer = LedgerWriter(session, ctx.actor, ctx.now)
+        writer = LedgerWriter(session, ctx.actor, ctx.now, ctx.settings.zone)
+        # Before anything is written: a clock behind the ledger's head is refused.
+        writer.head()
+        notice = before_writing(session, writer, ctx.settings, ctx.now)
+        if notice:
+            log.warning(notice)
         # In a batch (Database.batch) the session outlives the command: once the upkeep
         # of a day and config has been made and kept, it need not be made again.
         kept = session.info.get(_KEPT_UP)
