@@ -92,6 +92,7 @@ TEAM_COLUMNS = [
     ("last_screen", "last"),
     ("last_result", "result"),
     ("negative_run", "run"),
+    ("negative_rate", "neg"),
     ("misses_30_days", "miss"),
     ("flags", "flags"),
 ]
@@ -154,6 +155,10 @@ def team(
     chosen = _check_format(format)
     context = open_context(ctx)
     rows = team_rows(context, day, sort)
+    if chosen in ("text", "html"):
+        from screening.render.timeline import team_for_reading
+
+        rows = team_for_reading(rows)
     _table(rows, TEAM_COLUMNS, chosen, f"Team report, {day or context.today}", out)
 
 

@@ -17,8 +17,9 @@ from sqlmodel import Session, select
 
 from screening.core import validate
 from screening.core.interpret import AnalyteOutcome, counts_as, read_result
+from screening.core.measures import counted, measures, tally
 from screening.core.selection import WEEKDAYS
-from screening.core.timeline import Event, Facts, ScreeningFact, measures, strip
+from screening.core.timeline import Event, Facts, ScreeningFact, strip
 from screening.db.models import (
     AnalyteResult,
     Client,
@@ -141,6 +142,7 @@ def timeline(
 ) -> dict[str, Any]:
     """``screening timeline CODE``: header, strip, events and measures for one client."""
     zone = ctx.settings.zone
+    policy = ctx.settings.results.missed_counts_as
     with ctx.database.read() as session:
         client = find(session, ctx.site, code)
         first, last = _range(ctx, client, start, end)
@@ -163,6 +165,7 @@ def timeline(
             ),
             events=tuple(events),
         )
+    rated = {s.id for s in counted(facts.screenings)}
     in_range = Facts(
         **{
             **facts.__dict__,
@@ -186,13 +189,14 @@ def timeline(
         "today": ctx.today.isoformat(),
         # Runs and the last positive look back over the whole history, not only the
         # period shown: a run does not restart where the strip does.
-        "measures": measures(facts, min(last, ctx.today)).as_dict(),
+        "measures": measures(facts.screenings, min(last, ctx.today), policy).as_dict(),
         "strip": [
             {"week_of": monday.isoformat(), "days": cells}
             for monday, cells in strip(facts, first, last)
         ],
         "screenings": [
-            _screening_dict(s) for s in sorted(in_range.screenings, key=lambda s: (s.day, s.id))
+            _screening_dict(s, tally(s, policy) if s.id in rated else None)
+            for s in sorted(in_range.screenings, key=lambda s: (s.day, s.id))
         ],
         "events": [
             {
@@ -206,7 +210,7 @@ def timeline(
     }
 
 
-def _screening_dict(s: ScreeningFact) -> dict[str, Any]:
+def _screening_dict(s: ScreeningFact, in_measures: str | None) -> dict[str, Any]:
     return {
         "id": s.id,
         "date": s.day.isoformat(),
@@ -217,6 +221,9 @@ def _screening_dict(s: ScreeningFact) -> dict[str, Any]:
         "confirmed": s.confirmed,
         "validity": s.validity,
         "counts_as": s.counts_as,
+        # What it adds to the rate and the runs (core.measures.tally): negative, positive,
+        # missed (kept apart by policy), or null (nothing, never negative; for cause).
+        "in_measures": in_measures,
     }
 
 
