@@ -141,15 +141,25 @@ def _table(
 def team(
     ctx: typer.Context,
     day: Annotated[
-        str | None, typer.Option("--date", help="As of this day (default today).")
+        str | None,
+        typer.Option(
+            "--date",
+            help="As of this day (default today): screenings to that day, results as they "
+            "read now.",
+        ),
     ] = None,
     sort: Annotated[
-        str, typer.Option("--sort", help="code, phase, run, misses, last or flags.")
+        str,
+        typer.Option(
+            "--sort",
+            help="code, phase, run, misses (most in 30 days first), last or flags (most first).",
+        ),
     ] = "code",
     format: FormatOpt = "text",
     out: OutOpt = None,
 ) -> None:
-    """One row per active client for the team meeting, with what needs a look."""
+    """One row per active client for the team meeting: run and negative rate as the
+    timeline shows them, misses, and flags for what needs a look."""
     from screening.services.reports import team as team_rows
 
     chosen = _check_format(format)
