@@ -22,6 +22,14 @@ OutOpt = Annotated[
 ]
 FromOpt = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today).")]
+TimelineToOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        help="Last day, YYYY-MM-DD (default: today); a past day shows the record as it "
+        "stood at the end of that day.",
+    ),
+]
 FORMATS = ("text", "json", "csv", "html")
 
 
@@ -57,7 +65,7 @@ def timeline(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="The clinic's client code.")],
     start: FromOpt = None,
-    end: ToOpt = None,
+    end: TimelineToOpt = None,
     format: FormatOpt = "text",
     out: OutOpt = None,
 ) -> None:
@@ -144,8 +152,8 @@ def team(
         str | None,
         typer.Option(
             "--date",
-            help="As of this day (default today): screenings to that day, results as they "
-            "read now.",
+            help="As of this day (default today): the record as it stood at the end of "
+            "that day, as `timeline --to` shows it.",
         ),
     ] = None,
     sort: Annotated[

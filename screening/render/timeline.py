@@ -113,7 +113,10 @@ def render_text(data: dict[str, Any], color: bool) -> str:
         f"{client['days_in_program']} since admission on {client['admitted_on']}"
     )
     console.print(Text("medications: " + (", ".join(client["medications"]) or "none")))
-    console.print(f"{data['from']} to {data['to']} (measures: the whole history to {data['to']})")
+    stood = ", as it stood at the end of that day" if data.get("as_of") else ""
+    console.print(
+        f"{data['from']} to {data['to']} (measures: the whole history to {data['to']}{stood})"
+    )
     console.print()
     console.print(_grid([(label, value) for label, value in measure_lines(data["measures"])]))
     console.print()

@@ -19,7 +19,7 @@ from screening.core.timeline import ScreeningFact
 from screening.db.models import AnalyteResult, Client, Draw, Result, ResultVersion, Screening
 from screening.errors import BadInput
 from screening.services.context import Context
-from screening.services.progress import screening_facts
+from screening.services.progress import as_it_stood, screening_facts
 
 SORTS = ("code", "phase", "run", "misses", "last", "flags")
 QUIET_DAYS = 30
@@ -37,9 +37,10 @@ def team(
 ) -> list[dict[str, Any]]:
     """``report team``: for each active client, where they stand and what needs a look.
 
-    ``as_of`` looks back from an earlier day: screenings after it are left out and a
-    screening is overdue if its deadline passed by the end of that day. Results read as
-    they read now, amendments made since included.
+    ``as_of`` looks back from an earlier day: the record as it stood at the end of that
+    day (services.progress.screening_facts: results as their versions then said, entries
+    made later left out), and a screening is overdue if its deadline had passed by then.
+    The timeline to the same day reads the same record: the same measures.
     """
     if sort not in SORTS:
         raise BadInput(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
@@ -55,7 +56,7 @@ def team(
                 Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
             )
         ).all()
-        facts = screening_facts(session, ctx, active)
+        facts = screening_facts(session, ctx, active, as_it_stood(ctx, day))
         overdue = (
             set(
                 session.exec(
