@@ -1,10 +1,12 @@
-"""The timeline's maths (core/timeline.py): strips, runs and measures on plain facts."""
+"""The timeline's maths (core/timeline.py) and the progress measures (core/measures.py):
+strips, runs and measures on plain facts."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from screening.core.timeline import Facts, ScreeningFact, measures, runs, strip, symbol
+from screening.core import measures as measures_module
+from screening.core.timeline import Facts, ScreeningFact, strip, symbol
 
 MON = date(2026, 11, 2)
 MEETINGS = frozenset({0, 2, 4})
@@ -24,6 +26,14 @@ def s(
     return ScreeningFact(
         id=n, day=day, reason=reason, status=status, counts_as=counts_as, reading=reading, **more
     )
+
+
+def measures(f: Facts, today: date, policy: str = "positive") -> measures_module.Measures:
+    return measures_module.measures(f.screenings, today, policy)
+
+
+def runs(history, policy: str = "positive") -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    return measures_module.runs(history, policy)
 
 
 def facts(*screenings: ScreeningFact, **more) -> Facts:  # type: ignore[no-untyped-def]
@@ -67,7 +77,8 @@ def test_a_miss_counted_apart_neither_extends_nor_ends_a_run() -> None:
         s(2, MON + timedelta(2), "missed", status="no_show"),
         s(3, MON + timedelta(4)),
     ]
-    assert runs(history) == (2, 2)
+    assert runs(history, "missed") == (2, 2)
+    assert runs(history, "positive") == (1, 1)
 
 
 def test_a_confirmation_that_overturns_a_presumptive_positive_keeps_the_run() -> None:
@@ -117,7 +128,11 @@ def test_measures() -> None:
     assert m.selected == 6
     assert m.completed == 2
     assert m.completion_rate == 0.5  # settled: not pending or excused
-    assert m.negative_rate == 0.5
+    # Under "positive" (the default policy) the refusal and the no-show are in the rate.
+    assert (m.negatives, m.rated, m.negative_rate, m.misses_in_rate) == (1, 4, 0.25, 2)
+    apart = measures(history, today, "missed")
+    assert (apart.negatives, apart.rated, apart.negative_rate, apart.misses) == (1, 2, 0.5, 2)
+    assert apart.misses_in_rate == 0 and apart.completion_rate == 0.5
     assert m.days_since_unexpected_positive == 38
     assert m.misses_last_30_days == 1  # the refusal (7 November) is before the 30 days
     assert m.for_cause == 1
@@ -184,3 +199,81 @@ def test_misses_are_one_thing_everywhere() -> None:
     m = measures(history, MON + timedelta(10))
     assert m.misses_last_30_days == 4
     assert m.selected == 4, "a voided result counts nowhere"
+
+
+# ------------------------------------------------- the one definition (core/measures.py)
+
+
+def _ten_with_four_misses() -> Facts:
+    days = [MON + timedelta(days=i) for i in (0, 2, 4, 7, 9, 11, 14, 16, 18, 21)]
+    missed = {2, 5, 7, 8}
+    return facts(
+        *(
+            s(n, day, "positive", status="no_show") if n in missed else s(n, day)
+            for n, day in enumerate(days)
+        )
+    )
+
+
+def test_misses_counted_as_positive_are_in_the_rate_and_end_runs() -> None:
+    m = measures(_ten_with_four_misses(), MON + timedelta(days=21))
+    assert (m.negatives, m.rated, m.negative_rate) == (6, 10, 0.6)
+    assert (m.misses, m.misses_in_rate, m.misses_last_30_days) == (4, 4, 4)
+    assert (m.current_negative_run, m.longest_negative_run) == (1, 2)
+    assert (m.due, m.completed, m.completion_rate) == (10, 6, 0.6)
+
+
+def test_misses_kept_apart_are_out_of_the_rate_but_still_counted() -> None:
+    m = measures(_ten_with_four_misses(), MON + timedelta(days=21), "missed")
+    assert (m.negatives, m.rated, m.negative_rate) == (6, 6, 1.0)
+    assert (m.misses, m.misses_in_rate, m.misses_last_30_days) == (4, 0, 4)
+    assert (m.current_negative_run, m.longest_negative_run) == (6, 6)
+    assert (m.due, m.completed, m.completion_rate) == (10, 6, 0.6)
+
+
+def test_unable_to_provide_and_a_substituted_specimen_are_misses() -> None:
+    history = [
+        s(1, MON, status="unable_to_provide"),
+        s(2, MON + timedelta(2), reading="possible_tampering", validity="substituted"),
+    ]
+    assert [measures_module.tally(x, "positive") for x in history] == ["positive"] * 2
+    assert [measures_module.tally(x, "missed") for x in history] == ["missed"] * 2
+
+
+def test_what_counts_for_nothing_is_never_negative() -> None:
+    nothing = facts(
+        s(1, MON, status="excused"),
+        s(2, MON + timedelta(2), status="cancelled"),
+        s(3, MON + timedelta(4), status="pending"),
+        s(4, MON + timedelta(7), reading="pending"),  # awaiting the lab
+        s(5, MON + timedelta(9), reading="inconclusive"),
+        s(6, MON + timedelta(11), reading="not_tested"),  # no analyte known
+        s(7, MON + timedelta(14), status="inconclusive"),
+    )
+    for policy in ("positive", "missed"):
+        m = measures(nothing, MON + timedelta(days=20), policy)
+        assert (m.negatives, m.rated, m.negative_rate, m.due) == (0, 0, None, 0)
+        assert (m.current_negative_run, m.longest_negative_run) == (0, 0)
+        assert m.awaiting_lab == 3
+
+
+def test_an_expected_positive_does_not_reset_the_days_since_an_unexpected_one() -> None:
+    history = facts(
+        s(1, MON, reading="unexpected_positive", unexpected=("COC",)),
+        s(2, MON + timedelta(9), reading="expected_positive"),
+        s(3, MON + timedelta(11), "positive", status="no_show"),
+    )
+    m = measures(history, MON + timedelta(days=20))
+    assert (m.last_unexpected_positive, m.days_since_unexpected_positive) == (MON, 20)
+
+
+def test_an_unexpected_negative_is_a_negative_flagged_on_its_own() -> None:
+    m = measures(facts(s(1, MON, reading="unexpected_negative")), MON)
+    assert (m.negative_rate, m.current_negative_run) == (1.0, 1)
+
+
+def test_an_unknown_policy_is_refused() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="missed_counts_as"):
+        measures(_ten_with_four_misses(), MON + timedelta(days=21), "ignored")

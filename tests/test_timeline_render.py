@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from screening.render.timeline import measure_lines
+from screening.render.timeline import _percent, measure_lines
 from tests.conftest import Clinic, write_csv
 
 ZONE = ZoneInfo("America/New_York")
@@ -329,19 +329,28 @@ def test_json_csv_html_and_text_agree_on_every_measure(history: Shared) -> None:
     # What the history holds (see _history), worked out by hand.
     # Counted (random and drawn screenings, the dilute specimen once, through its observed
     # recollection; the for-cause test apart): 24 to today, the 13th still pending.
-    # Settled leaves out the pending and the excused: 22, of which 19 collected (two
-    # no-shows and a refusal). Clean: all collected but the COC positive, 18 of 19.
+    # Due leaves out the pending and the excused: 22, of which 19 collected (two
+    # no-shows and a refusal). Negative: all collected but the COC positive, 18; under
+    # missed_counts_as = "positive" the three misses are in the rate: 18 of 22.
     # Runs: 6 until the COC positive, 8 from the recollection of 2 October to the
     # no-show of 4 November, 3 since.
     assert measures == {
+        "missed_counts_as": "positive",
         "selected": 24,
         "due": 22,
         "completed": 19,
         "completion_rate": 0.864,
-        "negative_rate": 0.947,
+        "awaiting_lab": 0,
+        "negatives": 18,
+        "rated": 22,
+        "negative_rate": 0.818,
+        "misses": 3,
+        "misses_in_rate": 3,
         "current_negative_run": 3,
         "longest_negative_run": 8,
-        "days_since_unexpected_positive": 53,  # 21 September
+        "last_unexpected_positive": "2026-09-21",
+        "days_since_unexpected_positive": 53,
+        "misses_last_7_days": 0,
         "misses_last_30_days": 1,  # the no-show of 4 November
         "for_cause": 1,
         "substances_by_month": {"2026-09": {"COC": 1}},  # not the prescribed BUP, NORBUP
@@ -379,7 +388,7 @@ def test_json_csv_html_and_text_agree_on_every_measure(history: Shared) -> None:
     strip_lines = [line for line in text if re.match(r"  \d{4}-\d\d-\d\d  ", line)]
     assert [line[:12].strip() for line in strip_lines] == [w["week_of"] for w in data["strip"]]
     for line, week in zip(strip_lines, data["strip"], strict=True):
-        assert line[14:].ljust(14) == "".join(f"{c} " for c in week["days"])
+        assert line[14:].ljust(21) == "".join(f"{c}  " for c in week["days"])
     for event in data["events"]:
         assert f'<time datetime="{event["date"]}">{event["at"]}</time> ' in html
 
@@ -611,7 +620,7 @@ def _cell(value: object) -> str:
         (
             ["report", "team"],
             ["code", "name", "phase", "last_screen", "last_result", "negative_run",
-             "misses_30_days", "flags"],
+             "negative_rate", "misses_30_days", "flags"],
         ),
         (
             ["report", "reconcile", "--from", "2026-11-23", "--to", "2026-11-25"],
@@ -637,7 +646,7 @@ def test_reports_agree_in_every_format(
         assert [(r["code"], r["last_result"], r["negative_run"], r["flags"]) for r in rows] == [
             ("C-01", "negative", 2, []),
             ("C-02", "negative", 1, ["unexpected positive in 7 days"]),
-            ("C-03", "negative", 1, []),
+            ("C-03", "negative", 1, ["missed 1 screening in the last 30 days (1 in the last 7)"]),
             ("C-04", "excused", 0, []),  # Wednesday's screening is still pending
         ]
     else:
@@ -657,8 +666,12 @@ def test_reports_agree_in_every_format(
     assert [[r[c].replace(" ", "_") for c in columns] for r in as_csv] == [
         [w.replace(" ", "_") for w in row] for row in words
     ]
-    assert [[unescape(c) for c in row] for row in _html_rows(html)] == words
-    assert _text_rows(text) == [[c.replace("_", " ") for c in row] for row in words]
+    # People read the negative rate as the timeline shows it, a percentage.
+    shown = [
+        [_percent(r[c]) if c == "negative_rate" else _cell(r[c]) for c in columns] for r in rows
+    ]
+    assert [[unescape(c) for c in row] for row in _html_rows(html)] == shown
+    assert _text_rows(text) == [[c.replace("_", " ") for c in row] for row in shown]
     assert all(len(line) <= 80 for line in text.splitlines())
     _self_contained(html)
     assert out.read_text(encoding="utf-8") == html
@@ -724,3 +737,73 @@ def test_a_year_of_mixed_history_agrees_in_every_form(tmp_path: Path) -> None:
     for label, value in expected:
         assert " ".join(f"{label} {value}".split()) in words, (label, value)
     assert len(data["strip"]) == 52 and all(len(line) <= 80 for line in text)
+
+
+# --- the calendar lines up ------------------------------------------------------------------
+
+
+def calendar_misalignment(text: str) -> list[str]:
+    """Where the text calendar's day headings and cells disagree: every symbol of a week
+    row must stand in the column where its weekday's heading starts, and nothing else may
+    stand in the row's day columns. Empty when it lines up."""
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("week of"))
+    starts = [lines[header].index(name) for name in ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")]
+    problems = []
+    rows = [line for line in lines[header + 1 :] if re.match(r"  \d{4}-\d\d-\d\d  ", line)]
+    assert rows, "no week rows under the heading"
+    for line in rows:
+        padded = line.ljust(starts[-1] + 1)
+        for column in range(starts[0], len(padded)):
+            if padded[column] != " " and column not in starts:
+                problems.append(f"{line!r}: {padded[column]!r} at column {column}")
+        if line[12 : starts[0]].strip():
+            problems.append(f"{line!r}: the week's date runs into the first day column")
+    return problems
+
+
+def test_the_calendar_lines_up_in_the_golden_file() -> None:
+    assert calendar_misalignment(GOLDEN.read_text(encoding="utf-8")) == []
+
+
+def test_the_calendar_lines_up_with_every_symbol() -> None:
+    from screening.core.timeline import LEGEND
+    from screening.render.timeline import render_text
+
+    symbols = list(LEGEND)
+    weeks = [
+        {"week_of": f"2026-11-{2 + 7 * n:02d}", "days": (symbols * 3)[7 * n : 7 * n + 7]}
+        for n in range(3)
+    ]
+    data = {
+        "client": {
+            "code": "C-1",
+            "name": None,
+            "phase": "1",
+            "track": "morning",
+            "status": "active",
+            "admitted_on": "2026-11-02",
+            "discharged_on": None,
+            "days_in_program": 20,
+            "medications": [],
+        },
+        "from": "2026-11-02",
+        "to": "2026-11-22",
+        "today": "2026-11-22",
+        "measures": json.loads(json.dumps(_empty_measures())),
+        "strip": weeks,
+        "screenings": [],
+        "events": [],
+    }
+    text = render_text(data, color=False)
+    assert calendar_misalignment(text) == []
+    assert all(len(line) <= 80 for line in text.splitlines())
+    # And the check itself catches the old layout (3-column headings, 2-column cells).
+    old = "  week of     Mo Tu We Th Fr Sa Su\n  2026-11-02  e   e   e\n"
+    assert calendar_misalignment(old) != []
+
+
+def _empty_measures() -> dict[str, object]:
+    from screening.core.measures import measures
+
+    return measures([], date(2026, 11, 22), "positive").as_dict()

@@ -22,6 +22,14 @@ OutOpt = Annotated[
 ]
 FromOpt = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today).")]
+TimelineToOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        help="Last day, YYYY-MM-DD (default: today); a past day shows the record as it "
+        "stood at the end of that day.",
+    ),
+]
 FORMATS = ("text", "json", "csv", "html")
 
 
@@ -57,7 +65,7 @@ def timeline(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="The clinic's client code.")],
     start: FromOpt = None,
-    end: ToOpt = None,
+    end: TimelineToOpt = None,
     format: FormatOpt = "text",
     out: OutOpt = None,
 ) -> None:
@@ -92,6 +100,7 @@ TEAM_COLUMNS = [
     ("last_screen", "last"),
     ("last_result", "result"),
     ("negative_run", "run"),
+    ("negative_rate", "neg"),
     ("misses_30_days", "miss"),
     ("flags", "flags"),
 ]
@@ -140,20 +149,34 @@ def _table(
 def team(
     ctx: typer.Context,
     day: Annotated[
-        str | None, typer.Option("--date", help="As of this day (default today).")
+        str | None,
+        typer.Option(
+            "--date",
+            help="As of this day (default today): the record as it stood at the end of "
+            "that day, as `timeline --to` shows it.",
+        ),
     ] = None,
     sort: Annotated[
-        str, typer.Option("--sort", help="code, phase, run, misses, last or flags.")
+        str,
+        typer.Option(
+            "--sort",
+            help="code, phase, run, misses (most in 30 days first), last or flags (most first).",
+        ),
     ] = "code",
     format: FormatOpt = "text",
     out: OutOpt = None,
 ) -> None:
-    """One row per active client for the team meeting, with what needs a look."""
+    """One row per active client for the team meeting: run and negative rate as the
+    timeline shows them, misses, and flags for what needs a look."""
     from screening.services.reports import team as team_rows
 
     chosen = _check_format(format)
     context = open_context(ctx)
     rows = team_rows(context, day, sort)
+    if chosen in ("text", "html"):
+        from screening.render.timeline import team_for_reading
+
+        rows = team_for_reading(rows)
     _table(rows, TEAM_COLUMNS, chosen, f"Team report, {day or context.today}", out)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from screening.core.measures import is_miss
 from screening.core.vocabulary import Vocabulary
 
 VALIDITIES = ("valid", "dilute", "adulterated", "substituted", "invalid")
@@ -341,11 +342,12 @@ def needs_observed_recollection(
 def counts_as(
     status: str, summary: str | None, missed_counts_as: str, validity: str | None = None
 ) -> str:
-    """How a screening counts in progress measures: its reading, or for a miss the policy's
-    ``missed_counts_as`` ("positive" or "missed"). Only an adulterated or substituted
-    specimen counts as a refusal (49 CFR 40.191(b)); an invalid one or one out of
-    temperature range is recollected instead, and reads as possible tampering."""
-    if status in ("no_show", "refused") or validity in ("adulterated", "substituted"):
+    """How a screening reads in lists: its reading, or for a miss (core.measures.is_miss,
+    the one definition) the policy's ``missed_counts_as`` ("positive" or "missed"). Only
+    an adulterated or substituted specimen counts as a refusal (49 CFR 40.191(b)); an
+    invalid one or one out of temperature range is recollected instead, and reads as
+    possible tampering. What each adds to the measures is core.measures.tally."""
+    if is_miss(status, validity):
         return "positive" if missed_counts_as == "positive" else "missed"
     if status != "collected" or summary is None:
         return status

@@ -1,14 +1,15 @@
-"""A client's progress: the calendar strip, the events in order, and the measures a
-treatment team reads. Pure: the caller gathers the facts and passes "today".
+"""A client's progress: the calendar strip and the events in order. Pure: the caller
+gathers the facts and passes "today". The measures (rate, runs, misses) are defined once,
+in core/measures.py.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+
+from screening.core.measures import is_miss
 
 # One symbol a day; the legend explains them (and the HTML colours them).
 LEGEND = {
@@ -33,9 +34,6 @@ LEGEND = {
 }
 # When two screenings fall on one day, the cell shows the one that matters most.
 _RANK = "TPpnNRd*U?eE-x"
-CLEAN = ("negative", "expected_positive")
-MISSES = ("no_show", "refused", "unable_to_provide")
-POSITIVE = ("unexpected_positive", "possible_tampering", "positive")
 
 
 @dataclass(frozen=True)
@@ -59,9 +57,8 @@ class ScreeningFact:
 
     @property
     def missed(self) -> bool:
-        """One definition of a miss everywhere: no-show, refusal, could not provide, or a
-        specimen adulterated or substituted (a refusal by 49 CFR 40.191(b))."""
-        return self.status in MISSES or self.validity in ("adulterated", "substituted")
+        """A miss, as core.measures.is_miss defines it for every output."""
+        return is_miss(self.status, self.validity)
 
     @property
     def awaiting_lab(self) -> bool:
@@ -86,36 +83,6 @@ class Facts:
     holds: tuple[tuple[date, date], ...] = ()
     closures: frozenset[date] = frozenset()
     events: tuple[Event, ...] = ()
-
-
-@dataclass(frozen=True)
-class Measures:
-    selected: int
-    due: int  # settled: not pending, excused or awaiting the lab
-    completed: int
-    completion_rate: float | None
-    negative_rate: float | None
-    current_negative_run: int
-    longest_negative_run: int
-    days_since_unexpected_positive: int | None
-    misses_last_30_days: int
-    for_cause: int
-    substances_by_month: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "selected": self.selected,
-            "due": self.due,
-            "completed": self.completed,
-            "completion_rate": self.completion_rate,
-            "negative_rate": self.negative_rate,
-            "current_negative_run": self.current_negative_run,
-            "longest_negative_run": self.longest_negative_run,
-            "days_since_unexpected_positive": self.days_since_unexpected_positive,
-            "misses_last_30_days": self.misses_last_30_days,
-            "for_cause": self.for_cause,
-            "substances_by_month": self.substances_by_month,
-        }
 
 
 def symbol(screening: ScreeningFact) -> str:
@@ -175,81 +142,3 @@ def strip(facts: Facts, first: date, last: date) -> list[tuple[date, list[str]]]
         weeks.append((monday, cells))
         monday += timedelta(days=7)
     return weeks
-
-
-def counted(screenings: Iterable[ScreeningFact]) -> list[ScreeningFact]:
-    """The screenings the measures count: random and interval ones (for-cause screenings
-    are reported apart), not cancelled or voided, and a specimen repeated by an observed
-    recollection counted once, through the recollection."""
-    screenings = list(screenings)
-    replaced = {s.replaces for s in screenings if s.replaces is not None}
-    return [
-        s
-        for s in screenings
-        if s.reason != "for_cause"
-        and s.id not in replaced
-        and s.status not in ("cancelled", "inconclusive")
-        and not s.void
-    ]
-
-
-def runs(screenings: Iterable[ScreeningFact]) -> tuple[int, int]:
-    """(current, longest) runs of consecutive negative screens, in date order.
-
-    A clean screen (negative, or positive only for what is prescribed) extends the run; a
-    positive, tampering or a miss counted as positive ends it; anything else (excused,
-    pending, cancelled, inconclusive, a miss counted apart, an unexpected negative, which
-    is flagged on its own) neither extends nor ends it.
-    """
-    current = longest = 0
-    for screening in sorted(counted(screenings), key=lambda s: (s.day, s.id)):
-        if screening.counts_as in CLEAN:
-            current += 1
-            longest = max(longest, current)
-        elif screening.counts_as in POSITIVE:
-            current = 0
-    return current, longest
-
-
-def measures(facts: Facts, today: date) -> Measures:
-    """The measures up to ``today``. Rates and runs count random and interval screenings
-    (see ``counted``); the last unexpected positive and the substances found count every
-    collection, for-cause ones included: they are clinical facts, not statistics."""
-    all_until = [s for s in facts.screenings if s.day <= today]
-    screenings = counted(all_until)
-    settled = [
-        s for s in screenings if s.status not in ("pending", "excused") and not s.awaiting_lab
-    ]
-    completed = [s for s in settled if s.status == "collected"]
-    clean = [s for s in completed if s.counts_as in CLEAN]
-    current, longest = runs(all_until)
-    replaced = {s.replaces for s in all_until if s.replaces is not None}
-    findings = [
-        s
-        for s in all_until
-        if s.status == "collected" and not s.void and s.id not in replaced and s.unexpected
-    ]
-    by_month: dict[str, Counter[str]] = defaultdict(Counter)
-    for s in findings:
-        by_month[f"{s.day:%Y-%m}"].update(s.unexpected)
-    window = today - timedelta(days=29)
-    last = max((s.day for s in findings), default=None)
-    return Measures(
-        selected=len(screenings),
-        due=len(settled),
-        completed=len(completed),
-        completion_rate=_rate(len(completed), len(settled)),
-        negative_rate=_rate(len(clean), len(completed)),
-        current_negative_run=current,
-        longest_negative_run=longest,
-        days_since_unexpected_positive=(today - last).days if last else None,
-        misses_last_30_days=sum(1 for s in all_until if s.missed and s.day >= window),
-        for_cause=sum(1 for s in all_until if s.reason == "for_cause" and s.status != "cancelled"),
-        substances_by_month={
-            month: dict(sorted(counts.items())) for month, counts in sorted(by_month.items())
-        },
-    )
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 3) if whole else None

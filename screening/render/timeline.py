@@ -27,15 +27,40 @@ _STYLE = {
     "x": "dim",
     "?": "yellow",
 }
-DAYS = "Mo Tu We Th Fr Sa Su"
+DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+CELL = 3  # columns a day takes in the text calendar: its heading and its symbol alike
+
+
+def calendar_header() -> list[str]:
+    """The day headings, each as wide as the cells under it, so each heading starts in the
+    column where its days' symbols are."""
+    return [f"{name:<{CELL}}" for name in DAYS]
 
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
+
+
+def rate_words(m: dict[str, Any]) -> str:
+    """The negative rate with its basis and, when there were misses, what the policy made
+    of them: "60% (6 of 10; 4 misses counted as positive, per policy)"."""
+    if m["negative_rate"] is None:
+        basis = "no screen with an outcome yet"
+    else:
+        basis = f"{m['negatives']} of {m['rated']}"
+    if m["misses_in_rate"]:
+        basis += f"; {_plural(m['misses_in_rate'], 'miss')} counted as positive, per policy"
+    elif m["misses"]:
+        basis += f"; {_plural(m['misses'], 'miss')} kept apart, per policy"
+    return f"{_percent(m['negative_rate'])} ({basis})"
+
+
 def measure_lines(m: dict[str, Any]) -> list[tuple[str, str]]:
-    """The measures in words, in the order a clinician asks about them."""
+    """The measures (core/measures.py) in words, in the order a clinician asks about them."""
     since = m["days_since_unexpected_positive"]
     substances = (
         "; ".join(
@@ -44,16 +69,23 @@ def measure_lines(m: dict[str, Any]) -> list[tuple[str, str]]:
         )
         or "none"
     )
+    awaiting = f", {m['awaiting_lab']} awaiting the lab" if m["awaiting_lab"] else ""
     return [
         ("negative run", f"{m['current_negative_run']} now, longest {m['longest_negative_run']}"),
         (
             "screenings",
             f"{m['completed']} completed of {m['due']} due ({_percent(m['completion_rate'])}); "
-            f"{m['selected']} selected, {m['for_cause']} for cause",
+            f"{m['selected']} selected, {m['for_cause']} for cause{awaiting}",
         ),
-        ("negative rate", _percent(m["negative_rate"])),
-        ("last unexpected +", "never" if since is None else f"{since} days ago"),
-        ("misses, 30 days", str(m["misses_last_30_days"])),
+        ("negative rate", rate_words(m)),
+        (
+            "last unexpected +",
+            "never" if since is None else f"{since} days ago ({m['last_unexpected_positive']})",
+        ),
+        (
+            "misses",
+            f"{m['misses_last_30_days']} in the last 30 days, {m['misses_last_7_days']} in 7",
+        ),
         ("substances", substances),
     ]
 
@@ -81,15 +113,18 @@ def render_text(data: dict[str, Any], color: bool) -> str:
         f"{client['days_in_program']} since admission on {client['admitted_on']}"
     )
     console.print(Text("medications: " + (", ".join(client["medications"]) or "none")))
-    console.print(f"{data['from']} to {data['to']} (measures: the whole history to {data['to']})")
+    stood = ", as it stood at the end of that day" if data.get("as_of") else ""
+    console.print(
+        f"{data['from']} to {data['to']} (measures: the whole history to {data['to']}{stood})"
+    )
     console.print()
     console.print(_grid([(label, value) for label, value in measure_lines(data["measures"])]))
     console.print()
-    console.print(f"  week of     {DAYS}")
+    console.print(Text(f"  {'week of':<{len('2026-11-30')}}  " + "".join(calendar_header())))
     for week in data["strip"]:
         line = Text(f"  {week['week_of']}  ")
         for cell in week["days"]:
-            line.append(f"{cell} ", style=_STYLE.get(cell, ""))
+            line.append(f"{cell:<{CELL}}", style=_STYLE.get(cell, ""))
         console.print(line)
     used = {cell for week in data["strip"] for cell in week["days"]}
     legend = [f"{s if s != ' ' else '(blank)'} {LEGEND[s]}" for s in LEGEND if s in used]
@@ -191,20 +226,25 @@ _HTML_COLORS = {
 
 
 def _trend(screenings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Points of the trend chart: the share of clean screens among the last five."""
+    """Points of the trend chart: the share of negatives among the last five screens that
+    count in the negative rate (each screening's ``in_measures``, as the rate counts it)."""
     points, window = [], []
     for s in screenings:
-        if s["reason"] == "for_cause":
-            continue  # kept apart from random screening, as in the measures
-        if s["counts_as"] in ("negative", "expected_positive"):
+        if s["in_measures"] == "negative":
             window.append(1)
-        elif s["counts_as"] in ("unexpected_positive", "possible_tampering", "positive"):
+        elif s["in_measures"] == "positive":
             window.append(0)
         else:
             continue
         window = window[-5:]
         points.append({"date": s["date"], "share": round(sum(window) / len(window), 3)})
     return points
+
+
+def team_for_reading(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Team rows for people (text and HTML): the negative rate as a percentage, as the
+    timeline shows it; JSON and CSV keep the number."""
+    return [{**row, "negative_rate": _percent(row["negative_rate"])} for row in rows]
 
 
 def render_table_html(

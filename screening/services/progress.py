@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +17,9 @@ from sqlmodel import Session, select
 
 from screening.core import validate
 from screening.core.interpret import AnalyteOutcome, counts_as, read_result
+from screening.core.measures import counted, measures, tally
 from screening.core.selection import WEEKDAYS
-from screening.core.timeline import Event, Facts, ScreeningFact, measures, strip
+from screening.core.timeline import Event, Facts, ScreeningFact, strip
 from screening.db.models import (
     AnalyteResult,
     Client,
@@ -38,12 +39,37 @@ _LEDGER = LedgerRow.__table__
 STRIP_WEEKS = 8
 
 
-def screening_facts(session: Session, ctx: Context, clients: Any) -> dict[int, list[ScreeningFact]]:
+def screening_facts(
+    session: Session, ctx: Context, clients: Any, as_of: datetime | None = None
+) -> dict[int, list[ScreeningFact]]:
     """Every screening of the clients selected by ``clients`` (a select of client ids),
-    each with its current reading: four queries whatever the number of clients."""
+    each with its current reading: four queries whatever the number of clients.
+
+    ``as_of`` (an instant) reads the record as it stood then, with one query more: each
+    result as its latest version entered by then says (later lab reports and amendments
+    left out), a result entered later not there (its screening still pending), and a
+    status set later back to pending (but a no-show the sweep wrote after a deadline that
+    had passed by then). Screenings created later are left out.
+    """
     screenings = session.exec(
         select(Screening).where(Screening.client_id.in_(clients))  # type: ignore[attr-defined]
     ).all()
+    later: dict[int, tuple[datetime, datetime]] = {}
+    if as_of is not None:
+        created, changed = _LEDGER.alias("created"), _LEDGER.alias("changed")
+        later = {
+            screening_id: (made, set_at)
+            for screening_id, made, set_at in session.execute(
+                sa.select(Screening.id, created.c.at, changed.c.at)
+                .join(created, created.c.seq == Screening.created_seq)
+                .join(changed, changed.c.seq == Screening.ledger_seq)
+                .where(
+                    Screening.client_id.in_(clients),  # type: ignore[attr-defined]
+                    sa.or_(created.c.at > as_of, changed.c.at > as_of),
+                )
+            )
+        }
+    in_force = _versions_in_force(clients, as_of)
     results = {
         r.screening_id: r
         for r in session.exec(
@@ -53,34 +79,36 @@ def screening_facts(session: Session, ctx: Context, clients: Any) -> dict[int, l
         )
     }  # type: ignore[attr-defined]
     versions = {
-        v.seq: v
+        v.result_id: v
         for v in session.exec(
-            select(ResultVersion)
-            .join(Result, Result.ledger_seq == ResultVersion.seq)
-            .join(Screening, Screening.id == Result.screening_id)
-            .where(Screening.client_id.in_(clients))
+            select(ResultVersion).join(in_force, in_force.c.seq == ResultVersion.seq)
         )
-    }  # type: ignore[attr-defined]
+    }
     analytes: dict[int, list[AnalyteOutcome]] = defaultdict(list)
     for row in session.exec(
         select(AnalyteResult)
         .join(ResultVersion, ResultVersion.id == AnalyteResult.version_id)
-        .join(Result, Result.ledger_seq == ResultVersion.seq)
-        .join(Screening, Screening.id == Result.screening_id)
-        .where(Screening.client_id.in_(clients))  # type: ignore[attr-defined]
+        .join(in_force, in_force.c.seq == ResultVersion.seq)
     ):
         analytes[row.version_id].append(
             AnalyteOutcome(
                 row.code, row.outcome, row.stage, _decimal(row.level), _decimal(row.cutoff)
             )
         )
+    status = {s.id: s.status for s in screenings}
+    if as_of is not None:
+        status.update(
+            {s.id: _status_then(s, later[s.id], as_of) for s in screenings if s.id in later}
+        )
+        screenings = [s for s in screenings if status[s.id] is not None]
+        results = {k: r for k, r in results.items() if r.id in versions}
     settings = ctx.settings
     facts: dict[int, list[ScreeningFact]] = defaultdict(list)
     for s in screenings:
         result = results.get(s.id)
         reading, positives, confirmed, validity, unexpected = None, (), False, None, ()
         if result is not None:
-            version = versions[result.ledger_seq]
+            version = versions[result.id]
             read = read_result(
                 analytes[version.id],
                 json.loads(result.medications),
@@ -99,8 +127,10 @@ def screening_facts(session: Session, ctx: Context, clients: Any) -> dict[int, l
                 id=s.id,
                 day=s.day,
                 reason=s.reason,
-                status=s.status,  # type: ignore[arg-type]
-                counts_as=counts_as(s.status, reading, settings.results.missed_counts_as, validity),
+                status=status[s.id],  # type: ignore[arg-type]
+                counts_as=counts_as(
+                    status[s.id], reading, settings.results.missed_counts_as, validity
+                ),
                 reading=reading,
                 positives=positives,
                 confirmed=confirmed,
@@ -111,6 +141,48 @@ def screening_facts(session: Session, ctx: Context, clients: Any) -> dict[int, l
             )
         )
     return facts
+
+
+def as_it_stood(ctx: Context, day: date) -> datetime | None:
+    """The instant a report "as of ``day``" reads the record at: the end of that day in
+    the site's zone, or None (now) for today and later."""
+    if day >= ctx.today:
+        return None
+    return datetime.combine(day + timedelta(days=1), time(), ctx.settings.zone)
+
+
+def _versions_in_force(clients: Any, as_of: datetime | None) -> Any:
+    """(result_id, seq) of the version each result reads by: its current one, or with
+    ``as_of`` the latest entered by then (none: the result was entered later)."""
+    if as_of is None:
+        return (
+            sa.select(Result.id.label("result_id"), Result.ledger_seq.label("seq"))
+            .join(Screening, Screening.id == Result.screening_id)
+            .where(Screening.client_id.in_(clients))  # type: ignore[attr-defined]
+            .subquery()
+        )
+    return (
+        sa.select(ResultVersion.result_id, sa.func.max(ResultVersion.seq).label("seq"))
+        .join(_LEDGER, _LEDGER.c.seq == ResultVersion.seq)
+        .join(Result, Result.id == ResultVersion.result_id)
+        .join(Screening, Screening.id == Result.screening_id)
+        .where(Screening.client_id.in_(clients), _LEDGER.c.at <= as_of)  # type: ignore[attr-defined]
+        .group_by(ResultVersion.result_id)
+        .subquery()
+    )
+
+
+def _status_then(
+    screening: Screening, later: tuple[datetime, datetime], as_of: datetime
+) -> str | None:
+    """The screening's status as the record stood at ``as_of`` when it was created or
+    changed after it (see ``screening_facts``); None: it did not exist yet."""
+    created_at, _ = later
+    if created_at > as_of:
+        return None
+    if screening.status_auto and screening.due_by <= as_of:
+        return screening.status  # the sweep writes later; the miss was at the deadline
+    return "pending"  # a screening leaves pending once ("no second bite")
 
 
 def _decimal(text: str | None) -> Decimal | None:
@@ -142,11 +214,17 @@ def timeline(
 ) -> dict[str, Any]:
     """``screening timeline CODE``: header, strip, events and measures for one client."""
     zone = ctx.settings.zone
+    policy = ctx.settings.results.missed_counts_as
     with ctx.database.read() as session:
         client = find(session, ctx.site, code)
         first, last = _range(ctx, client, start, end)
-        screenings = screening_facts(session, ctx, select(Client.id).where(Client.id == client.id))
-        events, stays = _history(session, ctx, client, screenings.get(client.id, []))
+        # A past day shows the record as it stood at the end of that day, as `report team
+        # --date` does: the same measures for the same client and day.
+        as_of = as_it_stood(ctx, last)
+        screenings = screening_facts(
+            session, ctx, select(Client.id).where(Client.id == client.id), as_of
+        )
+        events, stays = _history(session, ctx, client, screenings.get(client.id, []), as_of)
         facts = Facts(
             stays=stays or ((client.admitted_on, client.discharged_on),),
             meeting_days=meeting_days(ctx, client.track),
@@ -164,6 +242,7 @@ def timeline(
             ),
             events=tuple(events),
         )
+    rated = {s.id for s in counted(facts.screenings)}
     in_range = Facts(
         **{
             **facts.__dict__,
@@ -185,15 +264,18 @@ def timeline(
         "from": first.isoformat(),
         "to": last.isoformat(),
         "today": ctx.today.isoformat(),
+        # A past --to: the record as it stood then (the end of that day, UTC); else null.
+        "as_of": as_of.astimezone(UTC).isoformat().replace("+00:00", "Z") if as_of else None,
         # Runs and the last positive look back over the whole history, not only the
         # period shown: a run does not restart where the strip does.
-        "measures": measures(facts, min(last, ctx.today)).as_dict(),
+        "measures": measures(facts.screenings, min(last, ctx.today), policy).as_dict(),
         "strip": [
             {"week_of": monday.isoformat(), "days": cells}
             for monday, cells in strip(facts, first, last)
         ],
         "screenings": [
-            _screening_dict(s) for s in sorted(in_range.screenings, key=lambda s: (s.day, s.id))
+            _screening_dict(s, tally(s, policy) if s.id in rated else None)
+            for s in sorted(in_range.screenings, key=lambda s: (s.day, s.id))
         ],
         "events": [
             {
@@ -207,7 +289,7 @@ def timeline(
     }
 
 
-def _screening_dict(s: ScreeningFact) -> dict[str, Any]:
+def _screening_dict(s: ScreeningFact, in_measures: str | None) -> dict[str, Any]:
     return {
         "id": s.id,
         "date": s.day.isoformat(),
@@ -218,11 +300,18 @@ def _screening_dict(s: ScreeningFact) -> dict[str, Any]:
         "confirmed": s.confirmed,
         "validity": s.validity,
         "counts_as": s.counts_as,
+        # What it adds to the rate and the runs (core.measures.tally): negative, positive,
+        # missed (kept apart by policy), or null (nothing, never negative; for cause).
+        "in_measures": in_measures,
     }
 
 
 def _history(
-    session: Session, ctx: Context, client: Client, screenings: list[ScreeningFact]
+    session: Session,
+    ctx: Context,
+    client: Client,
+    screenings: list[ScreeningFact],
+    as_of: datetime | None = None,
 ) -> tuple[list[Event], tuple[tuple[date, date | None], ...]]:
     """The client's history from the ledger, by its indexed uid column: the events in
     words, and each stay in the program (a re-admission starts another)."""
@@ -231,10 +320,11 @@ def _history(
     # The entry of each result's current version says how the result reads now.
     reads = {}
     result_day: dict[int, date] = {}
+    in_force = _versions_in_force(select(Client.id).where(Client.id == client.id), as_of)
     for latest, screening_id, created in session.execute(
-        sa.select(Result.ledger_seq, Result.screening_id, Result.created_seq)
-        .join(Screening, Screening.id == Result.screening_id)
-        .where(Screening.client_id == client.id)
+        sa.select(in_force.c.seq, Result.screening_id, Result.created_seq).join(
+            Result, Result.id == in_force.c.result_id
+        )
     ):
         fact = by_id[screening_id]
         result_day[created] = fact.day

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from screening.core import validate
-from screening.core.timeline import ScreeningFact, counted, runs
+from screening.core.measures import counted, measures
+from screening.core.timeline import ScreeningFact
 from screening.db.models import AnalyteResult, Client, Draw, Result, ResultVersion, Screening
 from screening.errors import BadInput
 from screening.services.context import Context
-from screening.services.progress import screening_facts
+from screening.services.progress import as_it_stood, screening_facts
 
 SORTS = ("code", "phase", "run", "misses", "last", "flags")
 QUIET_DAYS = 30
@@ -36,9 +37,10 @@ def team(
 ) -> list[dict[str, Any]]:
     """``report team``: for each active client, where they stand and what needs a look.
 
-    ``as_of`` looks back from an earlier day: screenings after it are left out and a
-    screening is overdue if its deadline passed by the end of that day. Results read as
-    they read now, amendments made since included.
+    ``as_of`` looks back from an earlier day: the record as it stood at the end of that
+    day (services.progress.screening_facts: results as their versions then said, entries
+    made later left out), and a screening is overdue if its deadline had passed by then.
+    The timeline to the same day reads the same record: the same measures.
     """
     if sort not in SORTS:
         raise BadInput(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
@@ -54,7 +56,7 @@ def team(
                 Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
             )
         ).all()
-        facts = screening_facts(session, ctx, active)
+        facts = screening_facts(session, ctx, active, as_it_stood(ctx, day))
         overdue = (
             set(
                 session.exec(
@@ -87,6 +89,7 @@ def team(
             day,  # type: ignore[arg-type]
             client.id in overdue,
             quiet_days,
+            ctx.settings.results.missed_counts_as,
         )
         for client in clients
     ]
@@ -94,27 +97,37 @@ def team(
         "code": lambda r: r["code"],
         "phase": lambda r: (r["phase"], r["code"]),
         "run": lambda r: (r["negative_run"], r["code"]),
-        "misses": lambda r: (-r["misses_30_days"], r["code"]),
+        "misses": lambda r: (-r["misses_30_days"], -r["misses_7_days"], r["code"]),
         "last": lambda r: (r["last_screen"] or "", r["code"]),
-        "flags": lambda r: (-len(r["flags"]), r["code"]),
+        # Most flags first; among equals, more recent misses first.
+        "flags": lambda r: (-len(r["flags"]), -r["misses_7_days"], -r["misses_30_days"], r["code"]),
     }
     return sorted(rows, key=keys[sort])
 
 
 def _row(
-    client: Client, screenings: list[ScreeningFact], day: date, overdue: bool, quiet_days: int
+    client: Client,
+    screenings: list[ScreeningFact],
+    day: date,
+    overdue: bool,
+    quiet_days: int,
+    policy: str,
 ) -> dict[str, Any]:
-    ordered = sorted(counted(screenings), key=lambda s: (s.day, s.id))
-    everything = sorted(screenings, key=lambda s: (s.day, s.id))
-    done = [s for s in ordered if s.status != "pending"]
+    # The same measures as the client's timeline to the same day (core/measures.py).
+    m = measures(screenings, day, policy)
+    done = [s for s in counted(screenings) if s.status != "pending"]
     last = done[-1] if done else None
-    current, _ = runs(screenings)
     week = day - timedelta(days=6)
     month = day - timedelta(days=29)
-    collected = [s for s in everything if s.status == "collected" and not s.void]
+    collected = sorted(
+        (s for s in screenings if s.status == "collected" and not s.void),
+        key=lambda s: (s.day, s.id),
+    )
     flags = []
     if any(s.unexpected and s.day >= week for s in collected):
         flags.append("unexpected positive in 7 days")
+    if m.misses_last_30_days:
+        flags.append(miss_flag(m.misses_last_30_days, m.misses_last_7_days))
     if any(s.reading == "possible_tampering" and s.day >= month for s in collected):
         flags.append("possible tampering")
     if collected and collected[-1].reading == "unexpected_negative":
@@ -131,11 +144,22 @@ def _row(
         "track": client.track,
         "last_screen": last.day.isoformat() if last else None,
         "last_result": (last.reading or last.status) if last else None,
-        "negative_run": current,
-        "misses_30_days": sum(1 for s in everything if s.missed and s.day >= month),
+        "negative_run": m.current_negative_run,
+        "negative_rate": m.negative_rate,
+        "misses_7_days": m.misses_last_7_days,
+        "misses_30_days": m.misses_last_30_days,
+        "misses_in_rate": m.misses_in_rate,
+        "days_since_unexpected_positive": m.days_since_unexpected_positive,
         "positives_30_days": sum(1 for s in collected if s.unexpected and s.day >= month),
         "flags": flags,
     }
+
+
+def miss_flag(last_30: int, last_7: int) -> str:
+    """The team report's flag for misses: any miss in the last 30 days (today included),
+    with how many of them in the last 7."""
+    words = f"missed {last_30} screening{'s' if last_30 != 1 else ''} in the last 30 days"
+    return words + (f" ({last_7} in the last 7)" if last_7 else "")
 
 
 def reconcile(
