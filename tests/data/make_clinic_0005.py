@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ runner = CliRunner()
 
 
 def at(day: date, clock: str) -> datetime:
-    return datetime.combine(day, datetime.strptime(clock, "%H:%M").time(), ZONE).astimezone(UTC)
+    return datetime.combine(day, time.fromisoformat(clock), ZONE).astimezone(UTC)
 
 
 def run(day: date, clock: str, *args: str) -> str:
@@ -58,8 +58,19 @@ def main(folder: Path) -> None:
     )
     run(start, "06:10", "clients", "import", "clients.csv")
     run(start, "06:20", "close", "2026-11-11", "--reason", "Veterans Day")
-    run(start, "06:25", "clients", "hold", "C-308", "--from", "2026-11-09", "--to", "2026-11-13",
-        "--reason", "hospital stay")
+    run(
+        start,
+        "06:25",
+        "clients",
+        "hold",
+        "C-308",
+        "--from",
+        "2026-11-09",
+        "--to",
+        "2026-11-13",
+        "--reason",
+        "hospital stay",
+    )
     day = start
     while day <= date(2026, 11, 20):
         if day.weekday() < 5 and day != date(2026, 11, 11):
@@ -74,8 +85,17 @@ def main(folder: Path) -> None:
                 elif code == "C-304" and day == date(2026, 11, 9):
                     run(day, "09:00", "results", "refused", code, "--reason", "declined")
                 elif code == "C-305" and day == date(2026, 11, 6):
-                    run(day, "09:00", "results", "excuse", code, "--reason", "medical",
-                        "--approved-by", "Dr A. Lee")
+                    run(
+                        day,
+                        "09:00",
+                        "results",
+                        "excuse",
+                        code,
+                        "--reason",
+                        "medical",
+                        "--approved-by",
+                        "Dr A. Lee",
+                    )
                 elif code == "C-306" and day == date(2026, 11, 12):
                     pass  # left to the sweep
                 elif code in ("C-301", "C-302"):
@@ -83,15 +103,38 @@ def main(folder: Path) -> None:
                 elif code == "C-303":
                     run(day, "10:00", "results", "record", code, "--positive", "MTD,EDDP")
                 elif code == "C-308" and day == date(2026, 11, 16):
-                    run(day, "10:00", "results", "record", code, "--positive", "THC",
-                        "--level", "THC=80", "--specimen-id", "SP-0001")
+                    run(
+                        day,
+                        "10:00",
+                        "results",
+                        "record",
+                        code,
+                        "--positive",
+                        "THC",
+                        "--level",
+                        "THC=80",
+                        "--specimen-id",
+                        "SP-0001",
+                    )
                 else:
                     run(day, "10:00", "results", "record", code)
         day += timedelta(days=1)
     found = json.loads(run(day, "08:00", "results", "list", "--client", "C-308", "--json"))
     positive = next(r for r in found if r["date"] == "2026-11-16")
-    run(day, "08:10", "results", "amend", str(positive["result"]), "--reason", "lab_confirmation",
-        "--positive", "THC", "--level", "THC=40", "--confirmed")
+    run(
+        day,
+        "08:10",
+        "results",
+        "amend",
+        str(positive["result"]),
+        "--reason",
+        "lab_confirmation",
+        "--positive",
+        "THC",
+        "--level",
+        "THC=40",
+        "--confirmed",
+    )
     run(day, "08:20", "clients", "discharge", "C-307", "--reason", "completed program")
     print(run(day, "08:30", "audit", "verify"))
 
