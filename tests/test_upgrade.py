@@ -1,0 +1,103 @@
+"""A clinic written before issue 13 (schema 0005, tests/data/clinic-0005) upgrades, keeps
+verifying, and goes on drawing and recording: nothing in its history is rewritten. Its
+clients were enrolled with "suboxone" (a brand name, now read as buprenorphine) and
+"buprenorphin" (a typo the old code took, now listed for staff to fix)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+from typer.testing import CliRunner
+
+from screening.cli import app
+
+OLD = Path(__file__).parent / "data" / "clinic-0005"
+AFTER = "2026-11-23T14:00:00Z"  # Monday 09:00 in New York, after the old ledger's head
+
+
+@pytest.fixture
+def old_clinic(tmp_path: Path) -> Path:
+    folder = tmp_path / "clinic"
+    shutil.copytree(OLD, folder)
+    for name in ("screening.db", "screening.key", "screening.toml"):
+        (folder / name).chmod(0o600)
+    return folder
+
+
+def _run(folder: Path, when: str, *args: str):  # type: ignore[no-untyped-def]
+    with freeze_time(when):
+        return CliRunner().invoke(app, ["--config", str(folder / "screening.toml"), *args])
+
+
+def _ok(folder: Path, when: str, *args: str):  # type: ignore[no-untyped-def]
+    result = _run(folder, when, *args)
+    assert result.exit_code == 0, (args, result.stdout, result.stderr)
+    return result
+
+
+def _medications(folder: Path) -> list[tuple[str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(folder / "screening.db") as connection:
+        return connection.execute("SELECT code, medications FROM clients ORDER BY code").fetchall()
+
+
+def test_an_old_clinic_must_be_upgraded_first(old_clinic: Path) -> None:
+    result = _run(old_clinic, AFTER, "today")
+    assert result.exit_code == 3
+    assert "screening db upgrade" in result.stderr
+
+
+def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
+    stored = _medications(old_clinic)
+    upgraded = _ok(old_clinic, AFTER, "db", "upgrade")
+    assert "client C-302: medication 'buprenorphin' is not in the vocabulary" in upgraded.stderr
+    assert "did you mean buprenorphine" in upgraded.stderr
+    assert "screening clients update C-302 --meds" in upgraded.stderr
+    assert "C-301" not in upgraded.stderr  # "suboxone" is a brand of buprenorphine
+    assert _medications(old_clinic) == stored  # read through the vocabulary, never rewritten
+
+    verified = _ok(old_clinic, AFTER, "audit", "verify")
+    assert "ledger intact" in verified.stdout
+    assert "records match the ledger: 8 clients" in verified.stdout
+
+    # The brand name reads as its generic: C-301's buprenorphine positives are expected.
+    rows = json.loads(
+        _ok(old_clinic, AFTER, "results", "list", "--client", "C-301", "--json").stdout
+    )
+    assert rows and all(row["reading"] == "expected_positive" for row in rows)
+
+    listed = json.loads(_ok(old_clinic, AFTER, "clients", "list", "--json").stdout)
+    problems = {client["code"]: client["medication_problems"] for client in listed}
+    assert problems["C-302"] and not problems["C-301"]
+    _ok(old_clinic, "2026-11-23T14:05:00Z", "clients", "update", "C-302", "--meds", "buprenorphine")
+    fixed = _ok(old_clinic, "2026-11-23T14:06:00Z", "clients", "list")
+    assert "not in the vocabulary" not in fixed.stderr
+
+    drawn = json.loads(_ok(old_clinic, "2026-11-23T14:10:00Z", "select", "--json").stdout)
+    assert drawn["selected"]
+    _ok(old_clinic, "2026-11-23T15:00:00Z", "results", "record", "C-304")
+    again = _ok(old_clinic, "2026-11-23T20:00:00Z", "audit", "verify")
+    assert "records match the ledger" in again.stdout
+
+
+def test_an_old_clinic_export_names_its_staff_only_on_purpose(old_clinic: Path) -> None:
+    _ok(old_clinic, AFTER, "db", "upgrade")
+    refused = _run(
+        old_clinic,
+        AFTER,
+        "audit",
+        "export",
+        str(old_clinic / "out"),
+        "--to",
+        "State",
+        "--purpose",
+        "audit",
+    )
+    assert refused.exit_code == 2
+    assert "--with-staff-names" in refused.stderr
+    assert not (old_clinic / "out").exists()
