@@ -75,6 +75,10 @@ def verify(
         )
         for late in report.late_draws:
             print(f"flag: late draw {late}")
+        for late in report.late_entries:
+            print(f"flag: collection entered late {late}")
+        for reversal in report.reversals:
+            print(f"flag: miss reversed by amendment {reversal}")
         if checkpoint:
             print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
         else:

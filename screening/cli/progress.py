@@ -93,6 +93,7 @@ TEAM_COLUMNS = [
     ("last_result", "result"),
     ("negative_run", "run"),
     ("misses_30_days", "miss"),
+    ("entered_late_30_days", "late"),
     ("flags", "flags"),
 ]
 RECONCILE_COLUMNS = [
@@ -103,9 +104,12 @@ RECONCILE_COLUMNS = [
     ("collected", "coll"),
     ("resulted", "res"),
     ("missed", "miss"),
+    ("entered_late", "late"),
     ("excused", "exc"),
     ("pending", "pend"),
+    ("overdue", "over"),
     ("excusals", "excusals"),
+    ("reversed", "reversed"),
 ]
 
 
@@ -166,7 +170,8 @@ def reconcile(
     format: FormatOpt = "text",
     out: OutOpt = None,
 ) -> None:
-    """Per day: drawn, collected, missed, excused (why, who approved), still pending."""
+    """Per day: drawn, collected (and entered late), missed, excused (why, who approved),
+    misses reversed, still pending or overdue."""
     from screening.services.reports import reconcile as reconcile_rows
 
     chosen = _check_format(format)

@@ -13,6 +13,7 @@ from typing import Any
 # One symbol a day; the legend explains them (and the HTML colours them).
 LEGEND = {
     "*": "selected, pending",
+    "o": "overdue (past its deadline, not collected)",
     "-": "negative",
     "e": "expected positive (prescribed)",
     "p": "positive, presumptive",
@@ -32,7 +33,7 @@ LEGEND = {
     " ": "not a meeting day",
 }
 # When two screenings fall on one day, the cell shows the one that matters most.
-_RANK = "TPpnNRd*U?eE-x"
+_RANK = "TPpnNRod*U?eE-x"
 CLEAN = ("negative", "expected_positive")
 MISSES = ("no_show", "refused", "unable_to_provide")
 POSITIVE = ("unexpected_positive", "possible_tampering", "positive")
@@ -122,6 +123,7 @@ def symbol(screening: ScreeningFact) -> str:
     """The strip's symbol for one screening."""
     by_status = {
         "pending": "*",
+        "overdue": "o",
         "no_show": "N",
         "refused": "R",
         "unable_to_provide": "U",

@@ -15,7 +15,7 @@ from screening.errors import BadInput
 from screening.services.clients import find
 from screening.services.context import Context
 from screening.services.results import analytes_of, current_version
-from screening.services.screenings import STATUSES
+from screening.services.screenings import STATUSES, shown_status
 
 
 def reading(
@@ -76,7 +76,7 @@ def _row(session: Session, ctx: Context, screening: Screening, client: Client) -
         "date": screening.day.isoformat(),
         "code": client.code,
         "reason": screening.reason,
-        "status": screening.status,
+        "status": shown_status(screening, ctx.now),
         "result": None,
         "reading": None,
         "positives": [],
@@ -127,6 +127,7 @@ def pending(ctx: Context) -> list[dict[str, Any]]:
                 "code": c.code,
                 "name": c.name,
                 "reason": s.reason,
+                "status": shown_status(s, ctx.now),
                 "observed": "yes" if s.observed_required else "",
                 "due_by": s.due_by.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             }
