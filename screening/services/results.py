@@ -605,9 +605,9 @@ def _check_collection_time(
     zone = ctx.settings.zone
     if moment < selected_at.replace(microsecond=0):
         raise BadInput(
-            f"--collected-at {moment.astimezone(zone):%Y-%m-%d %H:%M} is before screening "
-            f"{screening.id} was drawn ({selected_at.astimezone(zone):%Y-%m-%d %H:%M}); "
-            "check the date and time of the collection"
+            f"--collected-at {moment.astimezone(zone):%Y-%m-%d %H:%M} is before the client "
+            f"was selected for screening {screening.id} "
+            f"({selected_at.astimezone(zone):%Y-%m-%d %H:%M}); check the date and time"
         )
     if moment > screening.due_by:
         raise BadInput(
