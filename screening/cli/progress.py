@@ -109,7 +109,6 @@ RECONCILE_COLUMNS = [
     ("pending", "pend"),
     ("overdue", "over"),
     ("excusals", "excusals"),
-    ("reversed", "reversed"),
 ]
 
 

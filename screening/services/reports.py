@@ -241,7 +241,12 @@ def reconcile(
                 "missed": statuses["no_show"] + statuses["refused"] + statuses["unable_to_provide"],
                 "entered_late": sum(1 for s in found if s.id in late),
                 "excused": statuses["excused"],
-                "excusals": sorted(_excusal(s) for s in found if s.status == "excused"),
+                # Excusals, and misses reversed by an amendment (whatever became of them).
+                "excusals": sorted(
+                    _excusal(s)
+                    for s in found
+                    if s.status == "excused" or s.reversed_status is not None
+                ),
                 "reversed": sorted(
                     f"{s.reversed_status.replace('_', ' ')} reversed ({s.reversal_approver})"
                     for s in found
