@@ -11,7 +11,8 @@ on time. Monday 12-21 staff find the 11-30 cup's paperwork:
 
 Then `report reconcile` counts 11-30 as collected and entered late (no miss), `timeline`
 shows the collection on 11-30 with when it was entered and why, `report team` flags
-"entered late", and `audit verify` stays intact and lists the late entry.
+"entered late", and `audit verify` stays intact and lists the late entry (and names the
+result if its late reason is edited in the database).
 """
 
 from __future__ import annotations
@@ -68,3 +69,9 @@ def test_a_backdated_entry_needs_a_reason_and_shows_as_late(story: Story) -> Non
     verified = story.verify("2026-12-21 10:00")
     assert "ledger intact" in verified
     assert "flag: collection entered late main 2026-11-30" in verified
+
+    # The reason edited behind the program's back is named by verify.
+    story.clinic.sql("UPDATE results SET late_reason = 'no reason' WHERE late_reason IS NOT NULL")
+    tampered = story.run("2026-12-21 10:05", "audit", "verify")
+    assert tampered.exit_code == 1
+    assert "result" in tampered.stdout + tampered.stderr

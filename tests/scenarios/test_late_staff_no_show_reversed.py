@@ -102,6 +102,11 @@ def test_a_staff_no_show_is_reversed_by_an_amendment(story: Story) -> None:
     assert "flag: miss reversed by amendment main 2026-11-02" in verified
     assert "flag: collection entered late main 2026-11-02" in verified
 
+    story.clinic.sql("UPDATE screenings SET reversal_approver = 'Someone Else'")
+    tampered = story.run("2026-11-03 10:05", "audit", "verify")
+    assert tampered.exit_code == 1
+    assert "screening" in tampered.stdout + tampered.stderr
+
 
 def test_a_sweep_no_show_is_settled_by_a_late_entry_not_reversed(story: Story) -> None:
     story.enrol("2026-11-02 06:50", "C-402,Fa Example,morning,1,2026-11-02,")
