@@ -518,6 +518,9 @@ def show(
         f"({record['method']}, panel {record['panel']})"
         + ("; observed" if record["observed"] else "")
     )
+    if record.get("entered_late"):
+        late = record["entered_late"]
+        print(f"entered late on {late['entered_at']}: {late['reason']}")
     print(
         f"reads: {current['reading']}"
         + (f"; positive: {', '.join(current['positives'])}" if current["positives"] else "")

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from screening.core import validate
 from screening.core.interpret import AnalyteOutcome, Reading, counts_as, read_result
-from screening.db.models import Client, Result, ResultVersion, Screening
+from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screening
 from screening.errors import BadInput
 from screening.services.clients import find
 from screening.services.context import Context
@@ -183,6 +183,18 @@ def show(ctx: Context, result_id: int) -> dict[str, Any]:
             "method": result.method,
             "panel": result.panel,
             "medications": json.loads(result.medications),
+            "entered_late": _entered_late(session, result, zone),
             "current": history[-1],
             "history": history[:-1],
         }
+
+
+def _entered_late(session: Session, result: Result, zone: Any) -> dict[str, str] | None:
+    """When a specimen entered after its deadline was entered (its entry's time), and why."""
+    if result.late_reason is None:
+        return None
+    at = session.exec(select(LedgerRow.at).where(LedgerRow.seq == result.created_seq)).one()
+    return {
+        "entered_at": at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "reason": result.late_reason,
+    }

@@ -62,6 +62,14 @@ def test_a_backdated_entry_needs_a_reason_and_shows_as_late(story: Story) -> Non
     assert screening["status"] == "collected"
     assert screening["entered_late"]["entered_at"] == "2026-12-21 09:05"
 
+    result = next(
+        r["result"]
+        for r in story.json("2026-12-21 09:10", "results", "list", "--client", "C-119")
+        if r["date"] == "2026-11-30"
+    )
+    shown = story.out("2026-12-21 09:10", "results", "show", str(result))
+    assert "collected 2026-11-30 10:00" in shown
+    assert "entered late on 2026-12-21 09:05: paperwork found in the lab fridge" in shown
     team = {row["code"]: row for row in story.json("2026-12-21 09:15", "report", "team")}
     assert "entered late: 1" in team["C-119"]["flags"]
     assert team["C-119"]["entered_late_30_days"] == 1
