@@ -100,14 +100,14 @@ RECONCILE_COLUMNS = [
     ("date", "date"),
     ("draw", "draw"),
     ("selected", "sel"),
-    ("other", "other"),
+    ("other", "oth"),
     ("collected", "coll"),
     ("resulted", "res"),
     ("missed", "miss"),
     ("entered_late", "late"),
     ("excused", "exc"),
     ("pending", "pend"),
-    ("overdue", "over"),
+    ("overdue", "ovd"),
     ("excusals", "excusals"),
 ]
 
