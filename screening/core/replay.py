@@ -555,6 +555,8 @@ class Replay:
             and result is not None
             and self.results.get(result)["void"]
         )
+        if body.get("excuse") == "hold":
+            self._check_hold_excusal(seq, key, state, body)
         if state["status"] != "pending" and not voided:
             raise Broken(
                 seq,
@@ -583,6 +585,24 @@ class Replay:
             screened[day] -= 1
             if not screened[day]:
                 del screened[day]
+
+    def _check_hold_excusal(
+        self, seq: int, key: tuple[int, str], state: dict[str, Any], body: dict[str, Any]
+    ) -> None:
+        """An excusal by a hold names the hold, which must be the client's and cover the
+        screening's day: no excusal can claim a hold that was never entered."""
+        ref = body.get("hold")
+        known = self.holds.get(ref) if isinstance(ref, int) else None
+        day = state["date"]
+        if (
+            known is None
+            or known[1]["uid"] != key[1]
+            or not (known[1]["from"] <= day <= known[1]["to"])
+        ):
+            raise Broken(
+                seq,
+                f"entry {seq}: the screening of {day} is excused by a hold that does not cover it",
+            )
 
     def _reverse(
         self,

@@ -32,7 +32,14 @@ from screening.errors import BadInput
 from screening.services.clients import find, new_salt
 from screening.services.context import Context
 from screening.services.ledger import LedgerWriter
-from screening.services.screenings import create, first_open, key, pending_for, set_status
+from screening.services.screenings import (
+    REVERSIBLE,
+    create,
+    first_open,
+    key,
+    pending_for,
+    set_status,
+)
 from screening.services.upkeep import writing
 
 METHODS = ("point_of_care", "lab")
@@ -555,7 +562,8 @@ def _clients_by_code(session: Session, site: str, codes: set[str]) -> dict[str, 
 
 
 def _open_screenings(session: Session, client_ids: list[int]) -> dict[int, list[Screening]]:
-    """The clients' pending and no-show screenings, each client's by deadline."""
+    """The clients' pending screenings and misses (a collection may settle the sweep's
+    no-show; a miss staff recorded is named, to be reversed), each client's by deadline."""
     found: dict[int, list[Screening]] = {}
     ordered = sorted(client_ids)
     for start in range(0, len(ordered), CHUNK):
@@ -563,7 +571,7 @@ def _open_screenings(session: Session, client_ids: list[int]) -> dict[int, list[
             select(Screening)
             .where(
                 Screening.client_id.in_(ordered[start : start + CHUNK]),  # type: ignore[attr-defined]
-                Screening.status.in_(["pending", "no_show"]),  # type: ignore[attr-defined]
+                Screening.status.in_(["pending", *REVERSIBLE]),  # type: ignore[attr-defined]
             )
             .order_by(Screening.due_by, Screening.id)
         ):

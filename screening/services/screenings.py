@@ -88,7 +88,7 @@ def pending_for(
         if not usable(screening, collected_at):
             raise BadInput(_settled_message(screening, client, collected_at, ctx))
         return screening
-    statuses = ["pending", "no_show"] if collected_at is not None else ["pending"]
+    statuses = ["pending", *REVERSIBLE] if collected_at is not None else ["pending"]
     candidates = session.exec(
         select(Screening)
         .where(Screening.client_id == client.id, Screening.status.in_(statuses))  # type: ignore[attr-defined]
@@ -110,7 +110,7 @@ def usable(screening: Screening, collected_at: datetime | None) -> bool:
 
 
 def _settled_message(
-    screening: Screening, client: Client, collected_at: datetime | None, ctx: Context
+    screening: Screening, client: Client, collected_at: datetime | None, ctx: Context | None
 ) -> str:
     status = screening.status.replace("_", " ")
     if collected_at is not None and screening.status in REVERSIBLE and not screening.status_auto:
@@ -119,7 +119,16 @@ def _settled_message(
             "a specimen cannot replace it unless the miss is reversed first: "
             f"screening results reverse {screening.id} --reason ... --approved-by NAME"
         )
-    if collected_at is not None and screening.status in ("pending", "no_show", "excused"):
+    if (
+        ctx is not None
+        and collected_at is not None
+        and screening.status
+        in (
+            "pending",
+            "no_show",
+            "excused",
+        )
+    ):
         return (
             f"screening {screening.id} of {client.code} was due by "
             f"{screening.due_by.astimezone(ctx.settings.zone):%Y-%m-%d %H:%M} and the "
@@ -139,6 +148,15 @@ def first_open(
 ) -> Screening:
     """Of ``candidates`` (in order of deadline), the one a collection or mark goes to."""
     open_ones = [s for s in candidates if usable(s, collected_at)]
+    if not open_ones and collected_at is not None:
+        # A specimen for a day staff recorded as missed: name the way to reverse it.
+        missed = [
+            s
+            for s in candidates
+            if s.status in REVERSIBLE and not s.status_auto and collected_at <= s.due_by
+        ]
+        if missed:
+            raise BadInput(_settled_message(missed[0], client, collected_at, None))
     if not open_ones:
         raise BadInput(
             f"client {client.code} has no pending screening; for a test nobody drew, record "

@@ -38,6 +38,19 @@ def test_a_staff_no_show_is_reversed_by_an_amendment(story: Story) -> None:
     error = story.refused("2026-11-03 09:00", 2, *record, "--reason", "cup found")
     assert len(error.strip().splitlines()) == 1
     assert f"screening results reverse {sid} --reason ... --approved-by NAME" in error
+    # Without --screening, the same: the miss is named with the command to reverse it.
+    error = story.refused(
+        "2026-11-03 09:00",
+        2,
+        "results",
+        "record",
+        "C-401",
+        "--collected-at",
+        "2026-11-02T10:15",
+        "--reason",
+        "cup found",
+    )
+    assert f"screening results reverse {sid}" in error
     story.refused("2026-11-03 09:01", 2, "results", "reverse", sid, "--reason", "cup found")
     story.refused(
         "2026-11-03 09:01",
