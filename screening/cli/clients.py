@@ -214,9 +214,9 @@ def hold_end(
 ) -> None:
     """End a hold early: the client is back in the draw after --to (draws already made
     stand)."""
-    from screening.services import clients
+    from screening.services import holds
 
-    _hold_changed(clients.hold_end(open_context(ctx), code, hold, last, reason))
+    _hold_changed(holds.hold_end(open_context(ctx), code, hold, last, reason))
 
 
 @clients_app.command("hold-withdraw")
@@ -229,9 +229,9 @@ def hold_withdraw(
 ) -> None:
     """Withdraw a hold entered in error: it covers no day from now on (draws already
     made stand)."""
-    from screening.services import clients
+    from screening.services import holds
 
-    _hold_changed(clients.hold_withdraw(open_context(ctx), code, hold, reason))
+    _hold_changed(holds.hold_withdraw(open_context(ctx), code, hold, reason))
 
 
 @clients_app.command("discharge")
