@@ -467,8 +467,8 @@ def list_(
         str | None,
         typer.Option(
             "--status",
-            help="pending, collected, no_show, refused, unable_to_provide, excused, "
-            "cancelled or inconclusive.",
+            help="pending, overdue (pending past its deadline), collected, no_show, "
+            "refused, unable_to_provide, excused, cancelled or inconclusive.",
         ),
     ] = None,
     as_json: JsonOpt = False,

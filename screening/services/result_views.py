@@ -49,8 +49,9 @@ def listing(
 ) -> list[dict[str, Any]]:
     """Screenings with their current result and reading, oldest first."""
     first, last = _day(start, "--from"), _day(end, "--to")
-    if status is not None and status not in STATUSES:
-        raise BadInput(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    shown = (*STATUSES, "overdue")
+    if status is not None and status not in shown:
+        raise BadInput(f"--status {status!r} is not one of {', '.join(shown)}")
     with ctx.database.read() as session:
         query = (
             select(Screening, Client)
@@ -63,7 +64,11 @@ def listing(
             query = query.where(Screening.day >= first)
         if last is not None:
             query = query.where(Screening.day <= last)
-        if status is not None:
+        if status == "overdue":  # pending past the deadline, not swept yet
+            query = query.where(Screening.status == "pending", Screening.due_by < ctx.now)
+        elif status == "pending":
+            query = query.where(Screening.status == "pending", Screening.due_by >= ctx.now)
+        elif status is not None:
             query = query.where(Screening.status == status)
         rows = session.exec(query.order_by(Screening.day, Client.code, Screening.id)).all()
         return [_row(session, ctx, screening, client) for screening, client in rows]

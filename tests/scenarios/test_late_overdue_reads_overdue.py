@@ -35,6 +35,9 @@ def test_an_overdue_screening_reads_overdue(story: Story) -> None:
     pending = story.json("2026-11-02 20:01", "results", "pending")
     assert [(r["code"], r["status"]) for r in pending] == [("C-901", "overdue")]
     assert "overdue" in story.out("2026-11-02 20:01", "results", "pending")
+    overdue = story.json("2026-11-02 20:01", "results", "list", "--status", "overdue")
+    assert [(r["code"], r["status"]) for r in overdue] == [("C-901", "overdue")]
+    assert story.json("2026-11-02 20:01", "results", "list", "--status", "pending") == []
 
     timeline = story.json("2026-11-02 20:02", "timeline", "C-901", "--from", "2026-11-02")
     assert timeline["screenings"][0]["status"] == "overdue"
