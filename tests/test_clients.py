@@ -172,7 +172,10 @@ def test_hold_is_shown_and_ledgered(clinic: Clinic) -> None:
         "hospital stay",
     )
     shown = json.loads(clinic.ok("clients", "show", "C-1", "--json").stdout)
-    assert shown["holds"] == [{"from": "2026-12-01", "to": "2026-12-04", "reason": "hospital stay"}]
+    assert [{k: h[k] for k in ("from", "to", "reason")} for h in shown["holds"]] == [
+        {"from": "2026-12-01", "to": "2026-12-04", "reason": "hospital stay"}
+    ]
+    assert isinstance(shown["holds"][0]["id"], int)
     body = _last_entry(clinic)["body"]
     assert body["hold"]["from"] == "2026-12-01" and "hospital" not in json.dumps(body)
     backwards = clinic.run(

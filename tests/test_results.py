@@ -420,9 +420,13 @@ def test_an_on_time_collection_entered_after_the_sweep_still_counts(day: Clinic)
     with freeze_time("2026-11-24T01:01:00Z"):  # 20:01: the deadline (19:00) has passed
         day.ok("results", "for-cause", "C-02", "--reason", "any write")
         assert _by_code(day)["C-01"]["status"] == "no_show"
-        day.ok("results", "record", "C-01", "--collected-at", "18:55")
+        # Entered after the deadline, it is a late entry: it needs a reason (issue 13).
+        unexplained = day.run("results", "record", "C-01", "--collected-at", "18:55")
+        assert unexplained.exit_code == 2 and "add --reason" in unexplained.stderr
+        day.ok("results", "record", "C-01", "--collected-at", "18:55", "--reason", "entered late")
         too_late = day.run("results", "record", "C-03", "--collected-at", "19:05")
-        day.ok("audit", "verify")
+        verified = day.ok("audit", "verify").stdout
+    assert "flag: collection entered late" in verified
     assert _by_code(day)["C-01"]["status"] == "collected"
     assert too_late.exit_code == 2 and "no pending screening" in too_late.stderr
 

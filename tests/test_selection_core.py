@@ -394,3 +394,33 @@ def test_interval_floor(day: date, last: date, cap: int | None, due: bool) -> No
 def test_interval_floor_refuses_a_cap_below_one() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         interval_due(date(2026, 11, 27), date(2026, 11, 1), 0)
+
+
+def _interval_policy(interval_from: str | None) -> dict:  # type: ignore[type-arg]
+    body = {
+        "days": "calendar",
+        "per_day": 0,
+        "tracks": {"t": ["mon"]},
+        "phases": {"2": {"p": {"t": "0/1"}, "max_days_between_tests": 7}},
+    }
+    if interval_from is not None:
+        body["interval_from"] = interval_from
+    return body
+
+
+@pytest.mark.parametrize(
+    ("interval_from", "drawn"),
+    [(None, False), ("screening", False), ("collection", True)],
+)
+def test_the_interval_clock_follows_the_policy(interval_from: str | None, drawn: bool) -> None:
+    """Excused on 11-09, last collected at admission (11-02): on 11-11 the clock counts
+    from 11-09 under policies written before `interval_from` existed, and from 11-02
+    (nine days: drawn) under ``interval_from = "collection"``."""
+    from screening.core.selection import Candidate, DrawPolicy, compose
+
+    policy = DrawPolicy.from_body(_interval_policy(interval_from))
+    assert policy.interval_from == (interval_from or "screening")
+    uid = "7d2f1c3e-0a4b-4c5d-8e9f-101112131415"
+    client = Candidate(uid, "t", "2", date(2026, 11, 2), False, date(2026, 11, 9), None)
+    made = compose(b"\0" * 32, date(2026, 11, 11), policy, [client])
+    assert made.selected == (((uid, "interval"),) if drawn else ())

@@ -620,12 +620,12 @@ def _cell(value: object) -> str:
         (
             ["report", "team"],
             ["code", "name", "phase", "last_screen", "last_result", "negative_run",
-             "negative_rate", "misses_30_days", "flags"],
+             "negative_rate", "misses_30_days", "entered_late_30_days", "flags"],
         ),
         (
             ["report", "reconcile", "--from", "2026-11-23", "--to", "2026-11-25"],
-            ["date", "draw", "selected", "other", "collected", "resulted", "missed", "excused",
-             "pending", "excusals"],
+            ["date", "draw", "selected", "other", "collected", "resulted", "missed",
+             "entered_late", "excused", "pending", "overdue", "excusals"],
         ),
     ],
     ids=["team", "reconcile"],

@@ -79,6 +79,10 @@ def verify(
             print(f"flag: {change}")
         for behind in report.clock_back:
             print(f"flag: {behind}")
+        for late in report.late_entries:
+            print(f"flag: collection entered late {late}")
+        for reversal in report.reversals:
+            print(f"flag: miss reversed by amendment {reversal}")
         if checkpoint:
             print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
         else:

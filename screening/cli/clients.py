@@ -137,10 +137,18 @@ def show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
     if not as_json:
         record = {
             **record,
-            "holds": [f"{h['from']} to {h['to']} ({h['reason']})" for h in record["holds"]]
-            or ["none"],
+            "holds": [_hold_line(h) for h in record["holds"]] or ["none"],
         }
     emit_record(record, SHOW_FIELDS, as_json=as_json)
+
+
+def _hold_line(hold: dict) -> str:  # type: ignore[type-arg]
+    line = f"hold {hold['id']}: {hold['from']} to {hold['to']} ({hold['reason']})"
+    if "withdrawn" in hold:
+        return f"{line}; withdrawn ({hold['withdrawn']})"
+    if "ended_on" in hold:
+        return f"{line}; ended early, last day {hold['ended_on']} ({hold['ended_because']})"
+    return line
 
 
 @clients_app.command("update")
@@ -183,7 +191,67 @@ def hold(
     from screening.services import clients
 
     result = clients.hold(open_context(ctx), code, start, end, reason)
-    message(f"{result['code']} is on hold from {result['from']} to {result['to']}")
+    message(
+        f"{result['code']} is on hold from {result['from']} to {result['to']} (hold {result['id']})"
+    )
+    for excused in result["excused"]:
+        message(
+            f"screening {excused['screening']} of {result['code']} ({excused['date']}) "
+            "excused: on hold"
+        )
+
+
+HoldOpt = Annotated[
+    int,
+    typer.Option(
+        "--hold", min=1, max=2**31 - 1, help="The hold's number (see `clients show CODE`)."
+    ),
+]
+
+
+def _hold_changed(result: dict) -> None:  # type: ignore[type-arg]
+    from screening.render.output import message
+
+    if result["withdrawn"]:
+        message(f"hold {result['id']} of {result['code']} withdrawn")
+    else:
+        message(f"hold {result['id']} of {result['code']} now ends on {result['ended_on']}")
+    if result["amend_today"]:
+        message(
+            "today's draw was made with the hold; to re-evaluate today's pool: "
+            "screening select --amend --reason ..."
+        )
+
+
+@clients_app.command("hold-end")
+@handle_errors
+def hold_end(
+    ctx: typer.Context,
+    code: CodeArg,
+    hold: HoldOpt,
+    last: Annotated[str, typer.Option("--to", help="The hold's new last day, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it ends early.")],
+) -> None:
+    """End a hold early: the client is back in the draw after --to (draws already made
+    stand)."""
+    from screening.services import holds
+
+    _hold_changed(holds.hold_end(open_context(ctx), code, hold, last, reason))
+
+
+@clients_app.command("hold-withdraw")
+@handle_errors
+def hold_withdraw(
+    ctx: typer.Context,
+    code: CodeArg,
+    hold: HoldOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn.")],
+) -> None:
+    """Withdraw a hold entered in error: it covers no day from now on (draws already
+    made stand)."""
+    from screening.services import holds
+
+    _hold_changed(holds.hold_withdraw(open_context(ctx), code, hold, reason))
 
 
 @clients_app.command("discharge")
@@ -225,12 +293,31 @@ def readmit(
 def close(
     ctx: typer.Context,
     day: Annotated[str, typer.Argument(metavar="DATE", help="The day closed, YYYY-MM-DD.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why: holiday, weather...")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why: holiday, weather... (or why it is withdrawn)")
+    ],
+    withdraw: Annotated[
+        bool,
+        typer.Option(
+            "--withdraw", help="Withdraw the closure of DATE: the clinic opens after all."
+        ),
+    ] = False,
 ) -> None:
-    """Record that the clinic is closed on DATE: no draw that day."""
+    """Record that the clinic is closed on DATE: no draw that day (or, with --withdraw,
+    that it opens after all)."""
     from screening.render.output import message
     from screening.services.closures import close as record_closure
+    from screening.services.closures import withdraw as withdraw_closure
 
+    if withdraw:
+        result = withdraw_closure(open_context(ctx), day, reason)
+        message(f"the closure of {result['date']} is withdrawn")
+        if result["amend_today"]:
+            message(
+                "today's draw was made as closed; to draw today's pool: "
+                "screening select --amend --reason ..."
+            )
+        return
     result = record_closure(open_context(ctx), day, reason)
     message(f"closed on {result['date']}")
 

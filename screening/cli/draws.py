@@ -148,8 +148,9 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     _emit(view, context.settings.zone, as_json, None)
     if not as_json:
-        done = len(view.rows) - view.pending
-        message(f"{view.pending} pending, {done} done")
+        done = len(view.rows) - view.pending - view.overdue
+        overdue = f", {view.overdue} overdue" if view.overdue else ""
+        message(f"{view.pending} pending{overdue}, {done} done")
 
 
 @policy_app.command("show")

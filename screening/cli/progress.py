@@ -102,18 +102,21 @@ TEAM_COLUMNS = [
     ("negative_run", "run"),
     ("negative_rate", "neg"),
     ("misses_30_days", "miss"),
+    ("entered_late_30_days", "late"),
     ("flags", "flags"),
 ]
 RECONCILE_COLUMNS = [
     ("date", "date"),
     ("draw", "draw"),
     ("selected", "sel"),
-    ("other", "other"),
+    ("other", "oth"),
     ("collected", "coll"),
     ("resulted", "res"),
     ("missed", "miss"),
+    ("entered_late", "late"),
     ("excused", "exc"),
     ("pending", "pend"),
+    ("overdue", "ovd"),
     ("excusals", "excusals"),
 ]
 
@@ -189,7 +192,8 @@ def reconcile(
     format: FormatOpt = "text",
     out: OutOpt = None,
 ) -> None:
-    """Per day: drawn, collected, missed, excused (why, who approved), still pending."""
+    """Per day: drawn, collected (and entered late), missed, excused (why, who approved),
+    misses reversed, still pending or overdue."""
     from screening.services.reports import reconcile as reconcile_rows
 
     chosen = _check_format(format)

@@ -110,6 +110,7 @@ PENDING_COLUMNS = [
     ("reason", "why"),
     ("observed", "observed"),
     ("due_by", "due by"),
+    ("status", "status"),
 ]
 
 
@@ -220,6 +221,14 @@ def record(
             "--sent-to-lab", help="Collected and sent to the lab; outcomes come with its report."
         ),
     ] = False,
+    late_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Why the specimen is entered after its screening's deadline (a late entry "
+            "needs one; it shows as 'entered late' everywhere).",
+        ),
+    ] = None,
 ) -> None:
     """Record a specimen for the client's pending screening.
 
@@ -259,10 +268,12 @@ def record(
         method=method,
         panel=panel,
         sent_to_lab=sent_to_lab,
+        late_reason=late_reason,
     )
     message(
         f"recorded result {done['result']} for {done['code']} (screening "
         f"{done['screening']}; specimen {done['validity']})"
+        + ("; entered late" if late_reason else "")
     )
     if done["defaulted"]:
         message(
@@ -355,6 +366,31 @@ def excuse(
 ) -> None:
     """Excuse a screening, with a reason code and who approved it."""
     _mark(ctx, code, "excused", reason, approved_by, screening)
+
+
+@results_app.command("reverse")
+@handle_errors
+def reverse(
+    ctx: typer.Context,
+    screening: Annotated[
+        int, typer.Argument(min=1, max=MAX_ID, help="The screening whose miss is reversed.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why the miss was wrong.")],
+    approved_by: Annotated[str, typer.Option("--approved-by", help="Who approved the reversal.")],
+) -> None:
+    """Reverse a no-show, refusal or unable-to-provide that staff recorded in error (an
+    amendment: the miss stays on record beside it, and the screening is excused)."""
+    from screening.render.output import message
+    from screening.services.screenings import reverse as reverse_miss
+
+    done = reverse_miss(open_context(ctx), screening, reason, approved_by)
+    message(
+        f"screening {done['screening']} of {done['code']} ({done['date']}): "
+        f"{done['reversed'].replace('_', ' ')} reversed, approved by {done['approved_by']}; "
+        "a specimen collected before its deadline can now be entered late with "
+        f"`screening results record {done['code']} --screening {done['screening']} "
+        "--collected-at ... --reason ...`"
+    )
 
 
 @results_app.command("cancel")
@@ -480,8 +516,8 @@ def list_(
         str | None,
         typer.Option(
             "--status",
-            help="pending, collected, no_show, refused, unable_to_provide, excused, "
-            "cancelled or inconclusive.",
+            help="pending, overdue (pending past its deadline), collected, no_show, "
+            "refused, unable_to_provide, excused, cancelled or inconclusive.",
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -531,6 +567,9 @@ def show(
         f"({record['method']}, panel {record['panel']})"
         + ("; observed" if record["observed"] else "")
     )
+    if record.get("entered_late"):
+        late = record["entered_late"]
+        print(f"entered late on {late['entered_at']}: {late['reason']}")
     print(
         f"reads: {current['reading']}"
         + (f"; positive: {', '.join(current['positives'])}" if current["positives"] else "")

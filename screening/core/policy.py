@@ -37,6 +37,9 @@ def policy_body(settings: Settings) -> dict[str, Any]:
         "timezone": settings.site.timezone,
         "tracks": {name: list(track.days) for name, track in sorted(settings.tracks.items())},
         "phases": phases,
+        # The interval floor counts from the last collection (issue 13): a policy entry
+        # without this field keeps the old rule (from any screening) when replayed.
+        "interval_from": "collection",
     }
 
 

@@ -99,11 +99,18 @@ class _Member:
 
     site: str | None
     state: dict[str, Any] | None
-    holds: list[tuple[date, date]] = field(default_factory=list)
+    # Hold entry -> the days it covers now (ended early: to its new last day; withdrawn:
+    # gone). A draw made before the change keeps the candidates it was made with.
+    holds: dict[int, tuple[date, date]] = field(default_factory=dict)
     # Screening dates recorded and not cancelled (how many each day).
     screened: Counter[date] = field(default_factory=Counter)
+    # Screening dates collected (how many each day), and screenings still pending by
+    # their creating entry: (date, deadline). The interval floor's clock under
+    # ``interval_from = "collection"``.
+    collected: Counter[date] = field(default_factory=Counter)
+    open: dict[int, tuple[date, datetime]] = field(default_factory=dict)
 
-    def candidate(self, day: date) -> Candidate | None:
+    def candidate(self, day: date, at: datetime | None = None) -> Candidate | None:
         state = self.state
         if state is None:
             return None
@@ -111,9 +118,19 @@ class _Member:
         discharged = state["discharged_on"]
         if not in_program(admitted, date.fromisoformat(discharged) if discharged else None, day):
             return None
-        held = any(start <= day <= end for start, end in self.holds)
+        held = any(start <= day <= end for start, end in self.holds.values())
         last = max(self.screened) if self.screened else None
-        return Candidate(state["uid"], state["track"], state["phase"], admitted, held, last)
+        still_open = [d for d, due in self.open.values() if at is not None and due > at]
+        tested = [*self.collected, *still_open]
+        return Candidate(
+            state["uid"],
+            state["track"],
+            state["phase"],
+            admitted,
+            held,
+            last,
+            max(tested) if tested else None,
+        )
 
     def gone_by(self, day: date) -> bool:
         """Discharged on or before ``day``: in no pool of ``day`` or after."""
@@ -140,6 +157,9 @@ class Replay:
         self.replayed_locally = 0
         self.not_replayed = 0
         self.late_draws: list[str] = []
+        # Collections entered after their screening's deadline, and misses reversed.
+        self.late_entries: list[str] = []
+        self.reversals: list[str] = []
         # Clients who may still be in a pool, by site and by uid (the same objects).
         self._site_members: dict[str, dict[str, _Member]] = defaultdict(dict)
         self._members: dict[str, _Member] = {}
@@ -292,12 +312,66 @@ class Replay:
 
     def _take_hold(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         hold = body["hold"]
+        action = body.get("action", "add")
+        if action in ("end", "withdraw"):
+            self._change_hold(seq, site, action, hold)
+            return
         self.holds[seq] = (site, hold)
         span = (date.fromisoformat(hold["from"]), date.fromisoformat(hold["to"]))
-        self._member(hold["uid"]).holds.append(span)
+        self._member(hold["uid"]).holds[seq] = span
+
+    def _change_hold(self, seq: int, site: str, action: str, change: dict[str, Any]) -> None:
+        """A hold ended early or withdrawn: from this entry on it covers fewer days, or
+        none; draws already made keep what they were made with."""
+        known = self.holds.get(change["entry"])
+        if known is None or known[0] != site or known[1]["uid"] != change["uid"]:
+            raise Broken(
+                seq, f"entry {seq}: it changes hold entry {change['entry']}, which is no such hold"
+            )
+        hold = known[1]
+        if "change" in hold:
+            raise Broken(seq, f"entry {seq}: hold entry {change['entry']} was already changed")
+        start, end = date.fromisoformat(hold["from"]), date.fromisoformat(hold["to"])
+        member = self._member(change["uid"])
+        ended_on = None
+        if action == "end":
+            ended_on = date.fromisoformat(change["to"])
+            if not start <= ended_on < end:
+                raise Broken(
+                    seq, f"entry {seq}: hold entry {change['entry']} cannot end on {ended_on}"
+                )
+            member.holds[change["entry"]] = (start, ended_on)
+        else:
+            member.holds.pop(change["entry"], None)
+        self.holds[change["entry"]] = (
+            site,
+            {
+                **hold,
+                "change": {
+                    "entry": seq,
+                    "ended_on": ended_on.isoformat() if ended_on else None,
+                    "withdrawn": action == "withdraw",
+                    "reason": change["reason"],
+                },
+            },
+        )
 
     def _take_closure(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         closure = body["closure"]
+        if body.get("action") == "withdraw":
+            known = self.closures.get(closure["entry"])
+            if known is None or known[0] != site or "withdrawn" in known[1]:
+                raise Broken(
+                    seq,
+                    f"entry {seq}: it withdraws closure entry {closure['entry']}, which is no "
+                    "closure in force",
+                )
+            self.closures[closure["entry"]] = (
+                site,
+                {**known[1], "withdrawn": {"entry": seq, "reason": closure["reason"]}},
+            )
+            self._closed.discard((site, date.fromisoformat(known[1]["date"])))
+            return
         self.closures[seq] = (site, closure)
         self._closed.add((site, date.fromisoformat(closure["date"])))
 
@@ -374,7 +448,7 @@ class Replay:
             self.late_draws.append(f"{site} {day} (entry {seq})")
         selected = _selected(body)
         self.draws[(site, day)] = DrawState(seq, seq, late, selected, at, body.get("reason"))
-        self._defer(seq, "draw", site, day, policy_body, {}, body)
+        self._defer(seq, "draw", site, day, policy_body, {}, body, at)
         self._expect_screenings(seq, site, day, selected, at, policy_body)
         if not late and day > self._latest_day.get(site, date.min):
             self._latest_day[site] = day
@@ -407,7 +481,7 @@ class Replay:
                 seq, f"entry {seq}: the amendment's added list does not match its selection"
             )
         self.amendments[seq] = (site, body)
-        self._defer(seq, "draw_amend", site, day, policy_body, dict(state.selected), body)
+        self._defer(seq, "draw_amend", site, day, policy_body, dict(state.selected), body, at)
         state.selected, state.latest_seq = selected, seq
         self.draws[(site, day)] = state
         self._expect_screenings(seq, site, day, added, at, policy_body)
@@ -448,6 +522,7 @@ class Replay:
         policy_body: dict[str, Any],
         already: dict[str, str],
         body: dict[str, Any],
+        at: datetime,
     ) -> None:
         pending = _Pending(
             seq=seq,
@@ -455,7 +530,7 @@ class Replay:
             site=site,
             day=day,
             policy=DrawPolicy.from_body(policy_body),
-            candidates=self._candidates(site, day),
+            candidates=self._candidates(site, day, at),
             closed=(site, day) in self._closed,
             already=already,
             body=body,
@@ -467,13 +542,13 @@ class Replay:
         else:
             self._pending[(site, day)].append(pending)
 
-    def _candidates(self, site: str, day: date) -> list[Candidate]:
+    def _candidates(self, site: str, day: date, at: datetime) -> list[Candidate]:
         members: Iterator[_Member] = iter(self._site_members[site].values())
         if day < self._latest_day.get(site, date.min):
             # A late draw for a day before the latest: those discharged since count too.
             retired = (member for _, member in self._retired.ordered() if member.site == site)
             members = iter([*members, *retired])
-        candidates = [member.candidate(day) for member in members]
+        candidates = [member.candidate(day, at) for member in members]
         return sorted((c for c in candidates if c is not None), key=lambda c: c.uid)
 
     def _check(self, pending: _Pending, key: bytes) -> None:
@@ -529,8 +604,12 @@ class Replay:
             "draw": draw,
             "because": because,
             "latest": seq,
+            "reversed": None,
+            "reversal_approver": None,
         }
-        self._member(uid).screened[day] += 1
+        member = self._member(uid)
+        member.screened[day] += 1
+        member.open[seq] = (day, due_by)
 
     # --- after the draw ------------------------------------------------------------
 
@@ -552,9 +631,12 @@ class Replay:
             )
             return
         state = self._screening(seq, body["screening"])
+        key = (body["screening"][0], body["screening"][1])
+        if body["action"] == "reverse":
+            self._reverse(seq, site, key, state, body)
+            return
         # The one change after settling: a collection whose specimen turned out to be
         # another client's (a wrong_client amendment) leaves the screening inconclusive.
-        key = (body["screening"][0], body["screening"][1])
         result = self._result_of.get(key)
         voided = (
             state["status"] == "collected"
@@ -562,6 +644,8 @@ class Replay:
             and result is not None
             and self.results.get(result)["void"]
         )
+        if body.get("excuse") == "hold":
+            self._check_hold_excusal(seq, key, state, body)
         if state["status"] != "pending" and not voided:
             raise Broken(
                 seq,
@@ -578,12 +662,70 @@ class Replay:
             latest=seq,
         )
         self.screenings[key] = state
+        member = self._member(key[1])
+        member.open.pop(key[0], None)
+        if voided:
+            day = date.fromisoformat(state["date"])
+            member.collected[day] -= 1
+            if member.collected[day] <= 0:
+                del member.collected[day]
         if body["status"] == "cancelled":
             screened = self._member(key[1]).screened
             day = date.fromisoformat(state["date"])
             screened[day] -= 1
             if not screened[day]:
                 del screened[day]
+
+    def _check_hold_excusal(
+        self, seq: int, key: tuple[int, str], state: dict[str, Any], body: dict[str, Any]
+    ) -> None:
+        """An excusal by a hold names the hold, which must be the client's and cover the
+        screening's day: no excusal can claim a hold that was never entered."""
+        ref = body.get("hold")
+        known = self.holds.get(ref) if isinstance(ref, int) else None
+        day = state["date"]
+        if (
+            known is None
+            or known[1]["uid"] != key[1]
+            or not (known[1]["from"] <= day <= known[1]["to"])
+        ):
+            raise Broken(
+                seq,
+                f"entry {seq}: the screening of {day} is excused by a hold that does not cover it",
+            )
+
+    def _reverse(
+        self,
+        seq: int,
+        site: str,
+        key: tuple[int, str],
+        state: dict[str, Any],
+        body: dict[str, Any],
+    ) -> None:
+        """A miss staff recorded, reversed by an amendment: it becomes excused, and the
+        reversal is flagged in audits. The sweep's no-shows are settled by a late entry
+        instead, never reversed."""
+        if state["status"] not in ("no_show", "refused", "unable_to_provide") or state["auto"]:
+            raise Broken(
+                seq,
+                f"entry {seq}: a reversal of a screening that is {state['status']}"
+                + (" (by the sweep)" if state["auto"] else "")
+                + "; only a miss recorded by staff can be reversed",
+            )
+        if body["reversed"] != state["status"] or body["status"] != "excused":
+            raise Broken(seq, f"entry {seq}: the reversal does not match the miss it reverses")
+        state.update(
+            status="excused",
+            status_note=body["note"],
+            excuse=body["excuse"],
+            approved_by=None,
+            auto=False,
+            latest=seq,
+            reversed=body["reversed"],
+            reversal_approver=body["approved_by"],
+        )
+        self.screenings[key] = state
+        self.reversals.append(f"{site} {state['date']} (entry {seq})")
 
     def _screening(self, seq: int, ref: list[Any]) -> dict[str, Any]:
         state = self.screenings.get((ref[0], ref[1]))
@@ -597,19 +739,40 @@ class Replay:
 
     def _take_result(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         state = self._screening(seq, body["screening"])
-        # A specimen collected before the deadline but entered after the overdue sweep
-        # settles the sweep's no-show; nothing else reopens a screening.
-        entered_late = (
-            state["status"] == "no_show"
-            and state["auto"]
-            and parse_rfc3339(body["collected_at"]) <= state["due_by"]
+        # A specimen collected before the deadline but entered after it settles the
+        # sweep's no-show, or a miss reversed by an amendment; nothing else reopens a
+        # screening.
+        in_time = parse_rfc3339(body["collected_at"]) <= state["due_by"]
+        settles = in_time and (
+            (state["status"] == "no_show" and state["auto"])
+            or (state["status"] == "excused" and state.get("reversed") is not None)
         )
-        if state["status"] != "pending" and not entered_late:
+        if state["status"] != "pending" and not settles:
             raise Broken(seq, f"entry {seq}: a result for a screening already {state['status']}")
+        late = at > state["due_by"]
+        if "entered_late" in body and (body["entered_late"] is not True or not late):
+            raise Broken(
+                seq, f"entry {seq}: the result is marked entered late, but it was entered in time"
+            )
+        if late:
+            self.late_entries.append(
+                f"{site} {state['date']} (entry {seq}"
+                + ("" if body.get("late_reason") else ", no reason recorded")
+                + ")"
+            )
         state.update(status="collected", auto=False, latest=seq)
         screening = (body["screening"][0], body["screening"][1])
         self.screenings[screening] = state
-        self.results[seq] = {"screening": screening, "latest": seq, "site": site, "void": False}
+        member = self._member(screening[1])
+        member.open.pop(screening[0], None)
+        member.collected[date.fromisoformat(state["date"])] += 1
+        self.results[seq] = {
+            "screening": screening,
+            "latest": seq,
+            "site": site,
+            "void": False,
+            "late": body.get("late_reason"),
+        }
         self._result_of[screening] = seq
         self.versions[seq] = (seq, body["content"])
 

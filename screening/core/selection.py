@@ -163,8 +163,9 @@ def lowest(seed: bytes, uids: Iterable[str], k: int) -> list[tuple[int, str]]:
 def interval_due(day: date, last: date, cap: int | None) -> bool:
     """Interval floor (``max_days_between_tests = G``): due when ``D - last >= G`` days.
 
-    ``last`` is the client's latest screening recorded before this draw (any reason, not
-    cancelled) or, if none, their admission date; the caller finds it in the ledger.
+    ``last`` is the client's latest collection before this draw (policy ``interval_from =
+    "collection"``; older policies: their latest screening, any reason, not cancelled) or,
+    if none, their admission date; the caller finds it in the ledger.
     ``cap`` None means the phase sets no floor (ASAM's random-interval cap is optional).
     """
     if cap is None:
@@ -197,6 +198,11 @@ class DrawPolicy:
     p: Mapping[tuple[str, str], Fraction]  # (phase, track) -> daily probability
     max_gap: Mapping[str, int | None]  # phase -> max_days_between_tests
     min_gap: Mapping[str, int | None]  # phase -> min_days_between_tests
+    # What the interval floor's clock counts from: "screening" (any screening recorded,
+    # not cancelled: policies written before the field existed) or "collection" (the
+    # latest specimen collected, or a screening still open at the draw: an excusal or a
+    # miss is not a test, so it does not reset the clock).
+    interval_from: str = "screening"
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> DrawPolicy:
@@ -215,6 +221,7 @@ class DrawPolicy:
             },
             max_gap={phase: s.get("max_days_between_tests") for phase, s in phases.items()},
             min_gap={phase: s.get("min_days_between_tests") for phase, s in phases.items()},
+            interval_from=body.get("interval_from", "screening"),
         )
 
     def counts(self, track: str, day: date) -> bool:
@@ -235,6 +242,13 @@ class Candidate:
     admitted_on: date
     held: bool  # a hold covers the date
     last_screened: date | None  # latest screening recorded before the draw, not cancelled
+    # Latest screening collected before the draw, or still open (pending, not yet due).
+    last_collected: date | None = None
+
+    def interval_clock(self, interval_from: str) -> date:
+        """The day the interval floor counts from under the policy's ``interval_from``."""
+        last = self.last_collected if interval_from == "collection" else self.last_screened
+        return last or self.admitted_on
 
 
 def in_program(admitted_on: date, discharged_on: date | None, day: date) -> bool:
@@ -300,7 +314,7 @@ def compose(
         candidate = by_uid[uid]
         cap = policy.max_gap.get(candidate.phase)
         if cap is not None and interval_due(
-            day, candidate.last_screened or candidate.admitted_on, cap
+            day, candidate.interval_clock(policy.interval_from), cap
         ):
             selected[uid] = "interval"
     return Composition(

@@ -14,6 +14,7 @@ from screening.core.measures import is_miss
 # One symbol a day; the legend explains them (and the HTML colours them).
 LEGEND = {
     "*": "selected, pending",
+    "o": "overdue (past its deadline, not collected)",
     "-": "negative",
     "e": "expected positive (prescribed)",
     "p": "positive, presumptive",
@@ -33,7 +34,7 @@ LEGEND = {
     " ": "not a meeting day",
 }
 # When two screenings fall on one day, the cell shows the one that matters most.
-_RANK = "TPpnNRd*U?eE-x"
+_RANK = "TPpnNRod*U?eE-x"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def symbol(screening: ScreeningFact) -> str:
     """The strip's symbol for one screening."""
     by_status = {
         "pending": "*",
+        "overdue": "o",
         "no_show": "N",
         "refused": "R",
         "unable_to_provide": "U",

@@ -70,10 +70,16 @@ class Ledger:
         self.anchors: dict[tuple[str, str], bytes] = {}
         self.keys: dict[tuple[str, date], bytes] = {}
         self.clients: dict[str, dict[str, dict]] = defaultdict(dict)
-        self.holds: dict[str, list[tuple[date, date]]] = defaultdict(list)
+        # uid -> hold entry -> the days it covers now (ended early or withdrawn: fewer).
+        self.holds: dict[str, dict[int, tuple[date, date]]] = defaultdict(dict)
         self.closed: set[tuple[str, date]] = set()
+        self.closure_day: dict[int, date] = {}
         self.screened: dict[str, Counter] = defaultdict(Counter)
         self.screening_day: dict[tuple[int, str], date] = {}
+        # For policies with interval_from = "collection": days collected, and screenings
+        # still pending with their deadline.
+        self.collected: dict[str, Counter] = defaultdict(Counter)
+        self.open: dict[str, dict[int, tuple[date, datetime]]] = defaultdict(dict)
         self.waiting: dict[tuple[str, date], list[tuple[int, dict]]] = defaultdict(list)
         # Each day's selection so far: an amendment keeps everyone already selected.
         self.previous: dict[tuple[str, date], dict[str, str]] = {}
@@ -114,18 +120,38 @@ class Ledger:
         elif kind == "client":
             self.clients[site][body["client"]["uid"]] = body["client"]
         elif kind == "hold":
-            hold = body["hold"]
-            self.holds[hold["uid"]].append(
-                (date.fromisoformat(hold["from"]), date.fromisoformat(hold["to"]))
-            )
+            self.hold(seq, body)
         elif kind == "closure":
-            self.closed.add((site, date.fromisoformat(body["closure"]["date"])))
+            closure = body["closure"]
+            if body.get("action") == "withdraw":
+                self.closed.discard((site, self.closure_day.get(closure["entry"], date.min)))
+            else:
+                self.closure_day[seq] = date.fromisoformat(closure["date"])
+                self.closed.add((site, date.fromisoformat(closure["date"])))
         elif kind == "reveal":
             self.reveal(seq, site, body, at)
         elif kind in ("draw", "draw_amend"):
-            self.draw(seq, site, body, kind)
+            self.draw(seq, site, body, kind, at)
         elif kind == "screening":
-            self.screening(seq, body)
+            self.screening(seq, site, body, at)
+        elif kind == "result":
+            ref = (body["screening"][0], body["screening"][1])
+            self.open[ref[1]].pop(ref[0], None)
+            day = self.screening_day.get(ref)
+            if day is not None:
+                self.collected[ref[1]][day] += 1
+
+    def hold(self, seq: int, body: dict) -> None:
+        hold = body["hold"]
+        spans = self.holds[hold["uid"]]
+        action = body.get("action", "add")
+        if action == "withdraw":
+            spans.pop(hold["entry"], None)
+        elif action == "end":
+            start = spans[hold["entry"]][0]
+            spans[hold["entry"]] = (start, date.fromisoformat(hold["to"]))
+        else:
+            spans[seq] = (date.fromisoformat(hold["from"]), date.fromisoformat(hold["to"]))
 
     def site(self, seq: int, site: str, body: dict) -> None:
         """A site's time zone: recorded (create, adopt) or changed on purpose (flagged)."""
@@ -159,12 +185,23 @@ class Ledger:
         for waiting_seq, snapshot in self.waiting.pop((site, day), []):
             self.check(waiting_seq, snapshot, key)
 
-    def screening(self, seq: int, body: dict) -> None:
+    def screening(self, seq: int, site: str, body: dict, at: datetime) -> None:
         if body["action"] == "create":
             day = date.fromisoformat(body["date"])
             self.screened[body["uid"]][day] += 1
             self.screening_day[(seq, body["uid"])] = day
-        elif body["status"] == "cancelled":
+            hours = self.policies[site]["collect_within_hours"]
+            self.open[body["uid"]][seq] = (day, at + timedelta(hours=hours))
+            return
+        ref = (body["screening"][0], body["screening"][1])
+        self.open[ref[1]].pop(ref[0], None)
+        if body["status"] == "inconclusive":  # a collection voided (wrong client)
+            day = self.screening_day.get(ref)
+            if day is not None and self.collected[ref[1]][day] > 0:
+                self.collected[ref[1]][day] -= 1
+                if self.collected[ref[1]][day] <= 0:
+                    del self.collected[ref[1]][day]
+        if body["status"] == "cancelled":
             ref = (body["screening"][0], body["screening"][1])
             day = self.screening_day.get(ref)
             if day is not None:
@@ -172,7 +209,7 @@ class Ledger:
                 if self.screened[ref[1]][day] <= 0:
                     del self.screened[ref[1]][day]
 
-    def draw(self, seq: int, site: str, body: dict, kind: str) -> None:
+    def draw(self, seq: int, site: str, body: dict, kind: str, at: datetime) -> None:
         day = date.fromisoformat(body["date"])
         policy = self.policies[site]
         if body["policy"] != hashlib.sha256(canonical(policy).encode()).hexdigest():
@@ -183,7 +220,7 @@ class Ledger:
             "policy": policy,
             "body": body,
             "kind": kind,
-            "candidates": self.candidates(site, day),
+            "candidates": self.candidates(site, day, at),
             "closed": (site, day) in self.closed,
             "already": {} if kind == "draw" else dict(self.previous.get((site, day), {})),
         }
@@ -192,13 +229,15 @@ class Ledger:
             if kind == "draw" or item["uid"] in body.get("added", []):
                 self.screened[item["uid"]][day] += 1
                 self.screening_day[(seq, item["uid"])] = day
+                due = at + timedelta(hours=policy["collect_within_hours"])
+                self.open[item["uid"]][seq] = (day, due)
         key = self.keys.get((site, day))
         if key is not None:
             self.check(seq, snapshot, key)
         else:
             self.waiting[(site, day)].append((seq, snapshot))
 
-    def candidates(self, site: str, day: date) -> list[dict]:
+    def candidates(self, site: str, day: date, at: datetime) -> list[dict]:
         found = []
         for uid, state in self.clients[site].items():
             admitted = date.fromisoformat(state["admitted_on"])
@@ -206,6 +245,8 @@ class Ledger:
             if admitted > day or (discharged and day >= date.fromisoformat(discharged)):
                 continue
             dates = self.screened.get(uid)
+            tested = [*self.collected.get(uid, ())]
+            tested += [d for d, due in self.open.get(uid, {}).values() if due > at]
             found.append(
                 {
                     "uid": uid,
@@ -213,7 +254,8 @@ class Ledger:
                     "phase": state["phase"],
                     "admitted": admitted,
                     "last": max(dates) if dates else None,
-                    "held": any(a <= day <= b for a, b in self.holds.get(uid, ())),
+                    "last_collected": max(tested) if tested else None,
+                    "held": any(a <= day <= b for a, b in self.holds.get(uid, {}).values()),
                 }
             )
         return found
@@ -258,7 +300,10 @@ class Ledger:
                 selected[uid] = "random"
                 continue
             cap = policy["phases"][by_uid[uid]["phase"]].get("max_days_between_tests")
-            last = by_uid[uid]["last"] or by_uid[uid]["admitted"]
+            # Policies with interval_from = "collection" count from the last collection
+            # (an excusal or a miss is not a test); older ones from any screening.
+            clock = "last_collected" if policy.get("interval_from") == "collection" else "last"
+            last = by_uid[uid][clock] or by_uid[uid]["admitted"]
             if cap is not None and (day - last).days >= cap:
                 selected[uid] = "interval"
         recorded_pool = {i["uid"]: fraction(i["p"]) for i in body["pool"]}

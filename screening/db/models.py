@@ -92,6 +92,23 @@ class Hold(SQLModel, table=True):
     ledger_seq: int = Field(
         sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
     )
+    # Ended early (the new last day) or withdrawn, with why, by the entry ``changed_seq``;
+    # the hold as entered (starts_on..ends_on) stays as it was.
+    ended_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
+    withdrawn: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    change_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    changed_seq: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=True),
+    )
+
+    def last_day(self) -> date | None:
+        """The last day the hold covers now (None: withdrawn, it covers none)."""
+        if self.withdrawn:
+            return None
+        return self.ended_on or self.ends_on
 
 
 class Closure(SQLModel, table=True):
@@ -105,6 +122,12 @@ class Closure(SQLModel, table=True):
     salt: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     ledger_seq: int = Field(
         sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
+    )
+    # Withdrawn (the clinic opens after all), with why, by the entry ``withdrawn_seq``.
+    withdrawn_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    withdrawn_seq: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=True),
     )
 
 
@@ -181,6 +204,12 @@ class Screening(SQLModel, table=True):
     )
     excuse_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     approved_by: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    # A miss recorded by staff and reversed by an amendment (`results reverse`): the
+    # status it had, and who approved the reversal (its reason is ``status_note``).
+    reversed_status: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(24), nullable=True)
+    )
+    reversal_approver: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     created_seq: int = Field(
         sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False)
     )
@@ -232,6 +261,8 @@ class Result(SQLModel, table=True):
     # The client's prescriptions at collection time (canonical JSON list).
     medications: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     salt: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    # Entered after its screening's deadline: why (the entry time is its ledger entry's).
+    late_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     created_seq: int = Field(
         sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
     )

@@ -37,9 +37,10 @@ from screening.db.models import (
     StaffName,
 )
 from screening.errors import BadInput, EnvironmentProblem
-from screening.services.clients import client_state, hold_state
-from screening.services.closures import closure_state
+from screening.services.clients import client_state
+from screening.services.closures import closure_record
 from screening.services.context import Context
+from screening.services.holds import hold_record
 from screening.services.keys import read_key
 from screening.services.results import analyte_bodies_by_version, content_digest
 from screening.services.spill import SpillFile
@@ -65,6 +66,8 @@ class Report:
     late_draws: list[str] = field(default_factory=list)
     zone_changes: list[str] = field(default_factory=list)
     clock_back: list[str] = field(default_factory=list)
+    late_entries: list[str] = field(default_factory=list)
+    reversals: list[str] = field(default_factory=list)
     checkpoint: str | None = None
     problem: str | None = None
     problem_seq: int | None = None
@@ -109,6 +112,7 @@ def verify(
     report.replayed, report.replayed_locally = replay.replayed, replay.replayed_locally
     report.not_replayed, report.late_draws = replay.not_replayed, replay.late_draws
     report.zone_changes, report.clock_back = replay.zone_changes, replay.clock_back
+    report.late_entries, report.reversals = replay.late_entries, replay.reversals
     return report
 
 
@@ -271,13 +275,13 @@ def _check_domain(session: Session, report: Report, replay: Replay) -> None:
     report.holds = _match_rows(
         "hold",
         replay.holds.ordered(),
-        ((h.ledger_seq, c.site, hold_state(h, c)) for h, c in _stream(session, holds)),
+        ((h.ledger_seq, c.site, hold_record(h, c)) for h, c in _stream(session, holds)),
     )
     closures = sa.select(Closure).order_by(Closure.ledger_seq)
     report.closures = _match_rows(
         "closure",
         replay.closures.ordered(),
-        ((c.ledger_seq, c.site, closure_state(c)) for (c,) in _stream(session, closures)),
+        ((c.ledger_seq, c.site, closure_record(c)) for (c,) in _stream(session, closures)),
     )
     report.draws = _check_draws(session, replay)
     report.screenings = _check_screenings(session, replay)
@@ -354,6 +358,8 @@ def _screening_state(row: Any) -> dict[str, Any]:
         "draw": f"{row.draw_site} {row.draw_day}" if drawn else None,
         "because": row.because if screening.replaces_id else None,
         "latest": screening.ledger_seq,
+        "reversed": screening.reversed_status,
+        "reversal_approver": private_digest(screening.salt, screening.reversal_approver),
     }
     if drawn and row.draw_day != screening.day:
         state["date"] = f"{screening.day} (its draw is for {row.draw_day})"
@@ -365,7 +371,13 @@ def _check_results(session: Session, replay: Replay) -> int:
     version's content hashes to the digest its entry holds."""
     results = (
         sa.select(
-            Result.created_seq, Result.ledger_seq, Screening.created_seq, Client.uid, Client.site
+            Result.created_seq,
+            Result.ledger_seq,
+            Screening.created_seq,
+            Client.uid,
+            Client.site,
+            Result.salt,
+            Result.late_reason,
         )
         .outerjoin(Screening, Screening.id == Result.screening_id)
         .outerjoin(Client, Client.id == Screening.client_id)
@@ -374,12 +386,28 @@ def _check_results(session: Session, replay: Replay) -> int:
     count = _match_rows(
         "result",
         (
-            (seq, (r["site"], {"screening": r["screening"], "latest": r["latest"]}))
+            (
+                seq,
+                (
+                    r["site"],
+                    {"screening": r["screening"], "latest": r["latest"], "late": r.get("late")},
+                ),
+            )
             for seq, r in replay.results.ordered()
         ),
         (
-            (created, site, {"screening": (screening, uid), "latest": latest})
-            for created, latest, screening, uid, site in _stream(session, results)
+            (
+                created,
+                site,
+                {
+                    "screening": (screening, uid),
+                    "latest": latest,
+                    "late": private_digest(salt, late_reason),
+                },
+            )
+            for created, latest, screening, uid, site, salt, late_reason in _stream(
+                session, results
+            )
         ),
     )
     _match_rows(

@@ -252,6 +252,8 @@ def listing(
 
 
 def show(ctx: Context, code: str) -> dict[str, Any]:
+    from screening.services.holds import hold_view
+
     with ctx.database.read() as session:
         row = find(session, ctx.site, code)
         holds = session.exec(
@@ -264,10 +266,7 @@ def show(ctx: Context, code: str) -> dict[str, Any]:
             ],
             "uid": row.uid,
             "discharge_reason": row.discharge_reason,
-            "holds": [
-                {"from": h.starts_on.isoformat(), "to": h.ends_on.isoformat(), "reason": h.reason}
-                for h in holds
-            ],
+            "holds": [hold_view(h) for h in holds],
         }
 
 
@@ -341,11 +340,27 @@ def hold(ctx: Context, code: str, start: str, end: str, reason: str) -> dict[str
         record.ledger_seq = entry.seq
         session.add(record)
         session.flush()
+        from screening.services.screenings import excuse_for_hold
+
+        # A hold entered after a day's draw excuses that day's screening (DESIGN §3).
+        excused = excuse_for_hold(
+            session,
+            writer,
+            ctx,
+            row,
+            starts_on,
+            ends_on,
+            text,
+            entry.seq,  # type: ignore[arg-type]
+        )
+        session.flush()
         return {
+            "id": record.id,
             "code": row.code,
             "from": starts_on.isoformat(),
             "to": ends_on.isoformat(),
             "reason": text,
+            "excused": [{"screening": s.id, "date": s.day.isoformat()} for s in excused],
         }
 
 

@@ -35,6 +35,7 @@ from screening.services.clients import new_salt
 from screening.services.context import Context
 from screening.services.keys import read_key
 from screening.services.ledger import LedgerWriter, bodies, latest_body
+from screening.services.screenings import shown_status
 from screening.services.upkeep import reveal_due, writing
 
 _LEDGER = LedgerRow.__table__
@@ -72,6 +73,11 @@ class DrawView:
     @property
     def pending(self) -> int:
         return sum(1 for row in self.rows if row["status"] == "pending")
+
+    @property
+    def overdue(self) -> int:
+        """Pending past the deadline (the next write records them as no-shows)."""
+        return sum(1 for row in self.rows if row["status"] == "overdue")
 
 
 def select_day(
@@ -140,6 +146,10 @@ def _find(session: Session, site: str, day: date) -> Draw | None:
     return session.exec(select(Draw).where(Draw.site == site, Draw.day == day)).first()
 
 
+def drawn_on(session: Session, site: str, day: date) -> bool:
+    return _find(session, site, day) is not None
+
+
 def _master(ctx: Context, session: Session, day: date) -> bytes:
     """The master key, checked against the anchor committed for the day's period."""
     master = read_key(ctx.settings.key_file)
@@ -169,8 +179,12 @@ def _policy(session: Session, site: str) -> tuple[dict[str, Any], DrawPolicy]:
     return body, DrawPolicy.from_body(body)
 
 
-def candidates(session: Session, site: str, day: date) -> tuple[list[Candidate], dict[str, Client]]:
-    """Clients in the program on ``day``, with holds and their latest screening."""
+def candidates(
+    session: Session, site: str, day: date, now: datetime | None = None
+) -> tuple[list[Candidate], dict[str, Client]]:
+    """Clients in the program on ``day``, with holds, their latest screening and their
+    latest collection (a screening collected, or still open at ``now``: the interval
+    floor's clock under ``interval_from = "collection"``)."""
     in_program = (
         Client.site == site,
         Client.admitted_on <= day,
@@ -182,7 +196,12 @@ def candidates(session: Session, site: str, day: date) -> tuple[list[Candidate],
         session.exec(
             select(Hold.client_id)
             .join(Client, Client.id == Hold.client_id)
-            .where(Client.site == site, Hold.starts_on <= day, Hold.ends_on >= day)
+            .where(
+                Client.site == site,
+                Hold.starts_on <= day,
+                sa.func.coalesce(Hold.ended_on, Hold.ends_on) >= day,
+                Hold.withdrawn == sa.false(),
+            )
         ).all()
     )
     # Only the screenings of clients in the program: not the site's whole history.
@@ -196,8 +215,32 @@ def candidates(session: Session, site: str, day: date) -> tuple[list[Candidate],
             .group_by(Screening.client_id)
         ).all()
     )
+    open_or_collected = sa.or_(
+        Screening.status == "collected",
+        sa.and_(Screening.status == "pending", Screening.due_by > now)
+        if now is not None
+        else sa.false(),
+    )
+    collected: dict[int, date] = dict(
+        session.execute(
+            sa.select(Screening.client_id, sa.func.max(Screening.day))
+            .where(
+                Screening.client_id.in_(sa.select(Client.id).where(*in_program)),  # type: ignore[attr-defined]
+                open_or_collected,
+            )
+            .group_by(Screening.client_id)
+        ).all()
+    )
     result = [
-        Candidate(c.uid, c.track, c.phase, c.admitted_on, c.id in held, last.get(c.id))
+        Candidate(
+            c.uid,
+            c.track,
+            c.phase,
+            c.admitted_on,
+            c.id in held,
+            last.get(c.id),
+            collected.get(c.id),
+        )
         for c in by_id.values()
     ]
     return result, {c.uid: c for c in clients}
@@ -205,7 +248,13 @@ def candidates(session: Session, site: str, day: date) -> tuple[list[Candidate],
 
 def _closed(session: Session, site: str, day: date) -> bool:
     return (
-        session.exec(select(Closure.id).where(Closure.site == site, Closure.day == day)).first()
+        session.exec(
+            select(Closure.id).where(
+                Closure.site == site,
+                Closure.day == day,
+                Closure.withdrawn_seq.is_(None),  # type: ignore[union-attr]
+            )
+        ).first()
         is not None
     )
 
@@ -228,7 +277,7 @@ def _compose(
     session: Session, ctx: Context, day: date, master: bytes, already: dict[str, str] | None = None
 ) -> tuple[dict[str, Any], Composition, dict[str, Client]]:
     policy_body, policy = _policy(session, ctx.site)
-    pool, clients = candidates(session, ctx.site, day)
+    pool, clients = candidates(session, ctx.site, day, ctx.now)
     seed = day_seed(day_key(master, ctx.site, day), ctx.site, day)
     composition = compose(seed, day, policy, pool, _closed(session, ctx.site, day), already)
     return policy_body, composition, clients
@@ -356,7 +405,7 @@ def view(session: Session, ctx: Context, draw: Draw) -> DrawView:
                 "track": client.track,
                 "phase": client.phase,
                 "why": screening.reason,
-                "status": screening.status,
+                "status": shown_status(screening, ctx.now),
                 "collect_by": due.strftime("%H:%M")
                 if due.date() == draw.day
                 else due.strftime("%Y-%m-%d %H:%M"),

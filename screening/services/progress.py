@@ -105,6 +105,9 @@ def screening_facts(
     settings = ctx.settings
     facts: dict[int, list[ScreeningFact]] = defaultdict(list)
     for s in screenings:
+        then = status[s.id]
+        # A pending screening past its deadline reads "overdue" until a write sweeps it.
+        shown = "overdue" if then == "pending" and s.due_by < (as_of or ctx.now) else then
         result = results.get(s.id)
         reading, positives, confirmed, validity, unexpected = None, (), False, None, ()
         if result is not None:
@@ -127,10 +130,8 @@ def screening_facts(
                 id=s.id,
                 day=s.day,
                 reason=s.reason,
-                status=status[s.id],  # type: ignore[arg-type]
-                counts_as=counts_as(
-                    status[s.id], reading, settings.results.missed_counts_as, validity
-                ),
+                status=shown,  # type: ignore[arg-type]
+                counts_as=counts_as(then, reading, settings.results.missed_counts_as, validity),
                 reading=reading,
                 positives=positives,
                 confirmed=confirmed,
@@ -225,18 +226,23 @@ def timeline(
             session, ctx, select(Client.id).where(Client.id == client.id), as_of
         )
         events, stays = _history(session, ctx, client, screenings.get(client.id, []), as_of)
+        late = _late_and_reversed(session, ctx, client)
         facts = Facts(
             stays=stays or ((client.admitted_on, client.discharged_on),),
             meeting_days=meeting_days(ctx, client.track),
             screenings=tuple(screenings.get(client.id, [])),  # type: ignore[arg-type]
             holds=tuple(
-                (h.starts_on, h.ends_on)
+                (h.starts_on, h.last_day())  # type: ignore[misc]
                 for h in session.exec(select(Hold).where(Hold.client_id == client.id))
+                if h.last_day() is not None
             ),
             closures=frozenset(
                 session.exec(
                     select(Closure.day).where(
-                        Closure.site == ctx.site, Closure.day >= first, Closure.day <= last
+                        Closure.site == ctx.site,
+                        Closure.day >= first,
+                        Closure.day <= last,
+                        Closure.withdrawn_seq.is_(None),  # type: ignore[union-attr]
                     )
                 ).all()
             ),
@@ -274,7 +280,10 @@ def timeline(
             for monday, cells in strip(facts, first, last)
         ],
         "screenings": [
-            _screening_dict(s, tally(s, policy) if s.id in rated else None)
+            {
+                **_screening_dict(s, tally(s, policy) if s.id in rated else None),
+                **late.get(s.id, {}),
+            }
             for s in sorted(in_range.screenings, key=lambda s: (s.day, s.id))
         ],
         "events": [
@@ -287,6 +296,36 @@ def timeline(
             if first <= e.day <= last
         ],
     }
+
+
+def _late_and_reversed(session: Session, ctx: Context, client: Client) -> dict[int, dict[str, Any]]:
+    """Per screening: when a specimen entered late was entered and why, and the miss an
+    amendment reversed (what it was, why, who approved)."""
+    zone = ctx.settings.zone
+    found: dict[int, dict[str, Any]] = defaultdict(dict)
+    for screening_id, reason, at in session.execute(
+        sa.select(Result.screening_id, Result.late_reason, _LEDGER.c.at)
+        .join(Screening, Screening.id == Result.screening_id)
+        .join(_LEDGER, _LEDGER.c.seq == Result.created_seq)
+        .where(Screening.client_id == client.id, Result.late_reason.is_not(None))  # type: ignore[union-attr]
+    ):
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        found[screening_id]["entered_late"] = {
+            "entered_at": at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            "reason": reason,
+        }
+    for s in session.exec(
+        select(Screening).where(
+            Screening.client_id == client.id,
+            Screening.reversed_status.is_not(None),  # type: ignore[union-attr]
+        )
+    ):
+        found[s.id]["reversed"] = {  # type: ignore[index]
+            "status": s.reversed_status,
+            "reason": s.status_note,
+            "approved_by": s.reversal_approver,
+        }
+    return found
 
 
 def _screening_dict(s: ScreeningFact, in_measures: str | None) -> dict[str, Any]:
@@ -345,6 +384,18 @@ def _history(
         .where(Screening.client_id == client.id, _LEDGER.c.kind.in_(("draw", "draw_amend")))
     ).all()
     holds = {h.ledger_seq: h for h in session.exec(select(Hold).where(Hold.client_id == client.id))}
+    rows_by_key = {
+        (s.created_seq, client.uid): s
+        for s in session.exec(select(Screening).where(Screening.client_id == client.id))
+    }
+    late_results = {
+        created: (collected_at, reason)
+        for created, collected_at, reason in session.execute(
+            sa.select(Result.created_seq, Result.collected_at, Result.late_reason)
+            .join(Screening, Screening.id == Result.screening_id)
+            .where(Screening.client_id == client.id)
+        )
+    }
     events: list[tuple[int, Event]] = []
 
     def add(seq: int, at: datetime, text: str) -> None:
@@ -375,7 +426,13 @@ def _history(
     )
     for seq, at, kind, canonical in rows:
         body = json.loads(canonical)["body"]
-        text = _event_text(kind, body, previous, holds.get(seq), staff) + reads.get(seq, "")
+        hold = holds.get(body["hold"].get("entry", seq)) if kind == "hold" else None
+        row = (
+            rows_by_key.get(tuple(body["screening"]))
+            if kind == "screening" and (body["action"] != "create")
+            else None
+        )
+        text = _event_text(kind, body, previous, hold, staff, row) + reads.get(seq, "")
         if kind == "client":
             previous = body["client"]
             if body["action"] in ("enrol", "readmit") or not stays:
@@ -387,6 +444,17 @@ def _history(
         if text and kind == "screening" and body.get("auto"):
             # The sweep writes later; the miss happened at the deadline.
             at = deadlines.get(tuple(body["screening"]), at)
+            if row is not None and row.status == "collected" and body["status"] == "no_show":
+                # Settled since by a specimen collected in time and entered late: the
+                # calendar shows the collection, and so does this line.
+                text = "overdue at the deadline; the specimen collected in time was entered late"
+        if text and kind == "result" and body.get("entered_late") and seq in late_results:
+            # A late entry is shown when the specimen was collected, with when it was
+            # entered and why: the calendar and this list tell one story.
+            collected_at, reason = late_results[seq]
+            entered = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone)
+            text += f"; entered late on {entered:%Y-%m-%d %H:%M}: {reason}"
+            at = collected_at
         if text:
             add(seq, at, text)
     return [e for _, e in sorted(events, key=lambda pair: (pair[1].at, pair[0]))], tuple(stays)
@@ -398,6 +466,7 @@ def _event_text(
     previous: dict[str, Any] | None,
     hold: Hold | None,
     staff: dict[str, str] | None = None,
+    row: Screening | None = None,
 ) -> str:
     if kind == "client":
         state = body["client"]
@@ -415,6 +484,14 @@ def _event_text(
                 changes.append(f"{name} changed")
         return ", ".join(changes)
     if kind == "hold" and hold is not None:
+        action = body.get("action", "add")
+        if action == "end":
+            return (
+                f"hold {hold.starts_on} to {hold.ends_on} ended early, last day "
+                f"{body['hold']['to']}: {hold.change_reason}"
+            )
+        if action == "withdraw":
+            return f"hold {hold.starts_on} to {hold.ends_on} withdrawn: {hold.change_reason}"
         return f"hold {hold.starts_on} to {hold.ends_on}: {hold.reason}"
     if kind == "screening":
         if body["action"] == "create":
@@ -424,6 +501,14 @@ def _event_text(
                 else "for-cause screening ordered"
             )
         status = body["status"].replace("_", " ")
+        if body["action"] == "reverse":
+            reason = row.status_note if row is not None else ""
+            approver = row.reversal_approver if row is not None else ""
+            return (
+                f"{body['reversed'].replace('_', ' ')} reversed: {reason}, approved by {approver}"
+            )
+        if body["status"] == "excused" and body.get("excuse") == "hold":
+            return f"excused: on hold ({row.status_note if row is not None else 'hold'})"
         if body["status"] == "excused":
             approver = body.get("approved_by") or (staff or {}).get(body.get("approver"), "?")
             return f"excused ({body['excuse']}, approved by {approver})"

@@ -20,6 +20,7 @@ from screening.db.models import AnalyteResult, Client, Draw, Result, ResultVersi
 from screening.errors import BadInput
 from screening.services.context import Context
 from screening.services.progress import as_it_stood, screening_facts
+from screening.services.screenings import shown_status
 
 SORTS = ("code", "phase", "run", "misses", "last", "flags")
 QUIET_DAYS = 30
@@ -57,6 +58,17 @@ def team(
             )
         ).all()
         facts = screening_facts(session, ctx, active, as_it_stood(ctx, day))
+        late_days: dict[int, list[date]] = defaultdict(list)
+        for client_id, late_day in session.execute(
+            sa.select(Screening.client_id, Screening.day)
+            .join(Result, Result.screening_id == Screening.id)
+            .where(
+                Screening.client_id.in_(active),  # type: ignore[attr-defined]
+                Result.late_reason.is_not(None),  # type: ignore[union-attr]
+                Screening.day <= day,
+            )
+        ):
+            late_days[client_id].append(late_day)
         overdue = (
             set(
                 session.exec(
@@ -83,13 +95,17 @@ def team(
             )
         )
     rows = [
-        _row(
-            client,
-            [s for s in facts.get(client.id, []) if s.day <= day],
-            day,  # type: ignore[arg-type]
-            client.id in overdue,
-            quiet_days,
-            ctx.settings.results.missed_counts_as,
+        _with_late_entries(
+            _row(
+                client,
+                [s for s in facts.get(client.id, []) if s.day <= day],
+                day,  # type: ignore[arg-type]
+                client.id in overdue,
+                quiet_days,
+                ctx.settings.results.missed_counts_as,
+            ),
+            late_days.get(client.id, []),  # type: ignore[arg-type]
+            day,
         )
         for client in clients
     ]
@@ -162,6 +178,17 @@ def miss_flag(last_30: int, last_7: int) -> str:
     return words + (f" ({last_7} in the last 7)" if last_7 else "")
 
 
+def _with_late_entries(row: dict[str, Any], days: list[date], day: date) -> dict[str, Any]:
+    """Specimens entered after their deadline in the last 30 days: counted, and flagged
+    so the team sees that the record was completed late."""
+    month = day - timedelta(days=29)
+    recent = sum(1 for d in days if d >= month)
+    row["entered_late_30_days"] = recent
+    if recent:
+        row["flags"].append(f"entered late: {recent}")
+    return row
+
+
 def reconcile(
     ctx: Context, start: str | None = None, end: str | None = None
 ) -> list[dict[str, Any]]:
@@ -198,6 +225,20 @@ def reconcile(
                 )
             ).all()
         )
+        # Specimens entered after their screening's deadline (late entries).
+        late = set(
+            session.exec(
+                select(Result.screening_id)
+                .join(Screening, Screening.id == Result.screening_id)
+                .join(Client, Client.id == Screening.client_id)
+                .where(
+                    Client.site == ctx.site,
+                    Screening.day >= first,
+                    Screening.day <= last,
+                    Result.late_reason.is_not(None),  # type: ignore[union-attr]
+                )
+            ).all()
+        )
     by_day: dict[date, list[Screening]] = defaultdict(list)
     for screening in rows:
         by_day[screening.day].append(screening)  # type: ignore[index]
@@ -208,7 +249,7 @@ def reconcile(
         drawn = [s for s in found if s.draw_id is not None]
         statuses = defaultdict(int)
         for s in found:
-            statuses[s.status] += 1
+            statuses[shown_status(s, ctx.now)] += 1
         report.append(
             {
                 "date": day.isoformat(),
@@ -222,13 +263,34 @@ def reconcile(
                     1 for s in found if s.status == "collected" and s.id not in awaiting
                 ),
                 "missed": statuses["no_show"] + statuses["refused"] + statuses["unable_to_provide"],
+                "entered_late": sum(1 for s in found if s.id in late),
                 "excused": statuses["excused"],
+                # Excusals, and misses reversed by an amendment (whatever became of them).
                 "excusals": sorted(
-                    f"{s.excuse_code} ({s.approved_by})" for s in found if s.status == "excused"
+                    _excusal(s)
+                    for s in found
+                    if s.status == "excused" or s.reversed_status is not None
+                ),
+                "reversed": sorted(
+                    f"{s.reversed_status.replace('_', ' ')} reversed ({s.reversal_approver})"
+                    for s in found
+                    if s.reversed_status is not None
                 ),
                 "cancelled": statuses["cancelled"],
                 "pending": statuses["pending"],
+                "overdue": statuses["overdue"],
             }
         )
         day += timedelta(days=1)
     return report
+
+
+def _excusal(screening: Screening) -> str:
+    """An excusal as the reconciliation lists it: its code and who approved it, or the
+    hold's reason for one a hold made, or the miss an amendment reversed."""
+    if screening.excuse_code == "hold":
+        return f"hold ({screening.status_note})"
+    if screening.reversed_status is not None:
+        was = screening.reversed_status.replace("_", " ")
+        return f"{was} reversed ({screening.reversal_approver})"
+    return f"{screening.excuse_code} ({screening.approved_by})"

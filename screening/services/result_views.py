@@ -10,12 +10,12 @@ from sqlmodel import Session, select
 
 from screening.core import validate
 from screening.core.interpret import AnalyteOutcome, Reading, counts_as, read_result
-from screening.db.models import Client, Result, ResultVersion, Screening
+from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screening
 from screening.errors import BadInput
 from screening.services.clients import find
 from screening.services.context import Context
 from screening.services.results import analytes_of, current_version
-from screening.services.screenings import STATUSES
+from screening.services.screenings import STATUSES, shown_status
 
 
 def reading(
@@ -50,8 +50,9 @@ def listing(
 ) -> list[dict[str, Any]]:
     """Screenings with their current result and reading, oldest first."""
     first, last = _day(start, "--from"), _day(end, "--to")
-    if status is not None and status not in STATUSES:
-        raise BadInput(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    shown = (*STATUSES, "overdue")
+    if status is not None and status not in shown:
+        raise BadInput(f"--status {status!r} is not one of {', '.join(shown)}")
     with ctx.database.read() as session:
         query = (
             select(Screening, Client)
@@ -64,7 +65,11 @@ def listing(
             query = query.where(Screening.day >= first)
         if last is not None:
             query = query.where(Screening.day <= last)
-        if status is not None:
+        if status == "overdue":  # pending past the deadline, not swept yet
+            query = query.where(Screening.status == "pending", Screening.due_by < ctx.now)
+        elif status == "pending":
+            query = query.where(Screening.status == "pending", Screening.due_by >= ctx.now)
+        elif status is not None:
             query = query.where(Screening.status == status)
         rows = session.exec(query.order_by(Screening.day, Client.code, Screening.id)).all()
         return [_row(session, ctx, screening, client) for screening, client in rows]
@@ -77,7 +82,7 @@ def _row(session: Session, ctx: Context, screening: Screening, client: Client) -
         "date": screening.day.isoformat(),
         "code": client.code,
         "reason": screening.reason,
-        "status": screening.status,
+        "status": shown_status(screening, ctx.now),
         "result": None,
         "reading": None,
         "positives": [],
@@ -134,6 +139,7 @@ def pending(ctx: Context) -> list[dict[str, Any]]:
                 "code": c.code,
                 "name": c.name,
                 "reason": s.reason,
+                "status": shown_status(s, ctx.now),
                 "observed": "yes" if s.observed_required else "",
                 "due_by": s.due_by.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             }
@@ -192,6 +198,18 @@ def show(ctx: Context, result_id: int) -> dict[str, Any]:
             "panel": result.panel,
             "medications": json.loads(result.medications),
             "vocabulary": ctx.settings.vocabulary.version,
+            "entered_late": _entered_late(session, result, zone),
             "current": history[-1],
             "history": history[:-1],
         }
+
+
+def _entered_late(session: Session, result: Result, zone: Any) -> dict[str, str] | None:
+    """When a specimen entered after its deadline was entered (its entry's time), and why."""
+    if result.late_reason is None:
+        return None
+    at = session.exec(select(LedgerRow.at).where(LedgerRow.seq == result.created_seq)).one()
+    return {
+        "entered_at": at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "reason": result.late_reason,
+    }

@@ -34,7 +34,14 @@ from screening.errors import BadInput
 from screening.services.clients import find, new_salt
 from screening.services.context import Context
 from screening.services.ledger import LedgerWriter
-from screening.services.screenings import create, first_open, key, pending_for, set_status
+from screening.services.screenings import (
+    REVERSIBLE,
+    create,
+    first_open,
+    key,
+    pending_for,
+    set_status,
+)
 from screening.services.upkeep import writing
 
 METHODS = ("point_of_care", "lab")
@@ -367,6 +374,8 @@ class Collection:
     method: str | None = None
     panel: str | None = None
     sent_to_lab: bool = False
+    # Why the specimen is entered after its screening's deadline (required then).
+    late_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -385,6 +394,7 @@ class _Checked:
     measures: Measures
     analytes: dict[str, AnalyteOutcome]
     defaulted: list[str]  # analytes given the panel's default outcome
+    late_reason: str | None = None
 
 
 def record(ctx: Context, code: str, findings: Findings, **details: Any) -> dict[str, Any]:
@@ -430,6 +440,7 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
             _check_collection_time(ctx, screening, item.moment, selected_at[screening.created_seq])
             if item.defaulted and not given.sent_to_lab:
                 _unstated_prescriptions(ctx, client, item)
+            late = _late_reason(ctx, screening, client, item)
             if screening.observed_required and not given.observed:
                 raise BadInput(
                     f"screening {screening.id} must be collected under direct "
@@ -441,7 +452,7 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
                 )
             if item.specimen_id:
                 used.add(item.specimen_id)
-            result, version, entry = _collect(ctx, writer, item, screening, client)
+            result, version, entry = _collect(ctx, writer, item, screening, client, late)
             stored.append((result, version, item.analytes))
             screening.status, screening.status_auto, screening.ledger_seq = (
                 "collected",
@@ -531,6 +542,7 @@ def _check(ctx: Context, given: Collection) -> _Checked:
         )
         why_observed = validate.free_text(given.observed_reason, "--observed-reason", False)
         specimen_code = validate.client_code(given.specimen_id) if given.specimen_id else None
+        late_reason = validate.free_text(given.late_reason, "--reason", False)
     except validate.Invalid as error:
         raise BadInput(str(error).replace("client code", "specimen id")) from None
     validity, measures = _validity(findings, ctx, ("valid", Measures()))
@@ -549,6 +561,7 @@ def _check(ctx: Context, given: Collection) -> _Checked:
         measures,
         analytes.by_code,
         analytes.defaulted,
+        late_reason,
     )
 
 
@@ -578,8 +591,35 @@ def _unstated_prescriptions(ctx: Context, client: Client, item: _Checked) -> Non
     )
 
 
+def _late_reason(ctx: Context, screening: Screening, client: Client, item: _Checked) -> str | None:
+    """A collection entered after its screening's deadline is a late entry: it needs a
+    reason, kept with the entry time beside the collection time. Entered in time, a
+    reason has no place."""
+    zone = ctx.settings.zone
+    if ctx.now <= screening.due_by:
+        if item.late_reason is not None:
+            raise BadInput(
+                f"--reason is for a specimen entered after its screening's deadline; "
+                f"screening {screening.id} is due by "
+                f"{screening.due_by.astimezone(zone):%Y-%m-%d %H:%M}: leave --reason out"
+            )
+        return None
+    if item.late_reason is None:
+        raise BadInput(
+            f"screening {screening.id} of {client.code} was due by "
+            f"{screening.due_by.astimezone(zone):%Y-%m-%d %H:%M}; a specimen entered after "
+            "its deadline is a late entry: add --reason saying why it is entered late"
+        )
+    return item.late_reason
+
+
 def _collect(
-    ctx: Context, writer: LedgerWriter, item: _Checked, screening: Screening, client: Client
+    ctx: Context,
+    writer: LedgerWriter,
+    item: _Checked,
+    screening: Screening,
+    client: Client,
+    late_reason: str | None = None,
 ) -> tuple[Result, ResultVersion, Any]:
     """The result, its first version and its ``result`` entry (ids come at the flush)."""
     given = item.given
@@ -596,6 +636,7 @@ def _collect(
         panel=item.panel,
         medications=client.medications,
         salt=new_salt(),
+        late_reason=late_reason,
         created_seq=0,
         ledger_seq=0,
     )
@@ -609,19 +650,20 @@ def _collect(
         void=False,
         override_reason=item.given.findings.override_reason,
     )
-    entry = writer.append(
-        ctx.site,
-        "result",
-        {
-            "action": "record",
-            "screening": key(screening, client),
-            "uid": client.uid,
-            "specimen_type": item.specimen,
-            "method": item.method,
-            "collected_at": rfc3339(item.moment),
-            "content": content_digest(result, version, list(item.analytes.values()), first=True),
-        },
-    )
+    body = {
+        "action": "record",
+        "screening": key(screening, client),
+        "uid": client.uid,
+        "specimen_type": item.specimen,
+        "method": item.method,
+        "collected_at": rfc3339(item.moment),
+        "content": content_digest(result, version, list(item.analytes.values()), first=True),
+    }
+    if late_reason is not None:
+        # Entered after the deadline: the entry's own time is the entry time.
+        body["entered_late"] = True
+        body["late_reason"] = private_digest(result.salt, late_reason)
+    entry = writer.append(ctx.site, "result", body)
     result.created_seq = result.ledger_seq = version.seq = entry.seq
     return result, version, entry
 
@@ -641,7 +683,8 @@ def _clients_by_code(session: Session, site: str, codes: set[str]) -> dict[str, 
 
 
 def _open_screenings(session: Session, client_ids: list[int]) -> dict[int, list[Screening]]:
-    """The clients' pending and no-show screenings, each client's by deadline."""
+    """The clients' pending screenings and misses (a collection may settle the sweep's
+    no-show; a miss staff recorded is named, to be reversed), each client's by deadline."""
     found: dict[int, list[Screening]] = {}
     ordered = sorted(client_ids)
     for start in range(0, len(ordered), CHUNK):
@@ -649,7 +692,7 @@ def _open_screenings(session: Session, client_ids: list[int]) -> dict[int, list[
             select(Screening)
             .where(
                 Screening.client_id.in_(ordered[start : start + CHUNK]),  # type: ignore[attr-defined]
-                Screening.status.in_(["pending", "no_show"]),  # type: ignore[attr-defined]
+                Screening.status.in_(["pending", *REVERSIBLE]),  # type: ignore[attr-defined]
             )
             .order_by(Screening.due_by, Screening.id)
         ):
@@ -691,8 +734,9 @@ def _check_collection_time(
     zone = ctx.settings.zone
     if moment < selected_at.replace(microsecond=0):
         raise BadInput(
-            f"--collected-at {moment.astimezone(zone):%Y-%m-%d %H:%M} is before the "
-            f"client was selected ({selected_at.astimezone(zone):%Y-%m-%d %H:%M})"
+            f"--collected-at {moment.astimezone(zone):%Y-%m-%d %H:%M} is before the client "
+            f"was selected for screening {screening.id} "
+            f"({selected_at.astimezone(zone):%Y-%m-%d %H:%M}); check the date and time"
         )
     if moment > screening.due_by:
         raise BadInput(

@@ -42,6 +42,19 @@ EXCUSE_CODES = (
     "employment",
     "other",
 )
+# Excuse codes the program sets itself: a hold entered after the draw, a miss reversed.
+HOLD_EXCUSE = "hold"
+REVERSED_EXCUSE = "reversed"
+# The misses staff record that only an amendment (`results reverse`) can undo.
+REVERSIBLE = ("no_show", "refused", "unable_to_provide")
+
+
+def shown_status(screening: Screening, now: datetime) -> str:
+    """The status as staff should read it: a pending screening past its deadline is
+    "overdue" until the next write's sweep records it as a no-show."""
+    if screening.status == "pending" and screening.due_by < now:
+        return "overdue"
+    return screening.status
 
 
 def key(screening: Screening, client: Client) -> list[Any]:
@@ -73,13 +86,9 @@ def pending_for(
                 f"see `screening results list --client {client.code}`"
             )
         if not usable(screening, collected_at):
-            raise BadInput(
-                f"screening {screening_id} of {client.code} is already "
-                f"{screening.status.replace('_', ' ')}; it cannot change again "
-                "(amend its result instead)"
-            )
+            raise BadInput(_settled_message(screening, client, collected_at, ctx))
         return screening
-    statuses = ["pending", "no_show"] if collected_at is not None else ["pending"]
+    statuses = ["pending", *REVERSIBLE] if collected_at is not None else ["pending"]
     candidates = session.exec(
         select(Screening)
         .where(Screening.client_id == client.id, Screening.status.in_(statuses))  # type: ignore[attr-defined]
@@ -89,12 +98,45 @@ def pending_for(
 
 
 def usable(screening: Screening, collected_at: datetime | None) -> bool:
-    """Pending, or (for a collection) swept to a no-show after it was collected."""
-    return screening.status == "pending" or (
-        collected_at is not None
-        and screening.status == "no_show"
-        and screening.status_auto
-        and collected_at <= screening.due_by
+    """Pending, or (for a collection made before the deadline) swept to a no-show after
+    it was collected, or a miss reversed by an amendment (`results reverse`)."""
+    if screening.status == "pending":
+        return True
+    if collected_at is None or collected_at > screening.due_by:
+        return False
+    swept = screening.status == "no_show" and screening.status_auto
+    reversed_miss = screening.status == "excused" and screening.reversed_status is not None
+    return swept or reversed_miss
+
+
+def _settled_message(
+    screening: Screening, client: Client, collected_at: datetime | None, ctx: Context | None
+) -> str:
+    status = screening.status.replace("_", " ")
+    if collected_at is not None and screening.status in REVERSIBLE and not screening.status_auto:
+        return (
+            f"screening {screening.id} of {client.code} was recorded as {status} by staff; "
+            "a specimen cannot replace it unless the miss is reversed first: "
+            f"screening results reverse {screening.id} --reason ... --approved-by NAME"
+        )
+    if (
+        ctx is not None
+        and collected_at is not None
+        and screening.status
+        in (
+            "pending",
+            "no_show",
+            "excused",
+        )
+    ):
+        return (
+            f"screening {screening.id} of {client.code} was due by "
+            f"{screening.due_by.astimezone(ctx.settings.zone):%Y-%m-%d %H:%M} and the "
+            "specimen was collected after that; record it as a for-cause screening instead"
+        )
+    return (
+        f"screening {screening.id} of {client.code} is already {status}; it cannot "
+        "change again (amend its result instead)"
     )
 
 
@@ -106,6 +148,15 @@ def first_open(
 ) -> Screening:
     """Of ``candidates`` (in order of deadline), the one a collection or mark goes to."""
     open_ones = [s for s in candidates if usable(s, collected_at)]
+    if not open_ones and collected_at is not None:
+        # A specimen for a day staff recorded as missed: name the way to reverse it.
+        missed = [
+            s
+            for s in candidates
+            if s.status in REVERSIBLE and not s.status_auto and collected_at <= s.due_by
+        ]
+        if missed:
+            raise BadInput(_settled_message(missed[0], client, collected_at, None))
     if not open_ones:
         raise BadInput(
             f"client {client.code} has no pending screening; for a test nobody drew, record "
@@ -280,3 +331,110 @@ def sweep_overdue(session: Session, writer: LedgerWriter, ctx: Context, now: dat
     for screening, client in overdue:
         set_status(writer, session, ctx, screening, client, "no_show", auto=True)
     return len(overdue)
+
+
+def reverse(ctx: Context, screening_id: int, reason: str, approved_by: str) -> dict[str, Any]:
+    """``results reverse``: an amendment that undoes a miss staff recorded (a no-show,
+    refusal or "unable to provide" entered in error). The screening is then excused
+    (code "reversed"); a specimen collected before its deadline may still be entered for
+    it, late and with a reason. The miss stays in the ledger, and the reversal beside it."""
+    try:
+        text = validate.free_text(reason, "--reason")
+        approver = validate.staff_name(approved_by, "--approved-by")
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+    with writing(ctx) as (session, writer):
+        screening = session.get(Screening, screening_id)
+        client = session.get(Client, screening.client_id) if screening else None
+        if screening is None or client is None or client.site != ctx.site:
+            raise BadInput(f"no screening {screening_id}; see `screening results list`")
+        if screening.status not in REVERSIBLE or screening.status_auto:
+            what = screening.status.replace("_", " ")
+            if screening.status == "no_show" and screening.status_auto:
+                raise BadInput(
+                    f"screening {screening_id} of {client.code} is a no-show recorded by the "
+                    "overdue sweep; a specimen collected before its deadline is entered with "
+                    f"`screening results record {client.code} --screening {screening_id} "
+                    "--collected-at ... --reason ...`"
+                )
+            raise BadInput(
+                f"screening {screening_id} of {client.code} is {what}; only a no-show, "
+                "refusal or unable-to-provide recorded by staff can be reversed"
+            )
+        was = screening.status
+        if not screening.salt:
+            screening.salt = new_salt()
+        screening.reversed_status, screening.reversal_approver = was, approver
+        screening.status, screening.status_note, screening.status_auto = "excused", text, False
+        screening.excuse_code, screening.approved_by = REVERSED_EXCUSE, None
+        entry = writer.append(
+            ctx.site,
+            "screening",
+            {
+                "action": "reverse",
+                "screening": key(screening, client),
+                "reversed": was,
+                "status": "excused",
+                "excuse": REVERSED_EXCUSE,
+                "note": private_digest(screening.salt, text),
+                "approved_by": private_digest(screening.salt, approver),
+            },
+        )
+        screening.ledger_seq = entry.seq
+        session.add(screening)
+        session.flush()
+        return {
+            "code": client.code,
+            "screening": screening.id,
+            "date": screening.day.isoformat(),
+            "reversed": was,
+            "approved_by": approver,
+        }
+
+
+def excuse_for_hold(
+    session: Session,
+    writer: LedgerWriter,
+    ctx: Context,
+    client: Client,
+    first: Any,
+    last: Any,
+    reason: str,
+    hold_seq: int,
+) -> list[Screening]:
+    """A hold entered after a day's draw excuses that day's screening, with the hold's
+    reason, while it is still pending and not yet overdue: past its deadline it is a
+    miss already, and a hold entered later does not erase it."""
+    found = session.exec(
+        select(Screening)
+        .where(
+            Screening.client_id == client.id,
+            Screening.status == "pending",
+            Screening.day >= first,
+            Screening.day <= last,
+            Screening.due_by >= ctx.now,
+        )
+        .order_by(Screening.due_by, Screening.id)
+    ).all()
+    for screening in found:
+        if not screening.salt:
+            screening.salt = new_salt()
+        screening.status, screening.status_note, screening.status_auto = "excused", reason, False
+        screening.excuse_code, screening.approved_by = HOLD_EXCUSE, None
+        entry = writer.append(
+            ctx.site,
+            "screening",
+            {
+                "action": "status",
+                "screening": key(screening, client),
+                "status": "excused",
+                "auto": False,
+                "note": private_digest(screening.salt, reason),
+                "excuse": HOLD_EXCUSE,
+                "approved_by": None,
+                "hold": hold_seq,
+            },
+        )
+        screening.ledger_seq = entry.seq
+        session.add(screening)
+    return list(found)

@@ -59,8 +59,12 @@ def simulate(ctx: Context, days: int = 365, runs: int = 20, clients: int = 60) -
         picks: dict[str, list[date]] = {c.uid: [] for c in people}
         for offset in range(days):
             day = start + timedelta(days=offset)
+            # Simulated clients give every specimen they are drawn for: their last
+            # screening is their last collection.
             pool = [
-                Candidate(c.uid, c.track, c.phase, c.admitted_on, False, last.get(c.uid))
+                Candidate(
+                    c.uid, c.track, c.phase, c.admitted_on, False, last.get(c.uid), last.get(c.uid)
+                )
                 for c in people
             ]
             seed = day_seed(day_key(master, settings.site.name, day), settings.site.name, day)
