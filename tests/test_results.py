@@ -582,7 +582,8 @@ def test_an_observed_collection_goes_to_the_recollection(day: Clinic) -> None:
             "is not a staff member's name",
         ),
         (["record", "C-01", "--collected-at", "2026-03-08T02:30"], "does not exist"),
-        (["show", "99999999999999999999"], "less than or equal to 2147483647"),
+        (["show", "99999999999999999999"], "no result 99999999999999999999"),
+        (["show", "SP-NONE"], "no result with specimen id SP-NONE"),
         (["no-show", "C-01", "--screening", "99999999999"], "less than or equal to 2147483647"),
     ],
 )
@@ -744,3 +745,16 @@ def test_a_lab_file_finds_no_specimen_of_another_site(day: Clinic) -> None:
         at_south("results", "import", str(lab))
     assert refused.exit_code == 2
     assert "no result has specimen id 'LAB-S'" in refused.stderr
+
+
+def test_a_result_is_found_by_its_specimen_id_as_well_as_its_number(day: Clinic) -> None:
+    with freeze_time(LATER):
+        day.ok("results", "record", "C-03", "--positive", "THC", "--specimen-id", "SP-0193")
+        number = _result_id(day, "C-03")
+        by_label = json.loads(day.ok("results", "show", "SP-0193", "--json").stdout)
+        by_number = json.loads(day.ok("results", "show", number, "--json").stdout)
+        assert by_label == by_number and str(by_label["result"]) == number
+        day.ok("results", "amend", "SP-0193", "--reason", "lab_confirmation", "--negative", "THC")
+        shown = json.loads(day.ok("results", "show", number, "--json").stdout)
+    assert shown["current"]["reason"] == "lab_confirmation"
+    assert [v["reason"] for v in shown["history"]] == ["recorded"]

@@ -425,7 +425,10 @@ def for_cause(
 def amend(
     ctx: typer.Context,
     result: Annotated[
-        int, typer.Argument(help="The result's number (see results list).", min=1, max=MAX_ID)
+        str,
+        typer.Argument(
+            help="The result's number (see results list), or its specimen id (e.g. SP-0193)."
+        ),
     ],
     reason: Annotated[
         str,
@@ -546,7 +549,9 @@ def pending(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @handle_errors
 def show(
     ctx: typer.Context,
-    result: Annotated[int, typer.Argument(help="The result's number.", min=1, max=MAX_ID)],
+    result: Annotated[
+        str, typer.Argument(help="The result's number, or its specimen id (e.g. SP-0193).")
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """One result: the collection, what it says now, and its history."""

@@ -14,7 +14,7 @@ from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screen
 from screening.errors import BadInput
 from screening.services.clients import find
 from screening.services.context import Context
-from screening.services.results import analytes_of, current_version
+from screening.services.results import analytes_of, current_version, find_result
 from screening.services.screenings import STATUSES, shown_status
 
 
@@ -147,15 +147,11 @@ def pending(ctx: Context) -> list[dict[str, Any]]:
         ]
 
 
-def show(ctx: Context, result_id: int) -> dict[str, Any]:
+def show(ctx: Context, result_id: int | str) -> dict[str, Any]:
     """One result: the collection, what it says now, and every earlier version."""
     zone = ctx.settings.zone
     with ctx.database.read() as session:
-        result = session.get(Result, result_id)
-        screening = session.get(Screening, result.screening_id) if result else None
-        client = session.get(Client, screening.client_id) if screening else None
-        if result is None or client is None or client.site != ctx.site:
-            raise BadInput(f"no result {result_id}; see `screening results list`")
+        result, screening, client = find_result(session, ctx, result_id)
         versions = session.exec(
             select(ResultVersion)
             .where(ResultVersion.result_id == result.id)

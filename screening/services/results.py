@@ -846,9 +846,37 @@ def analytes_by_version(
     return found
 
 
+MAX_RESULT = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+
+
+def find_result(
+    session: Session, ctx: Context, reference: int | str
+) -> tuple[Result, Screening, Client]:
+    """A result by its number (``results list``) or by its specimen id, the label staff
+    hold in their hand (``SP-0193``): digits alone are a number, anything else a label."""
+    text = str(reference).strip()
+    result = None
+    if text.isdigit():
+        number = int(text)
+        if 1 <= number <= MAX_RESULT:
+            result = session.get(Result, number)
+        what = f"result {text}"
+    else:
+        result = session.exec(select(Result).where(Result.specimen_id == text)).first()
+        what = f"result with specimen id {text}"
+    screening = session.get(Screening, result.screening_id) if result else None
+    client = session.get(Client, screening.client_id) if screening else None
+    if result is None or screening is None or client is None or client.site != ctx.site:
+        raise BadInput(
+            f"no {what}; give the result's number or its specimen id "
+            "(see `screening results list`)"
+        )
+    return result, screening, client
+
+
 def amend(
     ctx: Context,
-    result_id: int,
+    result_id: int | str,
     reason: str,
     findings: Findings,
     note: str | None = None,
@@ -864,11 +892,7 @@ def amend(
     except validate.Invalid as error:
         raise BadInput(f"{error} (an amendment for {reason} says what was wrong)") from None
     with writing(ctx) as (session, writer):
-        result = session.get(Result, result_id)
-        screening = session.get(Screening, result.screening_id) if result else None
-        client = session.get(Client, screening.client_id) if screening else None
-        if result is None or client is None or client.site != ctx.site:
-            raise BadInput(f"no result {result_id}; see `screening results list`")
+        result, screening, client = find_result(session, ctx, result_id)
         version, _ = apply_amendment(
             session, writer, ctx, result, reason, findings, text, lab_report_id
         )
