@@ -151,7 +151,7 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
             )
     if rng.random() < 0.05 and clinic.active:  # a for-cause screening
         code = rng.choice(sorted(clinic.active))
-        screenings.for_cause(clinic.context(day, 16, 30), code, "observed behaviour")
+        screenings.for_cause(clinic.context(day, 16, 30), [code], "observed behaviour")
     for code, admitted_on in sorted(clinic.active.items()):
         stay = (day - admitted_on).days
         if stay >= STAY_DAYS and rng.random() < 0.1:

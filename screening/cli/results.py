@@ -100,8 +100,7 @@ LIST_COLUMNS = [
     ("status", "status"),
     ("result", "result"),
     ("reading", "reads"),
-    ("positives", "found"),
-    ("detail", "levels, cutoffs and reading"),
+    ("levels", "found"),
 ]
 PENDING_COLUMNS = [
     ("screening", "screening"),
@@ -275,6 +274,13 @@ def record(
         f"{done['screening']}; specimen {done['validity']})"
         + ("; entered late" if late_reason else "")
     )
+    reads = done["reads"]
+    if not done["awaiting"]:
+        message(f"reads: {reads['summary'].replace('_', ' ')}")
+    for word in reads["analytes"]:
+        message(f"  {word}")
+    for flag in reads["flags"]:
+        warning(flag)
     if done["defaulted"]:
         message(
             f"negative for the {done['panel']} panel, as read on the cup: "
@@ -409,15 +415,19 @@ def cancel(
 @handle_errors
 def for_cause(
     ctx: typer.Context,
-    code: CodeArg,
+    codes: Annotated[
+        list[str], typer.Argument(help="The client's code, or several (all or none).")
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why the test is asked for.")],
 ) -> None:
     """A screening nobody drew (kept apart from random ones in every statistic)."""
     from screening.render.output import message
     from screening.services.screenings import for_cause as create_for_cause
 
-    done = create_for_cause(open_context(ctx), code, reason)
-    message(f"for-cause screening {done['screening']} for {done['code']}, due by {done['due_by']}")
+    for done in create_for_cause(open_context(ctx), codes, reason):
+        message(
+            f"for-cause screening {done['screening']} for {done['code']}, due by {done['due_by']}"
+        )
 
 
 @results_app.command("amend")

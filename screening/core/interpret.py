@@ -171,6 +171,31 @@ class Reading:
                 found += (f"{label}: {', '.join(groups[how])}",)
         return found
 
+    @property
+    def brief(self) -> str:
+        """For a table row: what was found (each positive, with its level and cutoff when
+        measured), levels that read negative, and what was not tested or is awaited
+        (every analyte in words is `results show`)."""
+
+        def level(analyte: AnalyteOutcome, unit: str) -> str:
+            if analyte.level is None:
+                return analyte.code
+            cutoff = f", cutoff {analyte.cutoff}" if analyte.cutoff is not None else ""
+            stated = " (stated against its level, by override)" if contradicts_level(analyte) else ""
+            return f"{analyte.code} {analyte.level} {unit}{cutoff}{stated}"
+
+        parts = [level(a, unit) for a, how, _, unit in self.details if how.endswith("positive")]
+        parts += [
+            f"{level(a, unit)}: negative"
+            for a, how, _, unit in self.details
+            if how == "negative" and a.level is not None
+        ]
+        for how, label in GROUPS[1:]:
+            codes = [a.code for a, read, _, _ in self.details if read == how]
+            if codes:
+                parts.append(f"{label}: {', '.join(codes)}")
+        return "; ".join(parts)
+
 
 GROUPS = (("negative", "negative"), ("pending", "awaiting the lab"), ("not_tested", "not tested"))
 

@@ -24,6 +24,7 @@ from sqlmodel import select
 
 from screening.core import validate
 from screening.core.interpret import outcome_of_level
+from screening.core.ledger import rfc3339
 from screening.db.models import Client, Result, ResultVersion, Screening
 from screening.errors import BadInput, RowErrors
 from screening.services.context import Context
@@ -274,7 +275,10 @@ def _row_problems(
             f"({', '.join(SCREENING_METHODS + CONFIRMING)})"
         )
     try:
-        collected = datetime.fromisoformat(row["collected_at"])
+        # When the lab gives the collection time it must agree with the clinic's: a
+        # different time is a different specimen behind the same label. Some labs send
+        # none; the specimen id alone then matches.
+        collected = datetime.fromisoformat(row["collected_at"] or rfc3339(result.collected_at))
         if collected.tzinfo is None:
             collected = collected.replace(tzinfo=ctx.settings.zone)
         if abs(collected - result.collected_at) > SAME_COLLECTION:

@@ -27,6 +27,7 @@ from screening.core.interpret import (
     judge_validity,
     needs_observed_recollection,
     outcome_of_level,
+    read_result,
 )
 from screening.core.ledger import rfc3339
 from screening.db.models import AnalyteResult, Client, LedgerRow, Result, ResultVersion, Screening
@@ -497,6 +498,7 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
                         code for code, a in item.analytes.items() if a.outcome == "not_tested"
                     ],
                     "override": given.findings.override_reason,
+                    "reads": _stated(ctx, client, item),
                 }
             )
         session.flush()
@@ -508,6 +510,28 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
             if answer["recollection"] is not None:
                 answer["recollection"] = answer["recollection"].id
         return answers
+
+
+def _stated(ctx: Context, client: Client, item: _Checked) -> dict[str, Any]:
+    """How the specimen reads, and each analyte staff stated (not the panel's default) in
+    words, for `record` to say back: a level decides its outcome, and the person who
+    typed it should see which."""
+    read = read_result(
+        item.analytes.values(),
+        json.loads(client.medications),
+        ctx.settings.vocabulary,
+        item.validity,
+        item.given.temperature_ok,
+    )
+    quiet = set(item.defaulted) | {
+        code for code, a in item.analytes.items() if a.outcome in ("pending", "not_tested")
+    }
+    words = [
+        word
+        for (analyte, _, _, _), word in zip(read.details, read.words, strict=True)
+        if analyte.code not in quiet
+    ]
+    return {"summary": read.summary, "analytes": words, "flags": list(read.flags)}
 
 
 def _check(ctx: Context, given: Collection) -> _Checked:
@@ -868,8 +892,7 @@ def find_result(
     client = session.get(Client, screening.client_id) if screening else None
     if result is None or screening is None or client is None or client.site != ctx.site:
         raise BadInput(
-            f"no {what}; give the result's number or its specimen id "
-            "(see `screening results list`)"
+            f"no {what}; give the result's number or its specimen id (see `screening results list`)"
         )
     return result, screening, client
 

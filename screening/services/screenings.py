@@ -302,22 +302,34 @@ def create(
     return screening
 
 
-def for_cause(ctx: Context, code: str, reason: str) -> dict[str, Any]:
+def for_cause(ctx: Context, codes: list[str], reason: str) -> list[dict[str, Any]]:
+    """``results for-cause``: a screening nobody drew, for one client or several at once
+    (one reason, one transaction: all of them or none)."""
     try:
         text = validate.free_text(reason, "--reason")
     except validate.Invalid as error:
         raise BadInput(str(error)) from None
+    if len(set(codes)) != len(codes):
+        raise BadInput("a client code is given twice; name each client once")
     with writing(ctx) as (session, writer):
-        client = find(session, ctx.site, code)
-        if client.status != "active":
-            raise BadInput(f"client {client.code} was discharged on {client.discharged_on}")
-        screening = create(writer, session, ctx, client, "for_cause", note=text)
+        made = []
+        for code in codes:
+            client = find(session, ctx.site, code)
+            if client.status != "active":
+                raise BadInput(
+                    f"client {client.code} was discharged on {client.discharged_on}; "
+                    "nothing was recorded"
+                )
+            made.append((client, create(writer, session, ctx, client, "for_cause", note=text)))
         session.flush()
-        return {
-            "code": client.code,
-            "screening": screening.id,
-            "due_by": screening.due_by.astimezone(ctx.settings.zone).isoformat(),
-        }
+        return [
+            {
+                "code": client.code,
+                "screening": screening.id,
+                "due_by": screening.due_by.astimezone(ctx.settings.zone).isoformat(),
+            }
+            for client, screening in made
+        ]
 
 
 def sweep_overdue(session: Session, writer: LedgerWriter, ctx: Context, now: datetime) -> int:
