@@ -181,7 +181,7 @@ class Reading:
             if analyte.level is None:
                 return analyte.code
             cutoff = f", cutoff {analyte.cutoff}" if analyte.cutoff is not None else ""
-            stated = " (stated against its level)" if contradicts_level(analyte) else ""
+            stated = " (override: against its level)" if contradicts_level(analyte) else ""
             return f"{analyte.code} {analyte.level} {unit}{cutoff}{stated}"
 
         parts = [level(a, unit) for a, how, _, unit in self.details if how.endswith("positive")]
