@@ -60,9 +60,13 @@ def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
     assert "screening clients update C-302 --meds" in upgraded.stderr
     assert "C-301" not in upgraded.stderr  # "suboxone" is a brand of buprenorphine
     assert _medications(old_clinic) == stored  # read through the vocabulary, never rewritten
+    assert "site 'main' is now recorded in the database, with time zone America/New_York" in (
+        upgraded.stderr
+    )
 
     verified = _ok(old_clinic, AFTER, "audit", "verify")
     assert "ledger intact" in verified.stdout
+    assert "now recorded" not in verified.stdout + verified.stderr  # adopted once, above
     assert "records match the ledger: 8 clients" in verified.stdout
 
     # The brand name reads as its generic: C-301's buprenorphine positives are expected.

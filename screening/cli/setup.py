@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from screening.cli.common import config_path, globals_of, handle_errors, os_user
+from screening.cli.common import (
+    config_path,
+    globals_of,
+    handle_errors,
+    open_context,
+    os_user,
+)
 
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and backups.", no_args_is_help=True)
@@ -155,6 +161,9 @@ def db_upgrade(ctx: typer.Context) -> None:
         message(f"schema upgraded from {before or 'empty'} to revision {after}")
     for problem in to_fix:
         warning(problem)
+    # A database older than the sites table adopts its site here, said once, rather
+    # than at the first command after the upgrade (an `audit verify`, say).
+    open_context(ctx, check_zone=False)
 
 
 @db_app.command("backup")
