@@ -722,7 +722,7 @@ class Replay:
             auto=False,
             latest=seq,
             reversed=body["reversed"],
-            reversal_approver=body["approved_by"],
+            reversal_approver=body["approver"],
         )
         self.screenings[key] = state
         self.reversals.append(f"{site} {state['date']} (entry {seq})")

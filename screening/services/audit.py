@@ -179,6 +179,9 @@ def _walk_chain(
             for name in ("os_digest", "as_digest"):
                 if name in actor and (site, actor[name]) not in staff:
                     staff[(site, actor[name])] = seq
+        approver = document["body"].get("approver") if kind == "screening" else None
+        if isinstance(approver, str) and (site, approver) not in staff:
+            staff[(site, approver)] = seq  # an excusal's or a reversal's approver
         if wanted is not None and seq == wanted[0] and stored_hash != wanted[1]:
             raise Broken(
                 seq,
@@ -359,7 +362,11 @@ def _screening_state(row: Any) -> dict[str, Any]:
         "because": row.because if screening.replaces_id else None,
         "latest": screening.ledger_seq,
         "reversed": screening.reversed_status,
-        "reversal_approver": private_digest(screening.salt, screening.reversal_approver),
+        "reversal_approver": (
+            _StaffName(screening.reversal_approver, row.site_salt)
+            if screening.reversal_approver
+            else None
+        ),
     }
     if drawn and row.draw_day != screening.day:
         state["date"] = f"{screening.day} (its draw is for {row.draw_day})"

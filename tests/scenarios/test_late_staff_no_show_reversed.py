@@ -115,10 +115,30 @@ def test_a_staff_no_show_is_reversed_by_an_amendment(story: Story) -> None:
     assert "flag: miss reversed by amendment main 2026-11-02" in verified
     assert "flag: collection entered late main 2026-11-02" in verified
 
+    # The approver leaves in an export only as a digest: no staff name goes out, and no
+    # --with-staff-names is needed for a ledger this version wrote.
+    exported = story.folder / "export"
+    story.ok("2026-11-03 10:01", "audit", "export", str(exported), "--to", "State Auditor",
+             "--purpose", "audit")  # fmt: skip
+    shipped = "".join(p.read_text() for p in exported.rglob("*") if p.is_file())
+    assert "Lee" not in shipped and "STAFF-NAMES" not in shipped
+
     story.clinic.sql("UPDATE screenings SET reversal_approver = 'Someone Else'")
     tampered = story.run("2026-11-03 10:05", "audit", "verify")
     assert tampered.exit_code == 1
     assert "screening" in tampered.stdout + tampered.stderr
+
+
+def test_an_approver_whose_name_is_deleted_is_named_by_verify(story: Story) -> None:
+    story.enrol("2026-11-02 06:50", "C-403,Ha Example,morning,1,2026-11-02,")
+    story.ok("2026-11-02 07:00", "select")
+    story.ok("2026-11-02 08:00", "results", "excuse", "C-403", "--reason", "medical",
+             "--approved-by", "Dr A. Lee")  # fmt: skip
+    assert "ledger intact" in story.verify("2026-11-02 08:05")
+    story.clinic.sql("DELETE FROM staff_names WHERE name = 'Dr A. Lee'")
+    tampered = story.run("2026-11-02 08:10", "audit", "verify")
+    assert tampered.exit_code == 1
+    assert "the staff member it names has no name in the database" in tampered.stderr
 
 
 def test_a_sweep_no_show_is_settled_by_a_late_entry_not_reversed(story: Story) -> None:
