@@ -261,3 +261,12 @@ def test_an_older_database_keeps_its_ledgers_zone_over_an_edited_config(clinic: 
     config.write_text(config.read_text().replace("America/Chicago", "America/New_York"))
     clinic.ok("clients", "add", "C-1", "--track", "morning", "--phase", "1")
     assert "ledger intact" in clinic.ok("audit", "verify").stdout
+
+
+def test_an_edited_zone_row_is_named_by_verify_not_taken_for_a_config_to_fix(clinic) -> None:  # type: ignore[no-untyped-def]
+    """An insider's edit of site_zones must read as tampering (exit 1), not as a config
+    that disagrees (exit 3, whose advice would paper over it)."""
+    clinic.sql("UPDATE site_zones SET timezone = 'America/Chicago'")
+    result = clinic.run("audit", "verify")
+    assert result.exit_code == 1, result.stderr
+    assert "differs from the ledger in timezone" in result.stderr
