@@ -96,7 +96,24 @@ def _import(
     with writing(ctx) as (session, writer):
         # What the file refers to, read once for all its rows (not once per specimen).
         results, _related = _results(session, ctx, {row["specimen_id"] for _, row in rows})
-        imported = _imported_reports(session, [result.id for result in results.values()])  # type: ignore[misc]
+        # A report id already imported is a duplicate once its result awaits nothing; while
+        # analytes still await the lab, the same report comes again as it is completed
+        # (labs re-issue a preliminary report as final under the same id).
+        current = current_versions(session, list(results.values()))
+        awaited = {
+            result_id: {a.code for a in analytes if a.outcome == "pending"}
+            for result_id, (_, analytes) in current.items()
+        }
+        completing: set[tuple[int, str]] = set()
+        for _, row in rows:
+            result = results.get(row["specimen_id"])
+            analyte = ctx.settings.vocabulary.assay(row["analyte"]) or row["analyte"].upper()
+            if result is not None and analyte in awaited.get(result.id, set()):  # type: ignore[arg-type]
+                completing.add((result.id, row["lab_report_id"]))  # type: ignore[arg-type]
+        imported = (
+            _imported_reports(session, [result.id for result in results.values()])  # type: ignore[misc]
+            - completing
+        )
         by_specimen: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
         by_report: dict[tuple[str, str, bool], list[tuple[int, dict[str, str]]]] = defaultdict(list)
         seen: dict[tuple[str, str], int] = {}
@@ -137,7 +154,7 @@ def _import(
                 "nothing was imported. Fix them and import the whole file again",
                 [text for _, text in problems],
             )
-        now = current_versions(session, [results[specimen] for specimen in by_specimen])
+        now = current  # read once above, for every result the file names
         later: list[Any] = []
         final = {
             specimen

@@ -76,3 +76,34 @@ def test_a_partial_report_then_a_final_one(story: Story) -> None:
     team = {row["code"]: row for row in story.json("2026-11-04 09:00", "report", "team")}
     assert team["C-140"]["flags"] == []
     assert "ledger intact" in story.verify("2026-11-04 10:00")
+
+
+def test_the_same_report_id_issued_as_preliminary_then_final(story: Story) -> None:
+    """Labs re-issue a preliminary report as final under the same id: the final one is
+    taken while analytes still await the lab; once nothing does, the same report again
+    is a duplicate, refused."""
+    story.enrol("2026-11-02 06:50", "C-141,Ro Example,morning,1,2026-11-02,")
+    story.ok("2026-11-02 07:00", "select")
+    story.ok("2026-11-02 10:00", "results", "record", "C-141", "--sent-to-lab", "--method",
+             "lab", "--specimen-id", "LAB-141")  # fmt: skip
+    preliminary = write_csv(
+        story.folder / "prelim.csv",
+        ["LAB-141,2026-11-02T10:00,COC,negative,,,immunoassay,R-9,P"],
+        header=HEADER + ",report_status",
+    )
+    story.ok("2026-11-03 08:00", "results", "import", str(preliminary))
+    final = write_csv(
+        story.folder / "final.csv",
+        [
+            "LAB-141,2026-11-02T10:00,COC,negative,,,immunoassay,R-9,F",
+            "LAB-141,2026-11-02T10:00,THC,positive,80,50,immunoassay,R-9,F",
+        ],
+        header=HEADER + ",report_status",
+    )
+    story.ok("2026-11-04 08:00", "results", "import", str(final))
+    [row] = story.json("2026-11-04 09:00", "results", "list", "--client", "C-141")
+    assert row["reading"] == "unexpected_positive"
+    assert "OPI: not tested" in row["says"]
+    error = story.refused("2026-11-04 09:05", 2, "results", "import", str(final))
+    assert "report R-9 is already imported for specimen LAB-141" in error
+    assert "ledger intact" in story.verify("2026-11-04 10:00")
