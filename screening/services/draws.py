@@ -375,7 +375,9 @@ def _add_screenings(
         session.execute(sa.insert(Screening.__table__), rows)  # type: ignore[arg-type]
 
 
-def view(session: Session, ctx: Context, draw: Draw) -> DrawView:
+def view(
+    session: Session, ctx: Context, draw: Draw, everything_of_the_day: bool = False
+) -> DrawView:
     body = json.loads(
         session.execute(
             sa.select(_LEDGER.c.canonical).where(_LEDGER.c.seq == draw.ledger_seq)
@@ -391,11 +393,16 @@ def view(session: Session, ctx: Context, draw: Draw) -> DrawView:
     ).scalar_one()
     rows = []
     zone = ctx.settings.zone
+    drawn = Screening.draw_id == draw.id
+    # `today` also lists the day's screenings nobody drew (for cause, an observed
+    # recollection): staff working from it must not miss one. The draw's own list (what
+    # `select` shows and delivers) stays the draw's.
+    which = sa.or_(drawn, sa.and_(Screening.draw_id.is_(None), Screening.day == draw.day))  # type: ignore[union-attr]
     for screening, client in session.exec(
         select(Screening, Client)
         .join(Client, Client.id == Screening.client_id)
-        .where(Screening.draw_id == draw.id)
-        .order_by(Client.code)
+        .where(which if everything_of_the_day else drawn, Client.site == draw.site)
+        .order_by(Screening.draw_id.is_(None), Client.code, Screening.id)  # type: ignore[union-attr]
     ).all():
         due = screening.due_by.astimezone(zone)
         rows.append(
@@ -428,7 +435,9 @@ def view(session: Session, ctx: Context, draw: Draw) -> DrawView:
 def today(ctx: Context) -> DrawView | None:
     with ctx.database.read() as session:
         draw = _find(session, ctx.site, ctx.today)
-        return view(session, ctx, draw) if draw is not None else None
+        if draw is None:
+            return None
+        return view(session, ctx, draw, everything_of_the_day=True)
 
 
 def reveal(ctx: Context) -> list[date]:
