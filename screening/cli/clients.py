@@ -268,6 +268,8 @@ def discharge(
 
     result = clients.discharge(open_context(ctx), code, on, reason)
     message(f"discharged {result['code']} on {result['discharged_on']}")
+    for screening in result["cancelled"]:
+        message(f"screening {screening} cancelled: a discharged client owes no specimen")
 
 
 @clients_app.command("readmit")

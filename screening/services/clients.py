@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from screening.core import validate
 from screening.core.canonical import canonical_text, private_digest
-from screening.db.models import Client, Hold
+from screening.db.models import Client, Hold, Screening
 from screening.errors import BadInput
 from screening.services.context import Context
 from screening.services.upkeep import writing
@@ -384,8 +384,30 @@ def discharge(
         )
         row.ledger_seq = entry.seq
         session.add(row)
+        cancelled = _cancel_open_screenings(session, writer, ctx, row)
         session.flush()
-        return summary(row)
+        return {**summary(row), "cancelled": cancelled}
+
+
+def _cancel_open_screenings(session: Session, writer: Any, ctx: Context, row: Client) -> list[int]:
+    """A discharged client owes no specimen: screenings still open and not yet overdue
+    are cancelled (a cancelled screening counts for nothing), so a client who completed
+    the program does not end their record on a miss. One already past its deadline was
+    missed before the discharge, and stays a miss."""
+    from screening.services.screenings import set_status
+
+    open_ones = session.exec(
+        select(Screening)
+        .where(
+            Screening.client_id == row.id,
+            Screening.status == "pending",
+            Screening.due_by >= ctx.now,
+        )
+        .order_by(Screening.due_by, Screening.id)
+    ).all()
+    for screening in open_ones:
+        set_status(writer, session, ctx, screening, row, "cancelled", note="client discharged")
+    return [screening.id for screening in open_ones]  # type: ignore[misc]
 
 
 def readmit(
