@@ -433,7 +433,9 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
                     observed=given.observed,
                 )
             else:
-                screening = first_open(client, open_ones, item.moment, given.observed)
+                screening = first_open(
+                    client, open_ones, item.moment, given.observed, ctx.settings.zone
+                )
             if screening in open_ones:
                 open_ones.remove(screening)
             if screening.created_seq not in selected_at:  # created in this transaction

@@ -7,7 +7,7 @@ change is a ``screening`` ledger entry; free text enters it only as a salted dig
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -94,7 +94,7 @@ def pending_for(
         .where(Screening.client_id == client.id, Screening.status.in_(statuses))  # type: ignore[attr-defined]
         .order_by(Screening.due_by, Screening.id)
     ).all()
-    return first_open(client, candidates, collected_at, observed)
+    return first_open(client, candidates, collected_at, observed, ctx.settings.zone)
 
 
 def usable(screening: Screening, collected_at: datetime | None) -> bool:
@@ -145,6 +145,7 @@ def first_open(
     candidates: list[Screening],
     collected_at: datetime | None = None,
     observed: bool = False,
+    zone: Any = UTC,
 ) -> Screening:
     """Of ``candidates`` (in order of deadline), the one a collection or mark goes to."""
     open_ones = [s for s in candidates if usable(s, collected_at)]
@@ -162,8 +163,21 @@ def first_open(
             f"client {client.code} has no pending screening; for a test nobody drew, record "
             f"one first: screening results for-cause {client.code} --reason ..."
         )
-    if observed:
-        return next((s for s in open_ones if s.observed_required), open_ones[0])
+    if observed and any(s.observed_required for s in open_ones):
+        return next(s for s in open_ones if s.observed_required)
+    if len(open_ones) > 1:
+        # A random and a for-cause screening open at once (or a late draw's and today's):
+        # one specimen filed against the wrong one would leave the other to become a
+        # miss, and read as the wrong kind of test. Staff say which.
+        listed = "; ".join(
+            f"{s.id} ({s.reason.replace('_', ' ')} of {s.day}, due "
+            f"{s.due_by.astimezone(zone).strftime('%Y-%m-%d %H:%M')})"
+            for s in open_ones
+        )
+        raise BadInput(
+            f"client {client.code} has {len(open_ones)} open screenings: {listed}; say "
+            "which with --screening N"
+        )
     return open_ones[0]
 
 
