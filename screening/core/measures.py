@@ -214,7 +214,8 @@ def measures(screenings: Iterable[Screened], today: date, missed_counts_as: str)
         awaiting_lab=sum(
             1
             for s, outcome in zip(rated, outcomes, strict=True)
-            if outcome is None and s.status == "collected"
+            # Not "not tested": a cup that tested nothing awaits nobody.
+            if outcome is None and s.status == "collected" and s.reading != "not_tested"
         ),
         negatives=negatives,
         rated=negatives + positives,
