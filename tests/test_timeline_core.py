@@ -254,7 +254,7 @@ def test_what_counts_for_nothing_is_never_negative() -> None:
         m = measures(nothing, MON + timedelta(days=20), policy)
         assert (m.negatives, m.rated, m.negative_rate, m.due) == (0, 0, None, 0)
         assert (m.current_negative_run, m.longest_negative_run) == (0, 0)
-        assert m.awaiting_lab == 3
+        assert m.awaiting_lab == 2  # pending and inconclusive: nothing awaits "not tested"
 
 
 def test_an_expected_positive_does_not_reset_the_days_since_an_unexpected_one() -> None:
