@@ -1,10 +1,11 @@
 """`today` lists every screening of the day staff must collect, not only the draw's.
 
 Days: Monday 2026-11-02, C-601 and C-602 (morning, phase 1) are drawn at 07:00 (C-603,
-in phase 2, is not). At 10:00 C-601's cup is dilute and negative (creatinine 3.1 mg/dL):
-an observed recollection is ordered at once. At 11:00 staff ask for a for-cause
-screening of C-603, who was not drawn. `today` must show the recollection and the for-cause screening as pending beside
-the draw's list; `select` (the draw itself) keeps showing only who was drawn.
+in phase 2, is not). At 10:00 C-601's cup is dilute and negative (creatinine 3.1
+mg/dL): an observed recollection is ordered at once. At 11:00 staff ask for a
+for-cause screening of C-603, who was not drawn. `today` must show the recollection
+and the for-cause screening as pending beside the draw's list; `select` (the draw
+itself) keeps showing only who was drawn.
 """
 
 from __future__ import annotations
