@@ -86,6 +86,10 @@ def verify(
             print(f"flag: collection entered late {late}")
         for reversal in report.reversals:
             print(f"flag: miss reversed by amendment {reversal}")
+        for excusal in report.hold_excusals:
+            print(f"flag: drawn screening excused by a hold entered after the draw {excusal}")
+        for closure in report.late_closures:
+            print(f"flag: closure entered after its day {closure}")
         if checkpoint:
             print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
         else:

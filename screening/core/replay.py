@@ -160,6 +160,11 @@ class Replay:
         # Collections entered after their screening's deadline, and misses reversed.
         self.late_entries: list[str] = []
         self.reversals: list[str] = []
+        # Flagged, not failed: a hold that excused a drawn screening (no approver asks for
+        # it), and a closure entered after its day (it turns a missed draw into a closed
+        # day in the reconciliation).
+        self.hold_excusals: list[str] = []
+        self.late_closures: list[str] = []
         # Clients who may still be in a pool, by site and by uid (the same objects).
         self._site_members: dict[str, dict[str, _Member]] = defaultdict(dict)
         self._members: dict[str, _Member] = {}
@@ -373,7 +378,10 @@ class Replay:
             self._closed.discard((site, date.fromisoformat(known[1]["date"])))
             return
         self.closures[seq] = (site, closure)
-        self._closed.add((site, date.fromisoformat(closure["date"])))
+        day = date.fromisoformat(closure["date"])
+        self._closed.add((site, day))
+        if at >= self._day_end(site, day):
+            self.late_closures.append(f"{site} {day} (entry {seq}, entered {rfc3339_of(at)})")
 
     def _take_commitment(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         from screening.core.selection import chain_length
@@ -646,6 +654,9 @@ class Replay:
         )
         if body.get("excuse") == "hold":
             self._check_hold_excusal(seq, key, state, body)
+            self.hold_excusals.append(
+                f"{site} {state['date']} (entry {seq}, hold entry {body.get('hold')})"
+            )
         if state["status"] != "pending" and not voided:
             raise Broken(
                 seq,
@@ -830,6 +841,10 @@ class Replay:
 
 
 CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
+def rfc3339_of(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _zone_at(zones: list[tuple[datetime | None, str]], at: datetime) -> str:

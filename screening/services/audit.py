@@ -68,6 +68,8 @@ class Report:
     clock_back: list[str] = field(default_factory=list)
     late_entries: list[str] = field(default_factory=list)
     reversals: list[str] = field(default_factory=list)
+    hold_excusals: list[str] = field(default_factory=list)
+    late_closures: list[str] = field(default_factory=list)
     checkpoint: str | None = None
     problem: str | None = None
     problem_seq: int | None = None
@@ -113,6 +115,7 @@ def verify(
     report.not_replayed, report.late_draws = replay.not_replayed, replay.late_draws
     report.zone_changes, report.clock_back = replay.zone_changes, replay.clock_back
     report.late_entries, report.reversals = replay.late_entries, replay.reversals
+    report.hold_excusals, report.late_closures = replay.hold_excusals, replay.late_closures
     return report
 
 

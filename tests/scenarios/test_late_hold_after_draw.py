@@ -46,4 +46,12 @@ def test_a_hold_after_the_draw_excuses_the_day(story: Story) -> None:
     assert timeline["strip"][0]["days"][0] == "E"
     team = {r["code"]: r for r in story.json("2026-11-04 08:00", "report", "team")}
     assert team["C-701"]["misses_30_days"] == 0
-    assert "ledger intact" in story.verify("2026-11-04 09:00")
+    verified = story.verify("2026-11-04 09:00")
+    assert "ledger intact" in verified
+    assert "flag: drawn screening excused by a hold entered after the draw main 2026-11-02" in (
+        verified
+    )
+    # A closure entered for a day already over (a forgotten draw turned into a closed day)
+    # is flagged too.
+    story.ok("2026-11-04 09:30", "close", "2026-11-01", "--reason", "snow")
+    assert "flag: closure entered after its day main 2026-11-01" in story.verify("2026-11-04 09:40")
