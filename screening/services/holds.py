@@ -105,8 +105,13 @@ def _change_hold(
 
         # The change counts for draws made from now on; today's, if made, stands unless
         # amended (`select --amend`), which re-evaluates the pool.
-        amend = drawn_on(session, ctx.site, ctx.today) and (
-            record.withdrawn or record.starts_on <= ctx.today <= record.ends_on
+        # Only when the hold left the client out of today's draw and no longer covers
+        # today: withdrawn, or ended before today.
+        back_today = record.withdrawn or (ended_on is not None and ended_on < ctx.today)
+        amend = (
+            record.starts_on <= ctx.today <= record.ends_on
+            and back_today
+            and drawn_on(session, ctx.site, ctx.today)
         )
         return {
             "id": record.id,
