@@ -30,12 +30,15 @@ def closure_record(row: Closure) -> dict[str, Any]:
     return state
 
 
-def close(ctx: Context, day_text: str, reason: str) -> dict[str, Any]:
+def _day_and_reason(day_text: str, reason: str) -> tuple[Any, str]:
     try:
-        day = validate.parse_date(day_text, "date")
-        text = validate.free_text(reason, "--reason")
+        return validate.parse_date(day_text, "date"), validate.free_text(reason, "--reason")
     except validate.Invalid as error:
         raise BadInput(str(error)) from None
+
+
+def close(ctx: Context, day_text: str, reason: str) -> dict[str, Any]:
+    day, text = _day_and_reason(day_text, reason)
     with writing(ctx) as (session, writer):
         existing = session.exec(
             select(Closure).where(Closure.site == ctx.site, Closure.day == day)
@@ -64,11 +67,7 @@ def withdraw(ctx: Context, day_text: str, reason: str) -> dict[str, Any]:
     """``close DATE --withdraw --reason``: the clinic opens after all. Its ledger entry
     counts for draws made from now on; a day already drawn as closed may be re-drawn
     for its pool with `select --amend --reason`."""
-    try:
-        day = validate.parse_date(day_text, "date")
-        text = validate.free_text(reason, "--reason")
-    except validate.Invalid as error:
-        raise BadInput(str(error)) from None
+    day, text = _day_and_reason(day_text, reason)
     with writing(ctx) as (session, writer):
         row = session.exec(
             select(Closure).where(Closure.site == ctx.site, Closure.day == day)

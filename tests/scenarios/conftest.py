@@ -16,6 +16,8 @@ The clinic's config makes the draw certain where a story needs it to be:
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,3 +126,19 @@ def story(backend: str, tmp_path: Path) -> Story:
     made.ok("2026-11-01 09:00", "init", "--site", "main", "--timezone", "America/New_York")
     made.edit_config(_scenario_phases)
     return made
+
+
+def standalone_verifier(story: Story, local: str) -> str:
+    """`audit export`, then the auditor's own screening-verify.py (stdlib Python only)."""
+    folder = story.folder / "export"
+    story.ok(local, "audit", "export", str(folder), "--to", "State Auditor", "--purpose", "audit")
+    python = shutil.which("python3", path="/usr/bin:/usr/local/bin") or "python3"
+    done = subprocess.run(
+        [python, "-I", str(folder / "screening-verify.py"), str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout

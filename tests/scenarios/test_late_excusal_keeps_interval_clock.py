@@ -14,10 +14,7 @@ screening-verify.py (on an export) replay each draw with the policy's rule
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
-from tests.scenarios.conftest import Story
+from tests.scenarios.conftest import Story, standalone_verifier
 
 
 def test_an_excusal_does_not_reset_the_interval_clock(story: Story) -> None:
@@ -46,19 +43,3 @@ def test_an_excusal_does_not_reset_the_interval_clock(story: Story) -> None:
     verified = story.verify("2026-11-14 09:00")
     assert "ledger intact" in verified
     assert "draws replayed" in standalone_verifier(story, "2026-11-14 09:10")
-
-
-def standalone_verifier(story: Story, local: str) -> str:
-    """`audit export`, then the auditor's own screening-verify.py (stdlib Python only)."""
-    folder = story.folder / "export"
-    story.ok(local, "audit", "export", str(folder), "--to", "State Auditor", "--purpose", "audit")
-    python = shutil.which("python3", path="/usr/bin:/usr/local/bin") or "python3"
-    done = subprocess.run(
-        [python, "-I", str(folder / "screening-verify.py"), str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd="/",
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout

@@ -15,10 +15,7 @@ named by verify (exit 1).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
-from tests.scenarios.conftest import Story
+from tests.scenarios.conftest import Story, standalone_verifier
 
 
 def test_a_hold_ended_early_and_a_closure_withdrawn(story: Story) -> None:
@@ -128,19 +125,3 @@ def test_a_hold_ended_early_and_a_closure_withdrawn(story: Story) -> None:
     result = story.run("2026-11-23 09:05", "audit", "verify")
     assert result.exit_code == 1
     assert "hold" in (result.stdout + result.stderr)
-
-
-def standalone_verifier(story: Story, local: str) -> str:
-    """`audit export`, then the auditor's own screening-verify.py (stdlib Python only)."""
-    folder = story.folder / "export"
-    story.ok(local, "audit", "export", str(folder), "--to", "State Auditor", "--purpose", "audit")
-    python = shutil.which("python3", path="/usr/bin:/usr/local/bin") or "python3"
-    done = subprocess.run(
-        [python, "-I", str(folder / "screening-verify.py"), str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd="/",
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
