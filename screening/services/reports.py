@@ -7,7 +7,7 @@ grow with the number of clients.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,8 +46,6 @@ def team(
     if sort not in SORTS:
         raise BadInput(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
     day = _day(as_of, "--date", ctx.today)
-    end_of_day = datetime.combine(day + timedelta(days=1), time(), ctx.settings.zone)
-    cutoff = min(ctx.now, end_of_day)
     active = select(Client.id).where(
         Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
     )
@@ -69,31 +67,13 @@ def team(
             )
         ):
             late_days[client_id].append(late_day)
-        overdue = (
-            set(
-                session.exec(
-                    select(Screening.client_id).where(
-                        Screening.client_id.in_(active),  # type: ignore[attr-defined]
-                        Screening.day <= day,
-                        Screening.due_by < cutoff,
-                        sa.or_(
-                            Screening.status == "pending",
-                            sa.and_(Screening.status == "no_show", Screening.status_auto),
-                        ),
-                    )
-                ).all()
-            )
-            if day < ctx.today
-            else set(
-                session.exec(
-                    select(Screening.client_id).where(
-                        Screening.client_id.in_(active),  # type: ignore[attr-defined]
-                        Screening.status == "pending",
-                        Screening.due_by < cutoff,
-                    )
-                ).all()
-            )
-        )
+        # Overdue as the record stood (the facts are read as of the day): a screening
+        # still pending past its deadline then, not one the sweep had made a miss.
+        overdue = {
+            client_id
+            for client_id, screened in facts.items()
+            if any(s.status == "overdue" and s.day <= day for s in screened)
+        }
     rows = [
         _with_late_entries(
             _row(
