@@ -81,7 +81,9 @@ def measure_lines(m: dict[str, Any]) -> list[tuple[str, str]]:
         ("negative rate", rate_words(m)),
         (
             "last unexpected +",
-            "never" if since is None else f"{since} days ago ({m['last_unexpected_positive']})",
+            "never"
+            if since is None
+            else f"{since} day{'' if since == 1 else 's'} ago ({m['last_unexpected_positive']})",
         ),
         (
             "misses",

@@ -402,12 +402,12 @@ def _history(
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
         events.append((seq, Event(at, at.astimezone(zone).date(), text)))
 
-    for seq, at, reason, _day in drawn:
-        add(
-            seq,
-            at,
-            "selected at random" if reason == "random" else "selected: interval floor reached",
-        )
+    for seq, at, reason, day in drawn:
+        text = "selected at random" if reason == "random" else "selected: interval floor reached"
+        entered = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone).date()
+        if entered != day:  # `select --late DAY`: say which day the draw was for
+            text += f" in the late draw for {day}"
+        add(seq, at, text)
     previous: dict[str, Any] | None = None
     stays: list[tuple[date, date | None]] = []
     deadlines = {
