@@ -421,12 +421,16 @@ def for_cause(
     reason: Annotated[str, typer.Option("--reason", help="Why the test is asked for.")],
 ) -> None:
     """A screening nobody drew (kept apart from random ones in every statistic)."""
+    from datetime import datetime
+
     from screening.render.output import message
     from screening.services.screenings import for_cause as create_for_cause
 
     for done in create_for_cause(open_context(ctx), codes, reason):
+        due = datetime.fromisoformat(done["due_by"])  # in the site's zone
         message(
-            f"for-cause screening {done['screening']} for {done['code']}, due by {done['due_by']}"
+            f"for-cause screening {done['screening']} for {done['code']}, "
+            f"due by {due:%Y-%m-%d %H:%M}"
         )
 
 
