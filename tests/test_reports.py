@@ -171,3 +171,12 @@ def test_timeline_of_an_unknown_client_and_plain_text_under_no_color(site: Clini
     assert unknown.exit_code == 2 and "no client with code 'C-99'" in unknown.stderr
     assert plain.exit_code == 0 and "\x1b[" not in plain.stdout
     assert plain.stdout.startswith("C-01  Client 1\n")
+
+
+def test_the_timeline_of_a_client_admitted_later_says_when_it_starts(clinic: Clinic) -> None:
+    clinic.ok("clients", "add", "C-9", "--track", "morning", "--phase", "1",
+              "--admitted", "2099-01-04")  # fmt: skip
+    result = clinic.run("timeline", "C-9")
+    assert result.exit_code == 2
+    assert "client C-9 is admitted on 2099-01-04" in result.stderr
+    assert "--from" not in result.stderr

@@ -205,6 +205,11 @@ def _range(ctx: Context, client: Client, start: str | None, end: str | None) -> 
     first = first or max(
         client.admitted_on, last - timedelta(weeks=STRIP_WEEKS) + timedelta(days=1)
     )
+    if first > last and start is None:
+        raise BadInput(
+            f"client {client.code} is admitted on {client.admitted_on}, after {last}: "
+            "their timeline starts then"
+        )
     if first > last:
         raise BadInput(f"--from {first} is after --to {last}")
     return first, last
