@@ -87,6 +87,10 @@ def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
     _ok(old_clinic, "2026-11-23T15:00:00Z", "results", "record", "C-304")
     again = _ok(old_clinic, "2026-11-23T20:00:00Z", "audit", "verify")
     assert "records match the ledger" in again.stdout
+    # The upgraded policy (the interval floor counts from the last collection now) is a
+    # change auditors see, with what changed.
+    assert "flag: selection policy changed main entry" in again.stdout
+    assert "interval_from" in again.stdout
 
 
 def test_an_old_clinic_export_names_its_staff_only_on_purpose(old_clinic: Path) -> None:

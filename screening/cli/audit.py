@@ -90,6 +90,8 @@ def verify(
             print(f"flag: drawn screening excused by a hold entered after the draw {excusal}")
         for closure in report.late_closures:
             print(f"flag: closure entered after its day {closure}")
+        for change in report.policy_changes:
+            print(f"flag: selection policy changed {change}")
         if checkpoint:
             print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
         else:

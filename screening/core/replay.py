@@ -164,6 +164,9 @@ class Replay:
         # it), and a closure entered after its day (it turns a missed draw into a closed
         # day in the reconciliation).
         self.hold_excusals: list[str] = []
+        # Every change of a site's selection policy after its first (an edited config
+        # changes who is drawn how often: auditors see when, and what).
+        self.policy_changes: list[str] = []
         self.late_closures: list[str] = []
         # Clients who may still be in a pool, by site and by uid (the same objects).
         self._site_members: dict[str, dict[str, _Member]] = defaultdict(dict)
@@ -235,6 +238,12 @@ class Replay:
                     f"{site}: time zone {earlier['timezone']} -> {body['timezone']} in the "
                     f"policy of entry {seq}, with no site entry (the config was edited)"
                 )
+        earlier = self._policies.get(site)
+        if earlier is not None:
+            changed = sorted(k for k in set(body) | set(earlier) if body.get(k) != earlier.get(k))
+            self.policy_changes.append(
+                f"{site} entry {seq} ({rfc3339_of(at)}): {', '.join(changed)}"
+            )
         self._policies[site] = body
 
     def _take_site(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:

@@ -70,6 +70,7 @@ class Report:
     reversals: list[str] = field(default_factory=list)
     hold_excusals: list[str] = field(default_factory=list)
     late_closures: list[str] = field(default_factory=list)
+    policy_changes: list[str] = field(default_factory=list)
     checkpoint: str | None = None
     problem: str | None = None
     problem_seq: int | None = None
@@ -116,6 +117,7 @@ def verify(
     report.zone_changes, report.clock_back = replay.zone_changes, replay.clock_back
     report.late_entries, report.reversals = replay.late_entries, replay.reversals
     report.hold_excusals, report.late_closures = replay.hold_excusals, replay.late_closures
+    report.policy_changes = replay.policy_changes
     return report
 
 
