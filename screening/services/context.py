@@ -26,6 +26,13 @@ class Context:
     now: datetime  # aware, UTC; read once per command by the CLI
     today: date  # the date at the site, in its time zone
 
+    def __post_init__(self) -> None:
+        # The ledger records whole seconds: every decision the command makes (late,
+        # overdue, a deadline) uses the instant its entries will show, or verify, reading
+        # the entries, would judge a specimen entered at 19:00:00.5 differently.
+        if self.now.microsecond:
+            object.__setattr__(self, "now", self.now.replace(microsecond=0))
+
     @property
     def site(self) -> str:
         return self.settings.site.name
