@@ -704,6 +704,12 @@ class Replay:
         ref = body.get("hold")
         known = self.holds.get(ref) if isinstance(ref, int) else None
         day = state["date"]
+        if state.get("draw") is None:
+            raise Broken(
+                seq,
+                f"entry {seq}: a hold excuses a screening nobody drew ({state['reason']}); "
+                "only a drawn screening is excused by a hold",
+            )
         if (
             known is None
             or known[1]["uid"] != key[1]

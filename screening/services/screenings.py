@@ -438,6 +438,9 @@ def excuse_for_hold(
         .where(
             Screening.client_id == client.id,
             Screening.status == "pending",
+            # Only a drawn screening: a for-cause test or an observed recollection is
+            # never excused by a hold (no approver asks for it).
+            Screening.draw_id.is_not(None),  # type: ignore[union-attr]
             Screening.day >= first,
             Screening.day <= last,
             Screening.due_by >= ctx.now,
