@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from screening.core import validate
-from screening.core.measures import counted, measures
+from screening.core.measures import counted, is_miss, measures
 from screening.core.timeline import ScreeningFact
 from screening.db.models import AnalyteResult, Client, Draw, Result, ResultVersion, Screening
 from screening.errors import BadInput
@@ -205,6 +205,22 @@ def reconcile(
                 )
             ).all()
         )
+        # What each specimen's current version says of its validity: an adulterated or
+        # substituted specimen is a refusal, a miss (core.measures.is_miss), here as in
+        # the timeline and the team report.
+        validity = dict(
+            session.execute(
+                sa.select(Result.screening_id, ResultVersion.validity)
+                .join(ResultVersion, ResultVersion.seq == Result.ledger_seq)
+                .join(Screening, Screening.id == Result.screening_id)
+                .join(Client, Client.id == Screening.client_id)
+                .where(
+                    Client.site == ctx.site,
+                    Screening.day >= first,
+                    Screening.day <= last,
+                )
+            ).all()
+        )
         # Specimens entered after their screening's deadline (late entries).
         late = set(
             session.exec(
@@ -242,7 +258,7 @@ def reconcile(
                 "resulted": sum(
                     1 for s in found if s.status == "collected" and s.id not in awaiting
                 ),
-                "missed": statuses["no_show"] + statuses["refused"] + statuses["unable_to_provide"],
+                "missed": sum(1 for s in found if is_miss(s.status, validity.get(s.id))),
                 "entered_late": sum(1 for s in found if s.id in late),
                 "excused": statuses["excused"],
                 # Excusals, and misses reversed by an amendment (whatever became of them).
