@@ -9,8 +9,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from screening.core.measures import is_miss
-
 # One symbol a day; the legend explains them (and the HTML colours them).
 LEGEND = {
     "*": "selected, pending",
@@ -55,15 +53,6 @@ class ScreeningFact:
     @property
     def void(self) -> bool:
         return self.reading == "void"
-
-    @property
-    def missed(self) -> bool:
-        """A miss, as core.measures.is_miss defines it for every output."""
-        return is_miss(self.status, self.validity)
-
-    @property
-    def awaiting_lab(self) -> bool:
-        return self.status == "collected" and self.reading in ("pending", "inconclusive")
 
 
 @dataclass(frozen=True)
