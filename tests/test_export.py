@@ -72,8 +72,13 @@ def exported(backend: str, tmp_path: Path) -> tuple[Clinic, Path]:
                 )
                 clinic.ok("select", "--amend", "--reason", "admitted this morning")
             if offset == 5:
-                clinic.ok("results", "for-cause", "C-02", "--reason", "concern")
-                clinic.ok("results", "cancel", "C-02", "--reason", "entered in error")
+                ordered = clinic.ok("results", "for-cause", "C-02", "--reason", "concern")
+                # C-02 may be drawn that day too: the cancellation names its screening.
+                number = ordered.stderr.split("for-cause screening ")[1].split()[0]
+                clinic.ok(
+                    "results", "cancel", "C-02", "--screening", number,
+                    "--reason", "entered in error",
+                )  # fmt: skip
     with freeze_time("2026-11-14T15:00:00Z"):
         clinic.ok("select", "--late", "2026-11-13", "--reason", "server down")
         folder = tmp_path / "export"

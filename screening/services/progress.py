@@ -97,8 +97,13 @@ def screening_facts(
         )
     status = {s.id: s.status for s in screenings}
     if as_of is not None:
+        changes = _status_changes(session, [s for s in screenings if s.id in later])
         status.update(
-            {s.id: _status_then(s, later[s.id], as_of) for s in screenings if s.id in later}
+            {
+                s.id: _status_then(s, later[s.id], as_of, changes.get(s.created_seq, []))
+                for s in screenings
+                if s.id in later
+            }
         )
         screenings = [s for s in screenings if status[s.id] is not None]
         results = {k: r for k, r in results.items() if r.id in versions}
@@ -173,16 +178,58 @@ def _versions_in_force(clients: Any, as_of: datetime | None) -> Any:
     )
 
 
+def _status_changes(
+    session: Session, screenings: list[Screening]
+) -> dict[int, list[tuple[datetime, str, bool]]]:
+    """Each screening's changes of status as the ledger has them, in order: (when, the
+    status it took, whether the sweep wrote it), by the screening's creating entry.
+    Read only for the screenings changed after an as-of instant: a handful."""
+    if not screenings:
+        return {}
+    wanted = {s.created_seq for s in screenings}
+    uids = sa.select(Client.uid).where(Client.id.in_({s.client_id for s in screenings}))  # type: ignore[union-attr]
+    found: dict[int, list[tuple[datetime, str, bool]]] = defaultdict(list)
+    for at, kind, canonical in session.execute(
+        sa.select(_LEDGER.c.at, _LEDGER.c.kind, _LEDGER.c.canonical)
+        .where(
+            _LEDGER.c.uid.in_(uids),
+            _LEDGER.c.kind.in_(("screening", "result")),
+            _LEDGER.c.seq > min(wanted),
+        )
+        .order_by(_LEDGER.c.seq)
+    ):
+        body = json.loads(canonical)["body"]
+        ref = body.get("screening")
+        if not ref or ref[0] not in wanted or body.get("action") == "create":
+            continue
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        if kind == "result":
+            found[ref[0]].append((at, "collected", False))
+        elif body["action"] == "reverse":
+            found[ref[0]].append((at, "excused", False))
+        else:
+            found[ref[0]].append((at, body["status"], bool(body.get("auto"))))
+    return found
+
+
 def _status_then(
-    screening: Screening, later: tuple[datetime, datetime], as_of: datetime
+    screening: Screening,
+    later: tuple[datetime, datetime],
+    as_of: datetime,
+    changes: list[tuple[datetime, str, bool]],
 ) -> str | None:
-    """The screening's status as the record stood at ``as_of`` when it was created or
-    changed after it (see ``screening_facts``); None: it did not exist yet."""
+    """The screening's status as the record stood at ``as_of``, from its changes in the
+    ledger (see ``screening_facts``); None: it did not exist yet. A no-show the sweep
+    wrote later counts from its deadline, when the miss happened."""
     created_at, _ = later
     if created_at > as_of:
         return None
-    if screening.status_auto and screening.due_by <= as_of:
-        return screening.status  # the sweep writes later; the miss was at the deadline
+    before = [status for at, status, _ in changes if at <= as_of]
+    if before:
+        return before[-1]
+    swept = any(auto and status == "no_show" for _, status, auto in changes)
+    if swept and screening.due_by <= as_of:
+        return "no_show"
     return "pending"  # a screening leaves pending once ("no second bite")
 
 
@@ -380,13 +427,21 @@ def _history(
         )
     rows = session.execute(
         sa.select(_LEDGER.c.seq, _LEDGER.c.at, _LEDGER.c.kind, _LEDGER.c.canonical)
-        .where(_LEDGER.c.uid == client.uid)
+        .where(
+            _LEDGER.c.uid == client.uid,
+            # As of a past day, only what had been entered by then.
+            _LEDGER.c.at <= as_of if as_of is not None else sa.true(),
+        )
         .order_by(_LEDGER.c.seq)
     ).all()
     drawn = session.execute(
         sa.select(_LEDGER.c.seq, _LEDGER.c.at, Screening.reason, Screening.day)
         .join(Screening, Screening.created_seq == _LEDGER.c.seq)
-        .where(Screening.client_id == client.id, _LEDGER.c.kind.in_(("draw", "draw_amend")))
+        .where(
+            Screening.client_id == client.id,
+            _LEDGER.c.kind.in_(("draw", "draw_amend")),
+            _LEDGER.c.at <= as_of if as_of is not None else sa.true(),
+        )
     ).all()
     holds = {h.ledger_seq: h for h in session.exec(select(Hold).where(Hold.client_id == client.id))}
     rows_by_key = {

@@ -16,7 +16,15 @@ from sqlmodel import select
 from screening.core import validate
 from screening.core.measures import counted, is_miss, measures
 from screening.core.timeline import ScreeningFact
-from screening.db.models import AnalyteResult, Client, Draw, Result, ResultVersion, Screening
+from screening.db.models import (
+    AnalyteResult,
+    Client,
+    Draw,
+    LedgerRow,
+    Result,
+    ResultVersion,
+    Screening,
+)
 from screening.errors import BadInput
 from screening.services.context import Context
 from screening.services.progress import as_it_stood, screening_facts
@@ -55,15 +63,20 @@ def team(
                 Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
             )
         ).all()
-        facts = screening_facts(session, ctx, active, as_it_stood(ctx, day))
+        as_of = as_it_stood(ctx, day)
+        facts = screening_facts(session, ctx, active, as_of)
         late_days: dict[int, list[date]] = defaultdict(list)
+        entered = LedgerRow.__table__
         for client_id, late_day in session.execute(
             sa.select(Screening.client_id, Screening.day)
             .join(Result, Result.screening_id == Screening.id)
+            .join(entered, entered.c.seq == Result.created_seq)
             .where(
                 Screening.client_id.in_(active),  # type: ignore[attr-defined]
                 Result.late_reason.is_not(None),  # type: ignore[union-attr]
                 Screening.day <= day,
+                # As of a past day, only the late entries made by then.
+                entered.c.at <= as_of if as_of is not None else sa.true(),
             )
         ):
             late_days[client_id].append(late_day)
