@@ -202,52 +202,28 @@ def reconcile(
             .join(Client, Client.id == Screening.client_id)
             .where(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
         ).all()
+        in_range = sa.and_(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
         # Collected but still waiting for the lab: some analyte has no outcome yet.
         awaiting = set(
             session.exec(
-                select(Result.screening_id)
-                .join(ResultVersion, ResultVersion.seq == Result.ledger_seq)
+                _specimens(select(Result.screening_id))
                 .join(AnalyteResult, AnalyteResult.version_id == ResultVersion.id)
-                .join(Screening, Screening.id == Result.screening_id)
-                .join(Client, Client.id == Screening.client_id)
-                .where(
-                    Client.site == ctx.site,
-                    Screening.day >= first,
-                    Screening.day <= last,
-                    AnalyteResult.outcome == "pending",
-                )
+                .where(in_range, AnalyteResult.outcome == "pending")
             ).all()
         )
-        # What each specimen's current version says of its validity: an adulterated or
-        # substituted specimen is a refusal, a miss (core.measures.is_miss), here as in
-        # the timeline and the team report.
-        validity = dict(
-            session.execute(
-                sa.select(Result.screening_id, ResultVersion.validity)
-                .join(ResultVersion, ResultVersion.seq == Result.ledger_seq)
-                .join(Screening, Screening.id == Result.screening_id)
-                .join(Client, Client.id == Screening.client_id)
-                .where(
-                    Client.site == ctx.site,
-                    Screening.day >= first,
-                    Screening.day <= last,
-                )
-            ).all()
-        )
-        # Specimens entered after their screening's deadline (late entries).
-        late = set(
-            session.exec(
-                select(Result.screening_id)
-                .join(Screening, Screening.id == Result.screening_id)
-                .join(Client, Client.id == Screening.client_id)
-                .where(
-                    Client.site == ctx.site,
-                    Screening.day >= first,
-                    Screening.day <= last,
-                    Result.late_reason.is_not(None),  # type: ignore[union-attr]
-                )
-            ).all()
-        )
+        # Each specimen's validity as its current version says (an adulterated or
+        # substituted specimen is a refusal, a miss: core.measures.is_miss, as in the
+        # timeline and the team report), and whether it was entered late.
+        validity: dict[int, str] = {}
+        late: set[int] = set()
+        for screening_id, judged, late_reason in session.execute(
+            _specimens(
+                sa.select(Result.screening_id, ResultVersion.validity, Result.late_reason)
+            ).where(in_range)
+        ):
+            validity[screening_id] = judged
+            if late_reason is not None:
+                late.add(screening_id)
     by_day: dict[date, list[Screening]] = defaultdict(list)
     for screening in rows:
         by_day[screening.day].append(screening)  # type: ignore[index]
@@ -292,6 +268,15 @@ def reconcile(
         )
         day += timedelta(days=1)
     return report
+
+
+def _specimens(statement: Any) -> Any:
+    """``statement`` over results, joined to their current version, screening and client."""
+    return (
+        statement.join(ResultVersion, ResultVersion.seq == Result.ledger_seq)
+        .join(Screening, Screening.id == Result.screening_id)
+        .join(Client, Client.id == Screening.client_id)
+    )
 
 
 def _excusal(screening: Screening) -> str:
