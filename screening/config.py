@@ -107,6 +107,9 @@ class DatabaseSettings(_Strict):
 
 class KeySettings(_Strict):
     file: str = "screening.key"
+    # The Ed25519 key that signs checkpoints for the witnesses (issue 14): kept apart
+    # from the master key, which draws; this one only vouches for the ledger's head.
+    witness_file: str = "screening-witness.key"
 
 
 class PolicySettings(_Strict):
@@ -289,6 +292,7 @@ class Settings:
     site: SiteSettings
     database_url: str
     key_file: Path
+    witness_key_file: Path
     policy: PolicySettings
     tracks: dict[str, Track]
     phases: dict[str, Phase]
@@ -479,12 +483,18 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
     vocabulary, _ = build_vocabulary(raw)
     folder = path.parent
     key_file = Path(parsed.keys.file)
+    witness_key_file = Path(parsed.keys.witness_file)
     return (
         Settings(
             path=path,
             site=parsed.site,
             database_url=parsed.database.url,
             key_file=key_file if key_file.is_absolute() else folder / key_file,
+            witness_key_file=(
+                witness_key_file
+                if witness_key_file.is_absolute()
+                else folder / witness_key_file
+            ),
             policy=parsed.policy,
             tracks=dict(parsed.tracks),
             phases=dict(parsed.phases),
