@@ -1,4 +1,9 @@
-"""The master key file: 32 random bytes in hex, mode 0600, never in the database."""
+"""The key files: 32 random bytes in hex, mode 0600, never in the database.
+
+The master key draws (DESIGN §5). The witness key is an Ed25519 seed that signs the
+checkpoints and anchors sent to the witnesses (issue 14): kept apart, so that a key that
+vouches for the record never also decides who is selected.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,12 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from screening.errors import EnvironmentProblem
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 def create_key(path: Path) -> bytes:
@@ -21,13 +30,12 @@ def create_key(path: Path) -> bytes:
     return key
 
 
-def read_key(path: Path) -> bytes:
+def read_key(path: Path, missing: str = "without it no further draws can be made") -> bytes:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise EnvironmentProblem(
-            f"the key file {path} is missing; restore it from your backup "
-            "(without it no further draws can be made)"
+            f"the key file {path} is missing; restore it from your backup ({missing})"
         ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise EnvironmentProblem(
@@ -47,3 +55,18 @@ def read_key(path: Path) -> bytes:
             f"the key file {path} holds {len(key)} bytes, not 32; restore it from your backup"
         )
     return key
+
+
+def create_witness_key(path: Path) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(create_key(path))
+
+
+def read_witness_key(path: Path) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = read_key(
+        path, "the witnesses' checkpoints can be checked only with the key that signed them"
+    )
+    return Ed25519PrivateKey.from_private_bytes(seed)
