@@ -13,6 +13,7 @@ from screening.cli.common import (
     handle_errors,
     open_context,
     os_user,
+    warn_if_exposed,
 )
 
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
@@ -181,7 +182,8 @@ def db_backup(
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
     try:
-        target = backup(database, path)
+        warn_if_exposed(database)
+        target = backup(database, settings, path)
     finally:
         database.dispose()
     message(f"backed up to {target}")
