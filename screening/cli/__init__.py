@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,13 @@ import typer
 
 from screening import __version__
 from screening.cli import audit, clients, draws, progress, results, schedule, setup, site
-from screening.cli.common import Globals, flush_stdout, set_globals, setup_logging
+from screening.cli.common import (
+    SIGPIPE_STATUS,
+    Globals,
+    flush_stdout,
+    set_globals,
+    setup_logging,
+)
 
 
 class _Screening(typer.Typer):
@@ -20,7 +27,12 @@ class _Screening(typer.Typer):
         try:
             return super().__call__(*args, **kwargs)
         except SystemExit as done:
-            raise SystemExit(flush_stdout(done.code)) from None
+            code = done.code
+            if code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+                # click met the closed pipe first (in an echo) and ended with 1, stdout
+                # wrapped so that it cannot raise again: the same broken pipe.
+                code = SIGPIPE_STATUS
+            raise SystemExit(flush_stdout(code)) from None
 
 
 app = _Screening(
