@@ -98,8 +98,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     with freeze_time(MONDAY):
         made.ok("init", "--timezone", "America/New_York")
         rows = [
-            f"C-{i:02d},Client {i},{('morning', 'evening')[i % 2]},1,2026-11-01,"
-            for i in range(30)
+            f"C-{i:02d},Client {i},{('morning', 'evening')[i % 2]},1,2026-11-01," for i in range(30)
         ]
         made.ok("clients", "import", str(write_csv(folder / "c.csv", rows)))
         made.ok("select")
@@ -203,6 +202,14 @@ def test_a_symlink_to_an_ordinary_file_is_written_through(shop: Shop, tmp_path: 
     assert [p.name for p in real.parent.iterdir()] == ["team.csv"], "a temporary file was left"
 
 
+def test_a_device_is_written_as_it_is(shop: Shop) -> None:
+    """/dev/null (or /dev/stdout) cannot be replaced by a renamed file, nor made private."""
+    with freeze_time(MONDAY):
+        result = shop.ok("report", "team", "--out", "/dev/null")
+    assert result.stderr.strip() == "written to /dev/null"
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
 def test_a_failed_write_leaves_the_old_file_whole(
     shop: Shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -258,11 +265,17 @@ def test_a_list_that_cannot_be_written_never_leads_to_a_second_draw(
         assert "no amendment recorded" in rerun.stderr
         assert "C-90" in (tmp_path / "tuesday.csv").read_text()
         assert "amended 1 time" in rerun.stderr
+    with freeze_time(WEDNESDAY):  # Sunday's draw, missed, drawn late
+        late = ["--late", "2026-11-22", "--reason", "server down"]
+        failed = shop.run("select", *late, "--csv", "/dev/full")
+        assert failed.exit_code == 3
+        assert "run `screening select --late 2026-11-22 --reason .. --csv FILE`" in failed.stderr
+        shop.ok("select", *late, "--csv", "sunday.csv")
+        assert count("draw") == draws + 2, "the late draw was made twice"
+        assert (tmp_path / "sunday.csv").exists()
 
 
-def test_a_closed_pipe_ends_a_command_quietly(
-    shop: Shop, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_closed_pipe_ends_a_command_quietly(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
     """`audit verify --json | head -1`: the reader is gone before the output is."""
 
     def gone(value: object) -> None:

@@ -84,24 +84,27 @@ def _emit(view: DrawView, zone: object, as_json: bool) -> None:
     message(_summary(view, zone))
 
 
-def _write_csv(view: DrawView, target: Output, amend: bool) -> None:
+def _write_csv(view: DrawView, target: Output, amend: bool, late: bool) -> None:
     """The list as CSV. The draw is in the ledger by now: a failed write says so, and
     how to get the file without drawing (or amending) again."""
     import io
 
     from screening.errors import ScreeningError
-    from screening.render.output import emit_csv
+    from screening.render.output import emit_csv, message
 
     buffer = io.StringIO()
     emit_csv(view.rows, _draw_columns(), buffer)
     try:
-        target.write(buffer.getvalue(), "the CSV")
+        message(target.write(buffer.getvalue(), "the CSV"))
     except ScreeningError as problem:
         recorded = "and its amendment are" if amend and view.created else "is"
-        again = " (without --amend)" if amend else ""
+        if late:  # shown again, not drawn again, by the same command
+            again = f"`screening select --late {view.day} --reason .. --csv FILE`"
+        else:
+            again = "`screening select --csv FILE`" + (" (without --amend)" if amend else "")
         raise type(problem)(
             f"the draw for {view.day} {recorded} recorded, but {problem.message}; run "
-            f"`screening select --csv FILE`{again} to write the list"
+            f"{again} to write the list"
         ) from None
 
 
@@ -151,7 +154,7 @@ def select(
         )
     _emit(view, context.settings.zone, as_json)
     if target is not None:
-        _write_csv(view, target, amend)
+        _write_csv(view, target, amend, late is not None)
 
 
 @handle_errors

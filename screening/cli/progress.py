@@ -49,10 +49,12 @@ def deliver(text: str, out: Output | None, what: str) -> None:
     """Print, or write a file only its owner can read (it holds treatment records)."""
     import sys
 
+    from screening.render.output import message
+
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write(text, what)
+        message(out.write(text, what))
 
 
 def _check_format(value: str) -> str:

@@ -185,12 +185,10 @@ class Output:
     path: Path
     option: str
 
-    def write(self, data: bytes | str, what: str) -> None:
-        """Write, and say where (stderr)."""
-        from screening.render.output import message
-
+    def write(self, data: bytes | str, what: str) -> str:
+        """Write; returns where, in words for the user."""
         private = self.guard.write(self.path, data, self.option, what)
-        message(f"written to {shown(self.path)}" + (" (readable by you only)" if private else ""))
+        return f"written to {shown(self.path)}" + (" (readable by you only)" if private else "")
 
 
 def output(settings: Settings, database: Any, path: Path | None, option: str) -> Output | None:
