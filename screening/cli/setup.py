@@ -178,6 +178,7 @@ def db_backup(
     from screening.db.engine import Database, resolve_url
     from screening.render.output import message
     from screening.services.maintenance import backup
+    from screening.services.outputs import shown
 
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
@@ -186,7 +187,7 @@ def db_backup(
         target = backup(database, settings, path)
     finally:
         database.dispose()
-    message(f"backed up to {target}")
+    message(f"backed up to {shown(target)}")
 
 
 def register(app: typer.Typer) -> None:
