@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,9 +10,32 @@ import typer
 
 from screening import __version__
 from screening.cli import audit, clients, draws, progress, results, schedule, setup, site
-from screening.cli.common import Globals, set_globals, setup_logging
+from screening.cli.common import (
+    SIGPIPE_STATUS,
+    Globals,
+    flush_stdout,
+    set_globals,
+    setup_logging,
+)
 
-app = typer.Typer(
+
+class _Screening(typer.Typer):
+    """The console script: as Typer runs it, with stdout flushed before exit so that a
+    reader gone away (`screening audit verify | head -1`) ends it quietly."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        try:
+            return super().__call__(*args, **kwargs)
+        except SystemExit as done:
+            code = done.code
+            if code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+                # click met the closed pipe first (in an echo) and ended with 1, stdout
+                # wrapped so that it cannot raise again: the same broken pipe.
+                code = SIGPIPE_STATUS
+            raise SystemExit(flush_stdout(code)) from None
+
+
+app = _Screening(
     name="screening",
     help="Random, unannounced drug screening for intensive outpatient programs.",
     no_args_is_help=True,

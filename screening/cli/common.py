@@ -82,6 +82,69 @@ def _database_message(error: BaseException) -> tuple[int, str]:
     return 1, f"database error {name}: {reason}; run again with --debug for details"
 
 
+# A reader that stopped reading (`audit verify | head -1`) ends the command the way it
+# ends a Unix tool, with the status of SIGPIPE and nothing on stderr.
+SIGPIPE_STATUS = 141
+
+
+def quiet_broken_pipe() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush, on the way out,
+    does not raise BrokenPipeError again into a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # a stdout without a descriptor (a test's buffer): nothing to flush later
+
+
+def flush_stdout(status: Any) -> Any:
+    """The exit status after the last flush of stdout: what was still buffered meets a
+    closed pipe only here, when the command itself has returned."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        return SIGPIPE_STATUS if status in (0, None) else status
+    except (OSError, ValueError):
+        pass
+    return status
+
+
+def _not_utf8(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """The option or argument whose text holds bytes that are not UTF-8 (Python hands
+    them over as lone surrogates), for a one-line refusal before any work. Paths are
+    left alone: a file name may be any bytes."""
+    given = [*args, *kwargs.values()]
+    # Typer hands commands click's own Context, of which typer.Context is a subclass.
+    context = next((v for v in given if isinstance(v, typer.Context.__mro__[1])), None)
+    names = {p.name: p for p in context.command.params} if context is not None else {}
+    for name, value in kwargs.items():
+        if not isinstance(value, str) or readable_text(value) == value:
+            continue
+        parameter = names.get(name)
+        if parameter is None:
+            return name
+        if parameter.param_type_name == "argument":
+            return (getattr(parameter, "metavar", None) or parameter.name).upper()
+        return parameter.opts[0]
+    return None
+
+
+def _os_message(problem: OSError) -> tuple[int, str]:
+    """A failure of the operating system under a command (a path too long, a file that
+    cannot be read) in one line: exit 2 when what the user typed cannot work, else 3."""
+    import errno
+
+    from screening.services.outputs import shown
+
+    where = f" ({shown(problem.filename)})" if problem.filename is not None else ""
+    reason = problem.strerror or type(problem).__name__
+    if problem.errno in (errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.EISDIR):
+        return 2, f"a path given cannot be used{where}: {reason}; check what was typed"
+    return 3, f"the system refused a file operation{where}: {reason}"
+
+
 def handle_errors(command: F) -> F:
     """Turn service errors into one stderr line and an exit code (DESIGN §7, STYLE §3)."""
 
@@ -90,9 +153,19 @@ def handle_errors(command: F) -> F:
         from screening.render.output import error, message
 
         try:
+            garbled = _not_utf8(args, kwargs)
+            if garbled is not None:
+                error(
+                    f"{garbled} is not valid UTF-8 text (check the terminal's or file's "
+                    "encoding); type it again"
+                )
+                raise typer.Exit(2)
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError:
+            quiet_broken_pipe()
+            raise typer.Exit(SIGPIPE_STATUS) from None
         except ScreeningError as problem:
             if isinstance(problem, RowErrors):
                 for line in problem.problems[:MAX_PROBLEMS_SHOWN]:
@@ -113,6 +186,14 @@ def handle_errors(command: F) -> F:
                 raise
             if type(unexpected).__module__.startswith("sqlalchemy"):
                 code, text = _database_message(unexpected)
+            elif isinstance(unexpected, OSError):
+                code, text = _os_message(unexpected)
+            elif isinstance(unexpected, UnicodeError):
+                code, text = (
+                    2,
+                    "text given (or read from a file) is not valid UTF-8; check the "
+                    "terminal's or file's encoding",
+                )
             else:
                 code, text = (
                     1,
@@ -193,6 +274,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     database = Database(resolve_url(options.db or settings.database_url, settings.folder))
     ctx.call_on_close(database.dispose)
     database.require_current_schema()
+    warn_if_exposed(database)
     now = datetime.now(UTC)
     actor = Actor(os_user(), options.actor)
     settings, notices = sites.settle(database, settings, actor, now, check_zone=check_zone)
@@ -208,6 +290,15 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
         now=now,
         today=now.astimezone(settings.zone).date(),
     )
+
+
+def warn_if_exposed(database: Any) -> None:
+    """Once per command: a database file other users can read (engine.Database.exposure)."""
+    exposure = database.exposure()
+    if exposure is not None:
+        from screening.render.output import warning
+
+        warning(exposure)
 
 
 def split_list(text: str | None) -> list[str] | None:

@@ -11,6 +11,7 @@ from screening.cli.common import JsonOpt, handle_errors, open_context
 
 if TYPE_CHECKING:
     from screening.services.draws import DrawView
+    from screening.services.outputs import Output
 
 policy_app = typer.Typer(
     help="The selection policy: what the config makes the draw do.", no_args_is_help=True
@@ -56,11 +57,9 @@ def _summary(view: DrawView, zone: object) -> str:
     return text
 
 
-def _emit(view: DrawView, zone: object, as_json: bool, csv_file: Path | None) -> None:
+def _emit(view: DrawView, zone: object, as_json: bool) -> None:
     from screening.render.output import emit_json, emit_rows, message
 
-    if csv_file is not None:
-        _write_csv(view, csv_file)
     if as_json:
         emit_json(
             {
@@ -85,14 +84,28 @@ def _emit(view: DrawView, zone: object, as_json: bool, csv_file: Path | None) ->
     message(_summary(view, zone))
 
 
-def _write_csv(view: DrawView, path: Path) -> None:
+def _write_csv(view: DrawView, target: Output, amend: bool, late: bool) -> None:
+    """The list as CSV. The draw is in the ledger by now: a failed write says so, and
+    how to get the file without drawing (or amending) again."""
     import io
 
-    from screening.render.output import emit_csv, write_private
+    from screening.errors import ScreeningError
+    from screening.render.output import emit_csv, message
 
     buffer = io.StringIO()
     emit_csv(view.rows, _draw_columns(), buffer)
-    write_private(path, buffer.getvalue())
+    try:
+        message(target.write(buffer.getvalue(), "the CSV"))
+    except ScreeningError as problem:
+        recorded = "and its amendment are" if amend and view.created else "is"
+        if late:  # shown again, not drawn again, by the same command
+            again = f"`screening select --late {view.day} --reason .. --csv FILE`"
+        else:
+            again = "`screening select --csv FILE`" + (" (without --amend)" if amend else "")
+        raise type(problem)(
+            f"the draw for {view.day} {recorded} recorded, but {problem.message}; run "
+            f"{again} to write the list"
+        ) from None
 
 
 @handle_errors
@@ -126,11 +139,22 @@ def select(
     ] = None,
 ) -> None:
     """Draw today's clients for screening (once a day; run again, it shows the same draw)."""
+    from screening.render.output import message
     from screening.services.draws import select_day
+    from screening.services.outputs import output
 
     context = open_context(ctx)
+    # Checked before the draw: a refused file must not leave a draw behind unseen.
+    target = output(context.settings, context.database, csv_file, "--csv")
     view = select_day(context, amend=amend, late=late, reason=reason)
-    _emit(view, context.settings.zone, as_json, csv_file)
+    if view.unchanged:
+        message(
+            f"nothing in the pool of {view.day} changed since it was last drawn or amended: "
+            "no amendment recorded; the draw stands as shown"
+        )
+    _emit(view, context.settings.zone, as_json)
+    if target is not None:
+        _write_csv(view, target, amend, late is not None)
 
 
 @handle_errors
@@ -146,7 +170,7 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             emit_json(None)
         message(f"no draw yet for {context.today}; run `screening select`")
         return
-    _emit(view, context.settings.zone, as_json, None)
+    _emit(view, context.settings.zone, as_json)
     if not as_json:
         done = len(view.rows) - view.pending - view.overdue
         overdue = f", {view.overdue} overdue" if view.overdue else ""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from screening.cli.common import handle_errors, open_context
+
+if TYPE_CHECKING:
+    from screening.services.context import Context
+    from screening.services.outputs import Output
 
 report_app = typer.Typer(
     help="Reports for the treatment team and the daily reconciliation.", no_args_is_help=True
@@ -33,16 +37,24 @@ TimelineToOpt = Annotated[
 FORMATS = ("text", "json", "csv", "html")
 
 
-def deliver(text: str, out: Path | None) -> None:
+def destination(context: Context, out: Path | None) -> Output | None:
+    """The --out file, checked before the report is gathered: never one of the clinic's
+    own files (services/outputs.py)."""
+    from screening.services.outputs import output
+
+    return output(context.settings, context.database, out, "--out")
+
+
+def deliver(text: str, out: Output | None, what: str) -> None:
     """Print, or write a file only its owner can read (it holds treatment records)."""
     import sys
 
-    from screening.render.output import write_private
+    from screening.render.output import message
 
     if out is None:
         sys.stdout.write(text)
     else:
-        write_private(out, text)
+        message(out.write(text, what))
 
 
 def _check_format(value: str) -> str:
@@ -76,7 +88,9 @@ def timeline(
     from screening.services.progress import timeline as gather
 
     chosen = _check_format(format)
-    data = gather(open_context(ctx), code, start, end)
+    context = open_context(ctx)
+    target = destination(context, out)
+    data = gather(context, code, start, end)
     if chosen == "json":
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     elif chosen == "csv":
@@ -85,7 +99,7 @@ def timeline(
         text = render.render_html(data)
     else:
         text = render.render_text(data, color_wanted(out))
-    deliver(text, out)
+    deliver(text, target, "the timeline")
 
 
 def register(app: typer.Typer) -> None:
@@ -122,7 +136,7 @@ RECONCILE_COLUMNS = [
 
 
 def _table(
-    rows: list[dict], columns: list[tuple[str, str]], chosen: str, title: str, out: Path | None
+    rows: list[dict], columns: list[tuple[str, str]], chosen: str, title: str, out: Output | None
 ) -> None:
     import contextlib
     import io
@@ -131,20 +145,20 @@ def _table(
     from screening.render.output import emit_csv, emit_rows
 
     if chosen == "json":
-        deliver(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", out)
+        deliver(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", out, "the report")
     elif chosen == "csv":
         buffer = io.StringIO()
         emit_csv(rows, columns, buffer)
-        deliver(buffer.getvalue(), out)
+        deliver(buffer.getvalue(), out, "the report")
     elif chosen == "html":
         from screening.render.timeline import render_table_html
 
-        deliver(render_table_html(title, rows, columns), out)
+        deliver(render_table_html(title, rows, columns), out, "the report")
     else:
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             emit_rows(rows, columns, title=title, empty="nothing to report")
-        deliver(buffer.getvalue(), out)
+        deliver(buffer.getvalue(), out, "the report")
 
 
 @report_app.command("team")
@@ -175,12 +189,13 @@ def team(
 
     chosen = _check_format(format)
     context = open_context(ctx)
+    target = destination(context, out)
     rows = team_rows(context, day, sort)
     if chosen in ("text", "html"):
         from screening.render.timeline import team_for_reading
 
         rows = team_for_reading(rows)
-    _table(rows, TEAM_COLUMNS, chosen, f"Team report, {day or context.today}", out)
+    _table(rows, TEAM_COLUMNS, chosen, f"Team report, {day or context.today}", target)
 
 
 @report_app.command("reconcile")
@@ -197,5 +212,7 @@ def reconcile(
     from screening.services.reports import reconcile as reconcile_rows
 
     chosen = _check_format(format)
-    rows = reconcile_rows(open_context(ctx), start, end)
-    _table(rows, RECONCILE_COLUMNS, chosen, "Daily reconciliation", out)
+    context = open_context(ctx)
+    target = destination(context, out)
+    rows = reconcile_rows(context, start, end)
+    _table(rows, RECONCILE_COLUMNS, chosen, "Daily reconciliation", target)

@@ -13,6 +13,7 @@ from screening.cli.common import (
     handle_errors,
     open_context,
     os_user,
+    warn_if_exposed,
 )
 
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
@@ -177,14 +178,16 @@ def db_backup(
     from screening.db.engine import Database, resolve_url
     from screening.render.output import message
     from screening.services.maintenance import backup
+    from screening.services.outputs import shown
 
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
     try:
-        target = backup(database, path)
+        warn_if_exposed(database)
+        target = backup(database, settings, path)
     finally:
         database.dispose()
-    message(f"backed up to {target}")
+    message(f"backed up to {shown(target)}")
 
 
 def register(app: typer.Typer) -> None:

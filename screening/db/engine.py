@@ -8,6 +8,8 @@ writers; STYLE §5). PostgreSQL: ledger appends take a transaction-level advisor
 from __future__ import annotations
 
 import os
+import shlex
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,6 +90,26 @@ class Database:
             raise EnvironmentProblem(
                 f"no database at {path}; run `screening init`, or pass --db URL"
             )
+
+    def exposure(self) -> str | None:
+        """A warning when the SQLite file can be read by other users of this computer:
+        it holds client names and results (DESIGN §8 makes it 0600; a copy or an older
+        umask may not have). None when private, absent, or not SQLite."""
+        path = sqlite_path(self.url)
+        if path is None:
+            return None
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            return None
+        if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+            return None
+        files = [path, *(p for s in ("-wal", "-shm") if (p := Path(f"{path}{s}")).exists())]
+        return (
+            f"the database {path} can be read by other users of this computer (mode "
+            f"{stat.S_IMODE(mode):04o}); it holds client records: run "
+            f"`chmod 600 {' '.join(shlex.quote(str(f)) for f in files)}`"
+        )
 
     def schema_revision(self) -> str | None:
         with self.connect() as connection:

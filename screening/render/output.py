@@ -239,20 +239,3 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def write_private(path: Any, text: str) -> None:
-    """Write a file only its owner can read: lists, timelines and reports are treatment
-    records. An existing file is replaced and made private too."""
-    import os
-
-    from screening.errors import BadInput
-
-    try:
-        descriptor = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    except OSError as error:
-        raise BadInput(f"cannot write {path}: {error.strerror}") from None
-    os.fchmod(descriptor, 0o600)  # the mode above applies only to a new file
-    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    message(f"written to {path} (readable by you only)")

@@ -66,6 +66,7 @@ class DrawView:
     left_out: dict[str, int]
     rows: list[dict[str, Any]] = field(default_factory=list)
     created: bool = False  # made by this command, rather than shown again
+    unchanged: bool = False  # an amendment asked for, with nothing in the pool to change
 
     def drawn_locally(self, zone: Any) -> str:
         return self.drawn_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -103,6 +104,8 @@ def select_day(
             draw = _draw(session, writer, ctx, day, master, why if late else None)
         else:
             draw = _amend(session, writer, ctx, existing, master, why)  # type: ignore[arg-type]
+            if draw is None:
+                return DrawView(**{**view(session, ctx, existing).__dict__, "unchanged": True})
         if late is not None:
             # The day is over: its key can be revealed at once, like any past day's.
             reveal_due(session, writer, ctx.settings, ctx.today, master)
@@ -315,9 +318,16 @@ def _draw(
     return draw
 
 
+# What an amendment re-evaluates; the same again is no amendment at all.
+_COMPOSED = ("policy", "pool", "left_out", "selected")
+
+
 def _amend(
     session: Session, writer: LedgerWriter, ctx: Context, draw: Draw, master: bytes, reason: str
-) -> Draw:
+) -> Draw | None:
+    """The draw re-evaluated over the corrected pool, or None when the pool, its
+    exclusions and the selection are all as last recorded: `select --amend` run again
+    (say after the list failed to reach its file) records no second amendment."""
     previous = json.loads(
         session.execute(
             sa.select(_LEDGER.c.canonical).where(_LEDGER.c.seq == draw.ledger_seq)
@@ -325,10 +335,13 @@ def _amend(
     )["body"]
     already = {item["uid"]: item["why"] for item in previous["selected"]}
     policy_body, composition, clients = _compose(session, ctx, draw.day, master, already)
+    composed = _body(draw.day, policy_body, composition)
+    if all(composed[key] == previous[key] for key in _COMPOSED):
+        return None
     added = {uid: why for uid, why in composition.selected if uid not in already}
     amendment = DrawAmendment(draw_id=draw.id, reason=reason, salt=new_salt(), ledger_seq=0)  # type: ignore[arg-type]
     body = {
-        **_body(draw.day, policy_body, composition),
+        **composed,
         "reason": private_digest(amendment.salt, reason),
         "added": sorted(added),
     }

@@ -23,6 +23,7 @@ from screening.core import validate
 from screening.db.models import LedgerRow
 from screening.errors import BadInput
 from screening.services.context import Context
+from screening.services.outputs import guard, new_folder_atomically, shown
 from screening.services.upkeep import writing
 
 _LEDGER = LedgerRow.__table__
@@ -79,10 +80,10 @@ def export(
             f"--to {recipient!r} is not a recipient's name; give the person or "
             "body, e.g. 'State Auditor'"
         ) from None
-    folder = folder.absolute()
-    if folder.exists() and any(folder.iterdir()):
-        raise BadInput(f"{folder} is not empty; export into a new folder")
-    created = not folder.exists()
+    real = guard(ctx.settings, ctx.database).check_folder(folder, "DIR")
+    if os.path.isdir(real) and os.listdir(real):
+        raise BadInput(f"{shown(folder)} is not empty; export into a new folder")
+    existed, placed = os.path.isdir(real), False
     try:
         with writing(ctx) as (session, writer):
             count, first, last = clear_staff_names(session)
@@ -99,13 +100,23 @@ def export(
                 body["staff_names"] = f"entries {first} to {last}"
             writer.append(ctx.site, "disclosure", body)
             session.flush()
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            summary = _write(session, folder, (count, first, last) if count else None)
+            summary: dict[str, Any] = {}
+
+            def fill(temporary: str) -> None:
+                staff = (count, first, last) if count else None
+                summary.update(_write(session, Path(temporary), staff))
+
+            # Built beside DIR and renamed into place (0700) before the disclosure
+            # commits: an export is whole, and recorded, or neither.
+            new_folder_atomically(real, fill, "the export")
+            placed = True
     except BaseException:
-        if created:
-            shutil.rmtree(folder, ignore_errors=True)
+        if placed:  # the disclosure did not commit: neither does the export
+            shutil.rmtree(real, ignore_errors=True)
+            if existed:
+                os.mkdir(real, 0o700)
         raise
-    return summary
+    return {**summary, "folder": str(folder.absolute())}
 
 
 def _write(session: Any, folder: Path, staff: tuple[int, int, int] | None = None) -> dict[str, Any]:

@@ -7,9 +7,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from screening.config import Settings
 from screening.db.engine import Database, sqlite_path
 from screening.db.migrate import upgrade
 from screening.errors import BadInput, EnvironmentProblem
+from screening.services.outputs import guard, new_file_atomically, shown
 
 
 def upgrade_schema(database: Database) -> tuple[str | None, str]:
@@ -26,8 +28,10 @@ def medications_to_fix(database: Database, vocabulary: Any, site: str) -> list[s
         return [p["problem"] for p in unknown_medications(session, vocabulary, site)]
 
 
-def backup(database: Database, target: Path) -> Path:
-    """A consistent copy of a live SQLite database (SQLite's online backup API), 0600."""
+def backup(database: Database, settings: Settings, target: Path) -> Path:
+    """A consistent copy of a live SQLite database (SQLite's online backup API), 0600,
+    made under a temporary name and linked into place once it passed its integrity
+    check: never one of the clinic's own files, never over an existing file."""
     source = sqlite_path(database.url)
     if source is None:
         raise EnvironmentProblem(
@@ -35,24 +39,20 @@ def backup(database: Database, target: Path) -> Path:
             "(e.g. pg_dump -Fc -f screening.dump DBNAME)"
         )
     database.require_current_schema()
-    target = target.absolute()
-    if target.exists():
-        raise BadInput(f"{target} already exists; choose a new file name for the backup")
-    if not target.parent.is_dir():
-        raise BadInput(f"the folder {target.parent} does not exist; create it first")
-    descriptor = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(descriptor)
-    try:
-        with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+    real = guard(settings, database).check(target, "PATH")
+    if os.path.lexists(target):
+        raise BadInput(f"{shown(target)} already exists; choose a new file name for the backup")
+
+    def copy(path: str) -> None:
+        with sqlite3.connect(source) as live, sqlite3.connect(path) as copy:
             live.backup(copy)
-        copy_check = sqlite3.connect(target)
+        copy_check = sqlite3.connect(path)
         try:
             result = copy_check.execute("PRAGMA integrity_check").fetchone()[0]
         finally:
             copy_check.close()
         if result != "ok":
-            raise EnvironmentProblem(f"the backup at {target} failed its integrity check: {result}")
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return target
+            raise EnvironmentProblem(f"the backup of {source} failed its integrity check: {result}")
+
+    new_file_atomically(real, copy, "the backup")
+    return Path(real)

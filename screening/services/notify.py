@@ -22,12 +22,14 @@ from types import TracebackType
 from typing import Any
 
 from screening.config import Settings
+from screening.errors import ScreeningError
 from screening.services.draws import LIST_COLUMNS as COLUMNS
 from screening.services.draws import DrawView
+from screening.services.outputs import DELIVERY_BOOK
 
 COMMAND_SECONDS = 60
 SMTP_SECONDS = 30
-BOOK = "screening-deliveries.json"
+BOOK = DELIVERY_BOOK
 KEEP_DAYS = 14
 
 
@@ -74,8 +76,9 @@ def deliver(settings: Settings, view: DrawView, channel: str) -> str:
 
 
 def _to_files(settings: Settings, view: DrawView) -> str:
-    from screening.render.output import emit_csv, write_private
+    from screening.render.output import emit_csv
     from screening.render.timeline import render_table_html
+    from screening.services.outputs import guard
 
     folder = Path(settings.notify.directory)  # type: ignore[arg-type]
     if not folder.is_absolute():
@@ -90,10 +93,13 @@ def _to_files(settings: Settings, view: DrawView) -> str:
     name = f"screening-{view.site}-{view.day.isoformat()}"
     html = render_table_html(f"Screening list for {view.day} ({view.site})", view.rows, COLUMNS)
     try:
-        write_private(folder / f"{name}.csv", buffer.getvalue())
-        write_private(folder / f"{name}.html", html)
-    except Exception as error:  # write_private says what went wrong, without content
-        raise DeliveryFailed(str(error)) from None
+        files = guard(settings)
+        files.write(folder / f"{name}.csv", buffer.getvalue(), "[notify] directory", "the list")
+        files.write(folder / f"{name}.html", html, "[notify] directory", "the list")
+    except ScreeningError as error:  # says what went wrong, without content
+        raise DeliveryFailed(error.message) from None
+    except OSError as error:
+        raise DeliveryFailed(f"cannot write to {folder}: {error.strerror}") from None
     return f"files {name}.csv and .html in {folder}"
 
 
