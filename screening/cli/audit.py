@@ -112,11 +112,7 @@ def _print_witness(witness: dict) -> None:  # type: ignore[type-arg]
         f"witnessed: {witness['checkpoints']} checkpoints in {folders} "
         f"folder{'s' if folders != 1 else ''} hold; the newest, of {newest['size']} entries, "
         f"was made {newest['age']} ({newest['time']})"
-        + (
-            f"; the head is consistent with it ({consistency['to']} entries)"
-            if consistency
-            else ""
-        )
+        + (f"; the head is consistent with it ({consistency['to']} entries)" if consistency else "")
     )
     if witness["anchors"]:
         print(f"witnessed anchors match the ledger's commitments: {witness['anchors']}")

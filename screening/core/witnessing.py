@@ -15,6 +15,7 @@ Pure: the caller reads the witness folders (services/witnessed.py) and the ledge
 from __future__ import annotations
 
 import base64
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,12 +73,11 @@ class Follower:
         elif 0 < self.newest < size:
             self._tail += raw
         if kind == "commitment" and isinstance(body, dict):
-            try:
+            # A malformed commitment is left out here: the replay names it.
+            with suppress(KeyError):
                 self.commitments[(site, body["period"])] = Anchor(
                     site, body["period"], body["length"], body["anchor"], size
                 )
-            except KeyError:
-                pass  # a malformed commitment: the replay names it
 
     def proof(self) -> list[bytes]:
         """PROOF(m, D[n]) of RFC 6962 §2.1.2 from the newest witnessed size m to the head:

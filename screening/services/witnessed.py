@@ -157,9 +157,9 @@ def _read_log(base: Path, origin: str, public: bytes, notes: Notes, seen: set[st
                 raise BadNote("it names another key than this installation's witness key")
         except BadNote as why:
             notes.problems.append(f"{vkey}: {why}")
-    for kind in ("checkpoints", "anchors"):
+    for kind, suffix in (("checkpoints", ".checkpoint"), ("anchors", ".anchors")):
         try:
-            names = sorted(p for p in (base / kind).iterdir() if p.suffix == f".{kind[:-1]}")
+            names = sorted(p for p in (base / kind).iterdir() if p.suffix == suffix)
         except FileNotFoundError:
             continue
         except OSError as error:
@@ -195,7 +195,7 @@ def _other_logs(folder: Path, origin: str, public: bytes, notes: Notes) -> None:
             continue
         other = f"screening/{match.group(1)}"
         try:
-            if parse_vkey(read_note(child / "witness.vkey")) == (other, public):
+            if parse_vkey(read_note(child / "witness.vkey"))[1] == public:
                 notes.problems.append(
                     f"{child} holds checkpoints signed by this installation's witness key for "
                     f"the log {other}, but this ledger's first entry makes it {origin}: the "
