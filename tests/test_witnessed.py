@@ -104,8 +104,15 @@ def test_witnessed_checkpoints_hold_and_a_changed_or_foreign_note_fails(
     hashes = [bytes.fromhex(h) for (h,) in clinic.sql("SELECT hash FROM ledger ORDER BY seq")]
     verify_consistency(size, entries, root_of(hashes[:size]), root_of(hashes), proof)
 
-    # A checkpoint kept by hand, as a file.
+    # A checkpoint kept by hand, as a file; changed, it fails.
     assert _verify(clinic, "--checkpoint", str(drawn)).exit_code == 0
+    kept = tmp_path / "kept.checkpoint"
+    kept.write_text(drawn.read_text().replace("time 2026-11-02T13", "time 2026-11-02T11"))
+    assert f"the checkpoint file {kept} cannot be trusted: its signature" in _fails(
+        clinic, "--checkpoint", str(kept)
+    )
+    missing = _verify(clinic, "--checkpoint", str(tmp_path / "nowhere.checkpoint"))
+    assert missing.exit_code == 2 and "neither SEQ:HASH" in missing.stderr
     # Past max_age_days (2), a warning; not a failure.
     late = _verify(clinic, when="2026-11-05T16:00:00Z")
     assert late.exit_code == 0

@@ -492,7 +492,7 @@ class Witnessed:
 
     def __init__(self, folder: Path, manifest: dict, origin: str, args: argparse.Namespace):
         self.origin, self.checkpoints, self.anchors = origin, [], []
-        self.warnings: list[str] = []
+        self.seen: set[bytes] = set()
         shipped = {n: folder / n for n in manifest["files"] if n.startswith("witness/")}
         own = _own_log(Path(args.witnessed), origin) if args.witnessed else None
         keys = []  # (source, vkey text), the strongest first
@@ -517,17 +517,17 @@ class Witnessed:
             return
         parsed = [(source, parse_vkey(text, source)) for source, text in keys]
         self.key_source, (name, self.public) = parsed[0]
+        if name != origin:
+            raise Problem(
+                f"{self.key_source} signs the log {name}, but this ledger is the log {origin}: "
+                "the ledger is not the one that was witnessed (replaced from its first entry)"
+            )
         for source, key in parsed[1:]:
             if key != (name, self.public):
                 raise Problem(
                     f"{source} is not {self.key_source}: the export's notes were "
                     "signed with another key"
                 )
-        if name != origin:
-            raise Problem(
-                f"{self.key_source} signs the log {name}, but this ledger is the log {origin}: "
-                "the ledger is not the one that was witnessed (replaced from its first entry)"
-            )
         for name_, path in sorted(shipped.items()):
             self._take(path, name_)
         if own is not None:
@@ -536,11 +536,15 @@ class Witnessed:
                     self._take(path, str(path))
 
     def _take(self, path: Path, where: str) -> None:
+        data = _read(path)
+        if data in self.seen:
+            return  # the same note shipped and among your copies: checked once
+        self.seen.add(data)
         if path.suffix == ".checkpoint":
-            text = open_note(_read(path), self.origin, self.public, where)
+            text = open_note(data, self.origin, self.public, where)
             self.checkpoints.append(parse_checkpoint(text, self.origin, where))
         elif path.suffix == ".anchors":
-            text = open_note(_read(path), self.origin, self.public, where)
+            text = open_note(data, self.origin, self.public, where)
             self.anchors += parse_anchors(text, self.origin, where)
 
     def check(self, roots: dict, entries: int, commitments: dict) -> list[str]:
