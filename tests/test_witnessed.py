@@ -129,6 +129,15 @@ def test_witnessed_checkpoints_hold_and_a_changed_or_foreign_note_fails(
         assert "the only witness" not in both.stderr
         assert f"warning: the witness folder {absent} is not there" in both.stderr
 
+    # Without the witness key the notes cannot be checked: said, not a failure.
+    key = clinic.folder / "screening-witness.key"
+    key.rename(key.with_suffix(".away"))
+    keyless = _verify(clinic)
+    assert keyless.exit_code == 0 and "witnessed:" not in keyless.stdout
+    assert f"warning: the key file {key} is missing" in keyless.stderr
+    assert "the witnessed checkpoints and anchors were not checked without it" in keyless.stderr
+    key.with_suffix(".away").rename(key)
+
     # A witnessed note with a changed byte, or signed by another key: named, and a failure.
     original = drawn.read_text()
     drawn.write_text(original.replace("time 2026-11-02T13", "time 2026-11-02T14"))
@@ -213,3 +222,16 @@ def test_the_proof_to_the_head_is_rfc6962s() -> None:
             for entry in hashes:
                 follower.take(entry.hex(), "draw", "main", {})
             assert follower.proof() == consistency_proof(hashes, m, n), (m, n)
+
+
+def test_the_configured_witness_folders_are_read_from_the_config(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from screening.services.witnessed import configured
+
+    config = tmp_path / "screening.toml"
+    config.write_text('[witness]\nfolders = ["/mnt/auditor", "share"]\nmax_age_days = 5\n')
+    settings = SimpleNamespace(path=config, folder=tmp_path)
+    assert configured(settings) == ([Path("/mnt/auditor"), tmp_path / "share"], 5)  # type: ignore[arg-type]
+    config.write_text("[site]\n")
+    assert configured(settings) == ([], 2)  # type: ignore[arg-type]

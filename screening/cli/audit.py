@@ -295,6 +295,8 @@ def export(
         f"exported {done['entries']} entries to {done['folder']} (head {done['head']}); "
         f"recorded as a disclosure to {to}"
     )
+    if done["checkpoints"]:
+        message(f"with {done['checkpoints']} witnessed checkpoints and the witness public key")
     message(f"verify with: python3 {Path(done['folder']) / VERIFIER} {done['folder']}")
     if done.get("staff_names"):
         message(

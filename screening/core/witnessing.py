@@ -22,7 +22,7 @@ from typing import Any
 
 from screening.core.checkpoint import Anchor, Checkpoint
 from screening.core.ledger import rfc3339
-from screening.core.merkle import Inconsistent, Tree, leaf_hash, verify_consistency
+from screening.core.merkle import EMPTY_ROOT, Inconsistent, Tree, leaf_hash, verify_consistency
 from screening.core.replay import Broken
 
 
@@ -53,7 +53,8 @@ class Follower:
 
     sizes: set[int]
     tree: _Tree = field(default_factory=_Tree)
-    roots: dict[int, tuple[bytes, str]] = field(default_factory=dict)  # size: (root, head)
+    # size: (root, hash of the last entry); the empty tree's head is SHA-256 of nothing.
+    roots: dict[int, tuple[bytes, str]] = field(default_factory=lambda: {0: (EMPTY_ROOT, "0" * 64)})
     commitments: dict[tuple[str, str], Anchor] = field(default_factory=dict)
     _peaks: list[bytes] = field(default_factory=list)
     _tail: bytearray = field(default_factory=bytearray)

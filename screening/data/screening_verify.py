@@ -640,7 +640,8 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
     origin = "screening/" + (hashlib.sha256(lines[0]).hexdigest()[:16] if lines else "")
     witnessed = Witnessed(folder, manifest, origin, args)
     sizes = {cp["size"] for cp in witnessed.checkpoints}
-    ledger, tree, roots, commitments = Ledger(), Tree(), {}, {}
+    ledger, tree, commitments = Ledger(), Tree(), {}
+    roots = {0: (tree.root(), "0" * 64)}  # size: (tree head, hash of the last entry)
     prev, expected = "0" * 64, 1
     for number, line in enumerate(lines, start=1):
         try:
