@@ -107,6 +107,12 @@ def test_the_export_ships_the_witnessed_notes_and_its_verifier_checks_them(
     code, _, err = _run(folder, capsys, "--vkey", vkey("screening/0123456789abcdef", stranger))
     assert code == 1 and "the ledger is not the one that was witnessed" in err
 
+    for bad in (["--vkey", "banana"], ["--witnessed", str(folder / "nowhere")]):
+        with pytest.raises(SystemExit) as usage:
+            _run(folder, capsys, *bad)
+        assert usage.value.code == 2
+    assert "--witnessed" in capsys.readouterr().err
+
     # The anchors against the auditor's witnessed copies (the clinic's witness folder).
     witness = clinic.folder / "screening-witness"
     code, out, err = _run(folder, capsys, "--witnessed", str(witness))

@@ -744,6 +744,18 @@ def main(argv: list[str]) -> int:
         "folder, or its screening-<hex> folder)",
     )
     args = parser.parse_args(argv[1:])
+    if args.witnessed and not Path(args.witnessed).is_dir():
+        parser.error(f"--witnessed {args.witnessed}: no such folder")
+    if args.vkey:
+        try:
+            parse_vkey(
+                Path(args.vkey).read_text(encoding="utf-8")
+                if Path(args.vkey).is_file()
+                else args.vkey,
+                f"--vkey {args.vkey}",
+            )
+        except (Problem, OSError, UnicodeDecodeError) as error:
+            parser.error(str(error))
     try:
         report, warnings = verify(Path(args.export), args)
     except Problem as problem:
