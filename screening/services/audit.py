@@ -3,6 +3,10 @@
 Verify streams the ledger once, in order: every hash and link, then the replay of what
 each entry says (core/replay.py), including every draw recomputed from its key; then it
 checks that every client, hold, closure, draw and screening row is what the ledger says.
+The same walk takes the ledger's tree head at every size a witness folder holds a
+checkpoint of (services/witnessed.py reads them, core/witnessing.py compares), so that a
+history rewritten with its chain recomputed, or cut short, is named by the first
+witnessed checkpoint it breaks.
 It reports the first problem, by ledger entry and client uid (never by name or code:
 auditors run this).
 """
