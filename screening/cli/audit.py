@@ -108,10 +108,12 @@ def _print_witness(witness: dict) -> None:  # type: ignore[type-arg]
         return
     folders = len(witness["folders"])
     consistency = witness["consistency"]
+    count = witness["checkpoints"]
+    plural = ("s", "hold") if count != 1 else ("", "holds")
     print(
-        f"witnessed: {witness['checkpoints']} checkpoints in {folders} "
-        f"folder{'s' if folders != 1 else ''} hold; the newest, of {newest['size']} entries, "
-        f"was made {newest['age']} ({newest['time']})"
+        f"witnessed: {count} checkpoint{plural[0]} in {folders} "
+        f"folder{'s' if folders != 1 else ''} {plural[1]}; the newest, of "
+        f"{newest['size']} entries, was made {newest['age']} ({newest['time']})"
         + (f"; the head is consistent with it ({consistency['to']} entries)" if consistency else "")
     )
     if witness["anchors"]:
@@ -296,7 +298,11 @@ def export(
         f"recorded as a disclosure to {to}"
     )
     if done["checkpoints"]:
-        message(f"with {done['checkpoints']} witnessed checkpoints and the witness public key")
+        count = done["checkpoints"]
+        message(
+            f"with {count} witnessed checkpoint{'s' if count != 1 else ''} and the witness "
+            "public key, for the auditor to check the ledger against"
+        )
     message(f"verify with: python3 {Path(done['folder']) / VERIFIER} {done['folder']}")
     if done.get("staff_names"):
         message(

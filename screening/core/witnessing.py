@@ -203,7 +203,9 @@ def _check_anchors(anchors: list[SeenAnchor], follower: Follower) -> None:
 def age_words(made: datetime, now: datetime) -> str:
     seconds = max(0, int((now - made).total_seconds()))
     if seconds < 2 * 3600:
-        return f"{seconds // 60} minutes ago"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} hours ago"
-    return f"{seconds // 86400} days ago"
+        count, unit = seconds // 60, "minute"
+    elif seconds < 2 * 86400:
+        count, unit = seconds // 3600, "hour"
+    else:
+        count, unit = seconds // 86400, "day"
+    return f"{count} {unit}{'' if count == 1 else 's'} ago"

@@ -588,7 +588,8 @@ class Witnessed:
             newest = max(self.checkpoints, key=lambda c: (c["time"], c["size"]))
             oldest = min(c["size"] for c in self.checkpoints)
             lines.append(
-                f"witnessed: {len(self.checkpoints)} checkpoints hold, the newest of "
+                f"witnessed: {len(self.checkpoints)} checkpoint"
+                f"{'s hold' if len(self.checkpoints) != 1 else ' holds'}, the newest of "
                 f"{newest['size']} entries made {newest['time']:%Y-%m-%dT%H:%M:%SZ}; "
                 + (
                     f"signatures checked with {self.key_source}"
