@@ -147,7 +147,11 @@ def forge(clinic: Clinic, seq: int, edit) -> None:  # type: ignore[no-untyped-de
 
     clinic.drop_ledger_guard()
     rows = clinic.sql("SELECT seq, canonical FROM ledger WHERE seq >= :s ORDER BY seq", s=seq)
-    prev = clinic.sql("SELECT hash FROM ledger WHERE seq = :s", s=seq - 1)[0][0]
+    prev = (
+        clinic.sql("SELECT hash FROM ledger WHERE seq = :s", s=seq - 1)[0][0]
+        if seq > 1
+        else "0" * 64
+    )
     for number, text in rows:
         document = _json.loads(text)
         if number == seq:

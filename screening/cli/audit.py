@@ -21,7 +21,9 @@ def verify(
     checkpoint: Annotated[
         str | None,
         typer.Option(
-            "--checkpoint", help="SEQ:HASH from an earlier `audit checkpoint`, kept elsewhere."
+            "--checkpoint",
+            help="SEQ:HASH from an earlier `audit checkpoint`, or a checkpoint file kept "
+            "elsewhere (checked with the witness key).",
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -29,7 +31,7 @@ def verify(
     """Recompute the ledger's hashes and links and check every record against it."""
     import sys
 
-    from screening.render.output import emit_json, error, message
+    from screening.render.output import emit_json, error, warning
     from screening.services.audit import verify as run_verify
 
     # The zone the database keeps is what verify checks, not the config's: a site_zones
@@ -58,6 +60,8 @@ def verify(
             )
     else:
         report = run_verify(context, checkpoint)
+    for text in report.witness.get("warnings", []):
+        warning(text)
     if as_json:
         emit_json(report.as_dict())
     elif report.ok:
@@ -91,12 +95,35 @@ def verify(
                 print(f"flag: {what}{item}")
         if checkpoint:
             print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
-        else:
-            message("Keep `screening audit checkpoint` output elsewhere to detect a removed tail.")
+        _print_witness(report.witness)
     if not report.ok:
         if not as_json:
             error(f"ledger check failed: {report.problem}")
         raise typer.Exit(1)
+
+
+def _print_witness(witness: dict) -> None:  # type: ignore[type-arg]
+    newest = witness.get("newest")
+    if not newest:
+        return
+    folders = len(witness["folders"])
+    consistency = witness["consistency"]
+    count = witness["checkpoints"]
+    plural = ("s", "hold") if count != 1 else ("", "holds")
+    print(
+        f"witnessed: {count} checkpoint{plural[0]} in {folders} "
+        f"folder{'s' if folders != 1 else ''} {plural[1]}; the newest, of "
+        f"{newest['size']} entries, was made {newest['age']} ({newest['time']})"
+        + (f"; the head is consistent with it ({consistency['to']} entries)" if consistency else "")
+    )
+    if witness["anchors"]:
+        print(f"witnessed anchors match the ledger's commitments: {witness['anchors']}")
+    start = witness["witnessed_from"]
+    if start and start > 1:
+        print(
+            f"witnessed from entry {start} on; entries before were written before "
+            "witnessing and are vouched for by the hash chain only"
+        )
 
 
 @audit_app.command("checkpoint")
@@ -270,6 +297,12 @@ def export(
         f"exported {done['entries']} entries to {done['folder']} (head {done['head']}); "
         f"recorded as a disclosure to {to}"
     )
+    if done["checkpoints"]:
+        count = done["checkpoints"]
+        message(
+            f"with {count} witnessed checkpoint{'s' if count != 1 else ''} and the witness "
+            "public key, for the auditor to check the ledger against"
+        )
     message(f"verify with: python3 {Path(done['folder']) / VERIFIER} {done['folder']}")
     if done.get("staff_names"):
         message(

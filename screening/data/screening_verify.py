@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
 """Verify an export of a `screening` ledger, with nothing but Python 3.11's standard library.
 
-    python3 screening-verify.py EXPORT_DIR
+    python3 screening-verify.py EXPORT_DIR [--vkey KEY] [--witnessed DIR]
 
-Checks, in order: the manifest's file hashes; every ledger line is canonical JSON whose
-SHA-256 is its hash, numbered 1, 2, 3... and linked to the one before; the head is the
-one the manifest names; every revealed day key opens its period's anchor; and every draw
+Checks, in order: every field of the manifest (its format, the number of entries, the
+head, and each file's SHA-256); every ledger line is canonical JSON whose SHA-256 is its
+hash, numbered 1, 2, 3... and linked to the one before; anchors.json and keys.json are
+what the ledger holds; every revealed day key opens its period's anchor; every draw
 whose key is revealed is drawn again from that key and the ledger's own record of who was
 in the program, on hold or recently screened (algorithm screening/v1).
+
+Then the witnessed notes (witness/ in the export, and your own copies with --witnessed):
+each checkpoint's signature with the witness public key (the one you give with --vkey,
+else the one kept with your copies, else the one shipped), and its RFC 6962 tree head
+against the ledger's at that size; each witnessed anchor against the ledger's
+commitment. The signatures need the `cryptography` package: without it they are not
+checked, and a warning says so (the tree heads are still compared).
 
 Exit 0 when everything holds; 1 naming the first problem; 2 for a bad command line.
 This file is shipped with screening and copied into every export; it imports nothing
@@ -16,16 +24,26 @@ from it, so an auditor can run it without installing anything.
 
 from __future__ import annotations
 
+import argparse
+import base64
+import binascii
 import hashlib
 import heapq
 import hmac
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+try:  # Ed25519 for the witnessed notes' signatures; without it they are not checked
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+except ImportError:  # pragma: no cover - depends on the auditor's Python
+    Ed25519PublicKey = None
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPACE = 1 << 256
@@ -319,15 +337,314 @@ class Ledger:
         self.replayed += 1
 
 
-def verify(folder: Path) -> str:
+KNOWN_FORMATS = ("screening-export/1", "screening-export/2")
+MANIFEST_FIELDS = ("entries", "files", "format", "head")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+DASH = "\u2014"
+
+
+def read_manifest(folder: Path) -> dict:
+    """Every field of manifest.json, each checked for what it must be."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise Problem(f"manifest.json cannot be read: {error}") from None
-    ledger = Ledger()
+    if not isinstance(manifest, dict) or sorted(manifest) != list(MANIFEST_FIELDS):
+        fields = ", ".join(sorted(manifest)) if isinstance(manifest, dict) else "none"
+        raise Problem(
+            f"manifest.json has the fields {fields}; it must have exactly "
+            f"{', '.join(MANIFEST_FIELDS)}"
+        )
+    if manifest["format"] not in KNOWN_FORMATS:
+        raise Problem(
+            f"manifest.json says format {manifest['format']!r}; this verifier reads "
+            f"{' and '.join(KNOWN_FORMATS)}"
+        )
+    entries, head, files = manifest["entries"], manifest["head"], manifest["files"]
+    if type(entries) is not int or entries < 0:
+        raise Problem(f"manifest.json: entries {entries!r} is not a number of entries")
+    if not isinstance(head, str) or not re.fullmatch(r"[0-9]+:[0-9a-f]{64}", head):
+        raise Problem(f"manifest.json: head {head!r} is not SEQ:HASH")
+    if not isinstance(files, dict) or "ledger.jsonl" not in files:
+        raise Problem("manifest.json: files does not list ledger.jsonl")
+    for name, digest in files.items():
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts or "\\" in name or name == "manifest.json":
+            raise Problem(f"manifest.json names the file {name!r}, which is not in the export")
+        if not isinstance(digest, str) or not HEX64.match(digest):
+            raise Problem(f"manifest.json: the hash of {name} is not a SHA-256")
+    return manifest
+
+
+class Tree:
+    """RFC 6962 §2.1 Merkle tree head over the entries' hashes (leaf i is the 32 raw bytes
+    of entry i + 1's hash), kept as its perfect subtrees while the ledger is read."""
+
+    def __init__(self) -> None:
+        self.size, self.peaks = 0, []
+
+    def append(self, entry_hash: bytes) -> None:
+        node, size = hashlib.sha256(b"\x00" + entry_hash).digest(), self.size
+        while size & 1:
+            node = hashlib.sha256(b"\x01" + self.peaks.pop() + node).digest()
+            size >>= 1
+        self.peaks.append(node)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.peaks:
+            return hashlib.sha256(b"").digest()
+        node = self.peaks[-1]
+        for peak in reversed(self.peaks[:-1]):
+            node = hashlib.sha256(b"\x01" + peak + node).digest()
+        return node
+
+
+def parse_vkey(text: str, where: str) -> tuple[str, bytes]:
+    """A C2SP verifier key ``NAME+ID+BASE64(0x01 || Ed25519 key)``: its name and key."""
+    parts = text.strip().split("+")
+    try:
+        name, wanted, raw = (
+            parts[0],
+            bytes.fromhex(parts[1]),
+            base64.b64decode("+".join(parts[2:]), validate=True),
+        )
+    except (IndexError, ValueError, binascii.Error):
+        raise Problem(f"{where} is not a witness public key (NAME+ID+KEY)") from None
+    if len(raw) != 33 or raw[:1] != b"\x01" or key_id(name, raw[1:]) != wanted:
+        raise Problem(f"{where} is not an Ed25519 witness public key whose id matches")
+    return name, raw[1:]
+
+
+def key_id(name: str, public: bytes) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
+
+
+def open_note(data: bytes, name: str, public: bytes, where: str) -> str:
+    """A C2SP signed note's text, once its signature by ``name``'s key verifies (when the
+    ``cryptography`` package is there to verify it)."""
+    try:
+        note = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(f"{where} is not UTF-8 text") from None
+    text, blank, signatures = note.rpartition("\n\n")
+    lines = signatures.split("\n")
+    if not blank or lines[-1] != "" or len(lines) < 2:
+        raise Problem(f"{where} is not a signed note (text, a blank line, signatures)")
+    text += "\n"
+    found = False
+    for line in lines[:-1]:
+        match = re.fullmatch(DASH + r" (\S+) (\S+)", line)
+        if match is None:
+            raise Problem(f"{where}: {line[:40]!r} is not a signature line")
+        try:
+            blob = base64.b64decode(match.group(2), validate=True)
+        except binascii.Error:
+            raise Problem(f"{where}: a signature is not base64") from None
+        if match.group(1) != name or blob[:4] != key_id(name, public):
+            continue
+        if Ed25519PublicKey is not None:
+            try:
+                Ed25519PublicKey.from_public_bytes(public).verify(blob[4:], text.encode())
+            except InvalidSignature:
+                raise Problem(
+                    f"{where}: its signature does not verify with the witness key: the note "
+                    "was changed after it was signed"
+                ) from None
+        found = True
+    if not found:
+        raise Problem(f"{where} is not signed by the witness key of {name}")
+    return text
+
+
+def parse_checkpoint(text: str, origin: str, where: str) -> dict:
+    lines = text.split("\n")
+    try:
+        size, root = int(lines[1]), base64.b64decode(lines[2], validate=True)
+        extensions = dict(line.split(" ", 1) for line in lines[3:-1] if " " in line)
+        made = datetime.strptime(extensions["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        head = extensions["head"]
+    except (IndexError, ValueError, KeyError, binascii.Error):
+        raise Problem(f"{where} is not a checkpoint (origin, size, root, time, head)") from None
+    if lines[0] != origin:
+        raise Problem(f"{where} is a checkpoint of the log {lines[0]}, not this ledger's {origin}")
+    if len(root) != 32 or not HEX64.match(head) or size < 0:
+        raise Problem(f"{where}: its root or head is not a SHA-256")
+    return {"where": where, "size": size, "root": root, "time": made, "head": head}
+
+
+def parse_anchors(text: str, origin: str, where: str) -> list[tuple]:
+    lines = text.split("\n")
+    if lines[0] != f"{origin}/anchors":
+        raise Problem(f"{where} does not list the anchors of this ledger's log {origin}")
+    found = []
+    for line in lines[1:-1]:
+        parts = line.split(" ")
+        if len(parts) != 5 or not parts[2].isdigit() or not parts[4].isdigit():
+            raise Problem(f"{where}: {line[:60]!r} is not SITE PERIOD LENGTH ANCHOR SEQ")
+        found.append((where, parts[0], parts[1], int(parts[2]), parts[3], int(parts[4])))
+    return found
+
+
+class Witnessed:
+    """The checkpoints and anchors notes to check the ledger against: those shipped in the
+    export (witness/), and the auditor's own copies (--witnessed DIR)."""
+
+    def __init__(self, folder: Path, manifest: dict, origin: str, args: argparse.Namespace):
+        self.origin, self.checkpoints, self.anchors = origin, [], []
+        self.seen: set[bytes] = set()
+        shipped = {n: folder / n for n in manifest["files"] if n.startswith("witness/")}
+        own = _own_log(Path(args.witnessed), origin) if args.witnessed else None
+        keys = []  # (source, vkey text), the strongest first
+        if args.vkey:
+            text = args.vkey
+            if Path(text).is_file():
+                text = Path(text).read_text(encoding="utf-8")
+            keys.append(("the witness key you gave (--vkey)", text))
+        if own is not None and (own / "witness.vkey").is_file():
+            keys.append((f"{own / 'witness.vkey'}", (own / "witness.vkey").read_text("utf-8")))
+        if "witness/witness.vkey" in shipped:
+            keys.append(
+                (
+                    "the witness key shipped in the export",
+                    _read(shipped.pop("witness/witness.vkey")).decode("utf-8", "replace"),
+                )
+            )
+        if not keys:
+            if shipped or own is not None:
+                raise Problem("the witnessed notes come with no witness public key to check them")
+            self.key_source = None
+            return
+        parsed = [(source, parse_vkey(text, source)) for source, text in keys]
+        self.key_source, (name, self.public) = parsed[0]
+        if name != origin:
+            raise Problem(
+                f"{self.key_source} signs the log {name}, but this ledger is the log {origin}: "
+                "the ledger is not the one that was witnessed (replaced from its first entry)"
+            )
+        for source, key in parsed[1:]:
+            if key != (name, self.public):
+                raise Problem(
+                    f"{source} is not {self.key_source}: the export's notes were "
+                    "signed with another key"
+                )
+        for name_, path in sorted(shipped.items()):
+            self._take(path, name_)
+        if own is not None:
+            for kind in ("checkpoints", "anchors"):
+                for path in sorted((own / kind).glob("*")) if (own / kind).is_dir() else []:
+                    self._take(path, str(path))
+
+    def _take(self, path: Path, where: str) -> None:
+        data = _read(path)
+        if data in self.seen:
+            return  # the same note shipped and among your copies: checked once
+        self.seen.add(data)
+        if path.suffix == ".checkpoint":
+            text = open_note(data, self.origin, self.public, where)
+            self.checkpoints.append(parse_checkpoint(text, self.origin, where))
+        elif path.suffix == ".anchors":
+            text = open_note(data, self.origin, self.public, where)
+            self.anchors += parse_anchors(text, self.origin, where)
+
+    def check(self, roots: dict, entries: int, commitments: dict) -> list[str]:
+        """Each checkpoint's root against the ledger's tree head at its size; each
+        witnessed anchor against the ledger's commitment. Returns what held."""
+        good = None
+        for cp in sorted(self.checkpoints, key=lambda c: (c["size"], c["time"])):
+            since = good["size"] if good else 0
+            before = (
+                f"the checkpoint before it, {_named(good)}, holds"
+                if good
+                else "no earlier witnessed checkpoint holds"
+            )
+            if cp["size"] > entries:
+                raise Problem(
+                    f"the ledger ends at entry {entries}, but the checkpoint {_named(cp)} "
+                    f"holds more: entries were removed; entries {since + 1} to {cp['size']} "
+                    f"are not the ones witnessed ({before})"
+                )
+            if roots[cp["size"]] != (cp["root"], cp["head"]):
+                raise Problem(
+                    f"the ledger does not match the checkpoint {_named(cp)}: entries "
+                    f"{since + 1} to {cp['size']} were changed after they were witnessed "
+                    f"({before})"
+                )
+            good = cp if good is None or cp["size"] >= good["size"] else good
+        for where, site, period, length, anchor, seq in self.anchors:
+            have = commitments.get((site, period))
+            if have is None:
+                raise Problem(
+                    f"{where} witnesses the commitment of site {site} for {period} "
+                    f"(entry {seq}), but the ledger holds none: it was removed"
+                )
+            if have != (length, anchor, seq):
+                raise Problem(
+                    f"entry {have[2]}: the commitment of site {site} for {period} "
+                    f"differs from the one witnessed in {where}: it was rewritten"
+                )
+        lines = []
+        if self.checkpoints:
+            newest = max(self.checkpoints, key=lambda c: (c["time"], c["size"]))
+            oldest = min(c["size"] for c in self.checkpoints)
+            lines.append(
+                f"witnessed: {len(self.checkpoints)} checkpoint"
+                f"{'s hold' if len(self.checkpoints) != 1 else ' holds'}, the newest of "
+                f"{newest['size']} entries made {newest['time']:%Y-%m-%dT%H:%M:%SZ}; "
+                + (
+                    f"signatures checked with {self.key_source}"
+                    if Ed25519PublicKey
+                    else "signatures NOT checked"
+                )
+            )
+            if oldest > 1:
+                lines.append(
+                    f"witnessed from entry {oldest} on; entries before were written before "
+                    "witnessing and are vouched for by the hash chain only"
+                )
+        if self.anchors:
+            lines.append(f"witnessed anchors match the ledger's commitments: {len(self.anchors)}")
+        return lines
+
+
+def _named(cp: dict) -> str:
+    return f"{cp['where']} ({cp['size']} entries, made {cp['time']:%Y-%m-%dT%H:%M:%SZ})"
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise Problem(f"{path} cannot be read") from None
+
+
+def _own_log(folder: Path, origin: str) -> Path:
+    """--witnessed DIR: a witness folder (holding screening-<hex>/) or that log folder."""
+    log = folder / origin.replace("/", "-")
+    if log.is_dir():
+        return log
+    if (folder / "checkpoints").is_dir() or (folder / "anchors").is_dir():
+        return folder
+    others = sorted(p.name for p in folder.glob("screening-*")) if folder.is_dir() else []
+    if others:
+        raise Problem(
+            f"{folder} holds the witnessed notes of {', '.join(others)}, but not of this "
+            f"ledger's log {origin}: the ledger is not the one that was witnessed"
+        )
+    raise Problem(f"--witnessed {folder}: no witnessed checkpoints or anchors there")
+
+
+def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
+    manifest = read_manifest(folder)
+    raw = _read(folder / "ledger.jsonl")
+    lines = raw.split(b"\n")[:-1]
+    origin = "screening/" + (hashlib.sha256(lines[0]).hexdigest()[:16] if lines else "")
+    witnessed = Witnessed(folder, manifest, origin, args)
+    sizes = {cp["size"] for cp in witnessed.checkpoints}
+    ledger, tree, commitments = Ledger(), Tree(), {}
+    roots = {0: (tree.root(), "0" * 64)}  # size: (tree head, hash of the last entry)
     prev, expected = "0" * 64, 1
-    raw = (folder / "ledger.jsonl").read_bytes()
-    for number, line in enumerate(raw.split(b"\n")[:-1], start=1):
+    for number, line in enumerate(lines, start=1):
         try:
             text = line.decode("utf-8")
             entry = json.loads(text)
@@ -345,42 +662,114 @@ def verify(folder: Path) -> str:
                 f"{expected - 1} or this one changed?)"
             )
         ledger.take(expected, entry)
-        prev, expected = hashlib.sha256(line).hexdigest(), expected + 1
-    head = f"{expected - 1}:{prev}"
+        if entry["kind"] == "commitment":
+            body = entry["body"]
+            commitments[(entry["site"], body["period"])] = (
+                body["length"],
+                body["anchor"],
+                expected,
+            )
+        prev = hashlib.sha256(line).hexdigest()
+        tree.append(bytes.fromhex(prev))
+        if expected in sizes:
+            roots[expected] = (tree.root(), prev)
+        expected += 1
+    entries = expected - 1
+    head = f"{entries}:{prev}"
     if head != manifest["head"]:
         raise Problem(f"the ledger ends at {head}, the manifest says {manifest['head']}")
+    if entries != manifest["entries"]:
+        raise Problem(
+            f"the ledger holds {entries} entries, the manifest says {manifest['entries']}"
+        )
     # Line by line first, so that a changed byte is named by its entry; then the files.
     for name, digest in manifest["files"].items():
-        try:
-            data = (folder / name).read_bytes()
-        except OSError:
-            raise Problem(f"{name} is missing") from None
-        if hashlib.sha256(data).hexdigest() != digest:
+        if hashlib.sha256(_read(folder / name)).hexdigest() != digest:
             raise Problem(f"{name} does not match its hash in the manifest")
+    for name, derived in (("anchors.json", ledger.anchors), ("keys.json", ledger.keys)):
+        if name in manifest["files"]:
+            listed = json.loads(_read(folder / name))
+            wanted = defaultdict(dict)
+            for (site, when), value in derived.items():
+                wanted[site][str(when)] = value.hex()
+            if listed != dict(wanted):
+                raise Problem(f"{name} is not what the ledger holds")
+    held = witnessed.check(roots, entries, commitments)
+    warnings = []
+    if not witnessed.checkpoints:
+        warnings.append(
+            "the export carries no witnessed checkpoint: nothing outside the clinic's "
+            "database vouches for this ledger (ask the clinic for its witnessed copies, "
+            "or pass --witnessed DIR with yours)"
+        )
+    elif Ed25519PublicKey is None:
+        warnings.append(
+            "signatures were NOT checked: the Python package `cryptography` is not installed "
+            "(pip install cryptography, or your system's python3-cryptography); the "
+            "witnessed checkpoints' tree heads were compared with the ledger, but without "
+            "their signatures anyone could have written them"
+        )
+    elif not args.vkey and not args.witnessed:
+        warnings.append(
+            "the checkpoints were checked with the witness key shipped in the export; for a "
+            "stronger check pass --vkey with the key the clinic gave you, or --witnessed DIR"
+        )
     waiting = sum(len(v) for v in ledger.waiting.values())
-    return "\n".join(
+    report = "\n".join(
         [
-            f"ledger intact: {expected - 1} entries, head {head}; {ledger.replayed} draws "
+            f"ledger intact: {entries} entries, head {head}; {ledger.replayed} draws "
             f"replayed from revealed keys; {waiting} not yet revealed",
+            f"manifest holds: format {manifest['format']}, {entries} entries, "
+            f"{len(manifest['files'])} files",
+            *held,
             *(f"flag: {flag}" for flag in ledger.flags),
         ]
     )
+    return report, warnings
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python3 screening-verify.py EXPORT_DIR", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(
+        prog="screening-verify.py", description="Verify an export of a screening ledger."
+    )
+    parser.add_argument("export", metavar="EXPORT_DIR")
+    parser.add_argument(
+        "--vkey",
+        help="the clinic's witness public key (NAME+ID+KEY, or a file holding it), kept "
+        "apart from the export: the checkpoints' signatures are checked with it",
+    )
+    parser.add_argument(
+        "--witnessed",
+        metavar="DIR",
+        help="your own copies of the clinic's witnessed checkpoints and anchors (a witness "
+        "folder, or its screening-<hex> folder)",
+    )
+    args = parser.parse_args(argv[1:])
+    if args.witnessed and not Path(args.witnessed).is_dir():
+        parser.error(f"--witnessed {args.witnessed}: no such folder")
+    if args.vkey:
+        try:
+            parse_vkey(
+                Path(args.vkey).read_text(encoding="utf-8")
+                if Path(args.vkey).is_file()
+                else args.vkey,
+                f"--vkey {args.vkey}",
+            )
+        except (Problem, OSError, UnicodeDecodeError) as error:
+            parser.error(str(error))
     try:
-        print(verify(Path(argv[1])))
+        report, warnings = verify(Path(args.export), args)
     except Problem as problem:
         print(f"problem: {problem}", file=sys.stderr)
         return 1
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         print(
             f"problem: the export is malformed ({type(error).__name__}: {error})", file=sys.stderr
         )
         return 1
+    print(report)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

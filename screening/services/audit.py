@@ -3,6 +3,10 @@
 Verify streams the ledger once, in order: every hash and link, then the replay of what
 each entry says (core/replay.py), including every draw recomputed from its key; then it
 checks that every client, hold, closure, draw and screening row is what the ledger says.
+The same walk takes the ledger's tree head at every size a witness folder holds a
+checkpoint of (services/witnessed.py reads them, core/witnessing.py compares), so that a
+history rewritten with its chain recomputed, or cut short, is named by the first
+witnessed checkpoint it breaks.
 It reports the first problem, by ledger entry and client uid (never by name or code:
 auditors run this).
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,8 +25,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from screening.core.canonical import private_digest
+from screening.core.checkpoint import BadNote, origin_of
 from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, subject
 from screening.core.replay import Broken, Replay
+from screening.core.witnessing import Follower
+from screening.core.witnessing import check as check_witnessed
 from screening.db.models import (
     Client,
     Closure,
@@ -37,6 +45,7 @@ from screening.db.models import (
     StaffName,
 )
 from screening.errors import BadInput, EnvironmentProblem
+from screening.services import witnessed
 from screening.services.clients import client_state
 from screening.services.closures import closure_record
 from screening.services.context import Context
@@ -72,6 +81,7 @@ class Report:
     late_closures: list[str] = field(default_factory=list)
     policy_changes: list[str] = field(default_factory=list)
     checkpoint: str | None = None
+    witness: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
     problem_seq: int | None = None
 
@@ -92,21 +102,46 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
+def _wanted(text: str | None) -> tuple[tuple[int, str] | None, Path | None]:
+    """``--checkpoint``: SEQ:HASH, or the path of a checkpoint note."""
+    if not text or CHECKPOINT_PATTERN.match(text.strip()):
+        return (parse_checkpoint(text) if text else None), None
+    if Path(text).is_file():
+        return None, Path(text)
+    raise BadInput(
+        f"checkpoint {text!r} is neither SEQ:HASH as `screening audit checkpoint` prints "
+        "it nor a checkpoint file"
+    )
+
+
 def verify(
     ctx: Context, checkpoint: str | None = None, progress: Callable[[int], None] | None = None
 ) -> Report:
-    wanted = parse_checkpoint(checkpoint) if checkpoint else None
+    wanted, kept = _wanted(checkpoint)
     report = Report(checkpoint=checkpoint)
+    outcome: dict[str, Any] | None = None
     with SpillFile() as spill, ctx.database.read() as session:
         replay = Replay(spill.map)
+        first = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == 1)).first()
+        origin = origin_of(first[0]) if first else None
+        notes = witnessed.read_all(ctx.settings, origin)
+        if kept is not None and origin is not None:
+            try:
+                notes.checkpoints.append(witnessed.checkpoint_file(ctx.settings, origin, kept))
+            except BadNote as why:
+                notes.problems.insert(0, f"the checkpoint file {kept} cannot be trusted: {why}")
+        follower = Follower({seen.checkpoint.size for seen in notes.checkpoints})
         try:
-            staff = _walk_chain(session, report, replay, wanted, progress)
+            staff = _walk_chain(session, report, replay, wanted, progress, follower)
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
                     None,
                     f"the ledger ends at entry {report.entries} but the "
                     f"checkpoint names entry {wanted[0]}: entries were removed",
                 )
+            outcome = check_witnessed(notes.checkpoints, notes.anchors, follower, report.entries)
+            if notes.problems:
+                raise Broken(None, notes.problems[0])
             replay.finish(_local_master(ctx))
             _check_domain(session, report, replay)
             _check_sites(session, replay, staff)
@@ -118,6 +153,7 @@ def verify(
     report.late_entries, report.reversals = replay.late_entries, replay.reversals
     report.hold_excusals, report.late_closures = replay.hold_excusals, replay.late_closures
     report.policy_changes = replay.policy_changes
+    report.witness = witnessed.summary(notes, outcome, ctx.now)
     return report
 
 
@@ -141,6 +177,7 @@ def _walk_chain(
     replay: Replay,
     wanted: tuple[int, str] | None,
     progress: Callable[[int], None] | None,
+    follower: Follower,
 ) -> dict[tuple[str, str], int]:
     """Walk the chain; returns the staff digests its entries name (the first entry of
     each), which must each have their name in the database."""
@@ -179,6 +216,7 @@ def _walk_chain(
                 seq, f"entry {seq}: its uid column says {uid!r} but the entry is about {about!r}"
             )
         replay.take(seq, document)
+        follower.take(stored_hash, kind, site, document.get("body"))
         actor = document.get("actor")
         if isinstance(actor, dict):
             for name in ("os_digest", "as_digest"):

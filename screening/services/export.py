@@ -1,7 +1,8 @@
 """`audit export DIR`: the ledger for an auditor, with a verifier that needs nothing else.
 
 The export holds the ledger exactly as hashed (one canonical line an entry), the anchors
-and revealed keys drawn out of it, a manifest with every file's SHA-256, and
+and revealed keys drawn out of it, the checkpoints and anchors its witnesses hold with
+the witness public key (``witness/``), a manifest with every file's SHA-256, and
 screening-verify.py. The ledger carries no names, codes, results or free text. Every
 export is itself recorded in the ledger as a ``disclosure`` (to whom, for what): the
 accounting of disclosures 42 CFR Part 2 asks for.
@@ -20,8 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from screening.core import validate
+from screening.core.checkpoint import origin_of, vkey
 from screening.db.models import LedgerRow
 from screening.errors import BadInput
+from screening.services import witnessed
 from screening.services.context import Context
 from screening.services.outputs import guard, new_folder_atomically, shown
 from screening.services.upkeep import writing
@@ -29,6 +32,8 @@ from screening.services.upkeep import writing
 _LEDGER = LedgerRow.__table__
 PURPOSES = ("audit", "evaluation", "court_order", "research", "oversight", "other")
 VERIFIER = "screening-verify.py"
+# 2: the witnessed checkpoints, anchors notes and witness public key under witness/.
+FORMAT = "screening-export/2"
 
 
 # Entries written before staff names were digested (issue 13) name staff in clear text:
@@ -104,7 +109,7 @@ def export(
 
             def fill(temporary: str) -> None:
                 staff = (count, first, last) if count else None
-                summary.update(_write(session, Path(temporary), staff))
+                summary.update(_write(session, Path(temporary), staff, ctx))
 
             # Built beside DIR and renamed into place (0700) before the disclosure
             # commits: an export is whole, and recorded, or neither.
@@ -119,8 +124,11 @@ def export(
     return {**summary, "folder": str(folder.absolute())}
 
 
-def _write(session: Any, folder: Path, staff: tuple[int, int, int] | None = None) -> dict[str, Any]:
+def _write(
+    session: Any, folder: Path, staff: tuple[int, int, int] | None, ctx: Context
+) -> dict[str, Any]:
     hashes: dict[str, str] = {}
+    genesis = ""
     anchors: dict[str, dict[str, str]] = {}
     keys: dict[str, dict[str, str]] = {}
     ledger = hashlib.sha256()
@@ -136,6 +144,7 @@ def _write(session: Any, folder: Path, staff: tuple[int, int, int] | None = None
             handle.write(line)
             ledger.update(line)
             head, count = f"{seq}:{digest}", seq
+            genesis = genesis or digest
             if '"kind":"commitment"' in canonical or '"kind":"reveal"' in canonical:
                 entry = json.loads(canonical)
                 body, site = entry["body"], entry["site"]
@@ -158,7 +167,13 @@ def _write(session: Any, folder: Path, staff: tuple[int, int, int] | None = None
         with _private(folder / "STAFF-NAMES.txt") as handle:
             handle.write(notice)
         hashes["STAFF-NAMES.txt"] = hashlib.sha256(notice).hexdigest()
-    manifest = {"format": "screening-export/1", "entries": count, "head": head, "files": hashes}
+    shipped = _witness_files(ctx, origin_of(genesis)) if genesis else {}
+    for name, data in shipped.items():
+        (folder / name).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with _private(folder / name) as handle:
+            handle.write(data)
+        hashes[name] = hashlib.sha256(data).hexdigest()
+    manifest = {"format": FORMAT, "entries": count, "head": head, "files": hashes}
     with _private(folder / "manifest.json") as handle:
         handle.write((json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     return {
@@ -166,7 +181,33 @@ def _write(session: Any, folder: Path, staff: tuple[int, int, int] | None = None
         "entries": count,
         "head": head,
         "staff_names": staff[0] if staff else 0,
+        "checkpoints": sum(name.endswith(".checkpoint") for name in shipped),
     }
+
+
+def _witness_files(ctx: Context, origin: str) -> dict[str, bytes]:
+    """The witnessed notes the auditor checks the ledger against, under ``witness/``:
+    the witness public key, and every checkpoint and anchors note of this log that is
+    signed with it, from every witness folder (one copy of each). A note that does not
+    verify is not shipped: it is not the witness's; `audit verify` names it."""
+    public, _ = witnessed.witness_public(ctx.settings)
+    if public is None:
+        return {}
+    notes = witnessed.read_all(ctx.settings, origin)
+    files: dict[str, bytes] = {}
+    for kind, paths in (
+        ("checkpoints", [seen.where for seen in notes.checkpoints]),
+        ("anchors", list(dict.fromkeys(seen.where for seen in notes.anchors))),
+    ):
+        for where in paths:
+            name, number = f"witness/{kind}/{Path(where).name}", 1
+            while name in files:  # the same name, another note, in another folder
+                number += 1
+                name = f"witness/{kind}/{Path(where).stem}-{number}{Path(where).suffix}"
+            files[name] = witnessed.read_note(Path(where)).encode("utf-8")
+    if files:
+        files["witness/witness.vkey"] = (vkey(origin, public) + "\n").encode()
+    return files
 
 
 def _private(path: Path):  # type: ignore[no-untyped-def]

@@ -1,0 +1,270 @@
+"""The witness folders read back: the signed checkpoints and anchors notes that `audit
+verify` checks the ledger against and `audit export` ships (issue 14).
+
+Each folder (the local ``screening-witness/`` beside the config, and every one in
+``[witness] folders``) holds, for this installation's log ``screening/<hex>``:
+
+    screening-<hex>/witness.vkey
+    screening-<hex>/checkpoints/<size:012d>-<YYYYMMDDTHHMMSSZ>.checkpoint
+    screening-<hex>/anchors/<site>-<period>.anchors
+
+Every note must open with this installation's witness key (the key file beside the
+config, never a key found in a folder: whoever could write a note could write a key
+beside it). A note that does not is a failure naming its file; a folder that cannot be
+read is a warning, as a share that is not mounted is not tampering.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from screening.config import Settings, read_toml
+from screening.core.checkpoint import (
+    MAX_NOTE,
+    BadNote,
+    open_note,
+    parse_anchors,
+    parse_checkpoint,
+    parse_vkey,
+    public_bytes,
+)
+from screening.core.ledger import rfc3339
+from screening.core.witnessing import Seen, SeenAnchor, age_words
+from screening.errors import BadInput, EnvironmentProblem
+
+LOCAL = "screening-witness"
+DEFAULT_MAX_AGE_DAYS = 2
+_LOG_DIR = re.compile(r"^screening-([0-9a-f]{16})$")
+
+
+def configured(settings: Settings) -> tuple[list[Path], int]:
+    """The ``[witness] folders`` (config-relative or absolute) and ``max_age_days``.
+
+    The one place verify and export learn the configured witnesses; it reads the config
+    file as written, since the publishing side owns the ``[witness]`` settings model and
+    validates it (a malformed value here is left to `config check` to name)."""
+    table = read_toml(settings.path).get("witness")
+    table = table if isinstance(table, dict) else {}
+    folders = table.get("folders", [])
+    paths = [
+        Path(item) if Path(item).is_absolute() else settings.folder / item
+        for item in (folders if isinstance(folders, list) else [])
+        if isinstance(item, str) and item
+    ]
+    age = table.get("max_age_days", DEFAULT_MAX_AGE_DAYS)
+    if type(age) is not int or age < 1:
+        age = DEFAULT_MAX_AGE_DAYS
+    return paths, age
+
+
+def log_dir(origin: str) -> str:
+    return origin.replace("/", "-")
+
+
+def witness_public(settings: Settings) -> tuple[bytes | None, str | None]:
+    """This installation's witness public key, or why there is none."""
+    from screening.services.keys import read_witness_key
+
+    try:
+        return public_bytes(read_witness_key(settings.witness_key_file).public_key()), None
+    except EnvironmentProblem as problem:
+        return None, problem.message
+
+
+@dataclass
+class Notes:
+    """Everything the witness folders hold for this ledger."""
+
+    folders: list[str] = field(default_factory=list)  # the folders that could be read
+    configured: int = 0  # how many folders [witness] names
+    checkpoints: list[Seen] = field(default_factory=list)
+    anchors: list[SeenAnchor] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # failures, each naming a file
+    checked: bool = True  # False when there is no witness key to check notes with
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS
+    config: str = ""
+
+
+def read_note(path: Path) -> str:
+    """A note file's text; ``BadNote`` when it cannot be one."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_NOTE + 1)
+    except OSError as error:
+        raise BadNote(f"it cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_NOTE:
+        raise BadNote(f"it is larger than {MAX_NOTE} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadNote("it is not UTF-8 text") from None
+
+
+def open_checkpoint(path: Path, origin: str, public: bytes) -> Seen:
+    cp = parse_checkpoint(open_note(read_note(path), origin, public))
+    if cp.origin != origin:
+        raise BadNote(f"it is a checkpoint of another log ({cp.origin})")
+    return Seen(str(path), cp)
+
+
+def read_all(settings: Settings, origin: str | None) -> Notes:
+    """The notes of every witness folder for the log ``origin`` (None: an empty ledger)."""
+    extra, max_age = configured(settings)
+    notes = Notes(configured=len(extra), max_age_days=max_age, config=str(settings.path))
+    folders = [settings.folder / LOCAL, *extra]
+    public, missing = witness_public(settings)
+    seen: set[str] = set()
+    for number, folder in enumerate(folders):
+        if number and folder.absolute() == folders[0].absolute():
+            continue
+        if not folder.is_dir():
+            if number:
+                notes.warnings.append(
+                    f"the witness folder {folder} is not there; check that its disk or share "
+                    "is mounted (its checkpoints were not read)"
+                )
+            continue
+        if not os.access(folder, os.R_OK | os.X_OK):
+            notes.warnings.append(f"the witness folder {folder} cannot be read: permission denied")
+            continue
+        notes.folders.append(str(folder))
+        if origin is None:
+            continue
+        if public is None:
+            notes.checked = False
+            continue
+        _other_logs(folder, origin, public, notes)
+        _read_log(folder / log_dir(origin), origin, public, notes, seen)
+    if missing and notes.folders:
+        notes.warnings.append(
+            f"{missing}; the witnessed checkpoints and anchors were not checked without it"
+        )
+    return notes
+
+
+def _read_log(base: Path, origin: str, public: bytes, notes: Notes, seen: set[str]) -> None:
+    vkey = base / "witness.vkey"
+    if vkey.exists():
+        try:
+            name, key = parse_vkey(read_note(vkey))
+            if (name, key) != (origin, public):
+                raise BadNote("it names another key than this installation's witness key")
+        except BadNote as why:
+            notes.problems.append(f"{vkey}: {why}")
+    for kind, suffix in (("checkpoints", ".checkpoint"), ("anchors", ".anchors")):
+        try:
+            names = sorted(p for p in (base / kind).iterdir() if p.suffix == suffix)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            notes.warnings.append(f"{base / kind} cannot be read ({error.strerror})")
+            continue
+        for path in names:
+            try:
+                text = read_note(path)
+                if text in seen:
+                    continue  # the same note in another folder
+                seen.add(text)
+                if kind == "checkpoints":
+                    notes.checkpoints.append(open_checkpoint(path, origin, public))
+                    continue
+                log, anchors = parse_anchors(open_note(text, origin, public))
+                if log != origin:
+                    raise BadNote(f"it lists the anchors of another log ({log})")
+                notes.anchors += [SeenAnchor(str(path), anchor) for anchor in anchors]
+            except BadNote as why:
+                notes.problems.append(f"the witnessed note {path} cannot be trusted: {why}")
+
+
+def _other_logs(folder: Path, origin: str, public: bytes, notes: Notes) -> None:
+    """A log this installation's witness key signed under another origin: the ledger's
+    first entry is not the one witnessed, so the whole ledger was replaced."""
+    try:
+        children = sorted(folder.iterdir())
+    except OSError:
+        return
+    for child in children:
+        match = _LOG_DIR.match(child.name)
+        if match is None or child.name == log_dir(origin):
+            continue
+        other = f"screening/{match.group(1)}"
+        try:
+            if parse_vkey(read_note(child / "witness.vkey"))[1] == public:
+                notes.problems.append(
+                    f"{child} holds checkpoints signed by this installation's witness key for "
+                    f"the log {other}, but this ledger's first entry makes it {origin}: the "
+                    "ledger was replaced, from its first entry on"
+                )
+        except BadNote:
+            continue
+
+
+def checkpoint_file(settings: Settings, origin: str, path: Path) -> Seen:
+    """`audit verify --checkpoint PATH`: a checkpoint note kept by hand. ``BadNote`` when
+    it does not open with this installation's witness key (verify fails on it)."""
+    if not path.is_file():
+        raise BadInput(f"--checkpoint {path}: no such file (give SEQ:HASH or a .checkpoint file)")
+    public, missing = witness_public(settings)
+    if public is None:
+        raise EnvironmentProblem(f"{missing}; a checkpoint file is checked with it")
+    return open_checkpoint(path, origin, public)
+
+
+def summary(notes: Notes, outcome: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """What verify says of its witnesses (the JSON ``witness`` field), with its warnings:
+    no witness, only the local one, a folder not read, the newest checkpoint too old."""
+    warnings = list(notes.warnings)
+    found = notes.checkpoints
+    oldest = min(found, key=lambda s: (s.checkpoint.size, s.checkpoint.time), default=None)
+    newest = max(found, key=lambda s: (s.checkpoint.time, s.checkpoint.size), default=None)
+    if not notes.folders:
+        warnings.append(
+            "no witness folder: nothing outside the database vouches for this ledger, so a "
+            "rewrite of the whole chain or a removed tail would go unseen; "
+            "`screening audit checkpoint` writes the first checkpoint"
+        )
+    elif notes.checked and not found:
+        warnings.append(
+            "the witness folders hold no checkpoint of this ledger yet; "
+            "`screening audit checkpoint` writes one"
+        )
+    if notes.folders and not notes.configured:
+        warnings.append(
+            f"the only witness is the folder {notes.folders[0]} beside the database, which "
+            "whoever can change the database may reach too: add a folder on another disk "
+            f"or share to [witness] folders in {notes.config}"
+        )
+    data: dict[str, Any] = {
+        "folders": notes.folders,
+        "checked": notes.checked,
+        "checkpoints": len(found),
+        "anchors": len(notes.anchors),
+        "witnessed_from": oldest.checkpoint.size if oldest else None,
+        "newest": None,
+        "consistency": (outcome or {}).get("consistency"),
+        "max_age_days": notes.max_age_days,
+        "warnings": warnings,
+    }
+    if newest is not None:
+        made = newest.checkpoint.time
+        data["newest"] = {
+            "file": newest.where,
+            "size": newest.checkpoint.size,
+            "time": rfc3339(made),
+            "age": age_words(made, now),
+            "age_days": round((now - made).total_seconds() / 86400, 2),
+        }
+        if now - made > timedelta(days=notes.max_age_days):
+            warnings.append(
+                f"the newest witnessed checkpoint was made {age_words(made, now)} "
+                f"({rfc3339(made)}), more than [witness] max_age_days = {notes.max_age_days}: "
+                "checkpoints are written after every draw and by the daily job; check that "
+                "`screening schedule run` runs and that the witnesses can be written"
+            )
+    return data
