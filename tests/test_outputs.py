@@ -284,7 +284,9 @@ def test_a_closed_pipe_ends_a_command_quietly(shop: Shop, monkeypatch: pytest.Mo
     monkeypatch.setattr("screening.render.output.emit_json", gone)
     with freeze_time(WEDNESDAY):
         result = shop.run("audit", "verify", "--json")
-    assert (result.exit_code, result.stderr) == (141, "")
+    # Verify's own warnings (about the witnesses) may come first; no error follows them.
+    assert result.exit_code == 141
+    assert [line for line in result.stderr.splitlines() if not line.startswith("warning:")] == []
 
 
 def test_a_closed_pipe_at_the_last_flush_is_quiet_too() -> None:

@@ -313,9 +313,12 @@ def new_folder_atomically(real: str, fill: Callable[[str], Any], what: str) -> N
         raise BadInput(f"cannot write {what} to {shown(real)}: {_reason(error)}") from None
     try:
         fill(temporary)
-        for name in os.listdir(temporary):
-            with open(os.path.join(temporary, name), "rb") as handle:
-                os.fsync(handle.fileno())
+        for here, folders, files in os.walk(temporary):
+            for name in files:
+                with open(os.path.join(here, name), "rb") as handle:
+                    os.fsync(handle.fileno())
+            for name in folders:
+                sync_folder(os.path.join(here, name))
         sync_folder(temporary)
         os.rename(temporary, real)
         sync_folder(parent)
