@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from screening.core.anchors import KeyAnchors
 from screening.core.canonical import private_digest
 from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, subject
 from screening.core.replay import Broken, Replay
@@ -71,6 +72,11 @@ class Report:
     hold_excusals: list[str] = field(default_factory=list)
     late_closures: list[str] = field(default_factory=list)
     policy_changes: list[str] = field(default_factory=list)
+    # Whether the key vouched for the anchors (derived each of the own site's
+    # commitments), and how, in one line.
+    anchors_from_key: bool = False
+    anchors_derived: int = 0
+    anchors: str = ""
     checkpoint: str | None = None
     problem: str | None = None
     problem_seq: int | None = None
@@ -97,17 +103,19 @@ def verify(
 ) -> Report:
     wanted = parse_checkpoint(checkpoint) if checkpoint else None
     report = Report(checkpoint=checkpoint)
+    master, why_no_key = _own_key(ctx)
+    anchors = KeyAnchors(ctx.site, master, why_no_key)
     with SpillFile() as spill, ctx.database.read() as session:
         replay = Replay(spill.map)
         try:
-            staff = _walk_chain(session, report, replay, wanted, progress)
+            staff = _walk_chain(session, report, replay, anchors, wanted, progress)
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
                     None,
                     f"the ledger ends at entry {report.entries} but the "
                     f"checkpoint names entry {wanted[0]}: entries were removed",
                 )
-            replay.finish(_local_master(ctx))
+            replay.finish(lambda site: master if site == ctx.site else None)
             _check_domain(session, report, replay)
             _check_sites(session, replay, staff)
         except Broken as broken:
@@ -118,27 +126,26 @@ def verify(
     report.late_entries, report.reversals = replay.late_entries, replay.reversals
     report.hold_excusals, report.late_closures = replay.hold_excusals, replay.late_closures
     report.policy_changes = replay.policy_changes
+    report.anchors_from_key, report.anchors_derived = anchors.from_key, anchors.derived
+    report.anchors = anchors.summary()
     return report
 
 
-def _local_master(ctx: Context) -> Callable[[str], bytes | None]:
-    """This installation's key replays its own site's days not yet revealed."""
-
-    def master(site: str) -> bytes | None:
-        if site != ctx.site:
-            return None
-        try:
-            return read_key(ctx.settings.key_file)
-        except EnvironmentProblem:
-            return None
-
-    return master
+def _own_key(ctx: Context) -> tuple[bytes | None, str | None]:
+    """This installation's key, or why there is none: it vouches for its own site's
+    anchors and replays that site's days not yet revealed. Other sites of a network
+    keep keys of their own."""
+    try:
+        return read_key(ctx.settings.key_file), None
+    except EnvironmentProblem as problem:
+        return None, problem.message
 
 
 def _walk_chain(
     session: Session,
     report: Report,
     replay: Replay,
+    anchors: KeyAnchors,
     wanted: tuple[int, str] | None,
     progress: Callable[[int], None] | None,
 ) -> dict[tuple[str, str], int]:
@@ -179,6 +186,7 @@ def _walk_chain(
                 seq, f"entry {seq}: its uid column says {uid!r} but the entry is about {about!r}"
             )
         replay.take(seq, document)
+        anchors.take(seq, document)
         actor = document.get("actor")
         if isinstance(actor, dict):
             for name in ("os_digest", "as_digest"):

@@ -6,6 +6,7 @@ The maths is in core/selection.py; this module gathers each client's state, writ
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,18 +24,18 @@ from screening.core.selection import (
     Candidate,
     Composition,
     DrawPolicy,
+    anchor,
     compose,
     day_key,
     day_seed,
-    key_matches_anchor,
     period_of,
 )
 from screening.db.models import Client, Closure, Draw, DrawAmendment, Hold, LedgerRow, Screening
-from screening.errors import BadInput, EnvironmentProblem
+from screening.errors import BadInput, CheckFailed, EnvironmentProblem
 from screening.services.clients import new_salt
 from screening.services.context import Context
 from screening.services.keys import read_key
-from screening.services.ledger import LedgerWriter, bodies, latest_body
+from screening.services.ledger import LedgerWriter, latest_body
 from screening.services.screenings import shown_status
 from screening.services.upkeep import reveal_due, writing
 
@@ -151,25 +152,69 @@ def drawn_on(session: Session, site: str, day: date) -> bool:
 
 
 def _master(ctx: Context, session: Session, day: date) -> bytes:
-    """The master key, checked against the anchor committed for the day's period."""
+    """The master key, checked against every anchor committed for the day's period.
+
+    Every one, not the first: a second commitment slipped in for the period, or a history
+    rewritten from scratch with another key, must not be drawn on top of. Refused with
+    exit 1, not 3: the key file was read, and what failed is a check of the ledger
+    against it, the one `audit verify` fails on too. Either the key file was replaced
+    (restore it) or the history was (verify names the entry); nothing tells the two
+    apart here, and a forged history must not read as a setup problem to retry. There
+    is no key rotation yet (``key_rotation`` is reserved): every anchor of the site is
+    this key's.
+    """
     master = read_key(ctx.settings.key_file)
     period = period_of(day)
-    commitment = next(
-        (body for body in bodies(session, ctx.site, "commitment") if body["period"] == period),
-        None,
-    )
-    if commitment is None:
+    committed = [
+        (seq, body)
+        for seq, body in _commitments(session, ctx.site)
+        if body.get("period") == period
+    ]
+    if not committed:
         raise BadInput(
             f"no anchor was committed for {period} before today, so a draw for {day} could "
             "never be proven; it cannot be drawn now"
         )
-    key = day_key(master, ctx.site, day)
-    if not key_matches_anchor(key, day, bytes.fromhex(commitment["anchor"])):
-        raise EnvironmentProblem(
-            f"the key file {ctx.settings.key_file} does not match the anchor committed for "
-            f"{period}; restore the original key file from your backup"
-        )
+    made = anchor(master, ctx.site, period)
+    for seq, body in committed:
+        if not _same_anchor(made, body.get("anchor")):
+            raise CheckFailed(
+                f"the key file {ctx.settings.key_file} does not match the anchor committed "
+                f"for {period} in entry {seq}, so nothing was drawn: if the key file was "
+                "replaced, restore the original from your backup; otherwise the history "
+                "was rewritten: run `screening audit verify`"
+            )
     return master
+
+
+def _commitments(session: Session, site: str) -> list[tuple[int, dict[str, Any]]]:
+    """The site's commitment entries, by entry. One that cannot be read names no period
+    and so could be any: it stops the draw like a forged one."""
+    rows = session.execute(
+        sa.select(_LEDGER.c.seq, _LEDGER.c.canonical)
+        .where(_LEDGER.c.site == site, _LEDGER.c.kind == "commitment")
+        .order_by(_LEDGER.c.seq)
+    ).all()
+    found = []
+    for seq, canonical in rows:
+        try:
+            body = json.loads(canonical)["body"]
+        except (ValueError, TypeError, KeyError):
+            body = None
+        if not isinstance(body, dict):
+            raise CheckFailed(
+                f"ledger entry {seq}, a commitment, cannot be read, so nothing was drawn; "
+                "run `screening audit verify`"
+            )
+        found.append((seq, body))
+    return found
+
+
+def _same_anchor(made: bytes, committed: Any) -> bool:
+    try:
+        return hmac.compare_digest(made, bytes.fromhex(committed))
+    except (TypeError, ValueError):
+        return False
 
 
 def _policy(session: Session, site: str) -> tuple[dict[str, Any], DrawPolicy]:
