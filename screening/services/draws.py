@@ -166,9 +166,7 @@ def _master(ctx: Context, session: Session, day: date) -> bytes:
     master = read_key(ctx.settings.key_file)
     period = period_of(day)
     committed = [
-        (seq, body)
-        for seq, body in _commitments(session, ctx.site)
-        if body.get("period") == period
+        (seq, body) for seq, body in _commitments(session, ctx.site) if body.get("period") == period
     ]
     if not committed:
         raise BadInput(
