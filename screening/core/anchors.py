@@ -94,7 +94,7 @@ class KeyAnchors:
                 )
         if self.other_sites:
             parts.append(
-                f"{self.other_sites} of other sites checked against their reveals only "
-                "(their keys are kept at those sites)"
+                f"{self.other_sites} commitment(s) of other sites checked against their "
+                "reveals only (their keys are kept at those sites)"
             )
         return "; ".join(parts)
