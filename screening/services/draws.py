@@ -6,7 +6,6 @@ The maths is in core/selection.py; this module gathers each client's state, writ
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,7 +23,6 @@ from screening.core.selection import (
     Candidate,
     Composition,
     DrawPolicy,
-    anchor,
     compose,
     day_key,
     day_seed,
@@ -35,9 +33,9 @@ from screening.errors import BadInput, CheckFailed, EnvironmentProblem
 from screening.services.clients import new_salt
 from screening.services.context import Context
 from screening.services.keys import read_key
-from screening.services.ledger import LedgerWriter, latest_body
+from screening.services.ledger import LedgerWriter, bodies, latest_body
 from screening.services.screenings import shown_status
-from screening.services.upkeep import reveal_due, writing
+from screening.services.upkeep import foreign_anchor, reveal_due, writing
 
 _LEDGER = LedgerRow.__table__
 
@@ -159,60 +157,24 @@ def _master(ctx: Context, session: Session, day: date) -> bytes:
     exit 1, not 3: the key file was read, and what failed is a check of the ledger
     against it, the one `audit verify` fails on too. Either the key file was replaced
     (restore it) or the history was (verify names the entry); nothing tells the two
-    apart here, and a forged history must not read as a setup problem to retry. There
-    is no key rotation yet (``key_rotation`` is reserved): every anchor of the site is
-    this key's.
+    apart here, and a forged history must not read as a setup problem to retry.
     """
     master = read_key(ctx.settings.key_file)
     period = period_of(day)
-    committed = [
-        (seq, body) for seq, body in _commitments(session, ctx.site) if body.get("period") == period
-    ]
-    if not committed:
+    foreign = foreign_anchor(session, ctx.site, period, master)
+    if foreign is not None:
+        raise CheckFailed(
+            f"the key file {ctx.settings.key_file} does not match the anchor committed "
+            f"for {period} in entry {foreign}, so nothing was drawn: if the key file was "
+            "replaced, restore the original from your backup; otherwise the history "
+            "was rewritten: run `screening audit verify`"
+        )
+    if not any(body["period"] == period for body in bodies(session, ctx.site, "commitment")):
         raise BadInput(
             f"no anchor was committed for {period} before today, so a draw for {day} could "
             "never be proven; it cannot be drawn now"
         )
-    made = anchor(master, ctx.site, period)
-    for seq, body in committed:
-        if not _same_anchor(made, body.get("anchor")):
-            raise CheckFailed(
-                f"the key file {ctx.settings.key_file} does not match the anchor committed "
-                f"for {period} in entry {seq}, so nothing was drawn: if the key file was "
-                "replaced, restore the original from your backup; otherwise the history "
-                "was rewritten: run `screening audit verify`"
-            )
     return master
-
-
-def _commitments(session: Session, site: str) -> list[tuple[int, dict[str, Any]]]:
-    """The site's commitment entries, by entry. One that cannot be read names no period
-    and so could be any: it stops the draw like a forged one."""
-    rows = session.execute(
-        sa.select(_LEDGER.c.seq, _LEDGER.c.canonical)
-        .where(_LEDGER.c.site == site, _LEDGER.c.kind == "commitment")
-        .order_by(_LEDGER.c.seq)
-    ).all()
-    found = []
-    for seq, canonical in rows:
-        try:
-            body = json.loads(canonical)["body"]
-        except (ValueError, TypeError, KeyError):
-            body = None
-        if not isinstance(body, dict):
-            raise CheckFailed(
-                f"ledger entry {seq}, a commitment, cannot be read, so nothing was drawn; "
-                "run `screening audit verify`"
-            )
-        found.append((seq, body))
-    return found
-
-
-def _same_anchor(made: bytes, committed: Any) -> bool:
-    try:
-        return hmac.compare_digest(made, bytes.fromhex(committed))
-    except (TypeError, ValueError):
-        return False
 
 
 def _policy(session: Session, site: str) -> tuple[dict[str, Any], DrawPolicy]:

@@ -11,8 +11,10 @@ and Thursday's `select` refuses to draw on top of it (exit 1, nothing written).
 
 Smaller forgeries: a future month's commitment rewritten with every later hash and link
 recomputed fails verify, naming the month; a second commitment for the current month
-slipped in after the first stops the draw. Without the key file, verify still passes
-what it can check and says the anchors were not derived from the key.
+slipped in after the first stops the draw and the reveal of the days before (a key
+that opens one anchor of the month but not the other stays out of the ledger). Without
+the key file, verify still passes what it can check and says the anchors were not
+derived from the key.
 """
 
 from __future__ import annotations
@@ -160,9 +162,11 @@ def test_a_rewritten_future_commitment_fails_verify(story: Story) -> None:
 
 
 def test_a_second_commitment_for_the_month_stops_the_draw(story: Story) -> None:
-    """Appended at the tail with a valid link: the month's first anchor is still the
-    key's, but the draw must not go ahead while any anchor of its month is not."""
+    """Appended at the tail after Monday's draw, with a valid link: the month's first
+    anchor is still the key's, but nothing may be drawn or revealed while any anchor of
+    the month is not."""
     story.enrol("2026-11-02 06:50", *CLIENTS[:2])
+    story.ok("2026-11-02 07:00", "select")
     clinic = story.clinic
     ((seq, prev, at, last),) = clinic.sql(
         "SELECT seq, hash, at, canonical FROM ledger ORDER BY seq DESC LIMIT 1"
@@ -187,11 +191,26 @@ def test_a_second_commitment_for_the_month_stops_the_draw(story: Story) -> None:
         text=text,
         hash=sha256_hex(text.encode()),
     )
-    refused = story.refused("2026-11-02 07:00", 1, "select")
+    # Tuesday's first write would reveal Monday's key: a key that opens Monday's anchor
+    # but not the other, kept out of the ledger while the two disagree. Enrolment goes on.
+    added = story.run(
+        "2026-11-03 06:00",
+        *("clients", "add", "C-401", "--track", "evening", "--phase", "1"),
+        *("--admitted", "2026-11-03"),
+    )
+    assert added.exit_code == 0, added.stderr
+    assert (
+        "keys of past draws not revealed: the key file "
+        f"{story.folder / 'screening.key'} does not match the anchor committed for 2026-11 "
+        f"in entry {seq + 1}"
+    ) in added.stderr
+    assert clinic.sql("SELECT count(*) FROM ledger WHERE kind = 'reveal'") == [(0,)]
+
+    refused = story.refused("2026-11-03 07:00", 1, "select")
     assert f"does not match the anchor committed for 2026-11 in entry {seq + 1}" in refused
-    assert clinic.sql("SELECT count(*) FROM draws") == [(0,)]
+    assert clinic.sql("SELECT count(*) FROM draws") == [(1,)]  # Monday's only
     assert f"entry {seq + 1}: a second commitment for main 2026-11" in _verify_fails(
-        story, "2026-11-02 07:05"
+        story, "2026-11-03 07:05"
     )
 
 
