@@ -238,11 +238,15 @@ def test_amend_keeps_selections_and_draws_the_newly_eligible(site: Clinic) -> No
 
 
 def test_a_replaced_key_file_is_refused(site: Clinic) -> None:
+    """Exit 1, a check failed: from here a replaced key file and a history rewritten
+    with another key look the same, and the message says how to tell."""
     (site.folder / "screening.key").write_text("11" * 32 + "\n")
     with freeze_time(MONDAY):
         result = site.run("select")
-    assert result.exit_code == 3
+    assert result.exit_code == 1
     assert "does not match the anchor committed for 2026-11" in result.stderr
+    assert "restore the original from your backup" in result.stderr
+    assert "screening audit verify" in result.stderr
     assert site.sql("SELECT count(*) FROM draws") == [(0,)]
 
 

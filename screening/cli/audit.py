@@ -80,6 +80,7 @@ def verify(
                 else ""
             )
         )
+        print(report.anchors)
         # What an auditor should look at, though nothing is broken: one line each.
         for what, items in (
             ("late draw ", report.late_draws),

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from screening.core.anchors import KeyAnchors
 from screening.core.canonical import private_digest
 from screening.core.checkpoint import BadNote, origin_of
 from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, subject
@@ -80,6 +81,11 @@ class Report:
     hold_excusals: list[str] = field(default_factory=list)
     late_closures: list[str] = field(default_factory=list)
     policy_changes: list[str] = field(default_factory=list)
+    # Whether the key vouched for the anchors (derived each of the own site's
+    # commitments), and how, in one line.
+    anchors_from_key: bool = False
+    anchors_derived: int = 0
+    anchors: str = ""
     checkpoint: str | None = None
     witness: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
@@ -120,6 +126,8 @@ def verify(
     wanted, kept = _wanted(checkpoint)
     report = Report(checkpoint=checkpoint)
     outcome: dict[str, Any] | None = None
+    master, why_no_key = _own_key(ctx)
+    anchors = KeyAnchors(ctx.site, master, why_no_key)
     with SpillFile() as spill, ctx.database.read() as session:
         replay = Replay(spill.map)
         first = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == 1)).first()
@@ -132,7 +140,7 @@ def verify(
                 notes.problems.insert(0, f"the checkpoint file {kept} cannot be trusted: {why}")
         follower = Follower({seen.checkpoint.size for seen in notes.checkpoints})
         try:
-            staff = _walk_chain(session, report, replay, wanted, progress, follower)
+            staff = _walk_chain(session, report, replay, anchors, wanted, progress, follower)
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
                     None,
@@ -142,7 +150,7 @@ def verify(
             outcome = check_witnessed(notes.checkpoints, notes.anchors, follower, report.entries)
             if notes.problems:
                 raise Broken(None, notes.problems[0])
-            replay.finish(_local_master(ctx))
+            replay.finish(lambda site: master if site == ctx.site else None)
             _check_domain(session, report, replay)
             _check_sites(session, replay, staff)
         except Broken as broken:
@@ -154,27 +162,26 @@ def verify(
     report.hold_excusals, report.late_closures = replay.hold_excusals, replay.late_closures
     report.policy_changes = replay.policy_changes
     report.witness = witnessed.summary(notes, outcome, ctx.now)
+    report.anchors_from_key, report.anchors_derived = anchors.from_key, anchors.derived
+    report.anchors = anchors.summary()
     return report
 
 
-def _local_master(ctx: Context) -> Callable[[str], bytes | None]:
-    """This installation's key replays its own site's days not yet revealed."""
-
-    def master(site: str) -> bytes | None:
-        if site != ctx.site:
-            return None
-        try:
-            return read_key(ctx.settings.key_file)
-        except EnvironmentProblem:
-            return None
-
-    return master
+def _own_key(ctx: Context) -> tuple[bytes | None, str | None]:
+    """This installation's key, or why there is none: it vouches for its own site's
+    anchors and replays that site's days not yet revealed. Other sites of a network
+    keep keys of their own."""
+    try:
+        return read_key(ctx.settings.key_file), None
+    except EnvironmentProblem as problem:
+        return None, problem.message
 
 
 def _walk_chain(
     session: Session,
     report: Report,
     replay: Replay,
+    anchors: KeyAnchors,
     wanted: tuple[int, str] | None,
     progress: Callable[[int], None] | None,
     follower: Follower,
@@ -217,6 +224,7 @@ def _walk_chain(
             )
         replay.take(seq, document)
         follower.take(stored_hash, kind, site, document.get("body"))
+        anchors.take(seq, document)
         actor = document.get("actor")
         if isinstance(actor, dict):
             for name in ("os_digest", "as_digest"):

@@ -26,17 +26,16 @@ from screening.core.selection import (
     compose,
     day_key,
     day_seed,
-    key_matches_anchor,
     period_of,
 )
 from screening.db.models import Client, Closure, Draw, DrawAmendment, Hold, LedgerRow, Screening
-from screening.errors import BadInput, EnvironmentProblem
+from screening.errors import BadInput, CheckFailed, EnvironmentProblem
 from screening.services.clients import new_salt
 from screening.services.context import Context
 from screening.services.keys import read_key
 from screening.services.ledger import LedgerWriter, bodies, latest_body
 from screening.services.screenings import shown_status
-from screening.services.upkeep import reveal_due, writing
+from screening.services.upkeep import foreign_anchor, reveal_due, writing
 
 _LEDGER = LedgerRow.__table__
 
@@ -154,23 +153,29 @@ def drawn_on(session: Session, site: str, day: date) -> bool:
 
 
 def _master(ctx: Context, session: Session, day: date) -> bytes:
-    """The master key, checked against the anchor committed for the day's period."""
+    """The master key, checked against every anchor committed for the day's period.
+
+    Every one, not the first: a second commitment slipped in for the period, or a history
+    rewritten from scratch with another key, must not be drawn on top of. Refused with
+    exit 1, not 3: the key file was read, and what failed is a check of the ledger
+    against it, the one `audit verify` fails on too. Either the key file was replaced
+    (restore it) or the history was (verify names the entry); nothing tells the two
+    apart here, and a forged history must not read as a setup problem to retry.
+    """
     master = read_key(ctx.settings.key_file)
     period = period_of(day)
-    commitment = next(
-        (body for body in bodies(session, ctx.site, "commitment") if body["period"] == period),
-        None,
-    )
-    if commitment is None:
+    foreign = foreign_anchor(session, ctx.site, period, master)
+    if foreign is not None:
+        raise CheckFailed(
+            f"the key file {ctx.settings.key_file} does not match the anchor committed "
+            f"for {period} in entry {foreign}, so nothing was drawn: if the key file was "
+            "replaced, restore the original from your backup; otherwise the history "
+            "was rewritten: run `screening audit verify`"
+        )
+    if not any(body["period"] == period for body in bodies(session, ctx.site, "commitment")):
         raise BadInput(
             f"no anchor was committed for {period} before today, so a draw for {day} could "
             "never be proven; it cannot be drawn now"
-        )
-    key = day_key(master, ctx.site, day)
-    if not key_matches_anchor(key, day, bytes.fromhex(commitment["anchor"])):
-        raise EnvironmentProblem(
-            f"the key file {ctx.settings.key_file} does not match the anchor committed for "
-            f"{period}; restore the original key file from your backup"
         )
     return master
 

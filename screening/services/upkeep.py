@@ -7,17 +7,20 @@ the policy in force is written whenever it changes.
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from screening.config import Settings
 from screening.core.policy import policy_body, policy_digest
 from screening.core.selection import anchor, chain_length, day_key, next_period, period_of
-from screening.db.models import Draw
+from screening.db.models import Draw, LedgerRow
 from screening.errors import EnvironmentProblem
 from screening.services.context import Context
 from screening.services.keys import read_key
@@ -25,6 +28,7 @@ from screening.services.ledger import LedgerWriter, bodies, latest_body
 
 log = logging.getLogger("screening")
 PERIODS_AHEAD = 12
+_LEDGER = LedgerRow.__table__
 _KEPT_UP = "screening.kept_up"  # the session's last upkeep: the day and the config
 
 
@@ -107,6 +111,21 @@ def reveal_due(
         except EnvironmentProblem as problem:
             log.warning("keys of past draws not revealed: %s", problem.message)
             return []
+    for period in sorted({period_of(draw.day) for draw in draws}):
+        # A key that did not make the period's anchor would reveal keys that open
+        # nothing, for good: the ledger would never verify again. Enrolment and results
+        # go on, as without a key.
+        foreign = foreign_anchor(session, site, period, master)
+        if foreign is not None:
+            log.warning(
+                "keys of past draws not revealed: the key file %s does not match the "
+                "anchor committed for %s in entry %d; if it was replaced, restore the "
+                "original from your backup, otherwise run `screening audit verify`",
+                settings.key_file,
+                period,
+                foreign,
+            )
+            return []
     for draw in draws:
         entry = writer.append(
             site,
@@ -116,6 +135,32 @@ def reveal_due(
         draw.revealed_seq = entry.seq
         session.add(draw)
     return [draw.day for draw in draws]
+
+
+def foreign_anchor(session: Session, site: str, period: str, master: bytes) -> int | None:
+    """The entry of the first commitment of ``site`` for ``period`` that ``master`` did
+    not make, or of the first that cannot be read (it names no period, so it could be
+    any); None when the key made every one (or there is none).
+
+    There is no key rotation yet (``key_rotation`` is a reserved kind): every anchor of a
+    site is its one key's."""
+    made = anchor(master, site, period)
+    rows = session.execute(
+        sa.select(_LEDGER.c.seq, _LEDGER.c.canonical)
+        .where(_LEDGER.c.site == site, _LEDGER.c.kind == "commitment")
+        .order_by(_LEDGER.c.seq)
+    )
+    for seq, canonical in rows:
+        try:
+            body = json.loads(canonical)["body"]
+            if body["period"] != period:
+                continue
+            if hmac.compare_digest(made, bytes.fromhex(body["anchor"])):
+                continue
+        except (ValueError, TypeError, KeyError):
+            pass  # unreadable: not the key's
+        return int(seq)
+    return None
 
 
 def keep_up(session: Session, writer: LedgerWriter, settings: Settings, today: date) -> list[date]:
