@@ -31,6 +31,7 @@ from screening.core.selection import (
 )
 from screening.db.models import Client, Closure, Draw, DrawAmendment, Hold, LedgerRow, Screening
 from screening.errors import BadInput, EnvironmentProblem
+from screening.db.row_ids import give_ids
 from screening.services.clients import new_salt
 from screening.services.context import Context
 from screening.services.keys import read_key
@@ -292,7 +293,7 @@ def _draw(
     late_reason: str | None,
 ) -> Draw:
     policy_body, composition, clients = _compose(session, ctx, day, master)
-    salt = new_salt()
+    salt = new_salt() if late_reason is not None else ""  # a salt only beside text
     body = _body(day, policy_body, composition)
     if late_reason is not None:
         body["late"] = True
@@ -372,6 +373,7 @@ def _add_screenings(
         for uid, why in sorted(selected.items())
     ]
     if rows:  # one statement, no ORM object each (a network's draw holds hundreds)
+        give_ids(session, Screening.__table__, rows)  # type: ignore[arg-type]
         session.execute(sa.insert(Screening.__table__), rows)  # type: ignore[arg-type]
 
 
