@@ -502,7 +502,11 @@ def _check_clients(session: Session, replay: Replay) -> int:
     for (row,) in _stream(session, rows):
         known = replay.clients.get(row.uid)
         if known is None:
-            raise Broken(None, f"client {row.uid} has a row in the database but no ledger entry")
+            raise Broken(
+                None,
+                f"client {row.uid} has a row in the database but no ledger entry "
+                f"(clients row {row.id})",
+            )
         seq, site, state = known
         if row.ledger_seq != seq or row.site != site:
             raise Broken(
