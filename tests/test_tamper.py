@@ -12,12 +12,14 @@ verify must exit 1 naming the entry or the row, and the value is put back.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import typer.testing
 from sqlmodel import SQLModel
 
 from screening import config
@@ -205,6 +207,8 @@ def test_every_single_column_edit_is_named(
 ) -> None:
     # Maps in memory (the spilled path is proved by every other verify in the suite).
     monkeypatch.setattr("screening.services.spill.CAPACITY", 100_000)
+    # The command tree built once, not for every command of the story.
+    monkeypatch.setattr(typer.testing, "_get_command", functools.cache(typer.testing._get_command))
     story = Story(Clinic(tmp_path, backend))
     _live_a_few_days(story)
     columns = sum(len(t.c) for t in SQLModel.metadata.sorted_tables if t.name in COLUMN_RULES)
