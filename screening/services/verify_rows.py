@@ -18,6 +18,7 @@ into the database may be a name).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -239,26 +240,34 @@ def _malformed(column: sa.Column[Any]) -> tuple[Any, str] | None:
     return sa.text(f"({test})"), what
 
 
+@functools.cache
+def _type_checks() -> list[tuple[sa.Table, list[tuple[sa.Column[Any], str]], Any]]:
+    """Per table: its typed columns and one statement finding a row where any of them
+    holds something else (built once: verify runs them on every call)."""
+    checks = []
+    for table in tables():
+        tests = [(c, t) for c in table.c if (t := _malformed(c)) is not None]
+        statement = (
+            sa.select(*_handles(table), *(sa.literal_column(str(t[0])) for _, t in tests))
+            .select_from(table)
+            .where(sa.or_(*(t[0] for _, t in tests)))
+            .limit(1)
+        )
+        checks.append((table, [(c, t[1]) for c, t in tests], statement))
+    return checks
+
+
 def check_types(session: Session) -> None:
     """Every value is one its column can hold. PostgreSQL refuses any other; SQLite
     keeps what it is given, so it is looked for, one scan of each table."""
     if session.get_bind().dialect.name != "sqlite":
         return
-    for table in tables():
-        tests = [(c, _malformed(c)) for c in table.c]
-        tests = [(c, t) for c, t in tests if t is not None]
-        row = session.execute(
-            sa.select(*_handles(table), *(sa.literal_column(str(t[0])) for _, t in tests))
-            .select_from(table)
-            .where(sa.or_(*(t[0] for _, t in tests)))
-            .limit(1)
-        ).first()
+    for table, tests, statement in _type_checks():
+        row = session.execute(statement).first()
         if row is None:
             continue
         flags = list(row)[len(_handles(table)) :]
-        column, (_, what) = next(
-            (c, t) for (c, t), flag in zip(tests, flags, strict=True) if flag
-        )
+        column, what = next(test for test, flag in zip(tests, flags, strict=True) if flag)
         raise Broken(
             _entry_of(row),
             f"{_where(table, row)}: its {column.name} holds something that is not a "
@@ -275,32 +284,51 @@ def _entry_of(row: Any) -> int | None:
 # --- ids, links, salts -----------------------------------------------------------------
 
 
+_GAPS = sa.table("row_id_gaps", sa.column("table_name"), sa.column("row_id"))
+
+
+def _listed(table: sa.Table) -> Any:
+    return sa.select(_GAPS.c.row_id.label("id")).where(_GAPS.c.table_name == table.name)
+
+
+@functools.cache
+def _id_census() -> Any:
+    """One statement: per table with ids, how many ids and gaps, how many distinct, the
+    lowest and the highest."""
+    parts = []
+    for table in tables():
+        if "id" in table.c:
+            ids = sa.union_all(sa.select(table.c.id), _listed(table)).subquery()
+            parts.append(
+                sa.select(
+                    sa.literal(table.name).label("name"),
+                    sa.func.count().label("n"),
+                    sa.func.count(sa.distinct(ids.c.id)).label("distinct"),
+                    sa.func.min(ids.c.id).label("low"),
+                    sa.func.max(ids.c.id).label("high"),
+                )
+            )
+    return sa.union_all(*parts)
+
+
 def check_ids(session: Session) -> None:
     """Each table's ids with its listed gaps are exactly 1..n: an id changed to any
     other number leaves one out of place (db/row_ids.py)."""
-    gaps = sa.table("row_id_gaps", sa.column("table_name"), sa.column("row_id"))
-    known = {t.name for t in tables() if "id" in t.c}
+    known = {t.name: t for t in tables() if "id" in t.c}
     stray = session.execute(
-        sa.select(gaps.c.table_name, gaps.c.row_id)
-        .where(gaps.c.table_name.not_in(sorted(known)))
+        sa.select(_GAPS.c.table_name, _GAPS.c.row_id)
+        .where(_GAPS.c.table_name.not_in(sorted(known)))
         .limit(1)
     ).first()
     if stray is not None:
         raise Broken(None, f"row_id_gaps row {tuple(stray)} names no table with ids: {_CHANGED}")
-    for table in tables():
-        if "id" not in table.c:
+    for name, count, distinct, low, high in session.execute(_id_census()).all():
+        if count == 0 or (distinct == count and low == 1 and high == count):
             continue
-        listed = sa.select(gaps.c.row_id.label("id")).where(gaps.c.table_name == table.name)
-        ids = sa.union_all(sa.select(table.c.id), listed).subquery()
-        count, low, high = session.execute(
-            sa.select(sa.func.count(), sa.func.min(ids.c.id), sa.func.max(ids.c.id))
-        ).one()
-        if count == 0 or (low == 1 and high == count):
-            distinct = session.execute(sa.select(sa.func.count(sa.distinct(ids.c.id)))).scalar()
-            if distinct == count:
-                continue
+        table = known[name]
+        if distinct != count:
             both = session.execute(
-                sa.select(*_handles(table)).where(table.c.id.in_(listed)).limit(1)
+                sa.select(*_handles(table)).where(table.c.id.in_(_listed(table))).limit(1)
             ).first()
             raise Broken(
                 _entry_of(both),
@@ -311,11 +339,9 @@ def check_ids(session: Session) -> None:
         row = session.execute(sa.select(*_handles(table)).where(outside).limit(1)).first()
         if row is None:
             gap = session.execute(
-                listed.where(sa.or_(gaps.c.row_id < 1, gaps.c.row_id > count)).limit(1)
+                _listed(table).where(sa.or_(_GAPS.c.row_id < 1, _GAPS.c.row_id > count)).limit(1)
             ).scalar()
-            raise Broken(
-                None, f"row_id_gaps row ({table.name!r}, {gap}) is not a gap: {_CHANGED}"
-            )
+            raise Broken(None, f"row_id_gaps row ({name!r}, {gap}) is not a gap: {_CHANGED}")
         raise Broken(
             _entry_of(row),
             f"{_where(table, row)}: its id is out of place (ids run 1 to {count}, "
@@ -323,27 +349,45 @@ def check_ids(session: Session) -> None:
         )
 
 
-def check_links(session: Session) -> None:
-    """Every link (foreign key) names a row that exists."""
+@functools.cache
+def _link_checks() -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
+    """Every link, and one statement finding a link to nothing: (which link, the row's
+    id, its entry, the value)."""
+    links, parts = [], []
     for table in tables():
+        entry = next((table.c[c] for c in _ENTRY_COLUMNS if c in table.c), sa.null())
         for key in sorted(table.foreign_keys, key=lambda k: k.parent.name):
             child, parent = key.parent, key.column
             target = parent.table.alias()
-            row = session.execute(
-                sa.select(*_handles(table), child)
-                .where(
-                    child.is_not(None),
-                    ~sa.exists().where(target.c[parent.name] == child),
-                )
-                .limit(1)
-            ).first()
-            if row is not None:
-                what = "entry" if parent.table.name == "ledger" else f"{parent.table.name} row"
-                raise Broken(
-                    _entry_of(row),
-                    f"{_where(table, row)}: its {child.name} names {what} {row[-1]}, "
-                    f"which does not exist: {_CHANGED}",
-                )
+            parts.append(
+                sa.select(
+                    sa.literal(len(links)).label("link"),
+                    (table.c.id if "id" in table.c else sa.null()).label("row_id"),
+                    sa.cast(entry, sa.BigInteger).label("entry"),
+                    sa.cast(child, sa.BigInteger).label("value"),
+                ).where(child.is_not(None), ~sa.exists().where(target.c[parent.name] == child))
+            )
+            what = "entry" if parent.table.name == "ledger" else f"{parent.table.name} row"
+            links.append((table, child, what))
+    return links, sa.union_all(*parts).subquery().select().limit(1)
+
+
+def check_links(session: Session) -> None:
+    """Every link (foreign key) names a row that exists."""
+    links, statement = _link_checks()
+    found = session.execute(statement).first()
+    if found is not None:
+        table, child, what = links[found.link]
+        where = f"{table.name} row {found.row_id}" + (
+            f" (entry {found.entry})" if found.entry is not None else ""
+        )
+        if table.name == "ledger":
+            where = f"entry {found.entry}"
+        raise Broken(
+            found.entry,
+            f"{where}: its {child.name} names {what} {found.value}, which does not exist: "
+            f"{_CHANGED}",
+        )
 
 
 def check_salts(session: Session) -> None:
