@@ -52,7 +52,9 @@ COLUMN_RULES: dict[str, dict[str, str]] = {
         "kind": COPIED,
         "uid": COPIED,
     },
-    "sites": {"id": ROW_ID, "name": COMPARED, "salt": SALT, "created_seq": ENTRY},
+    # The salt of staff names: every site entry names its actor, whose stored name must
+    # match its digest under this salt.
+    "sites": {"id": ROW_ID, "name": COMPARED, "salt": NAME, "created_seq": ENTRY},
     "site_zones": {
         "id": ROW_ID,
         "site": COMPARED,
