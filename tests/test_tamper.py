@@ -60,13 +60,14 @@ def _live_a_few_days(story: Story) -> None:
     story.ok("2026-11-02 07:30", "select", "--amend", "--reason", "late admission")
     story.ok(
         "2026-11-02 10:00", "results", "record", "C-1", "--positive", "MAMP", "--level",
-        "MAMP=800", "--negative", "THC", "--not-tested", "BUP,NORBUP", "--specimen-id", "S-100", "--temperature-ok",
-        "--observed", "--observed-reason", "policy", "--collected-at", "2026-11-02T09:55",
+        "MAMP=800", "--negative", "THC", "--not-tested", "BUP,NORBUP", "--specimen-id",
+        "S-100", "--temperature-ok", "--observed", "--observed-reason", "policy",
+        "--collected-at", "2026-11-02T09:55",
     )  # fmt: skip
     first = story.json("2026-11-02 10:01", "results", "list", "--client", "C-1")[0]
     story.ok(
-        "2026-11-02 10:05", "results", "amend", str(first["result"]), "--reason", "lab_report", "--lab-report", "L-7",
-        "--override-reason", "seen", "--note", "typo",
+        "2026-11-02 10:05", "results", "amend", str(first["result"]), "--reason",
+        "lab_report", "--lab-report", "L-7", "--override-reason", "seen", "--note", "typo",
         "--positive", "MAMP", "--level", "MAMP=90", "--negative", "THC", "--not-tested",
         "BUP,NORBUP",
     )  # fmt: skip
@@ -162,9 +163,7 @@ def _tamper_everything(clinic: Clinic) -> tuple[int, list[str]]:
                     caught += 1
                 else:
                     missed.append(f"{table.name}.{column.name}: {problem!r}")
-                moved = {
-                    c: (new if c.name == column.name else row[i]) for i, c in enumerate(key)
-                }
+                moved = {c: (new if c.name == column.name else row[i]) for i, c in enumerate(key)}
                 back = sa.and_(*(c == v for c, v in moved.items()))
                 _write(engine, clinic, table.update().where(back).values({column.name: old}))
     finally:

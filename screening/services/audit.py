@@ -38,13 +38,13 @@ from screening.db.models import (
     StaffName,
 )
 from screening.errors import BadInput, EnvironmentProblem
+from screening.services import verify_rows
 from screening.services.clients import client_state
 from screening.services.closures import closure_record
 from screening.services.context import Context
 from screening.services.holds import hold_record
 from screening.services.keys import read_key
 from screening.services.results import analyte_bodies_by_version, content_digest
-from screening.services import verify_rows
 from screening.services.spill import SpillFile
 
 _LEDGER = LedgerRow.__table__

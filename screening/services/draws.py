@@ -30,8 +30,8 @@ from screening.core.selection import (
     period_of,
 )
 from screening.db.models import Client, Closure, Draw, DrawAmendment, Hold, LedgerRow, Screening
-from screening.errors import BadInput, EnvironmentProblem
 from screening.db.row_ids import give_ids
+from screening.errors import BadInput, EnvironmentProblem
 from screening.services.clients import new_salt
 from screening.services.context import Context
 from screening.services.keys import read_key

@@ -31,8 +31,8 @@ from screening.core.interpret import (
 )
 from screening.core.ledger import rfc3339
 from screening.db.models import AnalyteResult, Client, LedgerRow, Result, ResultVersion, Screening
-from screening.errors import BadInput
 from screening.db.row_ids import give_ids
+from screening.errors import BadInput
 from screening.services.clients import find, new_salt
 from screening.services.context import Context
 from screening.services.ledger import LedgerWriter
