@@ -109,3 +109,32 @@ def test_an_old_clinic_export_names_its_staff_only_on_purpose(old_clinic: Path) 
     assert refused.exit_code == 2
     assert "--with-staff-names" in refused.stderr
     assert not (old_clinic / "out").exists()
+
+
+def test_ids_an_older_database_skipped_are_listed_and_kept(old_clinic: Path) -> None:
+    """An older PostgreSQL database has gaps in its ids (a rolled-back insert used up a
+    sequence number): the upgrade lists them, renumbers nothing, and from then on every
+    id follows on without a gap."""
+    import sqlite3
+
+    with sqlite3.connect(old_clinic / "screening.db") as connection:
+        connection.execute("UPDATE holds SET id = 3 WHERE id = 1")  # as a sequence leaves it
+    _ok(old_clinic, AFTER, "db", "upgrade")
+    with sqlite3.connect(old_clinic / "screening.db") as connection:
+        gaps = connection.execute("SELECT table_name, row_id FROM row_id_gaps").fetchall()
+        salts = connection.execute(
+            "SELECT count(*) FROM draws WHERE late_reason IS NULL AND salt != ''"
+        ).fetchone()
+    assert sorted(gaps) == [("holds", 1), ("holds", 2)]
+    assert salts == (0,)  # a salt beside no text salted nothing: emptied
+    _ok(old_clinic, AFTER, "audit", "verify")
+    _ok(
+        old_clinic, "2026-11-23T14:01:00Z", "clients", "hold", "C-303", "--from", "2026-12-01",
+        "--to", "2026-12-02", "--reason", "travel",
+    )  # fmt: skip
+    with sqlite3.connect(old_clinic / "screening.db") as connection:
+        assert connection.execute("SELECT max(id) FROM holds").fetchone() == (4,)
+        connection.execute("UPDATE row_id_gaps SET row_id = 5 WHERE row_id = 2")
+    broken = _run(old_clinic, "2026-11-23T14:02:00Z", "audit", "verify")
+    assert broken.exit_code == 1
+    assert "row_id_gaps row ('holds', 5) is not a gap" in broken.stderr

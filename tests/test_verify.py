@@ -153,8 +153,8 @@ def test_deleted_client_row_is_caught(busy: Clinic) -> None:
 
 def test_client_row_without_ledger_entry_is_caught(busy: Clinic) -> None:
     busy.sql(
-        "INSERT INTO clients (uid, site, code, salt, track, phase, status, admitted_on, "
-        "medications, ledger_seq) VALUES ('11111111-2222-4333-8444-555555555555', 'main', "
+        "INSERT INTO clients (id, uid, site, code, salt, track, phase, status, admitted_on, "
+        "medications, ledger_seq) VALUES (4, '11111111-2222-4333-8444-555555555555', 'main', "
         "'C-9', 'aa', 'morning', '1', 'active', '2026-11-01', '[]', 1)"
     )
     assert (

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -46,7 +47,7 @@ from screening.db.models import (
     StaffName,
 )
 from screening.errors import BadInput, EnvironmentProblem
-from screening.services import witnessed
+from screening.services import verify_rows, witnessed
 from screening.services.clients import client_state
 from screening.services.closures import closure_record
 from screening.services.context import Context
@@ -140,6 +141,7 @@ def verify(
                 notes.problems.insert(0, f"the checkpoint file {kept} cannot be trusted: {why}")
         follower = Follower({seen.checkpoint.size for seen in notes.checkpoints})
         try:
+            verify_rows.check_types(session)  # before anything reads a value
             staff = _walk_chain(session, report, replay, anchors, wanted, progress, follower)
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
@@ -151,8 +153,11 @@ def verify(
             if notes.problems:
                 raise Broken(None, notes.problems[0])
             replay.finish(lambda site: master if site == ctx.site else None)
+            verify_rows.check_links(session)
+            verify_rows.check_salts(session)
             _check_domain(session, report, replay)
             _check_sites(session, replay, staff)
+            verify_rows.check_ids(session)  # last: a row deleted is named by its entry
         except Broken as broken:
             report.problem, report.problem_seq = broken.message, broken.seq
     report.replayed, report.replayed_locally = replay.replayed, replay.replayed_locally
@@ -193,6 +198,7 @@ def _walk_chain(
     rows = session.execute(
         sa.select(
             _LEDGER.c.seq,
+            _LEDGER.c.at,
             _LEDGER.c.site,
             _LEDGER.c.kind,
             _LEDGER.c.uid,
@@ -202,7 +208,7 @@ def _walk_chain(
         .order_by(_LEDGER.c.seq)
         .execution_options(yield_per=BATCH)
     )
-    for seq, site, kind, uid, canonical, stored_hash in rows:
+    for seq, at, site, kind, uid, canonical, stored_hash in rows:
         try:
             document = check_link(
                 seq=seq,
@@ -210,7 +216,8 @@ def _walk_chain(
                 canonical=canonical,
                 expected_seq=next_seq,
                 expected_prev=prev,
-                columns={"site": site, "kind": kind},
+                # The time to the second as the entry says it (a fraction shows too).
+                columns={"site": site, "kind": kind, "at": _instant_text(at)},
             )
         except BrokenLink as broken:
             raise Broken(min(seq, next_seq), f"entry {min(seq, next_seq)}: {broken}") from None
@@ -244,6 +251,10 @@ def _walk_chain(
         if progress is not None and seq % BATCH == 0:
             progress(seq)
     return staff
+
+
+def _instant_text(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _check_sites(session: Session, replay: Replay, staff: dict[tuple[str, str], int]) -> None:
@@ -341,19 +352,23 @@ def _check_domain(session: Session, report: Report, replay: Replay) -> None:
     report.screenings = _check_screenings(session, replay)
     report.results = _check_results(session, replay)
     amendments = (
-        sa.select(DrawAmendment, Draw.site)
+        sa.select(DrawAmendment, Draw.site, Draw.day)
         .outerjoin(Draw, Draw.id == DrawAmendment.draw_id)
         .order_by(DrawAmendment.ledger_seq)
     )
     _match_rows(
         "draw amendment",
         (
-            (seq, (site, {"reason": body["reason"]}))
+            (seq, (site, {"reason": body["reason"], "date": body["date"]}))
             for seq, (site, body) in replay.amendments.ordered()
         ),
         (
-            (a.ledger_seq, site, {"reason": private_digest(a.salt, a.reason)})
-            for a, site in _stream(session, amendments)
+            (
+                a.ledger_seq,
+                site,
+                {"reason": private_digest(a.salt, a.reason), "date": day and day.isoformat()},
+            )
+            for a, site, day in _stream(session, amendments)
         ),
     )
 
@@ -410,7 +425,13 @@ def _screening_state(row: Any) -> dict[str, Any]:
         ),
         "auto": screening.status_auto,
         "draw": f"{row.draw_site} {row.draw_day}" if drawn else None,
-        "because": row.because if screening.replaces_id else None,
+        # A recollection names the result entry of the specimen it repeats; a link to a
+        # screening with no result is named as such (the ledger never records one).
+        "because": (
+            (row.because or f"screening {screening.replaces_id}, which has no result")
+            if screening.replaces_id is not None
+            else None
+        ),
         "latest": screening.ledger_seq,
         "reversed": screening.reversed_status,
         "reversal_approver": (
@@ -436,6 +457,7 @@ def _check_results(session: Session, replay: Replay) -> int:
             Client.site,
             Result.salt,
             Result.late_reason,
+            Result.collected_at,
         )
         .outerjoin(Screening, Screening.id == Result.screening_id)
         .outerjoin(Client, Client.id == Screening.client_id)
@@ -448,7 +470,12 @@ def _check_results(session: Session, replay: Replay) -> int:
                 seq,
                 (
                     r["site"],
-                    {"screening": r["screening"], "latest": r["latest"], "late": r.get("late")},
+                    {
+                        "screening": r["screening"],
+                        "latest": r["latest"],
+                        "late": r.get("late"),
+                        "collected_at": None,  # whole seconds (its digest holds those)
+                    },
                 ),
             )
             for seq, r in replay.results.ordered()
@@ -461,9 +488,10 @@ def _check_results(session: Session, replay: Replay) -> int:
                     "screening": (screening, uid),
                     "latest": latest,
                     "late": private_digest(salt, late_reason),
+                    "collected_at": "a fraction of a second" if collected.microsecond else None,
                 },
             )
-            for created, latest, screening, uid, site, salt, late_reason in _stream(
+            for created, latest, screening, uid, site, salt, late_reason, collected in _stream(
                 session, results
             )
         ),
@@ -502,9 +530,13 @@ def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]
                 **{key[2:]: value for key, value in row._mapping.items() if key[0] == "r"}
             )
             first = version.seq == result.created_seq
-            digest = content_digest(
-                result, version, analytes.get(version.id, []), first=first, stored=True
-            )  # type: ignore[arg-type]
+            try:
+                digest = content_digest(
+                    result, version, analytes.get(version.id, []), first=first, stored=True
+                )  # type: ignore[arg-type]
+            except (ValueError, TypeError, AttributeError) as error:
+                # A stored list edited into something that is not one (bad JSON).
+                digest = f"unreadable ({type(error).__name__})"
             yield version.seq, "", {"result": result.created_seq, "content": digest}
 
 
@@ -515,7 +547,11 @@ def _check_clients(session: Session, replay: Replay) -> int:
     for (row,) in _stream(session, rows):
         known = replay.clients.get(row.uid)
         if known is None:
-            raise Broken(None, f"client {row.uid} has a row in the database but no ledger entry")
+            raise Broken(
+                None,
+                f"client {row.uid} has a row in the database but no ledger entry "
+                f"(clients row {row.id})",
+            )
         seq, site, state = known
         if row.ledger_seq != seq or row.site != site:
             raise Broken(

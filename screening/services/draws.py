@@ -29,6 +29,7 @@ from screening.core.selection import (
     period_of,
 )
 from screening.db.models import Client, Closure, Draw, DrawAmendment, Hold, LedgerRow, Screening
+from screening.db.row_ids import give_ids
 from screening.errors import BadInput, CheckFailed, EnvironmentProblem
 from screening.services.clients import new_salt
 from screening.services.context import Context
@@ -300,7 +301,7 @@ def _draw(
     late_reason: str | None,
 ) -> Draw:
     policy_body, composition, clients = _compose(session, ctx, day, master)
-    salt = new_salt()
+    salt = new_salt() if late_reason is not None else ""  # a salt only beside text
     body = _body(day, policy_body, composition)
     if late_reason is not None:
         body["late"] = True
@@ -390,6 +391,7 @@ def _add_screenings(
         for uid, why in sorted(selected.items())
     ]
     if rows:  # one statement, no ORM object each (a network's draw holds hundreds)
+        give_ids(session, Screening.__table__, rows)  # type: ignore[arg-type]
         session.execute(sa.insert(Screening.__table__), rows)  # type: ignore[arg-type]
 
 

@@ -31,6 +31,7 @@ from screening.core.interpret import (
 )
 from screening.core.ledger import rfc3339
 from screening.db.models import AnalyteResult, Client, LedgerRow, Result, ResultVersion, Screening
+from screening.db.row_ids import give_ids
 from screening.errors import BadInput
 from screening.services.clients import find, new_salt
 from screening.services.context import Context
@@ -355,7 +356,8 @@ def _parse_collected(text: str | None, ctx: Context) -> datetime:
                 f"--collected-at {text} does not exist in {zone.key}: the clocks "
                 "moved forward then; check the time"
             )
-    return moment
+    # Whole seconds, as its digest holds it: a fraction would be a part nothing checks.
+    return moment.replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -795,6 +797,7 @@ def store_versions(
         for analyte in analytes.values()
     ]
     if rows:
+        give_ids(session, AnalyteResult.__table__, rows)  # type: ignore[arg-type]
         session.execute(sa.insert(AnalyteResult.__table__), rows)  # type: ignore[arg-type]
 
 

@@ -194,7 +194,7 @@ def set_status(
     approved_by: str | None = None,
     auto: bool = False,
 ) -> None:
-    if not screening.salt:
+    if note is not None and not screening.salt:  # a salt only beside text it salts
         screening.salt = new_salt()
     screening.status, screening.status_note, screening.status_auto = status, note, auto
     screening.excuse_code, screening.approved_by = excuse, approved_by
@@ -292,7 +292,7 @@ def create(
         due_by=ctx.now,
         observed_required=observed,
         replaces_id=replaces.id if replaces else None,
-        salt=new_salt(),
+        salt=new_salt() if note is not None else "",  # a salt only beside text
         note=note,
         created_seq=0,
         ledger_seq=0,
@@ -388,7 +388,7 @@ def reverse(ctx: Context, screening_id: int, reason: str, approved_by: str) -> d
                 "refusal or unable-to-provide recorded by staff can be reversed"
             )
         was = screening.status
-        if not screening.salt:
+        if text is not None and not screening.salt:
             screening.salt = new_salt()
         screening.reversed_status, screening.reversal_approver = was, approver
         screening.status, screening.status_note, screening.status_auto = "excused", text, False
@@ -448,7 +448,7 @@ def excuse_for_hold(
         .order_by(Screening.due_by, Screening.id)
     ).all()
     for screening in found:
-        if not screening.salt:
+        if reason is not None and not screening.salt:
             screening.salt = new_salt()
         screening.status, screening.status_note, screening.status_auto = "excused", reason, False
         screening.excuse_code, screening.approved_by = HOLD_EXCUSE, None

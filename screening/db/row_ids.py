@@ -1,0 +1,61 @@
+"""Row ids with no gaps: every table's ids run 1, 2, 3, ... (DESIGN §6).
+
+An id is the handle staff type (`--hold 3`, `--screening 12`) and the link between
+rows; the ledger does not hold it. So that an id changed in the database is still
+seen, ids carry no information of their own: a table's ids are exactly 1..n, apart
+from the gaps an older PostgreSQL database already had when it was upgraded (a
+rolled-back insert used up a sequence number), which the upgrade listed in
+``row_id_gaps``. `audit verify` checks that ids and listed gaps together are 1..n
+with nothing twice (services/verify_rows.py); an id moved anywhere breaks that.
+
+New ids are therefore given here, as the highest id (or listed gap) + 1, inside the
+writing transaction that holds the write lock, never by a database sequence (which
+leaves a gap whenever a transaction rolls back).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+
+def gap_table() -> sa.Table:
+    from screening.db.models import RowIdGap
+
+    return RowIdGap.__table__  # type: ignore[return-value]
+
+
+def next_id(session: Session, table: sa.Table) -> int:
+    """The id the next row of ``table`` gets (the write lock is held)."""
+    gaps = gap_table()
+    highest = session.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+    listed = (
+        session.execute(
+            sa.select(sa.func.max(gaps.c.row_id)).where(gaps.c.table_name == table.name)
+        ).scalar()
+        or 0
+    )
+    return max(highest, listed) + 1
+
+
+def give_ids(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Ids for rows inserted as plain dictionaries (``sa.insert`` of many at once)."""
+    start = next_id(session, table)
+    for offset, row in enumerate(rows):
+        row["id"] = start + offset
+
+
+@event.listens_for(Session, "before_flush")
+def _assign(session: Session, _context: Any, _instances: Any) -> None:
+    counters: dict[str, int] = {}
+    for item in list(session.new):
+        table = getattr(type(item), "__table__", None)
+        if table is None or "id" not in table.c or getattr(item, "id", 1) is not None:
+            continue
+        if table.name not in counters:
+            counters[table.name] = next_id(session, table)
+        item.id = counters[table.name]
+        counters[table.name] += 1
