@@ -1,0 +1,353 @@
+"""Checkpoints that keep themselves (issue 14): the ledger's signed tree head, and the
+anchors of every committed period, handed to witnesses outside the database.
+
+A hash chain shows that no entry changed in place; it cannot show that the whole chain
+was not rewritten, cut short or replaced. A checkpoint kept elsewhere can: `audit
+verify` proves each one a prefix of the ledger (core/merkle.py). So one is made after
+every committed draw, amendment or commitment, on `init`, once a day by the daily job
+and on `audit checkpoint`, and goes to every witness: the folder ``screening-witness``
+beside the config (always), the [witness] folders, e-mail addresses and commands.
+
+The checkpoint is made after the transaction committed and never undoes it: a witness
+that fails gets one warning naming it and the fix, and is sent the newest checkpoint
+and any anchors it lacks the next time. What each witness has had is kept in
+``screening-witness/deliveries.json`` (0600), locked while a checkpoint is made so that
+two processes take turns.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from screening.config import Settings
+from screening.core import checkpoint as notes
+from screening.core.merkle import Tree
+from screening.db.engine import Database
+from screening.db.models import LedgerRow
+from screening.errors import EnvironmentProblem, ScreeningError
+from screening.services.context import Context
+from screening.services.keys import create_witness_key, read_witness_key
+from screening.services.notify import DeliveryFailed
+from screening.services.witness_delivery import Alarm, Note, Witness, log_folder, witnesses
+
+log = logging.getLogger("screening")
+WITNESSED = frozenset({"draw", "draw_amend", "commitment"})
+STATE = "deliveries.json"
+BATCH = 5000
+_LEDGER = LedgerRow.__table__
+
+
+@dataclass
+class Published:
+    """A checkpoint made and where it went."""
+
+    checkpoint: notes.Checkpoint
+    vkey: str
+    file: Path | None  # in the local witness folder, once written there
+    delivered: list[str] = field(default_factory=list)  # witnesses that have it
+    failed: list[str] = field(default_factory=list)  # one warning per witness
+    anchors: list[str] = field(default_factory=list)  # "site period" newly published
+    key_created: Path | None = None
+    first: bool = False  # the installation's first checkpoint
+
+    def as_dict(self) -> dict[str, Any]:
+        point = self.checkpoint
+        return {
+            "origin": point.origin,
+            "size": point.size,
+            "root": base64.b64encode(point.root).decode(),
+            "head": point.head,
+            "time": point.time.isoformat(),
+            "file": str(self.file) if self.file else None,
+            "vkey": self.vkey,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "anchors": self.anchors,
+        }
+
+
+def checkpoint_name(point: notes.Checkpoint) -> str:
+    return f"checkpoints/{point.size:012d}-{point.time:%Y%m%dT%H%M%SZ}.checkpoint"
+
+
+def after_write(ctx: Context, kinds: set[str]) -> None:
+    """The hook of every writing command (services/upkeep.writing): a checkpoint once a
+    draw, amendment or commitment is committed (after a batch, once it commits)."""
+    if kinds & WITNESSED:
+        ctx.database.after_commit(
+            "witness", lambda: publish_quietly(ctx.settings, ctx.database, ctx.now)
+        )
+
+
+def publish_quietly(
+    settings: Settings, database: Database, now: Any, daily: bool = False
+) -> Published | None:
+    """``publish``, with any problem a warning: the write it follows is committed."""
+    try:
+        return publish(settings, database, now, daily=daily)
+    except ScreeningError as problem:
+        log.warning("no checkpoint was made for the witnesses: %s", problem.message)
+    except Exception as unexpected:  # never fail a committed write; say what failed
+        log.warning(
+            "no checkpoint was made for the witnesses (unexpected %s); "
+            "run `screening audit checkpoint` to see why",
+            type(unexpected).__name__,
+        )
+    return None
+
+
+def publish(
+    settings: Settings, database: Database, now: datetime, daily: bool = False
+) -> Published | None:
+    """Make, sign and deliver a checkpoint of the whole ledger, and the anchors notes
+    not yet delivered. None when the ledger is empty, or when ``daily`` and a
+    checkpoint was made today at the site already."""
+    now = now.astimezone(UTC).replace(microsecond=0)
+    with _State(settings.witness_folder / STATE) as state:
+        last = state.last()
+        if (
+            daily
+            and last is not None
+            and _local_day(last["time"], settings) == _local_day(now.isoformat(), settings)
+        ):
+            return None
+        made = _read_ledger(database, now, last)
+        if made is None:
+            return None
+        point, anchors, warnings = made
+        if state.origin() != point.origin:  # another ledger: nothing of it delivered yet
+            warnings, last = [], None
+            state.start(point.origin)
+        key, created = _witness_key(settings, point.origin)
+        name = point.origin
+        vkey = notes.vkey(name, notes.public_bytes(key.public_key()))
+        note = Note(
+            "checkpoint",
+            checkpoint_name(point),
+            notes.sign(point.text(), name, key),
+            f"screening checkpoint {point.origin} {point.size}",
+        )
+        anchor_notes = {
+            f"{site} {period}": Note(
+                "anchors",
+                f"anchors/{site}-{period}.anchors",
+                notes.sign(notes.anchors_text(point.origin, items), name, key),
+                f"screening anchors {point.origin} {site} {period}",
+            )
+            for (site, period), items in anchors.items()
+        }
+        done = Published(point, vkey, None)
+        done.key_created = settings.witness_key_file if created else None
+        done.first = last is None and not _any_checkpoint(settings.witness_folder, point.origin)
+        for warning in warnings:
+            log.warning(warning)
+        for witness in witnesses(settings):
+            _deliver(settings, state, witness, point, vkey, note, anchor_notes, done)
+        state.made(point)
+    return done
+
+
+def _deliver(
+    settings: Settings,
+    state: _State,
+    witness: Witness,
+    point: notes.Checkpoint,
+    vkey: str,
+    note: Note,
+    anchor_notes: dict[str, Note],
+    done: Published,
+) -> None:
+    """The checkpoint, then the anchors this witness has not had; one warning at most."""
+    had = state.anchors(witness.key)
+    local = witness.target == settings.witness_folder
+    try:
+        witness.deliver(settings, point.origin, vkey, note)
+        if local:
+            done.file = log_folder(witness.target, point.origin) / note.path
+        for label, anchors_note in anchor_notes.items():
+            digest = hashlib.sha256(anchors_note.text.encode()).hexdigest()
+            if had.get(label) == digest:
+                continue
+            witness.deliver(settings, point.origin, vkey, anchors_note)
+            had[label] = digest
+            if local:
+                done.anchors.append(label)
+    except DeliveryFailed as failure:
+        state.failed(witness.key, str(failure))
+        if isinstance(failure, Alarm):
+            text = f"{witness.name}: {failure}"
+        else:
+            text = (
+                f"the checkpoint of entries 1-{point.size} did not reach {witness.name}: "
+                f"{failure}; {witness.fix}. It is sent again with the next checkpoint"
+            )
+        done.failed.append(text)
+        log.warning(text)
+        return
+    state.delivered(witness.key, point)
+    done.delivered.append(witness.name)
+
+
+def _witness_key(settings: Settings, origin: str) -> tuple[Any, bool]:
+    """The witness key; made here the first time this installation is witnessed (on
+    `init`, or the first checkpoint of a clinic older than witnessing)."""
+    path = settings.witness_key_file
+    if path.exists() or path.is_symlink():
+        return read_witness_key(path), False
+    if (log_folder(settings.witness_folder, origin) / "witness.vkey").exists():
+        raise EnvironmentProblem(
+            f"the witness key file {path} is missing; restore it from its backup "
+            "(checkpoints already witnessed can be checked only with the key that signed them)"
+        )
+    try:
+        return create_witness_key(path), True
+    except OSError as error:
+        raise EnvironmentProblem(
+            f"cannot create the witness key file {path}: {error.strerror}"
+        ) from None
+
+
+def _any_checkpoint(folder: Path, origin: str) -> bool:
+    checkpoints = log_folder(folder, origin) / "checkpoints"
+    return checkpoints.is_dir() and any(checkpoints.glob("*.checkpoint"))
+
+
+def _read_ledger(
+    database: Database, now: datetime, last: dict[str, Any] | None
+) -> tuple[notes.Checkpoint, dict[tuple[str, str], list[notes.Anchor]], list[str]] | None:
+    """The checkpoint of the ledger as it is, its commitments by site and period, and a
+    warning when the ledger is no longer what the last checkpoint made here covered."""
+    tree = Tree()
+    genesis = head = ""
+    warnings: list[str] = []
+    last_size = int(last["size"]) if last else 0
+    with database.read() as session:
+        rows = session.execute(
+            sa.select(_LEDGER.c.hash).order_by(_LEDGER.c.seq).execution_options(yield_per=BATCH)
+        ).scalars()
+        for head in rows:
+            genesis = genesis or head
+            tree.append(bytes.fromhex(head))
+            if (
+                last is not None
+                and tree.size == last_size
+                and base64.b64encode(tree.root()).decode() != last["root"]
+            ):
+                warnings.append(
+                    f"the first {last_size} entries of the ledger no longer hash to the "
+                    f"checkpoint made at {last['time']}: the history was changed; run "
+                    "`screening audit verify` (the witnesses keep the earlier checkpoint)"
+                )
+        if tree.size == 0:
+            return None
+        if tree.size < last_size:
+            warnings.append(
+                f"the ledger holds {tree.size} entries, but the checkpoint made at "
+                f"{last['time']} covered {last_size}: entries were removed, or the database "
+                "was restored from an older backup; run `screening audit verify`"
+            )
+        commitments = session.execute(
+            sa.select(_LEDGER.c.seq, _LEDGER.c.site, _LEDGER.c.canonical)
+            .where(_LEDGER.c.kind == "commitment", _LEDGER.c.seq <= tree.size)
+            .order_by(_LEDGER.c.seq)
+        ).all()
+    origin = notes.origin_of(genesis)
+    anchors: dict[tuple[str, str], list[notes.Anchor]] = {}
+    for seq, site, canonical in commitments:
+        body = json.loads(canonical)["body"]
+        anchors.setdefault((site, body["period"]), []).append(
+            notes.Anchor(site, body["period"], int(body["length"]), body["anchor"], seq)
+        )
+    point = notes.Checkpoint(origin, tree.size, tree.root(), now, head)
+    return point, anchors, warnings
+
+
+def _local_day(instant: str, settings: Settings) -> str:
+    return datetime.fromisoformat(instant).astimezone(settings.zone).date().isoformat()
+
+
+class _State:
+    """The delivery state: the last checkpoint made here, and per witness the newest
+    checkpoint it has and the anchors notes it has (by digest). Hashes and sizes only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._book: dict[str, Any] = {}
+
+    def __enter__(self) -> _State:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise EnvironmentProblem(
+                f"cannot open {self.path}: {error.strerror}; check that this user may "
+                f"write to {self.path.parent}"
+            ) from None
+        self._file = os.fdopen(descriptor, "r+", encoding="utf-8")
+        fcntl.flock(self._file, fcntl.LOCK_EX)  # two processes publish in turn
+        text = self._file.read()
+        try:
+            book = json.loads(text) if text.strip() else {}
+        except ValueError:
+            book = {}  # damaged: at worst some anchors are sent again
+        self._book = book if isinstance(book, dict) else {}
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.write(json.dumps(self._book, sort_keys=True, indent=1))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        finally:
+            self._file.close()  # releases the lock
+
+    def origin(self) -> str | None:
+        origin = self._book.get("origin")
+        return origin if isinstance(origin, str) else None
+
+    def start(self, origin: str) -> None:
+        self._book = {"origin": origin, "witnesses": {}}
+
+    def last(self) -> dict[str, Any] | None:
+        last = self._book.get("last")
+        return last if isinstance(last, dict) and "time" in last else None
+
+    def made(self, point: notes.Checkpoint) -> None:
+        self._book["last"] = _summary(point)
+
+    def _witness(self, key: str) -> dict[str, Any]:
+        entry: dict[str, Any] = self._book.setdefault("witnesses", {}).setdefault(key, {})
+        entry.setdefault("anchors", {})
+        return entry
+
+    def anchors(self, key: str) -> dict[str, str]:
+        return self._witness(key)["anchors"]  # type: ignore[no-any-return]
+
+    def delivered(self, key: str, point: notes.Checkpoint) -> None:
+        entry = self._witness(key)
+        entry["checkpoint"] = _summary(point)
+        entry.pop("failing", None)
+
+    def failed(self, key: str, reason: str) -> None:
+        self._witness(key)["failing"] = reason
+
+
+def _summary(point: notes.Checkpoint) -> dict[str, Any]:
+    return {
+        "size": point.size,
+        "root": base64.b64encode(point.root).decode(),
+        "time": point.time.isoformat(),
+    }

@@ -1,0 +1,179 @@
+"""Handing one signed note to one witness: a folder, an e-mail address, a command.
+
+A folder keeps every note as its own file, written to a temporary name in the same
+folder, flushed to disk and then linked into place: a file already there is never
+overwritten, and one that differs from what would be written is an alarm, not a retry.
+Notes hold hashes only (nothing that identifies a client), so files are 0644 and e-mail
+may carry them. E-mail and commands reuse services/notify.py's SMTP and command code.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from screening.config import Settings
+from screening.services.notify import DeliveryFailed, run_command, send_email
+
+
+class Alarm(DeliveryFailed):
+    """What the witness already holds differs from what the ledger says now: never
+    overwritten, and said as a sign of a changed history, not a delivery to retry."""
+
+
+@dataclass(frozen=True)
+class Note:
+    what: str  # "checkpoint" or "anchors": SCREENING_WITNESS_WHAT for a command
+    path: str  # where a folder keeps it, under the log's folder
+    text: str  # the signed note
+    subject: str  # the e-mail's subject
+
+
+@dataclass(frozen=True)
+class Witness:
+    kind: str  # "folder", "email" or "command"
+    target: Any  # a Path, an address, or an argv list
+
+    @property
+    def key(self) -> str:
+        """How the delivery state names this witness."""
+        if self.kind == "command":
+            return "command " + " ".join(self.target)
+        return f"{self.kind} {self.target}"
+
+    @property
+    def name(self) -> str:
+        """The witness in words, for a warning."""
+        if self.kind == "folder":
+            return f"the witness folder {self.target}"
+        if self.kind == "email":
+            return f"the witness e-mail address {self.target}"
+        return f"the witness command {self.target[0]}"
+
+    @property
+    def fix(self) -> str:
+        if self.kind == "folder":
+            return "check that the folder (disk or share) is there and this user may write to it"
+        if self.kind == "email":
+            return "check [notify.smtp] and the address under [witness] email"
+        return "run the command by hand to see why it fails"
+
+    def deliver(self, settings: Settings, origin: str, vkey: str, note: Note) -> None:
+        if self.kind == "folder":
+            to_folder(self.target, origin, vkey, note)
+        elif self.kind == "email":
+            send_email(settings, [self.target], note.subject, note.text)
+        else:
+            run_command(list(self.target), note.text, {"SCREENING_WITNESS_WHAT": note.what})
+
+
+def witnesses(settings: Settings) -> list[Witness]:
+    """Every witness, the local folder first (it is always written)."""
+    return [
+        *(Witness("folder", folder) for folder in settings.witness_folders),
+        *(Witness("email", address) for address in settings.witness.email),
+        *(Witness("command", tuple(argv)) for argv in settings.witness.commands),
+    ]
+
+
+def log_folder(folder: Path, origin: str) -> Path:
+    """The log's own folder in a witness folder: ``screening/3f2a…`` → ``screening-3f2a…``."""
+    return folder / origin.replace("/", "-")
+
+
+def to_folder(folder: Path, origin: str, vkey: str, note: Note) -> None:
+    if not folder.is_dir():
+        # Never made here: an unmounted share's mount point would take the checkpoints
+        # onto this machine's own disk, and seem to witness them.
+        raise DeliveryFailed(f"the folder {folder} does not exist (is the disk or share mounted?)")
+    base = log_folder(folder, origin)
+    target = base / note.path
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DeliveryFailed(f"cannot create {target.parent}: {error.strerror}") from None
+    place(
+        base / "witness.vkey",
+        vkey + "\n",
+        lambda _: Alarm(
+            f"{base / 'witness.vkey'} holds another witness public key than this "
+            "installation's: the folder witnesses a key that was replaced or another "
+            "installation; restore this installation's witness key from its backup, or "
+            "give a new, empty folder (the checkpoints there stay as they are)"
+        ),
+    )
+    place(
+        target,
+        note.text,
+        lambda path: Alarm(
+            f"{path} already holds a different {note.what} note, which is kept: the "
+            "ledger no longer says what was witnessed; run `screening audit verify`"
+        ),
+    )
+
+
+def place(path: Path, text: str, differs: Any) -> bool:
+    """Write ``text`` at ``path`` unless that file is there already; the same text there
+    counts as delivered, different text raises ``differs(path)``. True when written."""
+    data = text.encode()
+    if _same_or_alarm(path, data, differs):
+        return False
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            _link_into_place(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        _sync_folder(path.parent)
+    except FileExistsError:  # another process placed it meanwhile: judged as above
+        return not _same_or_alarm(path, data, differs)
+    except OSError as error:
+        raise DeliveryFailed(f"cannot write {path}: {error.strerror}") from None
+    return True
+
+
+def _same_or_alarm(path: Path, data: bytes, differs: Any) -> bool:
+    try:
+        held = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise DeliveryFailed(f"cannot read {path}: {error.strerror}") from None
+    if held.strip() != data.strip():
+        raise differs(path)
+    return True
+
+
+def _link_into_place(temporary: Path, path: Path) -> None:
+    """A hard link never replaces a file (a rename would); shares without hard links
+    get a rename after a check, which the delivery lock keeps from racing our own."""
+    try:
+        os.link(temporary, path)
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if path.exists():
+            raise FileExistsError(errno.EEXIST, "exists", str(path)) from None
+        os.rename(temporary, path)
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return  # some shares cannot open a folder; the file itself was synced
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
