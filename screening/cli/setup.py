@@ -143,7 +143,7 @@ def config_check(ctx: typer.Context) -> None:
     channels = [
         *([f"files in {notify.directory}"] if notify.directory else []),
         *([f"command {notify.command[0]}"] if notify.command else []),
-        *([f"e-mail via {notify.smtp.host}"] if notify.smtp else []),
+        *([f"e-mail via {notify.smtp.host}"] if notify.smtp and notify.smtp.to else []),
     ]
     _witness_lines(settings)
     print(

@@ -39,7 +39,14 @@ from screening.errors import EnvironmentProblem, ScreeningError
 from screening.services.context import Context
 from screening.services.keys import create_witness_key, read_witness_key
 from screening.services.notify import DeliveryFailed
-from screening.services.witness_delivery import Alarm, Note, Witness, log_folder, witnesses
+from screening.services.witness_delivery import (
+    Alarm,
+    Note,
+    Witness,
+    log_folder,
+    sync_folders,
+    witnesses,
+)
 
 log = logging.getLogger("screening")
 WITNESSED = frozenset({"draw", "draw_amend", "commitment"})
@@ -183,6 +190,8 @@ def _deliver(
             had[label] = digest
             if local:
                 done.anchors.append(label)
+        if witness.kind == "folder":
+            sync_folders(witness.target, point.origin)
     except DeliveryFailed as failure:
         state.failed(witness.key, str(failure))
         if isinstance(failure, Alarm):

@@ -118,7 +118,8 @@ def to_folder(folder: Path, origin: str, vkey: str, note: Note) -> None:
 
 def place(path: Path, text: str, differs: Any) -> bool:
     """Write ``text`` at ``path`` unless that file is there already; the same text there
-    counts as delivered, different text raises ``differs(path)``. True when written."""
+    counts as delivered, different text raises ``differs(path)``. True when written.
+    The caller syncs the folder afterwards (``sync_folders``)."""
     data = text.encode()
     if _same_or_alarm(path, data, differs):
         return False
@@ -133,7 +134,6 @@ def place(path: Path, text: str, differs: Any) -> bool:
             _link_into_place(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
-        _sync_folder(path.parent)
     except FileExistsError:  # another process placed it meanwhile: judged as above
         return not _same_or_alarm(path, data, differs)
     except OSError as error:
@@ -164,6 +164,14 @@ def _link_into_place(temporary: Path, path: Path) -> None:
         if path.exists():
             raise FileExistsError(errno.EEXIST, "exists", str(path)) from None
         os.rename(temporary, path)
+
+
+def sync_folders(folder: Path, origin: str) -> None:
+    """Make the names of the files just placed durable: once per delivery, not per file
+    (each file's content was synced before it was linked into place)."""
+    base = log_folder(folder, origin)
+    for path in (base / "checkpoints", base / "anchors", base, folder):
+        _sync_folder(path)
 
 
 def _sync_folder(folder: Path) -> None:
