@@ -160,14 +160,13 @@ PROBLEMS = [
     ),
     pytest.param(
         replaced("commands = []", "commands = [[]]"),
-        'witness.commands[0]: a command is a list of its program and arguments, e.g. '
+        "witness.commands[0]: a command is a list of its program and arguments, e.g. "
         '["/usr/local/bin/ship", "--to", "auditor"]; this one is empty',
         id="witness-command-empty",
     ),
     pytest.param(
         replaced("folders = []", 'folders = [""]'),
-        'witness.folders[0]: a folder is a path, e.g. "/mnt/auditor/screening"; '
-        "this one is empty",
+        'witness.folders[0]: a folder is a path, e.g. "/mnt/auditor/screening"; this one is empty',
         id="witness-folder-empty",
     ),
     pytest.param(
@@ -176,8 +175,10 @@ PROBLEMS = [
         id="witness-max-age-zero",
     ),
     pytest.param(
-        lambda text: replaced("email = []", 'email = ["auditor at example.org"]')(text)
-        + '\n[notify.smtp]\nhost = "smtp.example.org"\nsender = "s@example.org"\n',
+        lambda text: (
+            replaced("email = []", 'email = ["auditor at example.org"]')(text)
+            + '\n[notify.smtp]\nhost = "smtp.example.org"\nsender = "s@example.org"\n'
+        ),
         "witness.email[0]: 'auditor at example.org' is not an e-mail address; write it as "
         "name@example.org",
         id="witness-email-not-an-address",

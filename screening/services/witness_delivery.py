@@ -92,10 +92,7 @@ def to_folder(folder: Path, origin: str, vkey: str, note: Note) -> None:
         raise DeliveryFailed(f"the folder {folder} does not exist (is the disk or share mounted?)")
     base = log_folder(folder, origin)
     target = base / note.path
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DeliveryFailed(f"cannot create {target.parent}: {error.strerror}") from None
+    _make_folder(base)
     place(
         base / "witness.vkey",
         vkey + "\n",
@@ -106,6 +103,7 @@ def to_folder(folder: Path, origin: str, vkey: str, note: Note) -> None:
             "give a new, empty folder (the checkpoints there stay as they are)"
         ),
     )
+    _make_folder(target.parent)
     place(
         target,
         note.text,
@@ -114,6 +112,13 @@ def to_folder(folder: Path, origin: str, vkey: str, note: Note) -> None:
             "ledger no longer says what was witnessed; run `screening audit verify`"
         ),
     )
+
+
+def _make_folder(path: Path) -> None:
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as error:
+        raise DeliveryFailed(f"cannot create {path}: {error.strerror}") from None
 
 
 def place(path: Path, text: str, differs: Any) -> bool:
