@@ -212,18 +212,12 @@ def db_upgrade(ctx: typer.Context) -> None:
 def _first_witnessed(context: Any) -> None:
     """A clinic older than witnessing: the witness key, and its first checkpoint, made
     now; what came before is vouched for by the hash chain alone, and is said so."""
-    from screening.render.output import message
     from screening.services.witness import publish_quietly
 
     published = publish_quietly(context.settings, context.database, context.now)
     if published is None:
         return  # the warning said why; the next draw tries again
     size = published.checkpoint.size
-    if published.key_created is not None:
-        message(
-            f"created the witness key {published.key_created}: back it up, apart from the "
-            "master key; it signs the checkpoints the witnesses keep"
-        )
     where = f" in {published.file}" if published.file else ""
     print(
         f"first checkpoint: entries 1-{size} (head {published.checkpoint.head}){where}; "

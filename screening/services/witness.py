@@ -102,16 +102,25 @@ def publish_quietly(
 ) -> Published | None:
     """``publish``, with any problem a warning: the write it follows is committed."""
     try:
-        return publish(settings, database, now, daily=daily)
+        published = publish(settings, database, now, daily=daily)
     except ScreeningError as problem:
         log.warning("no checkpoint was made for the witnesses: %s", problem.message)
+        return None
     except Exception as unexpected:  # never fail a committed write; say what failed
         log.warning(
             "no checkpoint was made for the witnesses (unexpected %s); "
             "run `screening audit checkpoint` to see why",
             type(unexpected).__name__,
         )
-    return None
+        return None
+    if published is not None and published.key_created is not None:
+        # A clinic older than witnessing, at its first checkpoint.
+        log.warning(
+            "created the witness key %s, which signs the checkpoints: back it up now, "
+            "apart from the master key",
+            published.key_created,
+        )
+    return published
 
 
 def publish(
