@@ -337,3 +337,24 @@ def test_checkpoints_and_anchors_reach_an_auditor_by_email(tmp_path: Path) -> No
     # The body is the note itself, as the folder keeps it (mail sends CRLF line ends).
     body = mails[0][1].get_payload(decode=True).decode().replace("\r\n", "\n")
     assert body == checkpoints(folder)[-1].read_text()
+
+
+def test_the_documented_example_notes_open_with_the_documented_key() -> None:
+    """docs/ledger-format.md shows a real checkpoint, anchors note and verifier key."""
+    import re
+
+    doc = (Path(__file__).parent.parent / "docs" / "ledger-format.md").read_text("utf-8")
+    section = doc[doc.index("## Checkpoints and witnesses") : doc.index("## Exports")]
+    blocks = [
+        "\n".join(line[4:] for line in block.splitlines()) + "\n"
+        for block in re.findall(r"\n\n((?:    .*\n|\n(?=    ))+)", section)
+    ]
+    (vkey,) = [b.strip() for b in blocks if re.fullmatch(r"screening/\S+\+\S+\n", b)]
+    name, public = notes.parse_vkey(vkey)
+    signed = [b for b in blocks if "\n\n\u2014 " in b]
+    assert len(signed) == 2
+    point = notes.parse_checkpoint(notes.open_note(signed[0], name, public))
+    origin, anchors = notes.parse_anchors(notes.open_note(signed[1], name, public))
+    assert point.origin == origin == name
+    assert f"{point.size:012d}-{point.time:%Y%m%dT%H%M%SZ}.checkpoint" in section
+    assert [a.period for a in anchors] == ["2026-12"]
