@@ -358,3 +358,26 @@ def test_the_documented_example_notes_open_with_the_documented_key() -> None:
     assert point.origin == origin == name
     assert f"{point.size:012d}-{point.time:%Y%m%dT%H%M%SZ}.checkpoint" in section
     assert [a.period for a in anchors] == ["2026-12"]
+
+
+def test_a_lost_witness_key_is_never_replaced_silently(clinic: Clinic) -> None:
+    key = clinic.folder / "screening-witness.key"
+    key.rename(clinic.folder / "elsewhere.key")
+    enrol(clinic)
+
+    drawn = ok(clinic, MONDAY, "select")  # the draw stands
+
+    assert drawn.stderr.count("warning:") == 1
+    assert (
+        f"warning: no checkpoint was made for the witnesses: the witness key file {key} is "
+        "missing; restore it from its backup" in drawn.stderr
+    )
+    assert not key.exists() and len(checkpoints(local(clinic))) == 1
+    by_hand = at(clinic, "2026-11-23T14:05:00Z", "audit", "checkpoint")
+    assert by_hand.exit_code == 3
+    assert by_hand.stdout.startswith(f"{len(hashes(clinic))}:")  # the head, as before
+
+    (clinic.folder / "elsewhere.key").rename(key)  # restored: caught up at once
+    ok(clinic, "2026-11-23T14:06:00Z", "audit", "checkpoint")
+    newest = notes.parse_checkpoint(opened(checkpoints(local(clinic))[-1], local(clinic)))
+    assert newest.size == len(hashes(clinic))
