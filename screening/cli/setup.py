@@ -215,8 +215,8 @@ def _first_witnessed(context: Any) -> None:
     from screening.services.witness import publish_quietly
 
     published = publish_quietly(context.settings, context.database, context.now)
-    if published is None:
-        return  # the warning said why; the next draw tries again
+    if published is None or not published.first:
+        return  # a warning said why, or the clinic was witnessed already
     size = published.checkpoint.size
     where = f" in {published.file}" if published.file else ""
     print(
