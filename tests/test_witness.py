@@ -381,3 +381,28 @@ def test_a_lost_witness_key_is_never_replaced_silently(clinic: Clinic) -> None:
     ok(clinic, "2026-11-23T14:06:00Z", "audit", "checkpoint")
     newest = notes.parse_checkpoint(opened(checkpoints(local(clinic))[-1], local(clinic)))
     assert newest.size == len(hashes(clinic))
+
+
+def test_a_rewritten_history_is_named_when_the_next_checkpoint_is_made(clinic: Clinic) -> None:
+    from tests.conftest import forge
+
+    folder = local(clinic)
+    witnessed = anchors_in(folder)["main-2026-12"][0]
+    before = len(hashes(clinic))
+
+    def new_anchor(document: dict) -> None:  # type: ignore[type-arg]
+        document["body"]["anchor"] = "ab" * 32
+
+    # An intruder rewrites December's commitment and recomputes every later hash.
+    forge(clinic, witnessed.seq, new_anchor)
+    enrol(clinic)
+    drawn = ok(clinic, MONDAY, "select")
+
+    assert (
+        f"warning: the first {before} entries of the ledger no longer hash to the checkpoint "
+        "made at 2026-11-20T12:00:00+00:00: the history was changed; run `screening audit "
+        "verify`" in drawn.stderr
+    )
+    note = folder / "anchors" / "main-2026-12.anchors"
+    assert f"{note} already holds a different anchors note, which is kept" in drawn.stderr
+    assert anchors_in(folder)["main-2026-12"] == [witnessed]  # never overwritten
