@@ -18,11 +18,9 @@ two processes take turns.
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +39,7 @@ from screening.services.keys import create_witness_key, read_witness_key
 from screening.services.notify import DeliveryFailed
 from screening.services.witness_delivery import (
     Alarm,
+    DeliveryState,
     Note,
     Witness,
     log_folder,
@@ -130,7 +129,7 @@ def publish(
     not yet delivered. None when the ledger is empty, or when ``daily`` and a
     checkpoint was made today at the site already."""
     now = now.astimezone(UTC).replace(microsecond=0)
-    with _State(settings.witness_folder / STATE) as state:
+    with DeliveryState(settings.witness_folder / STATE) as state:
         last = state.last()
         if (
             daily
@@ -176,7 +175,7 @@ def publish(
 
 def _deliver(
     settings: Settings,
-    state: _State,
+    state: DeliveryState,
     witness: Witness,
     point: notes.Checkpoint,
     vkey: str,
@@ -293,79 +292,3 @@ def _read_ledger(
 
 def _local_day(instant: str, settings: Settings) -> str:
     return datetime.fromisoformat(instant).astimezone(settings.zone).date().isoformat()
-
-
-class _State:
-    """The delivery state: the last checkpoint made here, and per witness the newest
-    checkpoint it has and the anchors notes it has (by digest). Hashes and sizes only."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._book: dict[str, Any] = {}
-
-    def __enter__(self) -> _State:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as error:
-            raise EnvironmentProblem(
-                f"cannot open {self.path}: {error.strerror}; check that this user may "
-                f"write to {self.path.parent}"
-            ) from None
-        self._file = os.fdopen(descriptor, "r+", encoding="utf-8")
-        fcntl.flock(self._file, fcntl.LOCK_EX)  # two processes publish in turn
-        text = self._file.read()
-        try:
-            book = json.loads(text) if text.strip() else {}
-        except ValueError:
-            book = {}  # damaged: at worst some anchors are sent again
-        self._book = book if isinstance(book, dict) else {}
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        try:
-            self._file.seek(0)
-            self._file.truncate()
-            self._file.write(json.dumps(self._book, sort_keys=True, indent=1))
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        finally:
-            self._file.close()  # releases the lock
-
-    def origin(self) -> str | None:
-        origin = self._book.get("origin")
-        return origin if isinstance(origin, str) else None
-
-    def start(self, origin: str) -> None:
-        self._book = {"origin": origin, "witnesses": {}}
-
-    def last(self) -> dict[str, Any] | None:
-        last = self._book.get("last")
-        return last if isinstance(last, dict) and "time" in last else None
-
-    def made(self, point: notes.Checkpoint) -> None:
-        self._book["last"] = _summary(point)
-
-    def _witness(self, key: str) -> dict[str, Any]:
-        entry: dict[str, Any] = self._book.setdefault("witnesses", {}).setdefault(key, {})
-        entry.setdefault("anchors", {})
-        return entry
-
-    def anchors(self, key: str) -> dict[str, str]:
-        return self._witness(key)["anchors"]  # type: ignore[no-any-return]
-
-    def delivered(self, key: str, point: notes.Checkpoint) -> None:
-        entry = self._witness(key)
-        entry["checkpoint"] = _summary(point)
-        entry.pop("failing", None)
-
-    def failed(self, key: str, reason: str) -> None:
-        self._witness(key)["failing"] = reason
-
-
-def _summary(point: notes.Checkpoint) -> dict[str, Any]:
-    return {
-        "size": point.size,
-        "root": base64.b64encode(point.root).decode(),
-        "time": point.time.isoformat(),
-    }

@@ -1,4 +1,5 @@
-"""Handing one signed note to one witness: a folder, an e-mail address, a command.
+"""Handing one signed note to one witness (a folder, an e-mail address, a command), and
+the state of what each witness has had.
 
 A folder keeps every note as its own file, written to a temporary name in the same
 folder, flushed to disk and then linked into place: a file already there is never
@@ -9,7 +10,10 @@ may carry them. E-mail and commands reuse services/notify.py's SMTP and command 
 
 from __future__ import annotations
 
+import base64
 import errno
+import fcntl
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -17,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from screening.config import Settings
+from screening.core.checkpoint import Checkpoint
+from screening.errors import EnvironmentProblem
 from screening.services.notify import DeliveryFailed, run_command, send_email
 
 
@@ -190,3 +196,82 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+class DeliveryState:
+    """The delivery state: the last checkpoint made here, and per witness the newest
+    checkpoint it has and the anchors notes it has (by digest). Hashes and sizes only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._book: dict[str, Any] = {}
+        self._text = ""
+
+    def __enter__(self) -> DeliveryState:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise EnvironmentProblem(
+                f"cannot open {self.path}: {error.strerror}; check that this user may "
+                f"write to {self.path.parent}"
+            ) from None
+        self._file = os.fdopen(descriptor, "r+", encoding="utf-8")
+        fcntl.flock(self._file, fcntl.LOCK_EX)  # two processes publish in turn
+        text = self._text = self._file.read()
+        try:
+            book = json.loads(text) if text.strip() else {}
+        except ValueError:
+            book = {}  # damaged: at worst some anchors are sent again
+        self._book = book if isinstance(book, dict) else {}
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        text = json.dumps(self._book, sort_keys=True, indent=1)
+        try:
+            if text != self._text:  # the daily job looks every few minutes: write on change
+                self._file.seek(0)
+                self._file.truncate()
+                self._file.write(text)
+                self._file.flush()
+                os.fsync(self._file.fileno())
+        finally:
+            self._file.close()  # releases the lock
+
+    def origin(self) -> str | None:
+        origin = self._book.get("origin")
+        return origin if isinstance(origin, str) else None
+
+    def start(self, origin: str) -> None:
+        self._book = {"origin": origin, "witnesses": {}}
+
+    def last(self) -> dict[str, Any] | None:
+        last = self._book.get("last")
+        return last if isinstance(last, dict) and "time" in last else None
+
+    def made(self, point: Checkpoint) -> None:
+        self._book["last"] = summary(point)
+
+    def _witness(self, key: str) -> dict[str, Any]:
+        entry: dict[str, Any] = self._book.setdefault("witnesses", {}).setdefault(key, {})
+        entry.setdefault("anchors", {})
+        return entry
+
+    def anchors(self, key: str) -> dict[str, str]:
+        return self._witness(key)["anchors"]  # type: ignore[no-any-return]
+
+    def delivered(self, key: str, point: Checkpoint) -> None:
+        entry = self._witness(key)
+        entry["checkpoint"] = summary(point)
+        entry.pop("failing", None)
+
+    def failed(self, key: str, reason: str) -> None:
+        self._witness(key)["failing"] = reason
+
+
+def summary(point: Checkpoint) -> dict[str, Any]:
+    return {
+        "size": point.size,
+        "root": base64.b64encode(point.root).decode(),
+        "time": point.time.isoformat(),
+    }
