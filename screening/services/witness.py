@@ -92,16 +92,16 @@ def after_write(ctx: Context, kinds: set[str]) -> None:
     draw, amendment or commitment is committed (after a batch, once it commits)."""
     if kinds & WITNESSED:
         ctx.database.after_commit(
-            "witness", lambda: publish_quietly(ctx.settings, ctx.database, ctx.now)
+            "witness", lambda: publish_quietly(ctx.settings, ctx.database, ctx.now, full=False)
         )
 
 
 def publish_quietly(
-    settings: Settings, database: Database, now: Any, daily: bool = False
+    settings: Settings, database: Database, now: Any, daily: bool = False, full: bool = True
 ) -> Published | None:
     """``publish``, with any problem a warning: the write it follows is committed."""
     try:
-        published = publish(settings, database, now, daily=daily)
+        published = publish(settings, database, now, daily=daily, full=full)
     except ScreeningError as problem:
         log.warning("no checkpoint was made for the witnesses: %s", problem.message)
         return None
@@ -123,7 +123,7 @@ def publish_quietly(
 
 
 def publish(
-    settings: Settings, database: Database, now: datetime, daily: bool = False
+    settings: Settings, database: Database, now: datetime, daily: bool = False, full: bool = True
 ) -> Published | None:
     """Make, sign and deliver a checkpoint of the whole ledger, and the anchors notes
     not yet delivered. None when the ledger is empty, or when ``daily`` and a
@@ -137,10 +137,10 @@ def publish(
             and _local_day(last["time"], settings) == _local_day(now.isoformat(), settings)
         ):
             return None
-        made = _read_ledger(database, now, last)
+        made = _read_ledger(database, now, last, full)
         if made is None:
             return None
-        point, anchors, warnings = made
+        point, anchors, warnings, peaks = made
         if state.origin() != point.origin:  # another ledger: nothing of it delivered yet
             warnings, last = [], None
             state.start(point.origin)
@@ -169,7 +169,7 @@ def publish(
             log.warning(warning)
         for witness in witnesses(settings):
             _deliver(settings, state, witness, point, vkey, note, anchor_notes, done)
-        state.made(point)
+        state.made(point, peaks)
     return done
 
 
@@ -241,20 +241,36 @@ def _any_checkpoint(folder: Path, origin: str) -> bool:
 
 
 def _read_ledger(
-    database: Database, now: datetime, last: dict[str, Any] | None
-) -> tuple[notes.Checkpoint, dict[tuple[str, str], list[notes.Anchor]], list[str]] | None:
+    database: Database, now: datetime, last: dict[str, Any] | None, full: bool
+) -> (
+    tuple[notes.Checkpoint, dict[tuple[str, str], list[notes.Anchor]], list[str], list[bytes]]
+    | None
+):
     """The checkpoint of the ledger as it is, its commitments by site and period, and a
-    warning when the ledger is no longer what the last checkpoint made here covered."""
-    tree = Tree()
-    genesis = head = ""
+    warning when the ledger is no longer what the last checkpoint made here covered.
+
+    After a write (not ``full``) the tree resumes from the last checkpoint's compact
+    range when the ledger still holds its head entry: a rewrite with the chain
+    recomputed changes that entry's hash, and the whole ledger is read again. Every
+    other checkpoint (the daily one, by hand) reads every entry."""
     warnings: list[str] = []
     last_size = int(last["size"]) if last else 0
     with database.read() as session:
+        genesis = session.execute(
+            sa.select(_LEDGER.c.hash).order_by(_LEDGER.c.seq).limit(1)
+        ).scalar()
+        if genesis is None:
+            return None
+        tree, head = _resumed(session, last) if not full else (None, "")
+        start = last_size if tree is not None else 0
+        tree = tree or Tree()
         rows = session.execute(
-            sa.select(_LEDGER.c.hash).order_by(_LEDGER.c.seq).execution_options(yield_per=BATCH)
+            sa.select(_LEDGER.c.hash)
+            .where(_LEDGER.c.seq > start)
+            .order_by(_LEDGER.c.seq)
+            .execution_options(yield_per=BATCH)
         ).scalars()
         for head in rows:
-            genesis = genesis or head
             tree.append(bytes.fromhex(head))
             if (
                 last is not None
@@ -266,8 +282,6 @@ def _read_ledger(
                     f"checkpoint made at {last['time']}: the history was changed; run "
                     "`screening audit verify` (the witnesses keep the earlier checkpoint)"
                 )
-        if tree.size == 0:
-            return None
         if tree.size < last_size:
             warnings.append(
                 f"the ledger holds {tree.size} entries, but the checkpoint made at "
@@ -279,15 +293,33 @@ def _read_ledger(
             .where(_LEDGER.c.kind == "commitment", _LEDGER.c.seq <= tree.size)
             .order_by(_LEDGER.c.seq)
         ).all()
-    origin = notes.origin_of(genesis)
     anchors: dict[tuple[str, str], list[notes.Anchor]] = {}
     for seq, site, canonical in commitments:
         body = json.loads(canonical)["body"]
         anchors.setdefault((site, body["period"]), []).append(
             notes.Anchor(site, body["period"], int(body["length"]), body["anchor"], seq)
         )
-    point = notes.Checkpoint(origin, tree.size, tree.root(), now, head)
-    return point, anchors, warnings
+    point = notes.Checkpoint(notes.origin_of(genesis), tree.size, tree.root(), now, head)
+    return point, anchors, warnings, tree.peaks
+
+
+def _resumed(session: Any, last: dict[str, Any] | None) -> tuple[Tree | None, str]:
+    """The last checkpoint's tree, if the ledger still ends its first entries with the
+    head it covered; else None (the ledger is read from its start)."""
+    if last is None or not isinstance(last.get("peaks"), list) or not last.get("head"):
+        return None, ""
+    size = int(last["size"])
+    stored = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == size)).scalar()
+    if stored != last["head"]:
+        return None, ""
+    try:
+        peaks = [base64.b64decode(peak, validate=True) for peak in last["peaks"]]
+        tree = Tree.resume(size, peaks)
+    except (ValueError, TypeError):
+        return None, ""
+    if base64.b64encode(tree.root()).decode() != last["root"]:
+        return None, ""
+    return tree, stored
 
 
 def _local_day(instant: str, settings: Settings) -> str:

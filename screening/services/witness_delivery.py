@@ -249,8 +249,13 @@ class DeliveryState:
         last = self._book.get("last")
         return last if isinstance(last, dict) and "time" in last else None
 
-    def made(self, point: Checkpoint) -> None:
-        self._book["last"] = summary(point)
+    def made(self, point: Checkpoint, peaks: list[bytes]) -> None:
+        """The last checkpoint made here, with its tree's compact range: the next one
+        after a write goes on from it (services/witness._read_ledger)."""
+        self._book["last"] = summary(point) | {
+            "head": point.head,
+            "peaks": [base64.b64encode(peak).decode() for peak in peaks],
+        }
 
     def _witness(self, key: str) -> dict[str, Any]:
         entry: dict[str, Any] = self._book.setdefault("witnesses", {}).setdefault(key, {})
