@@ -34,6 +34,7 @@ from screening.core.vocabulary import Vocabulary, build
 from screening.errors import BadInput, EnvironmentProblem
 
 CONFIG_NAME = "screening.toml"
+WITNESS_FOLDER = "screening-witness"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SITE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -241,7 +242,9 @@ class SmtpSettings(_Strict):
     port: int = Field(default=587, ge=1, le=65535)
     starttls: bool = True
     sender: str
-    to: list[str] = Field(min_length=1)
+    # Who receives the day's list; may be left out when the server only carries the
+    # checkpoints to [witness] email.
+    to: list[str] = []
     ca_file: str | None = None
     include_names: bool = False
 
@@ -265,6 +268,38 @@ class NotifySettings(_Strict):
     retries: int = Field(default=6, ge=0, le=100)
 
 
+def _argv(value: list[str]) -> list[str]:
+    if not value or not value[0].strip():
+        raise ValueError(
+            'a command is a list of its program and arguments, e.g. ["/usr/local/bin/ship", '
+            '"--to", "auditor"]; this one is empty'
+        )
+    return value
+
+
+def _address(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an e-mail address; write it as name@example.org")
+    return value
+
+
+def _folder(value: str) -> str:
+    if not value.strip():
+        raise ValueError('a folder is a path, e.g. "/mnt/auditor/screening"; this one is empty')
+    return value
+
+
+class WitnessSettings(_Strict):
+    """Where the signed checkpoints and anchors go, outside the database (issue 14). The
+    folder ``screening-witness`` beside the config is always written as well."""
+
+    folders: list[Annotated[str, AfterValidator(_folder)]] = []
+    email: list[Annotated[str, AfterValidator(_address)]] = []
+    commands: list[Annotated[list[str], AfterValidator(_argv)]] = []
+    max_age_days: int = Field(default=2, ge=1, le=366, strict=True)
+
+
 class _File(_Strict):
     site: SiteSettings
     database: DatabaseSettings = DatabaseSettings()
@@ -282,6 +317,7 @@ class _File(_Strict):
     results: ResultSettings = ResultSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     notify: NotifySettings = NotifySettings()
+    witness: WitnessSettings = WitnessSettings()
 
 
 @dataclass(frozen=True)
@@ -302,10 +338,28 @@ class Settings:
     results: ResultSettings
     schedule: ScheduleSettings = ScheduleSettings()
     notify: NotifySettings = NotifySettings()
+    witness: WitnessSettings = WitnessSettings()
 
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    @property
+    def witness_folder(self) -> Path:
+        """The witness folder always written: it defeats an intruder who reaches the
+        database only. Folders on other disks or shares ([witness] folders) do more."""
+        return self.folder / WITNESS_FOLDER
+
+    @property
+    def witness_folders(self) -> list[Path]:
+        """Every witness folder, the local one first; relative ones from the config's."""
+        folders = [self.witness_folder]
+        for name in self.witness.folders:
+            path = Path(name).expanduser()
+            path = path if path.is_absolute() else self.folder / path
+            if path not in folders:
+                folders.append(path)
+        return folders
 
     @property
     def zone(self) -> ZoneInfo:
@@ -424,6 +478,18 @@ def _cross_checks(raw: dict[str, Any]) -> list[str]:
     problem = _run_at_in_zone(raw)
     if problem:
         problems.append(problem)
+    witness = _table(raw.get("witness"))
+    smtp = _table(raw.get("notify")).get("smtp")
+    if witness.get("email") and not isinstance(smtp, dict):
+        problems.append(
+            "witness.email: e-mail to witnesses goes through the server of [notify.smtp]; "
+            "add a [notify.smtp] table (host, sender) or remove witness.email"
+        )
+    if isinstance(smtp, dict) and not smtp.get("to") and not witness.get("email"):
+        problems.append(
+            "notify.smtp.to: missing; add the addresses the day's list goes to "
+            '(e.g. to = ["front-desk@example.org"])'
+        )
     return problems
 
 
@@ -491,9 +557,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             database_url=parsed.database.url,
             key_file=key_file if key_file.is_absolute() else folder / key_file,
             witness_key_file=(
-                witness_key_file
-                if witness_key_file.is_absolute()
-                else folder / witness_key_file
+                witness_key_file if witness_key_file.is_absolute() else folder / witness_key_file
             ),
             policy=parsed.policy,
             tracks=dict(parsed.tracks),
@@ -504,6 +568,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             results=parsed.results,
             schedule=parsed.schedule,
             notify=parsed.notify,
+            witness=parsed.witness,
         ),
         [],
     )

@@ -45,7 +45,12 @@ def test_the_example_config_is_valid_and_explained(tmp_path: Path) -> None:
     result = check("--config", "clinic.toml")
 
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
+    # The example keeps checkpoints on this machine only; config check says so.
+    assert result.stderr.splitlines() == [
+        f"warning: the only witness is {tmp_path / 'screening-witness'}, on this machine: "
+        "add a folder on another disk or share (or an auditor's e-mail) under [witness], so "
+        "that someone who can change this machine cannot also change its checkpoints"
+    ]
     lines = result.stdout.splitlines()
     assert lines[0] == "clinic.toml: valid"
     for line in [
@@ -60,9 +65,45 @@ def test_the_example_config_is_valid_and_explained(tmp_path: Path) -> None:
         "phase 3: daily probability evening 1/4, morning 1/6",
         "panel oral_fluid (oral_fluid): 8 analytes",
         "panel urine (urine): 16 analytes",
+        f"witness key {tmp_path / 'screening-witness.key'} (MISSING)",
+        f"checkpoints go to folder {tmp_path / 'screening-witness'}; verify warns when the "
+        "newest is over 2 day(s) old",
     ]:
         assert line in lines
     assert not (tmp_path / "screening.db").exists(), "config check must not touch a database"
+
+
+def test_witnesses_off_this_machine_are_listed_without_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "share").mkdir()
+    text = replaced("folders = []", 'folders = ["share", "/mnt/not-mounted"]')(EXAMPLE)
+    text = replaced("email = []", 'email = ["auditor@example.org"]')(text)
+    text = replaced("commands = []", 'commands = [["/usr/local/bin/ship", "--to", "a"]]')(text)
+    # The list is not e-mailed (no `to`): the server carries the checkpoints only.
+    text += '\n[notify.smtp]\nhost = "smtp.example.org"\nsender = "s@example.org"\n'
+    (tmp_path / "screening.toml").write_text(text, encoding="utf-8")
+
+    result = check()
+
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"checkpoints go to folder {tmp_path / 'screening-witness'}, folder "
+        f"{tmp_path / 'share'}, folder /mnt/not-mounted, e-mail auditor@example.org, "
+        "command /usr/local/bin/ship; verify warns when the newest is over 2 day(s) old"
+    ) in result.stdout.splitlines()
+    assert "delivers to nobody" in result.stdout  # the day's list goes nowhere by e-mail
+    assert result.stderr.splitlines() == [
+        "warning: witness.folders: /mnt/not-mounted does not exist (yet); create it or mount it"
+    ]
+
+
+def test_an_smtp_server_without_recipients_is_named(tmp_path: Path) -> None:
+    text = EXAMPLE + '\n[notify.smtp]\nhost = "smtp.example.org"\nsender = "s@example.org"\n'
+    (tmp_path / "screening.toml").write_text(text, encoding="utf-8")
+
+    result = check()
+
+    assert result.exit_code == 2
+    assert "notify.smtp.to: missing; add the addresses the day's list goes to" in result.stderr
 
 
 def test_calendar_days_spread_the_weekly_rate_over_seven_days(tmp_path: Path) -> None:
@@ -111,6 +152,48 @@ PROBLEMS = [
         replaced("tests_per_week = 0.5", 'tests_per_week = 0.5\ndaily_probability = "1/7"'),
         "phases.3: give tests_per_week or daily_probability, not both",
         id="two-rates",
+    ),
+    pytest.param(
+        replaced("commands = []", 'commands = ["/usr/local/bin/ship"]'),
+        "witness.commands[0]: Input should be a valid list (got '/usr/local/bin/ship')",
+        id="witness-command-not-a-list",
+    ),
+    pytest.param(
+        replaced("commands = []", "commands = [[]]"),
+        "witness.commands[0]: a command is a list of its program and arguments, e.g. "
+        '["/usr/local/bin/ship", "--to", "auditor"]; this one is empty',
+        id="witness-command-empty",
+    ),
+    pytest.param(
+        replaced("folders = []", 'folders = [""]'),
+        'witness.folders[0]: a folder is a path, e.g. "/mnt/auditor/screening"; this one is empty',
+        id="witness-folder-empty",
+    ),
+    pytest.param(
+        replaced("max_age_days = 2", "max_age_days = 0"),
+        "witness.max_age_days: Input should be greater than or equal to 1 (got 0)",
+        id="witness-max-age-zero",
+    ),
+    pytest.param(
+        lambda text: (
+            replaced("email = []", 'email = ["auditor at example.org"]')(text)
+            + '\n[notify.smtp]\nhost = "smtp.example.org"\nsender = "s@example.org"\n'
+        ),
+        "witness.email[0]: 'auditor at example.org' is not an e-mail address; write it as "
+        "name@example.org",
+        id="witness-email-not-an-address",
+    ),
+    pytest.param(
+        replaced("email = []", 'email = ["auditor@example.org"]'),
+        "witness.email: e-mail to witnesses goes through the server of [notify.smtp]; add a "
+        "[notify.smtp] table (host, sender) or remove witness.email",
+        id="witness-email-without-a-server",
+    ),
+    pytest.param(
+        replaced("folders = []", 'folder = ["/mnt/auditor"]'),
+        "witness.folder: unknown setting; remove it or check its spelling against "
+        "config.example.toml",
+        id="witness-unknown-key",
     ),
 ]
 

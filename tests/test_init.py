@@ -25,13 +25,20 @@ def test_init_writes_config_database_and_key_owner_only(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     for name in ("screening.toml", "screening.db", "screening.key"):
         assert (tmp_path / name).exists(), name
-    for name in ("screening.db", "screening.key", "screening.toml"):
+    for name in ("screening.db", "screening.key", "screening.toml", "screening-witness.key"):
         mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
         assert mode == 0o600, f"{name} is {oct(mode)}"
     assert len(bytes.fromhex((tmp_path / "screening.key").read_text().strip())) == 32
+    witness_key = (tmp_path / "screening-witness.key").read_text().strip()
+    assert len(bytes.fromhex(witness_key)) == 32
+    assert witness_key != (tmp_path / "screening.key").read_text().strip()
     text = (tmp_path / "screening.toml").read_text()
     assert 'name = "main"' in text and 'timezone = "America/New_York"' in text
     assert "Back up" in result.stderr and "screening.key" in result.stderr
+    # The witness key is said, with where to keep it: apart from the master key.
+    assert f"witness key: {tmp_path / 'screening-witness.key'}" in result.stderr
+    assert "not in the same place as the master key" in result.stderr
+    assert "first checkpoint: " + str(tmp_path / "screening-witness") in result.stderr
 
 
 def test_init_ledger_holds_genesis_site_policy_and_thirteen_anchors(clinic: Clinic) -> None:

@@ -76,6 +76,19 @@ def test_incremental_head_equals_the_recursive_definition() -> None:
         assert tree.root() == _mth(HASHES[:size]) == root_of(HASHES[:size])
 
 
+def test_a_tree_resumed_from_its_compact_range_goes_on_alike() -> None:
+    for size in range(len(HASHES)):
+        tree = Tree()
+        for entry_hash in HASHES[:size]:
+            tree.append(entry_hash)
+        resumed = Tree.resume(size, tree.peaks)
+        for entry_hash in HASHES[size:]:
+            resumed.append(entry_hash)
+        assert resumed.root() == root_of(HASHES)
+    with pytest.raises(ValueError, match="not the compact range of 5 leaves"):
+        Tree.resume(5, [HASHES[0]])
+
+
 def test_every_consistency_proof_verifies_and_a_changed_entry_breaks_it() -> None:
     for n in range(1, 34):
         new_root = root_of(HASHES[:n])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from freezegun import freeze_time
 from typer.testing import CliRunner
 
 from screening.cli import app
+from screening.core import checkpoint as notes
+from screening.core.merkle import consistency_proof, root_of, verify_consistency
 
 OLD = Path(__file__).parent / "data" / "clinic-0005"
 AFTER = "2026-11-23T14:00:00Z"  # Monday 09:00 in New York, after the old ledger's head
@@ -46,6 +49,23 @@ def _medications(folder: Path) -> list[tuple[str, str]]:
         return connection.execute("SELECT code, medications FROM clients ORDER BY code").fetchall()
 
 
+def _hashes(folder: Path) -> list[bytes]:
+    import sqlite3
+
+    with sqlite3.connect(folder / "screening.db") as connection:
+        rows = connection.execute("SELECT hash FROM ledger ORDER BY seq").fetchall()
+    return [bytes.fromhex(h) for (h,) in rows]
+
+
+def _checkpoints(folder: Path) -> list[Path]:
+    return sorted((folder / "screening-witness").glob("screening-*/checkpoints/*.checkpoint"))
+
+
+def _opened(path: Path) -> notes.Checkpoint:
+    name, public = notes.parse_vkey((path.parent.parent / "witness.vkey").read_text())
+    return notes.parse_checkpoint(notes.open_note(path.read_text(), name, public))
+
+
 def test_an_old_clinic_must_be_upgraded_first(old_clinic: Path) -> None:
     result = _run(old_clinic, AFTER, "today")
     assert result.exit_code == 3
@@ -63,6 +83,25 @@ def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
     assert "site 'main' is now recorded in the database, with time zone America/New_York" in (
         upgraded.stderr
     )
+    # Witnessing starts here: a witness key, and a first checkpoint of the whole ledger,
+    # saying that the history before it rests on the hash chain alone.
+    hashes = _hashes(old_clinic)
+    size = len(hashes)
+    witness_key = old_clinic / "screening-witness.key"
+    assert stat.S_IMODE(witness_key.stat().st_mode) == 0o600
+    assert f"created the witness key {witness_key}" in upgraded.stderr
+    (first,) = _checkpoints(old_clinic)
+    assert upgraded.stdout.splitlines()[-1] == (
+        f"first checkpoint: entries 1-{size} (head {hashes[-1].hex()}) in {first}; the "
+        f"history before it (entries 1-{size}) was written before witnessing and is vouched "
+        "for by the hash chain only"
+    )
+    point = _opened(first)
+    assert (point.size, point.root) == (size, root_of(hashes))
+    assert len(list(first.parent.parent.glob("anchors/*.anchors"))) >= 12
+    again_upgraded = _ok(old_clinic, AFTER, "db", "upgrade")  # said once
+    assert "first checkpoint" not in again_upgraded.stdout
+    assert len(_checkpoints(old_clinic)) == 1
 
     verified = _ok(old_clinic, AFTER, "audit", "verify")
     assert "ledger intact" in verified.stdout
@@ -84,6 +123,12 @@ def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
 
     drawn = json.loads(_ok(old_clinic, "2026-11-23T14:10:00Z", "select", "--json").stdout)
     assert drawn["selected"]
+    # The draw is witnessed, and the ledger then still holds the upgrade's checkpoint.
+    hashes = _hashes(old_clinic)
+    newest = _opened(_checkpoints(old_clinic)[-1])
+    assert (newest.size, newest.root) == (len(hashes), root_of(hashes))
+    proof = consistency_proof(hashes, point.size, newest.size)
+    verify_consistency(point.size, newest.size, point.root, newest.root, proof)
     _ok(old_clinic, "2026-11-23T15:00:00Z", "results", "record", "C-304")
     again = _ok(old_clinic, "2026-11-23T20:00:00Z", "audit", "verify")
     assert "records match the ledger" in again.stdout

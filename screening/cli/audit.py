@@ -129,11 +129,34 @@ def _print_witness(witness: dict) -> None:  # type: ignore[type-arg]
 
 @audit_app.command("checkpoint")
 @handle_errors
-def checkpoint(ctx: typer.Context) -> None:
-    """Print the ledger head as SEQ:HASH, for an auditor to keep elsewhere."""
+def checkpoint(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Sign a checkpoint of the ledger and send it to every witness now; print the head
+    as SEQ:HASH too, for an auditor to keep elsewhere."""
+    from screening.render.output import emit_json, message
     from screening.services.audit import checkpoint as head
+    from screening.services.witness import publish
 
-    print(head(open_context(ctx)))
+    context = open_context(ctx)
+    seq_hash = head(context)
+    if not as_json:
+        print(seq_hash, flush=True)  # printed first: kept even if signing fails below
+    published = publish(context.settings, context.database, context.now)
+    if published is None:  # the ledger is empty: head() has said so already
+        return
+    if as_json:
+        emit_json({"checkpoint": seq_hash, **published.as_dict()})
+        return
+    if published.key_created is not None:
+        message(
+            f"created the witness key {published.key_created}: back it up, apart from "
+            "the master key"
+        )
+    if published.file is not None:
+        message(f"signed checkpoint of entries 1-{published.checkpoint.size}: {published.file}")
+    if published.delivered:
+        message("delivered to " + "; ".join(published.delivered))
+    if published.anchors:
+        message("anchors published for " + ", ".join(published.anchors))
 
 
 @audit_app.command("reveal")

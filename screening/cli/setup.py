@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -64,13 +64,26 @@ def init(
     message(f"  config:   {result.config}")
     message(f"  database: {result.database}")
     message(f"  key file: {result.key}")
+    message(f"  witness key: {result.witness_key}")
     message(
         f"  anchors committed for {result.periods[0]} to {result.periods[-1]}; "
         f"ledger head {result.head[0]}:{result.head[1]}"
     )
+    if result.published is not None and result.published.file is not None:
+        message(f"  first checkpoint: {result.published.file}")
     message(
         f"Back up {result.key} now, somewhere other than this machine: without it no "
         "further draws can be made. Never put it in the database or share it."
+    )
+    message(
+        f"Back up {result.witness_key} as well, but not in the same place as the master "
+        "key: it signs the checkpoints the witnesses keep, and whoever holds both could "
+        "draw and also vouch for a rewritten record."
+    )
+    message(
+        "Checkpoints go to the screening-witness folder beside the config; add a folder "
+        "on another disk or share under [witness] folders so the record is vouched for "
+        "from outside this machine."
     )
 
 
@@ -131,13 +144,41 @@ def config_check(ctx: typer.Context) -> None:
     channels = [
         *([f"files in {notify.directory}"] if notify.directory else []),
         *([f"command {notify.command[0]}"] if notify.command else []),
-        *([f"e-mail via {notify.smtp.host}"] if notify.smtp else []),
+        *([f"e-mail via {notify.smtp.host}"] if notify.smtp and notify.smtp.to else []),
     ]
+    _witness_lines(settings)
     print(
         f"daily job at {settings.schedule.run_at} {settings.site.timezone}, upkeep every "
         f"{settings.schedule.upkeep_minutes} min; delivers to "
         + (", ".join(channels) or "nobody (no [notify] channel set)")
     )
+
+
+def _witness_lines(settings: Any) -> None:
+    """What `config check` says of the witnesses, and a warning when only the local
+    folder keeps checkpoints."""
+    from screening.render.output import warning
+
+    key = settings.witness_key_file
+    print(f"witness key {key} ({'present' if key.exists() else 'MISSING'})")
+    witnesses = [
+        *(f"folder {folder}" for folder in settings.witness_folders),
+        *(f"e-mail {address}" for address in settings.witness.email),
+        *(f"command {argv[0]}" for argv in settings.witness.commands),
+    ]
+    print(
+        f"checkpoints go to {', '.join(witnesses)}; verify warns when the newest is over "
+        f"{settings.witness.max_age_days} day(s) old"
+    )
+    for folder in settings.witness_folders[1:]:
+        if not folder.is_dir():
+            warning(f"witness.folders: {folder} does not exist (yet); create it or mount it")
+    if len(witnesses) == 1:
+        warning(
+            f"the only witness is {settings.witness_folder}, on this machine: add a folder "
+            "on another disk or share (or an auditor's e-mail) under [witness], so that "
+            "someone who can change this machine cannot also change its checkpoints"
+        )
 
 
 @db_app.command("upgrade")
@@ -164,7 +205,26 @@ def db_upgrade(ctx: typer.Context) -> None:
         warning(problem)
     # A database older than the sites table adopts its site here, said once, rather
     # than at the first command after the upgrade (an `audit verify`, say).
-    open_context(ctx, check_zone=False)
+    context = open_context(ctx, check_zone=False)
+    if not settings.witness_key_file.exists():
+        _first_witnessed(context)
+
+
+def _first_witnessed(context: Any) -> None:
+    """A clinic older than witnessing: the witness key, and its first checkpoint, made
+    now; what came before is vouched for by the hash chain alone, and is said so."""
+    from screening.services.witness import publish_quietly
+
+    published = publish_quietly(context.settings, context.database, context.now)
+    if published is None or not published.first:
+        return  # a warning said why, or the clinic was witnessed already
+    size = published.checkpoint.size
+    where = f" in {published.file}" if published.file else ""
+    print(
+        f"first checkpoint: entries 1-{size} (head {published.checkpoint.head}){where}; "
+        f"the history before it (entries 1-{size}) was written before witnessing and is "
+        "vouched for by the hash chain only"
+    )
 
 
 @db_app.command("backup")

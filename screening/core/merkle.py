@@ -42,6 +42,22 @@ class Tree:
         self.size = 0
         self._peaks: list[bytes] = []
 
+    @classmethod
+    def resume(cls, size: int, peaks: Sequence[bytes]) -> Tree:
+        """The tree of ``size`` leaves from its compact range (``peaks``), so that later
+        leaves can be appended without reading the first ``size`` again."""
+        if size < 0 or len(peaks) != size.bit_count() or any(len(p) != 32 for p in peaks):
+            raise ValueError(f"{len(peaks)} hashes are not the compact range of {size} leaves")
+        tree = cls()
+        tree.size = size
+        tree._peaks = list(peaks)
+        return tree
+
+    @property
+    def peaks(self) -> list[bytes]:
+        """The compact range: one hash per 1 bit of the size, the largest subtree first."""
+        return list(self._peaks)
+
     def append(self, entry_hash: bytes) -> None:
         self.push(leaf_hash(entry_hash))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,6 +68,8 @@ class Database:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self._batch: Session | None = None
+        # What waits for the batch to commit (after_commit), by name: run once each.
+        self._after_batch: dict[str, Callable[[], None]] = {}
         if self.is_sqlite:
             self.engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
             _configure_sqlite(self.engine)
@@ -170,12 +172,30 @@ class Database:
         (services/upkeep.py) runs once per day at the site rather than once per command."""
         if self._batch is not None:
             raise RuntimeError("batches do not nest")
-        with self.write() as session:
-            self._batch = session
-            try:
-                yield session
-            finally:
-                self._batch = None
+        self._after_batch = {}
+        try:
+            with self.write() as session:
+                self._batch = session
+                try:
+                    yield session
+                finally:
+                    self._batch = None
+        except BaseException:
+            self._after_batch = {}
+            raise
+        waiting, self._after_batch = self._after_batch, {}
+        for action in waiting.values():
+            action()
+
+    def after_commit(self, name: str, action: Callable[[], None]) -> None:
+        """Run ``action`` once what was just written is committed: now, after a
+        ``write()`` block, or when the batch commits, if inside one (its commit is
+        deferred). Inside a batch the last action given a name replaces earlier ones."""
+        if self._batch is not None:
+            self._after_batch.pop(name, None)
+            self._after_batch[name] = action
+        else:
+            action()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -52,6 +52,8 @@ class LedgerWriter:
         self.salts: dict[str, str] = {}
         self._actors: dict[str, dict[str, str]] = {}
         self._known: set[tuple[str, str]] = set()
+        # The kinds appended: a draw, amendment or commitment is witnessed once committed.
+        self.kinds: set[str] = set()
 
     def head(self) -> tuple[int, str]:
         if self._head is None:
@@ -144,6 +146,7 @@ class LedgerWriter:
             },
         )
         self._head = (entry.seq, entry.hash)
+        self.kinds.add(kind)
         return entry
 
 

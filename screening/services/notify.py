@@ -44,7 +44,7 @@ def channels(settings: Settings) -> list[str]:
         for name, wanted in (
             ("files", notify.directory),
             ("command", notify.command),
-            ("email", notify.smtp),
+            ("email", notify.smtp and notify.smtp.to),
         )
         if wanted
     ]
@@ -104,13 +104,19 @@ def _to_files(settings: Settings, view: DrawView) -> str:
 
 
 def _to_command(settings: Settings, view: DrawView) -> str:
-    argv = list(settings.notify.command or [])
-    # The command gets the list, not the mail server's credentials.
+    return run_command(list(settings.notify.command or []), json.dumps(payload(view)))
+
+
+def run_command(argv: list[str], text: str, extra: dict[str, str] | None = None) -> str:
+    """Run ``argv`` (no shell) with ``text`` on its standard input; a non-zero exit or
+    no exit within COMMAND_SECONDS is a failure. The witnesses' commands run the same way."""
+    # The command gets what it is sent, not the mail server's credentials.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_SMTP_")}
+    env.update(extra or {})
     try:
         done = subprocess.run(
             argv,
-            input=json.dumps(payload(view)),
+            input=text,
             text=True,
             capture_output=True,
             timeout=COMMAND_SECONDS,
@@ -133,11 +139,25 @@ def _to_command(settings: Settings, view: DrawView) -> str:
 def _by_email(settings: Settings, view: DrawView) -> str:
     smtp = settings.notify.smtp
     assert smtp is not None
+    return send_email(
+        settings,
+        smtp.to,
+        f"Screening list for {view.day} ({view.site})",
+        _email_text(view, smtp.include_names),
+    )
+
+
+def send_email(settings: Settings, to: list[str], subject: str, text: str) -> str:
+    """One plain-text message through [notify.smtp]'s server (STARTTLS, credentials from
+    the environment); what was done, in words fit for the log. The witnesses' e-mail
+    (services/witness.py) goes the same way."""
+    smtp = settings.notify.smtp
+    assert smtp is not None
     message = EmailMessage()
-    message["Subject"] = f"Screening list for {view.day} ({view.site})"
+    message["Subject"] = subject
     message["From"] = smtp.sender
-    message["To"] = ", ".join(smtp.to)
-    message.set_content(_email_text(view, smtp.include_names))
+    message["To"] = ", ".join(to)
+    message.set_content(text)
     user = os.environ.get("SCREENING_SMTP_USER")
     password = os.environ.get("SCREENING_SMTP_PASSWORD")
     try:
@@ -156,10 +176,10 @@ def _by_email(settings: Settings, view: DrawView) -> str:
         raise DeliveryFailed(f"e-mail through {smtp.host}:{smtp.port} failed: {error}") from None
     if refused:
         return (
-            f"e-mail through {smtp.host} to {len(smtp.to) - len(refused)} of {len(smtp.to)} "
-            f"recipient(s); the server refused {len(refused)}: check [notify.smtp] to"
+            f"e-mail through {smtp.host} to {len(to) - len(refused)} of {len(to)} "
+            f"recipient(s); the server refused {len(refused)}: check the addresses"
         )
-    return f"e-mail to {len(smtp.to)} recipient(s) through {smtp.host}"
+    return f"e-mail to {len(to)} recipient(s) through {smtp.host}"
 
 
 def _email_text(view: DrawView, include_names: bool) -> str:

@@ -1,5 +1,5 @@
 """The daily job (`schedule run`): the draw at ``[schedule] run_at``, upkeep through the
-day, and delivery of the list.
+day, delivery of the list, and a checkpoint for the witnesses each day.
 
 The draw is idempotent (`select` draws a day once), so a restart, a catch-up after
 downtime or a second instance never doubles anything; only the process that made the
@@ -172,6 +172,22 @@ class DailyJob:
         self._draw()
         self.deliver_due()
         self.plan_deadline()
+        self.witness(bool(done.anchors))
+
+    def witness(self, anchors: bool = False) -> None:
+        """A checkpoint for the witnesses once a day (a draw makes its own), and at once
+        when anchors were committed, so that they are witnessed the day they are made."""
+        from screening.services.witness import publish_quietly
+
+        ctx = self.contexts()
+        published = publish_quietly(ctx.settings, ctx.database, ctx.now, daily=not anchors)
+        if published is not None:
+            log.info(
+                "checkpoint of entries 1-%d delivered to %d witness(es)%s",
+                published.checkpoint.size,
+                len(published.delivered),
+                f", not to {len(published.failed)}" if published.failed else "",
+            )
 
     def plan_deadline(self) -> None:
         """Sweep again just after the next pending deadline, not minutes later."""

@@ -18,9 +18,10 @@ from screening.db.migrate import upgrade
 from screening.errors import BadInput
 from screening.services import sites
 from screening.services.context import Actor
-from screening.services.keys import create_key
+from screening.services.keys import create_key, create_witness_key
 from screening.services.ledger import LedgerWriter, bodies, head
 from screening.services.upkeep import commit_anchors, record_policy
+from screening.services.witness import Published, publish_quietly
 
 
 def genesis_body() -> dict[str, str]:
@@ -49,6 +50,9 @@ class InitResult:
     database: str
     periods: list[str]
     head: tuple[int, str]
+    witness_key: Path
+    # The first checkpoint and where it went (None when it could not be made: warned).
+    published: Published | None
 
 
 def initialise(
@@ -82,11 +86,12 @@ def initialise(
         settings, problems = parse(read_toml(config_path), config_path)
         if settings is None:
             raise BadInput(problems[0])
-        if settings.key_file.exists():
-            raise BadInput(
-                f"a key file already exists at {settings.key_file}; move it away or "
-                "initialise in another folder"
-            )
+        for existing in (settings.key_file, settings.witness_key_file):
+            if existing.exists():
+                raise BadInput(
+                    f"a key file already exists at {existing}; move it away or "
+                    "initialise in another folder"
+                )
         url = resolve_url(db_url or settings.database_url, config_path.parent)
         file = sqlite_path(url)
         if file is not None and not file.exists():
@@ -94,6 +99,9 @@ def initialise(
             created.append(file)
         master = create_key(settings.key_file)
         created.append(settings.key_file)
+        # Made with the master key, kept apart from it: it signs the checkpoints.
+        create_witness_key(settings.witness_key_file)
+        created.append(settings.witness_key_file)
         database = Database(url)
         try:
             upgrade(database)
@@ -114,6 +122,9 @@ def initialise(
                 today = now.astimezone(settings.zone).date()
                 periods = commit_anchors(session, writer, settings, today, master=master)
                 last = writer.head()
+            # Committed: the first checkpoint and the 13 periods' anchors go to the
+            # witnesses (a witness that fails is a warning, never an undone init).
+            published = publish_quietly(settings, database, now)
         finally:
             database.dispose()
     except BaseException:
@@ -121,4 +132,12 @@ def initialise(
             for extra in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 extra.unlink(missing_ok=True)
         raise
-    return InitResult(config_path, settings.key_file, describe(url), periods, last)
+    return InitResult(
+        config_path,
+        settings.key_file,
+        describe(url),
+        periods,
+        last,
+        settings.witness_key_file,
+        published,
+    )

@@ -172,8 +172,10 @@ def keep_up(session: Session, writer: LedgerWriter, settings: Settings, today: d
 
 @contextmanager
 def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
-    """One writing transaction with its ledger writer, after the common upkeep."""
+    """One writing transaction with its ledger writer, after the common upkeep; once it
+    has committed, a checkpoint for the witnesses if it drew or committed anchors."""
     from screening.services.sites import before_writing
+    from screening.services.witness import after_write
 
     with ctx.database.write() as session:
         writer = LedgerWriter(session, ctx.actor, ctx.now, ctx.settings.zone)
@@ -194,3 +196,5 @@ def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
         session.flush()
         sweep_overdue(session, writer, ctx, ctx.now)
         session.info[_KEPT_UP] = (ctx.today, ctx.settings)
+    # Committed now (or, in a batch, when the batch commits: Database.after_commit).
+    after_write(ctx, writer.kinds)
