@@ -225,13 +225,11 @@ def test_the_proof_to_the_head_is_rfc6962s() -> None:
 
 
 def test_the_configured_witness_folders_are_read_from_the_config(tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
+    from screening.config import load
     from screening.services.witnessed import configured
 
     config = tmp_path / "screening.toml"
-    config.write_text('[witness]\nfolders = ["/mnt/auditor", "share"]\nmax_age_days = 5\n')
-    settings = SimpleNamespace(path=config, folder=tmp_path)
-    assert configured(settings) == ([Path("/mnt/auditor"), tmp_path / "share"], 5)  # type: ignore[arg-type]
-    config.write_text("[site]\n")
-    assert configured(settings) == ([], 2)  # type: ignore[arg-type]
+    text = (Path(__file__).parent.parent / "screening/data/config.example.toml").read_text()
+    text = text.replace("folders = []", 'folders = ["/mnt/auditor", "share"]')
+    config.write_text(text.replace("max_age_days = 2", "max_age_days = 5"))
+    assert configured(load(config)) == ([Path("/mnt/auditor"), tmp_path / "share"], 5)

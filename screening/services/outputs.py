@@ -26,9 +26,6 @@ from typing import Any
 from screening.config import Settings
 from screening.errors import BadInput, EnvironmentProblem
 
-# The folder beside the config that always receives the signed checkpoints (issue 14):
-# an output there could pass for a witness's copy, or replace one.
-LOCAL_WITNESS = "screening-witness"
 # services/notify.py's record of what was delivered (kept here to stay free of SMTP).
 DELIVERY_BOOK = "screening-deliveries.json"
 # Names of open files and devices (/dev/stdout, /proc/self/fd/1): written directly.
@@ -80,7 +77,10 @@ class Guard:
             files.append((database, "the clinic's database"))
             for suffix in ("-wal", "-shm", "-journal"):
                 files.append((Path(f"{database}{suffix}"), f"the database's {suffix[1:]} file"))
-        folders = [(settings.folder / LOCAL_WITNESS, "the local witness folder")]
+        # The witness folders: an output there could pass for a witness's copy, or replace one.
+        folders = [(settings.witness_folder, "the local witness folder")] + [
+            (folder, "a witness folder") for folder in settings.witness_folders[1:]
+        ]
         return cls(
             tuple((os.path.realpath(path), what) for path, what in files),
             tuple((os.path.realpath(path), what) for path, what in folders),

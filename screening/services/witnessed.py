@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from screening.config import Settings, read_toml
+from screening.config import Settings
 from screening.core.checkpoint import (
     MAX_NOTE,
     BadNote,
@@ -37,29 +37,14 @@ from screening.core.ledger import rfc3339
 from screening.core.witnessing import Seen, SeenAnchor, age_words
 from screening.errors import BadInput, EnvironmentProblem
 
-LOCAL = "screening-witness"
 DEFAULT_MAX_AGE_DAYS = 2
 _LOG_DIR = re.compile(r"^screening-([0-9a-f]{16})$")
 
 
 def configured(settings: Settings) -> tuple[list[Path], int]:
-    """The ``[witness] folders`` (config-relative or absolute) and ``max_age_days``.
-
-    The one place verify and export learn the configured witnesses; it reads the config
-    file as written, since the publishing side owns the ``[witness]`` settings model and
-    validates it (a malformed value here is left to `config check` to name)."""
-    table = read_toml(settings.path).get("witness")
-    table = table if isinstance(table, dict) else {}
-    folders = table.get("folders", [])
-    paths = [
-        Path(item) if Path(item).is_absolute() else settings.folder / item
-        for item in (folders if isinstance(folders, list) else [])
-        if isinstance(item, str) and item
-    ]
-    age = table.get("max_age_days", DEFAULT_MAX_AGE_DAYS)
-    if type(age) is not int or age < 1:
-        age = DEFAULT_MAX_AGE_DAYS
-    return paths, age
+    """The witness folders besides the local one (``[witness] folders``, resolved as
+    the config says) and ``max_age_days``."""
+    return settings.witness_folders[1:], settings.witness.max_age_days
 
 
 def log_dir(origin: str) -> str:
@@ -117,7 +102,7 @@ def read_all(settings: Settings, origin: str | None) -> Notes:
     """The notes of every witness folder for the log ``origin`` (None: an empty ledger)."""
     extra, max_age = configured(settings)
     notes = Notes(configured=len(extra), max_age_days=max_age, config=str(settings.path))
-    folders = [settings.folder / LOCAL, *extra]
+    folders = [settings.witness_folder, *extra]
     public, missing = witness_public(settings)
     seen: set[str] = set()
     for number, folder in enumerate(folders):
