@@ -105,6 +105,10 @@ def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
 
     verified = _ok(old_clinic, AFTER, "audit", "verify")
     assert "ledger intact" in verified.stdout
+    assert (
+        f"entries 1 to {size} were written before the first checkpoint, and until it are "
+        "vouched for by the hash chain only" in verified.stdout
+    )
     assert "now recorded" not in verified.stdout + verified.stderr  # adopted once, above
     assert "records match the ledger: 8 clients" in verified.stdout
 

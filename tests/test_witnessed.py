@@ -18,7 +18,7 @@ from screening.core.checkpoint import Anchor, anchors_text, sign
 from screening.core.merkle import consistency_proof, root_of, verify_consistency
 from screening.core.witnessing import Follower
 from tests.conftest import Clinic, forge, write_csv
-from tests.witness_notes import log_folder, origin, publish, publish_anchors, witness_key
+from tests.witness_notes import log_folder, origin, publish, witness_key
 
 WHEN = "2026-11-03T09:00:00Z"
 
@@ -29,7 +29,8 @@ def _at(text: str) -> datetime:
 
 def _clinic(backend: str, tmp_path: Path) -> Clinic:
     """Two clients drawn on Monday 2026-11-02 (every client every day), one positive for
-    EtG; a checkpoint witnessed after enrolment, after the draw and after the result."""
+    EtG; a checkpoint witnessed at init, after the draw (both by the program itself) and
+    after the result (`audit checkpoint` by hand)."""
     clinic = Clinic(tmp_path, backend)
     with freeze_time("2026-11-02T12:00:00Z"):
         clinic.ok("init", "--site", "main", "--timezone", "America/New_York")
@@ -38,14 +39,11 @@ def _clinic(backend: str, tmp_path: Path) -> Clinic:
         config.write_text(text.replace("tests_per_week = 2", 'daily_probability = "1/1"', 1))
         rows = ["C-1,Ada Example,morning,1,2026-11-01,", "C-2,Bo Example,evening,1,2026-11-01,"]
         clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
-        publish(clinic)
     with freeze_time("2026-11-02T13:00:00Z"):
         clinic.ok("select")
-        publish(clinic)
     with freeze_time("2026-11-02T15:00:00Z"):
         clinic.ok("results", "record", "C-1", "--positive", "ETG")
-        publish(clinic)
-        publish_anchors(clinic)
+        clinic.ok("audit", "checkpoint")
     return clinic
 
 
@@ -91,14 +89,14 @@ def test_witnessed_checkpoints_hold_and_a_changed_or_foreign_note_fails(
     anchors = clinic.sql("SELECT count(*) FROM ledger WHERE kind = 'commitment'")[0][0]
     assert f"witnessed anchors match the ledger's commitments: {anchors}" in done.stdout
     start = int(first.name[:12])
-    assert (
-        f"witnessed from entry {start} on; entries before were written before witnessing "
-        "and are vouched for by the hash chain only" in done.stdout
-    )
+    # The first checkpoint was made with the entries it holds (as `init` does): nothing
+    # was written before witnessing.
+    assert "written before the first checkpoint" not in done.stdout
     assert "warning: the only witness is the folder" in done.stderr
     assert "add a folder on another disk or share to [witness] folders" in done.stderr
     report = json.loads(_verify(clinic, "--json").stdout)["witness"]
     assert report["checkpoints"] == 3 and report["witnessed_from"] == start
+    assert report["before_witnessing"] is False
     assert report["newest"]["file"] == str(result) and report["newest"]["size"] == size
     proof = [base64.b64decode(node) for node in report["consistency"]["proof"]]
     hashes = [bytes.fromhex(h) for (h,) in clinic.sql("SELECT hash FROM ledger ORDER BY seq")]

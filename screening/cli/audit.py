@@ -119,11 +119,11 @@ def _print_witness(witness: dict) -> None:  # type: ignore[type-arg]
     )
     if witness["anchors"]:
         print(f"witnessed anchors match the ledger's commitments: {witness['anchors']}")
-    start = witness["witnessed_from"]
-    if start and start > 1:
+    if witness["before_witnessing"]:
         print(
-            f"witnessed from entry {start} on; entries before were written before "
-            "witnessing and are vouched for by the hash chain only"
+            f"witnessed since {witness['first_time'][:10]}: entries 1 to "
+            f"{witness['witnessed_from']} were written before the first checkpoint, and until "
+            "it are vouched for by the hash chain only"
         )
 
 

@@ -547,7 +547,7 @@ class Witnessed:
             text = open_note(data, self.origin, self.public, where)
             self.anchors += parse_anchors(text, self.origin, where)
 
-    def check(self, roots: dict, entries: int, commitments: dict) -> list[str]:
+    def check(self, roots: dict, entries: int, commitments: dict, dated: dict) -> list[str]:
         """Each checkpoint's root against the ledger's tree head at its size; each
         witnessed anchor against the ledger's commitment. Returns what held."""
         good = None
@@ -586,7 +586,7 @@ class Witnessed:
         lines = []
         if self.checkpoints:
             newest = max(self.checkpoints, key=lambda c: (c["time"], c["size"]))
-            oldest = min(c["size"] for c in self.checkpoints)
+            first = min(self.checkpoints, key=lambda c: (c["size"], c["time"]))
             lines.append(
                 f"witnessed: {len(self.checkpoints)} checkpoint"
                 f"{'s hold' if len(self.checkpoints) != 1 else ' holds'}, the newest of "
@@ -597,14 +597,24 @@ class Witnessed:
                     else "signatures NOT checked"
                 )
             )
-            if oldest > 1:
+            if before_witnessing(first["time"], dated.get(1)):
                 lines.append(
-                    f"witnessed from entry {oldest} on; entries before were written before "
-                    "witnessing and are vouched for by the hash chain only"
+                    f"witnessed since {first['time']:%Y-%m-%d}: entries 1 to {first['size']} "
+                    "were written before the first checkpoint, and until it are vouched for "
+                    "by the hash chain only"
                 )
         if self.anchors:
             lines.append(f"witnessed anchors match the ledger's commitments: {len(self.anchors)}")
         return lines
+
+
+def before_witnessing(first: datetime, written: str | None) -> bool:
+    """Whether the ledger was begun well before its first checkpoint was made (a clinic
+    older than witnessing), not with it (the checkpoint made at `init`)."""
+    if written is None:
+        return False
+    at = datetime.strptime(written, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return first - at > timedelta(hours=1)
 
 
 def _named(cp: dict) -> str:
@@ -643,6 +653,7 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
     sizes = {cp["size"] for cp in witnessed.checkpoints}
     ledger, tree, commitments = Ledger(), Tree(), {}
     roots = {0: (tree.root(), "0" * 64)}  # size: (tree head, hash of the last entry)
+    dated: dict[int, str] = {}  # when entry 1 was written: witnessed from the start?
     prev, expected = "0" * 64, 1
     for number, line in enumerate(lines, start=1):
         try:
@@ -671,6 +682,8 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
             )
         prev = hashlib.sha256(line).hexdigest()
         tree.append(bytes.fromhex(prev))
+        if expected == 1:
+            dated[1] = entry["at"]
         if expected in sizes:
             roots[expected] = (tree.root(), prev)
         expected += 1
@@ -694,7 +707,7 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
                 wanted[site][str(when)] = value.hex()
             if listed != dict(wanted):
                 raise Problem(f"{name} is not what the ledger holds")
-    held = witnessed.check(roots, entries, commitments)
+    held = witnessed.check(roots, entries, commitments, dated)
     warnings = []
     if not witnessed.checkpoints:
         warnings.append(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,7 +28,7 @@ from sqlmodel import Session
 from screening.core.anchors import KeyAnchors
 from screening.core.canonical import private_digest
 from screening.core.checkpoint import BadNote, origin_of
-from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, subject
+from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, parse_rfc3339, subject
 from screening.core.replay import Broken, Replay
 from screening.core.witnessing import Follower
 from screening.core.witnessing import check as check_witnessed
@@ -53,6 +53,7 @@ from screening.services.closures import closure_record
 from screening.services.context import Context
 from screening.services.holds import hold_record
 from screening.services.keys import read_key
+from screening.services.ledger import as_utc
 from screening.services.results import analyte_bodies_by_version, content_digest
 from screening.services.spill import SpillFile
 
@@ -167,6 +168,14 @@ def verify(
     report.hold_excusals, report.late_closures = replay.hold_excusals, replay.late_closures
     report.policy_changes = replay.policy_changes
     report.witness = witnessed.summary(notes, outcome, ctx.now)
+    start = report.witness["witnessed_from"]
+    if start and not report.problem:
+        with ctx.database.read() as session:
+            written = session.execute(sa.select(_LEDGER.c.at).where(_LEDGER.c.seq == 1)).scalar()
+        first = report.witness["first_time"]
+        report.witness["before_witnessing"] = written is not None and (
+            parse_rfc3339(first) - as_utc(written) > timedelta(hours=1)
+        )
     report.anchors_from_key, report.anchors_derived = anchors.from_key, anchors.derived
     report.anchors = anchors.summary()
     return report

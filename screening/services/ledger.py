@@ -63,7 +63,7 @@ class LedgerWriter:
                 .limit(1)
             ).first()
             if row is not None:
-                self._check_clock(_utc(row[2]))
+                self._check_clock(as_utc(row[2]))
             self._head = (row[0], row[1]) if row else (0, GENESIS_PREV)
         return self._head
 
@@ -150,7 +150,7 @@ class LedgerWriter:
         return entry
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     """The ledger's ``at`` column read on the connection (not through the ORM type)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

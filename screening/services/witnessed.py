@@ -231,6 +231,10 @@ def summary(notes: Notes, outcome: dict[str, Any] | None, now: datetime) -> dict
         "checkpoints": len(found),
         "anchors": len(notes.anchors),
         "witnessed_from": oldest.checkpoint.size if oldest else None,
+        "first_time": rfc3339(oldest.checkpoint.time) if oldest else None,
+        # Whether the ledger was begun well before its first checkpoint (a clinic older
+        # than witnessing) rather than with it (at `init`): services/audit.verify.
+        "before_witnessing": False,
         "newest": None,
         "consistency": (outcome or {}).get("consistency"),
         "max_age_days": notes.max_age_days,
