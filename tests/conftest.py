@@ -4,6 +4,7 @@ SQLite and (when SCREENING_TEST_DATABASE_URL names a server) PostgreSQL in a fre
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from collections.abc import Iterator
@@ -11,9 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 from screening.cli import app
+
+# typer's CliRunner.invoke builds the click command from `app` afresh on every call: a
+# signature and its type hints for each of the ~50 commands, about half the time of a
+# short command and more under a frozen clock. The command it builds is the same every
+# time (nothing in it depends on the clock, the environment or a test's monkeypatching:
+# the callbacks look services up when they run), so every test builds it once.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 # The table models are imported before any test freezes the clock: imported under
 # freezegun, their date and datetime fields would name freezegun's fake classes, and
