@@ -7,8 +7,11 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -123,10 +126,57 @@ class Clinic:
             self.sql("DROP TRIGGER ledger_append_only ON ledger")
 
 
+class Inits:
+    """`screening init` for the fixtures, once per test process on SQLite.
+
+    Every SQLite test that starts from a fresh clinic gets a copy of the config, key and
+    database that one real `init` with the same arguments made in this process, in the
+    same quarter hour (frozen clocks included): `init`'s migrations and commitments are
+    about a tenth of a short test. What `init` itself does is tested in test_init.py,
+    with real inits. PostgreSQL clinics are initialised for real.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: dict[tuple[tuple[str, ...], datetime], Path] = {}
+
+    def init(self, clinic: Clinic, *args: str) -> None:
+        if not clinic.is_sqlite:
+            clinic.ok("init", *args)
+            return
+        now = datetime.now(UTC)  # the test's frozen clock, if it froze one
+        quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+        key = (args, quarter)
+        if key not in self.made:
+            folder = self.folder / f"init{len(self.made)}"
+            folder.mkdir()
+            made = Clinic(folder, f"sqlite:///{folder / 'screening.db'}")
+            with _working_in(folder):
+                made.ok("init", *args)
+            self.made[key] = folder
+        for name in ("screening.toml", "screening.key", "screening.db"):
+            shutil.copy2(self.made[key] / name, clinic.folder / name)
+
+
+@contextmanager
+def _working_in(folder: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@pytest.fixture(scope="session")
+def inits(tmp_path_factory: pytest.TempPathFactory) -> Inits:
+    return Inits(tmp_path_factory.mktemp("inits"))
+
+
 @pytest.fixture
-def clinic(backend: str, tmp_path: Path) -> Clinic:
+def clinic(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     made = Clinic(tmp_path, backend)
-    made.ok("init", "--site", "main", "--timezone", "America/New_York")
+    inits.init(made, "--site", "main", "--timezone", "America/New_York")
     return made
 
 
