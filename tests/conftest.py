@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import secrets
 import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -133,29 +135,92 @@ class Inits:
     database that one real `init` with the same arguments made in this process, in the
     same quarter hour (frozen clocks included): `init`'s migrations and commitments are
     about a tenth of a short test. What `init` itself does is tested in test_init.py,
-    with real inits. PostgreSQL clinics are initialised for real.
+    with real inits.
+
+    On PostgreSQL the copy is pg_dump's SQL for the schema that real `init` filled,
+    replayed into the test's fresh schema; where pg_dump is missing or cannot dump that
+    server, every PostgreSQL clinic is initialised for real.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.made: dict[tuple[tuple[str, ...], datetime], Path] = {}
+        self.made: dict[tuple[str, tuple[str, ...], datetime], tuple[Path, str]] = {}
+        self.pg_dump = shutil.which("pg_dump")
 
     def init(self, clinic: Clinic, *args: str) -> None:
-        if not clinic.is_sqlite:
+        if not clinic.is_sqlite and self.pg_dump is None:
             clinic.ok("init", *args)
             return
         now = datetime.now(UTC)  # the test's frozen clock, if it froze one
         quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-        key = (args, quarter)
+        key = ("sqlite" if clinic.is_sqlite else "postgresql", args, quarter)
         if key not in self.made:
             folder = self.folder / f"init{len(self.made)}"
             folder.mkdir()
-            made = Clinic(folder, f"sqlite:///{folder / 'screening.db'}")
             with _working_in(folder):
-                made.ok("init", *args)
-            self.made[key] = folder
-        for name in ("screening.toml", "screening.key", "screening.db"):
-            shutil.copy2(self.made[key] / name, clinic.folder / name)
+                made = self._sqlite(folder, args) if clinic.is_sqlite else self._pg(folder, args)
+            if made is None:
+                self.pg_dump = None
+                clinic.ok("init", *args)
+                return
+            self.made[key] = (folder, made)
+        folder, dump = self.made[key]
+        files = ["screening.toml", "screening.key"]
+        if clinic.is_sqlite:
+            files.append("screening.db")
+        else:
+            schema = clinic.url.rsplit("search_path%3D", 1)[1]
+            _replay(clinic, dump.replace(_TEMPLATE_SCHEMA, schema))
+        for name in files:
+            shutil.copy2(folder / name, clinic.folder / name)
+
+    @staticmethod
+    def _sqlite(folder: Path, args: tuple[str, ...]) -> str:
+        Clinic(folder, f"sqlite:///{folder / 'screening.db'}").ok("init", *args)
+        return ""
+
+    def _pg(self, folder: Path, args: tuple[str, ...]) -> str | None:
+        """pg_dump's SQL for a schema that `init` filled; None if pg_dump fails."""
+        import sqlalchemy as sa
+
+        urls = _pg_schema_url()
+        try:
+            url = next(urls)
+            schema = url.rsplit("search_path%3D", 1)[1]
+            Clinic(folder, url).ok("init", *args)
+            server = sa.make_url(PG_URL).set(drivername="postgresql")
+            done = subprocess.run(
+                [self.pg_dump, "--inserts", "--no-owner", "--no-privileges",
+                 f"--schema={schema}", server.render_as_string(hide_password=False)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+        finally:
+            urls.close()
+        if done.returncode != 0:
+            return None
+        lines = [
+            line
+            for line in done.stdout.splitlines()
+            # psql's commands (\restrict) and the schema, which the test has made already
+            if not line.startswith("\\") and not line.startswith("CREATE SCHEMA ")
+        ]
+        return re.sub(rf"\b{schema}\b", _TEMPLATE_SCHEMA, "\n".join(lines))
+
+
+_TEMPLATE_SCHEMA = "t_template_schema"
+
+
+def _replay(clinic: Clinic, sql: str) -> None:
+    engine = clinic.engine()
+    try:
+        connection = engine.raw_connection()
+        try:
+            connection.cursor().execute(sql)
+            connection.commit()
+        finally:
+            connection.close()
+    finally:
+        engine.dispose()
 
 
 @contextmanager
