@@ -41,13 +41,18 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(tmp_path, monkeypatch)
+
+
+def isolate(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work in ``folder`` with no SCREENING_* variables (also for a fixture a module shares)."""
     for name in list(os.environ):
         if name.startswith("SCREENING_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("HOME", str(folder / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / "home" / ".config"))
     monkeypatch.setenv("USER", "staff1")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(folder)
     # `audit verify` keeps 3 items per map in memory and the rest on disk, so that every
     # test that verifies also proves the spilled path (services/spill.py).
     monkeypatch.setattr("screening.services.spill.CAPACITY", 3)
