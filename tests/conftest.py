@@ -4,16 +4,30 @@ SQLite and (when SCREENING_TEST_DATABASE_URL names a server) PostgreSQL in a fre
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import secrets
+import shutil
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 from screening.cli import app
+
+# typer's CliRunner.invoke builds the click command from `app` afresh on every call: a
+# signature and its type hints for each of the ~50 commands, about half the time of a
+# short command and more under a frozen clock. The command it builds is the same every
+# time (nothing in it depends on the clock, the environment or a test's monkeypatching:
+# the callbacks look services up when they run), so every test builds it once.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 # The table models are imported before any test freezes the clock: imported under
 # freezegun, their date and datetime fields would name freezegun's fake classes, and
@@ -27,13 +41,18 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(tmp_path, monkeypatch)
+
+
+def isolate(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work in ``folder`` with no SCREENING_* variables (also for a fixture a module shares)."""
     for name in list(os.environ):
         if name.startswith("SCREENING_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("HOME", str(folder / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / "home" / ".config"))
     monkeypatch.setenv("USER", "staff1")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(folder)
     # `audit verify` keeps 3 items per map in memory and the rest on disk, so that every
     # test that verifies also proves the spilled path (services/spill.py).
     monkeypatch.setattr("screening.services.spill.CAPACITY", 3)
@@ -114,10 +133,120 @@ class Clinic:
             self.sql("DROP TRIGGER ledger_append_only ON ledger")
 
 
+class Inits:
+    """`screening init` for the fixtures, once per test process and backend.
+
+    Every test that starts from the fixtures' fresh clinic gets a copy of the config, key
+    and database that one real `init` with the same arguments made in this process, in
+    the same quarter hour (frozen clocks included): `init`'s migrations and commitments
+    were a quarter of a short test's time. What `init` itself does is tested in
+    test_init.py, with real inits.
+
+    On PostgreSQL the copy is pg_dump's SQL for the schema that real `init` filled,
+    replayed into the test's fresh schema; where pg_dump is missing or cannot dump that
+    server, every PostgreSQL clinic is initialised for real.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: dict[tuple[str, tuple[str, ...], datetime], tuple[Path, str]] = {}
+        self.pg_dump = shutil.which("pg_dump")
+
+    def init(self, clinic: Clinic, *args: str) -> None:
+        if not clinic.is_sqlite and self.pg_dump is None:
+            clinic.ok("init", *args)
+            return
+        now = datetime.now(UTC)  # the test's frozen clock, if it froze one
+        quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+        key = ("sqlite" if clinic.is_sqlite else "postgresql", args, quarter)
+        if key not in self.made:
+            folder = self.folder / f"init{len(self.made)}"
+            folder.mkdir()
+            with _working_in(folder):
+                made = self._sqlite(folder, args) if clinic.is_sqlite else self._pg(folder, args)
+            if made is None:
+                self.pg_dump = None
+                clinic.ok("init", *args)
+                return
+            self.made[key] = (folder, made)
+        folder, dump = self.made[key]
+        files = ["screening.toml", "screening.key"]
+        if clinic.is_sqlite:
+            files.append("screening.db")
+        else:
+            schema = clinic.url.rsplit("search_path%3D", 1)[1]
+            _replay(clinic, dump.replace(_TEMPLATE_SCHEMA, schema))
+        for name in files:
+            shutil.copy2(folder / name, clinic.folder / name)
+
+    @staticmethod
+    def _sqlite(folder: Path, args: tuple[str, ...]) -> str:
+        Clinic(folder, f"sqlite:///{folder / 'screening.db'}").ok("init", *args)
+        return ""
+
+    def _pg(self, folder: Path, args: tuple[str, ...]) -> str | None:
+        """pg_dump's SQL for a schema that `init` filled; None if pg_dump fails."""
+        import sqlalchemy as sa
+
+        urls = _pg_schema_url()
+        try:
+            url = next(urls)
+            schema = url.rsplit("search_path%3D", 1)[1]
+            Clinic(folder, url).ok("init", *args)
+            server = sa.make_url(PG_URL).set(drivername="postgresql")
+            done = subprocess.run(
+                [self.pg_dump, "--inserts", "--no-owner", "--no-privileges",
+                 f"--schema={schema}", server.render_as_string(hide_password=False)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+        finally:
+            urls.close()
+        if done.returncode != 0:
+            return None
+        lines = [
+            line
+            for line in done.stdout.splitlines()
+            # psql's commands (\restrict) and the schema, which the test has made already
+            if not line.startswith("\\") and not line.startswith("CREATE SCHEMA ")
+        ]
+        return re.sub(rf"\b{schema}\b", _TEMPLATE_SCHEMA, "\n".join(lines))
+
+
+_TEMPLATE_SCHEMA = "t_template_schema"
+
+
+def _replay(clinic: Clinic, sql: str) -> None:
+    engine = clinic.engine()
+    try:
+        connection = engine.raw_connection()
+        try:
+            connection.cursor().execute(sql)
+            connection.commit()
+        finally:
+            connection.close()
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _working_in(folder: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@pytest.fixture(scope="session")
+def inits(tmp_path_factory: pytest.TempPathFactory) -> Inits:
+    return Inits(tmp_path_factory.mktemp("inits"))
+
+
 @pytest.fixture
-def clinic(backend: str, tmp_path: Path) -> Clinic:
+def clinic(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     made = Clinic(tmp_path, backend)
-    made.ok("init", "--site", "main", "--timezone", "America/New_York")
+    inits.init(made, "--site", "main", "--timezone", "America/New_York")
     return made
 
 

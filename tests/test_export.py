@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
+import io
 import json
 import shutil
 import stat
 import subprocess
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
 
-from tests.conftest import Clinic, write_csv
+from tests.conftest import BACKENDS, Clinic, _pg_schema_url, isolate, write_csv
 
 PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin") or "python3"
 
@@ -29,9 +33,61 @@ def _verifier(folder: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _in_process_verifier(folder: Path) -> Callable[[Path], tuple[int, str]]:
+    """The export's own screening-verify.py loaded in this process: a function of a folder
+    that gives its exit code and stderr. For the many runs of one test; the first test
+    proves it runs on stdlib Python alone."""
+    path = folder / "screening-verify.py"
+    spec = importlib.util.spec_from_file_location("screening_verify", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def verify(export: Path) -> tuple[int, str]:
+        errors = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
+            code = module.main(["screening-verify.py", str(export)])
+        return code, errors.getvalue()
+
+    return verify
+
+
+class SharedClinic(Clinic):
+    """The module's clinic, usable from any test's folder: the config is named outright."""
+
+    def run(self, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        config = {"SCREENING_CONFIG": str(self.folder / "screening.toml")}
+        return super().run(*args, env={**config, **(env or {})})
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def _export(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Clinic, Path]]:
+    """Built once per backend; each test gets its own copy of the export (``exported``)."""
+    tmp_path = tmp_path_factory.mktemp("exported")
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(tmp_path, mp)
+        if request.param == "sqlite":
+            yield _build_export(SharedClinic(tmp_path, f"sqlite:///{tmp_path / 'screening.db'}"))
+        else:
+            urls = _pg_schema_url()
+            try:
+                yield _build_export(SharedClinic(tmp_path, next(urls)))
+            finally:
+                urls.close()
+
+
 @pytest.fixture
-def exported(backend: str, tmp_path: Path) -> tuple[Clinic, Path]:
-    clinic = Clinic(tmp_path, backend)
+def exported(_export: tuple[Clinic, Path], tmp_path: Path) -> tuple[Clinic, Path]:
+    clinic, built = _export
+    folder = tmp_path / "export"
+    shutil.copytree(built, folder)
+    return clinic, folder
+
+
+def _build_export(clinic: Clinic) -> tuple[Clinic, Path]:
+    tmp_path = clinic.folder
     start = date(2026, 11, 2)
     with freeze_time(f"{start}T12:00:00Z"):
         clinic.ok("init", "--timezone", "America/New_York")
@@ -109,18 +165,18 @@ def test_the_export_verifies_with_the_standard_library_alone(exported) -> None: 
 def test_any_changed_byte_of_any_line_is_caught_and_named(exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, folder = exported
     lines = (folder / "ledger.jsonl").read_bytes().split(b"\n")[:-1]
+    verify = _in_process_verifier(folder)
+    copy = tmp_path / "copy"  # the export with one line changed: the rest as exported
+    shutil.copytree(folder, copy)
     for index in range(len(lines)):
-        copy = tmp_path / f"copy{index}"
-        shutil.copytree(folder, copy)
         line = bytearray(lines[index])
         middle = len(line) // 2
         line[middle] = ord("7") if line[middle] != ord("7") else ord("8")
         changed = lines[:index] + [bytes(line)] + lines[index + 1 :]
         (copy / "ledger.jsonl").write_bytes(b"\n".join(changed) + b"\n")
-        done = _verifier(copy)
-        assert done.returncode == 1, (index, done.stdout)
-        assert done.stderr.startswith("problem: ")
-        shutil.rmtree(copy)
+        code, errors = verify(copy)
+        assert code == 1, (index, errors)
+        assert errors.startswith("problem: ")
 
 
 def test_a_rewritten_history_with_new_hashes_fails_the_replay(exported) -> None:  # type: ignore[no-untyped-def]

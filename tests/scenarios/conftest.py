@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from tests.conftest import Clinic, write_csv
+from tests.conftest import Clinic, Inits, write_csv
 
 ZONE = ZoneInfo("America/New_York")
 PHASES = """
@@ -120,10 +120,11 @@ def _scenario_phases(text: str) -> str:
 
 
 @pytest.fixture
-def story(backend: str, tmp_path: Path) -> Story:
+def story(backend: str, tmp_path: Path, inits: Inits) -> Story:
     """A New York clinic set up on Sunday 2026-11-01 at 09:00, with no clients yet."""
     made = Story(Clinic(tmp_path, backend))
-    made.ok("2026-11-01 09:00", "init", "--site", "main", "--timezone", "America/New_York")
+    with made.clock("2026-11-01 09:00"):
+        inits.init(made.clinic, "--site", "main", "--timezone", "America/New_York")
     made.edit_config(_scenario_phases)
     return made
 
