@@ -136,8 +136,8 @@ class Clinic:
 class Inits:
     """`screening init` for the fixtures, once per test process and backend.
 
-    Every test that starts from the fixtures' fresh clinic gets a copy of the config, key
-    and database that one real `init` with the same arguments made in this process, in
+    Every test that starts from the fixtures' fresh clinic gets a copy of the config, keys,
+    witness folder and database that one real `init` with the same arguments made in this process, in
     the same quarter hour (frozen clocks included): `init`'s migrations and commitments
     were a quarter of a short test's time. What `init` itself does is tested in
     test_init.py, with real inits.
@@ -170,7 +170,7 @@ class Inits:
                 return
             self.made[key] = (folder, made)
         folder, dump = self.made[key]
-        files = ["screening.toml", "screening.key"]
+        files = ["screening.toml", "screening.key", "screening-witness.key"]
         if clinic.is_sqlite:
             files.append("screening.db")
         else:
@@ -178,6 +178,8 @@ class Inits:
             _replay(clinic, dump.replace(_TEMPLATE_SCHEMA, schema))
         for name in files:
             shutil.copy2(folder / name, clinic.folder / name)
+        # The checkpoint and anchors init sent to the local witness folder.
+        shutil.copytree(folder / "screening-witness", clinic.folder / "screening-witness")
 
     @staticmethod
     def _sqlite(folder: Path, args: tuple[str, ...]) -> str:
