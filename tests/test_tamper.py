@@ -90,7 +90,7 @@ def _live_a_few_days(story: Story) -> None:
     story.ok("2026-11-03 09:20", "clients", "discharge", "C-2", "--reason", "completed")
     story.ok("2026-11-05 08:00", "select", "--late", "2026-11-04", "--reason", "server down")
     story.ok("2026-11-05 09:00", "site", "timezone", "America/Chicago", "--reason", "moved")
-    # As a PostgreSQL database upgraded with a gap in its closures' ids (0009a) keeps it.
+    # As a PostgreSQL database upgraded with a gap in its closures' ids (0009) keeps it.
     story.clinic.sql("UPDATE closures SET id = 2 WHERE id = 1")
     story.clinic.sql("INSERT INTO row_id_gaps (table_name, row_id) VALUES ('closures', 1)")
 

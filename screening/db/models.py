@@ -361,7 +361,7 @@ class StaffName(SQLModel, table=True):
 
 class RowIdGap(SQLModel, table=True):
     """An id a table skipped before ids were given without gaps (db/row_ids.py): found
-    by the upgrade to 0009a in an older PostgreSQL database, where a rolled-back insert
+    by the upgrade to 0009 in an older PostgreSQL database, where a rolled-back insert
     used up a sequence number. Listed so that every table's ids and gaps are 1..n."""
 
     __tablename__ = "row_id_gaps"

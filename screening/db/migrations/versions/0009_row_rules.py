@@ -9,7 +9,7 @@
   emptied, and verify now requires a salt to be empty exactly when there is no text.
 - A collection time is kept in whole seconds, as its digest holds it.
 
-Revision ID: 0009a
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06
 """
@@ -17,7 +17,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009a"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
