@@ -24,6 +24,7 @@ from screening.config import Settings
 from screening.core.checkpoint import Checkpoint
 from screening.errors import EnvironmentProblem
 from screening.services.notify import DeliveryFailed, run_command, send_email
+from screening.services.outputs import sync_folder
 
 
 class Alarm(DeliveryFailed):
@@ -182,20 +183,7 @@ def sync_folders(folder: Path, origin: str) -> None:
     (each file's content was synced before it was linked into place)."""
     base = log_folder(folder, origin)
     for path in (base / "checkpoints", base / "anchors", base, folder):
-        _sync_folder(path)
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return  # some shares cannot open a folder; the file itself was synced
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+        sync_folder(str(path))
 
 
 class DeliveryState:
