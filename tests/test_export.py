@@ -154,7 +154,10 @@ def test_the_export_verifies_with_the_standard_library_alone(exported) -> None: 
     assert f"{revealed + amended} draws replayed from revealed keys" in done.stdout
     assert revealed >= 12 and amended == 1
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
+    assert all(
+        stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600)
+        for p in folder.rglob("*")
+    )
     text = (folder / "ledger.jsonl").read_text()
     for private in ("Client 1", "C-01", "travel", "holiday", "concern", "server down"):
         assert private not in text

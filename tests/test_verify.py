@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -120,13 +121,19 @@ def test_swapped_ledger_rows_are_caught(busy: Clinic) -> None:
 
 
 def test_deleted_tail_needs_a_checkpoint(busy: Clinic) -> None:
-    """A hash chain cannot show a removed tail; a checkpoint kept elsewhere can."""
+    """A hash chain cannot show a removed tail; a checkpoint kept elsewhere can: the one
+    `audit checkpoint` sent to the witness folder, or its SEQ:HASH kept by hand."""
     kept = busy.ok("audit", "checkpoint").stdout.strip()
     seq = int(kept.split(":")[0])
     busy.ok("audit", "verify", "--checkpoint", kept)
     busy.drop_ledger_guard()
     busy.sql("DELETE FROM closures")  # the tail entry records the closure
     busy.sql("DELETE FROM ledger WHERE seq = :seq", seq=seq)
+    witnessed = _fails(busy)
+    assert f"the ledger ends at entry {seq - 1}, but the checkpoint" in witnessed
+    assert "entries were removed" in witnessed
+    # With the witness folder gone too, the chain alone cannot tell: only SEQ:HASH can.
+    shutil.rmtree(busy.folder / "screening-witness")
     assert busy.run("audit", "verify").exit_code == 0, "without a checkpoint this is undetectable"
     message = _fails(busy, "--checkpoint", kept)
     assert f"the ledger ends at entry {seq - 1} but the checkpoint names entry {seq}" in message

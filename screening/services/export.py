@@ -169,7 +169,8 @@ def _write(
         hashes["STAFF-NAMES.txt"] = hashlib.sha256(notice).hexdigest()
     shipped = _witness_files(ctx, origin_of(genesis)) if genesis else {}
     for name, data in shipped.items():
-        (folder / name).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for part in reversed((folder / name).relative_to(folder).parents[:-1]):
+            (folder / part).mkdir(mode=0o700, exist_ok=True)  # each level private
         with _private(folder / name) as handle:
             handle.write(data)
         hashes[name] = hashlib.sha256(data).hexdigest()

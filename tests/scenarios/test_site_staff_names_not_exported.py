@@ -62,7 +62,7 @@ def test_staff_names_are_not_in_the_export(story: Story) -> None:
         "--purpose",
         "audit",
     )
-    for path in folder.iterdir():
+    for path in (path for path in folder.rglob("*") if path.is_file()):
         text = path.read_bytes().decode("utf-8")
         for name in NAMES:
             assert name not in text, (name, path.name)
