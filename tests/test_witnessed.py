@@ -211,6 +211,25 @@ def test_a_rewrite_and_a_reroll_fail_against_the_witnessed_checkpoints(witnessed
     assert f"the checkpoint witnessed in {drawn}" in _fails(clinic)
 
 
+def test_an_emptied_database_fails_against_the_witnessed_checkpoints(witnessed: Clinic) -> None:
+    """Every row of every table deleted: no entry is left to compare, but the witness
+    folder still holds checkpoints this installation's key signed."""
+    from screening.db.models import SQLModel
+
+    clinic = witnessed
+    clinic.drop_ledger_guard()
+    tables = [table.name for table in SQLModel.metadata.sorted_tables]
+    if clinic.is_sqlite:
+        for name in reversed(tables):
+            clinic.sql(f"DELETE FROM {name}")
+    else:
+        clinic.sql(f"TRUNCATE {', '.join(tables)} CASCADE")
+    assert clinic.sql("SELECT count(*) FROM ledger")[0][0] == 0
+    message = _fails(clinic)
+    assert "error: ledger check failed: the ledger holds no entry, but" in message
+    assert "the ledger was emptied" in message
+
+
 def test_the_proof_to_the_head_is_rfc6962s() -> None:
     """The walk's consistency proof, from what it keeps, is the one RFC 6962 defines."""
     for n in range(1, 34):

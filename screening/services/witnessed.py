@@ -119,12 +119,12 @@ def read_all(settings: Settings, origin: str | None) -> Notes:
             notes.warnings.append(f"the witness folder {folder} cannot be read: permission denied")
             continue
         notes.folders.append(str(folder))
-        if origin is None:
-            continue
         if public is None:
             notes.checked = False
             continue
         _other_logs(folder, origin, public, notes)
+        if origin is None:
+            continue
         _read_log(folder / log_dir(origin), origin, public, notes, seen)
     if missing and notes.folders:
         notes.warnings.append(
@@ -167,20 +167,28 @@ def _read_log(base: Path, origin: str, public: bytes, notes: Notes, seen: set[st
                 notes.problems.append(f"the witnessed note {path} cannot be trusted: {why}")
 
 
-def _other_logs(folder: Path, origin: str, public: bytes, notes: Notes) -> None:
+def _other_logs(folder: Path, origin: str | None, public: bytes, notes: Notes) -> None:
     """A log this installation's witness key signed under another origin: the ledger's
-    first entry is not the one witnessed, so the whole ledger was replaced."""
+    first entry is not the one witnessed, so the whole ledger was replaced (or, with no
+    entry at all, emptied)."""
     try:
         children = sorted(folder.iterdir())
     except OSError:
         return
     for child in children:
         match = _LOG_DIR.match(child.name)
-        if match is None or child.name == log_dir(origin):
+        if match is None or (origin is not None and child.name == log_dir(origin)):
             continue
         other = f"screening/{match.group(1)}"
         try:
-            if parse_vkey(read_note(child / "witness.vkey"))[1] == public:
+            if parse_vkey(read_note(child / "witness.vkey"))[1] != public:
+                continue
+            if origin is None:
+                notes.problems.append(
+                    f"the ledger holds no entry, but {child} holds checkpoints signed by this "
+                    f"installation's witness key for the log {other}: the ledger was emptied"
+                )
+            else:
                 notes.problems.append(
                     f"{child} holds checkpoints signed by this installation's witness key for "
                     f"the log {other}, but this ledger's first entry makes it {origin}: the "
