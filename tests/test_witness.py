@@ -396,13 +396,17 @@ def test_a_rewritten_history_is_named_when_the_next_checkpoint_is_made(clinic: C
     # An intruder rewrites December's commitment and recomputes every later hash.
     forge(clinic, witnessed.seq, new_anchor)
     enrol(clinic)
+    made = checkpoints(folder)
     drawn = ok(clinic, MONDAY, "select")
 
     assert (
-        f"warning: the first {before} entries of the ledger no longer hash to the checkpoint "
-        "made at 2026-11-20T12:00:00+00:00: the history was changed; run `screening audit "
-        "verify`" in drawn.stderr
+        f"warning: no checkpoint was made for the witnesses: the first {before} entries of "
+        "the ledger no longer hash to the checkpoint made at 2026-11-20T12:00:00+00:00: the "
+        "history was changed; run `screening audit verify`. No checkpoint was signed, so the "
+        "witnesses keep vouching for the history as it was" in drawn.stderr
     )
-    note = folder / "anchors" / "main-2026-12.anchors"
-    assert f"{note} already holds a different anchors note, which is kept" in drawn.stderr
-    assert anchors_in(folder)["main-2026-12"] == [witnessed]  # never overwritten
+    # Nothing signed over the rewritten history: no checkpoint, no anchors note.
+    assert checkpoints(folder) == made
+    assert anchors_in(folder)["main-2026-12"] == [witnessed]
+    by_hand = at(clinic, "2026-11-23T14:05:00Z", "audit", "checkpoint")
+    assert by_hand.exit_code == 1 and "No checkpoint was signed" in by_hand.stderr

@@ -33,7 +33,7 @@ from screening.core import checkpoint as notes
 from screening.core.merkle import Tree
 from screening.db.engine import Database
 from screening.db.models import LedgerRow
-from screening.errors import EnvironmentProblem, ScreeningError
+from screening.errors import CheckFailed, EnvironmentProblem, ScreeningError
 from screening.services.context import Context
 from screening.services.keys import create_witness_key, read_witness_key
 from screening.services.notify import DeliveryFailed
@@ -140,9 +140,24 @@ def publish(
         made = _read_ledger(database, now, last, full)
         if made is None:
             return None
-        point, anchors, warnings, peaks = made
-        if state.origin() != point.origin:  # another ledger: nothing of it delivered yet
-            warnings, last = [], None
+        point, anchors, changed, peaks = made
+        witnessed = state.origin()
+        if witnessed is not None and witnessed != point.origin:
+            raise CheckFailed(
+                f"this ledger's first entry is not the one the witnesses hold (log "
+                f"{witnessed}; this ledger is {point.origin}): the ledger was replaced. No "
+                "checkpoint was signed, so the witnesses keep vouching for the ledger they "
+                "had; run `screening audit verify`"
+            )
+        if changed:
+            # Never sign over a history that differs from the one signed before: a
+            # witness that keeps only the newest checkpoint would then vouch for it.
+            raise CheckFailed(
+                f"{changed[0]}. No checkpoint was signed, so the witnesses keep vouching for "
+                "the history as it was"
+            )
+        if witnessed is None:  # the first checkpoint of this ledger here
+            last = None
             state.start(point.origin)
         key, created = _witness_key(settings, point.origin)
         name = point.origin
@@ -165,8 +180,6 @@ def publish(
         done = Published(point, vkey, None)
         done.key_created = settings.witness_key_file if created else None
         done.first = last is None and not _any_checkpoint(settings.witness_folder, point.origin)
-        for warning in warnings:
-            log.warning(warning)
         for witness in witnesses(settings):
             _deliver(settings, state, witness, point, vkey, note, anchor_notes, done)
         state.made(point, peaks)
@@ -280,7 +293,7 @@ def _read_ledger(
                 warnings.append(
                     f"the first {last_size} entries of the ledger no longer hash to the "
                     f"checkpoint made at {last['time']}: the history was changed; run "
-                    "`screening audit verify` (the witnesses keep the earlier checkpoint)"
+                    "`screening audit verify`"
                 )
         if tree.size < last_size:
             warnings.append(
