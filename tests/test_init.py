@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import shutil
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,37 @@ def test_a_second_site_joins_a_shared_database(backend: str, tmp_path: Path) -> 
     )
     assert again.exit_code == 2
     assert "already initialised" in again.stderr
+
+
+def test_the_sites_of_a_network_share_the_founding_sites_witness_key(
+    backend: str, tmp_path: Path
+) -> None:
+    """One ledger, one witness key: a joining site does not make its own (its checkpoints
+    would make the founding site's look forged) but says to copy the founder's."""
+    first, second = tmp_path / "north", tmp_path / "south"
+    share = tmp_path / "share"
+    share.mkdir()
+
+    def run(folder: Path, *args: str):  # type: ignore[no-untyped-def]
+        config = folder / "screening.toml"
+        return runner.invoke(app, ["--db", backend, "--config", str(config), *args])
+
+    for folder, site in ((first, "north"), (second, "south")):
+        result = run(folder, "init", "--site", site, "--timezone", "America/Chicago")
+        assert result.exit_code == 0, result.stderr
+        config = folder / "screening.toml"
+        config.write_text(config.read_text().replace("folders = []", f'folders = ["{share}"]', 1))
+    assert (first / "screening-witness.key").exists()
+    assert not (second / "screening-witness.key").exists()
+    assert (
+        "this ledger is shared with site 'north', which began it: the sites of a network "
+        f"share its witness key. Copy north's witness key file (screening-witness.key beside "
+        f"its config) to {second / 'screening-witness.key'}, mode 0600"
+    ) in result.stderr
+    shutil.copy2(first / "screening-witness.key", second / "screening-witness.key")
+    for folder in (second, first):
+        assert run(folder, "audit", "checkpoint").exit_code == 0
+    for folder in (first, second):
+        verified = run(folder, "audit", "verify")
+        assert verified.exit_code == 0, verified.stderr
+        assert "witnessed: " in verified.stdout and "another key" not in verified.stderr

@@ -64,7 +64,12 @@ def init(
     message(f"  config:   {result.config}")
     message(f"  database: {result.database}")
     message(f"  key file: {result.key}")
-    message(f"  witness key: {result.witness_key}")
+    witnessing = result.witness_key.exists()
+    message(
+        f"  witness key: {result.witness_key}"
+        if witnessing
+        else f"  witness key: none yet at {result.witness_key} (copy the network's, as said above)"
+    )
     message(
         f"  anchors committed for {result.periods[0]} to {result.periods[-1]}; "
         f"ledger head {result.head[0]}:{result.head[1]}"
@@ -75,11 +80,12 @@ def init(
         f"Back up {result.key} now, somewhere other than this machine: without it no "
         "further draws can be made. Never put it in the database or share it."
     )
-    message(
-        f"Back up {result.witness_key} as well, but not in the same place as the master "
-        "key: it signs the checkpoints the witnesses keep, and whoever holds both could "
-        "draw and also vouch for a rewritten record."
-    )
+    if witnessing:
+        message(
+            f"Back up {result.witness_key} as well, but not in the same place as the master "
+            "key: it signs the checkpoints the witnesses keep, and whoever holds both could "
+            "draw and also vouch for a rewritten record."
+        )
     message(
         "Checkpoints go to the screening-witness folder beside the config; add a folder "
         "on another disk or share under [witness] folders so the record is vouched for "

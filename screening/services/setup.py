@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -99,9 +100,6 @@ def initialise(
             created.append(file)
         master = create_key(settings.key_file)
         created.append(settings.key_file)
-        # Made with the master key, kept apart from it: it signs the checkpoints.
-        create_witness_key(settings.witness_key_file)
-        created.append(settings.witness_key_file)
         database = Database(url)
         try:
             upgrade(database)
@@ -114,7 +112,8 @@ def initialise(
                         "choose another site name"
                     )
                 writer = LedgerWriter(session, actor, now, settings.zone)
-                if head(session) is None:
+                founded = head(session) is None  # this site begins the ledger
+                if founded:
                     writer.salts[site] = sites.new_salt()
                     writer.append(site, "genesis", genesis_body())
                 sites.record_site(session, writer, site, timezone, "create")
@@ -122,8 +121,16 @@ def initialise(
                 today = now.astimezone(settings.zone).date()
                 periods = commit_anchors(session, writer, settings, today, master=master)
                 last = writer.head()
-            # Committed: the first checkpoint and the 13 periods' anchors go to the
-            # witnesses (a witness that fails is a warning, never an undone init).
+            # Committed: nothing is undone from here on (not even on Ctrl-C).
+            created.clear()
+            if founded:
+                # Made with the master key, kept apart from it: it signs the checkpoints.
+                # (If it cannot be made, the checkpoint below says why, as a warning.)
+                with contextlib.suppress(OSError):
+                    create_witness_key(settings.witness_key_file)
+            # The first checkpoint and the 13 periods' anchors go to the witnesses (a
+            # witness that fails is a warning, never an undone init). A site joining a
+            # network's ledger signs with the founding site's witness key, once copied.
             published = publish_quietly(settings, database, now)
         finally:
             database.dispose()

@@ -159,7 +159,7 @@ def publish(
         if witnessed is None:  # the first checkpoint of this ledger here
             last = None
             state.start(point.origin)
-        key, created = _witness_key(settings, point.origin)
+        key, created = _witness_key(settings, point.origin, _founder(database))
         name = point.origin
         vkey = notes.vkey(name, notes.public_bytes(key.public_key()))
         note = Note(
@@ -229,9 +229,18 @@ def _deliver(
     done.delivered.append(witness.name)
 
 
-def _witness_key(settings: Settings, origin: str) -> tuple[Any, bool]:
+def _founder(database: Database) -> str | None:
+    """The site whose `init` began the ledger (entry 1): the one that makes the witness
+    key of a network of sites, which share one ledger and so one witness key."""
+    with database.read() as session:
+        return session.execute(sa.select(_LEDGER.c.site).where(_LEDGER.c.seq == 1)).scalar()
+
+
+def _witness_key(settings: Settings, origin: str, founder: str | None) -> tuple[Any, bool]:
     """The witness key; made here the first time this installation is witnessed (on
-    `init`, or the first checkpoint of a clinic older than witnessing)."""
+    `init`, or the first checkpoint of a clinic older than witnessing), by the site that
+    began the ledger. The other sites of a network copy it: checkpoints of one ledger
+    signed by several keys would each make the others look forged."""
     path = settings.witness_key_file
     if path.exists() or path.is_symlink():
         return read_witness_key(path), False
@@ -239,6 +248,12 @@ def _witness_key(settings: Settings, origin: str) -> tuple[Any, bool]:
         raise EnvironmentProblem(
             f"the witness key file {path} is missing; restore it from its backup "
             "(checkpoints already witnessed can be checked only with the key that signed them)"
+        )
+    if founder is not None and founder != settings.site.name:
+        raise EnvironmentProblem(
+            f"this ledger is shared with site {founder!r}, which began it: the sites of a "
+            f"network share its witness key. Copy {founder}'s witness key file "
+            f"(screening-witness.key beside its config) to {path}, mode 0600"
         )
     try:
         return create_witness_key(path), True
