@@ -136,9 +136,9 @@ class Clinic:
 class Inits:
     """`screening init` for the fixtures, once per test process and backend.
 
-    Every test that starts from the fixtures' fresh clinic gets a copy of the config, keys,
-    witness folder and database that one real `init` with the same arguments made in this process, in
-    the same quarter hour (frozen clocks included): `init`'s migrations and commitments
+    Every test that starts from the fixtures' fresh clinic gets a copy of the config,
+    keys, witness folder and database that one real `init` with the same arguments made
+    in this process, in the same quarter hour (frozen clocks included): `init`'s migrations and commitments
     were a quarter of a short test's time. What `init` itself does is tested in
     test_init.py, with real inits.
 

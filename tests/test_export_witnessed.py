@@ -177,3 +177,28 @@ def test_a_changed_manifest_field_or_shipped_checkpoint_is_rejected(
     _rehash(copy, name)
     code, _, err = _run(copy, capsys, module=module)
     assert code == 1 and f"the ledger does not match the checkpoint {name}" in err
+
+
+def test_an_export_stripped_of_its_witnessed_notes_fails_the_check_the_auditor_asked_for(
+    exported: tuple[Clinic, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """witness/ removed and the manifest made to match: with the auditor's own key
+    (--vkey) there is nothing to check it with, and that is a failure, not a warning."""
+    clinic, folder = exported
+    vkey = (folder / "witness" / "witness.vkey").read_text().strip()
+    copy = _copy(folder, "stripped")
+    shutil.rmtree(copy / "witness")
+    _rewrite_manifest(
+        copy,
+        lambda manifest: manifest.__setitem__(
+            "files", {n: d for n, d in manifest["files"].items() if not n.startswith("witness/")}
+        ),
+    )
+    module = _verifier(copy)
+    code, _, err = _run(copy, capsys, module=module)
+    assert code == 0 and "the export carries no witnessed checkpoint" in err
+    code, _, err = _run(copy, capsys, "--vkey", vkey, module=module)
+    assert code == 1 and "no witnessed checkpoint could be checked" in err
+    module.Ed25519PublicKey = None
+    code, _, err = _run(folder, capsys, "--vkey", vkey, module=module)
+    assert code == 1 and "need the Python package `cryptography`" in err

@@ -709,6 +709,18 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
                 raise Problem(f"{name} is not what the ledger holds")
     held = witnessed.check(roots, entries, commitments, dated)
     warnings = []
+    if (args.vkey or args.witnessed) and not witnessed.checkpoints:
+        # The auditor asked for the witnessed check: an export without what it needs
+        # fails it, rather than passing with a warning.
+        raise Problem(
+            "no witnessed checkpoint could be checked (--vkey or --witnessed was given): "
+            "the export carries none, and none was found in --witnessed"
+        )
+    if (args.vkey or args.witnessed) and Ed25519PublicKey is None:
+        raise Problem(
+            "--vkey/--witnessed need the Python package `cryptography` to check the "
+            "signatures (pip install cryptography, or your system's python3-cryptography)"
+        )
     if not witnessed.checkpoints:
         warnings.append(
             "the export carries no witnessed checkpoint: nothing outside the clinic's "
