@@ -127,10 +127,10 @@ class Clinic:
     def drop_ledger_guard(self) -> None:
         """Remove the append-only triggers, as a determined tamperer would."""
         if self.is_sqlite:
-            self.sql("DROP TRIGGER ledger_no_update")
-            self.sql("DROP TRIGGER ledger_no_delete")
+            self.sql("DROP TRIGGER IF EXISTS ledger_no_update")
+            self.sql("DROP TRIGGER IF EXISTS ledger_no_delete")
         else:
-            self.sql("DROP TRIGGER ledger_append_only ON ledger")
+            self.sql("DROP TRIGGER IF EXISTS ledger_append_only ON ledger")
 
 
 class Inits:

@@ -211,6 +211,33 @@ def test_a_rewrite_and_a_reroll_fail_against_the_witnessed_checkpoints(witnessed
     assert f"the checkpoint witnessed in {drawn}" in _fails(clinic)
 
 
+def test_a_result_entrys_own_fields_rewritten_with_the_chain_are_named(
+    witnessed: Clinic,
+) -> None:
+    """Beside its content digest, a result entry states when the specimen was collected,
+    how it was tested and what it was: each rewritten (every later hash recomputed, no
+    checkpoint since) is named by verify against the database's row."""
+    clinic = witnessed
+    _checkpoints(clinic)[-1].unlink()  # the one made after the result: none since
+    seq = clinic.sql("SELECT seq FROM ledger WHERE kind = 'result'")[0][0]
+    for field, value, says in (
+        ("collected_at", "2026-11-03T23:00:01Z", "differs from the ledger in collected"),
+        ("method", "lab", "differs from the ledger in collected, method, specimen"),
+        ("specimen_type", "hair", "differs from the ledger in collected, method, specimen"),
+        ("action", "amend", "a result entry's action is 'amend'"),
+    ):
+        was: dict[str, object] = {}
+
+        def edit(document: dict, f: str = field, v: str = value) -> None:  # type: ignore[type-arg]
+            was[f] = document["body"][f]
+            document["body"][f] = v
+
+        forge(clinic, seq, edit)
+        assert f"entry {seq}" in _fails(clinic) and says in _fails(clinic), field
+        forge(clinic, seq, lambda document, f=field: document["body"].update({f: was[f]}))
+        assert _verify(clinic).exit_code == 0, field
+
+
 def test_an_emptied_database_fails_against_the_witnessed_checkpoints(witnessed: Clinic) -> None:
     """Every row of every table deleted: no entry is left to compare, but the witness
     folder still holds checkpoints this installation's key signed."""

@@ -764,6 +764,8 @@ class Replay:
         return state
 
     def _take_result(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        if body.get("action") != "record":
+            raise Broken(seq, f"entry {seq}: a result entry's action is {body.get('action')!r}")
         state = self._screening(seq, body["screening"])
         # A specimen collected before the deadline but entered after it settles the
         # sweep's no-show, or a miss reversed by an amendment; nothing else reopens a
@@ -798,6 +800,8 @@ class Replay:
             "site": site,
             "void": False,
             "late": body.get("late_reason"),
+            # The entry's own words, beside its digest: each must be the row's.
+            "stated": (body["collected_at"], body["method"], body["specimen_type"]),
         }
         self._result_of[screening] = seq
         self.versions[seq] = (seq, body["content"])

@@ -28,7 +28,14 @@ from sqlmodel import Session
 from screening.core.anchors import KeyAnchors
 from screening.core.canonical import private_digest
 from screening.core.checkpoint import BadNote, origin_of
-from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, parse_rfc3339, subject
+from screening.core.ledger import (
+    GENESIS_PREV,
+    BrokenLink,
+    check_link,
+    parse_rfc3339,
+    rfc3339,
+    subject,
+)
 from screening.core.replay import Broken, Replay
 from screening.core.witnessing import Follower
 from screening.core.witnessing import check as check_witnessed
@@ -467,6 +474,8 @@ def _check_results(session: Session, replay: Replay) -> int:
             Result.salt,
             Result.late_reason,
             Result.collected_at,
+            Result.method,
+            Result.specimen_type,
         )
         .outerjoin(Screening, Screening.id == Result.screening_id)
         .outerjoin(Client, Client.id == Screening.client_id)
@@ -484,6 +493,7 @@ def _check_results(session: Session, replay: Replay) -> int:
                         "latest": r["latest"],
                         "late": r.get("late"),
                         "collected_at": None,  # whole seconds (its digest holds those)
+                        "collected, method, specimen": r["stated"],
                     },
                 ),
             )
@@ -498,11 +508,25 @@ def _check_results(session: Session, replay: Replay) -> int:
                     "latest": latest,
                     "late": private_digest(salt, late_reason),
                     "collected_at": "a fraction of a second" if collected.microsecond else None,
+                    "collected, method, specimen": (
+                        rfc3339(as_utc(collected)),
+                        method,
+                        specimen,
+                    ),
                 },
             )
-            for created, latest, screening, uid, site, salt, late_reason, collected in _stream(
-                session, results
-            )
+            for (
+                created,
+                latest,
+                screening,
+                uid,
+                site,
+                salt,
+                late_reason,
+                collected,
+                method,
+                specimen,
+            ) in _stream(session, results)
         ),
     )
     _match_rows(
