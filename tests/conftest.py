@@ -138,9 +138,9 @@ class Inits:
 
     Every test that starts from the fixtures' fresh clinic gets a copy of the config,
     keys, witness folder and database that one real `init` with the same arguments made
-    in this process, in the same quarter hour (frozen clocks included): `init`'s migrations and commitments
-    were a quarter of a short test's time. What `init` itself does is tested in
-    test_init.py, with real inits.
+    in this process, in the same quarter hour (frozen clocks included): `init`'s
+    migrations and commitments were a quarter of a short test's time. What `init` itself
+    does is tested in test_init.py, with real inits.
 
     On PostgreSQL the copy is pg_dump's SQL for the schema that real `init` filled,
     replayed into the test's fresh schema; where pg_dump is missing or cannot dump that

@@ -220,13 +220,13 @@ def test_a_result_entrys_own_fields_rewritten_with_the_chain_are_named(
     clinic = witnessed
     _checkpoints(clinic)[-1].unlink()  # the one made after the result: none since
     seq = clinic.sql("SELECT seq FROM ledger WHERE kind = 'result'")[0][0]
+    was: dict[str, object] = {}
     for field, value, says in (
         ("collected_at", "2026-11-03T23:00:01Z", "differs from the ledger in collected"),
         ("method", "lab", "differs from the ledger in collected, method, specimen"),
         ("specimen_type", "hair", "differs from the ledger in collected, method, specimen"),
         ("action", "amend", "a result entry's action is 'amend'"),
     ):
-        was: dict[str, object] = {}
 
         def edit(document: dict, f: str = field, v: str = value) -> None:  # type: ignore[type-arg]
             was[f] = document["body"][f]
