@@ -410,3 +410,33 @@ def test_a_rewritten_history_is_named_when_the_next_checkpoint_is_made(clinic: C
     assert anchors_in(folder)["main-2026-12"] == [witnessed]
     by_hand = at(clinic, "2026-11-23T14:05:00Z", "audit", "checkpoint")
     assert by_hand.exit_code == 1 and "No checkpoint was signed" in by_hand.stderr
+
+
+def test_a_hanging_witness_command_is_stopped_with_what_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command that never ends is a failed delivery after the time allowed, and the
+    processes it started go with it (none left running in the background)."""
+    import os
+    import time
+
+    from screening.services.notify import DeliveryFailed, run_command
+
+    monkeypatch.setattr("screening.services.notify.COMMAND_SECONDS", 1)
+    script = tmp_path / "hang.sh"
+    script.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {tmp_path}/child\nwait\n")
+    script.chmod(0o755)
+    with pytest.raises(DeliveryFailed, match="took over 1 s"):
+        run_command([str(script)], "a note\n")
+    child = int((tmp_path / "child").read_text())
+    for _ in range(50):
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().split(") ")[1][0]
+        except FileNotFoundError:
+            break  # gone
+        if state == "Z":
+            break  # killed, waiting only to be reaped
+        time.sleep(0.1)
+    else:
+        os.kill(child, 9)
+        raise AssertionError("the command's child was left running")

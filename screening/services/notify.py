@@ -7,10 +7,12 @@ says of a failure never includes a client's name or code.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import json
 import os
+import signal
 import smtplib
 import ssl
 import subprocess
@@ -114,14 +116,16 @@ def run_command(argv: list[str], text: str, extra: dict[str, str] | None = None)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_SMTP_")}
     env.update(extra or {})
     try:
-        done = subprocess.run(
+        # In a session of its own, so that on a timeout everything it started is
+        # stopped with it, not left running.
+        process = subprocess.Popen(
             argv,
-            input=text,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            capture_output=True,
-            timeout=COMMAND_SECONDS,
-            check=False,
             env=env,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise DeliveryFailed(f"the command {argv[0]} was not found") from None
@@ -129,8 +133,16 @@ def run_command(argv: list[str], text: str, extra: dict[str, str] | None = None)
         raise DeliveryFailed(f"the command {argv[0]} may not be run (permission denied)") from None
     except OSError as error:
         raise DeliveryFailed(f"the command {argv[0]} cannot be run: {error.strerror}") from None
+    try:
+        process.communicate(input=text, timeout=COMMAND_SECONDS)
     except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         raise DeliveryFailed(f"the command {argv[0]} took over {COMMAND_SECONDS} s") from None
+    except BrokenPipeError:
+        process.wait()  # it exited without reading its input: its status says how it went
+    done = process
     if done.returncode != 0:
         raise DeliveryFailed(f"the command {argv[0]} exited with status {done.returncode}")
     return f"the command {argv[0]}"
