@@ -202,3 +202,20 @@ def test_an_export_stripped_of_its_witnessed_notes_fails_the_check_the_auditor_a
     module.Ed25519PublicKey = None
     code, _, err = _run(folder, capsys, "--vkey", vkey, module=module)
     assert code == 1 and "need the Python package `cryptography`" in err
+
+
+def test_a_file_beside_the_export_is_named_and_format_1_carries_no_witness_files(
+    exported: tuple[Clinic, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, folder = exported
+    copy = _copy(folder, "extra")
+    (copy / "witness" / "checkpoints" / "000000000099-20261102T150000Z.checkpoint").write_text("x")
+    (copy / "evil.py").write_text("print('hello')\n")
+    code, _, err = _run(copy, capsys)
+    assert code == 0
+    assert "warning: evil.py is in the export folder but not in its manifest" in err
+    assert "witness/checkpoints/000000000099-20261102T150000Z.checkpoint is in the export" in err
+    older = _copy(folder, "older")
+    _rewrite_manifest(older, lambda manifest: manifest.__setitem__("format", "screening-export/1"))
+    code, _, err = _run(older, capsys)
+    assert code == 1 and "format screening-export/1, which carries no witnessed notes" in err

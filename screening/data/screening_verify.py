@@ -373,6 +373,11 @@ def read_manifest(folder: Path) -> dict:
             raise Problem(f"manifest.json names the file {name!r}, which is not in the export")
         if not isinstance(digest, str) or not HEX64.match(digest):
             raise Problem(f"manifest.json: the hash of {name} is not a SHA-256")
+    if manifest["format"] == "screening-export/1" and any(n.startswith("witness/") for n in files):
+        raise Problem(
+            "manifest.json says format screening-export/1, which carries no witnessed notes, "
+            "but it lists files under witness/"
+        )
     return manifest
 
 
@@ -708,7 +713,14 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
             if listed != dict(wanted):
                 raise Problem(f"{name} is not what the ledger holds")
     held = witnessed.check(roots, entries, commitments, dated)
-    warnings = []
+    warnings = [
+        f"{name} is in the export folder but not in its manifest: it is not part of the "
+        "clinic's export and was not checked"
+        for name in sorted(
+            path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+        )
+        if name != "manifest.json" and name not in manifest["files"]
+    ]
     if (args.vkey or args.witnessed) and not witnessed.checkpoints:
         # The auditor asked for the witnessed check: an export without what it needs
         # fails it, rather than passing with a warning.
