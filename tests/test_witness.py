@@ -412,6 +412,30 @@ def test_a_rewritten_history_is_named_when_the_next_checkpoint_is_made(clinic: C
     assert by_hand.exit_code == 1 and "No checkpoint was signed" in by_hand.stderr
 
 
+def test_checkpoints_or_anchors_removed_from_the_local_folder_are_named(
+    clinic: Clinic,
+) -> None:
+    """The delivery record says what went into the local folder: wiping the checkpoints
+    that would show a cut tail, or the anchors, is itself caught."""
+    enrol(clinic)
+    ok(clinic, MONDAY, "select")
+    folder = local(clinic)
+    newest = checkpoints(folder)[-1]
+    kept = newest.read_bytes()
+    newest.unlink()
+    removed = at(clinic, MONDAY, "audit", "verify")
+    assert removed.exit_code == 1
+    assert "no witness folder holds a checkpoint that large: checkpoints were removed" in (
+        removed.stderr
+    )
+    newest.write_bytes(kept)
+    assert at(clinic, MONDAY, "audit", "verify").exit_code == 0
+    for note in (folder / "anchors").iterdir():
+        note.unlink()
+    wiped = at(clinic, MONDAY, "audit", "verify")
+    assert wiped.exit_code == 1 and "witnessed anchors were removed" in wiped.stderr
+
+
 def test_a_hanging_witness_command_is_stopped_with_what_it_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,7 @@ read is a warning, as a share that is not mounted is not tampering.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -130,7 +131,54 @@ def read_all(settings: Settings, origin: str | None) -> Notes:
         notes.warnings.append(
             f"{missing}; the witnessed checkpoints and anchors were not checked without it"
         )
+    if origin is not None and notes.checked and public is not None:
+        _removed_notes(settings, origin, notes)
     return notes
+
+
+def _removed_notes(settings: Settings, origin: str, notes: Notes) -> None:
+    """What the delivery record says was put in the local folder must still be there: a
+    checkpoint or anchors note removed from it is evidence removed."""
+    book_path = settings.witness_folder / "deliveries.json"
+    try:
+        book = json.loads(book_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no record (or a damaged one): nothing to hold the folder to
+    if not isinstance(book, dict) or book.get("origin") != origin:
+        return
+    witnesses = book.get("witnesses")
+    witnesses = witnesses if isinstance(witnesses, dict) else {}
+    # The local folder, by its path then (a clinic folder moved) by its name.
+    local = witnesses.get(f"folder {settings.witness_folder}") or next(
+        (
+            entry
+            for key, entry in witnesses.items()
+            if key.startswith("folder ") and key.endswith(f"/{settings.witness_folder.name}")
+        ),
+        {},
+    )
+    if not isinstance(local, dict) or local.get("failing"):
+        return  # its last delivery failed: the record says more than the folder got
+    made = local.get("checkpoint")
+    if isinstance(made, dict) and isinstance(made.get("size"), int):
+        sizes = {seen.checkpoint.size for seen in notes.checkpoints}
+        if not any(size >= made["size"] for size in sizes):
+            notes.problems.append(
+                f"the delivery record {book_path} says a checkpoint of {made['size']} "
+                f"entries (made {made.get('time')}) was put in {settings.witness_folder}, "
+                "but no witness folder holds a checkpoint that large: checkpoints were "
+                "removed"
+            )
+    labels = local.get("anchors", {})
+    labels = labels if isinstance(labels, dict) else {}
+    held = {f"{seen.anchor.site} {seen.anchor.period}" for seen in notes.anchors}
+    gone = sorted(label for label in labels if label not in held)
+    if gone:
+        notes.problems.append(
+            f"the delivery record {book_path} says the anchors of {gone[0]} were put in "
+            f"{settings.witness_folder}, but no witness folder holds them: witnessed "
+            "anchors were removed"
+        )
 
 
 def _read_log(base: Path, origin: str, public: bytes, notes: Notes, seen: set[str]) -> None:
