@@ -436,6 +436,22 @@ def test_checkpoints_or_anchors_removed_from_the_local_folder_are_named(
     assert wiped.exit_code == 1 and "witnessed anchors were removed" in wiped.stderr
 
 
+def test_a_checkpoint_dated_ahead_of_the_clock_is_said_and_a_wrong_file_is_bad_input(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    enrol(clinic)
+    ok(clinic, MONDAY, "select")
+    earlier = at(clinic, "2026-11-20T10:00:00Z", "audit", "verify")
+    assert "after this computer's clock (2026-11-20T10:00:00Z): this clock, or the one of" in (
+        earlier.stderr
+    )
+    assert "more than [witness] max_age_days" not in earlier.stderr
+    given = tmp_path / "notes.txt"
+    given.write_text("root:x:0:0:root:/root:/bin/sh\n")
+    wrong = at(clinic, MONDAY, "audit", "verify", "--checkpoint", str(given))
+    assert wrong.exit_code == 2 and "is not a checkpoint file" in wrong.stderr
+
+
 def test_a_hanging_witness_command_is_stopped_with_what_it_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

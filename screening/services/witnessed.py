@@ -251,6 +251,15 @@ def checkpoint_file(settings: Settings, origin: str, path: Path) -> Seen:
     it does not open with this installation's witness key (verify fails on it)."""
     if not path.is_file():
         raise BadInput(f"--checkpoint {path}: no such file (give SEQ:HASH or a .checkpoint file)")
+    try:
+        text = read_note(path)
+    except (BadNote, OSError):
+        text = ""
+    if "\n\n\u2014 " not in text:  # not a signed note at all: a file given by mistake
+        raise BadInput(
+            f"--checkpoint {path} is not a checkpoint file (a signed note from a witness "
+            "folder's checkpoints/); give SEQ:HASH or a .checkpoint file"
+        )
     public, missing = witness_public(settings)
     if public is None:
         raise EnvironmentProblem(f"{missing}; a checkpoint file is checked with it")
@@ -305,7 +314,13 @@ def summary(notes: Notes, outcome: dict[str, Any] | None, now: datetime) -> dict
             "age": age_words(made, now),
             "age_days": round((now - made).total_seconds() / 86400, 2),
         }
-        if now - made > timedelta(days=notes.max_age_days):
+        if made - now > timedelta(minutes=5):
+            warnings.append(
+                f"the newest witnessed checkpoint is dated {rfc3339(made)}, after this "
+                f"computer's clock ({rfc3339(now)}): this clock, or the one of the computer "
+                "that made it, is wrong; its age cannot be told until the clocks are fixed"
+            )
+        elif now - made > timedelta(days=notes.max_age_days):
             warnings.append(
                 f"the newest witnessed checkpoint was made {age_words(made, now)} "
                 f"({rfc3339(made)}), more than [witness] max_age_days = {notes.max_age_days}: "
