@@ -51,6 +51,12 @@ def upgrade() -> None:
         missing = [n for n in range(1, (ids[-1] if ids else 0) + 1) if n not in present]
         if missing:
             op.bulk_insert(gaps, [{"table_name": table, "row_id": n} for n in missing])
+    if bind.dialect.name == "postgresql":
+        # Ids are given by the program from now on (db/row_ids.py): an insert that does
+        # not give one (by hand, or a later migration) fails loudly rather than taking a
+        # sequence number that would leave a gap or collide.
+        for table in TABLES:
+            op.execute(f"ALTER TABLE {table} ALTER COLUMN id DROP DEFAULT")
     op.execute("UPDATE draws SET salt = '' WHERE late_reason IS NULL")
     op.execute("UPDATE screenings SET salt = '' WHERE note IS NULL AND status_note IS NULL")
     # A collection time is hashed in whole seconds; a fraction stored beside it is dropped.
@@ -69,3 +75,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     # The emptied salts salted nothing; they are not brought back.
     op.drop_table("row_id_gaps")
+    if op.get_bind().dialect.name == "postgresql":
+        for table in TABLES:  # the sequences again, past every id given meanwhile
+            sequence = f"{table}_id_seq"
+            op.execute(
+                f"SELECT setval('{sequence}', COALESCE((SELECT max(id) FROM {table}), 0) + 1, "
+                "false)"
+            )
+            op.execute(f"ALTER TABLE {table} ALTER COLUMN id SET DEFAULT nextval('{sequence}')")
