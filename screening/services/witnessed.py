@@ -279,7 +279,8 @@ def summary(notes: Notes, outcome: dict[str, Any] | None, now: datetime) -> dict
             "rewrite of the whole chain or a removed tail would go unseen; "
             "`screening audit checkpoint` writes the first checkpoint"
         )
-    elif notes.checked and not found:
+    elif notes.checked and not found and not notes.problems:
+        # (With a problem found, the advice to sign a checkpoint would vouch for it.)
         warnings.append(
             "the witness folders hold no checkpoint of this ledger yet; "
             "`screening audit checkpoint` writes one"
