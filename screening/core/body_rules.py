@@ -57,9 +57,7 @@ def check_site_recorded(action: str, has_entries: bool) -> None:
         raise BodyError("the site is adopted with no entry of its own before it (it was created)")
 
 
-def check_client_change(
-    action: str, body: dict[str, Any], before: dict[str, Any] | None
-) -> None:
+def check_client_change(action: str, body: dict[str, Any], before: dict[str, Any] | None) -> None:
     """A client entry's action must be what its state did: an enrolment of a new client,
     a discharge or a re-admission that changed the status, an update of an active client
     that names exactly the fields that changed."""
@@ -92,6 +90,4 @@ def check_client_change(
 def check_closure_withdrawal(closure: dict[str, Any], added: dict[str, Any]) -> None:
     """A withdrawal names the day of the closure it withdraws."""
     if closure["date"] != added["date"]:
-        raise BodyError(
-            f"it withdraws the closure of {added['date']} but says {closure['date']}"
-        )
+        raise BodyError(f"it withdraws the closure of {added['date']} but says {closure['date']}")
