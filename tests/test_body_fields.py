@@ -28,10 +28,12 @@ from typing import Any
 import pytest
 
 from screening.core.body_rules import ACTIONS
+from screening.services.audit import verify
+from screening.services.context import Context
 from tests.conftest import BACKENDS, Clinic, _pg_schema_url, forge, isolate
 from tests.scenarios.conftest import Story
 from tests.test_export import SharedClinic
-from tests.test_tamper import _live_a_few_days
+from tests.test_tamper import _context, _live_a_few_days
 
 AFTER = "2026-11-06 09:00"
 
@@ -201,18 +203,21 @@ def _named(kind: str, path: str, seq: int, stderr: str) -> bool:
     return (kind, path) in NAMED_ELSEWHERE and re.search(r"\bentry \d+", stderr) is not None
 
 
-def _forged(clinic: Clinic, kind: str, path: str, seq: int, seen: list[Any]) -> str:
-    """Entry ``seq``'s field rewritten, verify run, the field put back; what verify
+def _forged(
+    clinic: Clinic, context: Context, kind: str, path: str, seq: int, seen: list[Any]
+) -> str:
+    """Entry ``seq``'s field rewritten, verify run (in this process, on one engine: the
+    command's exit 1 for a problem is the tamper tests'), the field put back; what verify
     missed, or ""."""
     was = _get(_body(clinic, seq), path)
     forge(
         clinic, seq, lambda document: _set(document["body"], path, _changed(kind, path, was, seen))
     )
-    result = _verify(clinic)
+    problem = verify(context).problem or ""
     forge(clinic, seq, lambda document: _set(document["body"], path, was))
-    if result.exit_code == 1 and _named(kind, path, seq, result.stderr):
+    if _named(kind, path, seq, problem):
         return ""
-    return f"{kind} {path} (entry {seq}): exit {result.exit_code}, {result.stderr!r}"
+    return f"{kind} {path} (entry {seq}): {problem!r}"
 
 
 def _body(clinic: Clinic, seq: int) -> dict[str, Any]:
@@ -232,14 +237,29 @@ def test_every_body_field_rewritten_with_the_chain_is_named(
     # Every field is forged (a new one too); those listed as the witnesses' are there.
     assert set(WITNESS_ONLY) <= {(kind.split("/")[0], path) for kind, path in fields}
     before = _hashes(clinic)
-    missed = [
-        miss
-        for (kind, path), (seq, seen) in sorted(fields.items())
-        if (kind.split("/")[0], path) not in WITNESS_ONLY
-        for miss in [_forged(clinic, kind, path, seq, seen)]
-        if miss
-    ]
+    context = _context(clinic)
+    try:
+        missed = [
+            miss
+            for (kind, path), (seq, seen) in sorted(fields.items())
+            if (kind.split("/")[0], path) not in WITNESS_ONLY
+            for miss in [_forged(clinic, context, kind, path, seq, seen)]
+            if miss
+        ]
+    finally:
+        context.database.dispose()
     # Each field put back: the same bytes again, so the next was forged on the intact ledger.
     assert _hashes(clinic) == before
     assert not missed, "\n".join(missed)
     assert _verify(clinic).exit_code == 0
+
+
+def test_the_command_exits_1_naming_a_rewritten_action(lived: Clinic) -> None:
+    """As staff see it: a closure's add rewritten as a withdrawal fails `audit verify`."""
+    seq = lived.sql("SELECT seq FROM ledger WHERE kind = 'closure' ORDER BY seq")[0][0]
+    forge(lived, seq, lambda document: document["body"].update(action="adds"))
+    result = _verify(lived)
+    forge(lived, seq, lambda document: document["body"].update(action="add"))
+    assert result.exit_code == 1
+    assert f"entry {seq} (closure): a closure entry's action is 'adds'" in result.stderr
+    assert _verify(lived).exit_code == 0
