@@ -43,10 +43,18 @@ KINDS = ("genesis", "site", "policy", "commitment", "reveal", "client", "hold", 
 # Caught, but named by the entry the rewrite contradicts, which verify reaches first.
 NAMED_ELSEWHERE: dict[tuple[str, str], str] = {
     **{
-        ("client/enrol", f"client.{name}"): "the next draw is replayed with the client's "
-        "state and names itself"
-        for name in ("admitted_on", "discharged_on", "phase", "track")
-    },
+        ("client/enrol", f"client.{name}"): "the client's next entry, which must keep it, or "
+        "the next draw, replayed with it, is named"
+        for name in (
+            "admitted_on",
+            "code",
+            "discharged_on",
+            "medications",
+            "name",
+            "phase",
+            "track",
+        )
+    },  # fmt: skip
     ("closure/add", "closure.date"): "its withdrawal names another day and is named",
     ("closure/withdraw", "action"): "replayed as an add, the withdrawn closure's row is named",
     **{
@@ -157,10 +165,14 @@ def _get(body: dict[str, Any], path: str) -> Any:
 def _build(clinic: Clinic) -> Clinic:
     story = Story(clinic)
     _live_a_few_days(story)
+    story.ok("2026-11-05 09:04", "clients", "hold", "C-1", "--from", "2026-11-04", "--to",
+             "2026-11-04", "--reason", "in hospital")  # fmt: skip
     story.ok("2026-11-05 09:05", "clients", "update", "C-1", "--phase", "2")
+    story.ok("2026-11-05 09:06", "clients", "readmit", "C-2")
+    story.ok("2026-11-05 09:07", "clients", "discharge", "C-5", "--reason", "moved away")
     story.ok("2026-11-05 09:10", "clients", "hold", "C-3", "--from", "2026-11-20", "--to",
              "2026-11-22", "--reason", "travel")  # fmt: skip
-    story.ok("2026-11-05 09:11", "clients", "hold-withdraw", "C-3", "--hold", "2",
+    story.ok("2026-11-05 09:11", "clients", "hold-withdraw", "C-3", "--hold", "3",
              "--reason", "cancelled trip")  # fmt: skip
     story.ok("2026-11-05 09:20", "audit", "export", str(clinic.folder / "export"), "--to",
              "State Auditor", "--purpose", "audit")  # fmt: skip

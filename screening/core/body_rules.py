@@ -57,11 +57,23 @@ def check_site_recorded(action: str, has_entries: bool) -> None:
         raise BodyError("the site is adopted with no entry of its own before it (it was created)")
 
 
+# What each client action may change in the state (anything else stays as it was).
+_MAY_CHANGE: dict[str, tuple[str, ...]] = {
+    "update": ("phase", "track", "medications", "name"),
+    "discharge": ("status", "discharged_on", "discharge_reason"),
+    "readmit": ("status", "admitted_on", "discharged_on", "discharge_reason", "phase", "track"),
+}
+
+
 def check_client_change(action: str, body: dict[str, Any], before: dict[str, Any] | None) -> None:
     """A client entry's action must be what its state did: an enrolment of a new client,
     a discharge or a re-admission that changed the status, an update of an active client
     that names exactly the fields that changed."""
     state = body["client"]
+    if state["status"] == "active" and (
+        state.get("discharged_on") or state.get("discharge_reason")
+    ):
+        raise BodyError(f"client {state['uid']} is active with a discharge recorded")
     if action == "enrol":
         if before is not None:
             raise BodyError(f"client {state['uid']} is enrolled again (first in an earlier entry)")
@@ -77,14 +89,19 @@ def check_client_change(action: str, body: dict[str, Any], before: dict[str, Any
             f"a client {action} of {state['uid']} takes them from {before['status']} to "
             f"{state['status']}"
         )
-    if action == "update":
-        # A field an older state did not hold yet is no change.
-        changed = sorted(k for k in state if k in before and state[k] != before[k])
-        if body.get("changed") != changed:
-            raise BodyError(
-                f"the update of client {state['uid']} says it changed {body.get('changed')}, "
-                f"its state changed {changed}"
-            )
+    # A field an older state did not hold yet is no change.
+    changed = sorted(k for k in state if k in before and state[k] != before[k])
+    beyond = sorted(set(changed) - set(_MAY_CHANGE[action]))
+    if beyond:
+        raise BodyError(
+            f"a client {action} of {state['uid']} changes {', '.join(beyond)}, which it "
+            "never changes"
+        )
+    if action == "update" and body.get("changed") != changed:
+        raise BodyError(
+            f"the update of client {state['uid']} says it changed {body.get('changed')}, "
+            f"its state changed {changed}"
+        )
 
 
 def check_closure_withdrawal(closure: dict[str, Any], added: dict[str, Any]) -> None:
