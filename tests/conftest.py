@@ -274,22 +274,37 @@ def forge(clinic: Clinic, seq: int, edit) -> None:  # type: ignore[no-untyped-de
     someone rewriting history wholesale would: the hash chain alone then looks intact."""
     import json as _json
 
+    import sqlalchemy as sa
+
     from screening.core.canonical import canonical_text, sha256_hex
 
     clinic.drop_ledger_guard()
-    rows = clinic.sql("SELECT seq, canonical FROM ledger WHERE seq >= :s ORDER BY seq", s=seq)
-    prev = (
-        clinic.sql("SELECT hash FROM ledger WHERE seq = :s", s=seq - 1)[0][0]
-        if seq > 1
-        else "0" * 64
-    )
-    for number, text in rows:
-        document = _json.loads(text)
-        if number == seq:
-            edit(document)
-        document["prev"] = prev
-        text = canonical_text(document)
-        prev = sha256_hex(text.encode())
-        clinic.sql(
-            "UPDATE ledger SET canonical = :c, hash = :h WHERE seq = :s", c=text, h=prev, s=number
-        )
+    engine = clinic.engine()
+    try:
+        # One transaction: a rewrite of an early entry re-chains every later one.
+        with engine.begin() as connection:
+            rows = connection.execute(
+                sa.text("SELECT seq, canonical FROM ledger WHERE seq >= :s ORDER BY seq"),
+                {"s": seq},
+            ).all()
+            prev = (
+                connection.execute(
+                    sa.text("SELECT hash FROM ledger WHERE seq = :s"), {"s": seq - 1}
+                ).scalar_one()
+                if seq > 1
+                else "0" * 64
+            )
+            changed = []
+            for number, text in rows:
+                document = _json.loads(text)
+                if number == seq:
+                    edit(document)
+                document["prev"] = prev
+                text = canonical_text(document)
+                prev = sha256_hex(text.encode())
+                changed.append({"c": text, "h": prev, "s": number})
+            connection.execute(
+                sa.text("UPDATE ledger SET canonical = :c, hash = :h WHERE seq = :s"), changed
+            )
+    finally:
+        engine.dispose()

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from screening.core import body_rules
 from screening.core.canonical import canonical_bytes, sha256_hex
 from screening.core.ledger import parse_rfc3339
 from screening.core.policy import collection_deadline, zone_change_starts
@@ -176,6 +177,8 @@ class Replay:
         self._latest_day: dict[str, date] = {}  # each site's latest draw on its own day
         self._closed: set[tuple[str, date]] = set()
         self._policies: dict[str, dict[str, Any]] = {}
+        self._policy_entry: dict[str, int] = {}  # each site's policy in force: its entry
+        self._entered: set[str] = set()  # sites with an entry besides the genesis
         self._anchors: dict[tuple[str, str], tuple[int, bytes]] = {}
         self._keys = new_map(lambda key, value: (0, ""))  # (site, day) -> revealed key
         self._pending: dict[tuple[str, date], list[_Pending]] = defaultdict(list)
@@ -201,7 +204,12 @@ class Replay:
         handler = getattr(self, f"_take_{kind}", None)
         if handler is not None:
             try:
+                body_rules.check_action(kind, body)
                 handler(seq, site, body, parse_rfc3339(document["at"]))
+                if kind != "genesis":
+                    self._entered.add(site)
+            except body_rules.BodyError as error:
+                raise Broken(seq, f"entry {seq} ({kind}): {error}") from None
             except (KeyError, TypeError, ValueError) as error:
                 raise Broken(
                     seq, f"entry {seq} ({kind}): its body is not a well-formed {kind} ({error})"
@@ -245,6 +253,7 @@ class Replay:
                 f"{site} entry {seq} ({rfc3339_of(at)}): {', '.join(changed)}"
             )
         self._policies[site] = body
+        self._policy_entry[site] = seq
 
     def _take_site(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         action, zone = body["action"], body["timezone"]
@@ -257,6 +266,7 @@ class Replay:
                     f"{self.sites[site]})",
                 )
             policy = self._policies.get(site)
+            body_rules.check_site_recorded(action, site in self._entered)
             if policy is not None and policy["timezone"] != zone:
                 raise Broken(
                     seq,
@@ -297,8 +307,13 @@ class Replay:
             "changed on purpose with a reason"
         )
 
+    def _take_genesis(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
+        body_rules.check_genesis(body)
+
     def _take_client(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         state = body["client"]
+        known = self.clients.get(state["uid"])
+        body_rules.check_client_change(body["action"], body, known[2] if known else None)
         member = self._member(state["uid"])
         if member.site is not None and member.site != site:
             self._site_members[member.site].pop(state["uid"], None)
@@ -380,6 +395,7 @@ class Replay:
                     f"entry {seq}: it withdraws closure entry {closure['entry']}, which is no "
                     "closure in force",
                 )
+            body_rules.check_closure_withdrawal(closure, known[1])
             self.closures[closure["entry"]] = (
                 site,
                 {**known[1], "withdrawn": {"entry": seq, "reason": closure["reason"]}},
@@ -519,8 +535,10 @@ class Replay:
         }
         for name, value in expected.items():
             if body.get(name) != value:
+                of = f", the policy of entry {self._policy_entry[site]}" if name == "policy" else ""
                 raise Broken(
-                    seq, f"entry {seq}: the draw's {name} is {body.get(name)!r}, expected {value!r}"
+                    seq,
+                    f"entry {seq}: the draw's {name} is {body.get(name)!r}, expected {value!r}{of}",
                 )
         if body.get("beacon_id") != NO_BEACON or body.get("beacon_value") != "":
             raise Broken(seq, f"entry {seq}: a beacon is named but none is configured")
@@ -804,7 +822,7 @@ class Replay:
             "stated": (body["collected_at"], body["method"], body["specimen_type"]),
         }
         self._result_of[screening] = seq
-        self.versions[seq] = (seq, body["content"])
+        self.versions[seq] = (seq, body["content"], "recorded")
 
     def _take_amendment(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         result = self.results.get(body["result"])
@@ -826,7 +844,7 @@ class Replay:
             )
         result.update(latest=seq, void=body["reason"] == "wrong_client")
         self.results[body["result"]] = result
-        self.versions[seq] = (body["result"], body["content"])
+        self.versions[seq] = (body["result"], body["content"], body["reason"])
 
     def _day_end(self, site: str, day: date) -> datetime:
         zone = ZoneInfo(self._policies[site]["timezone"]) if site in self._policies else UTC

@@ -536,8 +536,8 @@ def _check_results(session: Session, replay: Replay) -> int:
     _match_rows(
         "result version",
         (
-            (seq, ("", {"result": result, "content": digest}))
-            for seq, (result, digest) in replay.versions.ordered()
+            (seq, ("", {"result": result, "content": digest, "reason": reason}))
+            for seq, (result, digest, reason) in replay.versions.ordered()
         ),
         _version_states(session),
     )
@@ -574,7 +574,11 @@ def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]
             except (ValueError, TypeError, AttributeError) as error:
                 # A stored list edited into something that is not one (bad JSON).
                 digest = f"unreadable ({type(error).__name__})"
-            yield version.seq, "", {"result": result.created_seq, "content": digest}
+            yield (
+                version.seq,
+                "",
+                {"result": result.created_seq, "content": digest, "reason": version.reason},
+            )
 
 
 def _check_clients(session: Session, replay: Replay) -> int:
@@ -727,7 +731,7 @@ def _match_rows(
             raise Broken(
                 _seq_of(key),
                 f"entry {where} ({label}): the database row differs "
-                f"from the ledger in {', '.join(differs)}",
+                f"from the ledger in {', '.join(differs)}{_said_by(_seq_of(key), known, differs)}",
             )
         count += 1
         ahead = next(wanted, None)
@@ -740,6 +744,22 @@ def _match_rows(
             f"{label} whose database row is gone",
         )
     return count
+
+
+def _said_by(seq: int, known: dict[str, Any], differs: list[str]) -> str:
+    """The later entries that made the ledger's side what it is (a status change, a hold
+    ended, a closure withdrawn): a rewrite of one of them is named by its own number."""
+    entries = {
+        value["entry"]
+        for name in differs
+        if isinstance(value := known.get(name), dict) and isinstance(value.get("entry"), int)
+    }
+    if isinstance(known.get("latest"), int):
+        entries.add(known["latest"])
+    entries.discard(seq)
+    if not entries:
+        return ""
+    return f" (as entry {', '.join(str(entry) for entry in sorted(entries))} says)"
 
 
 def _well_formed(key: Any) -> bool:
