@@ -365,3 +365,18 @@ def test_a_database_others_can_read_is_warned_about_once(shop: Shop) -> None:
     assert f"`chmod 600 {database} {database}-wal {database}-shm`" in warnings[0]
     with freeze_time(WEDNESDAY):
         assert "chmod" not in shop.ok("today").stderr
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm on this system")
+def test_a_file_under_dev_shm_is_replaced_not_appended_to(shop: Shop) -> None:
+    """Only names of open files (/dev/stdout, /proc/self/fd/N) are written as they are;
+    an ordinary file that happens to live under /dev is replaced like any other."""
+    target = Path("/dev/shm") / f"screening-test-{os.getpid()}-{id(shop)}.csv"
+    try:
+        with freeze_time(MONDAY):
+            shop.ok("report", "team", "--format", "csv", "--out", str(target))
+            once = target.read_bytes()
+            shop.ok("report", "team", "--format", "csv", "--out", str(target))
+        assert target.read_bytes() == once
+    finally:
+        target.unlink(missing_ok=True)

@@ -28,8 +28,9 @@ from screening.errors import BadInput, EnvironmentProblem
 
 # services/notify.py's record of what was delivered (kept here to stay free of SMTP).
 DELIVERY_BOOK = "screening-deliveries.json"
-# Names of open files and devices (/dev/stdout, /proc/self/fd/1): written directly.
-_DEVICE_FOLDERS = ("/dev/", "/proc/")
+# Names of open files (/dev/stdout, /dev/fd/1, /proc/self/fd/1): written directly, even
+# when they name a regular file (the shell's redirection), never replaced.
+_OPEN_FILE_NAMES = ("/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/")
 SHOWN_PATH_CHARACTERS = 120
 
 
@@ -53,6 +54,15 @@ def shown(path: Any) -> str:
 
 def _reason(error: OSError) -> str:
     return error.strerror or type(error).__name__
+
+
+def _cannot_start(error: OSError, what: str, real: str) -> Exception:
+    """A file that cannot even be begun: a full disk or quota is the environment (exit
+    3); a folder one may not write is the name given (exit 2)."""
+    text = f"cannot write {what} to {shown(real)}: {_reason(error)}"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS):
+        return WriteFailed(text)
+    return BadInput(text)
 
 
 @dataclass(frozen=True)
@@ -157,7 +167,7 @@ class Guard:
         # A terminal, pipe or device, or a name for one (/dev/stdout redirected to a file
         # by the shell): written as it is, since renaming onto it would not reach it.
         if target is not None and (
-            not stat.S_ISREG(target.st_mode) or os.path.abspath(path).startswith(_DEVICE_FOLDERS)
+            not stat.S_ISREG(target.st_mode) or os.path.abspath(path).startswith(_OPEN_FILE_NAMES)
         ):
             _write_directly(path, payload, what)
             return False
@@ -248,7 +258,7 @@ def replace_atomically(real: str, fill: Callable[[Any], Any], what: str) -> None
     try:
         descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except OSError as error:
-        raise BadInput(f"cannot write {what} to {shown(real)}: {_reason(error)}") from None
+        raise _cannot_start(error, what, real) from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             fill(handle)
@@ -273,7 +283,7 @@ def new_file_atomically(real: str, fill: Callable[[str], Any], what: str) -> Non
     try:
         os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except OSError as error:
-        raise BadInput(f"cannot write {what} to {shown(real)}: {_reason(error)}") from None
+        raise _cannot_start(error, what, real) from None
     try:
         fill(temporary)
         with open(temporary, "rb+") as handle:
