@@ -90,6 +90,7 @@ def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
     witness_key = old_clinic / "screening-witness.key"
     assert stat.S_IMODE(witness_key.stat().st_mode) == 0o600
     assert f"created the witness key {witness_key}" in upgraded.stderr
+    assert "add a [witness] section to" in upgraded.stderr  # where checkpoints can go
     (first,) = _checkpoints(old_clinic)
     assert upgraded.stdout.splitlines()[-1] == (
         f"first checkpoint: entries 1-{size} (head {hashes[-1].hex()}) in {first}; the "

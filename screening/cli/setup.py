@@ -231,6 +231,15 @@ def _first_witnessed(context: Any) -> None:
         f"the history before it (entries 1-{size}) was written before witnessing and is "
         "vouched for by the hash chain only"
     )
+    from screening.render.output import message
+
+    message(
+        f"Back up {context.settings.witness_key_file} apart from the master key. Checkpoints "
+        f"now go to {context.settings.witness_folder} after every draw and once a day; to "
+        f"send them to a folder on another disk or share, or to an auditor's e-mail, add "
+        f"a [witness] section to {context.settings.path} (`screening config check` shows "
+        "where they go)"
+    )
 
 
 @db_app.command("backup")
