@@ -100,7 +100,9 @@ def screening_facts(
         changes = _status_changes(session, [s for s in screenings if s.id in later])
         status.update(
             {
-                s.id: _status_then(s, later[s.id], as_of, changes.get(s.created_seq, []))
+                s.id: _status_then(
+                    s, later[s.id], as_of, changes.get((s.created_seq, s.client_id), [])
+                )
                 for s in screenings
                 if s.id in later
             }
@@ -180,35 +182,46 @@ def _versions_in_force(clients: Any, as_of: datetime | None) -> Any:
 
 def _status_changes(
     session: Session, screenings: list[Screening]
-) -> dict[int, list[tuple[datetime, str, bool]]]:
+) -> dict[tuple[int, int], list[tuple[datetime, str, bool]]]:
     """Each screening's changes of status as the ledger has them, in order: (when, the
-    status it took, whether the sweep wrote it), by the screening's creating entry.
-    Read only for the screenings changed after an as-of instant: a handful."""
+    status it took, whether the sweep wrote it), by (creating entry, client id). One draw
+    entry creates the screenings of every client it selects: the entry alone does not
+    name a screening, its client's uid does too. Read only for the screenings changed
+    after an as-of instant: a handful."""
     if not screenings:
         return {}
-    wanted = {s.created_seq for s in screenings}
-    uids = sa.select(Client.uid).where(Client.id.in_({s.client_id for s in screenings}))  # type: ignore[union-attr]
-    found: dict[int, list[tuple[datetime, str, bool]]] = defaultdict(list)
+    uids = dict(
+        session.execute(
+            sa.select(Client.uid, Client.id).where(
+                Client.id.in_({s.client_id for s in screenings})  # type: ignore[union-attr]
+            )
+        ).all()
+    )
+    wanted = {(s.created_seq, s.client_id) for s in screenings}
+    found: dict[tuple[int, int], list[tuple[datetime, str, bool]]] = defaultdict(list)
     for at, kind, canonical in session.execute(
         sa.select(_LEDGER.c.at, _LEDGER.c.kind, _LEDGER.c.canonical)
         .where(
-            _LEDGER.c.uid.in_(uids),
+            _LEDGER.c.uid.in_(list(uids)),
             _LEDGER.c.kind.in_(("screening", "result")),
-            _LEDGER.c.seq > min(wanted),
+            _LEDGER.c.seq > min(seq for seq, _ in wanted),
         )
         .order_by(_LEDGER.c.seq)
     ):
         body = json.loads(canonical)["body"]
         ref = body.get("screening")
-        if not ref or ref[0] not in wanted or body.get("action") == "create":
+        if not ref or body.get("action") == "create":
+            continue
+        key = (ref[0], uids.get(ref[1]))
+        if key not in wanted:
             continue
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
         if kind == "result":
-            found[ref[0]].append((at, "collected", False))
+            found[key].append((at, "collected", False))
         elif body["action"] == "reverse":
-            found[ref[0]].append((at, "excused", False))
+            found[key].append((at, "excused", False))
         else:
-            found[ref[0]].append((at, body["status"], bool(body.get("auto"))))
+            found[key].append((at, body["status"], bool(body.get("auto"))))
     return found
 
 
