@@ -156,7 +156,9 @@ def as_it_stood(ctx: Context, day: date) -> datetime | None:
     the site's zone, or None (now) for today and later."""
     if day >= ctx.today:
         return None
-    return datetime.combine(day + timedelta(days=1), time(), ctx.settings.zone)
+    # In UTC, as the ledger's times are stored: SQLite compares them as text, and a
+    # local time there would shift the instant by the zone's offset.
+    return datetime.combine(day + timedelta(days=1), time(), ctx.settings.zone).astimezone(UTC)
 
 
 def _versions_in_force(clients: Any, as_of: datetime | None) -> Any:
