@@ -40,19 +40,13 @@ class SeenAnchor:
     anchor: Anchor
 
 
-class _Tree(Tree):
-    def peaks(self) -> list[bytes]:
-        """The perfect subtrees that make up the leaves so far, largest first."""
-        return list(self._peaks)
-
-
 @dataclass
 class Follower:
     """What the walk computes for the witnesses, in O(log n) memory plus the entries
     after the newest checkpoint (a few, when checkpoints are kept as they should be)."""
 
     sizes: set[int]
-    tree: _Tree = field(default_factory=_Tree)
+    tree: Tree = field(default_factory=Tree)
     # size: (root, hash of the last entry); the empty tree's head is SHA-256 of nothing.
     roots: dict[int, tuple[bytes, str]] = field(default_factory=lambda: {0: (EMPTY_ROOT, "0" * 64)})
     commitments: dict[tuple[str, str], Anchor] = field(default_factory=dict)
@@ -70,7 +64,7 @@ class Follower:
         if size in self.sizes:
             self.roots[size] = (self.tree.root(), entry_hash)
             if size == self.newest:
-                self._peaks = self.tree.peaks()
+                self._peaks = self.tree.peaks
         elif 0 < self.newest < size:
             self._tail += raw
         if kind == "commitment" and isinstance(body, dict):
