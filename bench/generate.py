@@ -52,7 +52,7 @@ class Clinic:
 
     def context(self, day: date, hour: int, minute: int = 0):  # type: ignore[no-untyped-def]
         from screening import config
-        from screening.services.context import Actor, Context
+        from screening.services.plumbing.context import Actor, Context
 
         if self.settings is None:
             self.settings = config.load(self.folder / "screening.toml")
@@ -75,8 +75,8 @@ def _database(url: str, folder: Path):  # type: ignore[no-untyped-def]
 
 
 def initialise(folder: Path, url: str | None, day: date) -> None:
-    from screening.services.context import Actor
-    from screening.services.setup import initialise as init
+    from screening.services.plumbing.context import Actor
+    from screening.services.site.setup import initialise as init
 
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.combine(day, time(5), ZONE).astimezone(UTC)
@@ -106,13 +106,15 @@ def admit(clinic: Clinic, day: date, admitted_on: date, hour: int = 17, minute: 
 
 
 def one_day(clinic: Clinic, day: date, target: int) -> None:
-    from screening.services import clients, closures, draws, results, screenings
-    from screening.services.results import Collection, Findings
+    from screening.services import clients, draws
+    from screening.services.results import record as results
+    from screening.services.results import screenings
+    from screening.services.results.record import Collection, Findings
 
     rng = clinic.rng
     if day.month == 12 and day.day == 20:  # the year's holidays, announced ahead
         for holiday in (date(day.year, 12, 25), date(day.year + 1, 1, 1)):
-            closures.close(clinic.context(day, 6), holiday.isoformat(), "holiday")
+            draws.close(clinic.context(day, 6), holiday.isoformat(), "holiday")
     # On MISSED days the server was down: no draw (bench/run.py draws some late).
     view = None if day.day in MISSED else draws.select_day(clinic.context(day, 6, 30))
     # The day's specimens, entered together in the afternoon; about one in twenty is
@@ -191,7 +193,7 @@ def generate(
     for day in days(first, days_count):
         with database.batch():
             one_day(clinic, day, clients)
-    from screening.services.ledger import head
+    from screening.services.plumbing.ledger import head
 
     with database.read() as session:
         last = head(session)

@@ -314,8 +314,8 @@ def _verify_curve_child(config_file: str) -> None:
 
     from screening import config
     from screening.db.engine import Database, resolve_url
-    from screening.services.audit import verify as run_verify
-    from screening.services.context import Actor, Context
+    from screening.services.audit.verify import verify as run_verify
+    from screening.services.plumbing.context import Actor, Context
 
     settings = config.load(Path(config_file))
     url = os.environ.get("SCREENING_DATABASE_URL") or settings.database_url
@@ -465,7 +465,7 @@ def _lab_csv_child(config_file: str, out: str, limit: str) -> None:
     from screening import config
     from screening.db.engine import Database, resolve_url
     from screening.db.models import Result
-    from screening.services.lab_import import COLUMNS
+    from screening.services.results.lab_import import COLUMNS
 
     settings = config.load(Path(config_file))
     url = os.environ.get("SCREENING_DATABASE_URL") or settings.database_url

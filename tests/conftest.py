@@ -55,7 +55,7 @@ def isolate(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(folder)
     # `audit verify` keeps 3 items per map in memory and the rest on disk, so that every
     # test that verifies also proves the spilled path (services/spill.py).
-    monkeypatch.setattr("screening.services.spill.CAPACITY", 3)
+    monkeypatch.setattr("screening.services.plumbing.spill.CAPACITY", 3)
 
 
 def _pg_schema_url() -> Iterator[str]:

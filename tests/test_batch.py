@@ -12,7 +12,7 @@ from screening import config
 from screening.db.engine import Database, resolve_url
 from screening.errors import BadInput
 from screening.services import clients
-from screening.services.context import Actor, Context
+from screening.services.plumbing.context import Actor, Context
 from tests.conftest import Clinic
 
 

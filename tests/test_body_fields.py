@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 
 from screening.core.body_rules import ACTIONS
-from screening.services.audit import verify
-from screening.services.context import Context
+from screening.services.audit.verify import verify
+from screening.services.plumbing.context import Context
 from tests.conftest import BACKENDS, Clinic, _pg_schema_url, forge, isolate
 from tests.scenarios.conftest import Story
 from tests.test_export import SharedClinic
@@ -241,7 +241,7 @@ def test_every_body_field_rewritten_with_the_chain_is_named(
     lived: Clinic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Maps in memory (the spilled path is proved by every other verify in the suite).
-    monkeypatch.setattr("screening.services.spill.CAPACITY", 100_000)
+    monkeypatch.setattr("screening.services.plumbing.spill.CAPACITY", 100_000)
     clinic = lived
     fields = _fields(clinic)
     kinds = {kind.split("/")[0] for kind, _ in fields}

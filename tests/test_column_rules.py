@@ -7,14 +7,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import screening.db.models  # noqa: F401  (every table registered)
-from screening.services.verify_rows import (
-    COLUMN_RULES,
-    CONTENT,
-    DIGEST,
-    RULES,
-    SALT,
-    SALTED_TEXT,
-)
+from screening.services.audit.rows import COLUMN_RULES, CONTENT, DIGEST, RULES, SALT, SALTED_TEXT
 
 
 def _stored() -> dict[str, list[str]]:

@@ -351,7 +351,7 @@ def test_no_config_anywhere_says_to_run_init(tmp_path: Path) -> None:
 
 def test_every_key_of_the_example_config_has_a_comment() -> None:
     """Staff edit this file by hand: each setting says what it does (issue 2)."""
-    from screening.services.setup import example_config
+    from screening.services.site.setup import example_config
 
     lines = example_config().splitlines()
     uncommented = []

@@ -167,8 +167,8 @@ LATE_HOLD = ("S-024", date(2027, 3, 16), date(2027, 3, 26))  # phase 1 morning
 def fix_randomness(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fixed master key and fixed client uids: the statistical checks then give the
     same answer on every run instead of failing one run in a few dozen by chance."""
-    from screening.services import clients as client_service
-    from screening.services import setup as setup_service
+    from screening.services.clients import changes as client_service
+    from screening.services.site import setup as setup_service
 
     def fixed_key(path: Path) -> bytes:
         key = hashlib.sha256(b"screening draw simulation").digest()
@@ -204,8 +204,8 @@ def run_days(clinic: Clinic, days: int) -> None:
     """Each day at 07:00 in New York: the services' draw, with the clock frozen."""
     from screening import config
     from screening.db.engine import Database, resolve_url
-    from screening.services import clients, closures, draws
-    from screening.services.context import Actor, Context
+    from screening.services import clients, draws
+    from screening.services.plumbing.context import Actor, Context
 
     settings = config.load(clinic.folder / "screening.toml")
     database = Database(resolve_url(clinic.url, clinic.folder))
@@ -216,7 +216,7 @@ def run_days(clinic: Clinic, days: int) -> None:
 
     code, start, end = LATE_HOLD
     mornings: dict[date, Callable[[Context], object]] = {
-        LATE_CLOSURE: lambda ctx: closures.close(ctx, str(LATE_CLOSURE), "snow"),
+        LATE_CLOSURE: lambda ctx: draws.close(ctx, str(LATE_CLOSURE), "snow"),
         LATE_HOLD_ON: lambda ctx: clients.hold(ctx, code, str(start), str(end), "hospital"),
     }
     try:

@@ -105,7 +105,7 @@ def test_non_canonical_text_is_a_broken_link() -> None:
 def _context(clinic: Clinic, actor: str):  # type: ignore[no-untyped-def]
     from screening import config
     from screening.db.engine import Database, resolve_url
-    from screening.services.context import Actor, Context
+    from screening.services.plumbing.context import Actor, Context
 
     settings = config.load(Path(clinic.folder) / "screening.toml")
     now = datetime.now(UTC)

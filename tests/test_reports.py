@@ -34,7 +34,7 @@ def site(backend: str, tmp_path: Path) -> Clinic:
 def _context(clinic: Clinic):  # type: ignore[no-untyped-def]
     from screening import config
     from screening.db.engine import Database, resolve_url
-    from screening.services.context import Actor, Context
+    from screening.services.plumbing.context import Actor, Context
 
     settings = config.load(clinic.folder / "screening.toml")
     now = datetime(2026, 11, 23, 15, tzinfo=UTC)
@@ -81,7 +81,7 @@ def test_team_report_flags_and_sorts(site: Clinic) -> None:
 
 
 def test_team_report_reads_in_a_fixed_number_of_statements(site: Clinic) -> None:
-    from screening.services.reports import team
+    from screening.services.progress.reports import team
 
     few = _statements(site, lambda ctx: team(ctx))
     with freeze_time(LATER):
@@ -92,7 +92,7 @@ def test_team_report_reads_in_a_fixed_number_of_statements(site: Clinic) -> None
 
 
 def test_a_timeline_does_not_grow_with_other_clients(site: Clinic) -> None:
-    from screening.services.progress import timeline
+    from screening.services.progress.timeline import timeline
 
     alone = _statements(site, lambda ctx: timeline(ctx, "C-01"))
     with freeze_time(LATER):

@@ -671,7 +671,7 @@ def _context(clinic: Clinic):  # type: ignore[no-untyped-def]
 
     from screening import config
     from screening.db.engine import Database, resolve_url
-    from screening.services.context import Actor, Context
+    from screening.services.plumbing.context import Actor, Context
 
     settings = config.load(clinic.folder / "screening.toml")
     now = datetime.now(UTC)
@@ -681,7 +681,7 @@ def _context(clinic: Clinic):  # type: ignore[no-untyped-def]
 
 def test_many_specimens_are_recorded_in_one_go_or_not_at_all(day: Clinic) -> None:
     from screening.errors import BadInput
-    from screening.services.results import Collection, Findings, record_many
+    from screening.services.results.record import Collection, Findings, record_many
 
     with freeze_time(LATER):
         ctx = _context(day)

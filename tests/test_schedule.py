@@ -17,7 +17,8 @@ import pytest
 from freezegun import freeze_time
 
 from screening import config
-from screening.services.schedule import DailyJob, next_fire_times
+from screening.render.day_list import list_files
+from screening.services.daily.job import DailyJob, next_fire_times
 from tests.conftest import Clinic, write_csv
 
 EXAMPLE = Path(__file__).parents[1] / "screening" / "data" / "config.example.toml"
@@ -118,7 +119,7 @@ def _edit(clinic: Clinic, old: str, new: str) -> None:
 
 def _job(clinic: Clinic, scheduler: Any = None) -> tuple[DailyJob, Any]:
     from screening.db.engine import Database, resolve_url
-    from screening.services.context import Actor, Context
+    from screening.services.plumbing.context import Actor, Context
 
     settings = config.load(clinic.folder / "screening.toml")
     database = Database(resolve_url(clinic.url, settings.folder))
@@ -129,7 +130,7 @@ def _job(clinic: Clinic, scheduler: Any = None) -> tuple[DailyJob, Any]:
             settings, database, Actor("scheduler"), now, now.astimezone(settings.zone).date()
         )
 
-    return DailyJob(contexts, scheduler), database
+    return DailyJob(contexts, list_files, scheduler), database
 
 
 @contextmanager

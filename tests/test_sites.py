@@ -83,7 +83,7 @@ def test_a_time_zone_change_waits_for_the_next_day_in_both_zones() -> None:
 
 
 def test_the_zone_in_force_follows_the_changes() -> None:
-    from screening.services.sites import SiteRecord
+    from screening.services.records.sites import SiteRecord
 
     starts = datetime(2026, 11, 3, 5, tzinfo=UTC)
     record = SiteRecord("main", "s", ((None, "America/New_York"), (starts, "America/Halifax")))
@@ -126,14 +126,15 @@ def test_the_daily_job_logs_a_clock_behind_and_carries_on(
 
     from screening import config
     from screening.db.engine import Database, resolve_url
-    from screening.services.context import Actor, Context
-    from screening.services.schedule import DailyJob
+    from screening.render.day_list import list_files
+    from screening.services.daily.job import DailyJob
+    from screening.services.plumbing.context import Actor, Context
 
     settings = config.load(clinic.folder / "screening.toml")
     database = Database(resolve_url(clinic.url, clinic.folder))
     now = datetime.now(UTC) - timedelta(days=20)
     ctx = Context(settings, database, Actor("scheduler"), now, now.date())
-    job = DailyJob(lambda: replace(ctx))
+    job = DailyJob(lambda: replace(ctx), list_files)
     import logging
 
     logger = logging.getLogger("screening")

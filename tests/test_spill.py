@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from screening.core.replay import by_seq
-from screening.services.spill import SpillFile
+from screening.services.plumbing.spill import SpillFile
 
 
 def test_items_survive_leaving_memory_and_come_back_in_order() -> None:

@@ -25,9 +25,9 @@ from sqlmodel import SQLModel
 from screening import config
 from screening.db.engine import Database, resolve_url
 from screening.db.models import UTCDateTime
-from screening.services.audit import verify
-from screening.services.context import Actor, Context
-from screening.services.verify_rows import COLUMN_RULES
+from screening.services.audit.rows import COLUMN_RULES
+from screening.services.audit.verify import verify
+from screening.services.plumbing.context import Actor, Context
 from tests.conftest import Clinic
 from tests.scenarios.conftest import Story, _scenario_phases
 
@@ -201,7 +201,7 @@ def test_every_single_column_edit_is_named(
     backend: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Maps in memory (the spilled path is proved by every other verify in the suite).
-    monkeypatch.setattr("screening.services.spill.CAPACITY", 100_000)
+    monkeypatch.setattr("screening.services.plumbing.spill.CAPACITY", 100_000)
     # The command tree built once, not for every command of the story.
     monkeypatch.setattr(typer.testing, "_get_command", functools.cache(typer.testing._get_command))
     story = Story(Clinic(tmp_path, backend))

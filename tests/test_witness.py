@@ -19,8 +19,8 @@ from screening import config
 from screening.core import checkpoint as notes
 from screening.core.merkle import consistency_proof, root_of, verify_consistency
 from screening.db.engine import Database, resolve_url
-from screening.services.context import Actor, Context
-from screening.services.keys import read_witness_key
+from screening.services.plumbing.context import Actor, Context
+from screening.services.plumbing.keys import read_witness_key
 from tests.conftest import Clinic, write_csv
 
 INIT = "2026-11-20T12:00:00Z"  # a Friday; anchors are committed for 2026-11 to 2027-11
@@ -232,7 +232,8 @@ def test_a_failing_witness_warns_the_draw_stands_and_the_next_checkpoint_deliver
 
 
 def _job(clinic: Clinic):  # type: ignore[no-untyped-def]
-    from screening.services.schedule import DailyJob
+    from screening.render.day_list import list_files
+    from screening.services.daily.job import DailyJob
 
     settings = config.load(clinic.folder / "screening.toml")
     database = Database(resolve_url(clinic.url, settings.folder))
@@ -243,7 +244,7 @@ def _job(clinic: Clinic):  # type: ignore[no-untyped-def]
             settings, database, Actor("scheduler"), now, now.astimezone(settings.zone).date()
         )
 
-    return DailyJob(contexts), database
+    return DailyJob(contexts, list_files), database
 
 
 def test_the_daily_job_writes_one_checkpoint_a_day(clinic: Clinic) -> None:
@@ -460,9 +461,9 @@ def test_a_hanging_witness_command_is_stopped_with_what_it_started(
     import os
     import time
 
-    from screening.services.notify import DeliveryFailed, run_command
+    from screening.services.plumbing.transport import DeliveryFailed, run_command
 
-    monkeypatch.setattr("screening.services.notify.COMMAND_SECONDS", 1)
+    monkeypatch.setattr("screening.services.plumbing.transport.COMMAND_SECONDS", 1)
     script = tmp_path / "hang.sh"
     script.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {tmp_path}/child\nwait\n")
     script.chmod(0o755)

@@ -121,7 +121,7 @@ def test_witnessed_checkpoints_hold_and_a_changed_or_foreign_note_fails(
     publish(clinic, other, at=_at("2026-11-02T17:00:00Z"))
     with monkeypatch.context() as patch:
         patch.setattr(
-            "screening.services.witnessed.configured", lambda settings: ([other, absent], 2)
+            "screening.services.witness.read.configured", lambda settings: ([other, absent], 2)
         )
         both = _verify(clinic)
         assert both.exit_code == 0 and "4 checkpoints in 2 folders hold" in both.stdout
@@ -179,7 +179,7 @@ def test_a_rewrite_and_a_reroll_fail_against_the_witnessed_checkpoints(witnessed
     the day's draw and what followed cut off the tail, a hold added, the day drawn again."""
     from sqlmodel import Session
 
-    from screening.services.audit import _version_states
+    from screening.services.audit.verify import _version_states
 
     clinic = witnessed
     _, drawn, result = _checkpoints(clinic)
@@ -272,7 +272,7 @@ def test_the_proof_to_the_head_is_rfc6962s() -> None:
 
 def test_the_configured_witness_folders_are_read_from_the_config(tmp_path: Path) -> None:
     from screening.config import load
-    from screening.services.witnessed import configured
+    from screening.services.witness.read import configured
 
     config = tmp_path / "screening.toml"
     text = (Path(__file__).parent.parent / "screening/data/config.example.toml").read_text()

@@ -18,7 +18,7 @@ from screening.core.checkpoint import (
     vkey,
 )
 from screening.core.merkle import root_of
-from screening.services.keys import create_witness_key, read_witness_key
+from screening.services.plumbing.keys import create_witness_key, read_witness_key
 from tests.conftest import Clinic
 
 

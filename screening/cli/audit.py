@@ -43,7 +43,7 @@ def verify(
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        from screening.services.ledger import head
+        from screening.services.plumbing import head
 
         with context.database.read() as session:
             total = (head(session) or (0, ""))[0]
@@ -184,7 +184,7 @@ def explain(
 ) -> None:
     """Why was I picked? Each eligible day's chance and number, and how usual the total is."""
     from screening.render.output import emit_json, emit_rows
-    from screening.services.explain import explain as receipt
+    from screening.services.audit import explain as receipt
 
     data = receipt(open_context(ctx), code, start, end)
     if as_json:
@@ -229,7 +229,7 @@ def fairness(
     days since the last selection, exclusions and excusals, each in plain words."""
     from screening.errors import BadInput
     from screening.render.output import emit_json, emit_rows
-    from screening.services.fairness import fairness as analyse
+    from screening.services.audit import fairness as analyse
 
     if format not in ("text", "json", "html"):
         raise BadInput(f"--format {format!r} is not one of text, json, html")
@@ -313,8 +313,8 @@ def export(
 ) -> None:
     """The ledger, anchors and revealed keys, with a standalone verifier; no names."""
     from screening.render.output import message
-    from screening.services.export import VERIFIER
-    from screening.services.export import export as run_export
+    from screening.services.audit import VERIFIER
+    from screening.services.audit import export as run_export
 
     done = run_export(open_context(ctx), folder, to, purpose, with_staff_names)
     message(

@@ -94,7 +94,7 @@ def import_(
 ) -> None:
     """Enrol every client in a CSV file, or none if any row is bad."""
     from screening.render.output import message
-    from screening.services.client_import import import_clients
+    from screening.services.clients import import_clients
 
     result = import_clients(open_context(ctx), file, dry_run)
     if result.dry_run:
@@ -234,9 +234,9 @@ def hold_end(
 ) -> None:
     """End a hold early: the client is back in the draw after --to (draws already made
     stand)."""
-    from screening.services import holds
+    from screening.services import clients
 
-    _hold_changed(holds.hold_end(open_context(ctx), code, hold, last, reason))
+    _hold_changed(clients.hold_end(open_context(ctx), code, hold, last, reason))
 
 
 @clients_app.command("hold-withdraw")
@@ -249,9 +249,9 @@ def hold_withdraw(
 ) -> None:
     """Withdraw a hold entered in error: it covers no day from now on (draws already
     made stand)."""
-    from screening.services import holds
+    from screening.services import clients
 
-    _hold_changed(holds.hold_withdraw(open_context(ctx), code, hold, reason))
+    _hold_changed(clients.hold_withdraw(open_context(ctx), code, hold, reason))
 
 
 @clients_app.command("discharge")
@@ -308,8 +308,8 @@ def close(
     """Record that the clinic is closed on DATE: no draw that day (or, with --withdraw,
     that it opens after all)."""
     from screening.render.output import message
-    from screening.services.closures import close as record_closure
-    from screening.services.closures import withdraw as withdraw_closure
+    from screening.services.draws import close as record_closure
+    from screening.services.draws import withdraw as withdraw_closure
 
     if withdraw:
         result = withdraw_closure(open_context(ctx), day, reason)

@@ -21,7 +21,7 @@ import typer
 from screening.errors import RowErrors, ScreeningError
 
 if TYPE_CHECKING:
-    from screening.services.context import Context
+    from screening.services.plumbing import Context
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,7 +136,7 @@ def _os_message(problem: OSError) -> tuple[int, str]:
     cannot be read) in one line: exit 2 when what the user typed cannot work, else 3."""
     import errno
 
-    from screening.services.outputs import shown
+    from screening.services.plumbing import shown
 
     where = f" ({shown(problem.filename)})" if problem.filename is not None else ""
     reason = problem.strerror or type(problem).__name__
@@ -261,8 +261,8 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     from screening.core import validate
     from screening.db.engine import Database, resolve_url
     from screening.errors import BadInput
-    from screening.services import sites
-    from screening.services.context import Actor, Context
+    from screening.services import records
+    from screening.services.plumbing import Actor, Context
 
     options = globals_of(ctx)
     if options.actor is not None:
@@ -277,7 +277,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     warn_if_exposed(database)
     now = datetime.now(UTC)
     actor = Actor(os_user(), options.actor)
-    settings, notices = sites.settle(database, settings, actor, now, check_zone=check_zone)
+    settings, notices = records.settle(database, settings, actor, now, check_zone=check_zone)
     if notices:
         from screening.render.output import message
 

@@ -11,7 +11,7 @@ from screening.cli.common import JsonOpt, handle_errors, open_context
 
 if TYPE_CHECKING:
     from screening.services.draws import DrawView
-    from screening.services.outputs import Output
+    from screening.services.plumbing import Output
 
 policy_app = typer.Typer(
     help="The selection policy: what the config makes the draw do.", no_args_is_help=True
@@ -141,7 +141,7 @@ def select(
     """Draw today's clients for screening (once a day; run again, it shows the same draw)."""
     from screening.render.output import message
     from screening.services.draws import select_day
-    from screening.services.outputs import output
+    from screening.services.plumbing import output
 
     context = open_context(ctx)
     # Checked before the draw: a refused file must not leave a draw behind unseen.
@@ -182,7 +182,7 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def policy_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Each phase and track's daily probability and what it means over a week and a month."""
     from screening.render.output import emit_json, emit_rows, message, warning
-    from screening.services.policy import describe
+    from screening.services.draws import describe
 
     description = describe(open_context(ctx))
     if as_json:
@@ -220,7 +220,7 @@ def policy_simulate(
 ) -> None:
     """Simulate the configured policy: tests a month, longest gaps, repeats, weekday cover."""
     from screening.render.output import emit_json, emit_rows, message
-    from screening.services.simulate import simulate
+    from screening.services.draws import simulate
 
     result = simulate(open_context(ctx), days, runs, clients)
     if as_json:

@@ -10,8 +10,7 @@ import typer
 from screening.cli.common import handle_errors, open_context
 
 if TYPE_CHECKING:
-    from screening.services.context import Context
-    from screening.services.outputs import Output
+    from screening.services.plumbing import Context, Output
 
 report_app = typer.Typer(
     help="Reports for the treatment team and the daily reconciliation.", no_args_is_help=True
@@ -40,7 +39,7 @@ FORMATS = ("text", "json", "csv", "html")
 def destination(context: Context, out: Path | None) -> Output | None:
     """The --out file, checked before the report is gathered: never one of the clinic's
     own files (services/outputs.py)."""
-    from screening.services.outputs import output
+    from screening.services.plumbing import output
 
     return output(context.settings, context.database, out, "--out")
 
@@ -185,7 +184,7 @@ def team(
 ) -> None:
     """One row per active client for the team meeting: run and negative rate as the
     timeline shows them, misses, and flags for what needs a look."""
-    from screening.services.reports import team as team_rows
+    from screening.services.progress import team as team_rows
 
     chosen = _check_format(format)
     context = open_context(ctx)
@@ -209,7 +208,7 @@ def reconcile(
 ) -> None:
     """Per day: drawn, collected (and entered late), missed, excused (why, who approved),
     misses reversed, still pending or overdue."""
-    from screening.services.reports import reconcile as reconcile_rows
+    from screening.services.progress import reconcile as reconcile_rows
 
     chosen = _check_format(format)
     context = open_context(ctx)

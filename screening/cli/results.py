@@ -308,7 +308,7 @@ def _mark(
     screening: int | None = None,
 ) -> None:
     from screening.render.output import message
-    from screening.services.screenings import mark
+    from screening.services.results import mark
 
     done = mark(
         open_context(ctx),
@@ -387,7 +387,7 @@ def reverse(
     """Reverse a no-show, refusal or unable-to-provide that staff recorded in error (an
     amendment: the miss stays on record beside it, and the screening is excused)."""
     from screening.render.output import message
-    from screening.services.screenings import reverse as reverse_miss
+    from screening.services.results import reverse as reverse_miss
 
     done = reverse_miss(open_context(ctx), screening, reason, approved_by)
     message(
@@ -424,7 +424,7 @@ def for_cause(
     from datetime import datetime
 
     from screening.render.output import message
-    from screening.services.screenings import for_cause as create_for_cause
+    from screening.services.results import for_cause as create_for_cause
 
     for done in create_for_cause(open_context(ctx), codes, reason):
         due = datetime.fromisoformat(done["due_by"])  # in the site's zone
@@ -512,7 +512,7 @@ def import_(
 ) -> None:
     """Import a lab's results, matched by specimen id: every row, or none."""
     from screening.render.output import message
-    from screening.services.lab_import import import_lab
+    from screening.services.results import import_lab
 
     done = import_lab(open_context(ctx), file, dry_run)
     verb = "would amend" if dry_run else "amended"
@@ -541,7 +541,7 @@ def list_(
 ) -> None:
     """Screenings and their current results, with how each reads."""
     from screening.render.output import emit_rows
-    from screening.services.result_views import listing
+    from screening.services.results import listing
 
     rows = listing(open_context(ctx), client, start, end, status)
     emit_rows(rows, LIST_COLUMNS, as_json=as_json, empty="no screenings match")
@@ -552,7 +552,7 @@ def list_(
 def pending(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Screenings still waiting for a specimen, the one due first on top."""
     from screening.render.output import emit_rows
-    from screening.services.result_views import pending as pending_rows
+    from screening.services.results import pending as pending_rows
 
     emit_rows(
         pending_rows(open_context(ctx)), PENDING_COLUMNS, as_json=as_json, empty="nothing pending"
@@ -570,7 +570,7 @@ def show(
 ) -> None:
     """One result: the collection, what it says now, and its history."""
     from screening.render.output import emit_json
-    from screening.services.result_views import show as show_result
+    from screening.services.results import show as show_result
 
     record = show_result(open_context(ctx), result)
     if as_json:

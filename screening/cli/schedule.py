@@ -36,8 +36,9 @@ def run(ctx: typer.Context) -> None:
     from dataclasses import replace
     from datetime import UTC, datetime
 
-    from screening.services import schedule
-    from screening.services.sites import zone_in_force
+    from screening.render.day_list import list_files
+    from screening.services import daily
+    from screening.services.records import zone_in_force
 
     first = open_context(ctx)
 
@@ -56,7 +57,7 @@ def run(ctx: typer.Context) -> None:
     logger.handlers = [_TimedHandler()]
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    schedule.run(contexts)
+    daily.run(contexts, list_files)
 
 
 @schedule_app.command("next")
@@ -69,7 +70,7 @@ def next_times(
     from datetime import UTC, datetime
 
     from screening import config
-    from screening.services.schedule import next_fire_times
+    from screening.services.daily import next_fire_times
 
     settings = config.load(config_path(ctx))
     for fire in next_fire_times(settings, datetime.now(UTC), count):

@@ -47,8 +47,8 @@ def init(
 
     from screening.errors import BadInput
     from screening.render.output import message
-    from screening.services.context import Actor
-    from screening.services.setup import initialise
+    from screening.services.plumbing import Actor
+    from screening.services.site import initialise
 
     zone = timezone or _local_timezone()
     if zone is None:
@@ -194,7 +194,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     from screening import config
     from screening.db.engine import Database, resolve_url
     from screening.render.output import message, warning
-    from screening.services.maintenance import medications_to_fix, upgrade_schema
+    from screening.services.site import medications_to_fix, upgrade_schema
 
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
@@ -252,8 +252,8 @@ def db_backup(
     from screening import config
     from screening.db.engine import Database, resolve_url
     from screening.render.output import message
-    from screening.services.maintenance import backup
-    from screening.services.outputs import shown
+    from screening.services.plumbing import shown
+    from screening.services.site import backup
 
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))

@@ -18,7 +18,7 @@ site_app = typer.Typer(
 def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The site, the time zone in force and any change waiting to take effect."""
     from screening.render.output import emit_json
-    from screening.services.sites import describe
+    from screening.services.site import describe
 
     data = describe(open_context(ctx))
     if as_json:
@@ -45,7 +45,7 @@ def timezone(
     """Move the site to another time zone from the start of the next local day (recorded
     in the ledger, flagged in audits); the config's [site] timezone is set to match."""
     from screening.render.output import message
-    from screening.services.sites import change_timezone
+    from screening.services.site import change_timezone
 
     done = change_timezone(open_context(ctx, check_zone=False), zone, reason)
     message(

@@ -1,1 +1,2 @@
-"""One module per capability; each takes a session and plain values, returns plain data."""
+"""The jobs users name, one package each, ordered bottom to top (docs/architecture.md):
+plumbing, witness, records, site, clients, draws, results, progress, audit, daily."""

@@ -1,0 +1,125 @@
+"""`audit explain CODE`: the "why was I picked again?" receipt for one client.
+
+Everything comes from the ledger an auditor holds: each draw's pool (the client's daily
+probability), its selections, and the day keys revealed once each day was over. A day
+whose key is not yet revealed shows no score: nobody may see a day's numbers early.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+
+from screening.core import validate
+from screening.core.fairness import at_least, mean, poisson_binomial
+from screening.core.selection import day_seed, parse_fraction, score
+from screening.db.models import LedgerRow
+from screening.errors import BadInput
+from screening.services.plumbing.context import Context
+from screening.services.records.clients import find
+
+_LEDGER = LedgerRow.__table__
+SPACE = 2**256
+
+
+def explain(
+    ctx: Context, code: str, start: str | None = None, end: str | None = None
+) -> dict[str, Any]:
+    try:
+        first = validate.parse_date(start, "--from") if start else date.min
+        last = validate.parse_date(end, "--to") if end else ctx.today
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+    with ctx.database.read() as session:
+        client = find(session, ctx.site, code)
+        uid = client.uid
+        # The uid is unique: a text match finds the draws that name the client without
+        # parsing every draw of the site.
+        draws = session.execute(
+            sa.select(_LEDGER.c.kind, _LEDGER.c.canonical)
+            .where(
+                _LEDGER.c.site == ctx.site,
+                _LEDGER.c.kind.in_(("draw", "draw_amend")),
+                _LEDGER.c.canonical.contains(uid),
+            )
+            .order_by(_LEDGER.c.seq)
+        ).all()
+        keys = {
+            body["date"]: bytes.fromhex(body["key"])
+            for body in (
+                json.loads(text)["body"]
+                for text in session.execute(
+                    sa.select(_LEDGER.c.canonical).where(
+                        _LEDGER.c.site == ctx.site, _LEDGER.c.kind == "reveal"
+                    )
+                ).scalars()
+            )
+        }
+    days: dict[str, dict[str, Any]] = {}
+    for _, canonical in draws:  # an amendment replaces the day's earlier version
+        body = json.loads(canonical)["body"]
+        day = date.fromisoformat(body["date"])
+        if not first <= day <= last:
+            continue
+        pool = {item["uid"]: item["p"] for item in body["pool"]}
+        left = {item["uid"]: item["reason"] for item in body["left_out"]}
+        why = {item["uid"]: item["why"] for item in body["selected"]}.get(uid)
+        key = keys.get(body["date"])
+        number = None
+        if key is not None and uid in pool:
+            number = score(day_seed(key, ctx.site, day), uid) / SPACE
+        days[body["date"]] = {
+            "date": body["date"],
+            "p": pool.get(uid),
+            "left_out": left.get(uid),
+            "number": None if number is None else round(number, 4),
+            "selected": why,
+        }
+    eligible = [d for d in days.values() if d["p"] is not None]
+    probabilities = [parse_fraction(d["p"]) for d in eligible]
+    observed = sum(1 for d in eligible if d["selected"] == "random")
+    pmf = poisson_binomial(probabilities)
+    chance = at_least(pmf, observed) if eligible else None
+    return {
+        "code": client.code,
+        "days": sorted(days.values(), key=lambda d: d["date"]),
+        "eligible_days": len(eligible),
+        "expected_random": round(mean(probabilities), 2),
+        "observed_random": observed,
+        "interval": sum(1 for d in eligible if d["selected"] == "interval"),
+        "chance_at_least_observed": None if chance is None else round(chance, 4),
+        "summary": _words(len(eligible), mean(probabilities), observed, chance, probabilities),
+    }
+
+
+def _words(
+    days: int, expected: float, observed: int, chance: float | None, probabilities: list[Fraction]
+) -> str:
+    if not days:
+        return "No draw has included this client in the period."
+    rates = sorted({f"{p.numerator}/{p.denominator}" for p in probabilities})
+    text = (
+        f"On {days} eligible days, each with its own fresh draw (a daily chance of "
+        f"{', '.join(rates)}), about {expected:.1f} random selections were expected and "
+        f"{observed} happened. "
+    )
+    assert chance is not None
+    one_in = f"about 1 in {round(1 / chance)}" if chance > 0 else "never"
+    if chance >= 0.05:
+        text += (
+            f"Being selected {observed} times or more happens by chance {one_in} "
+            "times: as expected."
+        )
+    else:
+        text += (
+            f"Being selected {observed} times or more happens by chance {one_in} "
+            "times: unusual, but with many clients someone is always unusual."
+        )
+    return text + (
+        " Earlier selections never lower or raise a later day's chance: every "
+        "day is drawn afresh from that day's key, the same for everyone."
+    )

@@ -1,0 +1,19 @@
+"""The daily draw: its pool, the draw and its amendment, closures, the policy in plain
+figures, its simulation, and the day keys revealed once a day is over."""
+
+from screening.services.draws.closures import close, withdraw
+from screening.services.draws.draw import LIST_COLUMNS, DrawView, reveal, select_day, today
+from screening.services.draws.policy import describe
+from screening.services.draws.simulate import simulate
+
+__all__ = [
+    "LIST_COLUMNS",
+    "DrawView",
+    "close",
+    "describe",
+    "reveal",
+    "select_day",
+    "simulate",
+    "today",
+    "withdraw",
+]

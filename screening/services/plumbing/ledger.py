@@ -1,0 +1,184 @@
+"""Appending to the ledger inside the caller's transaction, and reading it back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from screening.core.canonical import private_digest
+from screening.core.ledger import GENESIS_PREV, Entry, make_entry, subject
+from screening.db.models import LedgerRow, Site, StaffName
+from screening.errors import EnvironmentProblem
+from screening.services.plumbing.context import Actor
+
+_LEDGER = LedgerRow.__table__
+_INSERT = sa.insert(_LEDGER)
+
+
+# A write whose clock is further behind the ledger's head than this is refused: the
+# ledger's times must go forward (a draw's day, a deadline and a late entry are all read
+# from them). Two workstations' clocks may differ by a little.
+CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
+class LedgerWriter:
+    """Appends entries one after another within one transaction.
+
+    The transaction already holds the write lock (SQLite BEGIN IMMEDIATE, PostgreSQL
+    advisory lock), so the head read here cannot move underneath us; the unique seq is
+    the backstop. The head is read before anything is written, and a clock behind it is
+    refused (the whole ledger's head: the sites of a network share one ledger).
+
+    Staff names (the OS login, --actor, approvers) enter entries only as digests salted
+    with the site's salt (services/sites.py); the names stay in ``staff_names``.
+    """
+
+    def __init__(
+        self, session: Session, actor: Actor, now: datetime, zone: ZoneInfo | None = None
+    ) -> None:
+        self.session = session
+        self.staff_member = actor
+        self.now = now
+        self.zone = zone
+        self._head: tuple[int, str] | None = None
+        # Days whose keys the upkeep before this write revealed.
+        self.revealed: list[date] = []
+        self.salts: dict[str, str] = {}
+        self._actors: dict[str, dict[str, str]] = {}
+        self._known: set[tuple[str, str]] = set()
+        # The kinds appended: a draw, amendment or commitment is witnessed once committed.
+        self.kinds: set[str] = set()
+
+    def head(self) -> tuple[int, str]:
+        if self._head is None:
+            row = self.session.execute(
+                sa.select(_LEDGER.c.seq, _LEDGER.c.hash, _LEDGER.c.at)
+                .order_by(_LEDGER.c.seq.desc())
+                .limit(1)
+            ).first()
+            if row is not None:
+                self._check_clock(as_utc(row[2]))
+            self._head = (row[0], row[1]) if row else (0, GENESIS_PREV)
+        return self._head
+
+    def _check_clock(self, last: datetime) -> None:
+        if self.now >= last - CLOCK_TOLERANCE:
+            return
+        zone = self.zone or UTC
+        raise EnvironmentProblem(
+            f"this computer's clock says {self.now.astimezone(zone):%Y-%m-%d %H:%M %Z}, but "
+            f"the ledger already has an entry made at {last.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+            "; nothing was written. Fix this computer's clock (date, time and time zone) "
+            "and run the command again"
+        )
+
+    def salt(self, site: str) -> str:
+        salt = self.salts.get(site)
+        if salt is None:
+            with self.session.no_autoflush:
+                salt = self.session.execute(sa.select(Site.salt).where(Site.name == site)).scalar()
+            if salt is None:
+                raise EnvironmentProblem(
+                    f"site {site!r} is not recorded in this database; run `screening init "
+                    f"--site {site}` for a new site"
+                )
+            self.salts[site] = salt
+        return salt
+
+    def staff(self, site: str, name: str) -> str:
+        """The digest that stands for a staff member's name in ``site``'s entries; the
+        name itself is kept in ``staff_names`` (once)."""
+        digest = private_digest(self.salt(site), name) or ""
+        if (site, digest) in self._known:
+            return digest
+        with self.session.no_autoflush:
+            stored = self.session.execute(
+                sa.select(StaffName.id).where(StaffName.site == site, StaffName.digest == digest)
+            ).first()
+        waiting = any(
+            isinstance(item, StaffName) and item.site == site and item.digest == digest
+            for item in self.session.new
+        )
+        if stored is None and not waiting:
+            self.session.add(StaffName(site=site, digest=digest, name=name))
+        self._known.add((site, digest))
+        return digest
+
+    def actor(self, site: str) -> dict[str, str]:
+        body = self._actors.get(site)
+        if body is None:
+            body = {"os_digest": self.staff(site, self.staff_member.os_user)}
+            if self.staff_member.name:
+                body["as_digest"] = self.staff(site, self.staff_member.name)
+            self._actors[site] = body
+        return body
+
+    def append(self, site: str, kind: str, body: dict[str, Any]) -> Entry:
+        seq, prev = self.head()
+        entry = make_entry(
+            seq=seq + 1,
+            prev=prev,
+            at=self.now,
+            actor=self.actor(site),
+            site=site,
+            kind=kind,
+            body=body,
+        )
+        # On the transaction's connection: a ledger row refers to no other row, so the
+        # ORM objects waiting in the session need not be flushed first (they are flushed
+        # together later, in one go).
+        self.session.connection().execute(
+            _INSERT,
+            {
+                "seq": entry.seq,
+                "at": entry.at,
+                "site": site,
+                "kind": kind,
+                "uid": subject(kind, body),
+                "canonical": entry.canonical,
+                "hash": entry.hash,
+            },
+        )
+        self._head = (entry.seq, entry.hash)
+        self.kinds.add(kind)
+        return entry
+
+
+def as_utc(value: datetime) -> datetime:
+    """The ledger's ``at`` column read on the connection (not through the ORM type)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def latest_body(session: Session, site: str, kind: str) -> dict[str, Any] | None:
+    canonical = session.execute(
+        sa.select(_LEDGER.c.canonical)
+        .where(_LEDGER.c.site == site, _LEDGER.c.kind == kind)
+        .order_by(_LEDGER.c.seq.desc())
+        .limit(1)
+    ).scalar()
+    return json.loads(canonical)["body"] if canonical else None
+
+
+def bodies(session: Session, site: str, kind: str) -> Iterator[dict[str, Any]]:
+    rows = session.execute(
+        sa.select(_LEDGER.c.canonical)
+        .where(_LEDGER.c.site == site, _LEDGER.c.kind == kind)
+        .order_by(_LEDGER.c.seq)
+    ).scalars()
+    for canonical in rows:
+        yield json.loads(canonical)["body"]
+
+
+def head(session: Session) -> tuple[int, str] | None:
+    row = session.execute(
+        sa.select(_LEDGER.c.seq, _LEDGER.c.hash).order_by(_LEDGER.c.seq.desc()).limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None

@@ -1,0 +1,290 @@
+"""The team report (one row per active client) and the daily reconciliation.
+
+Both read the whole site in a fixed number of queries: the team report's count does not
+grow with the number of clients.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from screening.core import validate
+from screening.core.measures import counted, is_miss, measures
+from screening.core.timeline import ScreeningFact
+from screening.db.models import (
+    AnalyteResult,
+    Client,
+    Draw,
+    LedgerRow,
+    Result,
+    ResultVersion,
+    Screening,
+)
+from screening.errors import BadInput
+from screening.services.plumbing.context import Context
+from screening.services.progress.timeline import as_it_stood, screening_facts
+from screening.services.records.screenings import shown_status
+
+SORTS = ("code", "phase", "run", "misses", "last", "flags")
+QUIET_DAYS = 30
+
+
+def _day(text: str | None, what: str, default: date) -> date:
+    try:
+        return validate.parse_date(text, what) if text else default
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+
+
+def team(
+    ctx: Context, as_of: str | None = None, sort: str = "code", quiet_days: int = QUIET_DAYS
+) -> list[dict[str, Any]]:
+    """``report team``: for each active client, where they stand and what needs a look.
+
+    ``as_of`` looks back from an earlier day: the record as it stood at the end of that
+    day (services.progress.screening_facts: results as their versions then said, entries
+    made later left out), and a screening is overdue if its deadline had passed by then.
+    The timeline to the same day reads the same record: the same measures.
+    """
+    if sort not in SORTS:
+        raise BadInput(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
+    day = _day(as_of, "--date", ctx.today)
+    active = select(Client.id).where(
+        Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
+    )
+    with ctx.database.read() as session:
+        clients = session.exec(
+            select(Client).where(
+                Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
+            )
+        ).all()
+        as_of = as_it_stood(ctx, day)
+        facts = screening_facts(session, ctx, active, as_of)
+        late_days: dict[int, list[date]] = defaultdict(list)
+        entered = LedgerRow.__table__
+        for client_id, late_day in session.execute(
+            sa.select(Screening.client_id, Screening.day)
+            .join(Result, Result.screening_id == Screening.id)
+            .join(entered, entered.c.seq == Result.created_seq)
+            .where(
+                Screening.client_id.in_(active),  # type: ignore[attr-defined]
+                Result.late_reason.is_not(None),  # type: ignore[union-attr]
+                Screening.day <= day,
+                # As of a past day, only the late entries made by then.
+                entered.c.at <= as_of if as_of is not None else sa.true(),
+            )
+        ):
+            late_days[client_id].append(late_day)
+        # Overdue as the record stood (the facts are read as of the day): a screening
+        # still pending past its deadline then, not one the sweep had made a miss.
+        overdue = {
+            client_id
+            for client_id, screened in facts.items()
+            if any(s.status == "overdue" and s.day <= day for s in screened)
+        }
+    rows = [
+        _with_late_entries(
+            _row(
+                client,
+                [s for s in facts.get(client.id, []) if s.day <= day],
+                day,  # type: ignore[arg-type]
+                client.id in overdue,
+                quiet_days,
+                ctx.settings.results.missed_counts_as,
+            ),
+            late_days.get(client.id, []),  # type: ignore[arg-type]
+            day,
+        )
+        for client in clients
+    ]
+    keys = {
+        "code": lambda r: r["code"],
+        "phase": lambda r: (r["phase"], r["code"]),
+        "run": lambda r: (r["negative_run"], r["code"]),
+        "misses": lambda r: (-r["misses_30_days"], -r["misses_7_days"], r["code"]),
+        "last": lambda r: (r["last_screen"] or "", r["code"]),
+        # Most flags first; among equals, more recent misses first.
+        "flags": lambda r: (-len(r["flags"]), -r["misses_7_days"], -r["misses_30_days"], r["code"]),
+    }
+    return sorted(rows, key=keys[sort])
+
+
+def _row(
+    client: Client,
+    screenings: list[ScreeningFact],
+    day: date,
+    overdue: bool,
+    quiet_days: int,
+    policy: str,
+) -> dict[str, Any]:
+    # The same measures as the client's timeline to the same day (core/measures.py).
+    m = measures(screenings, day, policy)
+    done = [s for s in counted(screenings) if s.status != "pending"]
+    last = done[-1] if done else None
+    week = day - timedelta(days=6)
+    month = day - timedelta(days=29)
+    collected = sorted(
+        (s for s in screenings if s.status == "collected" and not s.void),
+        key=lambda s: (s.day, s.id),
+    )
+    flags = []
+    if any(s.unexpected and s.day >= week for s in collected):
+        flags.append("unexpected positive in 7 days")
+    if m.misses_last_30_days:
+        flags.append(miss_flag(m.misses_last_30_days, m.misses_last_7_days))
+    if any(s.reading == "possible_tampering" and s.day >= month for s in collected):
+        flags.append("possible tampering")
+    if collected and collected[-1].reading == "unexpected_negative":
+        flags.append("unexpected negative")
+    if overdue:
+        flags.append("overdue")
+    since = collected[-1].day if collected else client.admitted_on
+    if (day - since).days >= quiet_days:
+        flags.append(f"no screen in {(day - since).days} days")
+    return {
+        "code": client.code,
+        "name": client.name,
+        "phase": client.phase,
+        "track": client.track,
+        "last_screen": last.day.isoformat() if last else None,
+        "last_result": (last.reading or last.status) if last else None,
+        "negative_run": m.current_negative_run,
+        "negative_rate": m.negative_rate,
+        "misses_7_days": m.misses_last_7_days,
+        "misses_30_days": m.misses_last_30_days,
+        "misses_in_rate": m.misses_in_rate,
+        "days_since_unexpected_positive": m.days_since_unexpected_positive,
+        "positives_30_days": sum(1 for s in collected if s.unexpected and s.day >= month),
+        "flags": flags,
+    }
+
+
+def miss_flag(last_30: int, last_7: int) -> str:
+    """The team report's flag for misses: any miss in the last 30 days (today included),
+    with how many of them in the last 7."""
+    words = f"missed {last_30} screening{'s' if last_30 != 1 else ''} in the last 30 days"
+    return words + (f" ({last_7} in the last 7)" if last_7 else "")
+
+
+def _with_late_entries(row: dict[str, Any], days: list[date], day: date) -> dict[str, Any]:
+    """Specimens entered after their deadline in the last 30 days: counted, and flagged
+    so the team sees that the record was completed late."""
+    month = day - timedelta(days=29)
+    recent = sum(1 for d in days if d >= month)
+    row["entered_late_30_days"] = recent
+    if recent:
+        row["flags"].append(f"entered late: {recent}")
+    return row
+
+
+def reconcile(
+    ctx: Context, start: str | None = None, end: str | None = None
+) -> list[dict[str, Any]]:
+    """``report reconcile``: per day, what was drawn and what became of it."""
+    last = _day(end, "--to", ctx.today)
+    first = _day(start, "--from", last - timedelta(days=13))
+    if first > last:
+        raise BadInput(f"--from {first} is after --to {last}")
+    with ctx.database.read() as session:
+        draws = {
+            d.day: d
+            for d in session.exec(
+                select(Draw).where(Draw.site == ctx.site, Draw.day >= first, Draw.day <= last)
+            )
+        }
+        rows = session.exec(
+            select(Screening)
+            .join(Client, Client.id == Screening.client_id)
+            .where(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
+        ).all()
+        in_range = sa.and_(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
+        # Collected but still waiting for the lab: some analyte has no outcome yet.
+        awaiting = set(
+            session.exec(
+                _specimens(select(Result.screening_id))
+                .join(AnalyteResult, AnalyteResult.version_id == ResultVersion.id)
+                .where(in_range, AnalyteResult.outcome == "pending")
+            ).all()
+        )
+        # Each specimen's validity as its current version says (an adulterated or
+        # substituted specimen is a refusal, a miss: core.measures.is_miss, as in the
+        # timeline and the team report), and whether it was entered late.
+        validity: dict[int, str] = {}
+        late: set[int] = set()
+        for screening_id, judged, late_reason in session.execute(
+            _specimens(
+                sa.select(Result.screening_id, ResultVersion.validity, Result.late_reason)
+            ).where(in_range)
+        ):
+            validity[screening_id] = judged
+            if late_reason is not None:
+                late.add(screening_id)
+    by_day: dict[date, list[Screening]] = defaultdict(list)
+    for screening in rows:
+        by_day[screening.day].append(screening)  # type: ignore[index]
+    report = []
+    day = first
+    while day <= last:
+        found = by_day.get(day, [])
+        drawn = [s for s in found if s.draw_id is not None]
+        statuses = defaultdict(int)
+        for s in found:
+            statuses[shown_status(s, ctx.now)] += 1
+        report.append(
+            {
+                "date": day.isoformat(),
+                "draw": ("late draw" if draws[day].late_reason else "drawn")
+                if day in draws
+                else "no draw",
+                "selected": len(drawn),
+                "other": len(found) - len(drawn),
+                "collected": statuses["collected"],
+                "resulted": sum(
+                    1 for s in found if s.status == "collected" and s.id not in awaiting
+                ),
+                "missed": sum(1 for s in found if is_miss(s.status, validity.get(s.id))),
+                "entered_late": sum(1 for s in found if s.id in late),
+                "excused": statuses["excused"],
+                # Excusals, and misses reversed by an amendment (whatever became of them).
+                "excusals": sorted(
+                    _excusal(s)
+                    for s in found
+                    if s.status == "excused" or s.reversed_status is not None
+                ),
+                "reversed": sorted(
+                    f"{s.reversed_status.replace('_', ' ')} reversed ({s.reversal_approver})"
+                    for s in found
+                    if s.reversed_status is not None
+                ),
+                "cancelled": statuses["cancelled"],
+                "pending": statuses["pending"],
+                "overdue": statuses["overdue"],
+            }
+        )
+        day += timedelta(days=1)
+    return report
+
+
+def _specimens(statement: Any) -> Any:
+    """``statement`` over results, joined to their current version, screening and client."""
+    return (
+        statement.join(ResultVersion, ResultVersion.seq == Result.ledger_seq)
+        .join(Screening, Screening.id == Result.screening_id)
+        .join(Client, Client.id == Screening.client_id)
+    )
+
+
+def _excusal(screening: Screening) -> str:
+    """An excusal as the reconciliation lists it: its code and who approved it, or the
+    hold's reason for one a hold made, or the miss an amendment reversed."""
+    if screening.excuse_code == "hold":
+        return f"hold ({screening.status_note})"
+    if screening.reversed_status is not None:
+        was = screening.reversed_status.replace("_", " ")
+        return f"{was} reversed ({screening.reversal_approver})"
+    return f"{screening.excuse_code} ({screening.approved_by})"

@@ -1,0 +1,119 @@
+"""Enrolment, changes, holds and discharge: each write with its ledger entry."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from sqlmodel import Session, select
+
+from screening.core import validate
+from screening.core.canonical import private_digest
+from screening.db.models import Client, Hold
+from screening.errors import BadInput
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def client_state(row: Client) -> dict[str, Any]:
+    """What the ledger records of a client: by uid, names and codes only as digests."""
+    return {
+        "uid": row.uid,
+        "code": private_digest(row.salt, row.code),
+        "name": private_digest(row.salt, row.name),
+        "track": row.track,
+        "phase": row.phase,
+        "status": row.status,
+        "admitted_on": row.admitted_on.isoformat(),
+        "discharged_on": row.discharged_on.isoformat() if row.discharged_on else None,
+        "discharge_reason": private_digest(row.salt, row.discharge_reason),
+        "medications": private_digest(row.salt, row.medications),
+    }
+
+
+def hold_state(hold: Hold, client: Client) -> dict[str, Any]:
+    return {
+        "uid": client.uid,
+        "from": hold.starts_on.isoformat(),
+        "to": hold.ends_on.isoformat(),
+        "reason": private_digest(hold.salt, hold.reason),
+    }
+
+
+def medication_list(row: Client) -> list[str]:
+    return list(json.loads(row.medications))
+
+
+def medication_problems(vocabulary: Any, rows: list[Client]) -> list[dict[str, Any]]:
+    """Stored medication names the vocabulary does not know (entered before it existed):
+    each with the client and the command that fixes it. Stored rows are never rewritten
+    (verify compares them with the ledger); synonyms are mapped whenever they are read."""
+    found = []
+    for row in rows:
+        stored = medication_list(row)
+        known, unknown = vocabulary.canonical_list(stored)
+        for name in unknown:
+            guess = vocabulary.resolve_medication(name)
+            found.append(
+                {
+                    "code": row.code,
+                    "medication": name,
+                    "problem": f"client {row.code}: medication {name!r} is not in the "
+                    f"vocabulary{guess.did_you_mean() if not isinstance(guess, str) else ''}; "
+                    f"fix it with `screening clients update {row.code} --meds "
+                    f"{','.join(known) or 'NAME'}` (the full list)",
+                }
+            )
+    return found
+
+
+def unknown_medications(session: Session, vocabulary: Any, site: str) -> list[dict[str, Any]]:
+    """Every client of the site whose stored medications the vocabulary does not know."""
+    rows = session.exec(select(Client).where(Client.site == site).order_by(Client.code)).all()
+    return medication_problems(vocabulary, list(rows))
+
+
+def summary(row: Client, vocabulary: Any = None) -> dict[str, Any]:
+    """A client as shown; with the vocabulary, medications by their generic names (names
+    it does not know as stored)."""
+    stored = medication_list(row)
+    if vocabulary is not None:
+        known, unknown = vocabulary.canonical_list(stored)
+        stored = sorted(set(known) | set(unknown))
+    return {
+        "code": row.code,
+        "name": row.name,
+        "track": row.track,
+        "phase": row.phase,
+        "status": row.status,
+        "admitted_on": row.admitted_on.isoformat(),
+        "discharged_on": row.discharged_on.isoformat() if row.discharged_on else None,
+        "medications": stored,
+    }
+
+
+def checked(call, *args):  # type: ignore[no-untyped-def]
+    try:
+        return call(*args)
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+
+
+def find(session: Session, site: str, code: str) -> Client:
+    row = session.exec(select(Client).where(Client.site == site, Client.code == code)).first()
+    if row is None:
+        raise BadInput(
+            f"no client with code {code!r} at site {site!r}; see `screening clients list`"
+        )
+    return row
+
+
+def require_active(row: Client) -> None:
+    if row.status != "active":
+        raise BadInput(
+            f"client {row.code} was discharged on {row.discharged_on}; "
+            "their record can be read but no longer changed"
+        )

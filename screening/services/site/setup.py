@@ -1,0 +1,140 @@
+"""`screening init`: config, key, database, genesis, policy and anchors, or nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from screening.config import SITE_PATTERN, parse, read_toml
+from screening.db.engine import Database, describe, resolve_url, sqlite_path
+from screening.db.migrate import upgrade
+from screening.errors import BadInput
+from screening.services.plumbing.context import Actor
+from screening.services.plumbing.keys import create_key, create_witness_key
+from screening.services.plumbing.ledger import LedgerWriter, bodies, head
+from screening.services.records import sites
+from screening.services.records.sites import genesis_body
+from screening.services.records.upkeep import commit_anchors, record_policy
+from screening.services.witness.publish import Published, publish_quietly
+
+
+def example_config() -> str:
+    return resources.files("screening").joinpath("data/config.example.toml").read_text("utf-8")
+
+
+def config_text(site: str, timezone: str) -> str:
+    """The example config with this clinic's site name and time zone."""
+    text = example_config()
+    text = re.sub(r'(?m)^name = "main"$', f'name = "{site}"', text, count=1)
+    return re.sub(r'(?m)^timezone = ".*"$', f'timezone = "{timezone}"', text, count=1)
+
+
+@dataclass(frozen=True)
+class InitResult:
+    config: Path
+    key: Path
+    database: str
+    periods: list[str]
+    head: tuple[int, str]
+    witness_key: Path
+    # The first checkpoint and where it went (None when it could not be made: warned).
+    published: Published | None
+
+
+def initialise(
+    config_path: Path,
+    site: str,
+    timezone: str,
+    db_url: str | None,
+    actor: Actor,
+    now: datetime,
+) -> InitResult:
+    """Create a clinic. Refuses if anything already exists; removes what it made on error."""
+    if not SITE_PATTERN.match(site):
+        raise BadInput(
+            f"{site!r} is not a site name; use up to 32 lower-case letters, digits, - or _"
+        )
+    config_path = config_path.absolute()
+    if config_path.exists():
+        raise BadInput(
+            f"{config_path} already exists; this folder has a clinic already "
+            "(use --config for another)"
+        )
+    text = config_text(site, timezone)
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    try:
+        # 0600: the config may hold a database password.
+        descriptor = os.open(config_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        created.append(config_path)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        settings, problems = parse(read_toml(config_path), config_path)
+        if settings is None:
+            raise BadInput(problems[0])
+        for existing in (settings.key_file, settings.witness_key_file):
+            if existing.exists():
+                raise BadInput(
+                    f"a key file already exists at {existing}; move it away or "
+                    "initialise in another folder"
+                )
+        url = resolve_url(db_url or settings.database_url, config_path.parent)
+        file = sqlite_path(url)
+        if file is not None and not file.exists():
+            Database.create_sqlite_file(url)
+            created.append(file)
+        master = create_key(settings.key_file)
+        created.append(settings.key_file)
+        database = Database(url)
+        try:
+            upgrade(database)
+            with database.write() as session:
+                if sites.load(session, site) is not None or any(
+                    True for _ in bodies(session, site, "commitment")
+                ):
+                    raise BadInput(
+                        f"site {site!r} is already initialised in {describe(url)}; "
+                        "choose another site name"
+                    )
+                writer = LedgerWriter(session, actor, now, settings.zone)
+                founded = head(session) is None  # this site begins the ledger
+                if founded:
+                    writer.salts[site] = sites.new_salt()
+                    writer.append(site, "genesis", genesis_body())
+                sites.record_site(session, writer, site, timezone, "create")
+                record_policy(session, writer, settings)
+                today = now.astimezone(settings.zone).date()
+                periods = commit_anchors(session, writer, settings, today, master=master)
+                last = writer.head()
+            # Committed: nothing is undone from here on (not even on Ctrl-C).
+            created.clear()
+            if founded:
+                # Made with the master key, kept apart from it: it signs the checkpoints.
+                # (If it cannot be made, the checkpoint below says why, as a warning.)
+                with contextlib.suppress(OSError):
+                    create_witness_key(settings.witness_key_file)
+            # The first checkpoint and the 13 periods' anchors go to the witnesses (a
+            # witness that fails is a warning, never an undone init). A site joining a
+            # network's ledger signs with the founding site's witness key, once copied.
+            published = publish_quietly(settings, database, now)
+        finally:
+            database.dispose()
+    except BaseException:
+        for path in reversed(created):
+            for extra in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                extra.unlink(missing_ok=True)
+        raise
+    return InitResult(
+        config_path,
+        settings.key_file,
+        describe(url),
+        periods,
+        last,
+        settings.witness_key_file,
+        published,
+    )
