@@ -13,13 +13,16 @@ import unicodedata
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
 from screening.config.model import Document, Settings, run_at_time
 from screening.core.vocabulary import Vocabulary, build
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 
 def _toml_path(loc: tuple[Any, ...]) -> str:
@@ -32,7 +35,7 @@ def _toml_path(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _pydantic_problem(error: dict[str, Any]) -> str:
+def _pydantic_problem(error: ErrorDetails) -> str:
     path = _toml_path(tuple(error["loc"]))
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -157,6 +160,8 @@ def _run_at_in_zone(raw: dict[str, Any]) -> str | None:
 
     run_at = _table(raw.get("schedule")).get("run_at", "06:30")
     zone_name = _table(raw.get("site")).get("timezone")
+    if not isinstance(zone_name, str):
+        return None  # reported by the field's own check
     try:
         hour, minute, second = run_at_time(run_at)
         zone = ZoneInfo(zone_name)
@@ -203,6 +208,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
     if problems:
         return None, problems
     vocabulary, _ = build_vocabulary(raw)
+    assert vocabulary is not None  # else _cross_checks reported its problems
     folder = path.parent
     key_file = Path(parsed.keys.file)
     witness_key_file = Path(parsed.keys.witness_file)
@@ -219,7 +225,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             tracks=dict(parsed.tracks),
             phases=dict(parsed.phases),
             panels=dict(parsed.panels),
-            vocabulary=vocabulary,  # type: ignore[arg-type]
+            vocabulary=vocabulary,
             validity=parsed.validity,
             results=parsed.results,
             schedule=parsed.schedule,

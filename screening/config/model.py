@@ -363,10 +363,11 @@ def phase_probability(settings: Settings, phase: str, track: str) -> Fraction:
     """The daily selection probability for a phase on a track, capped at 1 (DESIGN §5)."""
     config = settings.phases[phase]
     override = config.by_track.get(track)
-    has_rate = override is not None and (
+    rate: PhaseRate = config
+    if override is not None and (
         override.tests_per_week is not None or override.daily_probability is not None
-    )
-    rate: PhaseRate = override if has_rate else config  # type: ignore[assignment]
+    ):
+        rate = override
     if rate.daily_probability is not None:
         return min(rate.daily_probability, Fraction(1))
     per_week = rate.tests_per_week or Fraction(0)
