@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import stat
 import sys
+import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ def settings_for(zone: str, run_at: str = "06:30") -> config.Settings:
     text = EXAMPLE.read_text(encoding="utf-8")
     text = text.replace('timezone = "America/New_York"', f'timezone = "{zone}"')
     text = text.replace('run_at = "06:30"', f'run_at = "{run_at}"')
-    settings, problems = config.parse(config.tomllib.loads(text), Path("/x/screening.toml"))
+    settings, problems = config.parse(tomllib.loads(text), Path("/x/screening.toml"))
     assert settings is not None, problems
     return settings
 

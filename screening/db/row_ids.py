@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 def gap_table() -> sa.Table:
     from screening.db.models import RowIdGap
 
-    return RowIdGap.__table__  # type: ignore[return-value]
+    # SQLModel's metaclass sets __table__ but its class declares no such attribute.
+    return RowIdGap.__table__  # type: ignore[attr-defined]
 
 
 def next_id(session: Session, table: sa.Table) -> int:

@@ -1,0 +1,64 @@
+"""Finding the config file and reading it: `--config`, `$SCREENING_CONFIG`, the working
+folder, then the user's config folder; unreadable or malformed TOML becomes an error
+that says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from screening.config.checks import parse
+from screening.config.model import Settings
+from screening.errors import BadInput, EnvironmentProblem
+
+CONFIG_NAME = "screening.toml"
+
+
+def user_config_path() -> Path:
+    from typer import get_app_dir
+
+    return Path(get_app_dir("screening")) / CONFIG_NAME
+
+
+def discover(explicit: Path | None) -> Path:
+    """``--config``, else ``$SCREENING_CONFIG``, else ``./screening.toml``, else the user dir."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get("SCREENING_CONFIG")
+    if from_env:
+        return Path(from_env)
+    here = Path.cwd() / CONFIG_NAME
+    if here.exists():
+        return here
+    user = user_config_path()
+    return user if user.exists() else here
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise EnvironmentProblem(
+            f"no configuration at {path}; run `screening init` there, or pass --config PATH"
+        ) from None
+    except PermissionError:
+        raise EnvironmentProblem(f"cannot read {path}: permission denied") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BadInput(f"{path}: not valid TOML ({error}); fix that line") from None
+
+
+def load(path: Path) -> Settings:
+    """Read and validate; the first problem becomes the error."""
+    settings, problems = parse(read_toml(path), path.absolute())
+    if settings is None:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise BadInput(
+            f"{path}: {problems[0]}{more}; run `screening config check` for every problem"
+        )
+    return settings
