@@ -1,0 +1,12 @@
+"""The one error of the replay: the first problem found in the ledger."""
+
+from __future__ import annotations
+
+
+class Broken(Exception):
+    """The first problem found; ``seq`` names the ledger entry when there is one."""
+
+    def __init__(self, seq: int | None, message: str) -> None:
+        super().__init__(message)
+        self.seq = seq
+        self.message = message
