@@ -139,7 +139,7 @@ class Screenings(Kept):
         self.reversals.append(f"{site} {state['date']} (entry {seq})")
 
     def _screening(self, seq: int, ref: list[Any]) -> dict[str, Any]:
-        state = self.screenings.get((ref[0], ref[1]))
+        state: dict[str, Any] | None = self.screenings.get((ref[0], ref[1]))
         if state is None:
             raise Broken(
                 seq,
