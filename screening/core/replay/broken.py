@@ -1,4 +1,5 @@
-"""The one error of the replay: the first problem found in the ledger."""
+"""The first problem found in a ledger: raised by the replay, and by the checks of
+anchors and witnessed copies (core/anchors.py, core/witnessing.py)."""
 
 from __future__ import annotations
 

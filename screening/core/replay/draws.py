@@ -19,7 +19,9 @@ from screening.core.selection import (
     Candidate,
     Composition,
     DrawPolicy,
+    chain_length,
     compose,
+    day_key,
     day_seed,
     key_matches_anchor,
     period_of,
@@ -30,8 +32,6 @@ class Draws(Kept):
     """Commitment, reveal, draw and draw amendment entries, and the draws left at the end."""
 
     def _take_commitment(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
-        from screening.core.selection import chain_length
-
         period = body["period"]
         if (site, period) in self._anchors:
             first = self._anchors[(site, period)][0]
@@ -233,8 +233,6 @@ class Draws(Kept):
     def finish(self, local_master: Any = None) -> None:
         """Replay the draws whose keys are not revealed yet, with the local master key
         (``local_master(site) -> bytes | None``) where there is one."""
-        from screening.core.selection import day_key
-
         for (site, day), waiting in sorted(self._pending.items()):
             master = local_master(site) if local_master else None
             if master is None:
