@@ -8,7 +8,7 @@ them apart: ``A = H^N(HMAC(master, site, period))`` (DESIGN §5) is recomputed h
 every commitment this installation's key can make, and any that differs is named.
 
 A network's other sites have keys of their own, kept at those sites: their commitments
-are checked against their reveals (core/replay.py) and the witnessed copies only. Pure:
+are checked against their reveals (core/replay/) and the witnessed copies only. Pure:
 no I/O; the caller reads the key.
 """
 

@@ -164,12 +164,13 @@ def check_link(
 def subject(kind: str, body: dict[str, Any]) -> str | None:
     """The client an entry is about, if it is about one: the ledger keeps it in an indexed
     column so that one client's history is read without touching anyone else's."""
+    uid: str | None = None
     if kind == "client":
-        return body["client"]["uid"]
-    if kind == "hold":
-        return body["hold"]["uid"]
-    if kind in ("result", "amendment"):
-        return body["uid"]
-    if kind == "screening":
-        return body["uid"] if body["action"] == "create" else body["screening"][1]
-    return None
+        uid = body["client"]["uid"]
+    elif kind == "hold":
+        uid = body["hold"]["uid"]
+    elif kind in ("result", "amendment"):
+        uid = body["uid"]
+    elif kind == "screening":
+        uid = body["uid"] if body["action"] == "create" else body["screening"][1]
+    return uid
