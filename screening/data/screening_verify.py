@@ -42,8 +42,10 @@ from zoneinfo import ZoneInfo
 try:  # Ed25519 for the witnessed notes' signatures; without it they are not checked
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    SIGNATURES = True
 except ImportError:  # pragma: no cover - depends on the auditor's Python
-    Ed25519PublicKey = None
+    SIGNATURES = False
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPACE = 1 << 256
@@ -214,18 +216,18 @@ class Ledger:
         ref = (body["screening"][0], body["screening"][1])
         self.open[ref[1]].pop(ref[0], None)
         if body["status"] == "inconclusive":  # a collection voided (wrong client)
-            day = self.screening_day.get(ref)
-            if day is not None and self.collected[ref[1]][day] > 0:
-                self.collected[ref[1]][day] -= 1
-                if self.collected[ref[1]][day] <= 0:
-                    del self.collected[ref[1]][day]
+            voided = self.screening_day.get(ref)
+            if voided is not None and self.collected[ref[1]][voided] > 0:
+                self.collected[ref[1]][voided] -= 1
+                if self.collected[ref[1]][voided] <= 0:
+                    del self.collected[ref[1]][voided]
         if body["status"] == "cancelled":
             ref = (body["screening"][0], body["screening"][1])
-            day = self.screening_day.get(ref)
-            if day is not None:
-                self.screened[ref[1]][day] -= 1
-                if self.screened[ref[1]][day] <= 0:
-                    del self.screened[ref[1]][day]
+            cancelled = self.screening_day.get(ref)
+            if cancelled is not None:
+                self.screened[ref[1]][cancelled] -= 1
+                if self.screened[ref[1]][cancelled] <= 0:
+                    del self.screened[ref[1]][cancelled]
 
     def draw(self, seq: int, site: str, body: dict, kind: str, at: datetime) -> None:
         day = date.fromisoformat(body["date"])
@@ -386,7 +388,8 @@ class Tree:
     of entry i + 1's hash), kept as its perfect subtrees while the ledger is read."""
 
     def __init__(self) -> None:
-        self.size, self.peaks = 0, []
+        self.size = 0
+        self.peaks: list[bytes] = []
 
     def append(self, entry_hash: bytes) -> None:
         node, size = hashlib.sha256(b"\x00" + entry_hash).digest(), self.size
@@ -448,7 +451,7 @@ def open_note(data: bytes, name: str, public: bytes, where: str) -> str:
             raise Problem(f"{where}: a signature is not base64") from None
         if match.group(1) != name or blob[:4] != key_id(name, public):
             continue
-        if Ed25519PublicKey is not None:
+        if SIGNATURES:
             try:
                 Ed25519PublicKey.from_public_bytes(public).verify(blob[4:], text.encode())
             except InvalidSignature:
@@ -496,7 +499,9 @@ class Witnessed:
     export (witness/), and the auditor's own copies (--witnessed DIR)."""
 
     def __init__(self, folder: Path, manifest: dict, origin: str, args: argparse.Namespace):
-        self.origin, self.checkpoints, self.anchors = origin, [], []
+        self.origin = origin
+        self.checkpoints: list[dict] = []
+        self.anchors: list[tuple] = []
         self.seen: set[bytes] = set()
         shipped = {n: folder / n for n in manifest["files"] if n.startswith("witness/")}
         own = _own_log(Path(args.witnessed), origin) if args.witnessed else None
@@ -598,7 +603,7 @@ class Witnessed:
                 f"{newest['size']} entries made {newest['time']:%Y-%m-%dT%H:%M:%SZ}; "
                 + (
                     f"signatures checked with {self.key_source}"
-                    if Ed25519PublicKey
+                    if SIGNATURES
                     else "signatures NOT checked"
                 )
             )
@@ -707,7 +712,7 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
     for name, derived in (("anchors.json", ledger.anchors), ("keys.json", ledger.keys)):
         if name in manifest["files"]:
             listed = json.loads(_read(folder / name))
-            wanted = defaultdict(dict)
+            wanted: dict[str, dict[str, str]] = defaultdict(dict)
             for (site, when), value in derived.items():
                 wanted[site][str(when)] = value.hex()
             if listed != dict(wanted):
@@ -728,7 +733,7 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
             "no witnessed checkpoint could be checked (--vkey or --witnessed was given): "
             "the export carries none, and none was found in --witnessed"
         )
-    if (args.vkey or args.witnessed) and Ed25519PublicKey is None:
+    if (args.vkey or args.witnessed) and not SIGNATURES:
         raise Problem(
             "--vkey/--witnessed need the Python package `cryptography` to check the "
             "signatures (pip install cryptography, or your system's python3-cryptography)"
@@ -739,7 +744,7 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
             "database vouches for this ledger (ask the clinic for its witnessed copies, "
             "or pass --witnessed DIR with yours)"
         )
-    elif Ed25519PublicKey is None:
+    elif not SIGNATURES:
         warnings.append(
             "signatures were NOT checked: the Python package `cryptography` is not installed "
             "(pip install cryptography, or your system's python3-cryptography); the "
