@@ -82,12 +82,38 @@ def imports(source: Path) -> list[Import]:
             elif isinstance(node, ast.ImportFrom):
                 base = _absolute(node, package)
                 names = [alias.name for alias in node.names]
-                submodules = [f"{base}.{each}" for each in names if f"{base}.{each}" in known]
+                # Python takes a name the package binds before a submodule of that name
+                # (a face may export `verify` from its module `verify`).
+                bound = _bound(known[base], base) if base in known else set()
+                submodules = [
+                    f"{base}.{each}"
+                    for each in names
+                    if f"{base}.{each}" in known and each not in bound
+                ]
                 found += [Import(name, each, node.lineno) for each in submodules]
-                rest = tuple(each for each in names if f"{base}.{each}" not in known)
+                rest = tuple(each for each in names if f"{base}.{each}" not in submodules)
                 if rest:
                     found.append(Import(name, base, node.lineno, rest))
     return [each for each in found if each.target.split(".")[0] == root]
+
+
+@functools.cache
+def _bound(path: Path, package: str) -> set[str]:
+    """The names a package's __init__ binds at its top level (its face), but for its own
+    modules that it imports by name (`from package import module`)."""
+    if path.name != "__init__.py":
+        return set()
+    bound = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and _absolute(node, package) == package:
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.Assign):
+            bound |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return bound
 
 
 def _absolute(node: ast.ImportFrom, package: str) -> str:

@@ -63,9 +63,9 @@ def add(
 ) -> None:
     """Enrol one client."""
     from screening.render.output import message
-    from screening.services import clients
+    from screening.services.clients import add as add_client
 
-    added = clients.add(open_context(ctx), code, track, phase, name, admitted, split_list(meds))
+    added = add_client(open_context(ctx), code, track, phase, name, admitted, split_list(meds))
     message(
         f"enrolled {added['code']}: track {added['track']}, phase {added['phase']}, "
         f"admitted {added['admitted_on']}"
@@ -115,9 +115,9 @@ def list_(
 ) -> None:
     """List clients."""
     from screening.render.output import emit_rows, warning
-    from screening.services import clients
+    from screening.services.clients import listing as list_clients
 
-    rows = clients.listing(open_context(ctx), status, track)
+    rows = list_clients(open_context(ctx), status, track)
     emit_rows(rows, LIST_COLUMNS, as_json=as_json, empty="no clients match")
     for row in rows:
         for problem in row["medication_problems"]:
@@ -129,9 +129,9 @@ def list_(
 def show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
     """Show one client, with holds and medications."""
     from screening.render.output import emit_record, warning
-    from screening.services import clients
+    from screening.services.clients import show as show_client
 
-    record = clients.show(open_context(ctx), code)
+    record = show_client(open_context(ctx), code)
     for problem in record["medication_problems"]:
         warning(problem)
     if not as_json:
@@ -170,9 +170,9 @@ def update(
 ) -> None:
     """Change a client's phase, track, medications or name."""
     from screening.render.output import message
-    from screening.services import clients
+    from screening.services.clients import update as update_client
 
-    result = clients.update(open_context(ctx), code, phase, track, split_list(meds), name)
+    result = update_client(open_context(ctx), code, phase, track, split_list(meds), name)
     message(f"updated {result['code']}: {', '.join(result['changed'])}")
     _say_renamed(result["renamed"])
 
@@ -188,9 +188,9 @@ def hold(
 ) -> None:
     """Take a client out of the draw for some days."""
     from screening.render.output import message
-    from screening.services import clients
+    from screening.services.clients import hold as hold_client
 
-    result = clients.hold(open_context(ctx), code, start, end, reason)
+    result = hold_client(open_context(ctx), code, start, end, reason)
     message(
         f"{result['code']} is on hold from {result['from']} to {result['to']} (hold {result['id']})"
     )
@@ -234,9 +234,9 @@ def hold_end(
 ) -> None:
     """End a hold early: the client is back in the draw after --to (draws already made
     stand)."""
-    from screening.services import clients
+    from screening.services.clients import hold_end as end_hold
 
-    _hold_changed(clients.hold_end(open_context(ctx), code, hold, last, reason))
+    _hold_changed(end_hold(open_context(ctx), code, hold, last, reason))
 
 
 @clients_app.command("hold-withdraw")
@@ -249,9 +249,9 @@ def hold_withdraw(
 ) -> None:
     """Withdraw a hold entered in error: it covers no day from now on (draws already
     made stand)."""
-    from screening.services import clients
+    from screening.services.clients import hold_withdraw as withdraw_hold
 
-    _hold_changed(clients.hold_withdraw(open_context(ctx), code, hold, reason))
+    _hold_changed(withdraw_hold(open_context(ctx), code, hold, reason))
 
 
 @clients_app.command("discharge")
@@ -264,9 +264,9 @@ def discharge(
 ) -> None:
     """Discharge a client: no further draws."""
     from screening.render.output import message
-    from screening.services import clients
+    from screening.services.clients import discharge as discharge_client
 
-    result = clients.discharge(open_context(ctx), code, on, reason)
+    result = discharge_client(open_context(ctx), code, on, reason)
     message(f"discharged {result['code']} on {result['discharged_on']}")
     for screening in result["cancelled"]:
         message(f"screening {screening} cancelled: a discharged client owes no specimen")
@@ -285,9 +285,9 @@ def readmit(
 ) -> None:
     """Re-admit a discharged client: the same record, a new stay."""
     from screening.render.output import message
-    from screening.services import clients
+    from screening.services.clients import readmit as readmit_client
 
-    result = clients.readmit(open_context(ctx), code, on, phase, track)
+    result = readmit_client(open_context(ctx), code, on, phase, track)
     message(f"re-admitted {result['code']} on {result['admitted_on']}, phase {result['phase']}")
 
 

@@ -261,8 +261,8 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     from screening.core import validate
     from screening.db.engine import Database, resolve_url
     from screening.errors import BadInput
-    from screening.services import records
     from screening.services.plumbing import Actor, Context
+    from screening.services.records import settle
 
     options = globals_of(ctx)
     if options.actor is not None:
@@ -277,7 +277,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     warn_if_exposed(database)
     now = datetime.now(UTC)
     actor = Actor(os_user(), options.actor)
-    settings, notices = records.settle(database, settings, actor, now, check_zone=check_zone)
+    settings, notices = settle(database, settings, actor, now, check_zone=check_zone)
     if notices:
         from screening.render.output import message
 

@@ -37,7 +37,7 @@ def run(ctx: typer.Context) -> None:
     from datetime import UTC, datetime
 
     from screening.render.day_list import list_files
-    from screening.services import daily
+    from screening.services.daily import run as run_daily_job
     from screening.services.records import zone_in_force
 
     first = open_context(ctx)
@@ -57,7 +57,7 @@ def run(ctx: typer.Context) -> None:
     logger.handlers = [_TimedHandler()]
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    daily.run(contexts, list_files)
+    run_daily_job(contexts, list_files)
 
 
 @schedule_app.command("next")

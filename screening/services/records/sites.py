@@ -143,8 +143,6 @@ def adopt_if_needed(session: Session, writer: Any, settings: Settings) -> str | 
     if load(session, name) is not None:
         return None
     if _ledger_empty(session):
-        from screening.services.records.sites import genesis_body
-
         writer.salts[name] = new_salt()
         writer.append(name, "genesis", genesis_body())
         record_site(session, writer, name, settings.site.timezone, "create")

@@ -6,16 +6,31 @@ Create Date: 2026-11-27
 """
 
 import json
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-
-from screening.core.ledger import subject
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+
+
+def subject(kind: str, body: dict[str, Any]) -> str | None:
+    """The client an entry is about, as core/ledger.py's `subject` said it when this
+    migration was written: a migration runs as written, whatever the code later becomes
+    (and the database layer does not import the core)."""
+    if kind == "client":
+        return str(body["client"]["uid"])
+    if kind == "hold":
+        return str(body["hold"]["uid"])
+    if kind in ("result", "amendment"):
+        return str(body["uid"])
+    if kind == "screening":
+        return str(body["uid"] if body["action"] == "create" else body["screening"][1])
+    return None
+
 
 _APPEND_ONLY = "the ledger is append-only: entries are never updated or deleted"
 
