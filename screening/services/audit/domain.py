@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from screening.core.canonical import private_digest
 from screening.core.ledger import rfc3339
@@ -69,15 +69,15 @@ def check_domain(session: Session, report: Report, replay: Replay) -> None:
     # a row deleted) must be named, not silently left out of the comparison.
     holds = (
         sa.select(Hold, Client)
-        .outerjoin(Client, Client.id == Hold.client_id)
-        .order_by(Hold.ledger_seq)
+        .outerjoin(Client, col(Client.id) == Hold.client_id)
+        .order_by(col(Hold.ledger_seq))
     )
     report.holds = match_rows(
         "hold",
         replay.holds.ordered(),
         ((h.ledger_seq, c.site, hold_record(h, c)) for h, c in stream(session, holds)),
     )
-    closures = sa.select(Closure).order_by(Closure.ledger_seq)
+    closures = sa.select(Closure).order_by(col(Closure.ledger_seq))
     report.closures = match_rows(
         "closure",
         replay.closures.ordered(),
@@ -87,9 +87,9 @@ def check_domain(session: Session, report: Report, replay: Replay) -> None:
     report.screenings = _check_screenings(session, replay)
     report.results = _check_results(session, replay)
     amendments = (
-        sa.select(DrawAmendment, Draw.site, Draw.day)
-        .outerjoin(Draw, Draw.id == DrawAmendment.draw_id)
-        .order_by(DrawAmendment.ledger_seq)
+        sa.select(DrawAmendment, col(Draw.site), col(Draw.day))
+        .outerjoin(Draw, col(Draw.id) == DrawAmendment.draw_id)
+        .order_by(col(DrawAmendment.ledger_seq))
     )
     match_rows(
         "draw amendment",
@@ -114,18 +114,18 @@ def _check_screenings(session: Session, replay: Replay) -> int:
     rows = (
         sa.select(
             Screening,
-            Client.uid,
-            Client.site,
-            Draw.site.label("draw_site"),  # type: ignore[attr-defined]
-            Draw.day.label("draw_day"),  # type: ignore[attr-defined]
-            repeated.created_seq.label("because"),
-            Site.salt.label("site_salt"),  # type: ignore[attr-defined]
+            col(Client.uid),
+            col(Client.site),
+            sa.label("draw_site", col(Draw.site)),
+            sa.label("draw_day", col(Draw.day)),
+            sa.label("because", col(repeated.created_seq)),
+            sa.label("site_salt", col(Site.salt)),
         )
-        .outerjoin(Client, Client.id == Screening.client_id)
-        .outerjoin(Site, Site.name == Client.site)
-        .outerjoin(Draw, Draw.id == Screening.draw_id)
-        .outerjoin(repeated, repeated.screening_id == Screening.replaces_id)
-        .order_by(Screening.created_seq)
+        .outerjoin(Client, col(Client.id) == Screening.client_id)
+        .outerjoin(Site, col(Site.name) == Client.site)
+        .outerjoin(Draw, col(Draw.id) == Screening.draw_id)
+        .outerjoin(repeated, col(repeated.screening_id) == Screening.replaces_id)
+        .order_by(col(Screening.created_seq))
     )
     return match_rows(
         "screening",
@@ -180,20 +180,20 @@ def _check_results(session: Session, replay: Replay) -> int:
     version's content hashes to the digest its entry holds."""
     results = (
         sa.select(
-            Result.created_seq,
-            Result.ledger_seq,
-            Screening.created_seq,
-            Client.uid,
-            Client.site,
-            Result.salt,
-            Result.late_reason,
-            Result.collected_at,
-            Result.method,
-            Result.specimen_type,
+            col(Result.created_seq),
+            col(Result.ledger_seq),
+            col(Screening.created_seq),
+            col(Client.uid),
+            col(Client.site),
+            col(Result.salt),
+            col(Result.late_reason),
+            col(Result.collected_at),
+            col(Result.method),
+            col(Result.specimen_type),
         )
-        .outerjoin(Screening, Screening.id == Result.screening_id)
-        .outerjoin(Client, Client.id == Screening.client_id)
-        .order_by(Result.created_seq)
+        .outerjoin(Screening, col(Screening.id) == Result.screening_id)
+        .outerjoin(Client, col(Client.id) == Screening.client_id)
+        .order_by(col(Result.created_seq))
     )
     count = match_rows(
         "result",
@@ -257,7 +257,9 @@ def _check_results(session: Session, replay: Replay) -> int:
 def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """Each version's digest, recomputed from its row, its result's row and its analytes.
     Read as plain rows (no ORM objects: a million of them would cost minutes)."""
-    versions, results = ResultVersion.__table__, Result.__table__
+    # SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+    versions: sa.Table = ResultVersion.__table__  # type: ignore[attr-defined]
+    results: sa.Table = Result.__table__  # type: ignore[attr-defined]
     rows = (
         sa.select(
             *(column.label(f"v_{column.name}") for column in versions.c),
@@ -278,9 +280,15 @@ def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]
             )
             first = version.seq == result.created_seq
             try:
+                # Plain rows in the ORM objects' place: content_digest reads only their
+                # attributes.
                 digest = content_digest(
-                    result, version, analytes.get(version.id, []), first=first, stored=True
-                )  # type: ignore[arg-type]
+                    cast(Result, result),
+                    cast(ResultVersion, version),
+                    analytes.get(version.id, []),
+                    first=first,
+                    stored=True,
+                )
             except (ValueError, TypeError, AttributeError) as error:
                 # A stored list edited into something that is not one (bad JSON).
                 digest = f"unreadable ({type(error).__name__})"
@@ -293,7 +301,7 @@ def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]
 
 def _check_clients(session: Session, replay: Replay) -> int:
     """Clients are matched by uid, so that a row moved to another entry or site is named."""
-    rows = sa.select(Client).order_by(Client.ledger_seq)
+    rows = sa.select(Client).order_by(col(Client.ledger_seq))
     count = 0
     for (row,) in stream(session, rows):
         known = replay.clients.get(row.uid)
@@ -324,7 +332,8 @@ def _check_clients(session: Session, replay: Replay) -> int:
         stored = in_key_order(
             ((seq, uid), "", {})
             for seq, uid in stream(
-                session, sa.select(Client.ledger_seq, Client.uid).order_by(Client.ledger_seq)
+                session,
+                sa.select(col(Client.ledger_seq), col(Client.uid)).order_by(col(Client.ledger_seq)),
             )
         )
         have = next(stored, None)
@@ -358,7 +367,7 @@ def _check_draws(session: Session, replay: Replay) -> int:
         )
         for (site, day), state in replay.draws.ordered()
     )
-    rows = sa.select(Draw).order_by(Draw.created_seq)
+    rows = sa.select(Draw).order_by(col(Draw.created_seq))
     return match_rows(
         "draw",
         expected,

@@ -186,7 +186,8 @@ def check_ids(session: Session) -> None:
 def _link_checks() -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
     """Every link, and one statement finding a link to nothing: (which link, the row's
     id, its entry, the value)."""
-    links, parts = [], []
+    links: list[tuple[sa.Table, sa.Column[Any], str]] = []
+    parts: list[Any] = []
     for table in tables():
         entry = next((table.c[c] for c in _ENTRY_COLUMNS if c in table.c), sa.null())
         for key in sorted(table.foreign_keys, key=lambda k: k.parent.name):

@@ -6,7 +6,7 @@ entry names has a name stored.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from screening.core.canonical import private_digest
 from screening.core.replay import Broken, Replay
@@ -21,11 +21,11 @@ def check_sites(session: Session, replay: Replay, staff: dict[tuple[str, str], i
         sorted((seq, (name, {})) for name, seq in replay.sites.items()),
         (
             (row.created_seq, row.name, {})
-            for (row,) in stream(session, sa.select(Site).order_by(Site.created_seq))
+            for (row,) in stream(session, sa.select(Site).order_by(col(Site.created_seq)))
         ),
     )
-    salts = dict(session.execute(sa.select(Site.name, Site.salt)).all())
-    zones = sa.select(SiteZone).order_by(SiteZone.ledger_seq)
+    salts: dict[str, str] = dict(session.execute(sa.select(col(Site.name), col(Site.salt))).all())
+    zones = sa.select(SiteZone).order_by(col(SiteZone.ledger_seq))
     match_rows(
         "site time zone",
         replay.zones.ordered(),
@@ -43,7 +43,7 @@ def check_sites(session: Session, replay: Replay, staff: dict[tuple[str, str], i
         ),
     )
     stored: set[tuple[str, str]] = set()
-    for (row,) in stream(session, sa.select(StaffName).order_by(StaffName.id)):
+    for (row,) in stream(session, sa.select(StaffName).order_by(col(StaffName.id))):
         salt = salts.get(row.site)
         if salt is None or private_digest(salt, row.name) != row.digest:
             raise Broken(

@@ -149,7 +149,7 @@ def _removed_notes(settings: Settings, origin: str, notes: Notes) -> None:
     witnesses = book.get("witnesses")
     witnesses = witnesses if isinstance(witnesses, dict) else {}
     # The local folder, by its path then (a clinic folder moved) by its name.
-    local = witnesses.get(f"folder {settings.witness_folder}") or next(
+    local: Any = witnesses.get(f"folder {settings.witness_folder}") or next(
         (
             entry
             for key, entry in witnesses.items()
