@@ -7,7 +7,14 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import screening.db.models  # noqa: F401  (every table registered)
-from screening.services.audit.rows import COLUMN_RULES, CONTENT, DIGEST, RULES, SALT, SALTED_TEXT
+from screening.services.audit.column_rules import (
+    COLUMN_RULES,
+    CONTENT,
+    DIGEST,
+    RULES,
+    SALT,
+    SALTED_TEXT,
+)
 
 
 def _stored() -> dict[str, list[str]]:
@@ -24,7 +31,7 @@ def test_every_column_of_every_table_has_a_rule() -> None:
     ]
     assert not missing, (
         "columns with no rule for `audit verify` (add one to COLUMN_RULES in "
-        f"services/verify_rows.py, and the check it names): {missing}"
+        f"services/audit/column_rules.py, and the check it names): {missing}"
     )
     gone = [
         f"{table}.{column}"

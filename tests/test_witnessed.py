@@ -179,7 +179,7 @@ def test_a_rewrite_and_a_reroll_fail_against_the_witnessed_checkpoints(witnessed
     the day's draw and what followed cut off the tail, a hold added, the day drawn again."""
     from sqlmodel import Session
 
-    from screening.services.audit.verify import _version_states
+    from screening.services.audit.domain import _version_states
 
     clinic = witnessed
     _, drawn, result = _checkpoints(clinic)

@@ -6,7 +6,7 @@ seen, ids carry no information of their own: a table's ids are exactly 1..n, apa
 from the gaps an older PostgreSQL database already had when it was upgraded (a
 rolled-back insert used up a sequence number), which the upgrade listed in
 ``row_id_gaps``. `audit verify` checks that ids and listed gaps together are 1..n
-with nothing twice (services/verify_rows.py); an id moved anywhere breaks that.
+with nothing twice (services/audit/rows.py); an id moved anywhere breaks that.
 
 New ids are therefore given here, as the highest id (or listed gap) + 1, inside the
 writing transaction that holds the write lock, never by a database sequence (which

@@ -22,7 +22,8 @@ from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.records.clients import find
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 SPACE = 2**256
 
 

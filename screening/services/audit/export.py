@@ -29,7 +29,8 @@ from screening.services.plumbing.outputs import guard, new_folder_atomically, sh
 from screening.services.records.upkeep import writing
 from screening.services.witness import read as witnessed
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 PURPOSES = ("audit", "evaluation", "court_order", "research", "oversight", "other")
 VERIFIER = "screening-verify.py"
 # 2: the witnessed checkpoints, anchors notes and witness public key under witness/.
@@ -125,7 +126,7 @@ def export(
 
 
 def _write(
-    session: Any, folder: Path, staff: tuple[int, int, int] | None, ctx: Context
+    session: Any, folder: Path, staff: tuple[int, int | None, int | None] | None, ctx: Context
 ) -> dict[str, Any]:
     hashes: dict[str, str] = {}
     genesis = ""

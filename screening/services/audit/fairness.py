@@ -22,7 +22,8 @@ from screening.db.models import LedgerRow
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 LEVEL = 0.05
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GAP_BINS = ((1, 1), (2, 2), (3, 3), (4, 7), (8, 14), (15, 10_000))
@@ -146,9 +147,9 @@ def _analyse(
         for item in body["left_out"]:
             if item["reason"] in ("closure", "not_a_meeting_day"):
                 continue
-            p = known_p.get(item["uid"])
-            if p is not None:
-                excluded.append((p, is_selected(score(seed, item["uid"]), p)))
+            known = known_p.get(item["uid"])
+            if known is not None:
+                excluded.append((known, is_selected(score(seed, item["uid"]), known)))
     clients = _clients(per_client)
     return {
         "period": {
@@ -187,7 +188,7 @@ def _analyse(
 
 
 def _clients(per_client: dict[str, list[tuple[Any, bool]]]) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for uid, days in sorted(per_client.items()):
         ps = [p for p, _ in days]
         observed = sum(1 for _, hit in days if hit)
@@ -218,7 +219,7 @@ def _dispersion(per_client: dict[str, list[tuple[Any, bool]]]) -> dict[str, Any]
             zs.append((sum(1 for _, hit in days if hit) - mean(ps)) / sd)
     if len(zs) < 2:
         return {"ratio": None, "p_value": None, "words": _words(None), "why": _why(None)}
-    from scipy import stats
+    from scipy import stats  # type: ignore[import-untyped]  # scipy ships no type hints
 
     ratio = sum(z * z for z in zs) / len(zs)
     p_value = float(

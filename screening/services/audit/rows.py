@@ -1,10 +1,5 @@
-"""What `audit verify` checks of every stored column, and the checks that are about the
-rows themselves rather than what one ledger entry says (DESIGN §6).
-
-Every column of every table has a rule in ``COLUMN_RULES`` (tests/test_column_rules.py
-fails on a column without one). Most rules are carried out where the rows are compared
-with the replayed ledger (services/audit.py); this module holds the ones that look at
-the tables as a whole:
+"""The checks `audit verify` makes of the rows themselves rather than of what one ledger
+entry says (DESIGN §6; the rule of every column is in audit/column_rules.py):
 
 - every value is of its column's type (SQLite stores whatever it is given: a date
   column edited into a number must be named, not end verify with an internal error);
@@ -22,178 +17,14 @@ import functools
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-import screening.db.models  # noqa: F401  (every table registered in the metadata)
 from screening.core.replay import Broken
 from screening.db.models import UTCDateTime
-
-HASHED = "hashed: part of the entry's hash chain"
-COPIED = "copied from the entry: must equal what its hashed text says"
-COMPARED = "compared with what the replayed ledger says of the row"
-DIGEST = "digest: its salted digest is compared with the one the entry holds"
-CONTENT = "content digest: hashed with the rest of the result into the entry's digest"
-SALT = "salt: checked through the digests it salts; empty when there is no text"
-ENTRY = "entry link: the row is matched with the ledger entry it names"
-LINK = "row link: must name a row that exists, the one the ledger entry names"
-ROW_ID = "id: a table's ids and listed gaps are exactly 1..n"
-GAP = "gap: checked with its table's ids"
-NAME = "staff name: checked against its digest, which the entries name"
-
-RULES = (HASHED, COPIED, COMPARED, DIGEST, CONTENT, SALT, ENTRY, LINK, ROW_ID, GAP, NAME)
-
-COLUMN_RULES: dict[str, dict[str, str]] = {
-    "ledger": {
-        "seq": HASHED,
-        "canonical": HASHED,
-        "hash": HASHED,
-        "at": COPIED,
-        "site": COPIED,
-        "kind": COPIED,
-        "uid": COPIED,
-    },
-    # The salt of staff names: every site entry names its actor, whose stored name must
-    # match its digest under this salt.
-    "sites": {"id": ROW_ID, "name": COMPARED, "salt": NAME, "created_seq": ENTRY},
-    "site_zones": {
-        "id": ROW_ID,
-        "site": COMPARED,
-        "timezone": COMPARED,
-        "starts_at": COMPARED,
-        "reason": DIGEST,
-        "ledger_seq": ENTRY,
-    },
-    "staff_names": {"id": ROW_ID, "site": NAME, "digest": NAME, "name": NAME},
-    "clients": {
-        "id": ROW_ID,
-        "uid": COMPARED,
-        "site": COMPARED,
-        "code": DIGEST,
-        "name": DIGEST,
-        "salt": SALT,
-        "track": COMPARED,
-        "phase": COMPARED,
-        "status": COMPARED,
-        "admitted_on": COMPARED,
-        "discharged_on": COMPARED,
-        "discharge_reason": DIGEST,
-        "medications": DIGEST,
-        "ledger_seq": ENTRY,
-    },
-    "holds": {
-        "id": ROW_ID,
-        "client_id": LINK,
-        "starts_on": COMPARED,
-        "ends_on": COMPARED,
-        "reason": DIGEST,
-        "salt": SALT,
-        "ledger_seq": ENTRY,
-        "ended_on": COMPARED,
-        "withdrawn": COMPARED,
-        "change_reason": DIGEST,
-        "changed_seq": ENTRY,
-    },
-    "closures": {
-        "id": ROW_ID,
-        "site": COMPARED,
-        "date": COMPARED,
-        "reason": DIGEST,
-        "salt": SALT,
-        "ledger_seq": ENTRY,
-        "withdrawn_reason": DIGEST,
-        "withdrawn_seq": ENTRY,
-    },
-    "draws": {
-        "id": ROW_ID,
-        "site": COMPARED,
-        "date": COMPARED,
-        "drawn_at": COMPARED,
-        "late_reason": DIGEST,
-        "salt": SALT,
-        "created_seq": ENTRY,
-        "ledger_seq": ENTRY,
-        "revealed_seq": ENTRY,
-    },
-    "draw_amendments": {
-        "id": ROW_ID,
-        "draw_id": LINK,
-        "reason": DIGEST,
-        "salt": SALT,
-        "ledger_seq": ENTRY,
-    },
-    "screenings": {
-        "id": ROW_ID,
-        "client_id": LINK,
-        "draw_id": LINK,
-        "date": COMPARED,
-        "reason": COMPARED,
-        "status": COMPARED,
-        "due_by": COMPARED,
-        "observed_required": COMPARED,
-        "replaces_id": LINK,
-        "salt": SALT,
-        "note": DIGEST,
-        "status_note": DIGEST,
-        "status_auto": COMPARED,
-        "excuse_code": COMPARED,
-        "approved_by": DIGEST,
-        "reversed_status": COMPARED,
-        "reversal_approver": DIGEST,
-        "created_seq": ENTRY,
-        "ledger_seq": ENTRY,
-    },
-    "results": {
-        "id": ROW_ID,
-        "screening_id": LINK,
-        "specimen_type": CONTENT,
-        "specimen_id": CONTENT,
-        "collected_at": CONTENT,
-        "collector": CONTENT,
-        "observed": CONTENT,
-        "observed_reason": CONTENT,
-        "temperature_ok": CONTENT,
-        "method": CONTENT,
-        "panel": CONTENT,
-        "medications": CONTENT,
-        "salt": SALT,
-        "late_reason": DIGEST,
-        "created_seq": ENTRY,
-        "ledger_seq": ENTRY,
-    },
-    "result_versions": {
-        "id": ROW_ID,
-        "result_id": LINK,
-        "seq": ENTRY,
-        "reason": CONTENT,
-        "note": CONTENT,
-        "lab_report_id": CONTENT,
-        "validity": CONTENT,
-        "validity_version": CONTENT,
-        "measures": CONTENT,
-        "void": CONTENT,
-        "override_reason": CONTENT,
-    },
-    "analyte_results": {
-        "id": ROW_ID,
-        "version_id": LINK,
-        "code": CONTENT,
-        "outcome": CONTENT,
-        "stage": CONTENT,
-        "level": CONTENT,
-        "cutoff": CONTENT,
-    },
-    "row_id_gaps": {"table_name": GAP, "row_id": GAP},
-}
-
-# The free text each salt salts: a salt with none of it must be empty.
-SALTED_TEXT = {"draws": ("late_reason",), "screenings": ("note", "status_note")}
+from screening.services.audit.column_rules import SALTED_TEXT, tables
 
 _ENTRY_COLUMNS = ("created_seq", "ledger_seq", "seq")
 _CHANGED = "it was changed outside screening"
-
-
-def tables() -> list[sa.Table]:
-    return [t for t in SQLModel.metadata.sorted_tables if t.name in COLUMN_RULES]
 
 
 def _where(table: sa.Table, row: Any) -> str:
@@ -355,7 +186,8 @@ def check_ids(session: Session) -> None:
 def _link_checks() -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
     """Every link, and one statement finding a link to nothing: (which link, the row's
     id, its entry, the value)."""
-    links, parts = [], []
+    links: list[tuple[sa.Table, sa.Column[Any], str]] = []
+    parts: list[Any] = []
     for table in tables():
         entry = next((table.c[c] for c in _ENTRY_COLUMNS if c in table.c), sa.null())
         for key in sorted(table.foreign_keys, key=lambda k: k.parent.name):

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from screening.core.canonical import private_digest
 from screening.core.ledger import GENESIS_PREV, Entry, make_entry, subject
@@ -17,7 +17,8 @@ from screening.db.models import LedgerRow, Site, StaffName
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.context import Actor
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 _INSERT = sa.insert(_LEDGER)
 
 
@@ -82,7 +83,9 @@ class LedgerWriter:
         salt = self.salts.get(site)
         if salt is None:
             with self.session.no_autoflush:
-                salt = self.session.execute(sa.select(Site.salt).where(Site.name == site)).scalar()
+                salt = self.session.execute(
+                    sa.select(col(Site.salt)).where(col(Site.name) == site)
+                ).scalar()
             if salt is None:
                 raise EnvironmentProblem(
                     f"site {site!r} is not recorded in this database; run `screening init "
@@ -99,7 +102,9 @@ class LedgerWriter:
             return digest
         with self.session.no_autoflush:
             stored = self.session.execute(
-                sa.select(StaffName.id).where(StaffName.site == site, StaffName.digest == digest)
+                sa.select(col(StaffName.id)).where(
+                    col(StaffName.site) == site, col(StaffName.digest) == digest
+                )
             ).first()
         waiting = any(
             isinstance(item, StaffName) and item.site == site and item.digest == digest

@@ -51,7 +51,8 @@ log = logging.getLogger("screening")
 WITNESSED = frozenset({"draw", "draw_amend", "commitment"})
 STATE = "deliveries.json"
 BATCH = 5000
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -91,9 +92,11 @@ def after_write(ctx: Context, kinds: set[str]) -> None:
     """The hook of every writing command (services/upkeep.writing): a checkpoint once a
     draw, amendment or commitment is committed (after a batch, once it commits)."""
     if kinds & WITNESSED:
-        ctx.database.after_commit(
-            "witness", lambda: publish_quietly(ctx.settings, ctx.database, ctx.now, full=False)
-        )
+
+        def witness() -> None:
+            publish_quietly(ctx.settings, ctx.database, ctx.now, full=False)
+
+        ctx.database.after_commit("witness", witness)
 
 
 def publish_quietly(
@@ -310,7 +313,7 @@ def _read_ledger(
                     f"checkpoint made at {last['time']}: the history was changed; run "
                     "`screening audit verify`"
                 )
-        if tree.size < last_size:
+        if last is not None and tree.size < last_size:
             warnings.append(
                 f"the ledger holds {tree.size} entries, but the checkpoint made at "
                 f"{last['time']} covered {last_size}: entries were removed, or the database "

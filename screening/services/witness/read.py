@@ -149,7 +149,7 @@ def _removed_notes(settings: Settings, origin: str, notes: Notes) -> None:
     witnesses = book.get("witnesses")
     witnesses = witnesses if isinstance(witnesses, dict) else {}
     # The local folder, by its path then (a clinic folder moved) by its name.
-    local = witnesses.get(f"folder {settings.witness_folder}") or next(
+    local: Any = witnesses.get(f"folder {settings.witness_folder}") or next(
         (
             entry
             for key, entry in witnesses.items()
@@ -299,7 +299,7 @@ def summary(notes: Notes, outcome: dict[str, Any] | None, now: datetime) -> dict
         "witnessed_from": oldest.checkpoint.size if oldest else None,
         "first_time": rfc3339(oldest.checkpoint.time) if oldest else None,
         # Whether the ledger was begun well before its first checkpoint (a clinic older
-        # than witnessing) rather than with it (at `init`): services/audit.verify.
+        # than witnessing) rather than with it (at `init`): services/audit/verify.py.
         "before_witnessing": False,
         "newest": None,
         "consistency": (outcome or {}).get("consistency"),

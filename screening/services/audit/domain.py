@@ -1,0 +1,389 @@
+"""Every domain row against what the replayed ledger says of it (DESIGN §6): clients,
+holds, closures, draws and their amendments, screenings, results and every result
+version, whose content is hashed again from its rows. Rows are named by ledger entry and
+client uid, never by a value (a value typed into the database may be a name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from screening.core.canonical import private_digest
+from screening.core.ledger import rfc3339
+from screening.core.replay import Broken, Replay
+from screening.db.models import (
+    Client,
+    Closure,
+    Draw,
+    DrawAmendment,
+    Hold,
+    Result,
+    ResultVersion,
+    Screening,
+    Site,
+)
+from screening.services.audit.merge import (
+    BATCH,
+    differences,
+    in_key_order,
+    match_rows,
+    stream,
+)
+from screening.services.audit.report import Report
+from screening.services.clients.holds import hold_record
+from screening.services.draws.closures import closure_record
+from screening.services.plumbing.ledger import as_utc
+from screening.services.records.clients import client_state
+from screening.services.results.record import analyte_bodies_by_version, content_digest
+
+
+class _StaffName:
+    """A screening row's approver against its entry: older entries hold the name,
+    newer ones its digest (salted with the site's salt)."""
+
+    def __init__(self, name: str, salt: str | None) -> None:
+        self.name, self.digest = name, private_digest(salt, name) if salt else None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other in (self.name, self.digest)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def check_domain(session: Session, report: Report, replay: Replay) -> None:
+    """Every domain row against what the ledger says of it, as two streams merged in
+    the same order: the replay's maps sorted by (entry, uid), and the rows read in
+    entry order (the uid order within an entry is Python's, whatever the database's
+    collation)."""
+    report.clients = _check_clients(session, replay)
+    # Outer joins throughout: a row whose parent is gone (foreign keys switched off and
+    # a row deleted) must be named, not silently left out of the comparison.
+    holds = (
+        sa.select(Hold, Client)
+        .outerjoin(Client, col(Client.id) == Hold.client_id)
+        .order_by(col(Hold.ledger_seq))
+    )
+    report.holds = match_rows(
+        "hold",
+        replay.holds.ordered(),
+        ((h.ledger_seq, c.site, hold_record(h, c)) for h, c in stream(session, holds)),
+    )
+    closures = sa.select(Closure).order_by(col(Closure.ledger_seq))
+    report.closures = match_rows(
+        "closure",
+        replay.closures.ordered(),
+        ((c.ledger_seq, c.site, closure_record(c)) for (c,) in stream(session, closures)),
+    )
+    report.draws = _check_draws(session, replay)
+    report.screenings = _check_screenings(session, replay)
+    report.results = _check_results(session, replay)
+    amendments = (
+        sa.select(DrawAmendment, col(Draw.site), col(Draw.day))
+        .outerjoin(Draw, col(Draw.id) == DrawAmendment.draw_id)
+        .order_by(col(DrawAmendment.ledger_seq))
+    )
+    match_rows(
+        "draw amendment",
+        (
+            (seq, (site, {"reason": body["reason"], "date": body["date"]}))
+            for seq, (site, body) in replay.amendments.ordered()
+        ),
+        (
+            (
+                a.ledger_seq,
+                site,
+                {"reason": private_digest(a.salt, a.reason), "date": day and day.isoformat()},
+            )
+            for a, site, day in stream(session, amendments)
+        ),
+    )
+
+
+def _check_screenings(session: Session, replay: Replay) -> int:
+    # A recollection names the result entry of the specimen it repeats.
+    repeated = aliased(Result)
+    rows = (
+        sa.select(
+            Screening,
+            col(Client.uid),
+            col(Client.site),
+            sa.label("draw_site", col(Draw.site)),
+            sa.label("draw_day", col(Draw.day)),
+            sa.label("because", col(repeated.created_seq)),
+            sa.label("site_salt", col(Site.salt)),
+        )
+        .outerjoin(Client, col(Client.id) == Screening.client_id)
+        .outerjoin(Site, col(Site.name) == Client.site)
+        .outerjoin(Draw, col(Draw.id) == Screening.draw_id)
+        .outerjoin(repeated, col(repeated.screening_id) == Screening.replaces_id)
+        .order_by(col(Screening.created_seq))
+    )
+    return match_rows(
+        "screening",
+        ((key, (state["site"], state)) for key, state in replay.screenings.ordered()),
+        in_key_order(
+            ((row[0].created_seq, row.uid), row.site, _screening_state(row))
+            for row in stream(session, rows)
+        ),
+    )
+
+
+def _screening_state(row: Any) -> dict[str, Any]:
+    screening: Screening = row[0]
+    drawn = screening.draw_id is not None
+    state = {
+        "date": screening.day.isoformat(),
+        "reason": screening.reason,
+        "status": screening.status,
+        "due_by": screening.due_by,
+        "site": row.site,
+        "observed": screening.observed_required,
+        "note": private_digest(screening.salt, screening.note),
+        "status_note": private_digest(screening.salt, screening.status_note),
+        "excuse": screening.excuse_code,
+        "approved_by": (
+            _StaffName(screening.approved_by, row.site_salt) if screening.approved_by else None
+        ),
+        "auto": screening.status_auto,
+        "draw": f"{row.draw_site} {row.draw_day}" if drawn else None,
+        # A recollection names the result entry of the specimen it repeats; a link to a
+        # screening with no result is named as such (the ledger never records one).
+        "because": (
+            (row.because or f"screening {screening.replaces_id}, which has no result")
+            if screening.replaces_id is not None
+            else None
+        ),
+        "latest": screening.ledger_seq,
+        "reversed": screening.reversed_status,
+        "reversal_approver": (
+            _StaffName(screening.reversal_approver, row.site_salt)
+            if screening.reversal_approver
+            else None
+        ),
+    }
+    if drawn and row.draw_day != screening.day:
+        state["date"] = f"{screening.day} (its draw is for {row.draw_day})"
+    return state
+
+
+def _check_results(session: Session, replay: Replay) -> int:
+    """Every result names its screening and latest version as the ledger does, and every
+    version's content hashes to the digest its entry holds."""
+    results = (
+        sa.select(
+            col(Result.created_seq),
+            col(Result.ledger_seq),
+            col(Screening.created_seq),
+            col(Client.uid),
+            col(Client.site),
+            col(Result.salt),
+            col(Result.late_reason),
+            col(Result.collected_at),
+            col(Result.method),
+            col(Result.specimen_type),
+        )
+        .outerjoin(Screening, col(Screening.id) == Result.screening_id)
+        .outerjoin(Client, col(Client.id) == Screening.client_id)
+        .order_by(col(Result.created_seq))
+    )
+    count = match_rows(
+        "result",
+        (
+            (
+                seq,
+                (
+                    r["site"],
+                    {
+                        "screening": r["screening"],
+                        "latest": r["latest"],
+                        "late": r.get("late"),
+                        "collected_at": None,  # whole seconds (its digest holds those)
+                        "collected, method, specimen": r["stated"],
+                    },
+                ),
+            )
+            for seq, r in replay.results.ordered()
+        ),
+        (
+            (
+                created,
+                site,
+                {
+                    "screening": (screening, uid),
+                    "latest": latest,
+                    "late": private_digest(salt, late_reason),
+                    "collected_at": "a fraction of a second" if collected.microsecond else None,
+                    "collected, method, specimen": (
+                        rfc3339(as_utc(collected)),
+                        method,
+                        specimen,
+                    ),
+                },
+            )
+            for (
+                created,
+                latest,
+                screening,
+                uid,
+                site,
+                salt,
+                late_reason,
+                collected,
+                method,
+                specimen,
+            ) in stream(session, results)
+        ),
+    )
+    match_rows(
+        "result version",
+        (
+            (seq, ("", {"result": result, "content": digest, "reason": reason}))
+            for seq, (result, digest, reason) in replay.versions.ordered()
+        ),
+        _version_states(session),
+    )
+    return count
+
+
+def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """Each version's digest, recomputed from its row, its result's row and its analytes.
+    Read as plain rows (no ORM objects: a million of them would cost minutes)."""
+    # SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+    versions: sa.Table = ResultVersion.__table__  # type: ignore[attr-defined]
+    results: sa.Table = Result.__table__  # type: ignore[attr-defined]
+    rows = (
+        sa.select(
+            *(column.label(f"v_{column.name}") for column in versions.c),
+            *(column.label(f"r_{column.name}") for column in results.c),
+        )
+        .outerjoin(results, results.c.id == versions.c.result_id)
+        .order_by(versions.c.seq)
+        .execution_options(yield_per=BATCH)
+    )
+    for batch in session.execute(rows).partitions():
+        analytes = analyte_bodies_by_version(session, [row.v_id for row in batch])
+        for row in batch:
+            version = SimpleNamespace(
+                **{key[2:]: value for key, value in row._mapping.items() if key[0] == "v"}
+            )
+            result = SimpleNamespace(
+                **{key[2:]: value for key, value in row._mapping.items() if key[0] == "r"}
+            )
+            first = version.seq == result.created_seq
+            try:
+                # Plain rows in the ORM objects' place: content_digest reads only their
+                # attributes.
+                digest = content_digest(
+                    cast(Result, result),
+                    cast(ResultVersion, version),
+                    analytes.get(version.id, []),
+                    first=first,
+                    stored=True,
+                )
+            except (ValueError, TypeError, AttributeError) as error:
+                # A stored list edited into something that is not one (bad JSON).
+                digest = f"unreadable ({type(error).__name__})"
+            yield (
+                version.seq,
+                "",
+                {"result": result.created_seq, "content": digest, "reason": version.reason},
+            )
+
+
+def _check_clients(session: Session, replay: Replay) -> int:
+    """Clients are matched by uid, so that a row moved to another entry or site is named."""
+    rows = sa.select(Client).order_by(col(Client.ledger_seq))
+    count = 0
+    for (row,) in stream(session, rows):
+        known = replay.clients.get(row.uid)
+        if known is None:
+            raise Broken(
+                None,
+                f"client {row.uid} has a row in the database but no ledger entry "
+                f"(clients row {row.id})",
+            )
+        seq, site, state = known
+        if row.ledger_seq != seq or row.site != site:
+            raise Broken(
+                seq,
+                f"entry {seq} (client {row.uid}): the row names entry "
+                f"{row.ledger_seq} at site {row.site!r}, the ledger says entry "
+                f"{seq} at site {site!r}",
+            )
+        differs = differences(client_state(row), state)
+        if differs:
+            raise Broken(
+                seq,
+                f"entry {seq} (client {row.uid}): the database row differs from "
+                f"the ledger in {', '.join(differs)}",
+            )
+        count += 1
+    if count != len(replay.clients):
+        # Every row matched its uid's entry, so some entry has lost its row: the first.
+        stored = in_key_order(
+            ((seq, uid), "", {})
+            for seq, uid in stream(
+                session,
+                sa.select(col(Client.ledger_seq), col(Client.uid)).order_by(col(Client.ledger_seq)),
+            )
+        )
+        have = next(stored, None)
+        for uid, (seq, _, _) in replay.clients.ordered():
+            if have is not None and have[0] == (seq, uid):
+                have = next(stored, None)
+                continue
+            raise Broken(
+                seq,
+                f"entry {seq} (client {uid}): the ledger records this client but "
+                "the database row is gone",
+            )
+    return count
+
+
+def _check_draws(session: Session, replay: Replay) -> int:
+    expected = (
+        (
+            state.created_seq,
+            (
+                site,
+                {
+                    "date": day.isoformat(),
+                    "latest": state.latest_seq,
+                    "revealed": state.revealed_seq,
+                    "late": state.late,
+                    "drawn_at": state.at,
+                    "reason": state.reason,
+                },
+            ),
+        )
+        for (site, day), state in replay.draws.ordered()
+    )
+    rows = sa.select(Draw).order_by(col(Draw.created_seq))
+    return match_rows(
+        "draw",
+        expected,
+        (
+            (
+                d.created_seq,
+                d.site,
+                {
+                    "date": d.day.isoformat(),
+                    "latest": d.ledger_seq,
+                    "revealed": d.revealed_seq,
+                    "late": d.late_reason is not None,
+                    "drawn_at": d.drawn_at,
+                    "reason": private_digest(d.salt, d.late_reason),
+                },
+            )
+            for (d,) in stream(session, rows)
+        ),
+    )
