@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,6 +286,24 @@ def services_problems(source: Path, doc: Path, found: list[Import]) -> list[str]
     return problems
 
 
+def doc_problems(source: Path, doc: Path) -> list[str]:
+    """Code the doc names that is not there: each `path/` or `path.py` (from screening/,
+    its services/ or the repository), and each `path.py:name` with its function or class."""
+    problems = []
+    for named in re.findall(r"`([a-z_/]+(?:/|\.py)(?::[A-Za-z_]+)?)`", doc.read_text("utf-8")):
+        path, _, name = named.partition(":")
+        places = (source / path, source / "services" / path, source.parent / path)
+        where = next((place for place in places if place.exists()), None)
+        if where is None:
+            problems.append(f"{doc.name} names {path}, which is not in {source.name}/")
+        elif name and not any(
+            isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name
+            for node in ast.parse(where.read_text(encoding="utf-8")).body
+        ):
+            problems.append(f"{doc.name} names {named}: {path} defines no {name}")
+    return problems
+
+
 def _service_package(module: str) -> str | None:
     parts = module.split(".")
     return parts[2] if len(parts) > 2 and parts[1] == "services" else None
@@ -341,6 +360,7 @@ CHECKS = {
         SOURCE, DOC, imports(SOURCE)
     ),
     "CLI imports past a package's face": lambda: face_problems(SOURCE, imports(SOURCE)),
+    "code named in docs/architecture.md": lambda: doc_problems(SOURCE, DOC),
     f"modules over {MAX_LINES} lines": lambda: long_modules(SOURCE),
 }
 
