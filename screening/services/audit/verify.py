@@ -62,7 +62,7 @@ from screening.services.plumbing.keys import read_key
 from screening.services.plumbing.ledger import as_utc
 from screening.services.plumbing.spill import SpillFile
 from screening.services.records.clients import client_state
-from screening.services.results.record import analyte_bodies_by_version, content_digest
+from screening.services.results.versions import analyte_bodies_by_version, content_digest
 from screening.services.witness import read as witnessed
 
 _LEDGER = LedgerRow.__table__

@@ -30,14 +30,9 @@ from screening.errors import BadInput, RowErrors
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.csv_files import Problem, Row, read_rows
 from screening.services.records.upkeep import writing
-from screening.services.results.record import (
-    CHUNK,
-    Findings,
-    apply_amendment,
-    current_versions,
-    panel_of,
-    store_versions,
-)
+from screening.services.results.amend import apply_amendment
+from screening.services.results.findings import Findings, panel_of
+from screening.services.results.versions import CHUNK, current_versions, store_versions
 
 COLUMNS = (
     "specimen_id",

@@ -15,7 +15,7 @@ from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.records.clients import find
 from screening.services.records.screenings import STATUSES, shown_status
-from screening.services.results.record import analytes_of, current_version, find_result
+from screening.services.results.versions import analytes_of, current_version, find_result
 
 
 def reading(
