@@ -36,6 +36,7 @@ from screening.services.results.versions import (
     content_digest,
     current_version,
     find_result,
+    flushed_id,
     store_versions,
 )
 
@@ -77,7 +78,7 @@ def amend(
                 ctx,
                 screening,
                 client,
-                "inconclusive",  # type: ignore[arg-type]
+                "inconclusive",
                 note="result recorded against the wrong client",
                 auto=True,
             )
@@ -123,10 +124,10 @@ def apply_amendment(
         findings, ctx, (before.validity, Measures.from_body(json.loads(before.measures)))
     )
     version = ResultVersion(
-        result_id=result.id,
+        result_id=flushed_id(result),
         seq=0,
         reason=reason,
-        note=note,  # type: ignore[arg-type]
+        note=note,
         lab_report_id=lab_report_id,
         validity=validity,
         validity_version=(
@@ -148,14 +149,14 @@ def apply_amendment(
             f"the amendment changes nothing in result {result.id}; name the "
             "analytes or measures that differ"
         )
-    screening = session.get(Screening, result.screening_id)
-    client = session.get(Client, screening.client_id)  # type: ignore[union-attr]
+    screening = session.get_one(Screening, result.screening_id)
+    client = session.get_one(Client, screening.client_id)
     entry = writer.append(
         ctx.site,
         "amendment",
         {
             "result": result.created_seq,
-            "uid": client.uid,  # type: ignore[union-attr]
+            "uid": client.uid,
             "reason": reason,
             "content": content_digest(result, version, list(analytes.values()), first=False),
         },
@@ -174,10 +175,10 @@ def apply_amendment(
         result.temperature_ok,
         limits,
     )
-    now = needs_observed_recollection(
+    recollect = needs_observed_recollection(
         validity, measures, analytes.values(), result.temperature_ok, limits
     )
-    if now and not was and not version.void:
+    if recollect and not was and not version.void:
         # A lab's report can be the first to show a dilute negative (49 CFR 40.197(b)(1)).
         create(
             writer,
@@ -185,7 +186,7 @@ def apply_amendment(
             ctx,
             client,
             "recollection",
-            note=now,  # type: ignore[arg-type]
+            note=recollect,
             observed=True,
             because=result.created_seq,
             replaces=screening,

@@ -100,6 +100,7 @@ def check_collection(ctx: Context, given: Collection) -> Checked:
         late_reason = validate.free_text(given.late_reason, "--reason", False)
     except validate.Invalid as error:
         raise BadInput(str(error).replace("client code", "specimen id")) from None
+    assert who is not None  # free_text refuses an empty text it requires
     validity, measures = validity_given(findings, ctx, ("valid", Measures()))
     findings.override_reason = override_given(findings)
     analytes = analytes_given(
@@ -111,7 +112,7 @@ def check_collection(ctx: Context, given: Collection) -> Checked:
         specimen,
         method,
         moment,
-        who,  # type: ignore[arg-type]
+        who,
         why_observed,
         specimen_code,
         validity,
@@ -158,12 +159,12 @@ def unstated_prescriptions(ctx: Context, client: Client, item: Checked) -> None:
     }
     if not missing:
         return
-    codes = ",".join(code for code in item.defaulted if any(code in c for c in missing.values()))
+    listed = ",".join(code for code in item.defaulted if any(code in c for c in missing.values()))
     which = "; ".join(f"{name} ({', '.join(codes)})" for name, codes in missing.items())
     raise BadInput(
         f"{client.code} is prescribed {which}, which the {item.panel} panel tests: say what "
-        f"the specimen showed (--positive {codes}, --negative {codes} or --not-tested "
-        f"{codes}); nothing was recorded"
+        f"the specimen showed (--positive {listed}, --negative {listed} or --not-tested "
+        f"{listed}); nothing was recorded"
     )
 
 

@@ -46,9 +46,9 @@ class Findings:
 
     def measures(self) -> Measures:
         return Measures(
-            _number(self.creatinine, "--creatinine"),
-            _number(self.specific_gravity, "--sg"),
-            _number(self.ph, "--ph"),
+            _measure(self.creatinine, "--creatinine"),
+            _measure(self.specific_gravity, "--sg"),
+            _measure(self.ph, "--ph"),
             self.oxidant,
         )
 
@@ -56,9 +56,11 @@ class Findings:
         return not self.measures().empty or self.validity is not None
 
 
-def _number(text: str | None, what: str) -> Decimal | None:
-    if text is None:
-        return None
+def _measure(text: str | None, what: str) -> Decimal | None:
+    return None if text is None else _number(text, what)
+
+
+def _number(text: str, what: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
@@ -138,10 +140,10 @@ def analytes_given(
             # A level or cutoff corrected: the outcome follows them, the stage stands.
             level = level if level is not None else before.level
             cutoff = cutoff if cutoff is not None else before.cutoff
-            outcome = before.outcome
+            followed = before.outcome
             if level is not None and cutoff is not None:
-                outcome = outcome_of_level(level, cutoff)
-            result[code] = AnalyteOutcome(code, outcome, before.stage, level, cutoff)
+                followed = outcome_of_level(level, cutoff)
+            result[code] = AnalyteOutcome(code, followed, before.stage, level, cutoff)
             continue
         if cutoff is None:
             cutoff = limits.confirm if findings.confirmed else limits.initial
@@ -170,7 +172,8 @@ def analytes_given(
         if contradicts_level(analyte):
             contradicted.append(code)
             if findings.override_reason is None:
-                reads = outcome_of_level(level, cutoff)  # type: ignore[arg-type]
+                assert level is not None and cutoff is not None  # as contradicts_level found
+                reads = outcome_of_level(level, cutoff)
                 side = "at or above" if reads == "positive" else "below"
                 raise BadInput(
                     f"{code} is given as {outcome}, but its level {level} is {side} the "
@@ -242,7 +245,7 @@ def _numbers(
     found: dict[str, Decimal] = {}
     for text, number in values.items():
         code = assay_code(ctx, text, panel_name, codes, what)
-        found[code] = _number(number, f"{what} {code}")  # type: ignore[assignment]
+        found[code] = _number(number, f"{what} {code}")
     return found
 
 

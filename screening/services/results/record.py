@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.core.canonical import canonical_text, private_digest
 from screening.core.interpret import AnalyteOutcome, needs_observed_recollection, read_result
@@ -32,7 +32,10 @@ from screening.services.results.checks import (
     unstated_prescriptions,
 )
 from screening.services.results.findings import Findings
-from screening.services.results.versions import CHUNK, content_digest, store_versions
+from screening.services.results.versions import CHUNK, content_digest, flushed_id, store_versions
+
+# SQLAlchemy gives each table class its __table__; SQLModel's stubs do not declare it.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
 
 def record(ctx: Context, code: str, findings: Findings, **details: Any) -> dict[str, Any]:
@@ -49,7 +52,7 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
     checked = [check_collection(ctx, collection) for collection in collections]
     with writing(ctx) as (session, writer):
         clients = _clients_by_code(session, ctx.site, {c.given.code for c in checked})
-        candidates = _open_screenings(session, [client.id for client in clients.values()])
+        candidates = _open_screenings(session, [flushed_id(client) for client in clients.values()])
         selected_at = _entry_times(
             session, [s.created_seq for found in candidates.values() for s in found]
         )
@@ -59,7 +62,7 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
         for item in checked:
             given = item.given
             client = clients.get(given.code) or find(session, ctx.site, given.code)
-            open_ones = candidates.setdefault(client.id, [])  # type: ignore[arg-type]
+            open_ones = candidates.setdefault(flushed_id(client), [])
             if given.screening_id is not None:
                 screening = pending_for(
                     session,
@@ -94,11 +97,9 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
                 used.add(item.specimen_id)
             result, version, entry = _collect(ctx, writer, item, screening, client, late)
             stored.append((result, version, item.analytes))
-            screening.status, screening.status_auto, screening.ledger_seq = (
-                "collected",
-                False,
-                entry.seq,
-            )
+            screening.status = "collected"
+            screening.status_auto = False
+            screening.ledger_seq = entry.seq
             session.add_all([result, screening])
             recollect = needs_observed_recollection(
                 item.validity,
@@ -184,8 +185,8 @@ def _collect(
     """The result, its first version and its ``result`` entry (ids come at the flush)."""
     given = item.given
     result = Result(
-        screening_id=screening.id,
-        specimen_type=item.specimen,  # type: ignore[arg-type]
+        screening_id=flushed_id(screening),
+        specimen_type=item.specimen,
         specimen_id=item.specimen_id,
         collected_at=item.moment,
         collector=item.collector,
@@ -210,7 +211,7 @@ def _collect(
         void=False,
         override_reason=item.given.findings.override_reason,
     )
-    body = {
+    body: dict[str, Any] = {
         "action": "record",
         "screening": key(screening, client),
         "uid": client.uid,
@@ -235,7 +236,7 @@ def _clients_by_code(session: Session, site: str, codes: set[str]) -> dict[str, 
         for client in session.exec(
             select(Client).where(
                 Client.site == site,
-                Client.code.in_(ordered[start : start + CHUNK]),  # type: ignore[attr-defined]
+                col(Client.code).in_(ordered[start : start + CHUNK]),
             )
         ):
             found[client.code] = client
@@ -251,37 +252,36 @@ def _open_screenings(session: Session, client_ids: list[int]) -> dict[int, list[
         for screening in session.exec(
             select(Screening)
             .where(
-                Screening.client_id.in_(ordered[start : start + CHUNK]),  # type: ignore[attr-defined]
-                Screening.status.in_(["pending", *REVERSIBLE]),  # type: ignore[attr-defined]
+                col(Screening.client_id).in_(ordered[start : start + CHUNK]),
+                col(Screening.status).in_(["pending", *REVERSIBLE]),
             )
-            .order_by(Screening.due_by, Screening.id)
+            .order_by(col(Screening.due_by), col(Screening.id))
         ):
             found.setdefault(screening.client_id, []).append(screening)
     return found
 
 
 def _entry_times(session: Session, seqs: list[int]) -> dict[int, datetime]:
-    table = LedgerRow.__table__
     found: dict[int, datetime] = {}
     ordered = sorted(set(seqs))
     for start in range(0, len(ordered), CHUNK):
         for seq, at in session.execute(
-            sa.select(table.c.seq, table.c.at).where(
-                table.c.seq.in_(ordered[start : start + CHUNK])
+            sa.select(_LEDGER.c.seq, _LEDGER.c.at).where(
+                _LEDGER.c.seq.in_(ordered[start : start + CHUNK])
             )
         ):
             found[seq] = at if at.tzinfo else at.replace(tzinfo=UTC)
     return found
 
 
-def _used_specimen_ids(session: Session, specimen_ids: list[str]) -> set[str]:
-    used: set[str] = set()
+def _used_specimen_ids(session: Session, specimen_ids: list[str]) -> set[str | None]:
+    used: set[str | None] = set()
     ordered = sorted(set(specimen_ids))
     for start in range(0, len(ordered), CHUNK):
         used.update(
             session.exec(
-                select(Result.specimen_id).where(
-                    Result.specimen_id.in_(ordered[start : start + CHUNK])  # type: ignore[union-attr]
+                select(col(Result.specimen_id)).where(
+                    col(Result.specimen_id).in_(ordered[start : start + CHUNK])
                 )
             )
         )

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.core.canonical import canonical_text, canonical_text_of_stored, private_digest
 from screening.core.interpret import AnalyteOutcome
@@ -24,6 +24,15 @@ from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 
 CHUNK = 500  # values in one IN (...): well under SQLite's and PostgreSQL's limits
+# SQLAlchemy gives each table class its __table__; SQLModel's stubs do not declare it.
+_ANALYTES: sa.Table = AnalyteResult.__table__  # type: ignore[attr-defined]
+
+
+def flushed_id(row: Client | Screening | Result | ResultVersion) -> int:
+    """The id of a row the database has given one (read back, or added and flushed):
+    SQLModel types every id ``int | None`` for the rows not added yet."""
+    assert row.id is not None, f"{type(row).__name__} used before its flush"
+    return row.id
 
 
 def collection_content(result: Result) -> dict[str, Any]:
@@ -88,7 +97,7 @@ def store_versions(
     """The versions (their results already flushed) and all their analytes, the analytes
     in one statement with no ORM object each."""
     for result, version, _ in stored:
-        version.result_id = result.id  # type: ignore[assignment]
+        version.result_id = flushed_id(result)
     session.add_all([version for _, version, _ in stored])
     session.flush()
     rows = [
@@ -104,8 +113,8 @@ def store_versions(
         for analyte in analytes.values()
     ]
     if rows:
-        give_ids(session, AnalyteResult.__table__, rows)  # type: ignore[arg-type]
-        session.execute(sa.insert(AnalyteResult.__table__), rows)  # type: ignore[arg-type]
+        give_ids(session, _ANALYTES, rows)
+        session.execute(sa.insert(_ANALYTES), rows)
 
 
 def current_version(session: Session, result: Result) -> tuple[ResultVersion, list[AnalyteOutcome]]:
@@ -119,34 +128,34 @@ def current_versions(
     session: Session, results: list[Result]
 ) -> dict[int, tuple[ResultVersion, list[AnalyteOutcome]]]:
     """Each result's current version and its analytes, in one query of each per chunk."""
-    by_seq = {result.ledger_seq: result.id for result in results}
+    by_seq = {result.ledger_seq: flushed_id(result) for result in results}
     found: dict[int, tuple[ResultVersion, list[AnalyteOutcome]]] = {}
     ordered = sorted(by_seq)
     for start in range(0, len(ordered), CHUNK):
         versions = session.exec(
-            select(ResultVersion).where(ResultVersion.seq.in_(ordered[start : start + CHUNK]))  # type: ignore[attr-defined]
+            select(ResultVersion).where(col(ResultVersion.seq).in_(ordered[start : start + CHUNK]))
         ).all()
-        analytes = analytes_by_version(session, [version.id for version in versions])  # type: ignore[misc]
+        analytes = analytes_by_version(session, [flushed_id(version) for version in versions])
         for version in versions:
-            found[by_seq[version.seq]] = (version, analytes.get(version.id, []))  # type: ignore[index,arg-type]
+            found[by_seq[version.seq]] = (version, analytes.get(flushed_id(version), []))
     return found
 
 
 def analytes_of(session: Session, version: ResultVersion) -> list[AnalyteOutcome]:
-    return analytes_by_version(session, [version.id]).get(version.id, [])  # type: ignore[list-item]
+    version_id = flushed_id(version)
+    return analytes_by_version(session, [version_id]).get(version_id, [])
 
 
 def _analyte_rows(session: Session, version_ids: list[int]) -> Any:
-    table = AnalyteResult.__table__
     return session.execute(
         sa.select(
-            table.c.version_id,
-            table.c.code,
-            table.c.outcome,
-            table.c.stage,
-            table.c.level,
-            table.c.cutoff,
-        ).where(table.c.version_id.in_(version_ids))
+            _ANALYTES.c.version_id,
+            _ANALYTES.c.code,
+            _ANALYTES.c.outcome,
+            _ANALYTES.c.stage,
+            _ANALYTES.c.level,
+            _ANALYTES.c.cutoff,
+        ).where(_ANALYTES.c.version_id.in_(version_ids))
     )
 
 
