@@ -107,9 +107,10 @@ def admit(clinic: Clinic, day: date, admitted_on: date, hour: int = 17, minute: 
 
 def one_day(clinic: Clinic, day: date, target: int) -> None:
     from screening.services import clients, draws
-    from screening.services.results import record as results
-    from screening.services.results import screenings
-    from screening.services.results.record import Collection, Findings
+    from screening.services.results import amend, for_cause
+    from screening.services.results.checks import Collection
+    from screening.services.results.findings import Findings
+    from screening.services.results.record import record_many
 
     rng = clinic.rng
     if day.month == 12 and day.day == 20:  # the year's holidays, announced ahead
@@ -140,11 +141,11 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
         positive = [rng.choice(DRUGS)] if rng.random() < 0.15 else []
         # The rest of the panel: negative.
         collections.append(Collection(code, Findings(positive=positive), collected_at=collected))
-    recorded = results.record_many(clinic.context(day, 14), collections) if collections else []
+    recorded = record_many(clinic.context(day, 14), collections) if collections else []
     for collection, answer in zip(collections, recorded, strict=True):
         positive = collection.findings.positive
         if positive and rng.random() < 0.5:
-            results.amend(
+            amend(
                 clinic.context(day, 16),
                 answer["result"],
                 "lab_confirmation",
@@ -153,7 +154,7 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
             )
     if rng.random() < 0.05 and clinic.active:  # a for-cause screening
         code = rng.choice(sorted(clinic.active))
-        screenings.for_cause(clinic.context(day, 16, 30), [code], "observed behaviour")
+        for_cause(clinic.context(day, 16, 30), [code], "observed behaviour")
     for code, admitted_on in sorted(clinic.active.items()):
         stay = (day - admitted_on).days
         if stay >= STAY_DAYS and rng.random() < 0.1:

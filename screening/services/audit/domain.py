@@ -40,7 +40,7 @@ from screening.services.clients.holds import hold_record
 from screening.services.draws.closures import closure_record
 from screening.services.plumbing.ledger import as_utc
 from screening.services.records.clients import client_state
-from screening.services.results.record import analyte_bodies_by_version, content_digest
+from screening.services.results.versions import analyte_bodies_by_version, content_digest
 
 
 class _StaffName:

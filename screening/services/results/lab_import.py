@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from screening.core import validate
 from screening.core.interpret import outcome_of_level
@@ -30,12 +30,12 @@ from screening.errors import BadInput, RowErrors
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.csv_files import Problem, Row, read_rows
 from screening.services.records.upkeep import writing
-from screening.services.results.record import (
+from screening.services.results.amend import apply_amendment
+from screening.services.results.findings import Findings, panel_of
+from screening.services.results.versions import (
     CHUNK,
-    Findings,
-    apply_amendment,
     current_versions,
-    panel_of,
+    flushed_id,
     store_versions,
 )
 
@@ -108,10 +108,10 @@ def _import(
         for _, row in rows:
             result = results.get(row["specimen_id"])
             analyte = ctx.settings.vocabulary.assay(row["analyte"]) or row["analyte"].upper()
-            if result is not None and analyte in awaited.get(result.id, set()):  # type: ignore[arg-type]
-                completing.add((result.id, row["lab_report_id"]))  # type: ignore[arg-type]
+            if result is not None and analyte in awaited.get(flushed_id(result), set()):
+                completing.add((flushed_id(result), row["lab_report_id"]))
         imported = (
-            _imported_reports(session, [result.id for result in results.values()])  # type: ignore[misc]
+            _imported_reports(session, [flushed_id(result) for result in results.values()])
             - completing
         )
         by_specimen: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
@@ -172,7 +172,7 @@ def _import(
                 named = {row["analyte"].upper() for _, row in by_specimen[specimen]}
                 findings.not_tested = [
                     a.code
-                    for a in now[result.id][1]  # type: ignore[index]
+                    for a in now[flushed_id(result)][1]
                     if a.outcome == "pending" and a.code not in named
                 ]
             for _, row in lines:
@@ -185,7 +185,7 @@ def _import(
                     findings.cutoffs[row["analyte"].upper()] = row["cutoff"]
             reason = "lab_confirmation" if findings.confirmed else "lab_report"
             try:
-                now[result.id] = apply_amendment(  # type: ignore[index]
+                now[flushed_id(result)] = apply_amendment(
                     session,
                     writer,
                     ctx,
@@ -194,7 +194,7 @@ def _import(
                     findings,
                     None,
                     first["lab_report_id"] or None,
-                    now=now[result.id],  # type: ignore[index]
+                    now=now[flushed_id(result)],
                     later=later,
                 )
             except BadInput as error:
@@ -217,14 +217,14 @@ def _results(
     for start in range(0, len(ordered), CHUNK):
         for result, screening, client in session.exec(
             select(Result, Screening, Client)
-            .join(Screening, Screening.id == Result.screening_id)
-            .join(Client, Client.id == Screening.client_id)
+            .join(Screening, col(Screening.id) == Result.screening_id)
+            .join(Client, col(Client.id) == Screening.client_id)
             # The site is checked here, not in SQL: given it, SQLite may plan to read every
             # screening of the site (seconds on a long history) rather than go by specimen.
-            .where(Result.specimen_id.in_(ordered[start : start + CHUNK]))  # type: ignore[union-attr]
+            .where(col(Result.specimen_id).in_(ordered[start : start + CHUNK]))
         ):
             if client.site == ctx.site:
-                found[result.specimen_id] = result  # type: ignore[index]
+                found[result.specimen_id] = result
                 kept.append((screening, client))
     return found, kept
 
@@ -237,8 +237,8 @@ def _imported_reports(session: Any, result_ids: list[int]) -> set[tuple[int, str
         found.update(
             session.exec(
                 select(ResultVersion.result_id, ResultVersion.lab_report_id).where(
-                    ResultVersion.result_id.in_(ordered[start : start + CHUNK]),  # type: ignore[attr-defined]
-                    ResultVersion.lab_report_id.is_not(None),  # type: ignore[union-attr]
+                    col(ResultVersion.result_id).in_(ordered[start : start + CHUNK]),
+                    col(ResultVersion.lab_report_id).is_not(None),
                 )
             )
         )

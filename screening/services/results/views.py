@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.core import validate
 from screening.core.interpret import AnalyteOutcome, Reading, counts_as, read_result
@@ -15,7 +15,7 @@ from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.records.clients import find
 from screening.services.records.screenings import STATUSES, shown_status
-from screening.services.results.record import analytes_of, current_version, find_result
+from screening.services.results.versions import analytes_of, current_version, find_result
 
 
 def reading(
@@ -56,7 +56,7 @@ def listing(
     with ctx.database.read() as session:
         query = (
             select(Screening, Client)
-            .join(Client, Client.id == Screening.client_id)
+            .join(Client, col(Client.id) == Screening.client_id)
             .where(Client.site == ctx.site)
         )
         if code is not None:
@@ -71,7 +71,9 @@ def listing(
             query = query.where(Screening.status == "pending", Screening.due_by >= ctx.now)
         elif status is not None:
             query = query.where(Screening.status == status)
-        rows = session.exec(query.order_by(Screening.day, Client.code, Screening.id)).all()
+        rows = session.exec(
+            query.order_by(col(Screening.day), col(Client.code), col(Screening.id))
+        ).all()
         return [_row(session, ctx, screening, client) for screening, client in rows]
 
 
@@ -130,9 +132,9 @@ def pending(ctx: Context) -> list[dict[str, Any]]:
     with ctx.database.read() as session:
         rows = session.exec(
             select(Screening, Client)
-            .join(Client, Client.id == Screening.client_id)
+            .join(Client, col(Client.id) == Screening.client_id)
             .where(Client.site == ctx.site, Screening.status == "pending")
-            .order_by(Screening.due_by, Client.code)
+            .order_by(col(Screening.due_by), col(Client.code))
         ).all()
         return [
             {
@@ -157,7 +159,7 @@ def show(ctx: Context, result_id: int | str) -> dict[str, Any]:
         versions = session.exec(
             select(ResultVersion)
             .where(ResultVersion.result_id == result.id)
-            .order_by(ResultVersion.seq)
+            .order_by(col(ResultVersion.seq))
         ).all()
         history = []
         for version in versions:
@@ -184,9 +186,9 @@ def show(ctx: Context, result_id: int | str) -> dict[str, Any]:
         return {
             "result": result.id,
             "code": client.code,
-            "screening": screening.id,  # type: ignore[union-attr]
+            "screening": screening.id,
             "date": screening.day.isoformat(),
-            "reason": screening.reason,  # type: ignore[union-attr]
+            "reason": screening.reason,
             "specimen": result.specimen_type,
             "specimen_id": result.specimen_id,
             "collected_at": result.collected_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
