@@ -27,7 +27,8 @@ from screening.db.models import (
 )
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
-from screening.services.progress.timeline import as_it_stood, screening_facts
+from screening.services.progress.as_of import as_it_stood
+from screening.services.progress.facts import screening_facts
 from screening.services.records.screenings import shown_status
 
 SORTS = ("code", "phase", "run", "misses", "last", "flags")
@@ -47,7 +48,7 @@ def team(
     """``report team``: for each active client, where they stand and what needs a look.
 
     ``as_of`` looks back from an earlier day: the record as it stood at the end of that
-    day (services.progress.screening_facts: results as their versions then said, entries
+    day (services.progress.facts.screening_facts: results as their versions then said, entries
     made later left out), and a screening is overdue if its deadline had passed by then.
     The timeline to the same day reads the same record: the same measures.
     """
