@@ -78,7 +78,7 @@ def run_time_today(settings: Settings, today: date) -> datetime:
 def draw_if_due(ctx: Context) -> Any:
     """Today's draw once the run time has passed; the DrawView when this call made it,
     None when it is not time yet or the day is already drawn."""
-    from screening.services.draws import draw as draws
+    from screening.services import draws
 
     if ctx.now < run_time_today(ctx.settings, ctx.today):
         return None
@@ -220,8 +220,8 @@ class DailyJob:
         attempt is due. What was delivered and tried is kept in a file beside the config
         (services/notify.py), so a restart neither loses a retry nor sends twice, and the
         list is rebuilt each time, with any amendment of the draw."""
+        from screening.services import draws
         from screening.services.daily.delivery import Deliveries, channels, deliver
-        from screening.services.draws import draw as draws
 
         ctx = self.contexts()
         settings = ctx.settings
