@@ -37,7 +37,9 @@ from screening.services.plumbing.ledger import LedgerWriter, bodies
 from screening.services.records.clients import new_salt
 from screening.services.records.upkeep import foreign_anchor, reveal_due, writing
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_SCREENINGS: sa.Table = Screening.__table__  # type: ignore[attr-defined]
 
 
 def select_day(
@@ -62,9 +64,11 @@ def select_day(
         if existing is None:
             draw = _draw(session, writer, ctx, day, master, why if late else None)
         else:
-            draw = _amend(session, writer, ctx, existing, master, why)  # type: ignore[arg-type]
-            if draw is None:
+            assert why is not None  # --amend asks for its reason (_target_day)
+            amended = _amend(session, writer, ctx, existing, master, why)
+            if amended is None:
                 return DrawView(**{**view(session, ctx, existing).__dict__, "unchanged": True})
+            draw = amended
         if late is not None:
             # The day is over: its key can be revealed at once, like any past day's.
             reveal_due(session, writer, ctx.settings, ctx.today, master)
@@ -82,10 +86,10 @@ def _target_day(
         if reason is not None:
             raise BadInput("--reason goes with --amend or --late DATE")
         return ctx.today, None
-    if amend:
+    if late is None:  # --amend
         return ctx.today, _text(reason, "--reason (what was corrected in the pool)")
     try:
-        day = validate.parse_date(late, "--late")  # type: ignore[arg-type]
+        day = validate.parse_date(late, "--late")
     except validate.Invalid as error:
         raise BadInput(str(error)) from None
     if day > ctx.today:
@@ -209,7 +213,8 @@ def _amend(
     if all(composed[key] == previous[key] for key in _COMPOSED):
         return None
     added = {uid: why for uid, why in composition.selected if uid not in already}
-    amendment = DrawAmendment(draw_id=draw.id, reason=reason, salt=new_salt(), ledger_seq=0)  # type: ignore[arg-type]
+    assert draw.id is not None  # a draw read from the database
+    amendment = DrawAmendment(draw_id=draw.id, reason=reason, salt=new_salt(), ledger_seq=0)
     body = {
         **composed,
         "reason": private_digest(amendment.salt, reason),
@@ -255,8 +260,8 @@ def _add_screenings(
         for uid, why in sorted(selected.items())
     ]
     if rows:  # one statement, no ORM object each (a network's draw holds hundreds)
-        give_ids(session, Screening.__table__, rows)  # type: ignore[arg-type]
-        session.execute(sa.insert(Screening.__table__), rows)  # type: ignore[arg-type]
+        give_ids(session, _SCREENINGS, rows)
+        session.execute(sa.insert(_SCREENINGS), rows)
 
 
 def reveal(ctx: Context) -> list[date]:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.core.selection import Candidate, DrawPolicy
 from screening.db.models import Client, Closure, Hold, Screening
@@ -30,63 +30,65 @@ def candidates(
     latest collection (a screening collected, or still open at ``now``: the interval
     floor's clock under ``interval_from = "collection"``)."""
     in_program = (
-        Client.site == site,
-        Client.admitted_on <= day,
-        sa.or_(Client.discharged_on.is_(None), Client.discharged_on > day),  # type: ignore[union-attr]
+        col(Client.site) == site,
+        col(Client.admitted_on) <= day,
+        sa.or_(col(Client.discharged_on).is_(None), col(Client.discharged_on) > day),
     )
     clients = session.exec(select(Client).where(*in_program)).all()
     by_id = {client.id: client for client in clients}
     held = set(
         session.exec(
             select(Hold.client_id)
-            .join(Client, Client.id == Hold.client_id)
+            .join(Client, col(Client.id) == Hold.client_id)
             .where(
                 Client.site == site,
                 Hold.starts_on <= day,
                 sa.func.coalesce(Hold.ended_on, Hold.ends_on) >= day,
-                Hold.withdrawn == sa.false(),
+                col(Hold.withdrawn) == sa.false(),
             )
         ).all()
     )
     # Only the screenings of clients in the program: not the site's whole history.
     last: dict[int, date] = dict(
         session.execute(
-            sa.select(Screening.client_id, sa.func.max(Screening.day))
+            sa.select(col(Screening.client_id), sa.func.max(Screening.day))
             .where(
-                Screening.client_id.in_(sa.select(Client.id).where(*in_program)),  # type: ignore[attr-defined]
-                Screening.status != "cancelled",
+                col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)),
+                col(Screening.status) != "cancelled",
             )
-            .group_by(Screening.client_id)
+            .group_by(col(Screening.client_id))
         ).all()
     )
     open_or_collected = sa.or_(
-        Screening.status == "collected",
-        sa.and_(Screening.status == "pending", Screening.due_by > now)
+        col(Screening.status) == "collected",
+        sa.and_(col(Screening.status) == "pending", col(Screening.due_by) > now)
         if now is not None
         else sa.false(),
     )
     collected: dict[int, date] = dict(
         session.execute(
-            sa.select(Screening.client_id, sa.func.max(Screening.day))
+            sa.select(col(Screening.client_id), sa.func.max(Screening.day))
             .where(
-                Screening.client_id.in_(sa.select(Client.id).where(*in_program)),  # type: ignore[attr-defined]
+                col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)),
                 open_or_collected,
             )
-            .group_by(Screening.client_id)
+            .group_by(col(Screening.client_id))
         ).all()
     )
-    result = [
-        Candidate(
-            c.uid,
-            c.track,
-            c.phase,
-            c.admitted_on,
-            c.id in held,
-            last.get(c.id),
-            collected.get(c.id),
+    result = []
+    for c in by_id.values():
+        assert c.id is not None  # read from the database: it has its id
+        result.append(
+            Candidate(
+                c.uid,
+                c.track,
+                c.phase,
+                c.admitted_on,
+                c.id in held,
+                last.get(c.id),
+                collected.get(c.id),
+            )
         )
-        for c in by_id.values()
-    ]
     return result, {c.uid: c for c in clients}
 
 
@@ -96,7 +98,7 @@ def closed_on(session: Session, site: str, day: date) -> bool:
             select(Closure.id).where(
                 Closure.site == site,
                 Closure.day == day,
-                Closure.withdrawn_seq.is_(None),  # type: ignore[union-attr]
+                col(Closure.withdrawn_seq).is_(None),
             )
         ).first()
         is not None

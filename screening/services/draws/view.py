@@ -10,14 +10,15 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening
 from screening.services.draws.pool import closed_on
 from screening.services.plumbing.context import Context
 from screening.services.records.screenings import shown_status
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
 
 # A day's list as staff see it, in this order: on screen, in CSV and as delivered.
@@ -78,20 +79,20 @@ def view(
     amendments = session.execute(
         sa.select(sa.func.count())
         .select_from(DrawAmendment)
-        .where(DrawAmendment.draw_id == draw.id)
+        .where(col(DrawAmendment.draw_id) == draw.id)
     ).scalar_one()
     rows = []
     zone = ctx.settings.zone
-    drawn = Screening.draw_id == draw.id
+    drawn = col(Screening.draw_id) == draw.id
     # `today` also lists the day's screenings nobody drew (for cause, an observed
     # recollection): staff working from it must not miss one. The draw's own list (what
     # `select` shows and delivers) stays the draw's.
-    which = sa.or_(drawn, sa.and_(Screening.draw_id.is_(None), Screening.day == draw.day))  # type: ignore[union-attr]
+    which = sa.or_(drawn, sa.and_(col(Screening.draw_id).is_(None), col(Screening.day) == draw.day))
     for screening, client in session.exec(
         select(Screening, Client)
-        .join(Client, Client.id == Screening.client_id)
+        .join(Client, col(Client.id) == Screening.client_id)
         .where(which if everything_of_the_day else drawn, Client.site == draw.site)
-        .order_by(Screening.draw_id.is_(None), Client.code, Screening.id)  # type: ignore[union-attr]
+        .order_by(col(Screening.draw_id).is_(None), Client.code, col(Screening.id))
     ).all():
         due = screening.due_by.astimezone(zone)
         rows.append(

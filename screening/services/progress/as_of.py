@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screening
 from screening.services.plumbing.context import Context
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
 
 def as_it_stood(ctx: Context, day: date) -> datetime | None:
@@ -29,23 +30,23 @@ def as_it_stood(ctx: Context, day: date) -> datetime | None:
     return datetime.combine(day + timedelta(days=1), time(), ctx.settings.zone).astimezone(UTC)
 
 
-def versions_in_force(clients: Any, as_of: datetime | None) -> Any:
+def versions_in_force(clients: Any, as_of: datetime | None) -> sa.Subquery:
     """(result_id, seq) of the version each result reads by: its current one, or with
     ``as_of`` the latest entered by then (none: the result was entered later)."""
     if as_of is None:
         return (
-            sa.select(Result.id.label("result_id"), Result.ledger_seq.label("seq"))
-            .join(Screening, Screening.id == Result.screening_id)
-            .where(Screening.client_id.in_(clients))  # type: ignore[attr-defined]
+            sa.select(col(Result.id).label("result_id"), col(Result.ledger_seq).label("seq"))
+            .join(Screening, col(Screening.id) == Result.screening_id)
+            .where(col(Screening.client_id).in_(clients))
             .subquery()
         )
     return (
-        sa.select(ResultVersion.result_id, sa.func.max(ResultVersion.seq).label("seq"))
+        sa.select(col(ResultVersion.result_id), sa.func.max(ResultVersion.seq).label("seq"))
         .join(_LEDGER, _LEDGER.c.seq == ResultVersion.seq)
-        .join(Result, Result.id == ResultVersion.result_id)
-        .join(Screening, Screening.id == Result.screening_id)
-        .where(Screening.client_id.in_(clients), _LEDGER.c.at <= as_of)  # type: ignore[attr-defined]
-        .group_by(ResultVersion.result_id)
+        .join(Result, col(Result.id) == ResultVersion.result_id)
+        .join(Screening, col(Screening.id) == Result.screening_id)
+        .where(col(Screening.client_id).in_(clients), _LEDGER.c.at <= as_of)
+        .group_by(col(ResultVersion.result_id))
         .subquery()
     )
 
@@ -60,10 +61,10 @@ def status_changes(
     after an as-of instant: a handful."""
     if not screenings:
         return {}
-    uids = dict(
+    uids: dict[str, int] = dict(
         session.execute(
-            sa.select(Client.uid, Client.id).where(
-                Client.id.in_({s.client_id for s in screenings})  # type: ignore[union-attr]
+            sa.select(col(Client.uid), col(Client.id)).where(
+                col(Client.id).in_({s.client_id for s in screenings})
             )
         ).all()
     )

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.core.interpret import AnalyteOutcome, counts_as, read_result
 from screening.core.timeline import ScreeningFact
@@ -22,7 +22,8 @@ from screening.db.models import AnalyteResult, LedgerRow, Result, ResultVersion,
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import status_changes, status_then, versions_in_force
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
 
 def screening_facts(
@@ -37,20 +38,18 @@ def screening_facts(
     status set later back to pending (but a no-show the sweep wrote after a deadline that
     had passed by then). Screenings created later are left out.
     """
-    screenings = session.exec(
-        select(Screening).where(Screening.client_id.in_(clients))  # type: ignore[attr-defined]
-    ).all()
-    later: dict[int, tuple[datetime, datetime]] = {}
+    screenings = session.exec(select(Screening).where(col(Screening.client_id).in_(clients))).all()
+    later: dict[int | None, tuple[datetime, datetime]] = {}
     if as_of is not None:
         created, changed = _LEDGER.alias("created"), _LEDGER.alias("changed")
         later = {
             screening_id: (made, set_at)
             for screening_id, made, set_at in session.execute(
-                sa.select(Screening.id, created.c.at, changed.c.at)
+                sa.select(col(Screening.id), created.c.at, changed.c.at)
                 .join(created, created.c.seq == Screening.created_seq)
                 .join(changed, changed.c.seq == Screening.ledger_seq)
                 .where(
-                    Screening.client_id.in_(clients),  # type: ignore[attr-defined]
+                    col(Screening.client_id).in_(clients),
                     sa.or_(created.c.at > as_of, changed.c.at > as_of),
                 )
             )
@@ -60,10 +59,10 @@ def screening_facts(
         r.screening_id: r
         for r in session.exec(
             select(Result)
-            .join(Screening, Screening.id == Result.screening_id)
-            .where(Screening.client_id.in_(clients))
+            .join(Screening, col(Screening.id) == Result.screening_id)
+            .where(col(Screening.client_id).in_(clients))
         )
-    }  # type: ignore[attr-defined]
+    }
     versions = {
         v.result_id: v
         for v in session.exec(
@@ -73,7 +72,7 @@ def screening_facts(
     analytes: dict[int, list[AnalyteOutcome]] = defaultdict(list)
     for row in session.exec(
         select(AnalyteResult)
-        .join(ResultVersion, ResultVersion.id == AnalyteResult.version_id)
+        .join(ResultVersion, col(ResultVersion.id) == AnalyteResult.version_id)
         .join(in_force, in_force.c.seq == ResultVersion.seq)
     ):
         analytes[row.version_id].append(
@@ -81,7 +80,9 @@ def screening_facts(
                 row.code, row.outcome, row.stage, _decimal(row.level), _decimal(row.cutoff)
             )
         )
-    status = {s.id: s.status for s in screenings}
+    # Keyed by the screenings' ids, typed ``int | None`` by SQLModel for rows not yet
+    # added: these were read from the database.
+    status: dict[int | None, str | None] = {s.id: s.status for s in screenings}
     if as_of is not None:
         changes = status_changes(session, [s for s in screenings if s.id in later])
         status.update(
@@ -98,13 +99,20 @@ def screening_facts(
     settings = ctx.settings
     facts: dict[int, list[ScreeningFact]] = defaultdict(list)
     for s in screenings:
+        assert s.id is not None  # read from the database: it has its id
         then = status[s.id]
+        assert then is not None  # screenings created later were left out above
         # A pending screening past its deadline reads "overdue" until a write sweeps it.
         shown = "overdue" if then == "pending" and s.due_by < (as_of or ctx.now) else then
         result = results.get(s.id)
-        reading, positives, confirmed, validity, unexpected = None, (), False, None, ()
+        reading: str | None = None
+        positives: tuple[str, ...] = ()
+        confirmed, validity = False, None
+        unexpected: tuple[str, ...] = ()
         if result is not None:
+            assert result.id is not None
             version = versions[result.id]
+            assert version.id is not None
             read = read_result(
                 analytes[version.id],
                 json.loads(result.medications),
@@ -123,7 +131,7 @@ def screening_facts(
                 id=s.id,
                 day=s.day,
                 reason=s.reason,
-                status=shown,  # type: ignore[arg-type]
+                status=shown,
                 counts_as=counts_as(then, reading, settings.results.missed_counts_as, validity),
                 reading=reading,
                 positives=positives,

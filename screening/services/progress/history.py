@@ -9,14 +9,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.core.timeline import Event, ScreeningFact
 from screening.db.models import Client, Hold, LedgerRow, Result, Screening, StaffName
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import versions_in_force
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
 
 def history(
@@ -35,8 +36,8 @@ def history(
     result_day: dict[int, date] = {}
     in_force = versions_in_force(select(Client.id).where(Client.id == client.id), as_of)
     for latest, screening_id, created in session.execute(
-        sa.select(in_force.c.seq, Result.screening_id, Result.created_seq).join(
-            Result, Result.id == in_force.c.result_id
+        sa.select(in_force.c.seq, col(Result.screening_id), col(Result.created_seq)).join(
+            Result, col(Result.id) == in_force.c.result_id
         )
     ):
         fact = by_id[screening_id]
@@ -57,10 +58,10 @@ def history(
         .order_by(_LEDGER.c.seq)
     ).all()
     drawn = session.execute(
-        sa.select(_LEDGER.c.seq, _LEDGER.c.at, Screening.reason, Screening.day)
-        .join(Screening, Screening.created_seq == _LEDGER.c.seq)
+        sa.select(_LEDGER.c.seq, _LEDGER.c.at, col(Screening.reason), col(Screening.day))
+        .join(Screening, col(Screening.created_seq) == _LEDGER.c.seq)
         .where(
-            Screening.client_id == client.id,
+            col(Screening.client_id) == client.id,
             _LEDGER.c.kind.in_(("draw", "draw_amend")),
             _LEDGER.c.at <= as_of if as_of is not None else sa.true(),
         )
@@ -73,9 +74,9 @@ def history(
     late_results = {
         created: (collected_at, reason)
         for created, collected_at, reason in session.execute(
-            sa.select(Result.created_seq, Result.collected_at, Result.late_reason)
-            .join(Screening, Screening.id == Result.screening_id)
-            .where(Screening.client_id == client.id)
+            sa.select(col(Result.created_seq), col(Result.collected_at), col(Result.late_reason))
+            .join(Screening, col(Screening.id) == Result.screening_id)
+            .where(col(Screening.client_id) == client.id)
         )
     }
     events: list[tuple[int, Event]] = []
@@ -95,15 +96,17 @@ def history(
     deadlines = {
         (created, client.uid): due
         for created, due in session.execute(
-            sa.select(Screening.created_seq, Screening.due_by).where(
-                Screening.client_id == client.id
+            sa.select(col(Screening.created_seq), col(Screening.due_by)).where(
+                col(Screening.client_id) == client.id
             )
         )
     }
     # Approvers are in the ledger as digests; staff read their names.
-    staff = dict(
+    staff: dict[str, str] = dict(
         session.execute(
-            sa.select(StaffName.digest, StaffName.name).where(StaffName.site == client.site)
+            sa.select(col(StaffName.digest), col(StaffName.name)).where(
+                col(StaffName.site) == client.site
+            )
         ).all()
     )
     for seq, at, kind, canonical in rows:
@@ -192,7 +195,7 @@ def _event_text(
         if body["status"] == "excused" and body.get("excuse") == "hold":
             return f"excused: on hold ({row.status_note if row is not None else 'hold'})"
         if body["status"] == "excused":
-            approver = body.get("approved_by") or (staff or {}).get(body.get("approver"), "?")
+            approver = body.get("approved_by") or (staff or {}).get(body.get("approver", ""), "?")
             return f"excused ({body['excuse']}, approved by {approver})"
         return f"{status} (at the deadline)" if body["auto"] else status
     if kind == "result":

@@ -10,7 +10,7 @@ from datetime import UTC, date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.core import validate
 from screening.core.measures import counted, measures, tally
@@ -26,7 +26,8 @@ from screening.services.records.clients import find
 
 STRIP_WEEKS = 8
 
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
 
 def meeting_days(ctx: Context, track: str) -> frozenset[int]:
@@ -66,27 +67,28 @@ def timeline(
         # A past day shows the record as it stood at the end of that day, as `report team
         # --date` does: the same measures for the same client and day.
         as_of = as_it_stood(ctx, last)
+        assert client.id is not None  # read from the database: it has its id
         screenings = screening_facts(
-            session, ctx, select(Client.id).where(Client.id == client.id), as_of
+            session, ctx, select(Client.id).where(col(Client.id) == client.id), as_of
         )
         events, stays = history(session, ctx, client, screenings.get(client.id, []), as_of)
         late = _late_and_reversed(session, ctx, client)
         facts = Facts(
             stays=stays or ((client.admitted_on, client.discharged_on),),
             meeting_days=meeting_days(ctx, client.track),
-            screenings=tuple(screenings.get(client.id, [])),  # type: ignore[arg-type]
+            screenings=tuple(screenings.get(client.id, [])),
             holds=tuple(
-                (h.starts_on, h.last_day())  # type: ignore[misc]
+                (h.starts_on, held_to)
                 for h in session.exec(select(Hold).where(Hold.client_id == client.id))
-                if h.last_day() is not None
+                if (held_to := h.last_day()) is not None
             ),
             closures=frozenset(
                 session.exec(
-                    select(Closure.day).where(
+                    select(col(Closure.day)).where(
                         Closure.site == ctx.site,
-                        Closure.day >= first,
-                        Closure.day <= last,
-                        Closure.withdrawn_seq.is_(None),  # type: ignore[union-attr]
+                        col(Closure.day) >= first,
+                        col(Closure.day) <= last,
+                        col(Closure.withdrawn_seq).is_(None),
                     )
                 ).all()
             ),
@@ -148,10 +150,10 @@ def _late_and_reversed(session: Session, ctx: Context, client: Client) -> dict[i
     zone = ctx.settings.zone
     found: dict[int, dict[str, Any]] = defaultdict(dict)
     for screening_id, reason, at in session.execute(
-        sa.select(Result.screening_id, Result.late_reason, _LEDGER.c.at)
-        .join(Screening, Screening.id == Result.screening_id)
+        sa.select(col(Result.screening_id), col(Result.late_reason), _LEDGER.c.at)
+        .join(Screening, col(Screening.id) == Result.screening_id)
         .join(_LEDGER, _LEDGER.c.seq == Result.created_seq)
-        .where(Screening.client_id == client.id, Result.late_reason.is_not(None))  # type: ignore[union-attr]
+        .where(col(Screening.client_id) == client.id, col(Result.late_reason).is_not(None))
     ):
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
         found[screening_id]["entered_late"] = {
@@ -161,10 +163,11 @@ def _late_and_reversed(session: Session, ctx: Context, client: Client) -> dict[i
     for s in session.exec(
         select(Screening).where(
             Screening.client_id == client.id,
-            Screening.reversed_status.is_not(None),  # type: ignore[union-attr]
+            col(Screening.reversed_status).is_not(None),
         )
     ):
-        found[s.id]["reversed"] = {  # type: ignore[index]
+        assert s.id is not None  # read from the database: it has its id
+        found[s.id]["reversed"] = {
             "status": s.reversed_status,
             "reason": s.status_note,
             "approved_by": s.reversal_approver,
