@@ -49,7 +49,8 @@ class Upkeep:
 
 def trigger(settings: Settings) -> Any:
     """The cron trigger of the draw, in the site's time zone."""
-    from apscheduler.triggers.cron import CronTrigger
+    # APScheduler 3 ships without type hints (no py.typed, no stubs).
+    from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
     hour, minute, second = run_at_time(settings.schedule.run_at)
     return CronTrigger(hour=hour, minute=minute, second=second, timezone=settings.zone)
@@ -114,20 +115,21 @@ def upkeep(ctx: Context) -> Upkeep:
 def next_deadline(ctx: Context) -> datetime | None:
     """The earliest deadline of a pending screening at the site still to come."""
     import sqlalchemy as sa
+    from sqlmodel import col
 
     from screening.db.models import Client, Screening
 
     with ctx.database.read() as session:
         due = session.execute(
             sa.select(sa.func.min(Screening.due_by))
-            .join(Client, Client.id == Screening.client_id)
+            .join(Client, col(Client.id) == Screening.client_id)
             .where(
-                Client.site == ctx.site,
-                Screening.status == "pending",
-                Screening.due_by >= ctx.now,
+                col(Client.site) == ctx.site,
+                col(Screening.status) == "pending",
+                col(Screening.due_by) >= ctx.now,
             )
         ).scalar_one()
-    return due  # type: ignore[no-any-return]
+    return due
 
 
 class DailyJob:
@@ -290,8 +292,9 @@ def _reason(error: Exception) -> str:
 
 def run(contexts: ContextFactory, list_files: ListFiles) -> None:
     """Block, drawing at run_at every day, until SIGTERM or SIGINT."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
+    # APScheduler 3 ships without type hints (no py.typed, no stubs).
+    from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
+    from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
     settings = contexts().settings
     scheduler = BlockingScheduler(timezone=settings.zone)
