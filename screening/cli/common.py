@@ -116,8 +116,10 @@ def _not_utf8(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
     them over as lone surrogates), for a one-line refusal before any work. Paths are
     left alone: a file name may be any bytes."""
     given = [*args, *kwargs.values()]
-    # Typer hands commands click's own Context, of which typer.Context is a subclass.
-    context = next((v for v in given if isinstance(v, typer.Context.__mro__[1])), None)
+    # Typer hands commands click's own Context, of which typer.Context is a subclass
+    # (typer vendors click, privately: the class is reached through typer.Context).
+    click_context: type[Any] = typer.Context.__mro__[1]
+    context = next((v for v in given if isinstance(v, click_context)), None)
     names = {p.name: p for p in context.command.params} if context is not None else {}
     for name, value in kwargs.items():
         if not isinstance(value, str) or readable_text(value) == value:

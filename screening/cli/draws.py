@@ -33,7 +33,7 @@ REASONS = {
 
 
 def _summary(view: DrawView, zone: object) -> str:
-    why = {}
+    why: dict[str, int] = {}
     for row in view.rows:
         why[row["why"]] = why.get(row["why"], 0) + 1
     parts = [f"{view.day} at {view.site}: {len(view.rows)} selected"]

@@ -57,16 +57,26 @@ NEGATIVE, POSITIVE, MISSED = "negative", "positive", "missed"
 
 
 class Screened(Protocol):
-    """What the measures need of one screening (core.timeline.ScreeningFact has it)."""
+    """What the measures need of one screening (core.timeline.ScreeningFact has it).
 
-    id: int
-    day: date
-    reason: str
-    status: str
-    reading: str | None
-    validity: str | None
-    unexpected: tuple[str, ...]
-    replaces: int | None
+    Read-only members, so that a frozen dataclass satisfies it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def day(self) -> date: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reading(self) -> str | None: ...
+    @property
+    def validity(self) -> str | None: ...
+    @property
+    def unexpected(self) -> tuple[str, ...]: ...
+    @property
+    def replaces(self) -> int | None: ...
 
 
 def is_miss(status: str, validity: str | None = None) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.core import validate
 from screening.core.canonical import canonical_text
@@ -69,7 +69,8 @@ def check_new(
         ),
         "medications": lambda: validate.medications(medications, settings.vocabulary),
     }
-    values, problems = {}, []
+    values: dict[str, Any] = {}
+    problems = []
     for field, check in checks.items():
         try:
             values[field] = check()
@@ -160,7 +161,7 @@ def show(ctx: Context, code: str) -> dict[str, Any]:
     with ctx.database.read() as session:
         row = find(session, ctx.site, code)
         holds = session.exec(
-            select(Hold).where(Hold.client_id == row.id).order_by(Hold.starts_on)
+            select(Hold).where(Hold.client_id == row.id).order_by(col(Hold.starts_on))
         ).all()
         return {
             **summary(row, ctx.settings.vocabulary),
@@ -231,6 +232,7 @@ def hold(ctx: Context, code: str, start: str, end: str, reason: str) -> dict[str
     with writing(ctx) as (session, writer):
         row = find(session, ctx.site, code)
         require_active(row)
+        assert row.id is not None  # read from the database: it has its id
         record = Hold(
             client_id=row.id,
             starts_on=starts_on,
@@ -306,7 +308,7 @@ def _cancel_open_screenings(session: Session, writer: Any, ctx: Context, row: Cl
             Screening.status == "pending",
             Screening.due_by >= ctx.now,
         )
-        .order_by(Screening.due_by, Screening.id)
+        .order_by(col(Screening.due_by), col(Screening.id))
     ).all()
     for screening in open_ones:
         set_status(writer, session, ctx, screening, row, "cancelled", note="client discharged")

@@ -64,7 +64,8 @@ def parse_rows(ctx: Context, path: Path) -> _Parsed:
 
 def _code_problems(parsed: _Parsed, enrolled: set[str]) -> list[tuple[int, str]]:
     """Repeats within the file and codes already enrolled, whatever else is wrong."""
-    problems, first_line = [], {}
+    problems: list[tuple[int, str]] = []
+    first_line: dict[str, int] = {}
     for line, code in parsed.codes:
         if code in enrolled:
             problems.append(

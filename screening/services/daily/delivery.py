@@ -19,8 +19,8 @@ from typing import Any
 
 from screening.config import Settings
 from screening.errors import ScreeningError
-from screening.services.draws.draw import LIST_COLUMNS as COLUMNS
-from screening.services.draws.draw import DrawView
+from screening.services.draws.view import LIST_COLUMNS as COLUMNS
+from screening.services.draws.view import DrawView
 from screening.services.plumbing.outputs import DELIVERY_BOOK
 from screening.services.plumbing.transport import DeliveryFailed, run_command, send_email
 

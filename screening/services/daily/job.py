@@ -49,7 +49,8 @@ class Upkeep:
 
 def trigger(settings: Settings) -> Any:
     """The cron trigger of the draw, in the site's time zone."""
-    from apscheduler.triggers.cron import CronTrigger
+    # APScheduler 3 ships without type hints (no py.typed, no stubs).
+    from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
     hour, minute, second = run_at_time(settings.schedule.run_at)
     return CronTrigger(hour=hour, minute=minute, second=second, timezone=settings.zone)
@@ -78,7 +79,7 @@ def run_time_today(settings: Settings, today: date) -> datetime:
 def draw_if_due(ctx: Context) -> Any:
     """Today's draw once the run time has passed; the DrawView when this call made it,
     None when it is not time yet or the day is already drawn."""
-    from screening.services.draws import draw as draws
+    from screening.services import draws
 
     if ctx.now < run_time_today(ctx.settings, ctx.today):
         return None
@@ -114,20 +115,21 @@ def upkeep(ctx: Context) -> Upkeep:
 def next_deadline(ctx: Context) -> datetime | None:
     """The earliest deadline of a pending screening at the site still to come."""
     import sqlalchemy as sa
+    from sqlmodel import col
 
     from screening.db.models import Client, Screening
 
     with ctx.database.read() as session:
         due = session.execute(
             sa.select(sa.func.min(Screening.due_by))
-            .join(Client, Client.id == Screening.client_id)
+            .join(Client, col(Client.id) == Screening.client_id)
             .where(
-                Client.site == ctx.site,
-                Screening.status == "pending",
-                Screening.due_by >= ctx.now,
+                col(Client.site) == ctx.site,
+                col(Screening.status) == "pending",
+                col(Screening.due_by) >= ctx.now,
             )
         ).scalar_one()
-    return due  # type: ignore[no-any-return]
+    return due
 
 
 class DailyJob:
@@ -220,8 +222,8 @@ class DailyJob:
         attempt is due. What was delivered and tried is kept in a file beside the config
         (services/notify.py), so a restart neither loses a retry nor sends twice, and the
         list is rebuilt each time, with any amendment of the draw."""
+        from screening.services import draws
         from screening.services.daily.delivery import Deliveries, channels, deliver
-        from screening.services.draws import draw as draws
 
         ctx = self.contexts()
         settings = ctx.settings
@@ -290,8 +292,9 @@ def _reason(error: Exception) -> str:
 
 def run(contexts: ContextFactory, list_files: ListFiles) -> None:
     """Block, drawing at run_at every day, until SIGTERM or SIGINT."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
+    # APScheduler 3 ships without type hints (no py.typed, no stubs).
+    from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
+    from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
     settings = contexts().settings
     scheduler = BlockingScheduler(timezone=settings.zone)

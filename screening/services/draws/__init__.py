@@ -2,9 +2,10 @@
 figures, its simulation, and the day keys revealed once a day is over."""
 
 from screening.services.draws.closures import close, withdraw
-from screening.services.draws.draw import LIST_COLUMNS, DrawView, reveal, select_day, today
+from screening.services.draws.draw import reveal, select_day
 from screening.services.draws.policy import describe
 from screening.services.draws.simulate import simulate
+from screening.services.draws.view import LIST_COLUMNS, DrawView, today
 
 __all__ = [
     "LIST_COLUMNS",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlmodel import select
@@ -30,11 +31,13 @@ def closure_record(row: Closure) -> dict[str, Any]:
     return state
 
 
-def _day_and_reason(day_text: str, reason: str) -> tuple[Any, str]:
+def _day_and_reason(day_text: str, reason: str) -> tuple[date, str]:
     try:
-        return validate.parse_date(day_text, "date"), validate.free_text(reason, "--reason")
+        day, text = validate.parse_date(day_text, "date"), validate.free_text(reason, "--reason")
     except validate.Invalid as error:
         raise BadInput(str(error)) from None
+    assert text is not None  # a required text: free_text refuses an empty one
+    return day, text
 
 
 def close(ctx: Context, day_text: str, reason: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from screening.config import phase_probability
 from screening.core.policy import fraction_text
@@ -53,7 +53,7 @@ def describe(ctx: Context) -> dict[str, Any]:
                 Closure.day >= ctx.today,
                 Closure.day <= ctx.today + timedelta(days=365),
             )
-            .order_by(Closure.day)
+            .order_by(col(Closure.day))
         ).all()
     mode = (
         f"count mode: the {settings.policy.per_day} lowest scores each day"

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from screening.core import validate
 from screening.core.measures import counted, is_miss, measures
@@ -27,8 +27,12 @@ from screening.db.models import (
 )
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
-from screening.services.progress.timeline import as_it_stood, screening_facts
+from screening.services.progress.as_of import as_it_stood
+from screening.services.progress.facts import screening_facts
 from screening.services.records.screenings import shown_status
+
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
 SORTS = ("code", "phase", "run", "misses", "last", "flags")
 QUIET_DAYS = 30
@@ -47,7 +51,7 @@ def team(
     """``report team``: for each active client, where they stand and what needs a look.
 
     ``as_of`` looks back from an earlier day: the record as it stood at the end of that
-    day (services.progress.screening_facts: results as their versions then said, entries
+    day (services.progress.facts.screening_facts: results as their versions then said, entries
     made later left out), and a screening is overdue if its deadline had passed by then.
     The timeline to the same day reads the same record: the same measures.
     """
@@ -63,20 +67,20 @@ def team(
                 Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
             )
         ).all()
-        as_of = as_it_stood(ctx, day)
-        facts = screening_facts(session, ctx, active, as_of)
+        instant = as_it_stood(ctx, day)
+        facts = screening_facts(session, ctx, active, instant)
         late_days: dict[int, list[date]] = defaultdict(list)
-        entered = LedgerRow.__table__
+        entered = _LEDGER
         for client_id, late_day in session.execute(
-            sa.select(Screening.client_id, Screening.day)
-            .join(Result, Result.screening_id == Screening.id)
+            sa.select(col(Screening.client_id), col(Screening.day))
+            .join(Result, col(Result.screening_id) == Screening.id)
             .join(entered, entered.c.seq == Result.created_seq)
             .where(
-                Screening.client_id.in_(active),  # type: ignore[attr-defined]
-                Result.late_reason.is_not(None),  # type: ignore[union-attr]
-                Screening.day <= day,
+                col(Screening.client_id).in_(active),
+                col(Result.late_reason).is_not(None),
+                col(Screening.day) <= day,
                 # As of a past day, only the late entries made by then.
-                entered.c.at <= as_of if as_of is not None else sa.true(),
+                entered.c.at <= instant if instant is not None else sa.true(),
             )
         ):
             late_days[client_id].append(late_day)
@@ -87,21 +91,18 @@ def team(
             for client_id, screened in facts.items()
             if any(s.status == "overdue" and s.day <= day for s in screened)
         }
-    rows = [
-        _with_late_entries(
-            _row(
-                client,
-                [s for s in facts.get(client.id, []) if s.day <= day],
-                day,  # type: ignore[arg-type]
-                client.id in overdue,
-                quiet_days,
-                ctx.settings.results.missed_counts_as,
-            ),
-            late_days.get(client.id, []),  # type: ignore[arg-type]
+    rows = []
+    for client in clients:
+        assert client.id is not None  # read from the database: it has its id
+        row = _row(
+            client,
+            [s for s in facts.get(client.id, []) if s.day <= day],
             day,
+            client.id in overdue,
+            quiet_days,
+            ctx.settings.results.missed_counts_as,
         )
-        for client in clients
-    ]
+        rows.append(_with_late_entries(row, late_days.get(client.id, []), day))
     keys = {
         "code": lambda r: r["code"],
         "phase": lambda r: (r["phase"], r["code"]),
@@ -199,10 +200,12 @@ def reconcile(
         }
         rows = session.exec(
             select(Screening)
-            .join(Client, Client.id == Screening.client_id)
+            .join(Client, col(Client.id) == Screening.client_id)
             .where(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
         ).all()
-        in_range = sa.and_(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
+        in_range = sa.and_(
+            col(Client.site) == ctx.site, col(Screening.day) >= first, col(Screening.day) <= last
+        )
         # Collected but still waiting for the lab: some analyte has no outcome yet.
         awaiting = set(
             session.exec(
@@ -214,11 +217,14 @@ def reconcile(
         # Each specimen's validity as its current version says (an adulterated or
         # substituted specimen is a refusal, a miss: core.measures.is_miss, as in the
         # timeline and the team report), and whether it was entered late.
-        validity: dict[int, str] = {}
+        # By screening id, looked up with Screening.id (typed int | None by SQLModel).
+        validity: dict[int | None, str] = {}
         late: set[int] = set()
         for screening_id, judged, late_reason in session.execute(
             _specimens(
-                sa.select(Result.screening_id, ResultVersion.validity, Result.late_reason)
+                sa.select(
+                    col(Result.screening_id), col(ResultVersion.validity), col(Result.late_reason)
+                )
             ).where(in_range)
         ):
             validity[screening_id] = judged
@@ -226,13 +232,13 @@ def reconcile(
                 late.add(screening_id)
     by_day: dict[date, list[Screening]] = defaultdict(list)
     for screening in rows:
-        by_day[screening.day].append(screening)  # type: ignore[index]
+        by_day[screening.day].append(screening)
     report = []
     day = first
     while day <= last:
         found = by_day.get(day, [])
         drawn = [s for s in found if s.draw_id is not None]
-        statuses = defaultdict(int)
+        statuses: defaultdict[str, int] = defaultdict(int)
         for s in found:
             statuses[shown_status(s, ctx.now)] += 1
         report.append(

@@ -7,10 +7,11 @@ change is a ``screening`` ledger entry; free text enters it only as a salted dig
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.core.canonical import private_digest
 from screening.core.policy import collection_deadline
@@ -89,8 +90,8 @@ def pending_for(
     statuses = ["pending", *REVERSIBLE] if collected_at is not None else ["pending"]
     candidates = session.exec(
         select(Screening)
-        .where(Screening.client_id == client.id, Screening.status.in_(statuses))  # type: ignore[attr-defined]
-        .order_by(Screening.due_by, Screening.id)
+        .where(Screening.client_id == client.id, col(Screening.status).in_(statuses))
+        .order_by(col(Screening.due_by), col(Screening.id))
     ).all()
     return first_open(client, candidates, collected_at, observed, ctx.settings.zone)
 
@@ -140,7 +141,7 @@ def _settled_message(
 
 def first_open(
     client: Client,
-    candidates: list[Screening],
+    candidates: Sequence[Screening],
     collected_at: datetime | None = None,
     observed: bool = False,
     zone: Any = UTC,
@@ -228,10 +229,11 @@ def create(
 ) -> Screening:
     """A screening nobody drew: for cause, or an observed recollection of a specimen."""
     policy = latest_body(session, ctx.site, "policy")
+    assert client.id is not None  # read from the database: it has its id
     screening = Screening(
         client_id=client.id,
         day=ctx.today,
-        reason=reason,  # type: ignore[arg-type]
+        reason=reason,
         status="pending",
         due_by=ctx.now,
         observed_required=observed,
@@ -264,9 +266,9 @@ def sweep_overdue(session: Session, writer: LedgerWriter, ctx: Context, now: dat
     """Pending screenings past their deadline become no-shows (recorded as automatic)."""
     overdue = session.exec(
         select(Screening, Client)
-        .join(Client, Client.id == Screening.client_id)
+        .join(Client, col(Client.id) == Screening.client_id)
         .where(Client.site == ctx.site, Screening.status == "pending", Screening.due_by < now)
-        .order_by(Screening.due_by, Screening.id)
+        .order_by(col(Screening.due_by), col(Screening.id))
     ).all()
     for screening, client in overdue:
         set_status(writer, session, ctx, screening, client, "no_show", auto=True)
@@ -293,12 +295,12 @@ def excuse_for_hold(
             Screening.status == "pending",
             # Only a drawn screening: a for-cause test or an observed recollection is
             # never excused by a hold (no approver asks for it).
-            Screening.draw_id.is_not(None),  # type: ignore[union-attr]
+            col(Screening.draw_id).is_not(None),
             Screening.day >= first,
             Screening.day <= last,
             Screening.due_by >= ctx.now,
         )
-        .order_by(Screening.due_by, Screening.id)
+        .order_by(col(Screening.due_by), col(Screening.id))
     ).all()
     for screening in found:
         if reason is not None and not screening.salt:

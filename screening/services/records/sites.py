@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from screening import __version__
 from screening.config import Settings, SiteSettings
@@ -30,7 +30,8 @@ from screening.db.models import LedgerRow, Site, SiteZone
 from screening.errors import EnvironmentProblem
 
 log = logging.getLogger("screening")
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
 
 def new_salt() -> str:
@@ -65,13 +66,13 @@ class SiteRecord:
 
 def load(session: Session, name: str) -> SiteRecord | None:
     with session.no_autoflush:
-        salt = session.execute(sa.select(Site.salt).where(Site.name == name)).scalar()
+        salt = session.execute(sa.select(col(Site.salt)).where(col(Site.name) == name)).scalar()
         if salt is None:
             return None
         zones = session.execute(
-            sa.select(SiteZone.starts_at, SiteZone.timezone)
-            .where(SiteZone.site == name)
-            .order_by(SiteZone.ledger_seq)
+            sa.select(col(SiteZone.starts_at), col(SiteZone.timezone))
+            .where(col(SiteZone.site) == name)
+            .order_by(col(SiteZone.ledger_seq))
         ).all()
     if not zones:
         raise EnvironmentProblem(
@@ -83,7 +84,7 @@ def load(session: Session, name: str) -> SiteRecord | None:
 
 def known_sites(session: Session) -> list[str]:
     """Every site the database holds: recorded ones and those only in the ledger."""
-    rows = set(session.execute(sa.select(Site.name)).scalars())
+    rows = set(session.execute(sa.select(col(Site.name))).scalars())
     rows |= set(session.execute(sa.select(_LEDGER.c.site).distinct()).scalars())
     return sorted(rows)
 
@@ -238,10 +239,10 @@ def staff_digest(salt: str, name: str) -> str:
 
 def zone_changes(session: Session, site: str | None = None) -> list[dict[str, Any]]:
     """Every change of time zone on purpose, for the audits to flag."""
-    statement = sa.select(SiteZone).where(SiteZone.starts_at.is_not(None))  # type: ignore[union-attr]
+    statement = sa.select(SiteZone).where(col(SiteZone.starts_at).is_not(None))
     if site is not None:
-        statement = statement.where(SiteZone.site == site)
-    rows = session.execute(statement.order_by(SiteZone.ledger_seq)).scalars()
+        statement = statement.where(col(SiteZone.site) == site)
+    rows = session.execute(statement.order_by(col(SiteZone.ledger_seq))).scalars()
     return [
         {
             "site": row.site,

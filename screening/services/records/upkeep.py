@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from screening.config import Settings
 from screening.core.policy import policy_body, policy_digest
@@ -28,7 +28,8 @@ from screening.services.plumbing.ledger import LedgerWriter, bodies, latest_body
 
 log = logging.getLogger("screening")
 PERIODS_AHEAD = 12
-_LEDGER = LedgerRow.__table__
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 _KEPT_UP = "screening.kept_up"  # the session's last upkeep: the day and the config
 
 
@@ -100,8 +101,8 @@ def reveal_due(
     site = settings.site.name
     draws = session.exec(
         select(Draw)
-        .where(Draw.site == site, Draw.day < today, Draw.revealed_seq.is_(None))  # type: ignore[union-attr]
-        .order_by(Draw.day)
+        .where(Draw.site == site, Draw.day < today, col(Draw.revealed_seq).is_(None))
+        .order_by(col(Draw.day))
     ).all()
     if not draws:
         return []

@@ -1,0 +1,105 @@
+"""The pool a draw is made from: the clients in the program on the day with their holds
+and latest screenings, whether the clinic is closed, and the policy the ledger records.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from screening.core.selection import Candidate, DrawPolicy
+from screening.db.models import Client, Closure, Hold, Screening
+from screening.errors import EnvironmentProblem
+from screening.services.plumbing.ledger import latest_body
+
+
+def recorded_policy(session: Session, site: str) -> tuple[dict[str, Any], DrawPolicy]:
+    body = latest_body(session, site, "policy")
+    if body is None:
+        raise EnvironmentProblem(f"no policy is recorded for site {site!r}; run `screening init`")
+    return body, DrawPolicy.from_body(body)
+
+
+def candidates(
+    session: Session, site: str, day: date, now: datetime | None = None
+) -> tuple[list[Candidate], dict[str, Client]]:
+    """Clients in the program on ``day``, with holds, their latest screening and their
+    latest collection (a screening collected, or still open at ``now``: the interval
+    floor's clock under ``interval_from = "collection"``)."""
+    in_program = (
+        col(Client.site) == site,
+        col(Client.admitted_on) <= day,
+        sa.or_(col(Client.discharged_on).is_(None), col(Client.discharged_on) > day),
+    )
+    clients = session.exec(select(Client).where(*in_program)).all()
+    by_id = {client.id: client for client in clients}
+    held = set(
+        session.exec(
+            select(Hold.client_id)
+            .join(Client, col(Client.id) == Hold.client_id)
+            .where(
+                Client.site == site,
+                Hold.starts_on <= day,
+                sa.func.coalesce(Hold.ended_on, Hold.ends_on) >= day,
+                col(Hold.withdrawn) == sa.false(),
+            )
+        ).all()
+    )
+    # Only the screenings of clients in the program: not the site's whole history.
+    last: dict[int, date] = dict(
+        session.execute(
+            sa.select(col(Screening.client_id), sa.func.max(Screening.day))
+            .where(
+                col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)),
+                col(Screening.status) != "cancelled",
+            )
+            .group_by(col(Screening.client_id))
+        ).all()
+    )
+    open_or_collected = sa.or_(
+        col(Screening.status) == "collected",
+        sa.and_(col(Screening.status) == "pending", col(Screening.due_by) > now)
+        if now is not None
+        else sa.false(),
+    )
+    collected: dict[int, date] = dict(
+        session.execute(
+            sa.select(col(Screening.client_id), sa.func.max(Screening.day))
+            .where(
+                col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)),
+                open_or_collected,
+            )
+            .group_by(col(Screening.client_id))
+        ).all()
+    )
+    result = []
+    for c in by_id.values():
+        assert c.id is not None  # read from the database: it has its id
+        result.append(
+            Candidate(
+                c.uid,
+                c.track,
+                c.phase,
+                c.admitted_on,
+                c.id in held,
+                last.get(c.id),
+                collected.get(c.id),
+            )
+        )
+    return result, {c.uid: c for c in clients}
+
+
+def closed_on(session: Session, site: str, day: date) -> bool:
+    return (
+        session.exec(
+            select(Closure.id).where(
+                Closure.site == site,
+                Closure.day == day,
+                col(Closure.withdrawn_seq).is_(None),
+            )
+        ).first()
+        is not None
+    )

@@ -1,0 +1,130 @@
+"""A day's draw as staff see it: who was selected, why, by when, and what is still
+pending; on screen, in CSV and as delivered, in the columns of ``LIST_COLUMNS``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening
+from screening.services.draws.pool import closed_on
+from screening.services.plumbing.context import Context
+from screening.services.records.screenings import shown_status
+
+# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+
+
+# A day's list as staff see it, in this order: on screen, in CSV and as delivered.
+LIST_COLUMNS = [
+    ("code", "code"),
+    ("name", "name"),
+    ("track", "track"),
+    ("phase", "phase"),
+    ("why", "why selected"),
+    ("collect_by", "collect by"),
+]
+
+
+@dataclass(frozen=True)
+class DrawView:
+    """A draw as staff see it: who, why, by when, and what is still pending."""
+
+    site: str
+    day: date
+    drawn_at: datetime
+    late: bool
+    amendments: int
+    closed: bool
+    pool_size: int
+    left_out: dict[str, int]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    created: bool = False  # made by this command, rather than shown again
+    unchanged: bool = False  # an amendment asked for, with nothing in the pool to change
+
+    def drawn_locally(self, zone: Any) -> str:
+        return self.drawn_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for row in self.rows if row["status"] == "pending")
+
+    @property
+    def overdue(self) -> int:
+        """Pending past the deadline (the next write records them as no-shows)."""
+        return sum(1 for row in self.rows if row["status"] == "overdue")
+
+
+def find_draw(session: Session, site: str, day: date) -> Draw | None:
+    return session.exec(select(Draw).where(Draw.site == site, Draw.day == day)).first()
+
+
+def view(
+    session: Session, ctx: Context, draw: Draw, everything_of_the_day: bool = False
+) -> DrawView:
+    body = json.loads(
+        session.execute(
+            sa.select(_LEDGER.c.canonical).where(_LEDGER.c.seq == draw.ledger_seq)
+        ).scalar_one()
+    )["body"]
+    left_out: dict[str, int] = {}
+    for item in body["left_out"]:
+        left_out[item["reason"]] = left_out.get(item["reason"], 0) + 1
+    amendments = session.execute(
+        sa.select(sa.func.count())
+        .select_from(DrawAmendment)
+        .where(col(DrawAmendment.draw_id) == draw.id)
+    ).scalar_one()
+    rows = []
+    zone = ctx.settings.zone
+    drawn = col(Screening.draw_id) == draw.id
+    # `today` also lists the day's screenings nobody drew (for cause, an observed
+    # recollection): staff working from it must not miss one. The draw's own list (what
+    # `select` shows and delivers) stays the draw's.
+    which = sa.or_(drawn, sa.and_(col(Screening.draw_id).is_(None), col(Screening.day) == draw.day))
+    for screening, client in session.exec(
+        select(Screening, Client)
+        .join(Client, col(Client.id) == Screening.client_id)
+        .where(which if everything_of_the_day else drawn, Client.site == draw.site)
+        .order_by(col(Screening.draw_id).is_(None), Client.code, col(Screening.id))
+    ).all():
+        due = screening.due_by.astimezone(zone)
+        rows.append(
+            {
+                "code": client.code,
+                "name": client.name,
+                "track": client.track,
+                "phase": client.phase,
+                "why": screening.reason,
+                "status": shown_status(screening, ctx.now),
+                "collect_by": due.strftime("%H:%M")
+                if due.date() == draw.day
+                else due.strftime("%Y-%m-%d %H:%M"),
+                "due_by": due.isoformat(),
+            }
+        )
+    return DrawView(
+        site=draw.site,
+        day=draw.day,
+        drawn_at=draw.drawn_at,
+        late=draw.late_reason is not None,
+        amendments=amendments,
+        closed=closed_on(session, draw.site, draw.day),
+        pool_size=len(body["pool"]),
+        left_out=left_out,
+        rows=rows,
+    )
+
+
+def today(ctx: Context) -> DrawView | None:
+    with ctx.database.read() as session:
+        draw = find_draw(session, ctx.site, ctx.today)
+        if draw is None:
+            return None
+        return view(session, ctx, draw, everything_of_the_day=True)
