@@ -54,7 +54,7 @@ def isolate(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USER", "staff1")
     monkeypatch.chdir(folder)
     # `audit verify` keeps 3 items per map in memory and the rest on disk, so that every
-    # test that verifies also proves the spilled path (services/spill.py).
+    # test that verifies also proves the spilled path (services/plumbing/spill.py).
     monkeypatch.setattr("screening.services.plumbing.spill.CAPACITY", 3)
 
 

@@ -256,7 +256,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     """Config, database (schema checked), actor and the clock, read once per command.
 
     The config's site must be one the database holds, with the time zone it keeps
-    (services/sites.py); "today" is the date in the zone in force now."""
+    (services/records/sites.py); "today" is the date in the zone in force now."""
     from datetime import UTC, datetime
 
     from screening import config

@@ -38,7 +38,7 @@ FORMATS = ("text", "json", "csv", "html")
 
 def destination(context: Context, out: Path | None) -> Output | None:
     """The --out file, checked before the report is gathered: never one of the clinic's
-    own files (services/outputs.py)."""
+    own files (services/plumbing/outputs.py)."""
     from screening.services.plumbing import output
 
     return output(context.settings, context.database, out, "--out")

@@ -9,7 +9,7 @@ witnessed size, the commitments, and what the consistency proof from the newest
 checkpoint to the head needs; ``check`` then names the first checkpoint that no longer
 holds, and the entries that changed since the last one that does.
 
-Pure: the caller reads the witness folders (services/witnessed.py) and the ledger.
+Pure: the caller reads the witness folders (services/witness/read.py) and the ledger.
 """
 
 from __future__ import annotations

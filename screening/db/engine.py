@@ -169,7 +169,7 @@ class Database:
         """Many writing commands in one transaction, which commits when the block ends
         (or not at all): for bulk work such as bench/generate.py. It holds the write lock
         throughout, so nothing else can write meanwhile; the commands' common upkeep
-        (services/upkeep.py) runs once per day at the site rather than once per command."""
+        (services/records/upkeep.py) runs once per day at the site rather than once per command."""
         if self._batch is not None:
             raise RuntimeError("batches do not nest")
         self._after_batch = {}

@@ -8,7 +8,7 @@ at the end for days not yet revealed). Pure: no I/O, no clock.
 Memory stays flat however long the ledger is. What grows with history (every client,
 hold, closure, draw, screening, result and version the database must match, and the
 clients discharged before the latest draw) lives in maps made by ``new_map`` (in
-`audit verify`, maps that spill to disk: services/spill.py). In
+`audit verify`, maps that spill to disk: services/plumbing/spill.py). In
 memory stay only the clients still in the program, policies, anchors, closures and the
 draws waiting for their key.
 """

@@ -279,7 +279,7 @@ def _shares(groups: dict[str, list[tuple[Any, bool]]]) -> dict[str, Any]:
 
 
 def _zone_changes(ctx: Context) -> list[dict[str, Any]]:
-    """Changes of the site's time zone (services/sites.py), flagged: around one, days
+    """Changes of the site's time zone (services/records/sites.py), flagged: around one, days
     were drawn by different clocks."""
     found = []
     with ctx.database.read() as session:

@@ -1,4 +1,6 @@
-"""DOCSTRING"""
+"""Clients enrolled and changed: `clients add`, `update`, `hold`, `discharge` and
+`readmit`, each one write with its ledger entry, and the lists `clients list` and `show`
+read. The client rows every job looks up are in records/clients.py."""
 
 from __future__ import annotations
 

@@ -220,7 +220,7 @@ class DailyJob:
     def deliver_due(self) -> None:
         """Deliver today's list by every channel that has not had it yet and whose next
         attempt is due. What was delivered and tried is kept in a file beside the config
-        (services/notify.py), so a restart neither loses a retry nor sends twice, and the
+        (services/daily/delivery.py), so a restart neither loses a retry nor sends twice, and the
         list is rebuilt each time, with any amendment of the draw."""
         from screening.services import draws
         from screening.services.daily.delivery import Deliveries, channels, deliver

@@ -37,7 +37,7 @@ class LedgerWriter:
     refused (the whole ledger's head: the sites of a network share one ledger).
 
     Staff names (the OS login, --actor, approvers) enter entries only as digests salted
-    with the site's salt (services/sites.py); the names stay in ``staff_names``.
+    with the site's salt (services/records/sites.py); the names stay in ``staff_names``.
     """
 
     def __init__(

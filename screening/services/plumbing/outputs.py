@@ -26,7 +26,7 @@ from typing import Any
 from screening.config import Settings
 from screening.errors import BadInput, EnvironmentProblem
 
-# services/notify.py's record of what was delivered (kept here to stay free of SMTP).
+# services/daily/delivery.py's record of what was delivered (kept here to stay free of SMTP).
 DELIVERY_BOOK = "screening-deliveries.json"
 # Names of open files (/dev/stdout, /dev/fd/1, /proc/self/fd/1): written directly, even
 # when they name a regular file (the shell's redirection), never replaced.

@@ -1,4 +1,6 @@
-"""DOCSTRING"""
+"""Sending text out of the program: a command run without a shell, with the text on its
+standard input, and an e-mail through the server of [notify.smtp]. The day's list and
+the witnesses' notes both go this way; what a failure says is safe to log."""
 
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def run_command(argv: list[str], text: str, extra: dict[str, str] | None = None)
 def send_email(settings: Settings, to: list[str], subject: str, text: str) -> str:
     """One plain-text message through [notify.smtp]'s server (STARTTLS, credentials from
     the environment); what was done, in words fit for the log. The witnesses' e-mail
-    (services/witness.py) goes the same way."""
+    (services/witness/publish.py) goes the same way."""
     smtp = settings.notify.smtp
     assert smtp is not None
     message = EmailMessage()

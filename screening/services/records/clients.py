@@ -1,4 +1,5 @@
-"""Enrolment, changes, holds and discharge: each write with its ledger entry."""
+"""The client rows every job looks up: by code, in the ledger's form, with their holds
+and medications checked against the vocabulary. Enrolment and changes are clients/."""
 
 from __future__ import annotations
 

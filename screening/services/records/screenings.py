@@ -1,5 +1,6 @@
-"""Screenings after the draw: misses, refusals, excusals, cancellations, for-cause and
-observed recollections, and the sweep that turns overdue ones into no-shows.
+"""A screening's states: created by a draw or for cause, the open one a specimen is
+recorded against, each change of status, excusals for a hold, and the sweep that turns
+overdue ones into no-shows (run by every write). Staff's commands are results/screenings.py.
 
 A screening never returns to pending and is never deleted ("no second bite"). Every
 change is a ``screening`` ledger entry; free text enters it only as a salted digest.

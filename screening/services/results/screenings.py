@@ -1,4 +1,6 @@
-"""DOCSTRING"""
+"""Staff's changes to a screening after the draw: a miss (no-show, refusal, unable to
+provide), an excusal, a cancellation, a for-cause screening, and a miss reversed with an
+approver. The screening states themselves are in records/screenings.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""DOCSTRING"""
+"""A site's time zone changed on purpose (`site timezone ZONE --reason ...`, taking
+effect when the next local day begins, the config edited to match) and `site show`."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ A folder keeps every note as its own file, written to a temporary name in the sa
 folder, flushed to disk and then linked into place: a file already there is never
 overwritten, and one that differs from what would be written is an alarm, not a retry.
 Notes hold hashes only (nothing that identifies a client), so files are 0644 and e-mail
-may carry them. E-mail and commands reuse services/notify.py's SMTP and command code.
+may carry them. E-mail and commands reuse services/daily/delivery.py's SMTP and command code.
 """
 
 from __future__ import annotations

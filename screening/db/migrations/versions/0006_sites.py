@@ -2,7 +2,7 @@
 the salt of the staff names' digests, with the staff names themselves.
 
 An older database gets empty tables: its sites are adopted from the ledger, and said to
-the user, by the first command that uses them (services/sites.py).
+the user, by the first command that uses them (services/records/sites.py).
 
 Revision ID: 0006
 Revises: 0005
