@@ -235,10 +235,11 @@ def _selection_child(size: int) -> None:
 
 
 def _policy_body() -> dict[str, object]:
+    import screening
     from screening import config
     from screening.core.policy import policy_body
 
-    example = Path(config.__file__).parent / "data" / "config.example.toml"
+    example = Path(screening.__file__).parent / "data" / "config.example.toml"
     settings, _ = config.parse(config.read_toml(example), example)
     return policy_body(settings)  # type: ignore[arg-type]
 
