@@ -368,3 +368,10 @@ class RowIdGap(SQLModel, table=True):
 
     table_name: str = Field(sa_column=sa.Column(sa.String(32), primary_key=True))
     row_id: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A table model's Table, for the queries that read plain rows in bulk."""
+    # SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table

@@ -27,6 +27,7 @@ from screening.db.models import (
     ResultVersion,
     Screening,
     Site,
+    table_of,
 )
 from screening.services.audit.merge import (
     BATCH,
@@ -257,9 +258,8 @@ def _check_results(session: Session, replay: Replay) -> int:
 def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """Each version's digest, recomputed from its row, its result's row and its analytes.
     Read as plain rows (no ORM objects: a million of them would cost minutes)."""
-    # SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-    versions: sa.Table = ResultVersion.__table__  # type: ignore[attr-defined]
-    results: sa.Table = Result.__table__  # type: ignore[attr-defined]
+    versions = table_of(ResultVersion)
+    results = table_of(Result)
     rows = (
         sa.select(
             *(column.label(f"v_{column.name}") for column in versions.c),

@@ -17,13 +17,12 @@ import sqlalchemy as sa
 from screening.core import validate
 from screening.core.fairness import at_least, mean, poisson_binomial
 from screening.core.selection import day_seed, parse_fraction, score
-from screening.db.models import LedgerRow
+from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.records.clients import find
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 SPACE = 2**256
 
 

@@ -22,15 +22,14 @@ import sqlalchemy as sa
 
 from screening.core import validate
 from screening.core.checkpoint import origin_of, vkey
-from screening.db.models import LedgerRow
+from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.outputs import guard, new_folder_atomically, shown
 from screening.services.records.upkeep import writing
 from screening.services.witness import read as witnessed
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 PURPOSES = ("audit", "evaluation", "court_order", "research", "oversight", "other")
 VERIFIER = "screening-verify.py"
 # 2: the witnessed checkpoints, anchors notes and witness public key under witness/.

@@ -18,12 +18,11 @@ import sqlalchemy as sa
 from screening.core import validate
 from screening.core.fairness import benjamini_hochberg, mean, poisson_binomial, two_sided, variance
 from screening.core.selection import day_seed, is_selected, parse_fraction, score
-from screening.db.models import LedgerRow
+from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 LEVEL = 0.05
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GAP_BINS = ((1, 1), (2, 2), (3, 3), (4, 7), (8, 14), (15, 10_000))

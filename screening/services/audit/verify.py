@@ -29,7 +29,7 @@ from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, parse_rf
 from screening.core.replay import Broken, Replay
 from screening.core.witnessing import Follower
 from screening.core.witnessing import check as check_witnessed
-from screening.db.models import LedgerRow
+from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.audit.domain import check_domain
 from screening.services.audit.merge import BATCH
@@ -42,8 +42,7 @@ from screening.services.plumbing.ledger import as_utc, head
 from screening.services.plumbing.spill import SpillFile
 from screening.services.witness import read as witnessed
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 CHECKPOINT_PATTERN = re.compile(r"^(\d+):([0-9a-f]{64})$")
 
 

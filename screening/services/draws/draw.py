@@ -26,7 +26,7 @@ from screening.core.selection import (
     day_seed,
     period_of,
 )
-from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening
+from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening, table_of
 from screening.db.row_ids import give_ids
 from screening.errors import BadInput, CheckFailed
 from screening.services.draws.pool import candidates, closed_on, recorded_policy
@@ -37,9 +37,8 @@ from screening.services.plumbing.ledger import LedgerWriter, bodies
 from screening.services.records.clients import new_salt
 from screening.services.records.upkeep import foreign_anchor, reveal_due, writing
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
-_SCREENINGS: sa.Table = Screening.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
+_SCREENINGS = table_of(Screening)
 
 
 def select_day(

@@ -12,13 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening
+from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening, table_of
 from screening.services.draws.pool import closed_on
 from screening.services.plumbing.context import Context
 from screening.services.records.screenings import shown_status
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 
 
 # A day's list as staff see it, in this order: on screen, in CSV and as delivered.

@@ -13,12 +13,11 @@ from sqlmodel import Session, col
 
 from screening.core.canonical import private_digest
 from screening.core.ledger import GENESIS_PREV, Entry, make_entry, subject
-from screening.db.models import LedgerRow, Site, StaffName
+from screening.db.models import LedgerRow, Site, StaffName, table_of
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.context import Actor
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 _INSERT = sa.insert(_LEDGER)
 
 

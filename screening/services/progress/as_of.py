@@ -13,11 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screening
+from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screening, table_of
 from screening.services.plumbing.context import Context
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 
 
 def as_it_stood(ctx: Context, day: date) -> datetime | None:

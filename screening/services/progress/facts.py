@@ -18,12 +18,11 @@ from sqlmodel import Session, col, select
 
 from screening.core.interpret import AnalyteOutcome, counts_as, read_result
 from screening.core.timeline import ScreeningFact
-from screening.db.models import AnalyteResult, LedgerRow, Result, ResultVersion, Screening
+from screening.db.models import AnalyteResult, LedgerRow, Result, ResultVersion, Screening, table_of
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import status_changes, status_then, versions_in_force
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 
 
 def screening_facts(

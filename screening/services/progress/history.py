@@ -12,12 +12,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from screening.core.timeline import Event, ScreeningFact
-from screening.db.models import Client, Hold, LedgerRow, Result, Screening, StaffName
+from screening.db.models import Client, Hold, LedgerRow, Result, Screening, StaffName, table_of
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import versions_in_force
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 
 
 def history(

@@ -24,6 +24,7 @@ from screening.db.models import (
     Result,
     ResultVersion,
     Screening,
+    table_of,
 )
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
@@ -31,8 +32,7 @@ from screening.services.progress.as_of import as_it_stood
 from screening.services.progress.facts import screening_facts
 from screening.services.records.screenings import shown_status
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 
 SORTS = ("code", "phase", "run", "misses", "last", "flags")
 QUIET_DAYS = 30

@@ -16,7 +16,7 @@ from screening.core import validate
 from screening.core.measures import counted, measures, tally
 from screening.core.selection import WEEKDAYS
 from screening.core.timeline import Facts, ScreeningFact, strip
-from screening.db.models import Client, Closure, Hold, LedgerRow, Result, Screening
+from screening.db.models import Client, Closure, Hold, LedgerRow, Result, Screening, table_of
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import as_it_stood
@@ -26,8 +26,7 @@ from screening.services.records.clients import find
 
 STRIP_WEEKS = 8
 
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 
 
 def meeting_days(ctx: Context, track: str) -> frozenset[int]:

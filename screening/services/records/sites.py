@@ -26,12 +26,11 @@ from screening import __version__
 from screening.config import Settings, SiteSettings
 from screening.core.canonical import private_digest
 from screening.core.selection import ALGORITHM
-from screening.db.models import LedgerRow, Site, SiteZone
+from screening.db.models import LedgerRow, Site, SiteZone, table_of
 from screening.errors import EnvironmentProblem
 
 log = logging.getLogger("screening")
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 
 
 def new_salt() -> str:

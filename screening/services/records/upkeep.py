@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from screening.config import Settings
 from screening.core.policy import policy_body, policy_digest
 from screening.core.selection import anchor, chain_length, day_key, next_period, period_of
-from screening.db.models import Draw, LedgerRow
+from screening.db.models import Draw, LedgerRow, table_of
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.keys import read_key
@@ -28,8 +28,7 @@ from screening.services.plumbing.ledger import LedgerWriter, bodies, latest_body
 
 log = logging.getLogger("screening")
 PERIODS_AHEAD = 12
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 _KEPT_UP = "screening.kept_up"  # the session's last upkeep: the day and the config
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from screening.core.canonical import canonical_text, private_digest
 from screening.core.interpret import AnalyteOutcome, needs_observed_recollection, read_result
 from screening.core.ledger import rfc3339
-from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screening
+from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screening, table_of
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.ledger import LedgerWriter
@@ -34,8 +34,7 @@ from screening.services.results.checks import (
 from screening.services.results.findings import Findings
 from screening.services.results.versions import CHUNK, content_digest, flushed_id, store_versions
 
-# SQLAlchemy gives each table class its __table__; SQLModel's stubs do not declare it.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 
 
 def record(ctx: Context, code: str, findings: Findings, **details: Any) -> dict[str, Any]:

@@ -18,14 +18,13 @@ from sqlmodel import Session, col, select
 from screening.core.canonical import canonical_text, canonical_text_of_stored, private_digest
 from screening.core.interpret import AnalyteOutcome
 from screening.core.ledger import rfc3339
-from screening.db.models import AnalyteResult, Client, Result, ResultVersion, Screening
+from screening.db.models import AnalyteResult, Client, Result, ResultVersion, Screening, table_of
 from screening.db.row_ids import give_ids
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 
 CHUNK = 500  # values in one IN (...): well under SQLite's and PostgreSQL's limits
-# SQLAlchemy gives each table class its __table__; SQLModel's stubs do not declare it.
-_ANALYTES: sa.Table = AnalyteResult.__table__  # type: ignore[attr-defined]
+_ANALYTES = table_of(AnalyteResult)
 
 
 def flushed_id(row: Client | Screening | Result | ResultVersion) -> int:

@@ -32,7 +32,7 @@ from screening.config import Settings
 from screening.core import checkpoint as notes
 from screening.core.merkle import Tree
 from screening.db.engine import Database
-from screening.db.models import LedgerRow
+from screening.db.models import LedgerRow, table_of
 from screening.errors import CheckFailed, EnvironmentProblem, ScreeningError
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.keys import create_witness_key, read_witness_key
@@ -51,8 +51,7 @@ log = logging.getLogger("screening")
 WITNESSED = frozenset({"draw", "draw_amend", "commitment"})
 STATE = "deliveries.json"
 BATCH = 5000
-# SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
-_LEDGER: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_LEDGER = table_of(LedgerRow)
 
 
 @dataclass
