@@ -110,7 +110,7 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
     from screening.services.results import amend, for_cause
     from screening.services.results.checks import Collection
     from screening.services.results.findings import Findings
-    from screening.services.results.record import record_many
+    from screening.services.results.recording import record_many
 
     rng = clinic.rng
     if day.month == 12 and day.day == 20:  # the year's holidays, announced ahead

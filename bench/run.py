@@ -315,7 +315,7 @@ def _verify_curve_child(config_file: str) -> None:
 
     from screening import config
     from screening.db.engine import Database, resolve_url
-    from screening.services.audit.verify import verify as run_verify
+    from screening.services.audit.walk import verify as run_verify
     from screening.services.plumbing.context import Actor, Context
 
     settings = config.load(Path(config_file))

@@ -3,9 +3,11 @@
 DESIGN §2 and docs/architecture.md say how the package is built; these tests keep them
 true: no import circle; no import from a lower layer to a higher one; the packages of
 `services/` imported only downwards, in the order of docs/architecture.md's table, which
-names every package folder; the CLI calling services only through each package's face;
-no module past 400 lines (STYLE §8). Every import counts, at module level or inside a
-function, absolute or relative: each one runs when it is reached.
+names every package folder; the CLI calling services only through each package's face,
+and no face binding the name of one of its own modules; no layer using a library that is
+not its job (FORBIDDEN); the code docs/architecture.md names exists; no module past 400
+lines (STYLE §8). Every import counts, at module level or inside a function, absolute or
+relative, or by name through `importlib.import_module`: each one runs when it is reached.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ def imports(source: Path) -> list[Import]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
             if isinstance(node, ast.Import):
                 found += [Import(name, alias.name, node.lineno) for alias in node.names]
+            elif isinstance(node, ast.Call) and _imported_by_name(node):
+                found.append(Import(name, str(ast.literal_eval(node.args[0])), node.lineno))
             elif isinstance(node, ast.ImportFrom):
                 base = _absolute(node, package)
                 names = [alias.name for alias in node.names]
@@ -96,6 +100,19 @@ def imports(source: Path) -> list[Import]:
                 if rest:
                     found.append(Import(name, base, node.lineno, rest))
     return [each for each in found if each.target.split(".")[0] == root]
+
+
+def _imported_by_name(call: ast.Call) -> bool:
+    """`importlib.import_module("...")` or `__import__("...")`: an import all the same."""
+    called = (
+        call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    )
+    return (
+        called in ("import_module", "__import__")
+        and bool(call.args)
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+    )
 
 
 @functools.cache
@@ -290,7 +307,9 @@ def doc_problems(source: Path, doc: Path) -> list[str]:
     """Code the doc names that is not there: each `path/` or `path.py` (from screening/,
     its services/ or the repository), and each `path.py:name` with its function or class."""
     problems = []
-    for named in re.findall(r"`([a-z_/]+(?:/|\.py)(?::[A-Za-z_]+)?)`", doc.read_text("utf-8")):
+    for named in re.findall(
+        r"`([a-z0-9_/]+(?:/|\.py)(?::[A-Za-z0-9_]+)?)`", doc.read_text("utf-8")
+    ):
         path, _, name = named.partition(":")
         places = (source / path, source / "services" / path, source.parent / path)
         where = next((place for place in places if place.exists()), None)
@@ -336,6 +355,55 @@ def _exported(init: Path) -> set[str]:
     return set()
 
 
+def face_collisions(source: Path) -> list[str]:
+    """A package's __init__ that binds a name one of its modules also has: `import
+    package.module as m` then gives the name, not the module (Python looks up the
+    attribute first), and a patch of `package.module.X` lands on the wrong object."""
+    problems = []
+    for name, path in modules(source).items():
+        if path.name != "__init__.py":
+            continue
+        own = {p.stem for p in path.parent.glob("*.py")} | {
+            p.name for p in path.parent.iterdir() if (p / "__init__.py").is_file()
+        }
+        for clash in sorted(_bound(path, name) & own):
+            problems.append(
+                f"{_where(source, name)} binds {clash}, the name of its module {clash}: "
+                "rename the module"
+            )
+    return problems
+
+
+# What a layer must not import from outside the package: the core is pure (no database,
+# no terminal), the services and the database return plain data (no terminal, no HTML),
+# and rendering reads no database.
+FORBIDDEN = {
+    "core": {"sqlmodel", "sqlalchemy", "alembic", "psycopg", "apscheduler", "typer", "click",
+             "rich", "jinja2"},
+    "db": {"typer", "click", "rich", "jinja2", "apscheduler"},
+    "services": {"typer", "click", "rich", "jinja2"},
+    "render": {"sqlmodel", "sqlalchemy", "alembic", "psycopg", "apscheduler"},
+}  # fmt: skip
+
+
+def third_party_problems(source: Path) -> list[str]:
+    """Imports of libraries a layer must not use (FORBIDDEN)."""
+    problems = []
+    for name, path in modules(source).items():
+        banned = FORBIDDEN.get(_layer(name), set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in sorted(set(tops) & banned):
+                problems.append(f"{_where(source, name)}:{node.lineno}: imports {top}, "
+                                f"which {_layer(name)}/ does not use")  # fmt: skip
+    return problems
+
+
 def long_modules(source: Path) -> list[str]:
     """Modules past MAX_LINES lines, but for those allowed (with their reason) above."""
     found = []
@@ -361,6 +429,8 @@ CHECKS = {
     ),
     "CLI imports past a package's face": lambda: face_problems(SOURCE, imports(SOURCE)),
     "code named in docs/architecture.md": lambda: doc_problems(SOURCE, DOC),
+    "face names that hide a module": lambda: face_collisions(SOURCE),
+    "libraries a layer must not use": lambda: third_party_problems(SOURCE),
     f"modules over {MAX_LINES} lines": lambda: long_modules(SOURCE),
 }
 
@@ -440,4 +510,35 @@ def test_a_package_runs_its_init_for_importers_outside_it(tmp_path: Path) -> Non
         "  screening.services.clients.rows, line 1, imports screening.services.daily.job"
         " (runs screening.services.daily)\n"
         "  screening.services.daily, line 1, imports screening.services.clients"
+    ]
+
+
+def test_the_checker_sees_imports_by_name_hidden_modules_and_banned_libraries(
+    tmp_path: Path,
+) -> None:
+    source = _package(
+        tmp_path,
+        {
+            "screening/__init__.py": "",
+            "screening/core/__init__.py": "",
+            "screening/core/pure.py": (
+                "import importlib\n\nimport sqlalchemy\n\n\n"
+                "def later():\n    return importlib.import_module('screening.render.tables')\n"
+            ),
+            "screening/render/__init__.py": "",
+            "screening/render/tables.py": "",
+            "screening/services/__init__.py": "",
+            "screening/services/audit/__init__.py": "from .verify import verify\n",
+            "screening/services/audit/verify.py": "def verify():\n    pass\n",
+        },
+    )
+    assert layer_problems(source, imports(source)) == [
+        "screening/core/pure.py:7: imports screening.render.tables, a higher layer than core"
+    ]
+    assert third_party_problems(source) == [
+        "screening/core/pure.py:3: imports sqlalchemy, which core/ does not use"
+    ]
+    assert face_collisions(source) == [
+        "screening/services/audit/__init__.py binds verify, the name of its module verify: "
+        "rename the module"
     ]

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from screening.core.body_rules import ACTIONS
-from screening.services.audit.verify import verify
+from screening.services.audit.walk import verify
 from screening.services.plumbing.context import Context
 from tests.conftest import BACKENDS, Clinic, _pg_schema_url, forge, isolate
 from tests.scenarios.conftest import Story

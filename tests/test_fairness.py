@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from screening.core.selection import day_seed, is_selected, score
-from screening.services.audit.fairness import _analyse
+from screening.services.audit.fairness_figures import _analyse
 
 SITE = "main"
 P = Fraction(1, 3)

@@ -92,7 +92,7 @@ def test_team_report_reads_in_a_fixed_number_of_statements(site: Clinic) -> None
 
 
 def test_a_timeline_does_not_grow_with_other_clients(site: Clinic) -> None:
-    from screening.services.progress.timeline import timeline
+    from screening.services.progress.client_timeline import timeline
 
     alone = _statements(site, lambda ctx: timeline(ctx, "C-01"))
     with freeze_time(LATER):

@@ -683,7 +683,7 @@ def test_many_specimens_are_recorded_in_one_go_or_not_at_all(day: Clinic) -> Non
     from screening.errors import BadInput
     from screening.services.results.checks import Collection
     from screening.services.results.findings import Findings
-    from screening.services.results.record import record_many
+    from screening.services.results.recording import record_many
 
     with freeze_time(LATER):
         ctx = _context(day)

@@ -26,7 +26,7 @@ from screening import config
 from screening.db.engine import Database, resolve_url
 from screening.db.models import UTCDateTime
 from screening.services.audit.column_rules import COLUMN_RULES
-from screening.services.audit.verify import verify
+from screening.services.audit.walk import verify
 from screening.services.plumbing.context import Actor, Context
 from tests.conftest import Clinic
 from tests.scenarios.conftest import Story, _scenario_phases

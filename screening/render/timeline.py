@@ -1,5 +1,5 @@
 """A client's timeline as text (80 columns, colour only where the terminal has it),
-CSV and self-contained HTML. The data come from services/progress.timeline."""
+CSV and self-contained HTML. The data come from services/progress/client_timeline.py."""
 
 from __future__ import annotations
 

@@ -185,7 +185,7 @@ class DailyJob:
     def witness(self, anchors: bool = False) -> None:
         """A checkpoint for the witnesses once a day (a draw makes its own), and at once
         when anchors were committed, so that they are witnessed the day they are made."""
-        from screening.services.witness.publish import publish_quietly
+        from screening.services.witness.publishing import publish_quietly
 
         ctx = self.contexts()
         published = publish_quietly(ctx.settings, ctx.database, ctx.now, daily=not anchors)

@@ -4,7 +4,7 @@ figures, its simulation, and the day keys revealed once a day is over."""
 from screening.services.draws.closures import close, withdraw
 from screening.services.draws.draw import reveal, select_day
 from screening.services.draws.policy import describe
-from screening.services.draws.simulate import simulate
+from screening.services.draws.simulation import simulate
 from screening.services.draws.view import LIST_COLUMNS, DrawView, today
 
 __all__ = [

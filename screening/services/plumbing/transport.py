@@ -66,7 +66,7 @@ def run_command(argv: list[str], text: str, extra: dict[str, str] | None = None)
 def send_email(settings: Settings, to: list[str], subject: str, text: str) -> str:
     """One plain-text message through [notify.smtp]'s server (STARTTLS, credentials from
     the environment); what was done, in words fit for the log. The witnesses' e-mail
-    (services/witness/publish.py) goes the same way."""
+    (services/witness/publishing.py) goes the same way."""
     smtp = settings.notify.smtp
     assert smtp is not None
     message = EmailMessage()

@@ -175,7 +175,7 @@ def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
     """One writing transaction with its ledger writer, after the common upkeep; once it
     has committed, a checkpoint for the witnesses if it drew or committed anchors."""
     from screening.services.records.sites import before_writing
-    from screening.services.witness.publish import after_write
+    from screening.services.witness.publishing import after_write
 
     with ctx.database.write() as session:
         writer = LedgerWriter(session, ctx.actor, ctx.now, ctx.settings.zone)

@@ -1,10 +1,10 @@
 """Results: specimens recorded and amended, a lab's file imported, results read back,
 and the screenings' changes after the draw (misses, excusals, for-cause, reversals)."""
 
-from screening.services.results.amend import amend
+from screening.services.results.amendments import amend
 from screening.services.results.findings import Findings
 from screening.services.results.lab_import import import_lab
-from screening.services.results.record import record
+from screening.services.results.recording import record
 from screening.services.results.screenings import for_cause, mark, reverse
 from screening.services.results.views import listing, pending, show
 

@@ -30,7 +30,7 @@ from screening.errors import BadInput, RowErrors
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.csv_files import Problem, Row, read_rows
 from screening.services.records.upkeep import writing
-from screening.services.results.amend import apply_amendment
+from screening.services.results.amendments import apply_amendment
 from screening.services.results.findings import Findings, panel_of
 from screening.services.results.versions import (
     CHUNK,

@@ -20,7 +20,7 @@ from screening.services.plumbing.ledger import LedgerWriter, bodies, head
 from screening.services.records import sites
 from screening.services.records.sites import genesis_body
 from screening.services.records.upkeep import commit_anchors, record_policy
-from screening.services.witness.publish import Published, publish_quietly
+from screening.services.witness.publishing import Published, publish_quietly
 
 
 def example_config() -> str:

@@ -299,7 +299,7 @@ def summary(notes: Notes, outcome: dict[str, Any] | None, now: datetime) -> dict
         "witnessed_from": oldest.checkpoint.size if oldest else None,
         "first_time": rfc3339(oldest.checkpoint.time) if oldest else None,
         # Whether the ledger was begun well before its first checkpoint (a clinic older
-        # than witnessing) rather than with it (at `init`): services/audit/verify.py.
+        # than witnessing) rather than with it (at `init`): services/audit/walk.py.
         "before_witnessing": False,
         "newest": None,
         "consistency": (outcome or {}).get("consistency"),
