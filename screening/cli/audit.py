@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -103,7 +103,7 @@ def verify(
         raise typer.Exit(1)
 
 
-def _print_witness(witness: dict) -> None:  # type: ignore[type-arg]
+def _print_witness(witness: dict[str, Any]) -> None:
     newest = witness.get("newest")
     if not newest:
         return

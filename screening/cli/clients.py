@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -142,7 +142,7 @@ def show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
     emit_record(record, SHOW_FIELDS, as_json=as_json)
 
 
-def _hold_line(hold: dict) -> str:  # type: ignore[type-arg]
+def _hold_line(hold: dict[str, Any]) -> str:
     line = f"hold {hold['id']}: {hold['from']} to {hold['to']} ({hold['reason']})"
     if "withdrawn" in hold:
         return f"{line}; withdrawn ({hold['withdrawn']})"
@@ -209,7 +209,7 @@ HoldOpt = Annotated[
 ]
 
 
-def _hold_changed(result: dict) -> None:  # type: ignore[type-arg]
+def _hold_changed(result: dict[str, Any]) -> None:
     from screening.render.output import message
 
     if result["withdrawn"]:

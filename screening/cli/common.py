@@ -207,6 +207,8 @@ def handle_errors(command: F) -> F:
             error(text)
             raise typer.Exit(code) from None
 
+    # The wrapper keeps the command's signature (functools.wraps), which Typer reads; mypy
+    # cannot see that it is the same callable type F.
     return wrapper  # type: ignore[return-value]
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from screening.cli.common import config_path, globals_of, handle_errors, open_context
+
+if TYPE_CHECKING:
+    from screening.services.plumbing import Context
 
 schedule_app = typer.Typer(
     help="The daily job: draw at [schedule] run_at, keep up through the day, deliver.",
@@ -42,7 +45,7 @@ def run(ctx: typer.Context) -> None:
 
     first = open_context(ctx)
 
-    def contexts():  # type: ignore[no-untyped-def]
+    def contexts() -> Context:
         now = datetime.now(UTC)
         settings = first.settings
         # A change of time zone takes effect at the start of a local day; with the

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -375,3 +376,15 @@ def table_of(model: type[SQLModel]) -> sa.Table:
     # SQLModel's stubs do not declare the __table__ its metaclass gives every table model.
     table: sa.Table = model.__table__  # type: ignore[attr-defined]
     return table
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def flushed_id(row: _Stored) -> int:
+    """The id of a row the database has given one (read back, or added and flushed):
+    SQLModel types every id ``int | None`` for the rows not added yet."""
+    assert row.id is not None, f"{type(row).__name__} used before its flush"
+    return row.id

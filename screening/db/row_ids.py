@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session
 
 
 def gap_table() -> sa.Table:
-    from screening.db.models import RowIdGap
+    from screening.db.models import RowIdGap, table_of
 
-    # SQLModel's metaclass sets __table__ but its class declares no such attribute.
-    return RowIdGap.__table__  # type: ignore[attr-defined]
+    return table_of(RowIdGap)
 
 
 def next_id(session: Session, table: sa.Table) -> int:

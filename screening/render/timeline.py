@@ -98,8 +98,9 @@ def render_text(data: dict[str, Any], color: bool) -> str:
     from rich.console import Console
     from rich.text import Text
 
+    buffer = io.StringIO()
     console = Console(
-        file=io.StringIO(),
+        file=buffer,
         width=80,
         color_system="standard" if color else None,
         force_terminal=color,
@@ -136,7 +137,7 @@ def render_text(data: dict[str, Any], color: bool) -> str:
     console.print(_grid([(event["at"], event["text"]) for event in data["events"]]))
     if not data["events"]:
         console.print("  no events in this period")
-    text = console.file.getvalue()  # type: ignore[attr-defined]
+    text = buffer.getvalue()
     return "".join(line.rstrip() + "\n" for line in text.splitlines())
 
 

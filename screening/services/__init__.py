@@ -1,2 +1,2 @@
-"""The jobs users name, one package each, ordered bottom to top (docs/architecture.md):
-plumbing, witness, records, site, clients, draws, results, progress, audit, daily."""
+"""The jobs users name, one package each; docs/architecture.md lists them bottom to top,
+and a package imports only from the ones below it (tests/test_architecture.py)."""

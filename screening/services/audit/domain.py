@@ -57,6 +57,8 @@ class _StaffName:
     def __ne__(self, other: object) -> bool:
         return not self == other
 
+    # Equal to two different strings, so it has no hash: never a key (mypy's stubs
+    # declare __hash__ a method, hence the ignore).
     __hash__ = None  # type: ignore[assignment]
 
 

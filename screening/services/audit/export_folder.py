@@ -16,7 +16,7 @@ import os
 import shutil
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
@@ -211,5 +211,5 @@ def _witness_files(ctx: Context, origin: str) -> dict[str, bytes]:
     return files
 
 
-def _private(path: Path):  # type: ignore[no-untyped-def]
+def _private(path: Path) -> BinaryIO:
     return os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb")

@@ -1,6 +1,6 @@
 """Sites, their time zones and the staff names the ledger's entries name, against the
 replayed ledger: every stored name matches its salted digest, and every staff member an
-entry names has a name stored.
+entry names has a name stored. The rows are written by records/sites.py.
 """
 
 from __future__ import annotations

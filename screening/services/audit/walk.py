@@ -1,7 +1,7 @@
 """`audit verify` and `audit checkpoint` (DESIGN §6): the walk and its report.
 
 Verify streams the ledger once, in order: every hash and link, then the replay of what
-each entry says (core/replay.py), including every draw recomputed from its key; then it
+each entry says (core/replay/), including every draw recomputed from its key; then it
 checks the tables as a whole (audit/rows.py), every client, hold, closure, draw and
 screening row against what the ledger says (audit/domain.py) and the sites and staff
 names (audit/sites.py). The same walk takes the ledger's tree head at every size a

@@ -13,16 +13,16 @@ from sqlmodel import Session, col, select
 
 from screening.core import validate
 from screening.core.canonical import canonical_text
-from screening.db.models import Client, Hold, Screening
+from screening.db.models import Client, Hold, Screening, flushed_id
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
+from screening.services.plumbing.ledger import LedgerWriter, new_salt
 from screening.services.records.clients import (
     checked,
     client_state,
     find,
     hold_state,
     medication_problems,
-    new_salt,
     require_active,
     summary,
 )
@@ -83,7 +83,7 @@ def check_new(
     return NewClient(**values, renamed=tuple(validate.renamed(medications, settings.vocabulary)))
 
 
-def enrol(session: Session, writer, ctx: Context, new: NewClient) -> Client:  # type: ignore[no-untyped-def]
+def enrol(session: Session, writer: LedgerWriter, ctx: Context, new: NewClient) -> Client:
     """Insert one client and its ledger entry (the caller holds the transaction)."""
     row = Client(
         uid=str(uuid.uuid4()),
@@ -258,7 +258,7 @@ def hold(ctx: Context, code: str, start: str, end: str, reason: str) -> dict[str
             starts_on,
             ends_on,
             text,
-            entry.seq,  # type: ignore[arg-type]
+            entry.seq,
         )
         session.flush()
         return {
@@ -314,7 +314,7 @@ def _cancel_open_screenings(session: Session, writer: Any, ctx: Context, row: Cl
     ).all()
     for screening in open_ones:
         set_status(writer, session, ctx, screening, row, "cancelled", note="client discharged")
-    return [screening.id for screening in open_ones]  # type: ignore[misc]
+    return [flushed_id(screening) for screening in open_ones]
 
 
 def readmit(
@@ -334,7 +334,8 @@ def readmit(
         row = find(session, ctx.site, code)
         if row.status != "discharged":
             raise BadInput(f"client {row.code} is active; only a discharged client is re-admitted")
-        if day <= row.discharged_on:  # type: ignore[operator]
+        assert row.discharged_on is not None  # a discharge records its day
+        if day <= row.discharged_on:
             raise BadInput(
                 f"--on {day} is not after the discharge on {row.discharged_on}; "
                 "re-admit on a later day"

@@ -75,7 +75,8 @@ def deliver(settings: Settings, view: DrawView, channel: str, list_files: ListFi
 def _to_files(settings: Settings, view: DrawView, list_files: ListFiles) -> str:
     from screening.services.plumbing.outputs import guard
 
-    folder = Path(settings.notify.directory)  # type: ignore[arg-type]
+    assert settings.notify.directory is not None  # the channel exists only when it is set
+    folder = Path(settings.notify.directory)
     if not folder.is_absolute():
         folder = settings.folder / folder
     try:

@@ -12,7 +12,7 @@ from screening.core.canonical import private_digest
 from screening.db.models import Closure, Draw
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
-from screening.services.records.clients import new_salt
+from screening.services.plumbing.ledger import new_salt
 from screening.services.records.upkeep import writing
 
 

@@ -33,8 +33,7 @@ from screening.services.draws.pool import candidates, closed_on, recorded_policy
 from screening.services.draws.view import DrawView, find_draw, view
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.keys import read_key
-from screening.services.plumbing.ledger import LedgerWriter, bodies
-from screening.services.records.clients import new_salt
+from screening.services.plumbing.ledger import LedgerWriter, bodies, new_salt
 from screening.services.records.upkeep import foreign_anchor, reveal_due, writing
 
 _LEDGER = table_of(LedgerRow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,12 @@ _INSERT = sa.insert(_LEDGER)
 # ledger's times must go forward (a draw's day, a deadline and a late entry are all read
 # from them). Two workstations' clocks may differ by a little.
 CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
+def new_salt() -> str:
+    """A fresh salt for a private digest (core/canonical.py): free text, a name or a
+    reason enters the ledger only salted, so that its digest cannot be guessed back."""
+    return secrets.token_hex(16)
 
 
 class LedgerWriter:

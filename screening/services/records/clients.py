@@ -4,7 +4,6 @@ and medications checked against the vocabulary. Enrolment and changes are client
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -14,10 +13,6 @@ from screening.core import validate
 from screening.core.canonical import private_digest
 from screening.db.models import Client, Hold
 from screening.errors import BadInput
-
-
-def new_salt() -> str:
-    return secrets.token_hex(16)
 
 
 def client_state(row: Client) -> dict[str, Any]:

@@ -19,8 +19,7 @@ from screening.core.policy import collection_deadline
 from screening.db.models import Client, Screening
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
-from screening.services.plumbing.ledger import LedgerWriter, latest_body
-from screening.services.records.clients import new_salt
+from screening.services.plumbing.ledger import LedgerWriter, latest_body, new_salt
 
 STATUSES = (
     "pending",

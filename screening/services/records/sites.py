@@ -8,12 +8,14 @@ effect when the next local day begins, so that no day's list can be drawn early.
 
 A database made before sites were recorded adopts its site from the ledger (the time
 zone of its latest policy entry) the first time a command uses it, and says so once.
+
+The commands that change a site are site/ (`init`, `site timezone`); audit/sites.py
+checks these rows against the ledger.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -24,17 +26,13 @@ from sqlmodel import Session, col
 
 from screening import __version__
 from screening.config import Settings, SiteSettings
-from screening.core.canonical import private_digest
 from screening.core.selection import ALGORITHM
 from screening.db.models import LedgerRow, Site, SiteZone, table_of
 from screening.errors import EnvironmentProblem
+from screening.services.plumbing.ledger import latest_body, new_salt
 
 log = logging.getLogger("screening")
 _LEDGER = table_of(LedgerRow)
-
-
-def new_salt() -> str:
-    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -100,8 +98,6 @@ def _ledger_empty(session: Session) -> bool:
 
 
 def _latest_policy_zone(session: Session, name: str) -> str | None:
-    from screening.services.plumbing.ledger import latest_body
-
     body = latest_body(session, name, "policy")
     return body.get("timezone") if body else None
 
@@ -229,11 +225,6 @@ def settle(
             problem.message = f"{notices[0]}. {problem.message}"
         raise problem
     return in_force(settings, record, now), notices
-
-
-def staff_digest(salt: str, name: str) -> str:
-    """A staff member's name in the ledger (DESIGN §6: no names in bodies)."""
-    return private_digest(salt, name) or ""
 
 
 def zone_changes(session: Session, site: str | None = None) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from screening.core.interpret import (
     contradicts_level,
     needs_observed_recollection,
 )
-from screening.db.models import Client, Result, ResultVersion, Screening
+from screening.db.models import Client, Result, ResultVersion, Screening, flushed_id
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.ledger import LedgerWriter
@@ -36,7 +36,6 @@ from screening.services.results.versions import (
     content_digest,
     current_version,
     find_result,
-    flushed_id,
     store_versions,
 )
 

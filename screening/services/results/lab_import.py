@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from screening.core import validate
 from screening.core.interpret import outcome_of_level
 from screening.core.ledger import rfc3339
-from screening.db.models import Client, Result, ResultVersion, Screening
+from screening.db.models import Client, Result, ResultVersion, Screening, flushed_id
 from screening.errors import BadInput, RowErrors
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.csv_files import Problem, Row, read_rows
@@ -35,7 +35,6 @@ from screening.services.results.findings import Findings, panel_of
 from screening.services.results.versions import (
     CHUNK,
     current_versions,
-    flushed_id,
     store_versions,
 )
 

@@ -16,11 +16,19 @@ from sqlmodel import Session, col, select
 from screening.core.canonical import canonical_text, private_digest
 from screening.core.interpret import AnalyteOutcome, needs_observed_recollection, read_result
 from screening.core.ledger import rfc3339
-from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screening, table_of
+from screening.db.models import (
+    Client,
+    LedgerRow,
+    Result,
+    ResultVersion,
+    Screening,
+    flushed_id,
+    table_of,
+)
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
-from screening.services.plumbing.ledger import LedgerWriter
-from screening.services.records.clients import find, new_salt
+from screening.services.plumbing.ledger import LedgerWriter, new_salt
+from screening.services.records.clients import find
 from screening.services.records.screenings import REVERSIBLE, create, first_open, key, pending_for
 from screening.services.records.upkeep import writing
 from screening.services.results.checks import (
@@ -32,7 +40,7 @@ from screening.services.results.checks import (
     unstated_prescriptions,
 )
 from screening.services.results.findings import Findings
-from screening.services.results.versions import CHUNK, content_digest, flushed_id, store_versions
+from screening.services.results.versions import CHUNK, content_digest, store_versions
 
 _LEDGER = table_of(LedgerRow)
 

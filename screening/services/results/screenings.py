@@ -11,7 +11,8 @@ from screening.core.canonical import private_digest
 from screening.db.models import Client, Screening
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
-from screening.services.records.clients import find, new_salt
+from screening.services.plumbing.ledger import new_salt
+from screening.services.records.clients import find
 from screening.services.records.screenings import (
     EXCUSE_CODES,
     REVERSED_EXCUSE,

@@ -18,20 +18,21 @@ from sqlmodel import Session, col, select
 from screening.core.canonical import canonical_text, canonical_text_of_stored, private_digest
 from screening.core.interpret import AnalyteOutcome
 from screening.core.ledger import rfc3339
-from screening.db.models import AnalyteResult, Client, Result, ResultVersion, Screening, table_of
+from screening.db.models import (
+    AnalyteResult,
+    Client,
+    Result,
+    ResultVersion,
+    Screening,
+    flushed_id,
+    table_of,
+)
 from screening.db.row_ids import give_ids
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 
 CHUNK = 500  # values in one IN (...): well under SQLite's and PostgreSQL's limits
 _ANALYTES = table_of(AnalyteResult)
-
-
-def flushed_id(row: Client | Screening | Result | ResultVersion) -> int:
-    """The id of a row the database has given one (read back, or added and flushed):
-    SQLModel types every id ``int | None`` for the rows not added yet."""
-    assert row.id is not None, f"{type(row).__name__} used before its flush"
-    return row.id
 
 
 def collection_content(result: Result) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from screening.db.migrate import upgrade
 from screening.errors import BadInput
 from screening.services.plumbing.context import Actor
 from screening.services.plumbing.keys import create_key, create_witness_key
-from screening.services.plumbing.ledger import LedgerWriter, bodies, head
+from screening.services.plumbing.ledger import LedgerWriter, bodies, head, new_salt
 from screening.services.records import sites
 from screening.services.records.sites import genesis_body
 from screening.services.records.upkeep import commit_anchors, record_policy
@@ -104,7 +104,7 @@ def initialise(
                 writer = LedgerWriter(session, actor, now, settings.zone)
                 founded = head(session) is None  # this site begins the ledger
                 if founded:
-                    writer.salts[site] = sites.new_salt()
+                    writer.salts[site] = new_salt()
                     writer.append(site, "genesis", genesis_body())
                 sites.record_site(session, writer, site, timezone, "create")
                 record_policy(session, writer, settings)

@@ -251,7 +251,7 @@ class DeliveryState:
         return entry
 
     def anchors(self, key: str) -> dict[str, str]:
-        return self._witness(key)["anchors"]  # type: ignore[no-any-return]
+        return self._witness(key)["anchors"]
 
     def delivered(self, key: str, point: Checkpoint) -> None:
         entry = self._witness(key)

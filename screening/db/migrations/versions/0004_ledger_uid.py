@@ -21,15 +21,16 @@ def subject(kind: str, body: dict[str, Any]) -> str | None:
     """The client an entry is about, as core/ledger.py's `subject` said it when this
     migration was written: a migration runs as written, whatever the code later becomes
     (and the database layer does not import the core)."""
+    uid: str | None = None
     if kind == "client":
-        return str(body["client"]["uid"])
-    if kind == "hold":
-        return str(body["hold"]["uid"])
-    if kind in ("result", "amendment"):
-        return str(body["uid"])
-    if kind == "screening":
-        return str(body["uid"] if body["action"] == "create" else body["screening"][1])
-    return None
+        uid = body["client"]["uid"]
+    elif kind == "hold":
+        uid = body["hold"]["uid"]
+    elif kind in ("result", "amendment"):
+        uid = body["uid"]
+    elif kind == "screening":
+        uid = body["uid"] if body["action"] == "create" else body["screening"][1]
+    return uid
 
 
 _APPEND_ONLY = "the ledger is append-only: entries are never updated or deleted"
