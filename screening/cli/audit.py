@@ -43,10 +43,9 @@ def verify(
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        from screening.services.plumbing import head
+        from screening.services.audit import ledger_length
 
-        with context.database.read() as session:
-            total = (head(session) or (0, ""))[0]
+        total = ledger_length(context)
         with Progress(
             TextColumn("verifying the ledger"),
             BarColumn(),

@@ -4,6 +4,14 @@ fairness, a client's receipt, and the export with its standalone verifier."""
 from screening.services.audit.export_folder import VERIFIER, export
 from screening.services.audit.fairness_figures import fairness
 from screening.services.audit.receipt import explain
-from screening.services.audit.walk import checkpoint, verify
+from screening.services.audit.walk import checkpoint, ledger_length, verify
 
-__all__ = ["VERIFIER", "checkpoint", "explain", "export", "fairness", "verify"]
+__all__ = [
+    "VERIFIER",
+    "checkpoint",
+    "explain",
+    "export",
+    "fairness",
+    "ledger_length",
+    "verify",
+]

@@ -67,6 +67,12 @@ def _wanted(text: str | None) -> tuple[tuple[int, str] | None, Path | None]:
     )
 
 
+def ledger_length(ctx: Context) -> int:
+    """How many entries the ledger holds: what a progress bar of `verify` counts to."""
+    with ctx.database.read() as session:
+        return (head(session) or (0, ""))[0]
+
+
 def verify(
     ctx: Context, checkpoint: str | None = None, progress: Callable[[int], None] | None = None
 ) -> Report:

@@ -2,7 +2,6 @@
 the guard on every file written, the key files, and mail and command transport."""
 
 from screening.services.plumbing.context import Actor, Context
-from screening.services.plumbing.ledger import head
 from screening.services.plumbing.outputs import Output, output, shown
 
-__all__ = ["Actor", "Context", "Output", "head", "output", "shown"]
+__all__ = ["Actor", "Context", "Output", "output", "shown"]
