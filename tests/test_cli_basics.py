@@ -101,7 +101,7 @@ def test_docs_cli_md_is_generated_from_the_app() -> None:
 def test_no_config_is_an_environment_error_without_traceback() -> None:
     result = runner.invoke(app, ["clients", "list"])
     assert result.exit_code == 3
-    assert "run `screening init`" in result.stderr
+    assert "cd into the clinic's folder, or pass --config PATH" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert len(result.stderr.strip().splitlines()) == 1
 

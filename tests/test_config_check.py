@@ -333,19 +333,22 @@ def test_a_named_config_that_is_missing_is_not_replaced_by_another(
     assert result.exit_code == 3
     assert result.stdout == ""
     assert result.stderr == (
-        "error: no configuration at missing.toml; run `screening init` "
-        "there, or pass --config PATH\n"
+        "error: no configuration at missing.toml; check the path, or cd into the "
+        "clinic's folder\n"
     )
 
 
-def test_no_config_anywhere_says_to_run_init(tmp_path: Path) -> None:
+def test_no_config_anywhere_names_where_it_looked_and_not_init(tmp_path: Path) -> None:
+    """Outside the clinic's folder, `init` would make a second clinic with a new key."""
     result = check()
 
     assert result.exit_code == 3
     assert result.stdout == ""
+    user = tmp_path / "home" / ".config" / "screening" / "screening.toml"
     assert result.stderr == (
-        f"error: no configuration at {tmp_path / 'screening.toml'}; "
-        "run `screening init` there, or pass --config PATH\n"
+        "error: no clinic configuration found (looked for --config, $SCREENING_CONFIG, "
+        f"{tmp_path / 'screening.toml'} and {user}); cd into the clinic's folder, or pass "
+        "--config PATH\n"
     )
 
 

@@ -17,6 +17,7 @@ from screening.cli.common import (
     set_globals,
     setup_logging,
 )
+from screening.cli.grammar import HELP_OPTIONS, ScreeningGroup
 
 
 class _Screening(typer.Typer):
@@ -37,10 +38,19 @@ class _Screening(typer.Typer):
 
 app = _Screening(
     name="screening",
-    help="Random, unannounced drug screening for intensive outpatient programs.",
+    help=(
+        "Random, unannounced drug screening for intensive outpatient programs.\n\n"
+        "The global options (--config, --db, --actor, --debug) may come before the "
+        "command or after it (`screening select --config X`); after it, a word that is "
+        "the value of the command's own option stays that value (`--reason --debug`), as "
+        "does everything after `--`."
+    ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    cls=ScreeningGroup,
+    context_settings={"help_option_names": HELP_OPTIONS},
+    rich_markup_mode=None,
 )
 
 
@@ -94,7 +104,14 @@ def main(
     ] = False,
 ) -> None:
     """Random, unannounced drug screening for intensive outpatient programs."""
-    ctx.obj = Globals(config=config, db=db, actor=actor, debug=debug)
+    typed = ctx.get_parameter_source("db")
+    ctx.obj = Globals(
+        config=config,
+        db=db,
+        actor=actor,
+        debug=debug,
+        db_typed=typed is not None and typed.name == "COMMANDLINE",
+    )
     set_globals(ctx.obj)
     setup_logging()
 

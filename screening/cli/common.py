@@ -35,6 +35,8 @@ class Globals:
     db: str | None = None
     actor: str | None = None
     debug: bool = False
+    # --db was typed (not taken from $SCREENING_DATABASE_URL): `init` records it.
+    db_typed: bool = False
 
 
 # The global options of the invocation under way; the error boundary reads --debug here.

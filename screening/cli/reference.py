@@ -29,6 +29,7 @@ def render_cli_md() -> str:
     import typer.main
 
     from screening.cli import app
+    from screening.cli.examples import EXAMPLES
 
     root = typer.main.get_command(app)
     lines = [
@@ -61,6 +62,10 @@ def render_cli_md() -> str:
                 help_text = (parameter.help or "").replace("|", "\\|")
                 if parameter.required:
                     help_text += " (required)"
-                lines.append(f"| `{', '.join(parameter.opts)}` | {help_text} |")
+                value = "" if parameter.is_flag or not parameter.metavar else f" {parameter.metavar}"
+                lines.append(f"| `{', '.join(parameter.opts)}{value}` | {help_text} |")
             lines.append("")
+        examples = EXAMPLES.get(path[1:])
+        if examples:
+            lines += ["Examples:", "", "```", *examples, "```", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,13 +23,62 @@ db_app = typer.Typer(help="Database schema and backups.", no_args_is_help=True)
 
 
 def _local_timezone() -> str | None:
-    """The machine's IANA zone name, when /etc/localtime says it."""
+    """The machine's IANA zone name, when $TZ or /etc/localtime says it."""
+    named = os.environ.get("TZ", "").lstrip(":")
+    if named and _is_zone(named):
+        return named
     try:
         target = str(Path("/etc/localtime").resolve())
     except OSError:
         return None
     _, marker, name = target.partition("zoneinfo/")
-    return name if marker and name else None
+    return name if marker and _is_zone(name) else None
+
+
+def _is_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America", a folder
+        return False
+    return True
+
+
+def _on_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _clinic_zone(given: str | None) -> str:
+    """The zone --timezone gave, else asked for at a terminal (the machine's offered),
+    else refused: a server's zone is often UTC, hours from the clinic's "today"."""
+    from screening.errors import BadInput
+
+    machine = _local_timezone()
+    if given is None and not _on_terminal():
+        example = machine or "America/New_York"
+        raise BadInput(
+            "--timezone is required: the clinic's IANA time zone, which decides its "
+            f'"today" (e.g. --timezone {example}'
+            + (", this machine's)" if machine else ")")
+        )
+    zone = given or typer.prompt(
+        "The clinic's time zone (IANA name, e.g. America/New_York)",
+        default=machine,
+        err=True,
+    )
+    zone = zone.strip()
+    if not _is_zone(zone):
+        import difflib
+        from zoneinfo import available_timezones
+
+        known = {name.lower(): name for name in available_timezones()}
+        close = known.get(zone.lower()) or next(
+            iter(difflib.get_close_matches(zone, sorted(known.values()), n=1, cutoff=0.6)), None
+        )
+        hint = f"; did you mean {close}?" if close else "; e.g. America/New_York"
+        raise BadInput(f"{zone!r} is not an IANA time zone{hint}")
+    return zone
 
 
 @handle_errors
@@ -38,27 +89,32 @@ def init(
         str | None,
         typer.Option(
             "--timezone",
-            help="The clinic's IANA time zone, e.g. America/New_York (default: this machine's).",
+            help="The clinic's IANA time zone, e.g. America/New_York (asked for at a "
+            "terminal, this machine's offered; required elsewhere).",
         ),
     ] = None,
 ) -> None:
-    """Set up a clinic here: config, database, key file and the first ledger entries."""
+    """Set up a clinic here: config, database, key file and the first ledger entries.
+
+    With --db URL the config records the URL, so that the commands after init use that
+    database; a password never goes in it (use PGPASSWORD or ~/.pgpass)."""
     from datetime import UTC, datetime
 
-    from screening.errors import BadInput
     from screening.render.output import message
     from screening.services.plumbing import Actor
     from screening.services.site import initialise
 
-    zone = timezone or _local_timezone()
-    if zone is None:
-        raise BadInput(
-            "cannot tell this machine's time zone; pass --timezone, e.g. America/New_York"
-        )
+    zone = _clinic_zone(timezone)
     options = globals_of(ctx)
     path = options.config or Path.cwd() / "screening.toml"
     result = initialise(
-        path, site, zone, options.db, Actor(os_user(), options.actor), datetime.now(UTC)
+        path,
+        site,
+        zone,
+        options.db,
+        Actor(os_user(), options.actor),
+        datetime.now(UTC),
+        record_url=options.db_typed,
     )
     message(f"Initialised site {site!r} in time zone {zone}.")
     message(f"  config:   {result.config}")

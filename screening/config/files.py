@@ -24,7 +24,11 @@ def user_config_path() -> Path:
 
 
 def discover(explicit: Path | None) -> Path:
-    """``--config``, else ``$SCREENING_CONFIG``, else ``./screening.toml``, else the user dir."""
+    """``--config``, else ``$SCREENING_CONFIG``, else ``./screening.toml``, else the user dir.
+
+    A path named by --config or $SCREENING_CONFIG is used as given (a missing one is an
+    error, never replaced by another clinic's config); when nothing names one and none
+    is found, the error lists where it looked."""
     if explicit is not None:
         return explicit
     from_env = os.environ.get("SCREENING_CONFIG")
@@ -34,7 +38,12 @@ def discover(explicit: Path | None) -> Path:
     if here.exists():
         return here
     user = user_config_path()
-    return user if user.exists() else here
+    if user.exists():
+        return user
+    raise EnvironmentProblem(
+        f"no clinic configuration found (looked for --config, $SCREENING_CONFIG, "
+        f"{here} and {user}); cd into the clinic's folder, or pass --config PATH"
+    )
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -43,7 +52,7 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise EnvironmentProblem(
-            f"no configuration at {path}; run `screening init` there, or pass --config PATH"
+            f"no configuration at {path}; check the path, or cd into the clinic's folder"
         ) from None
     except PermissionError:
         raise EnvironmentProblem(f"cannot read {path}: permission denied") from None

@@ -71,11 +71,16 @@ class Database:
         self._batch: Session | None = None
         # What waits for the batch to commit (after_commit), by name: run once each.
         self._after_batch: dict[str, Callable[[], None]] = {}
-        if self.is_sqlite:
-            self.engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-            _configure_sqlite(self.engine)
-        else:
-            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        try:
+            if self.is_sqlite:
+                self.engine = sa.create_engine(
+                    url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
+                )
+                _configure_sqlite(self.engine, sqlite_path(url))
+            else:
+                self.engine = sa.create_engine(url, pool_pre_ping=True)
+        except ImportError:  # SQLAlchemy imports the driver here
+            raise _no_driver(url) from None
 
     @classmethod
     def create_sqlite_file(cls, url: URL) -> None:
@@ -215,7 +220,34 @@ class Database:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _no_driver(url: URL) -> EnvironmentProblem:
+    if url.drivername == "postgresql+psycopg":
+        return EnvironmentProblem(
+            "the PostgreSQL driver (psycopg) is not installed; install it with "
+            'pip install "screening[postgresql]"'
+        )
+    return EnvironmentProblem(
+        f"the database driver for {url.drivername} is not installed; use "
+        'postgresql+psycopg://... after pip install "screening[postgresql]"'
+    )
+
+
+# What SQLite says of a file that is not one of its databases, or whose pages are cut
+# short or overwritten (SQLITE_NOTADB, SQLITE_CORRUPT).
+_DAMAGED = ("file is not a database", "database disk image is malformed", "file is encrypted")
+
+
+def _configure_sqlite(engine: Engine, path: Path | None) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        reason = str(context.original_exception).lower()
+        if path is not None and any(words in reason for words in _DAMAGED):
+            raise EnvironmentProblem(
+                f"the database file {path} is not a SQLite database or is damaged; "
+                "restore it from a copy made by `screening db backup` (keep the damaged "
+                "file for inspection)"
+            )
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -27,11 +28,27 @@ def example_config() -> str:
     return resources.files("screening").joinpath("data/config.example.toml").read_text("utf-8")
 
 
-def config_text(site: str, timezone: str) -> str:
-    """The example config with this clinic's site name and time zone."""
+def config_text(site: str, timezone: str, database_url: str | None = None) -> str:
+    """The example config with this clinic's site name, time zone and, when given, the
+    database URL (else the example's SQLite file beside the config)."""
     text = example_config()
     text = re.sub(r'(?m)^name = "main"$', f'name = "{site}"', text, count=1)
-    return re.sub(r'(?m)^timezone = ".*"$', f'timezone = "{timezone}"', text, count=1)
+    text = re.sub(r'(?m)^timezone = ".*"$', f'timezone = "{timezone}"', text, count=1)
+    if database_url is not None:
+        # json's string escapes are TOML's basic-string escapes.
+        line = f"url = {json.dumps(database_url)}"
+        text = re.sub(r'(?m)^url = "sqlite:///screening.db"$', lambda _: line, text, count=1)
+    return text
+
+
+def _refuse_a_password(db_url: str) -> None:
+    url = resolve_url(db_url, Path.cwd())
+    if url.password is not None:
+        raise BadInput(
+            "the database URL holds a password, and init writes the URL into the config; "
+            "leave the password out of the URL and give it through PGPASSWORD or "
+            "~/.pgpass (mode 0600) instead"
+        )
 
 
 @dataclass(frozen=True)
@@ -53,8 +70,14 @@ def initialise(
     db_url: str | None,
     actor: Actor,
     now: datetime,
+    *,
+    record_url: bool = False,
 ) -> InitResult:
-    """Create a clinic. Refuses if anything already exists; removes what it made on error."""
+    """Create a clinic. Refuses if anything already exists; removes what it made on error.
+
+    With ``record_url`` the config names ``db_url`` as its database, so that the commands
+    after `init` use it; a URL holding a password is refused (the config is a file that
+    gets copied and shown: libpq reads PGPASSWORD or ~/.pgpass instead)."""
     if not SITE_PATTERN.match(site):
         raise BadInput(
             f"{site!r} is not a site name; use up to 32 lower-case letters, digits, - or _"
@@ -65,7 +88,9 @@ def initialise(
             f"{config_path} already exists; this folder has a clinic already "
             "(use --config for another)"
         )
-    text = config_text(site, timezone)
+    if record_url and db_url is not None:
+        _refuse_a_password(db_url)
+    text = config_text(site, timezone, db_url if record_url else None)
     config_path.parent.mkdir(parents=True, exist_ok=True)
     created: list[Path] = []
     try:
