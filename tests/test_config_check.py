@@ -333,8 +333,7 @@ def test_a_named_config_that_is_missing_is_not_replaced_by_another(
     assert result.exit_code == 3
     assert result.stdout == ""
     assert result.stderr == (
-        "error: no configuration at missing.toml; check the path, or cd into the "
-        "clinic's folder\n"
+        "error: no configuration at missing.toml; check the path, or cd into the clinic's folder\n"
     )
 
 

@@ -171,3 +171,80 @@ def test_the_sites_of_a_network_share_the_founding_sites_witness_key(
         verified = run(folder, "audit", "verify")
         assert verified.exit_code == 0, verified.stderr
         assert "witnessed: " in verified.stdout and "another key" not in verified.stderr
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_init_records_a_typed_database_url_and_the_next_command_uses_it(
+    backend: str, tmp_path: Path, where: str
+) -> None:
+    """`screening --db URL init` (or `init --db URL`): the config names that database,
+    so that the commands after it need no --db (issue 16)."""
+    args = ["init", "--timezone", "America/New_York"]
+    args = ["--db", backend, *args] if where == "before" else [*args, "--db", backend]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert f"url = {json.dumps(backend)}" in (tmp_path / "screening.toml").read_text()
+    listed = runner.invoke(app, ["clients", "list", "--json"])
+    assert (listed.exit_code, listed.stdout.strip()) == (0, "[]"), listed.stderr
+    verified = runner.invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.stderr
+
+
+def test_init_refuses_a_password_in_the_url_it_would_record(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["init", "--timezone", "UTC", "--db", "postgresql+psycopg://clinic:s3cret@db/screening"],
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: the database URL holds a password, and init writes the URL into the config; "
+        "leave the password out of the URL and give it through PGPASSWORD or ~/.pgpass "
+        "(mode 0600) instead\n"
+    )
+    assert "s3cret" not in result.stdout + result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == []
+
+
+def test_init_away_from_a_terminal_requires_the_time_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server's zone is often UTC: taking it silently puts "today" hours off."""
+    monkeypatch.setattr("screening.cli.setup._local_timezone", lambda: "Etc/UTC")
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --timezone is required: the clinic's IANA time zone, which decides its "
+        '"today" (e.g. --timezone Etc/UTC, this machine\'s)\n'
+    )
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == []
+
+
+def test_init_at_a_terminal_asks_for_the_time_zone_offering_the_machines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("screening.cli.setup._on_terminal", lambda: True)
+    monkeypatch.setattr("screening.cli.setup._local_timezone", lambda: "Europe/Berlin")
+    offered = runner.invoke(app, ["init"], input="\n")
+    assert offered.exit_code == 0, offered.stderr
+    assert "[Europe/Berlin]" in offered.stderr
+    assert 'timezone = "Europe/Berlin"' in (tmp_path / "screening.toml").read_text()
+    typed = runner.invoke(
+        app, ["--config", str(tmp_path / "b" / "screening.toml"), "init"], input="America/Denver\n"
+    )
+    assert typed.exit_code == 0, typed.stderr
+    assert 'timezone = "America/Denver"' in (tmp_path / "b" / "screening.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [("america/new_york", "America/New_York"), ("Europe/Londn", "Europe/London")],
+)
+def test_a_misspelt_time_zone_gets_a_did_you_mean(
+    tmp_path: Path, typed: str, suggested: str
+) -> None:
+    result = runner.invoke(app, ["init", "--timezone", typed])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {typed!r} is not an IANA time zone; did you mean {suggested}?\n"
+    )
+    assert not (tmp_path / "screening.toml").exists()

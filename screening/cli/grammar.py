@@ -117,7 +117,7 @@ def hoist_globals(root: Any, args: list[str]) -> list[str]:
     index = 0
     while index < len(args):
         token = args[index]
-        if token == "--":
+        if token == "--":  # noqa: S105  (the end of options, not a password)
             kept.extend(args[index:])
             break
         name, equals, _ = token.partition("=")

@@ -62,7 +62,9 @@ def render_cli_md() -> str:
                 help_text = (parameter.help or "").replace("|", "\\|")
                 if parameter.required:
                     help_text += " (required)"
-                value = "" if parameter.is_flag or not parameter.metavar else f" {parameter.metavar}"
+                value = (
+                    "" if parameter.is_flag or not parameter.metavar else f" {parameter.metavar}"
+                )
                 lines.append(f"| `{', '.join(parameter.opts)}{value}` | {help_text} |")
             lines.append("")
         examples = EXAMPLES.get(path[1:])

@@ -59,8 +59,7 @@ def _clinic_zone(given: str | None) -> str:
         example = machine or "America/New_York"
         raise BadInput(
             "--timezone is required: the clinic's IANA time zone, which decides its "
-            f'"today" (e.g. --timezone {example}'
-            + (", this machine's)" if machine else ")")
+            f'"today" (e.g. --timezone {example}' + (", this machine's)" if machine else ")")
         )
     zone = given or typer.prompt(
         "The clinic's time zone (IANA name, e.g. America/New_York)",
