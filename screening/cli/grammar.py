@@ -35,6 +35,7 @@ _METAVARS = {
     "URL": ("--db",),
     "ZONE": ("--timezone",),
     "VALUE": ("--creatinine", "--sg", "--ph"),
+    "ID": ("--specimen-id", "--lab-report"),
 }
 _METAVAR_OF = {name: metavar for metavar, names in _METAVARS.items() for name in names}
 

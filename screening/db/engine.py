@@ -96,8 +96,10 @@ class Database:
         """SQLite would silently create an empty database where none exists: refuse."""
         path = sqlite_path(self.url)
         if path is not None and not path.exists():
+            # Not `init`: beside a config, it refuses (and elsewhere makes a second clinic).
             raise EnvironmentProblem(
-                f"no database at {path}; run `screening init`, or pass --db URL"
+                f"no database at {path}; put back the file (or a copy made by `screening db "
+                "backup`), or pass --db URL"
             )
 
     def exposure(self) -> str | None:
