@@ -14,6 +14,7 @@ from freezegun import freeze_time
 from typer.testing import CliRunner
 
 from screening.cli import app
+from tests.conftest import isolate
 
 runner = CliRunner()
 
@@ -47,12 +48,23 @@ def _rows(folder: Path, query: str) -> list[tuple]:
 TUESDAY = datetime(2026, 12, 8, 20, 0, tzinfo=UTC)
 
 
-def test_the_demo_makes_a_verifiable_clinic_and_its_five_commands_work(tmp_path: Path) -> None:
-    made = _demo(TUESDAY)
+@pytest.fixture(scope="module")
+def tuesday(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo made once for the module, in its default folder: (folder, stdout)."""
+    where = tmp_path_factory.mktemp("tuesday")
+    with pytest.MonkeyPatch.context() as patch:
+        isolate(where, patch)
+        made = _demo(TUESDAY)
     assert made.exit_code == 0, made.stdout + made.stderr
-    folder = tmp_path / "screening-demo"
-    assert f"cd {Path('screening-demo')}" in made.stdout
-    commands = _tried(made.stdout)
+    return where / "screening-demo", made.stdout
+
+
+def test_the_demo_makes_a_verifiable_clinic_and_its_five_commands_work(
+    tuesday: tuple[Path, str],
+) -> None:
+    folder, stdout = tuesday
+    assert f"cd {Path('screening-demo')}" in stdout
+    commands = _tried(stdout)
     assert [c[:2] for c in commands] == [
         ["today"],
         ["timeline", "C-113"],
@@ -73,9 +85,8 @@ def test_the_demo_makes_a_verifiable_clinic_and_its_five_commands_work(tmp_path:
     assert "no show" in timeline and "phase 1 → 2" in timeline
 
 
-def test_the_demo_holds_every_kind_of_event_it_promises(tmp_path: Path) -> None:
-    assert _demo(TUESDAY, "clinic").exit_code == 0
-    folder = tmp_path / "clinic"
+def test_the_demo_holds_every_kind_of_event_it_promises(tuesday: tuple[Path, str]) -> None:
+    folder, _ = tuesday
     statuses = {status for (status,) in _rows(folder, "SELECT DISTINCT status FROM screenings")}
     assert {"collected", "no_show", "refused", "excused", "pending"} <= statuses
     # A dilute specimen, and its observed recollection collected under observation.

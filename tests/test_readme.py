@@ -214,7 +214,7 @@ def test_the_results_examples_read_as_the_text_says(reader: Reader) -> None:
     assert "pending" in [row["status"] for row in by_code["C-115"]]
     # C-113's dilute specimen, weeks ago, and its observed recollection.
     history = json.loads(reader.ok("results", "list", "--client", "C-113", "--json"))
-    assert any(row["validity"] == "dilute" for row in history)
+    assert any(row.get("validity") == "dilute" for row in history)
     assert any(row["reason"] == "recollection" for row in history)
     # Nobody on buprenorphine or methadone is flagged for possible diversion by accident.
     assert not [row for row in rows for flag in row["flags"] if "diversion" in flag]
