@@ -158,3 +158,19 @@ def test_the_demo_never_writes_to_another_database(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "never writes to another database" in result.stderr
     assert not (tmp_path / "screening-demo").exists() and not (tmp_path / "other.db").exists()
+
+
+def test_a_demo_that_fails_half_way_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screening.errors import EnvironmentProblem
+    from screening.services.demo.story import Story
+
+    def broken(self: Story, offset: int) -> None:
+        raise EnvironmentProblem("the disk is full")
+
+    monkeypatch.setattr(Story, "day", broken)
+    result = _demo(TUESDAY)
+    assert result.exit_code == 3
+    assert result.stderr.strip() == "error: the disk is full"
+    assert not (tmp_path / "screening-demo").exists()
