@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from screening import __version__
-from screening.cli import audit, clients, draws, progress, results, schedule, setup, site
+from screening.cli import audit, clients, demo, draws, progress, results, schedule, setup, site
 from screening.cli.common import (
     SIGPIPE_STATUS,
     Globals,
@@ -124,3 +124,4 @@ progress.register(app)
 audit.register(app)
 schedule.register(app)
 site.register(app)
+demo.register(app)
