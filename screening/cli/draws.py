@@ -57,23 +57,25 @@ def _summary(view: DrawView, zone: object) -> str:
     return text
 
 
+def _payload(view: DrawView) -> dict[str, object]:
+    return {
+        "site": view.site,
+        "date": view.day.isoformat(),
+        "drawn_at": view.drawn_at.isoformat(),
+        "late": view.late,
+        "amendments": view.amendments,
+        "closed": view.closed,
+        "pool": view.pool_size,
+        "left_out": view.left_out,
+        "selected": view.rows,
+    }
+
+
 def _emit(view: DrawView, zone: object, as_json: bool) -> None:
     from screening.render.output import emit_json, emit_rows, message
 
     if as_json:
-        emit_json(
-            {
-                "site": view.site,
-                "date": view.day.isoformat(),
-                "drawn_at": view.drawn_at.isoformat(),
-                "late": view.late,
-                "amendments": view.amendments,
-                "closed": view.closed,
-                "pool": view.pool_size,
-                "left_out": view.left_out,
-                "selected": view.rows,
-            }
-        )
+        emit_json(_payload(view))
         return
     emit_rows(
         view.rows,
@@ -157,21 +159,82 @@ def select(
         _write_csv(view, target, amend, late is not None)
 
 
-@handle_errors
-def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Today's list: who was drawn, what is pending, what is done."""
-    from screening.render.output import emit_json, message
-    from screening.services.draws import today as todays_draw
+TODAY_FORMATS = ("text", "json", "csv", "html")
 
+
+def _today_form(view: DrawView, chosen: str, zone: object) -> str:
+    """Today's list as the text of a file in the ``chosen`` form."""
+    import contextlib
+    import io
+    import json
+
+    from screening.render.output import emit_csv
+
+    buffer = io.StringIO()
+    if chosen == "json":
+        return json.dumps(_payload(view), indent=2, ensure_ascii=False, default=str) + "\n"
+    if chosen == "csv":
+        emit_csv(view.rows, _draw_columns(), buffer)
+    elif chosen == "html":
+        from screening.render.front_desk import front_desk_html
+
+        return front_desk_html(view.site, view.day, view.rows, closed=view.closed)
+    else:
+        with contextlib.redirect_stdout(buffer):
+            _emit(view, zone, as_json=False)
+    return buffer.getvalue()
+
+
+@handle_errors
+def today(
+    ctx: typer.Context,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="text, json, csv or html (html: the front desk's printable sheet, with a "
+            "box for the collector's initials and the time collected).",
+        ),
+    ] = "text",
+    as_json: Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="FILE", help="Write to FILE (mode 0600) instead of the terminal."
+        ),
+    ] = None,
+) -> None:
+    """Today's list: who was drawn, what is pending, what is done."""
+    import sys
+
+    from screening.errors import BadInput
+    from screening.render.output import message
+    from screening.services.draws import today as todays_draw
+    from screening.services.plumbing import output
+
+    if as_json and format not in ("text", "json"):
+        raise BadInput(f"--json is short for --format json: it cannot go with --format {format}")
+    chosen = "json" if as_json else format
+    if chosen not in TODAY_FORMATS:
+        raise BadInput(f"--format {format!r} is not one of {', '.join(TODAY_FORMATS)}")
     context = open_context(ctx)
+    target = output(context.settings, context.database, out, "--out")
     view = todays_draw(context)
     if view is None:
-        if as_json:
-            emit_json(None)
+        if chosen == "json":
+            if target is None:
+                sys.stdout.write("null\n")
+            else:
+                message(target.write("null\n", "the list"))
         message(f"no draw yet for {context.today}; run `screening select`")
         return
-    _emit(view, context.settings.zone, as_json)
-    if not as_json:
+    if target is not None:
+        message(target.write(_today_form(view, chosen, context.settings.zone), "the list"))
+    elif chosen in ("text", "json"):
+        _emit(view, context.settings.zone, chosen == "json")
+    else:
+        sys.stdout.write(_today_form(view, chosen, context.settings.zone))
+    if chosen != "json":
         done = len(view.rows) - view.pending - view.overdue
         overdue = f", {view.overdue} overdue" if view.overdue else ""
         message(f"{view.pending} pending{overdue}, {done} done")

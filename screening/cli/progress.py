@@ -135,8 +135,15 @@ RECONCILE_COLUMNS = [
 
 
 def _table(
-    rows: list[dict], columns: list[tuple[str, str]], chosen: str, title: str, out: Output | None
+    rows: list[dict],
+    columns: list[tuple[str, str]],
+    chosen: str,
+    title: str,
+    out: Output | None,
+    page: tuple[str, str],
 ) -> None:
+    """The report in the chosen form; ``page`` is the site and the day every printed page
+    of the HTML names."""
     import contextlib
     import io
     import json
@@ -152,7 +159,8 @@ def _table(
     elif chosen == "html":
         from screening.render.timeline import render_table_html
 
-        deliver(render_table_html(title, rows, columns), out, "the report")
+        site, day = page
+        deliver(render_table_html(title, rows, columns, site=site, day=day), out, "the report")
     else:
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
@@ -194,7 +202,8 @@ def team(
         from screening.render.timeline import team_for_reading
 
         rows = team_for_reading(rows)
-    _table(rows, TEAM_COLUMNS, chosen, f"Team report, {day or context.today}", target)
+    shown = str(day or context.today)
+    _table(rows, TEAM_COLUMNS, chosen, f"Team report, {shown}", target, (context.site, shown))
 
 
 @report_app.command("reconcile")
@@ -214,4 +223,5 @@ def reconcile(
     context = open_context(ctx)
     target = destination(context, out)
     rows = reconcile_rows(context, start, end)
-    _table(rows, RECONCILE_COLUMNS, chosen, "Daily reconciliation", target)
+    page = (context.site, str(context.today))
+    _table(rows, RECONCILE_COLUMNS, chosen, "Daily reconciliation", target, page)

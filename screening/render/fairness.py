@@ -27,21 +27,23 @@ SECTIONS = (
 
 
 def render_fairness_html(site: str, data: dict[str, Any]) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    """The report; each printed page names the site and the last day analysed."""
+    from screening.render.page import environment
 
-    env = Environment(
-        loader=PackageLoader("screening", "render/templates"),
-        autoescape=select_autoescape(default=True),
-    )
     period = data["period"]
     clients = sorted(data["clients"], key=lambda c: (c["words"] != "worth a look", c["adjusted"]))
-    return env.get_template("fairness.html").render(
-        site=site,
-        period=f"{period['from'] or 'the first draw'} to {period['to']}",
-        data=data,
-        sections=SECTIONS,
-        bars={name: _bars(data[name]["groups"]) for name, _, _ in SECTIONS},
-        clients=clients,
+    return str(
+        environment()
+        .get_template("fairness.html")
+        .render(
+            site=site,
+            day=period["to"],
+            period=f"{period['from'] or 'the first draw'} to {period['to']}",
+            data=data,
+            sections=SECTIONS,
+            bars={name: _bars(data[name]["groups"]) for name, _, _ in SECTIONS},
+            clients=clients,
+        )
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 from typing import Any
 
 from screening.core.timeline import LEGEND
@@ -168,8 +169,6 @@ def render_csv(data: dict[str, Any]) -> str:
         else:
             writer.writerow(["measure", name, "" if value is None else value])
     for week in data["strip"]:
-        from datetime import date, timedelta
-
         monday = date.fromisoformat(week["week_of"])
         for offset, cell in enumerate(week["days"]):
             writer.writerow(["day", (monday + timedelta(days=offset)).isoformat(), cell])
@@ -190,20 +189,18 @@ def render_csv(data: dict[str, Any]) -> str:
 def render_html(data: dict[str, Any]) -> str:
     """One self-contained page: no scripts, no network, inline SVG, print styles; every
     piece of text escaped by the template engine."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from screening.render.page import environment
 
-    env = Environment(
-        loader=PackageLoader("screening", "render/templates"),
-        autoescape=select_autoescape(default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("timeline.html").render(
-        data=data,
-        legend=LEGEND,
-        measures=measure_lines(data["measures"]),
-        colors=_HTML_COLORS,
-        trend=_trend(data["screenings"]),
+    return str(
+        environment(trim=True)
+        .get_template("timeline.html")
+        .render(
+            data=data,
+            legend=LEGEND,
+            measures=measure_lines(data["measures"]),
+            colors=_HTML_COLORS,
+            trend=_trend(data["screenings"]),
+        )
     )
 
 
@@ -253,15 +250,17 @@ def team_for_reading(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def render_table_html(
-    title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]
+    title: str,
+    rows: list[dict[str, Any]],
+    columns: list[tuple[str, str]],
+    *,
+    site: str,
+    day: date | str,
 ) -> str:
-    """A report as one self-contained, escaped HTML page."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    """A report as one self-contained, escaped HTML page; each printed page names the
+    ``site`` and the report's ``day``."""
+    from screening.render.page import environment
 
-    env = Environment(
-        loader=PackageLoader("screening", "render/templates"),
-        autoescape=select_autoescape(default=True),
-    )
     cells = [
         [
             ", ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v)
@@ -269,6 +268,8 @@ def render_table_html(
         ]
         for row in rows
     ]
-    return env.get_template("table.html").render(
-        title=title, headings=[h for _, h in columns], rows=cells
+    return str(
+        environment()
+        .get_template("table.html")
+        .render(title=title, site=site, day=day, headings=[h for _, h in columns], rows=cells)
     )

@@ -10,12 +10,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from screening.config import Settings
 from screening.errors import ScreeningError
@@ -55,10 +54,20 @@ def payload(view: DrawView) -> dict[str, Any]:
     }
 
 
-# What the "files" channel writes: the list's CSV text and HTML page, from a title, the
-# rows and their columns. The daily job is handed one by the command that starts it
-# (render/day_list.py), as services do not render.
-ListFiles = Callable[[str, list[dict[str, Any]], list[tuple[str, str]]], tuple[str, str]]
+class ListFiles(Protocol):
+    """What the "files" channel writes: the list's CSV text and HTML page, from the rows
+    and their columns, and the site and day the printed page names. The daily
+    job is handed one by the command that starts it (render/day_list.py), as services do
+    not render."""
+
+    def __call__(
+        self,
+        rows: list[dict[str, Any]],
+        columns: list[tuple[str, str]],
+        *,
+        site: str,
+        day: date,
+    ) -> tuple[str, str]: ...
 
 
 def deliver(settings: Settings, view: DrawView, channel: str, list_files: ListFiles) -> str:
@@ -85,8 +94,7 @@ def _to_files(settings: Settings, view: DrawView, list_files: ListFiles) -> str:
     except OSError as error:
         raise DeliveryFailed(f"cannot create {folder}: {error.strerror}") from None
     name = f"screening-{view.site}-{view.day.isoformat()}"
-    title = f"Screening list for {view.day} ({view.site})"
-    csv_text, html = list_files(title, view.rows, COLUMNS)
+    csv_text, html = list_files(view.rows, COLUMNS, site=view.site, day=view.day)
     try:
         files = guard(settings)
         files.write(folder / f"{name}.csv", csv_text, "[notify] directory", "the list")

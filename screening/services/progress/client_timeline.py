@@ -104,6 +104,7 @@ def timeline(
         "client": {
             "code": client.code,
             "name": client.name,
+            "site": client.site,
             "phase": client.phase,
             "track": client.track,
             "status": client.status,
