@@ -90,6 +90,16 @@ def test_an_excel_file_with_us_dates_imports_where_the_clinic_writes_them(
     assert clients["C-002"]["admitted_on"] == "2026-01-05"
 
 
+def test_excels_separator_line_is_read_and_a_comma_in_a_name_is_kept(clinic: Clinic) -> None:
+    # Excel writes (and reads) a first line "sep=;" where asked to; names keep their commas.
+    rows = [["sep=;"], HEADER, ["C-001", "Smith, Ann", "morning", "1", "2026-11-02", ""]]
+    write(clinic.folder / "clients.csv", rows, ";")
+
+    clinic.ok("clients", "import", "clients.csv")
+
+    assert listed(clinic)["C-001"]["name"] == "Smith, Ann"
+
+
 def test_an_impossible_date_in_the_clinic_style_is_named_by_line_and_column(
     clinic: Clinic,
 ) -> None:

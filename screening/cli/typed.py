@@ -14,14 +14,18 @@ from typing import TYPE_CHECKING, overload
 if TYPE_CHECKING:
     from screening.services.plumbing import Context
 
+# Day, month and year in some order, as Excel writes them (11/20/2026, 20.11.2026).
+_NUMBERED = re.compile(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b")
+
 
 @overload
 def typed_date(context: Context, text: str, what: str) -> str: ...
 @overload
 def typed_date(context: Context, text: str | None, what: str) -> str | None: ...
 def typed_date(context: Context, text: str | None, what: str) -> str | None:
-    """``text`` as YYYY-MM-DD; left out (None or blank) stays as it is."""
-    if text is None or not text.strip():
+    """A date in the clinic's style as YYYY-MM-DD, or refused naming the style; what is
+    not written day-month-year (YYYY-MM-DD, a typo, nothing) goes on to the service."""
+    if text is None or not _NUMBERED.match(text):
         return text
     from screening.core.typed import parse_day
     from screening.errors import BadInput
@@ -34,8 +38,8 @@ def typed_date(context: Context, text: str | None, what: str) -> str | None:
 
 def typed_moment(context: Context, text: str | None, what: str) -> str | None:
     """A date and time in the clinic's style as YYYY-MM-DDTHH:MM[:SS]; a time alone
-    (HH:MM today) and ISO 8601 go on as typed, for the service to read and word."""
-    if text is None or re.match(r"^\s*(\d{1,2}:\d{2}|\d{4}-)", text):
+    (HH:MM today), ISO 8601 and the rest go on as typed, for the service to read."""
+    if text is None or not _NUMBERED.match(text):
         return text
     from screening.core.typed import parse_moment
     from screening.errors import BadInput
