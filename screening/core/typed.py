@@ -63,8 +63,8 @@ def parse_moment(text: str, date_format: str = ISO) -> datetime:
         try:
             return datetime.fromisoformat(typed)
         except ValueError:
-            day = parse_day(typed.split("T")[0].split(" ")[0])  # the day's own problem
-            raise ValueError(f"{text!r} is not a date and time on {day}") from None
+            parse_day(re.split(r"[T ]", typed)[0])  # a day the calendar lacks, said so
+            raise ValueError(f"{text!r} is not a date and time; write YYYY-MM-DDTHH:MM") from None
     match = _MOMENT.match(typed)
     if match is None:
         also = "" if date_format == ISO else f" or {ISO}THH:MM"
