@@ -181,8 +181,8 @@ BAD_FILES = [
     pytest.param(
         csv_bytes(["C-001,A,morning,1,2026-11-01,", "C-002,B,morning,1,2026-02-30,"]),
         [
-            "line 3, column admitted_on: admission date '2026-02-30' is not a date; "
-            "write it as YYYY-MM-DD",
+            "line 3, column admitted_on: admission date '2026-02-30' is not a date: "
+            "February 2026 has 28 days",
             NOT_IMPORTED_1,
         ],
         id="impossible-date",
@@ -190,8 +190,9 @@ BAD_FILES = [
     pytest.param(
         csv_bytes(["C-001,A,morning,1,11/03/2026,"]),
         [
-            "line 2, column admitted_on: admission date '11/03/2026' is not a date; "
-            "write it as YYYY-MM-DD",
+            "line 2, column admitted_on: admission date '11/03/2026' is not a date: dates "
+            'are YYYY-MM-DD here (or set date_format = "MM/DD/YYYY" or "DD/MM/YYYY" under '
+            "[locale] in screening.toml)",
             NOT_IMPORTED_1,
         ],
         id="us-style-date",
@@ -259,8 +260,8 @@ BAD_FILES = [
             "line 4: 4 fields where the header has 6",
             "line 5, column code: client code 'bad code!' is not usable; "
             "use up to 64 letters, digits, . _ / -",
-            "line 6, column admitted_on: admission date '2026-11-31' is not a date; "
-            "write it as YYYY-MM-DD",
+            "line 6, column admitted_on: admission date '2026-11-31' is not a date: "
+            "November 2026 has 30 days",
             "line 7, column code: 'C-001' already appears on line 2",
             f"line 8, column code: client '{ENROLLED}' is already enrolled",
             "line 9, column medications: unknown medication 'heroin?' (generic and brand "
@@ -329,8 +330,8 @@ def test_one_bad_row_in_ten_thousand_is_named_and_nothing_is_written(clinic: Cli
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "line 7346, column admitted_on: admission date '2026-11-31' is not a date; "
-        "write it as YYYY-MM-DD",
+        "line 7346, column admitted_on: admission date '2026-11-31' is not a date: "
+        "November 2026 has 30 days",
         f"error: clients.csv: 1 problem; {REFUSED}",
     ]
     assert listed(clinic) == []

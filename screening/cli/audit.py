@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli.typed import typed_date
 
 audit_app = typer.Typer(
     help="Prove the record is intact and the draws were fair.", no_args_is_help=True
@@ -185,7 +186,9 @@ def explain(
     from screening.render.output import emit_json, emit_rows
     from screening.services.audit import explain as receipt
 
-    data = receipt(open_context(ctx), code, start, end)
+    context = open_context(ctx)
+    start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
+    data = receipt(context, code, start, end)
     if as_json:
         emit_json(data)
         return
@@ -233,6 +236,7 @@ def fairness(
     if format not in ("text", "json", "html"):
         raise BadInput(f"--format {format!r} is not one of text, json, html")
     context = open_context(ctx)
+    start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     data = analyse(context, start, end)
     if format == "json":
         emit_json(data)

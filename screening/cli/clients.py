@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from screening.cli.common import JsonOpt, handle_errors, open_context, split_list
+from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli.typed import typed_date, typed_list
 
 clients_app = typer.Typer(
     help="Enrol clients, change them, put them on hold, discharge them.", no_args_is_help=True
@@ -65,7 +66,9 @@ def add(
     from screening.render.output import message
     from screening.services.clients import add as add_client
 
-    added = add_client(open_context(ctx), code, track, phase, name, admitted, split_list(meds))
+    context = open_context(ctx)
+    admitted = typed_date(context, admitted, "--admitted")
+    added = add_client(context, code, track, phase, name, admitted, typed_list(meds))
     message(
         f"enrolled {added['code']}: track {added['track']}, phase {added['phase']}, "
         f"admitted {added['admitted_on']}"
@@ -172,7 +175,7 @@ def update(
     from screening.render.output import message
     from screening.services.clients import update as update_client
 
-    result = update_client(open_context(ctx), code, phase, track, split_list(meds), name)
+    result = update_client(open_context(ctx), code, phase, track, typed_list(meds), name)
     message(f"updated {result['code']}: {', '.join(result['changed'])}")
     _say_renamed(result["renamed"])
 
@@ -190,7 +193,9 @@ def hold(
     from screening.render.output import message
     from screening.services.clients import hold as hold_client
 
-    result = hold_client(open_context(ctx), code, start, end, reason)
+    context = open_context(ctx)
+    start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
+    result = hold_client(context, code, start, end, reason)
     message(
         f"{result['code']} is on hold from {result['from']} to {result['to']} (hold {result['id']})"
     )
@@ -236,7 +241,8 @@ def hold_end(
     stand)."""
     from screening.services.clients import hold_end as end_hold
 
-    _hold_changed(end_hold(open_context(ctx), code, hold, last, reason))
+    context = open_context(ctx)
+    _hold_changed(end_hold(context, code, hold, typed_date(context, last, "--to"), reason))
 
 
 @clients_app.command("hold-withdraw")
@@ -266,7 +272,8 @@ def discharge(
     from screening.render.output import message
     from screening.services.clients import discharge as discharge_client
 
-    result = discharge_client(open_context(ctx), code, on, reason)
+    context = open_context(ctx)
+    result = discharge_client(context, code, typed_date(context, on, "--on"), reason)
     message(f"discharged {result['code']} on {result['discharged_on']}")
     for screening in result["cancelled"]:
         message(f"screening {screening} cancelled: a discharged client owes no specimen")
@@ -287,7 +294,8 @@ def readmit(
     from screening.render.output import message
     from screening.services.clients import readmit as readmit_client
 
-    result = readmit_client(open_context(ctx), code, on, phase, track)
+    context = open_context(ctx)
+    result = readmit_client(context, code, typed_date(context, on, "--on"), phase, track)
     message(f"re-admitted {result['code']} on {result['admitted_on']}, phase {result['phase']}")
 
 
@@ -311,8 +319,10 @@ def close(
     from screening.services.draws import close as record_closure
     from screening.services.draws import withdraw as withdraw_closure
 
+    context = open_context(ctx)
+    day = typed_date(context, day, "DATE")
     if withdraw:
-        result = withdraw_closure(open_context(ctx), day, reason)
+        result = withdraw_closure(context, day, reason)
         message(f"the closure of {result['date']} is withdrawn")
         if result["amend_today"]:
             message(
@@ -320,7 +330,7 @@ def close(
                 "screening select --amend --reason ..."
             )
         return
-    result = record_closure(open_context(ctx), day, reason)
+    result = record_closure(context, day, reason)
     message(f"closed on {result['date']}")
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli.typed import typed_date
 
 if TYPE_CHECKING:
     from screening.services.draws import DrawView
@@ -148,6 +149,7 @@ def select(
     context = open_context(ctx)
     # Checked before the draw: a refused file must not leave a draw behind unseen.
     target = output(context.settings, context.database, csv_file, "--csv")
+    late = typed_date(context, late, "--late")
     view = select_day(context, amend=amend, late=late, reason=reason)
     if view.unchanged:
         message(

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from screening.cli.common import handle_errors, open_context, split_list
+from screening.cli.common import handle_errors, open_context
 from screening.cli.screenings import CodeArg, ScreeningOpt
+from screening.cli.typed import typed_list, typed_moment
 
 if TYPE_CHECKING:
     from screening.services.results import Findings
@@ -110,10 +111,10 @@ def _findings(
     from screening.services.results import Findings
 
     return Findings(
-        positive=split_list(positive) or [],
-        negative=split_list(negative) or [],
-        inconclusive=split_list(inconclusive) or [],
-        not_tested=split_list(not_tested) or [],
+        positive=typed_list(positive) or [],
+        negative=typed_list(negative) or [],
+        inconclusive=typed_list(inconclusive) or [],
+        not_tested=typed_list(not_tested) or [],
         override_reason=override_reason,
         levels=_pairs(levels, "--level"),
         cutoffs=_pairs(cutoffs, "--cutoff"),
@@ -218,13 +219,14 @@ def record(
         not_tested,
         override_reason,
     )
+    context = open_context(ctx)
     done = record_result(
-        open_context(ctx),
+        context,
         code,
         found,
         screening_id=screening,
         specimen=specimen,
-        collected_at=collected_at,
+        collected_at=typed_moment(context, collected_at, "--collected-at"),
         collector=collector,
         observed=observed,
         observed_reason=observed_reason,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from screening.cli.common import handle_errors, open_context
+from screening.cli.typed import typed_date
 
 if TYPE_CHECKING:
     from screening.services.plumbing import Context, Output
@@ -89,6 +90,7 @@ def timeline(
     chosen = _check_format(format)
     context = open_context(ctx)
     target = destination(context, out)
+    start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     data = gather(context, code, start, end)
     if chosen == "json":
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -197,6 +199,7 @@ def team(
     chosen = _check_format(format)
     context = open_context(ctx)
     target = destination(context, out)
+    day = typed_date(context, day, "--date")
     rows = team_rows(context, day, sort)
     if chosen in ("text", "html"):
         from screening.render.timeline import team_for_reading
@@ -222,6 +225,7 @@ def reconcile(
     chosen = _check_format(format)
     context = open_context(ctx)
     target = destination(context, out)
+    start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     rows = reconcile_rows(context, start, end)
     page = (context.site, str(context.today))
     _table(rows, RECONCILE_COLUMNS, chosen, "Daily reconciliation", target, page)

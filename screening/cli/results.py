@@ -10,6 +10,7 @@ import typer
 
 from screening.cli import findings, screenings
 from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli.typed import typed_date
 
 LIST_COLUMNS = [
     ("screening", "#"),
@@ -78,7 +79,9 @@ def list_(
     from screening.render.output import emit_rows
     from screening.services.results import listing
 
-    rows = listing(open_context(ctx), client, start, end, status)
+    context = open_context(ctx)
+    start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
+    rows = listing(context, client, start, end, status)
     emit_rows(rows, LIST_COLUMNS, as_json=as_json, empty="no screenings match")
 
 

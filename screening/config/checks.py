@@ -231,6 +231,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             schedule=parsed.schedule,
             notify=parsed.notify,
             witness=parsed.witness,
+            locale=parsed.locale,
         ),
         [],
     )

@@ -93,6 +93,12 @@ class SiteSettings(_Strict):
         return value
 
 
+class LocaleSettings(_Strict):
+    # How staff write dates in CSV files and on the command line, besides YYYY-MM-DD
+    # (always accepted): Excel saves dates in the style of the computer's region.
+    date_format: Literal["YYYY-MM-DD", "MM/DD/YYYY", "DD/MM/YYYY"] = "YYYY-MM-DD"
+
+
 class DatabaseSettings(_Strict):
     url: str = "sqlite:///screening.db"
 
@@ -295,6 +301,7 @@ class Document(_Strict):
     """The TOML document, table by table; `parse` (config/checks.py) makes it Settings."""
 
     site: SiteSettings
+    locale: LocaleSettings = LocaleSettings()
     database: DatabaseSettings = DatabaseSettings()
     keys: KeySettings = KeySettings()
     policy: PolicySettings = PolicySettings()
@@ -332,6 +339,7 @@ class Settings:
     schedule: ScheduleSettings = ScheduleSettings()
     notify: NotifySettings = NotifySettings()
     witness: WitnessSettings = WitnessSettings()
+    locale: LocaleSettings = LocaleSettings()
 
     @property
     def folder(self) -> Path:

@@ -1,8 +1,9 @@
 """`clients import FILE.csv`: every row enrolled, or none.
 
-The header is exactly ``code,name,track,phase,admitted_on,medications`` (in any order);
-medications are separated by ``;``. Every bad row is reported with its line number,
-column and reason before anything is written.
+The header is exactly ``code,name,track,phase,admitted_on,medications`` (in any order,
+the fields separated by commas, semicolons or tabs); medications are separated by ``;``
+or ``,``, and admitted_on is YYYY-MM-DD or the clinic's date_format. Every bad row is
+reported with its line number, column and reason before anything is written.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from screening.core.typed import parse_day, split_list
 from screening.errors import BadInput, RowErrors
 from screening.services.clients.changes import InvalidFields, NewClient, check_new, codes, enrol
 from screening.services.plumbing.context import Context
@@ -37,8 +39,17 @@ class _Parsed:
 def parse_rows(ctx: Context, path: Path) -> _Parsed:
     rows, problems = read_rows(path, COLUMNS)
     parsed = _Parsed(problems=problems)
+    date_format = ctx.settings.locale.date_format
     for line, value in rows:
         parsed.codes.append((line, value["code"].strip()))
+        admitted, wrong_day = value["admitted_on"], ""
+        if admitted.strip():
+            try:
+                admitted = parse_day(admitted, date_format).isoformat()
+            except ValueError as error:
+                # check_new refuses the text too (it reads YYYY-MM-DD only); this
+                # reason names the clinic's style and the fix.
+                wrong_day = f"admission date {error}"
         try:
             parsed.rows.append(
                 (
@@ -49,14 +60,18 @@ def parse_rows(ctx: Context, path: Path) -> _Parsed:
                         value["track"],
                         value["phase"],
                         value["name"],
-                        value["admitted_on"],
-                        value["medications"].split(";"),
+                        admitted,
+                        split_list(value["medications"]),
                     ),
                 )
             )
         except InvalidFields as invalid:
             parsed.problems.extend(
-                (line, f"line {line}, column {column}: {reason}")
+                (
+                    line,
+                    f"line {line}, column {column}: "
+                    + (wrong_day if column == "admitted_on" and wrong_day else reason),
+                )
                 for column, reason in invalid.problems
             )
     return parsed

@@ -1,5 +1,9 @@
 """Reading the CSV files staff and labs hand over: UTF-8 (Excel's byte-order mark
 allowed), one exact set of columns in any order, rows reported by the line they start on.
+
+Fields are separated by commas, semicolons (Excel's "CSV" where the decimal mark is a
+comma) or tabs (Excel's "Unicode text"): the header line says which, by the separator
+under which it names the most expected columns, never by guessing from the data.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from pathlib import Path
 from screening.errors import BadInput
 
 Row = tuple[int, dict[str, str]]
+# Checked in this order: a tie goes to the comma.
+DELIMITERS = (",", ";", "\t")
 Problem = tuple[int, str]
 
 
@@ -44,13 +50,17 @@ def read_rows(
     The header must name exactly ``columns``, and may name ``optional`` ones too (empty
     in every row when absent); blank lines are skipped.
     """
-    expected = ",".join(columns)
-    reader = csv.reader(io.StringIO(read_text(path, expected), newline=""))
+    text = read_text(path, ",".join(columns))
+    delimiter, skipped = _delimiter(path, text, columns, optional)
+    expected = (";" if delimiter == ";" else ",").join(columns)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
+        for _ in range(skipped):
+            next(reader)
         header = [column.strip().lower() for column in next(reader)]
     except csv.Error as error:
-        raise BadInput(f"{path}: line 1 is not valid CSV ({error})") from None
-    _check_header(path, header, columns, expected, optional)
+        raise BadInput(f"{path}: line {1 + skipped} is not valid CSV ({error})") from None
+    _check_header(path, 1 + skipped, header, columns, expected, optional)
     rows: list[Row] = []
     problems: list[Problem] = []
     while True:
@@ -82,8 +92,37 @@ def read_rows(
     return rows, problems
 
 
+def _delimiter(
+    path: Path, text: str, columns: Sequence[str], optional: Sequence[str]
+) -> tuple[str, int]:
+    """The field separator, and how many lines come before the header (Excel's "sep=;")."""
+    first = text.splitlines()[0].strip()
+    if first.lower().startswith("sep=") and len(first) == 5:
+        return first[4], 1
+    known = {*columns, *optional}
+    named = {
+        delimiter: sum(
+            1
+            for field in next(csv.reader([first], delimiter=delimiter))
+            if field.strip().lower() in known
+        )
+        for delimiter in DELIMITERS
+    }
+    best = max(DELIMITERS, key=named.__getitem__)
+    if not named[best]:
+        # A file without its header, or meant for another command: said so, rather than
+        # every column "missing" and the whole line one "unknown column".
+        also = f" (and may add {', '.join(optional)})" if optional else ""
+        raise BadInput(
+            f"{path}, line 1: the header names none of the columns expected; it must be "
+            f"{','.join(columns)}{also}, separated by commas, semicolons or tabs"
+        )
+    return best, 0
+
+
 def _check_header(
     path: Path,
+    line: int,
     header: list[str],
     columns: Sequence[str],
     expected: str,
@@ -101,4 +140,6 @@ def _check_header(
         parts.append("repeated column " + ", ".join(repr(c) for c in repeated))
     if parts:
         also = f" (and may add {', '.join(optional)})" if optional else ""
-        raise BadInput(f"{path}, line 1: {'; '.join(parts)}; the header must be {expected}{also}")
+        raise BadInput(
+            f"{path}, line {line}: {'; '.join(parts)}; the header must be {expected}{also}"
+        )

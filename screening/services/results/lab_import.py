@@ -1,9 +1,10 @@
 """`results import FILE.csv`: a lab's export, matched by specimen id, all rows or none.
 
 One row per analyte: ``specimen_id,collected_at,analyte,outcome,level,cutoff,method,
-lab_report_id``, and optionally ``report_status``. The rows of one specimen become one
-amendment of its result: a ``lab_confirmation`` when the method confirms
-(chromatography with mass spectrometry), a ``lab_report`` otherwise.
+lab_report_id``, and optionally ``report_status`` (fields separated by commas, semicolons
+or tabs; collected_at's date YYYY-MM-DD or in the clinic's date_format). The rows of one
+specimen become one amendment of its result: a ``lab_confirmation`` when the method
+confirms (chromatography with mass spectrometry), a ``lab_report`` otherwise.
 
 An analyte is named by its code or any name the vocabulary knows for it; an outcome left
 empty follows the level (at or above the cutoff positive), and one that contradicts its
@@ -15,7 +16,7 @@ and the screening counts as resulted.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from sqlmodel import col, select
 
 from screening.core import validate
 from screening.core.interpret import outcome_of_level
-from screening.core.ledger import rfc3339
+from screening.core.typed import parse_moment
 from screening.db.models import Client, Result, ResultVersion, Screening, flushed_id
 from screening.errors import BadInput, RowErrors
 from screening.services.plumbing.context import Context
@@ -294,7 +295,11 @@ def _row_problems(
         # When the lab gives the collection time it must agree with the clinic's: a
         # different time is a different specimen behind the same label. Some labs send
         # none; the specimen id alone then matches.
-        collected = datetime.fromisoformat(row["collected_at"] or rfc3339(result.collected_at))
+        collected = (
+            parse_moment(row["collected_at"], ctx.settings.locale.date_format)
+            if row["collected_at"]
+            else result.collected_at
+        )
         if collected.tzinfo is None:
             collected = collected.replace(tzinfo=ctx.settings.zone)
         if abs(collected - result.collected_at) > SAME_COLLECTION:
@@ -304,8 +309,8 @@ def _row_problems(
                 f"recorded {recorded:%Y-%m-%d %H:%M} for specimen {row['specimen_id']}: "
                 "a different specimen?"
             )
-    except ValueError:
-        problems.append(f"{where} collected_at: {row['collected_at']!r} is not a date and time")
+    except ValueError as error:
+        problems.append(f"{where} collected_at: {error}")
     report = row["lab_report_id"]
     if report and not validate.CODE_PATTERN.match(report):
         problems.append(
