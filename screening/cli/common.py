@@ -306,8 +306,3 @@ def warn_if_exposed(database: Any) -> None:
 
         warning(exposure)
 
-
-def split_list(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    return [item for item in (part.strip() for part in text.split(",")) if item]
