@@ -68,25 +68,6 @@ def test_the_trigger_fires_once_a_local_day_at_run_at(zone: str, start: str, wha
     assert len(offsets) == expected_offsets, what
 
 
-@pytest.mark.parametrize("run_at", ["01:00", "02:30", "02:59"])
-def test_config_check_refuses_a_run_at_when_clocks_change(clinic: Clinic, run_at: str) -> None:
-    path = clinic.folder / "screening.toml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('run_at = "06:30"', f'run_at = "{run_at}"'), encoding="utf-8")
-    result = clinic.run("config", "check")
-    assert result.exit_code == 2
-    assert f"schedule.run_at: {run_at} is when clocks change" in result.stderr
-
-
-def test_config_check_refuses_a_run_at_the_sites_own_clocks_skip(clinic: Clinic) -> None:
-    """Helsinki moves its clocks at 03:00-04:00, not in the 01:00-03:00 window."""
-    _edit(clinic, 'timezone = "America/New_York"', 'timezone = "Europe/Helsinki"')
-    _edit(clinic, 'run_at = "06:30"', 'run_at = "03:30"')
-    result = clinic.run("config", "check")
-    assert result.exit_code == 2
-    assert "schedule.run_at: 03:30 does not exist in Europe/Helsinki on" in result.stderr
-
-
 @pytest.mark.parametrize(("run_at", "ok"), [("00:59", True), ("03:00", True), ("6:30", False)])
 def test_run_at_outside_the_window_is_accepted(clinic: Clinic, run_at: str, ok: bool) -> None:
     path = clinic.folder / "screening.toml"
