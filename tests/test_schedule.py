@@ -383,15 +383,22 @@ def test_a_command_that_cannot_run_fails_alone_and_never_sees_the_mail_password(
     assert not [name for name in environment if name.startswith("SCREENING_SMTP_")]
 
 
-def test_schedule_next_prints_local_and_utc_times(clinic: Clinic) -> None:
-    with freeze_time("2026-10-30T12:00:00Z"):
-        result = clinic.ok("schedule", "next", "--count", "4")
-    lines = result.stdout.splitlines()
-    assert lines == [
-        "2026-10-31T06:30:00-04:00  2026-10-31T10:30:00Z",
-        "2026-11-01T06:30:00-05:00  2026-11-01T11:30:00Z",
-        "2026-11-02T06:30:00-05:00  2026-11-02T11:30:00Z",
-        "2026-11-03T06:30:00-05:00  2026-11-03T11:30:00Z",
+def test_schedule_next_prints_local_and_utc_times_and_days_without_a_draw(
+    clinic: Clinic,
+) -> None:
+    """Each local day once (00:30 on 15 March, the day after the clocks spring forward,
+    included), and the days nobody can be drawn say why."""
+    _edit(clinic, 'run_at = "06:30"', 'run_at = "00:30"')
+    with freeze_time("2026-12-06T12:00:00Z"):
+        clinic.ok("close", "2027-03-16", "--reason", "holiday")
+    with freeze_time("2027-03-12T12:00:00Z"):  # a Friday
+        result = clinic.ok("schedule", "next", "--count", "5")
+    assert result.stdout.splitlines() == [
+        "2027-03-13T00:30:00-05:00  2027-03-13T05:30:00Z  no draw: no track meets on Saturdays",
+        "2027-03-14T00:30:00-05:00  2027-03-14T05:30:00Z  no draw: no track meets on Sundays",
+        "2027-03-15T00:30:00-04:00  2027-03-15T04:30:00Z  draw",
+        "2027-03-16T00:30:00-04:00  2027-03-16T04:30:00Z  no draw: clinic closed (holiday)",
+        "2027-03-17T00:30:00-04:00  2027-03-17T04:30:00Z  draw",
     ]
 
 
