@@ -206,9 +206,9 @@ def test_after_three_days_down_a_restart_draws_today_only(backend: str, tmp_path
     by_day = {row["date"]: row["draw"] for row in report}
     assert by_day == {
         "2026-11-02": "drawn",
-        "2026-11-03": "no draw",
-        "2026-11-04": "no draw",
-        "2026-11-05": "no draw",
+        "2026-11-03": "no draw (missed)",
+        "2026-11-04": "no draw (missed)",
+        "2026-11-05": "no draw (missed)",
         "2026-11-06": "drawn",
     }
 
