@@ -154,6 +154,8 @@ def test_config_check_says_when_the_job_fires_on_the_change_days(
     with freeze_time("2026-12-06T12:00:00Z"):
         result = clinic.run("config", "check")
     assert result.exit_code == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "schedule.run_at" in line]
+    assert len(notes) == 1  # the next change day it concerns, not every year's
     if run_at == "01:00":  # 01:00 exists every day, and happens twice in the fall
         assert "does not exist" not in result.stderr
     else:

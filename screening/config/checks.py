@@ -159,26 +159,30 @@ def run_at_notes(settings: Settings, today: date, years: int = 3) -> list[str]:
 
     run_at, zone = settings.schedule.run_at, settings.zone
     at = time(*run_at_time(run_at))
-    notes: list[str] = []
+    # The next day run_at is skipped, and the next it is repeated (each year alike).
+    notes: dict[bool, tuple[date, str]] = {}
     day = today
     for _ in range(years * 366):
         wall = datetime.combine(day, at)
         early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
-        if early.utcoffset() != late.utcoffset():
+        skipped = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall
+        if early.utcoffset() != late.utcoffset() and skipped not in notes:
             fire = fire_time(day, at, zone).astimezone(zone)
-            skipped = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall
-            notes.append(
-                f"schedule.run_at: {run_at} does not exist in {zone.key} on {day} (clocks "
-                f"spring forward): the draw fires at {fire:%H:%M} that day"
-                if skipped
-                else f"schedule.run_at: {run_at} happens twice in {zone.key} on {day} "
-                f"(clocks fall back): the draw fires once, at the first {run_at} "
-                f"({fire:%H:%M %Z})"
+            notes[skipped] = (
+                day,
+                (
+                    f"schedule.run_at: {run_at} does not exist in {zone.key} on {day} (clocks "
+                    f"spring forward): the draw fires at {fire:%H:%M} that day"
+                    if skipped
+                    else f"schedule.run_at: {run_at} happens twice in {zone.key} on {day} "
+                    f"(clocks fall back): the draw fires once, at the first {run_at} "
+                    f"({fire:%H:%M %Z})"
+                ),
             )
-            if len(notes) == 2:  # the next spring and fall; each year repeats them
+            if len(notes) == 2:
                 break
         day += timedelta(days=1)
-    return notes
+    return [text for _, text in sorted(notes.values())]
 
 
 @lru_cache(maxsize=1)
