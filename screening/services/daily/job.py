@@ -4,7 +4,7 @@ day, delivery of the list, and a checkpoint for the witnesses each day.
 The draw is idempotent (`select` draws a day once), so a restart, a catch-up after
 downtime or a second instance never doubles anything; only the process that made the
 draw delivers it. After downtime the job draws today only: missed days stay undrawn and
-show as "no draw" in `report reconcile`, and staff decide whether to draw them late.
+show as "no draw (missed)" in `report reconcile`, and staff decide whether to draw them late.
 One log line per action; no names, codes or results in the log.
 """
 
