@@ -113,9 +113,9 @@ def test_reconcile_counts_each_day_and_shows_days_without_a_draw(site: Clinic) -
             site.ok("report", "reconcile", "--from", "2026-11-20", "--format", "json").stdout
         )
     assert [(r["date"], r["draw"]) for r in rows] == [
-        ("2026-11-20", "no draw"),
-        ("2026-11-21", "no draw"),
-        ("2026-11-22", "no draw"),
+        ("2026-11-20", "no draw: before the clinic's first day (2026-11-23)"),
+        ("2026-11-21", "no draw: before the clinic's first day (2026-11-23)"),
+        ("2026-11-22", "no draw: before the clinic's first day (2026-11-23)"),
         ("2026-11-23", "drawn"),
     ]
     today = rows[-1]
@@ -180,3 +180,49 @@ def test_the_timeline_of_a_client_admitted_later_says_when_it_starts(clinic: Cli
     assert result.exit_code == 2
     assert "client C-9 is admitted on 2099-01-04" in result.stderr
     assert "--from" not in result.stderr
+
+
+def test_reconcile_tells_a_missed_meeting_day_from_days_with_nothing_to_draw(
+    backend: str, tmp_path: Path
+) -> None:
+    """Only a meeting day nobody drew needs attention: days before the clinic existed,
+    closures and days no track meets say why there is no draw."""
+    clinic = Clinic(tmp_path, backend)
+    with freeze_time("2026-11-18T14:00:00Z"):  # Wednesday
+        clinic.ok("init", "--timezone", "America/New_York")
+        rows = [f"C-{i:02d},Client {i},morning,1,2026-11-02," for i in range(1, 4)]
+        clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
+        clinic.ok("select")
+        clinic.ok("close", "2026-11-19", "--reason", "holiday")
+    # Friday 20 is a meeting day (morning: mon, wed, fri) that nobody drew.
+    with freeze_time("2026-11-23T12:00:00Z"):  # Monday, before anyone draws
+        forms = {
+            form: clinic.run(
+                "report",
+                "reconcile",
+                "--from",
+                "2026-11-16",
+                "--format",
+                form,
+                env={"COLUMNS": "160"},
+            ).stdout
+            for form in ("json", "csv", "text")
+        }
+    expected = [
+        ("2026-11-16", "no draw: before the clinic's first day (2026-11-18)", "before_start"),
+        ("2026-11-17", "no draw: before the clinic's first day (2026-11-18)", "before_start"),
+        ("2026-11-18", "drawn", None),
+        ("2026-11-19", "closed (holiday)", "closed"),
+        ("2026-11-20", "no draw (missed)", "missed"),
+        ("2026-11-21", "no draw: no track meets on Saturdays", "no_meeting"),
+        ("2026-11-22", "no draw: no track meets on Sundays", "no_meeting"),
+        ("2026-11-23", "not drawn yet", "not_yet"),
+    ]
+    rows = json.loads(forms["json"])
+    assert [(r["date"], r["draw"], r["no_draw"]) for r in rows] == expected
+    lines = forms["csv"].splitlines()
+    assert lines[0].startswith("date,draw,")
+    assert [line.split(",")[1] for line in lines[1:]] == [draw for _, draw, _ in expected]
+    lines = forms["text"].splitlines()
+    for day, draw, _ in expected:
+        assert any(day in line and draw in line for line in lines), (day, draw)

@@ -69,15 +69,24 @@ def next_times(
     ctx: typer.Context,
     count: Annotated[int, typer.Option("--count", min=1, max=1000, help="How many.")] = 5,
 ) -> None:
-    """The next draw times, in the site's time and in UTC (ISO 8601)."""
-    from datetime import UTC, datetime
+    """The next draw times, in the site's time and in UTC (ISO 8601), and whether anyone
+    can be drawn that day ("no draw: clinic closed (holiday)", "no draw: no track meets
+    on Saturdays")."""
+    from datetime import UTC
 
-    from screening import config
     from screening.services.daily import next_fire_times
+    from screening.services.draws import why_no_draw
 
-    settings = config.load(config_path(ctx))
-    for fire in next_fire_times(settings, datetime.now(UTC), count):
-        print(f"{fire.isoformat()}  {fire.astimezone(UTC).isoformat().replace('+00:00', 'Z')}")
+    context = open_context(ctx)
+    settings = context.settings
+    fires = next_fire_times(settings, context.now, count)
+    off = why_no_draw(context, [fire.date() for fire in fires])
+    for fire in fires:
+        why = off.get(fire.date())
+        print(
+            f"{fire.isoformat()}  {fire.astimezone(UTC).isoformat().replace('+00:00', 'Z')}  "
+            + (f"no draw: {why.words}" if why else "draw")
+        )
 
 
 @schedule_app.command("unit")

@@ -156,7 +156,7 @@ def config_check(ctx: typer.Context) -> None:
 
     from screening import config
     from screening.core.policy import fraction_text
-    from screening.render.output import error
+    from screening.render.output import error, warning
 
     path = config_path(ctx)
     raw = config.read_toml(path)
@@ -208,6 +208,10 @@ def config_check(ctx: typer.Context) -> None:
         *([f"e-mail via {notify.smtp.host}"] if notify.smtp and notify.smtp.to else []),
     ]
     _witness_lines(settings)
+    from datetime import datetime
+
+    for note in config.run_at_notes(settings, datetime.now(settings.zone).date()):
+        warning(note)
     print(
         f"daily job at {settings.schedule.run_at} {settings.site.timezone}, upkeep every "
         f"{settings.schedule.upkeep_minutes} min; delivers to "

@@ -8,7 +8,7 @@ Everything is imported from here (`from screening.config import Settings`). This
 must stay cheap to import: no SQLAlchemy here (DESIGN §2).
 """
 
-from screening.config.checks import build_vocabulary, parse, shipped_vocabulary
+from screening.config.checks import build_vocabulary, parse, run_at_notes, shipped_vocabulary
 from screening.config.files import CONFIG_NAME, discover, load, read_toml, user_config_path
 from screening.config.model import (
     ANALYTE_PATTERN,
@@ -75,6 +75,7 @@ __all__ = [
     "parse",
     "phase_probability",
     "read_toml",
+    "run_at_notes",
     "run_at_time",
     "shipped_vocabulary",
     "user_config_path",

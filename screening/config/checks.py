@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
+from datetime import date
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
@@ -134,9 +134,6 @@ def _cross_checks(raw: dict[str, Any]) -> list[str]:
             f"results.default_panel: no panel {default_panel!r}; "
             f"panels: {', '.join(sorted(panels))}"
         )
-    problem = _run_at_in_zone(raw)
-    if problem:
-        problems.append(problem)
     witness = _table(raw.get("witness"))
     smtp = _table(raw.get("notify")).get("smtp")
     if witness.get("email") and not isinstance(smtp, dict):
@@ -152,36 +149,40 @@ def _cross_checks(raw: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _run_at_in_zone(raw: dict[str, Any]) -> str | None:
-    """Beyond 01:00-03:00: the site's own zone may change its clocks at another hour
-    (03:00 in Helsinki, midnight in Havana). Refuse a run_at that is skipped or repeated
-    there on any day of the next three years."""
+def run_at_notes(settings: Settings, today: date, years: int = 3) -> list[str]:
+    """What the daily job does on the days the site's clocks change, when run_at is
+    skipped or repeated then (02:30 in New York, 00:30 in Havana, 03:30 in Helsinki): it
+    still fires once that local day (core/run_times.py), and staff should know when."""
     from datetime import UTC, datetime, time, timedelta
 
-    run_at = _table(raw.get("schedule")).get("run_at", "06:30")
-    zone_name = _table(raw.get("site")).get("timezone")
-    if not isinstance(zone_name, str):
-        return None  # reported by the field's own check
-    try:
-        hour, minute, second = run_at_time(run_at)
-        zone = ZoneInfo(zone_name)
-    except (ValueError, TypeError, ZoneInfoNotFoundError):
-        return None  # reported by the fields' own checks
-    if 1 <= hour < 3:
-        return None  # reported by the field's own check
-    day = datetime.now(zone).date()
-    for _ in range(3 * 366):
-        local = datetime.combine(day, time(hour, minute, second))
-        first, second_ = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
-        if first.utcoffset() != second_.utcoffset():
-            skipped = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local
-            return (
-                f"schedule.run_at: {run_at} {'does not exist' if skipped else 'happens twice'} "
-                f"in {zone_name} on {day}, when its clocks change; choose a time an hour or "
-                "more away from it"
+    from screening.core.run_times import fire_time
+
+    run_at, zone = settings.schedule.run_at, settings.zone
+    at = time(*run_at_time(run_at))
+    # The next day run_at is skipped, and the next it is repeated (each year alike).
+    notes: dict[bool, tuple[date, str]] = {}
+    day = today
+    for _ in range(years * 366):
+        wall = datetime.combine(day, at)
+        early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+        skipped = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall
+        if early.utcoffset() != late.utcoffset() and skipped not in notes:
+            fire = fire_time(day, at, zone).astimezone(zone)
+            notes[skipped] = (
+                day,
+                (
+                    f"schedule.run_at: {run_at} does not exist in {zone.key} on {day} (clocks "
+                    f"spring forward): the draw fires at {fire:%H:%M} that day"
+                    if skipped
+                    else f"schedule.run_at: {run_at} happens twice in {zone.key} on {day} "
+                    f"(clocks fall back): the draw fires once, at the first {run_at} "
+                    f"({fire:%H:%M %Z})"
+                ),
             )
+            if len(notes) == 2:
+                break
         day += timedelta(days=1)
-    return None
+    return [text for _, text in sorted(notes.values())]
 
 
 @lru_cache(maxsize=1)

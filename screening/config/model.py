@@ -219,13 +219,7 @@ def run_at_time(value: str) -> tuple[int, int, int]:
 
 
 def _run_at(value: str) -> str:
-    hour, _, _ = run_at_time(value)
-    if 1 <= hour < 3:
-        raise ValueError(
-            f"{value} is when clocks change for daylight saving time: on the fall-back day "
-            "the job would fire twice and on the spring-forward day it would move; choose "
-            'a time outside 01:00-03:00, e.g. "06:30"'
-        )
+    run_at_time(value)
     return value
 
 

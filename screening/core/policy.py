@@ -40,6 +40,9 @@ def policy_body(settings: Settings) -> dict[str, Any]:
         # The interval floor counts from the last collection (issue 13): a policy entry
         # without this field keeps the old rule (from any screening) when replayed.
         "interval_from": "collection",
+        # A deadline past the site's local midnight runs to the end of that day (issue
+        # 16): a policy entry without this field keeps the old rule when replayed.
+        "past_midnight": "end_of_day",
     }
 
 
@@ -48,8 +51,23 @@ def policy_digest(body: dict[str, Any]) -> str:
 
 
 def collection_deadline(drawn_at: datetime, policy: dict[str, Any]) -> datetime:
-    """When a screening selected at ``drawn_at`` is due: ``collect_within_hours`` later."""
-    return drawn_at + timedelta(hours=policy["collect_within_hours"])
+    """When a screening whose list was made at ``drawn_at`` (the entry's time, also for a
+    late draw: nobody can collect before the list exists) is due: ``collect_within_hours``
+    later; under ``past_midnight = "end_of_day"``, a deadline that falls on a later local
+    day than the list runs to the end of that day (23:59:59 in the policy's zone), so
+    that it never lands in the small hours when nobody collects, and a list made in the
+    afternoon (a late draw, a catch-up after downtime) leaves staff the next day."""
+    due = drawn_at + timedelta(hours=policy["collect_within_hours"])
+    if policy.get("past_midnight") != "end_of_day":
+        return due  # the rule of policies recorded before issue 16
+    zone = ZoneInfo(policy["timezone"])
+    day = due.astimezone(zone).date()
+    if day == drawn_at.astimezone(zone).date():
+        return due
+    # Midnight as zoneinfo reads it (fold 0) is the day's first instant even where the
+    # clocks skip or repeat the hour after midnight (Havana).
+    next_day = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+    return next_day - timedelta(seconds=1)
 
 
 def zone_change_starts(old: str, new: str, day: date) -> datetime:

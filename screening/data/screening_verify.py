@@ -78,6 +78,20 @@ def fraction(text: str) -> Fraction:
     return Fraction(int(numerator), int(denominator or "1"))
 
 
+def deadline(at: datetime, policy: dict) -> datetime:
+    """When a screening listed at ``at`` is due (docs/ledger-format.md, `past_midnight`)."""
+    due = at + timedelta(hours=policy["collect_within_hours"])
+    if policy.get("past_midnight") != "end_of_day":
+        return due
+    zone = ZoneInfo(policy["timezone"])
+    day = due.astimezone(zone).date()
+    if day == at.astimezone(zone).date():
+        return due
+    return datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC) - timedelta(
+        seconds=1
+    )
+
+
 def canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -210,8 +224,7 @@ class Ledger:
             day = date.fromisoformat(body["date"])
             self.screened[body["uid"]][day] += 1
             self.screening_day[(seq, body["uid"])] = day
-            hours = self.policies[site]["collect_within_hours"]
-            self.open[body["uid"]][seq] = (day, at + timedelta(hours=hours))
+            self.open[body["uid"]][seq] = (day, deadline(at, self.policies[site]))
             return
         ref = (body["screening"][0], body["screening"][1])
         self.open[ref[1]].pop(ref[0], None)
@@ -249,8 +262,7 @@ class Ledger:
             if kind == "draw" or item["uid"] in body.get("added", []):
                 self.screened[item["uid"]][day] += 1
                 self.screening_day[(seq, item["uid"])] = day
-                due = at + timedelta(hours=policy["collect_within_hours"])
-                self.open[item["uid"]][seq] = (day, due)
+                self.open[item["uid"]][seq] = (day, deadline(at, policy))
         key = self.keys.get((site, day))
         if key is not None:
             self.check(seq, snapshot, key)

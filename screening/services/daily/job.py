@@ -4,7 +4,7 @@ day, delivery of the list, and a checkpoint for the witnesses each day.
 The draw is idempotent (`select` draws a day once), so a restart, a catch-up after
 downtime or a second instance never doubles anything; only the process that made the
 draw delivers it. After downtime the job draws today only: missed days stay undrawn and
-show as "no draw" in `report reconcile`, and staff decide whether to draw them late.
+show as "no draw (missed)" in `report reconcile`, and staff decide whether to draw them late.
 One log line per action; no names, codes or results in the log.
 """
 
@@ -47,33 +47,29 @@ class Upkeep:
         return lines
 
 
-def trigger(settings: Settings) -> Any:
-    """The cron trigger of the draw, in the site's time zone."""
-    # APScheduler 3 ships without type hints (no py.typed, no stubs).
-    from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+def _run_at(settings: Settings) -> time:
+    return time(*run_at_time(settings.schedule.run_at))
 
-    hour, minute, second = run_at_time(settings.schedule.run_at)
-    return CronTrigger(hour=hour, minute=minute, second=second, timezone=settings.zone)
+
+def trigger(settings: Settings) -> Any:
+    """The APScheduler trigger of the draw: once every local day (daily/fire_times.py)."""
+    from screening.services.daily.fire_times import daily_trigger
+
+    return daily_trigger(_run_at(settings), settings.zone)
 
 
 def next_fire_times(settings: Settings, now: datetime, count: int) -> list[datetime]:
     """The next ``count`` draw times after ``now``, aware, in the site's time zone."""
-    cron = trigger(settings)
-    times: list[datetime] = []
-    previous = None
-    moment = now.astimezone(settings.zone)
-    while len(times) < count:
-        fire = cron.get_next_fire_time(previous, moment)
-        if fire is None:
-            break
-        times.append(fire)
-        previous, moment = fire, fire
-    return times
+    from screening.core.run_times import fire_times
+
+    later = fire_times(_run_at(settings), settings.zone, now)
+    return [next(later) for _ in range(count)]
 
 
 def run_time_today(settings: Settings, today: date) -> datetime:
-    hour, minute, second = run_at_time(settings.schedule.run_at)
-    return datetime.combine(today, time(hour, minute, second), settings.zone).astimezone(UTC)
+    from screening.core.run_times import fire_time
+
+    return fire_time(today, _run_at(settings), settings.zone)
 
 
 def draw_if_due(ctx: Context) -> Any:

@@ -27,6 +27,7 @@ from screening.db.models import (
     table_of,
 )
 from screening.errors import BadInput
+from screening.services.draws import NoDraw, why_no_draw
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import as_it_stood
 from screening.services.progress.facts import screening_facts
@@ -233,20 +234,21 @@ def reconcile(
     by_day: dict[date, list[Screening]] = defaultdict(list)
     for screening in rows:
         by_day[screening.day].append(screening)
+    every_day = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    off = why_no_draw(ctx, every_day)
     report = []
-    day = first
-    while day <= last:
+    for day in every_day:
         found = by_day.get(day, [])
         drawn = [s for s in found if s.draw_id is not None]
         statuses: defaultdict[str, int] = defaultdict(int)
         for s in found:
             statuses[shown_status(s, ctx.now)] += 1
+        draw, no_draw = _draw_words(day, draws.get(day), off.get(day), ctx.today)
         report.append(
             {
                 "date": day.isoformat(),
-                "draw": ("late draw" if draws[day].late_reason else "drawn")
-                if day in draws
-                else "no draw",
+                "draw": draw,
+                "no_draw": no_draw,
                 "selected": len(drawn),
                 "other": len(found) - len(drawn),
                 "collected": statuses["collected"],
@@ -272,8 +274,24 @@ def reconcile(
                 "overdue": statuses["overdue"],
             }
         )
-        day += timedelta(days=1)
     return report
+
+
+def _draw_words(
+    day: date, draw: Draw | None, off: NoDraw | None, today: date
+) -> tuple[str, str | None]:
+    """What the day's "draw" column says, and for tools why there is none: ``missed`` (a
+    meeting day nobody drew: the one that needs attention), ``closed``, ``no_meeting``,
+    ``before_start`` or ``not_yet`` (today before its draw)."""
+    if off is not None and off.kind == "closed":
+        return off.words.removeprefix("clinic "), off.kind
+    if draw is not None:
+        return ("late draw" if draw.late_reason else "drawn"), None
+    if off is not None:
+        return f"no draw: {off.words}", off.kind
+    if day >= today:
+        return "not drawn yet", "not_yet"
+    return "no draw (missed)", "missed"
 
 
 def _specimens(statement: Any) -> Any:
