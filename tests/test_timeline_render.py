@@ -656,7 +656,7 @@ def test_reports_agree_in_every_format(
             for r in rows
         ] == [
             ("2026-11-23", "drawn", 4, 2, 2, 1, 1, 0),
-            ("2026-11-24", "no draw", 0, 0, 0, 0, 0, 0),  # nobody ran select on Tuesday
+            ("2026-11-24", "no draw (missed)", 0, 0, 0, 0, 0, 0),  # nobody ran select on Tuesday
             ("2026-11-25", "drawn", 4, 3, 3, 0, 0, 1),
         ]  # fmt: skip
         assert rows[0]["excusals"] == ["court (Dr Lee)"]
