@@ -135,7 +135,12 @@ RECONCILE_COLUMNS = [
 
 
 def _table(
-    rows: list[dict], columns: list[tuple[str, str]], chosen: str, title: str, out: Output | None
+    rows: list[dict],
+    columns: list[tuple[str, str]],
+    chosen: str,
+    title: str,
+    out: Output | None,
+    alert: tuple[str, ...] = (),
 ) -> None:
     import contextlib
     import io
@@ -153,10 +158,12 @@ def _table(
         from screening.render.timeline import render_table_html
 
         deliver(render_table_html(title, rows, columns), out, "the report")
+    elif out is None:  # to the terminal itself: coloured where it shows colour
+        emit_rows(rows, columns, title=title, empty="nothing to report", alert=alert)
     else:
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
-            emit_rows(rows, columns, title=title, empty="nothing to report")
+            emit_rows(rows, columns, title=title, empty="nothing to report", alert=alert)
         deliver(buffer.getvalue(), out, "the report")
 
 
@@ -194,7 +201,9 @@ def team(
         from screening.render.timeline import team_for_reading
 
         rows = team_for_reading(rows)
-    _table(rows, TEAM_COLUMNS, chosen, f"Team report, {day or context.today}", target)
+    # Every flag is something for the team to look at.
+    title = f"Team report, {day or context.today}"
+    _table(rows, TEAM_COLUMNS, chosen, title, target, alert=("flags",))
 
 
 @report_app.command("reconcile")
