@@ -31,8 +31,8 @@ def test_every_own_commitment_is_derived_and_a_foreign_one_named() -> None:
         "history was written with another key, or the commitment was rewritten"
     )
     assert anchors.summary() == (
-        "anchors derived from this clinic's key: 1 commitment(s) of site main match; "
-        "1 commitment(s) of other sites checked against their reveals only (their keys "
+        "anchors derived from this clinic's key: 1 commitment of site main matches; "
+        "1 commitment of other sites checked against their reveals only (their keys "
         "are kept at those sites)"
     )
 

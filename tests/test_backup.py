@@ -32,7 +32,7 @@ def test_backup_is_owner_only_and_verifies(sqlite_clinic) -> None:  # type: igno
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     restored = runner.invoke(app, ["--db", f"sqlite:///{target}", "audit", "verify"])
     assert restored.exit_code == 0
-    assert "1 clients" in restored.stdout
+    assert "1 client," in restored.stdout
 
 
 def test_backup_refuses_to_overwrite(sqlite_clinic) -> None:  # type: ignore[no-untyped-def]

@@ -63,7 +63,7 @@ def test_the_example_config_is_valid_and_explained(tmp_path: Path) -> None:
         "phase 1: daily probability evening 1/1, morning 2/3; at most 14 days between tests",
         "phase 2: daily probability evening 1/2, morning 1/3; at most 21 days between tests",
         "phase 3: daily probability evening 1/4, morning 1/6",
-        "panel oral_fluid (oral_fluid): 8 analytes",
+        "panel oral_fluid (oral fluid): 8 analytes",
         "panel urine (urine): 16 analytes",
         f"witness key {tmp_path / 'screening-witness.key'} (MISSING)",
         f"checkpoints go to folder {tmp_path / 'screening-witness'}; verify warns when the "

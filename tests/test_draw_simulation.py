@@ -532,7 +532,7 @@ def test_two_selects_at_once_record_one_draw_and_print_it(clinic: Clinic) -> Non
         "SELECT c.code FROM screenings s JOIN clients c ON c.id = s.client_id ORDER BY c.code"
     )
     assert [code for (code,) in stored] == codes
-    assert "1 draws" in clinic.ok("audit", "verify").stdout
+    assert "1 draw," in clinic.ok("audit", "verify").stdout
 
 
 # --- (c) calendar edges --------------------------------------------------------------

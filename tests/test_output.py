@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from screening.render.output import _plain_table, _rich_table, emit_rows
+from screening.render.output import _plain_table, _rich_table, emit_rows, fit_widths
 
 ASCII = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
 
@@ -55,18 +54,25 @@ def test_the_plain_table_is_used_for_a_draw_list_and_not_where_rich_would_cut(
     _rich_table("Screening list", headings, wide, drawn)
     plain = _plain_table("Screening list", headings, wide, _console(80))
     assert plain == drawn.file.getvalue() and "Synthetic" in plain.splitlines()[4]  # type: ignore[attr-defined]
-    cut = [["a" * 12] * 8]  # eight columns that may not wrap: wider than the page
-    assert _plain_table(None, [f"c{n}" for n in range(8)], cut, _console(80)) is None
+    crowded = [["a" * 12] * 8]  # eight columns wider than the page: each folds, none goes
+    table = _plain_table(None, [f"c{n}" for n in range(8)], crowded, _console(80))
+    assert table is not None and all(f"c{n}" in table for n in range(8))
+    assert max(len(line) for line in table.splitlines()) <= 80
     assert _plain_table(None, ["name"], [["Zoë"]], _console(80)) is None
     terminal = Console(file=io.StringIO(), width=80, force_terminal=True)
     assert _plain_table(None, ["code"], [["C-1"]], terminal) is None
 
 
-def test_a_rich_without_the_sizing_asked_of_it_draws_the_table_itself(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from rich.table import Table
-
-    monkeypatch.delattr(Table, "_calculate_column_widths")
-    wide = [["C-000001", "Synthetic Client 1 " * 5]]
-    assert _plain_table(None, ["code", "name"], wide, _console(40)) is None
+@settings(max_examples=200, deadline=None)
+@given(tables(), st.integers(20, 200))
+def test_a_table_keeps_every_column_within_the_page(table, width: int) -> None:  # type: ignore[no-untyped-def]
+    title, headings, rows = table
+    widths = fit_widths(headings, rows, width)
+    if widths is None:  # not one character a column fits
+        assert width - 2 * len(headings) < len(headings)
+        return
+    assert all(w >= 1 for w in widths) and sum(widths) + 2 * len(widths) <= width
+    drawn = _console(width)
+    _rich_table(None, headings, rows, drawn)
+    lines = drawn.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert all(len(line) <= width for line in lines)

@@ -152,7 +152,7 @@ def test_a_clinic_day(day: Clinic) -> None:
     with freeze_time(LATER):
         shown = day.ok("results", "show", _result_id(day, "C-03")).stdout
         report = day.ok("audit", "verify")
-    assert "version 1" in shown and "version 2" in shown and "lab_confirmation" in shown
+    assert "version 1" in shown and "version 2" in shown and "lab confirmation" in shown
     assert "17 screenings, 15 results" in report.stdout
     ledger = " ".join(text for (text,) in day.sql("SELECT canonical FROM ledger"))
     for private in ("THC", "declined", "Client 1", "SP-01", "buprenorphine"):

@@ -28,6 +28,7 @@ import pytest
 from freezegun import freeze_time
 
 from screening.render.timeline import _percent, measure_lines
+from screening.render.words import marked
 from tests.conftest import Clinic, write_csv
 
 ZONE = ZoneInfo("America/New_York")
@@ -671,7 +672,14 @@ def test_reports_agree_in_every_format(
         [_percent(r[c]) if c == "negative_rate" else _cell(r[c]) for c in columns] for r in rows
     ]
     assert [[unescape(c) for c in row] for row in _html_rows(html)] == shown
-    assert _text_rows(text) == [[c.replace("_", " ") for c in row] for row in shown]
+    # The text table in the clinic's words, what needs attention marked (every flag).
+    assert _text_rows(text) == [
+        [
+            f"! {c}" if key == "flags" and c else marked(c)
+            for key, c in zip(columns, row, strict=True)
+        ]
+        for row in shown
+    ]
     assert all(len(line) <= 80 for line in text.splitlines())
     _self_contained(html)
     assert out.read_text(encoding="utf-8") == html

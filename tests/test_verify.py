@@ -50,7 +50,7 @@ def _fails(clinic: Clinic, *extra: str) -> str:
 def test_intact_ledger_verifies(busy: Clinic) -> None:
     result = busy.ok("audit", "verify")
     assert "ledger intact: 23 entries" in result.stdout
-    assert "3 clients, 1 holds, 1 closures" in result.stdout
+    assert "3 clients, 1 hold, 1 closure" in result.stdout
     report = json.loads(busy.ok("audit", "verify", "--json").stdout)
     assert report["ok"] is True and report["entries"] == 23 and report["problem"] is None
 

@@ -84,7 +84,7 @@ def test_witnessed_checkpoints_hold_and_a_changed_or_foreign_note_fails(
     entries = clinic.sql("SELECT count(*) FROM ledger")[0][0]
     assert (
         f"witnessed: 3 checkpoints in 1 folder hold; the newest, of {size} entries, was made "
-        f"18 hours ago (2026-11-02T15:00:00Z); the head is consistent with it ({entries} "
+        f"18 hours ago (2026-11-02 10:00 EST); the head is consistent with it ({entries} "
         "entries)" in done.stdout
     )
     anchors = clinic.sql("SELECT count(*) FROM ledger WHERE kind = 'commitment'")[0][0]

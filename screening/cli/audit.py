@@ -65,66 +65,82 @@ def verify(
     if as_json:
         emit_json(report.as_dict())
     elif report.ok:
-        print(f"ledger intact: {report.entries} entries, head {report.head}")
-        print(
-            f"records match the ledger: {report.clients} clients, {report.holds} holds, "
-            f"{report.closures} closures, {report.draws} draws, {report.screenings} screenings, "
-            f"{report.results} results"
-        )
-        print(
-            f"draws replayed from revealed keys: {report.replayed}; with the local key "
-            f"(not yet revealed): {report.replayed_locally}"
-            + (
-                f"; not replayable here (no key): {report.not_replayed}"
-                if report.not_replayed
-                else ""
-            )
-        )
-        print(report.anchors)
-        # What an auditor should look at, though nothing is broken: one line each.
-        for what, items in (
-            ("late draw ", report.late_draws),
-            ("", report.zone_changes),
-            ("", report.clock_back),
-            ("collection entered late ", report.late_entries),
-            ("miss reversed by amendment ", report.reversals),
-            ("drawn screening excused by a hold entered after the draw ", report.hold_excusals),
-            ("closure entered after its day ", report.late_closures),
-            ("selection policy changed ", report.policy_changes),
-        ):
-            for item in items:
-                print(f"flag: {what}{item}")
-        if checkpoint:
-            print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
-        _print_witness(report.witness)
+        for line in _verified_lines(report, checkpoint, context.settings.zone):
+            print(line)
     if not report.ok:
         if not as_json:
             error(f"ledger check failed: {report.problem}")
         raise typer.Exit(1)
 
 
-def _print_witness(witness: dict[str, Any]) -> None:
+def _verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
+    """What `audit verify` found, in words, every count with its noun and every instant
+    in the site's time."""
+    from screening.render.words import instants_in, plural
+
+    lines = [
+        f"ledger intact: {plural(report.entries, 'entry')}, head {report.head}",
+        "records match the ledger: "
+        + ", ".join(
+            plural(count, noun)
+            for count, noun in (
+                (report.clients, "client"),
+                (report.holds, "hold"),
+                (report.closures, "closure"),
+                (report.draws, "draw"),
+                (report.screenings, "screening"),
+                (report.results, "result"),
+            )
+        ),
+        f"draws replayed from revealed keys: {report.replayed}; with the local key "
+        f"(not yet revealed): {report.replayed_locally}"
+        + (f"; not replayable here (no key): {report.not_replayed}" if report.not_replayed else ""),
+        instants_in(report.anchors, zone),
+    ]
+    # What an auditor should look at, though nothing is broken: one line each.
+    for what, items in (
+        ("late draw ", report.late_draws),
+        ("", report.zone_changes),
+        ("", report.clock_back),
+        ("collection entered late ", report.late_entries),
+        ("miss reversed by amendment ", report.reversals),
+        ("drawn screening excused by a hold entered after the draw ", report.hold_excusals),
+        ("closure entered after its day ", report.late_closures),
+        ("selection policy changed ", report.policy_changes),
+    ):
+        lines += [f"flag: {what}{instants_in(item, zone)}" for item in items]
+    if checkpoint:
+        lines.append(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
+    return lines + _witness_lines(report.witness, zone)
+
+
+def _witness_lines(witness: dict[str, Any], zone: Any) -> list[str]:
+    from screening.render.words import local_time, plural
+
     newest = witness.get("newest")
     if not newest:
-        return
-    folders = len(witness["folders"])
+        return []
     consistency = witness["consistency"]
     count = witness["checkpoints"]
-    plural = ("s", "hold") if count != 1 else ("", "holds")
-    print(
-        f"witnessed: {count} checkpoint{plural[0]} in {folders} "
-        f"folder{'s' if folders != 1 else ''} {plural[1]}; the newest, of "
-        f"{newest['size']} entries, was made {newest['age']} ({newest['time']})"
-        + (f"; the head is consistent with it ({consistency['to']} entries)" if consistency else "")
-    )
+    lines = [
+        f"witnessed: {plural(count, 'checkpoint')} in {plural(len(witness['folders']), 'folder')} "
+        f"{'holds' if count == 1 else 'hold'}; the newest, of {plural(newest['size'], 'entry')}, "
+        f"was made {newest['age']} ({local_time(newest['time'], zone)})"
+        + (
+            f"; the head is consistent with it ({plural(consistency['to'], 'entry')})"
+            if consistency
+            else ""
+        )
+    ]
     if witness["anchors"]:
-        print(f"witnessed anchors match the ledger's commitments: {witness['anchors']}")
+        lines.append(f"witnessed anchors match the ledger's commitments: {witness['anchors']}")
     if witness["before_witnessing"]:
-        print(
+        lines.append(
             f"witnessed since {witness['first_time'][:10]}: entries 1 to "
             f"{witness['witnessed_from']} were written before the first checkpoint, and until "
             "it are vouched for by the hash chain only"
         )
+    return lines
 
 
 @audit_app.command("checkpoint")
@@ -192,11 +208,13 @@ def explain(
     if as_json:
         emit_json(data)
         return
+    from screening.render.words import word
+
     rows = [
         {
             **d,
             "number": "not yet revealed" if d["number"] is None and d["p"] else d["number"],
-            "selected": d["selected"] or ("left out: " + d["left_out"] if d["left_out"] else ""),
+            "selected": word(d["selected"]) or _left_out(d["left_out"]),
         }
         for d in data["days"]
     ]
@@ -217,6 +235,12 @@ def explain(
             width=80,
         )
     )
+
+
+def _left_out(reason: str | None) -> str:
+    from screening.render.words import LEFT_OUT, word
+
+    return f"left out: {LEFT_OUT.get(reason) or word(reason)}" if reason else ""
 
 
 @audit_app.command("fairness")
@@ -256,13 +280,18 @@ def fairness(
 
         sys.stdout.write(render_fairness_html(context.site, data))
         return
+    from screening.render.words import local_time, plural, times
+
+    zone = context.settings.zone
     print(
-        f"{data['revealed_draws']} revealed draws; {len(data['clients'])} clients; "
+        f"{plural(data['revealed_draws'], 'revealed draw')}; "
+        f"{plural(len(data['clients']), 'client')}; "
         f"{data['flagged_clients']} worth a look after Benjamini-Hochberg at 5%"
     )
     for name in ("weekdays", "months", "predictability"):
         item = data[name]
-        print(f"{name}: {item['words']} (p = {item['p_value']}): {item['why']}")
+        p = "" if item["p_value"] is None else f" (p = {item['p_value']})"
+        print(f"{name}: {item['words']}{p}: {item['why']}")
     disp = data["dispersion"]
     print(
         f"dispersion across clients: {disp['ratio']} (about 1 when fair): {disp['words']}: "
@@ -270,8 +299,9 @@ def fairness(
     )
     ex = data["exclusions"]
     print(
-        f"left out of the pool on {ex['client_days']} client-days; would have been drawn "
-        f"{ex['observed']} times, {ex['expected']} expected: {ex['words']}: {ex['why']}"
+        f"left out of the pool on {plural(ex['client_days'], 'client-day')}; would have "
+        f"been drawn {times(ex['observed'])}, {ex['expected']} expected: {ex['words']}: "
+        f"{ex['why']}"
     )
     print(
         f"excusals per 100 screenings: {data['excusals']['per_100_screenings']}; by "
@@ -281,13 +311,15 @@ def fairness(
     for change in data.get("timezone_changes", []):
         print(
             f"flag: time zone changed from {change['from']} to {change['timezone']} at "
-            f"{change['starts_at']} (entry {change['entry']}): days around it were drawn "
+            f"{local_time(change['starts_at'], zone)} (entry {change['entry']}): days around "
+            "it were drawn "
             "by different clocks"
         )
     apart = data["not_drawn"]
     print(
-        f"kept apart (not drawn, not counted above): {apart['for_cause']} for-cause "
-        f"screenings, {apart['recollection']} observed recollections"
+        "kept apart (not drawn, not counted above): "
+        f"{plural(apart['for_cause'], 'for-cause screening')}, "
+        f"{plural(apart['recollection'], 'observed recollection')}"
     )
     flagged = [c for c in data["clients"] if c["words"] != "as expected"]
     emit_rows(flagged, columns, title="Clients worth a look", empty="no client worth a look")
@@ -316,24 +348,26 @@ def export(
 ) -> None:
     """The ledger, anchors and revealed keys, with a standalone verifier; no names."""
     from screening.render.output import message
+    from screening.render.words import plural
     from screening.services.audit import VERIFIER
     from screening.services.audit import export as run_export
 
     done = run_export(open_context(ctx), folder, to, purpose, with_staff_names)
     message(
-        f"exported {done['entries']} entries to {done['folder']} (head {done['head']}); "
+        f"exported {plural(done['entries'], 'entry')} to {done['folder']} (head {done['head']}); "
         f"recorded as a disclosure to {to}"
     )
     if done["checkpoints"]:
         count = done["checkpoints"]
         message(
-            f"with {count} witnessed checkpoint{'s' if count != 1 else ''} and the witness "
+            f"with {plural(count, 'witnessed checkpoint')} and the witness "
             "public key, for the auditor to check the ledger against"
         )
     message(f"verify with: python3 {Path(done['folder']) / VERIFIER} {done['folder']}")
     if done.get("staff_names"):
         message(
-            f"{done['staff_names']} older entries name staff in clear text; "
+            f"{plural(done['staff_names'], 'older entry')} "
+            f"{'names' if done['staff_names'] == 1 else 'name'} staff in clear text; "
             f"{done['folder']}/STAFF-NAMES.txt tells the recipient how to handle them"
         )
 

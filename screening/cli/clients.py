@@ -97,14 +97,15 @@ def import_(
 ) -> None:
     """Enrol every client in a CSV file, or none if any row is bad."""
     from screening.render.output import message
+    from screening.render.words import plural
     from screening.services.clients import import_clients
 
     result = import_clients(open_context(ctx), file, dry_run)
     if result.dry_run:
-        message(f"{file}: all {result.enrolled} rows are valid; nothing written (dry run)")
+        rows = "the 1 row is" if result.enrolled == 1 else f"all {result.enrolled} rows are"
+        message(f"{file}: {rows} valid; nothing written (dry run)")
     else:
-        noun = "client" if result.enrolled == 1 else "clients"
-        message(f"enrolled {result.enrolled} {noun} from {file}")
+        message(f"enrolled {plural(result.enrolled, 'client')} from {file}")
     _say_renamed(list(result.renamed))
 
 

@@ -305,4 +305,3 @@ def warn_if_exposed(database: Any) -> None:
         from screening.render.output import warning
 
         warning(exposure)
-

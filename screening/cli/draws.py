@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,26 +25,23 @@ def _draw_columns() -> list[tuple[str, str]]:
     return [*LIST_COLUMNS, ("status", "status")]
 
 
-REASONS = {
-    "hold": "on hold",
-    "not_a_meeting_day": "not a meeting day",
-    "closure": "closed",
-    "recently_tested": "tested recently",
-}
+def _summary(view: DrawView, zone: Any) -> str:
+    from screening.render.words import LEFT_OUT, SELECTED_AS, local_time, times, word
 
-
-def _summary(view: DrawView, zone: object) -> str:
     why: dict[str, int] = {}
     for row in view.rows:
         why[row["why"]] = why.get(row["why"], 0) + 1
     parts = [f"{view.day} at {view.site}: {len(view.rows)} selected"]
     if view.rows:
-        parts[0] += " (" + ", ".join(f"{n} {w}" for w, n in sorted(why.items())) + ")"
+        counted = (f"{n} {SELECTED_AS.get(w) or word(w)}" for w, n in sorted(why.items()))
+        parts[0] += " (" + ", ".join(counted) + ")"
     parts.append(f"{view.pool_size} in the pool")
     if view.left_out:
         parts.append(
             "left out: "
-            + ", ".join(f"{n} {REASONS.get(r, r)}" for r, n in sorted(view.left_out.items()))
+            + ", ".join(
+                f"{n} {LEFT_OUT.get(r) or word(r)}" for r, n in sorted(view.left_out.items())
+            )
         )
     text = "; ".join(parts)
     if view.closed:
@@ -52,9 +49,9 @@ def _summary(view: DrawView, zone: object) -> str:
     if view.late:
         text += "; drawn late"
     if not view.created:
-        text += f"; drawn at {view.drawn_locally(zone)}"
+        text += f"; drawn at {local_time(view.drawn_at, zone)}"
     if view.amendments:
-        text += f"; amended {view.amendments} time{'s' if view.amendments > 1 else ''}"
+        text += f"; amended {times(view.amendments)}"
     return text
 
 
@@ -72,14 +69,22 @@ def _payload(view: DrawView) -> dict[str, object]:
     }
 
 
-def _emit(view: DrawView, zone: object, as_json: bool) -> None:
+def _for_reading(view: DrawView, zone: Any) -> list[dict[str, Any]]:
+    """The list's rows for the screen: "collect by" in the site's time with its zone
+    (the day's own date left out). CSV and JSON keep the stored values."""
+    from screening.render.words import local_time
+
+    return [{**row, "collect_by": local_time(row["due_by"], zone, view.day)} for row in view.rows]
+
+
+def _emit(view: DrawView, zone: Any, as_json: bool) -> None:
     from screening.render.output import emit_json, emit_rows, message
 
     if as_json:
         emit_json(_payload(view))
         return
     emit_rows(
-        view.rows,
+        _for_reading(view, zone),
         _draw_columns(),
         title=f"Screening list for {view.day}",
         empty="nobody is selected",
@@ -237,9 +242,15 @@ def today(
     else:
         sys.stdout.write(_today_form(view, chosen, context.settings.zone))
     if chosen != "json":
+        from screening.render.output import attention
+
         done = len(view.rows) - view.pending - view.overdue
         overdue = f", {view.overdue} overdue" if view.overdue else ""
-        message(f"{view.pending} pending{overdue}, {done} done")
+        summary = f"{view.pending} pending{overdue}, {done} done"
+        if view.overdue:
+            attention(summary)
+        else:
+            message(summary)
 
 
 @policy_app.command("show")
@@ -285,6 +296,7 @@ def policy_simulate(
 ) -> None:
     """Simulate the configured policy: tests a month, longest gaps, repeats, weekday cover."""
     from screening.render.output import emit_json, emit_rows, message
+    from screening.render.words import plural
     from screening.services.draws import simulate
 
     result = simulate(open_context(ctx), days, runs, clients)
@@ -302,11 +314,14 @@ def policy_simulate(
             ("longest_gap_days", "longest gap"),
             ("three_in_nine_months", "3+ in 9 mo"),
         ],
-        title=f"Policy simulated: {days} days, {runs} runs, {clients} clients",
+        title=f"Policy simulated: {plural(days, 'day')}, {plural(runs, 'run')}, "
+        f"{plural(clients, 'client')}",
     )
     shares = ", ".join(f"{day} {share:.0%}" for day, share in result["weekday_share"].items())
     message(f"share of selections by weekday: {shares}")
-    message(f"busiest day: {result['busiest_day']} screenings for {clients} clients")
+    message(
+        f"busiest day: {plural(result['busiest_day'], 'screening')} for {plural(clients, 'client')}"
+    )
 
 
 def register(app: typer.Typer) -> None:

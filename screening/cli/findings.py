@@ -201,7 +201,9 @@ def record(
     A level reads against the panel's cutoff. Analytes not named take the panel's
     default, negative as read on the cup (the output lists them), except those of the
     client's prescriptions, which must be named; --not-tested for what the cup lacks."""
+    from screening.render.output import attention as alert
     from screening.render.output import message, warning
+    from screening.render.words import attention, in_words, marked, word
     from screening.services.results import record as record_result
 
     found = _findings(
@@ -239,16 +241,20 @@ def record(
     )
     message(
         f"recorded result {done['result']} for {done['code']} (screening "
-        f"{done['screening']}; specimen {done['validity']})"
+        f"{done['screening']}; specimen {marked(done['validity'])})"
         + ("; entered late" if late_reason else "")
     )
     reads = done["reads"]
     if not done["awaiting"]:
-        message(f"reads: {reads['summary'].replace('_', ' ')}")
-    for word in reads["analytes"]:
-        message(f"  {word}")
+        summary = reads["summary"]
+        if attention(summary):
+            alert(f"reads: {word(summary)}", attention(summary))
+        else:
+            message(f"reads: {word(summary)}")
+    for line in reads["analytes"]:
+        message(f"  {in_words(line)}")
     for flag in reads["flags"]:
-        warning(flag)
+        warning(in_words(flag))
     if done["defaulted"]:
         message(
             f"negative for the {done['panel']} panel, as read on the cup: "
@@ -306,6 +312,7 @@ def amend(
 ) -> None:
     """Add what a lab or a correction says to a result; its history stays."""
     from screening.render.output import message
+    from screening.render.words import word
     from screening.services.results import amend as amend_result
 
     found = _findings(
@@ -324,4 +331,4 @@ def amend(
         override_reason,
     )
     done = amend_result(open_context(ctx), result, reason, found, note, lab_report)
-    message(f"amended result {done['result']} of {done['code']} ({done['reason']})")
+    message(f"amended result {done['result']} of {done['code']} ({word(done['reason'])})")

@@ -143,6 +143,7 @@ def _table(
     title: str,
     out: Output | None,
     page: tuple[str, str],
+    alert: tuple[str, ...] = (),
 ) -> None:
     """The report in the chosen form; ``page`` is the site and the day every printed page
     of the HTML names."""
@@ -163,10 +164,12 @@ def _table(
 
         site, day = page
         deliver(render_table_html(title, rows, columns, site=site, day=day), out, "the report")
+    elif out is None:  # to the terminal itself: coloured where it shows colour
+        emit_rows(rows, columns, title=title, empty="nothing to report", alert=alert)
     else:
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
-            emit_rows(rows, columns, title=title, empty="nothing to report")
+            emit_rows(rows, columns, title=title, empty="nothing to report", alert=alert)
         deliver(buffer.getvalue(), out, "the report")
 
 
@@ -206,7 +209,9 @@ def team(
 
         rows = team_for_reading(rows)
     shown = str(day or context.today)
-    _table(rows, TEAM_COLUMNS, chosen, f"Team report, {shown}", target, (context.site, shown))
+    # Every flag is something for the team to look at.
+    title = f"Team report, {shown}"
+    _table(rows, TEAM_COLUMNS, chosen, title, target, (context.site, shown), alert=("flags",))
 
 
 @report_app.command("reconcile")

@@ -4,7 +4,7 @@ findings.py and screenings.py too), a lab's results imported, and results read b
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -52,9 +52,11 @@ def import_(
     from screening.services.results import import_lab
 
     done = import_lab(open_context(ctx), file, dry_run)
+    from screening.render.words import plural
+
     verb = "would amend" if dry_run else "amended"
     message(
-        f"{file}: {done['rows']} rows; {verb} {done['results']} results"
+        f"{file}: {plural(done['rows'], 'row')}; {verb} {plural(done['results'], 'result')}"
         + (" (dry run: nothing written)" if dry_run else "")
     )
 
@@ -89,11 +91,14 @@ def list_(
 def pending(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Screenings still waiting for a specimen, the one due first on top."""
     from screening.render.output import emit_rows
+    from screening.render.words import local_time
     from screening.services.results import pending as pending_rows
 
-    emit_rows(
-        pending_rows(open_context(ctx)), PENDING_COLUMNS, as_json=as_json, empty="nothing pending"
-    )
+    context = open_context(ctx)
+    rows = pending_rows(context)
+    if not as_json:  # the deadline with the site's zone; JSON keeps the stored form
+        rows = [{**row, "due_by": local_time(row["due_by"], context.settings.zone)} for row in rows]
+    emit_rows(rows, PENDING_COLUMNS, as_json=as_json, empty="nothing pending")
 
 
 @handle_errors
@@ -108,39 +113,50 @@ def show(
     from screening.render.output import emit_json
     from screening.services.results import show as show_result
 
-    record = show_result(open_context(ctx), result)
+    context = open_context(ctx)
+    record = show_result(context, result)
     if as_json:
         emit_json(record)
         return
+    for line in _result_lines(record, context.settings.zone):
+        print(line)
+
+
+def _result_lines(record: dict[str, Any], zone: Any) -> list[str]:
+    """`results show` in the clinic's words, what needs attention marked (and coloured on
+    a terminal)."""
+    import sys
+
+    from screening.render.words import attention, in_words, local_time, marked, styled, word
+
     current = record["current"]
-    print(
-        f"result {record['result']}: {record['code']}, {record['reason']} screening of "
-        f"{record['date']}"
-    )
-    print(
-        f"collected {record['collected_at']} by {record['collector']}; {record['specimen']} "
-        f"({record['method']}, panel {record['panel']})"
-        + ("; observed" if record["observed"] else "")
-    )
+    lines = [
+        f"result {record['result']}: {record['code']}, {word(record['reason'])} screening of "
+        f"{record['date']}",
+        f"collected {local_time(record['collected_at'], zone)} by {record['collector']}; "
+        f"{word(record['specimen'])} ({word(record['method'])}, panel {record['panel']})"
+        + ("; observed" if record["observed"] else ""),
+    ]
     if record.get("entered_late"):
         late = record["entered_late"]
-        print(f"entered late on {late['entered_at']}: {late['reason']}")
-    print(
-        f"reads: {current['reading']}"
+        lines.append(f"entered late on {local_time(late['entered_at'], zone)}: {late['reason']}")
+    reads = styled(marked(current["reading"]), attention(current["reading"]), sys.stdout)
+    lines.append(
+        f"reads: {reads}"
         + (f"; positive: {', '.join(current['positives'])}" if current["positives"] else "")
     )
-    for words in current["says"]:
-        print(f"  {words}")
+    lines += [f"  {in_words(words)}" for words in current["says"]]
     if current["override_reason"]:
-        print(f"  override reason: {current['override_reason']}")
-    for flag in current["flags"]:
-        print(f"  - {flag}")
+        lines.append(f"  override reason: {current['override_reason']}")
+    lines += [f"  - {in_words(flag)}" for flag in current["flags"]]
     for number, version in enumerate([*record["history"], current], start=1):
-        print(
-            f"version {number} (ledger entry {version['ledger_entry']}): {version['reason']}"
+        lines.append(
+            f"version {number} (ledger entry {version['ledger_entry']}): "
+            f"{word(version['reason'])}"
             + (f", {version['note']}" if version["note"] else "")
-            + f": {version['reading']}"
+            + f": {word(version['reading'])}"
         )
+    return lines
 
 
 def register(app: typer.Typer) -> None:

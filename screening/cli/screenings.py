@@ -41,10 +41,9 @@ def _mark(
         approved_by=approved_by,
         screening_id=screening,
     )
-    message(
-        f"screening {done['screening']} of {done['code']} ({done['date']}): "
-        f"{status.replace('_', ' ')}"
-    )
+    from screening.render.words import word
+
+    message(f"screening {done['screening']} of {done['code']} ({done['date']}): {word(status)}")
 
 
 @handle_errors
@@ -105,12 +104,13 @@ def reverse(
     """Reverse a no-show, refusal or unable-to-provide that staff recorded in error (an
     amendment: the miss stays on record beside it, and the screening is excused)."""
     from screening.render.output import message
+    from screening.render.words import word
     from screening.services.results import reverse as reverse_miss
 
     done = reverse_miss(open_context(ctx), screening, reason, approved_by)
     message(
         f"screening {done['screening']} of {done['code']} ({done['date']}): "
-        f"{done['reversed'].replace('_', ' ')} reversed, approved by {done['approved_by']}; "
+        f"{word(done['reversed'])} reversed, approved by {done['approved_by']}; "
         "a specimen collected before its deadline can now be entered late with "
         f"`screening results record {done['code']} --screening {done['screening']} "
         "--collected-at ... --reason ...`"
@@ -137,16 +137,15 @@ def for_cause(
     reason: Annotated[str, typer.Option("--reason", help="Why the test is asked for.")],
 ) -> None:
     """A screening nobody drew (kept apart from random ones in every statistic)."""
-    from datetime import datetime
-
     from screening.render.output import message
+    from screening.render.words import local_time
     from screening.services.results import for_cause as create_for_cause
 
-    for done in create_for_cause(open_context(ctx), codes, reason):
-        due = datetime.fromisoformat(done["due_by"])  # in the site's zone
+    context = open_context(ctx)
+    for done in create_for_cause(context, codes, reason):
         message(
             f"for-cause screening {done['screening']} for {done['code']}, "
-            f"due by {due:%Y-%m-%d %H:%M}"
+            f"due by {local_time(done['due_by'], context.settings.zone)}"
         )
 
 

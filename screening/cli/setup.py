@@ -157,6 +157,7 @@ def config_check(ctx: typer.Context) -> None:
     from screening import config
     from screening.core.policy import fraction_text
     from screening.render.output import error, warning
+    from screening.render.words import plural, word
 
     path = config_path(ctx)
     raw = config.read_toml(path)
@@ -187,10 +188,10 @@ def config_check(ctx: typer.Context) -> None:
         cap = phase.max_days_between_tests
         print(
             f"phase {name}: daily probability {rates}"
-            + (f"; at most {cap} days between tests" if cap else "")
+            + (f"; at most {plural(cap, 'day')} between tests" if cap else "")
         )
     for name, panel in sorted(settings.panels.items()):
-        print(f"panel {name} ({panel.specimen}): {len(panel.analytes)} analytes")
+        print(f"panel {name} ({word(panel.specimen)}): {plural(len(panel.analytes), 'analyte')}")
     vocabulary = settings.vocabulary
     print(
         f"vocabulary {vocabulary.version} (shipped): {len(vocabulary.medications)} "

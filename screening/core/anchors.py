@@ -20,6 +20,7 @@ from typing import Any
 
 from screening.core.replay import Broken
 from screening.core.selection import anchor
+from screening.core.wording import plural
 
 NOT_DERIVED = (
     "anchors were checked only against the reveals and the witnessed copies, "
@@ -84,8 +85,8 @@ class KeyAnchors:
             parts.append(f"{NOT_DERIVED}: {self.why_no_key}" if self.why_no_key else NOT_DERIVED)
         else:
             parts.append(
-                f"anchors derived from this clinic's key: {self.derived} commitment(s) "
-                f"of site {self.site} match"
+                f"anchors derived from this clinic's key: {plural(self.derived, 'commitment')} "
+                f"of site {self.site} {'matches' if self.derived == 1 else 'match'}"
             )
             if self.not_derived:
                 parts.append(
@@ -94,7 +95,7 @@ class KeyAnchors:
                 )
         if self.other_sites:
             parts.append(
-                f"{self.other_sites} commitment(s) of other sites checked against their "
+                f"{plural(self.other_sites, 'commitment')} of other sites checked against their "
                 "reveals only (their keys are kept at those sites)"
             )
         return "; ".join(parts)

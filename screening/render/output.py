@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,11 @@ Columns = Sequence[tuple[str, str]]  # (key, heading)
 def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
+    # No styles at all under NO_COLOR (rich alone would keep bold); rich itself leaves
+    # them out where stdout is not a terminal. What needs attention is marked in words
+    # too (render/words.py).
+    if os.environ.get("NO_COLOR", ""):
+        return Console(stderr=stderr, highlight=False, soft_wrap=False, color_system=None)
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
@@ -29,12 +35,23 @@ def message(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def attention(text: str, style: str | None = None) -> None:
+    """A note on stderr that needs a look: coloured on a terminal, and marked in words."""
+    from screening.render.words import ALERT, MARK, styled
+
+    print(styled(f"{MARK} {text}", style or ALERT, sys.stderr), file=sys.stderr)
+
+
 def warning(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr)
+    from screening.render.words import CAUTION, styled
+
+    print(styled(f"warning: {text}", CAUTION, sys.stderr), file=sys.stderr)
 
 
 def error(text: str) -> None:
-    print(f"error: {text}", file=sys.stderr)
+    from screening.render.words import ALERT, styled
+
+    print(styled(f"error: {text}", ALERT, sys.stderr), file=sys.stderr)
 
 
 def emit_json(value: Any) -> None:
@@ -51,11 +68,6 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _words(text: str) -> str:
-    """Codes such as unexpected_positive read better as words in a table."""
-    return text.replace("_", " ") if text.islower() else text
-
-
 def emit_rows(
     rows: list[dict[str, Any]],
     columns: Columns,
@@ -63,32 +75,69 @@ def emit_rows(
     as_json: bool = False,
     title: str | None = None,
     empty: str = "nothing to show",
+    alert: Sequence[str] = (),
 ) -> None:
+    """Rows as a table in the clinic's words (render/words.py), or JSON as stored. A cell
+    that needs attention is marked (and coloured on a terminal); so is every non-empty
+    cell of the ``alert`` columns (e.g. the team report's flags)."""
     if as_json:
         emit_json(rows)
         return
     if not rows:
         message(empty)
         return
-    cells = [[_words(_cell(row.get(key))) for key, _ in columns] for row in rows]
+    cells: list[list[str]] = []
+    styles: list[list[str | None]] = []
+    for row in rows:
+        cells.append([])
+        styles.append([])
+        for key, _ in columns:
+            text, style = _shown(row.get(key), key in alert)
+            cells[-1].append(text)
+            styles[-1].append(style)
     console = _console()
-    plain = _plain_table(title, [heading for _, heading in columns], cells, console)
+    headings = [heading for _, heading in columns]
+    plain = _plain_table(title, headings, cells, console)
     if plain is not None:
         console.file.write(plain)
         return
-    _rich_table(title, [heading for _, heading in columns], cells, console)
+    _rich_table(title, headings, cells, console, styles)
+
+
+def _shown(value: Any, alert: bool) -> tuple[str, str | None]:
+    """A cell's text and style: the value in words, marked when it needs attention."""
+    from screening.render import words
+
+    if isinstance(value, (list, tuple)):
+        text = ", ".join(words.in_words(str(item)) for item in value)
+        style = words.ALERT if alert and text else None
+        return (f"{words.MARK} {text}" if style else text), style
+    if isinstance(value, str):
+        style = words.attention(value) or (words.ALERT if alert and value else None)
+        text = words.WORDS.get(value) or words.in_words(value)
+        return (f"{words.MARK} {text}" if style else text), style
+    return _cell(value), None
 
 
 def _rich_table(
-    title: str | None, headings: list[str], cells: list[list[str]], console: Any
+    title: str | None,
+    headings: list[str],
+    cells: list[list[str]],
+    console: Any,
+    styles: list[list[str | None]] | None = None,
 ) -> None:
-    console.print(_table(title, headings, cells, range(len(cells))))
+    console.print(_table(title, headings, cells, console.width, styles))
 
 
 def _table(
-    title: str | None, headings: list[str], cells: list[list[str]], rows: Iterable[int]
+    title: str | None,
+    headings: list[str],
+    cells: list[list[str]],
+    width: int,
+    styles: list[list[str | None]] | None = None,
 ) -> Any:
-    """The rich table of ``cells``, its columns sized for all of them, with the ``rows``."""
+    """The rich table of ``cells``, every column given a width that keeps the table
+    within ``width`` (``fit_widths``): no column is ever cut off the page."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -103,23 +152,72 @@ def _table(
         pad_edge=False,
         collapse_padding=True,
     )
+    widths = fit_widths(headings, cells, width)
     for index, heading in enumerate(headings):
-        widest = max([len(heading), *(len(line[index]) for line in cells)])
-        # Short values (dates, codes, statuses) never wrap; long text folds at spaces.
-        if widest <= 12:
-            table.add_column(Text(heading), no_wrap=True, min_width=widest)
-        else:
-            table.add_column(
-                Text(heading), overflow="fold", min_width=min(_longest_word(cells, index), 20)
-            )
-    for row in rows:
+        table.add_column(
+            Text(heading),
+            overflow="fold",
+            width=None if widths is None else widths[index],
+            no_wrap=widths is None,
+        )
+    for at, line in enumerate(cells):
         # Text, not markup: user data such as "[/red]" is shown as typed, never parsed.
-        table.add_row(*(Text(cell) for cell in cells[row]))
+        row_styles = styles[at] if styles else [None] * len(line)
+        table.add_row(
+            *(Text(cell, style=style or "") for cell, style in zip(line, row_styles, strict=True))
+        )
     return table
 
 
-def _longest_word(cells: list[list[str]], index: int) -> int:
-    return max(len(word) for line in cells for word in (line[index].split() or [""]))
+def _longest_word(texts: Iterable[str]) -> int:
+    return max((len(word) for text in texts for word in text.split()), default=1)
+
+
+def fit_widths(headings: list[str], cells: list[list[str]], width: int) -> list[int] | None:
+    """Each column's text width for a table ``width`` wide. Every column at its widest
+    value when the table fits; otherwise, at each stage below, the widest column gives up
+    a character at a time, so that the columns of long text (names, long codes,
+    sentences) wrap before the short values (dates, times, statuses) do. A column is
+    never dropped. None when not even one character a column fits."""
+    count = len(headings)
+    # SIMPLE_HEAD, no edge padding, collapsed padding: a space at each edge and two
+    # between columns.
+    room = width - 2 * (count - 1) - 2
+    if room < count:
+        return None
+    columns = [[headings[index], *(line[index] for line in cells)] for index in range(count)]
+    widths = [max(len(text) for text in texts) for texts in columns]
+    words = [_longest_word(texts) for texts in columns]
+    short = [
+        words[index] <= SHORT_WORD and max(len(text) for text in texts[1:] or [""]) <= SHORT_TEXT
+        for index, texts in enumerate(columns)
+    ]
+    # Long text (names, long codes, sentences) first wraps at spaces, then folds its
+    # long words to ten characters; only then do short values wrap at spaces; then long
+    # text folds further, and short values fold last of all.
+    long = [not flag for flag in short]
+    stages = (
+        [words[i] if long[i] else widths[i] for i in range(count)],
+        [min(words[i], FOLDED) if long[i] else widths[i] for i in range(count)],
+        [min(words[i], FOLDED) if long[i] else words[i] for i in range(count)],
+        [1 if long[i] else words[i] for i in range(count)],
+        [1] * count,
+    )
+    for floor in stages:
+        while sum(widths) > room:
+            wide = [index for index in range(count) if widths[index] > floor[index]]
+            if not wide:
+                break
+            widest = max(wide, key=lambda index: widths[index])
+            widths[widest] -= 1
+    return widths
+
+
+# A column whose words are no longer than this, and values no longer than SHORT_TEXT
+# (dates, statuses, numbers), keeps its words whole while any other column can fold.
+SHORT_WORD = 12
+SHORT_TEXT = 24
+FOLDED = 10
 
 
 def _plain_table(
@@ -138,14 +236,12 @@ def _plain_table(
         texts.append(title)
     if not all(text.isascii() and text.isprintable() for text in texts):
         return None
-    widths = _text_widths(headings, cells, console)
+    widths = fit_widths(headings, cells, console.width)
     if widths is None:
         return None
-    # SIMPLE_HEAD, no edge padding, collapsed padding: a space at each edge and two
-    # between columns.
     width = sum(widths) + 2 * (len(widths) - 1) + 2
-    if width > console.width or (title is not None and len(title) > width):
-        return None  # rich would cut the table, or wrap its title
+    if title is not None and len(title) > width:
+        return None  # rich would wrap the title
 
     def lines(values: list[str], header: bool = False) -> list[str]:
         wrapped = [_wrap(value, w, console) for value, w in zip(values, widths, strict=True)]
@@ -171,41 +267,6 @@ def _plain_table(
     return "".join(parts)
 
 
-def _text_widths(headings: list[str], cells: list[list[str]], console: Any) -> list[int] | None:
-    """The width rich gives each column's text. At their natural widths when the table
-    fits; otherwise rich's own sizing, asked of a table with only the rows that set each
-    column's widest value and longest word (all the sizing looks at). None where rich
-    would cut a column that must not wrap, or cannot be asked."""
-    natural = [
-        max(len(headings[index]), *(len(line[index]) for line in cells))
-        for index in range(len(headings))
-    ]
-    if sum(natural) + 2 * (len(natural) - 1) + 2 <= console.width:
-        return natural
-    telling: set[int] = set()
-    for index in range(len(headings)):
-        telling.add(max(range(len(cells)), key=lambda row: len(cells[row][index])))
-        telling.add(
-            max(
-                range(len(cells)),
-                key=lambda row: max((len(w) for w in cells[row][index].split()), default=0),
-            )
-        )
-    table = _table(None, headings, cells, sorted(telling))
-    try:  # rich's own sizing, not a public API: if it moves, rich draws the table
-        sized = table._calculate_column_widths(  # noqa: SLF001
-            console,
-            console.options.update_width(console.width - table._extra_width),  # noqa: SLF001
-        )
-    except (AttributeError, TypeError):
-        return None
-    # Each column's right padding, but the last's (and the first's left one) are off.
-    widths = [w - (index < len(sized) - 1) for index, w in enumerate(sized)]
-    if any(w < n for w, n in zip(widths, natural, strict=True) if n <= 12) or min(widths) < 1:
-        return None  # a column that never wraps would be cut, or one left out
-    return widths
-
-
 def _wrap(text: str, width: int, console: Any) -> list[str]:
     if len(text) <= width:
         return [text]
@@ -219,9 +280,12 @@ def emit_record(record: dict[str, Any], fields: Columns, *, as_json: bool = Fals
     if as_json:
         emit_json(record)
         return
+    from screening.render.words import styled
+
     width = max(len(label) for _, label in fields)
     for key, label in fields:
-        sys.stdout.write(f"{label:<{width}}  {_cell(record.get(key))}\n")
+        text, style = _shown(record.get(key), False)
+        sys.stdout.write(f"{label:<{width}}  {styled(text, style, sys.stdout)}\n")
 
 
 def emit_csv(rows: list[dict[str, Any]], columns: Columns, handle: Any) -> None:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from screening.core.timeline import LEGEND
+from screening.core.wording import plural
 
 _STYLE = {
     "-": "green",
@@ -43,10 +44,6 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
-
-
 def rate_words(m: dict[str, Any]) -> str:
     """The negative rate with its basis and, when there were misses, what the policy made
     of them: "60% (6 of 10; 4 misses counted as positive, per policy)"."""
@@ -55,9 +52,9 @@ def rate_words(m: dict[str, Any]) -> str:
     else:
         basis = f"{m['negatives']} of {m['rated']}"
     if m["misses_in_rate"]:
-        basis += f"; {_plural(m['misses_in_rate'], 'miss')} counted as positive, per policy"
+        basis += f"; {plural(m['misses_in_rate'], 'miss')} counted as positive, per policy"
     elif m["misses"]:
-        basis += f"; {_plural(m['misses'], 'miss')} kept apart, per policy"
+        basis += f"; {plural(m['misses'], 'miss')} kept apart, per policy"
     return f"{_percent(m['negative_rate'])} ({basis})"
 
 
@@ -84,7 +81,7 @@ def measure_lines(m: dict[str, Any]) -> list[tuple[str, str]]:
             "last unexpected +",
             "never"
             if since is None
-            else f"{since} day{'' if since == 1 else 's'} ago ({m['last_unexpected_positive']})",
+            else f"{plural(since, 'day')} ago ({m['last_unexpected_positive']})",
         ),
         (
             "misses",

@@ -68,8 +68,8 @@ def test_a_backdated_entry_needs_a_reason_and_shows_as_late(story: Story) -> Non
         if r["date"] == "2026-11-30"
     )
     shown = story.out("2026-12-21 09:10", "results", "show", str(result))
-    assert "collected 2026-11-30 10:00" in shown
-    assert "entered late on 2026-12-21 09:05: paperwork found in the lab fridge" in shown
+    assert "collected 2026-11-30 10:00 EST" in shown
+    assert "entered late on 2026-12-21 09:05 EST: paperwork found in the lab fridge" in shown
     team = {row["code"]: row for row in story.json("2026-12-21 09:15", "report", "team")}
     assert "entered late: 1" in team["C-119"]["flags"]
     assert team["C-119"]["entered_late_30_days"] == 1

@@ -118,7 +118,7 @@ def test_a_hold_ended_early_and_a_closure_withdrawn(story: Story) -> None:
     assert "hold 2026-11-09 to 2026-11-20 ended early, last day 2026-11-10: trip cut short" in texts
     assert "hold 2026-11-23 to 2026-11-24 withdrawn: wrong client" in texts
     verified = story.verify("2026-11-23 09:00")
-    assert "ledger intact" in verified and "2 holds, 1 closures" in verified
+    assert "ledger intact" in verified and "2 holds, 1 closure" in verified
     assert "draws replayed" in standalone_verifier(story, "2026-11-23 09:02")
 
     story.clinic.sql("UPDATE holds SET ended_on = '2026-11-19' WHERE ended_on IS NOT NULL")

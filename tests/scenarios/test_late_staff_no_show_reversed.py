@@ -73,7 +73,7 @@ def test_a_staff_no_show_is_reversed_by_an_amendment(story: Story) -> None:
         "--approved-by",
         "Dr A. Lee",
     )
-    assert "no show reversed, approved by Dr A. Lee" in done.stderr
+    assert "no-show reversed, approved by Dr A. Lee" in done.stderr
     # Once reversed it is not reversed again, and it never returns to pending.
     story.refused(
         "2026-11-03 09:03",

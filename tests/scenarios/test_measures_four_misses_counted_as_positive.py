@@ -64,8 +64,9 @@ def test_four_misses_counted_as_positive(story: Story) -> None:
     for sort in ("flags", "misses"):
         rows = story.json(meeting, "report", "team", "--sort", sort)
         assert [row["code"] for row in rows] == ["C-301", "C-302"]
-    table = " ".join(story.out(meeting, "report", "team", "--sort", "flags").split())
-    assert "C-301 Ada Example 1 2026-11-23 negative 1 60% 4 0 missed 4 screenings" in table
+    wide = story.run(meeting, "report", "team", "--sort", "flags", env={"COLUMNS": "160"})
+    table = " ".join(wide.stdout.split())
+    assert "C-301 Ada Example 1 2026-11-23 negative 1 60% 4 0 ! missed 4 screenings" in table
     assert "in the last 30 days (2 in the last 7)" in table
 
     reconcile = story.json(meeting, "report", "reconcile", "--from", "2026-11-02")

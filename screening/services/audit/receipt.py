@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from screening.core import validate
 from screening.core.fairness import at_least, mean, poisson_binomial
 from screening.core.selection import day_seed, parse_fraction, score
+from screening.core.wording import plural, times
 from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
@@ -103,22 +104,25 @@ def _words(
         return "No draw has included this client in the period."
     rates = sorted({f"{p.numerator}/{p.denominator}" for p in probabilities})
     text = (
-        f"On {days} eligible days, each with its own fresh draw (a daily chance of "
+        f"On {plural(days, 'eligible day')}, each with its own fresh draw (a daily chance of "
         f"{', '.join(rates)}), about {expected:.1f} random selections were expected and "
         f"{observed} happened. "
     )
     assert chance is not None
-    one_in = f"about 1 in {round(1 / chance)}" if chance > 0 else "never"
-    if chance >= 0.05:
-        text += (
-            f"Being selected {observed} times or more happens by chance {one_in} "
-            "times: as expected."
-        )
+    # How often chance alone gives at least this many: "about 1 time in 40", "nearly
+    # every time" (a 1 in 1 read as a number helps nobody).
+    if chance <= 0:
+        how_often = "never"
+    elif round(1 / chance) <= 1:
+        how_often = "nearly every time"
     else:
-        text += (
-            f"Being selected {observed} times or more happens by chance {one_in} "
-            "times: unusual, but with many clients someone is always unusual."
-        )
+        how_often = f"about 1 time in {round(1 / chance)}"
+    verdict = (
+        "as expected"
+        if chance >= 0.05
+        else "unusual, but with many clients someone is always unusual"
+    )
+    text += f"Being selected {times(observed)} or more happens by chance {how_often}: {verdict}."
     return text + (
         " Earlier selections never lower or raise a later day's chance: every "
         "day is drawn afresh from that day's key, the same for everyone."

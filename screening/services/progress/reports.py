@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from screening.core import validate
 from screening.core.measures import counted, is_miss, measures
 from screening.core.timeline import ScreeningFact
+from screening.core.wording import plural
 from screening.db.models import (
     AnalyteResult,
     Client,
@@ -169,7 +170,7 @@ def _row(
 def miss_flag(last_30: int, last_7: int) -> str:
     """The team report's flag for misses: any miss in the last 30 days (today included),
     with how many of them in the last 7."""
-    words = f"missed {last_30} screening{'s' if last_30 != 1 else ''} in the last 30 days"
+    words = f"missed {plural(last_30, 'screening')} in the last 30 days"
     return words + (f" ({last_7} in the last 7)" if last_7 else "")
 
 
