@@ -139,7 +139,7 @@ def listing(
     if status is not None and status not in ("active", "discharged"):
         raise BadInput(f"unknown status {status!r}; use active or discharged")
     if track is not None:
-        checked(validate.track, ctx.settings, track)
+        track = checked(validate.track, ctx.settings, track)
     with ctx.database.read() as session:
         query = select(Client).where(Client.site == ctx.site)
         if status:
