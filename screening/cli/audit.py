@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli import options
+from screening.cli.common import handle_errors, open_context
 
 audit_app = typer.Typer(
     help="Prove the record is intact and the draws were fair.", no_args_is_help=True
@@ -26,18 +27,22 @@ def verify(
             "elsewhere (checked with the witness key).",
         ),
     ] = None,
-    as_json: JsonOpt = False,
+    format: options.TextJsonFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
 ) -> None:
     """Recompute the ledger's hashes and links and check every record against it."""
     import sys
 
-    from screening.render.output import emit_json, error, warning
+    from screening.render.output import error, warning
     from screening.services.audit import verify as run_verify
 
+    as_json = options.chosen(format, as_json) == "json"
     # The zone the database keeps is what verify checks, not the config's: a site_zones
     # row edited behind the program's back is named by verify, not taken for a config
     # that needs editing.
     context = open_context(ctx, check_zone=False)
+    file = options.target(context, out)
     if sys.stderr.isatty():
         # Long ledgers take a while: show how far the walk has come (stderr only).
         from rich.console import Console
@@ -61,6 +66,17 @@ def verify(
         report = run_verify(context, checkpoint)
     for text in report.witness.get("warnings", []):
         warning(text)
+    with options.delivered(file, "the report"):
+        _print_report(report, checkpoint, as_json)
+    if not report.ok:
+        if not as_json:
+            error(f"ledger check failed: {report.problem}")
+        raise typer.Exit(1)
+
+
+def _print_report(report: Any, checkpoint: str | None, as_json: bool) -> None:
+    from screening.render.output import emit_json
+
     if as_json:
         emit_json(report.as_dict())
     elif report.ok:
@@ -96,10 +112,6 @@ def verify(
         if checkpoint:
             print(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
         _print_witness(report.witness)
-    if not report.ok:
-        if not as_json:
-            error(f"ledger check failed: {report.problem}")
-        raise typer.Exit(1)
 
 
 def _print_witness(witness: dict[str, Any]) -> None:
@@ -128,22 +140,31 @@ def _print_witness(witness: dict[str, Any]) -> None:
 
 @audit_app.command("checkpoint")
 @handle_errors
-def checkpoint(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def checkpoint(
+    ctx: typer.Context,
+    format: options.TextJsonFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
+) -> None:
     """Sign a checkpoint of the ledger and send it to every witness now; print the head
     as SEQ:HASH too, for an auditor to keep elsewhere."""
     from screening.render.output import emit_json, message
     from screening.services.audit import checkpoint as head
     from screening.services.witness import publish
 
+    as_json = options.chosen(format, as_json) == "json"
     context = open_context(ctx)
+    file = options.target(context, out)
     seq_hash = head(context)
     if not as_json:
-        print(seq_hash, flush=True)  # printed first: kept even if signing fails below
+        with options.delivered(file, "the checkpoint"):
+            print(seq_hash, flush=True)  # printed first: kept even if signing fails below
     published = publish(context.settings, context.database, context.now)
     if published is None:  # the ledger is empty: head() has said so already
         return
     if as_json:
-        emit_json({"checkpoint": seq_hash, **published.as_dict()})
+        with options.delivered(file, "the checkpoint"):
+            emit_json({"checkpoint": seq_hash, **published.as_dict()})
         return
     if published.key_created is not None:
         message(
@@ -177,15 +198,26 @@ def reveal(ctx: typer.Context) -> None:
 def explain(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="The clinic's client code.")],
-    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
-    as_json: JsonOpt = False,
+    start: options.FromOpt = None,
+    end: options.LastOpt = None,
+    format: options.TextJsonFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
 ) -> None:
     """Why was I picked? Each eligible day's chance and number, and how usual the total is."""
-    from screening.render.output import emit_json, emit_rows
     from screening.services.audit import explain as receipt
 
-    data = receipt(open_context(ctx), code, start, end)
+    form = options.chosen(format, as_json)
+    context = open_context(ctx)
+    file = options.target(context, out)
+    data = receipt(context, code, start, end)
+    with options.delivered(file, "the explanation"):
+        _print_explanation(data, form == "json")
+
+
+def _print_explanation(data: dict[str, Any], as_json: bool) -> None:
+    from screening.render.output import emit_json, emit_rows
+
     if as_json:
         emit_json(data)
         return
@@ -220,20 +252,27 @@ def explain(
 @handle_errors
 def fairness(
     ctx: typer.Context,
-    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
-    format: Annotated[str, typer.Option("--format", help="text, json or html.")] = "text",
+    start: options.FromOpt = None,
+    end: options.LastOpt = None,
+    format: options.PageFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
 ) -> None:
     """Is the record consistent with a fair draw? Per client (by uid), weekday, month,
     days since the last selection, exclusions and excusals, each in plain words."""
-    from screening.errors import BadInput
-    from screening.render.output import emit_json, emit_rows
     from screening.services.audit import fairness as analyse
 
-    if format not in ("text", "json", "html"):
-        raise BadInput(f"--format {format!r} is not one of text, json, html")
+    form = options.chosen(format, as_json)
     context = open_context(ctx)
+    file = options.target(context, out)
     data = analyse(context, start, end)
+    with options.delivered(file, "the report"):
+        _print_fairness(context.site, data, form)
+
+
+def _print_fairness(site: str, data: dict[str, Any], format: str) -> None:
+    from screening.render.output import emit_json, emit_rows
+
     if format == "json":
         emit_json(data)
         return
@@ -250,7 +289,7 @@ def fairness(
 
         from screening.render.fairness import render_fairness_html
 
-        sys.stdout.write(render_fairness_html(context.site, data))
+        sys.stdout.write(render_fairness_html(site, data))
         return
     print(
         f"{data['revealed_draws']} revealed draws; {len(data['clients'])} clients; "
@@ -294,11 +333,21 @@ def fairness(
 def export(
     ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="A new, empty folder for the export.")],
-    to: Annotated[str, typer.Option("--to", help="Who receives it, e.g. 'State Auditor'.")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--recipient",
+            "--to",
+            help="Who receives it, e.g. 'State Auditor' (--to: the older spelling; "
+            "elsewhere --to is a last day).",
+        ),
+    ],
     purpose: Annotated[
         str,
         typer.Option(
-            "--purpose", help="audit, evaluation, court_order, research, oversight or other."
+            "--purpose",
+            help="audit, evaluation, court_order, research, oversight or other (any case; "
+            "spaces or dashes for underscores).",
         ),
     ],
     with_staff_names: Annotated[

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli.common import handle_errors, open_context
+from screening.cli.options import (
+    JsonOpt,
+    OutOpt,
+    TableFormat,
+    TextJsonFormat,
+    chosen,
+    delivered,
+    target,
+)
 
 if TYPE_CHECKING:
     from screening.services.draws import DrawView
@@ -57,10 +66,16 @@ def _summary(view: DrawView, zone: object) -> str:
     return text
 
 
-def _emit(view: DrawView, zone: object, as_json: bool) -> None:
-    from screening.render.output import emit_json, emit_rows, message
+def _emit(view: DrawView, zone: object, form: str) -> None:
+    import sys
 
-    if as_json:
+    from screening.render.output import emit_csv, emit_json, emit_rows, message
+
+    if form == "csv":
+        emit_csv(view.rows, _draw_columns(), sys.stdout)
+        message(_summary(view, zone))
+        return
+    if form == "json":
         emit_json(
             {
                 "site": view.site,
@@ -84,24 +99,32 @@ def _emit(view: DrawView, zone: object, as_json: bool) -> None:
     message(_summary(view, zone))
 
 
-def _write_csv(view: DrawView, target: Output, amend: bool, late: bool) -> None:
-    """The list as CSV. The draw is in the ledger by now: a failed write says so, and
-    how to get the file without drawing (or amending) again."""
+def _write(
+    view: DrawView, zone: object, file: Output, form: str, how: str, amend: bool, late: bool
+) -> None:
+    """The list in ``form`` written to ``file``. The draw is in the ledger by now: a
+    failed write says so, and how to get the file without drawing (or amending) again.
+    ``how``: the options that name the file, as typed (--csv FILE, or --out FILE)."""
+    import contextlib
     import io
 
     from screening.errors import ScreeningError
-    from screening.render.output import emit_csv, message
+    from screening.render.output import message
 
     buffer = io.StringIO()
-    emit_csv(view.rows, _draw_columns(), buffer)
+    with contextlib.redirect_stdout(buffer):
+        _emit(view, zone, form)
+    what = "the CSV" if form == "csv" else "the list"
     try:
-        message(target.write(buffer.getvalue(), "the CSV"))
+        message(file.write(buffer.getvalue(), what))
     except ScreeningError as problem:
+        if how != "--csv FILE":  # not shown on the terminal yet: never a draw unseen
+            _emit(view, zone, "text")
         recorded = "and its amendment are" if amend and view.created else "is"
         if late:  # shown again, not drawn again, by the same command
-            again = f"`screening select --late {view.day} --reason .. --csv FILE`"
+            again = f"`screening select --late {view.day} --reason .. {how}`"
         else:
-            again = "`screening select --csv FILE`" + (" (without --amend)" if amend else "")
+            again = f"`screening select {how}`" + (" (without --amend)" if amend else "")
         raise type(problem)(
             f"the draw for {view.day} {recorded} recorded, but {problem.message}; run "
             f"{again} to write the list"
@@ -124,54 +147,80 @@ def select(
         typer.Option(
             "--late",
             metavar="DATE",
-            help="Draw a past day that was missed (needs --reason); flagged in audits.",
+            help="Draw a past day that was missed, YYYY-MM-DD (needs --reason); flagged in audits.",
         ),
     ] = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why, with --amend or --late.")
     ] = None,
+    format: TableFormat = None,
     as_json: JsonOpt = False,
+    out: OutOpt = None,
     csv_file: Annotated[
         Path | None,
         typer.Option(
-            "--csv", metavar="FILE", help="Also write the list to FILE as CSV (mode 0600)."
+            "--csv",
+            metavar="FILE",
+            help="Also write the list to FILE as CSV (mode 0600); older spelling of "
+            "--format csv --out FILE, which does not print the table.",
         ),
     ] = None,
 ) -> None:
     """Draw today's clients for screening (once a day; run again, it shows the same draw)."""
+    from screening.errors import BadInput
     from screening.render.output import message
     from screening.services.draws import select_day
-    from screening.services.plumbing import output
 
+    form = chosen(format, as_json)
+    if csv_file is not None and (out is not None or form != "text"):
+        raise BadInput("--csv FILE is short for --format csv --out FILE; give one or the other")
     context = open_context(ctx)
     # Checked before the draw: a refused file must not leave a draw behind unseen.
-    target = output(context.settings, context.database, csv_file, "--csv")
+    if csv_file is not None:
+        file, how, written = target(context, csv_file, "--csv"), "--csv FILE", "csv"
+    else:
+        file, how, written = target(context, out), f"--format {form} --out FILE", form
     view = select_day(context, amend=amend, late=late, reason=reason)
     if view.unchanged:
         message(
             f"nothing in the pool of {view.day} changed since it was last drawn or amended: "
             "no amendment recorded; the draw stands as shown"
         )
-    _emit(view, context.settings.zone, as_json)
-    if target is not None:
-        _write_csv(view, target, amend, late is not None)
+    zone = context.settings.zone
+    if file is None or csv_file is not None:
+        _emit(view, zone, form)
+    if file is not None:
+        _write(view, zone, file, written, how, amend, late is not None)
 
 
 @handle_errors
-def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def today(
+    ctx: typer.Context,
+    format: TableFormat = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
+) -> None:
     """Today's list: who was drawn, what is pending, what is done."""
-    from screening.render.output import emit_json, message
+    from screening.render.output import emit_csv, emit_json, message
     from screening.services.draws import today as todays_draw
 
+    form = chosen(format, as_json)
     context = open_context(ctx)
+    file = target(context, out)
     view = todays_draw(context)
     if view is None:
-        if as_json:
-            emit_json(None)
+        with delivered(file, "the list"):
+            if form == "json":
+                emit_json(None)
+            elif form == "csv":
+                import sys
+
+                emit_csv([], _draw_columns(), sys.stdout)
         message(f"no draw yet for {context.today}; run `screening select`")
         return
-    _emit(view, context.settings.zone, as_json)
-    if not as_json:
+    with delivered(file, "the list"):
+        _emit(view, context.settings.zone, form)
+    if form == "text":
         done = len(view.rows) - view.pending - view.overdue
         overdue = f", {view.overdue} overdue" if view.overdue else ""
         message(f"{view.pending} pending{overdue}, {done} done")
@@ -179,13 +228,27 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 @policy_app.command("show")
 @handle_errors
-def policy_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def policy_show(
+    ctx: typer.Context,
+    format: TextJsonFormat = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
+) -> None:
     """Each phase and track's daily probability and what it means over a week and a month."""
-    from screening.render.output import emit_json, emit_rows, message, warning
     from screening.services.draws import describe
 
-    description = describe(open_context(ctx))
-    if as_json:
+    form = chosen(format, as_json)
+    context = open_context(ctx)
+    file = target(context, out)
+    description = describe(context)
+    with delivered(file, "the policy"):
+        _print_policy(description, form)
+
+
+def _print_policy(description: dict, form: str) -> None:
+    from screening.render.output import emit_json, emit_rows, message, warning
+
+    if form == "json":
         emit_json(description)
         return
     columns = [
@@ -216,14 +279,25 @@ def policy_simulate(
     clients: Annotated[
         int, typer.Option("--clients", help="Synthetic clients, spread over every phase and track.")
     ] = 60,
+    format: TextJsonFormat = None,
     as_json: JsonOpt = False,
+    out: OutOpt = None,
 ) -> None:
     """Simulate the configured policy: tests a month, longest gaps, repeats, weekday cover."""
-    from screening.render.output import emit_json, emit_rows, message
     from screening.services.draws import simulate
 
-    result = simulate(open_context(ctx), days, runs, clients)
-    if as_json:
+    form = chosen(format, as_json)
+    context = open_context(ctx)
+    file = target(context, out)
+    result = simulate(context, days, runs, clients)
+    with delivered(file, "the simulation"):
+        _print_simulation(result, form, days, runs, clients)
+
+
+def _print_simulation(result: dict, form: str, days: int, runs: int, clients: int) -> None:
+    from screening.render.output import emit_json, emit_rows, message
+
+    if form == "json":
         emit_json(result)
         return
     emit_rows(
