@@ -4,7 +4,12 @@
   ``--json`` is short for ``--format json`` (both given and disagreeing: exit 2);
 - ``--out FILE`` wherever there is a ``--format``: the output written to FILE, owner-only
   (0600), whole or not at all, never over one of the clinic's own files;
-- dates are DATE (YYYY-MM-DD): ``--from``/``--to`` for a range, ``--date`` for "as of".
+- dates are DATE (YYYY-MM-DD): ``--from``/``--to`` for a range, ``--date`` for "as of";
+  a day something happens is named by it (``--admitted``, ``--on``, ``--late``);
+- ``--reason`` (and ``--purpose``) is a word from a fixed list only where the record keeps
+  a code that is counted (``results amend``, ``results excuse``, ``audit export``): typed in
+  any case, with spaces, dashes or underscores, and refused with the list and the closest;
+  everywhere else it is free text, kept as typed.
 
 Only typer is imported at module top (STYLE §6).
 """
