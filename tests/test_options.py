@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from tests.conftest import Clinic
+from tests.conftest import Clinic, write_csv
 from tests.test_results import LATER, day  # noqa: F401  (the fixture)
 
 DATE_OPTIONS = ("--from", "--to", "--date", "--on", "--admitted", "--late")
@@ -208,10 +208,18 @@ def test_client_codes_match_case_and_spaces_aside(day: Clinic) -> None:  # noqa:
 def test_codes_that_differ_only_by_case_must_be_typed_exactly(day: Clinic) -> None:  # noqa: F811
     with freeze_time(LATER):
         day.ok("clients", "add", "X-1a", "--track", "morning", "--phase", "1")
-        day.ok("clients", "add", "x-1A", "--track", "morning", "--phase", "1")
+        added = day.run("clients", "add", "x-1A", "--track", "morning", "--phase", "1")
+        imported = day.run(
+            "clients", "import", str(write_csv(day.folder / "more.csv", ["x-1a,,morning,1,,"]))
+        )
+        # A database enrolled before codes were compared case aside may hold such a pair.
+        day.sql("UPDATE clients SET code = 'x-1A' WHERE code = 'C-16'")
         exact = json.loads(day.ok("clients", "show", "x-1A", "--json").stdout)
         ambiguous = day.run("clients", "show", "X-1A")
-    assert exact["code"] == "x-1A"
+    assert added.exit_code == 2
+    assert "'x-1A' differs only by case from X-1a, already enrolled" in added.stderr
+    assert imported.exit_code == 2 and "differs only by case from X-1a" in imported.stderr
+    assert exact["name"] == "Client 16"
     assert ambiguous.exit_code == 2
     assert "'X-1A' matches X-1a and x-1A, which differ only by case" in ambiguous.stderr
 
