@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli import options
+from screening.cli.common import handle_errors, open_context
 from screening.cli.typed import typed_date
 
 audit_app = typer.Typer(
@@ -27,18 +28,22 @@ def verify(
             "elsewhere (checked with the witness key).",
         ),
     ] = None,
-    as_json: JsonOpt = False,
+    format: options.TextJsonFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
 ) -> None:
     """Recompute the ledger's hashes and links and check every record against it."""
     import sys
 
-    from screening.render.output import emit_json, error, warning
+    from screening.render.output import error, warning
     from screening.services.audit import verify as run_verify
 
+    as_json = options.chosen(format, as_json) == "json"
     # The zone the database keeps is what verify checks, not the config's: a site_zones
     # row edited behind the program's back is named by verify, not taken for a config
     # that needs editing.
     context = open_context(ctx, check_zone=False)
+    file = options.target(context, out)
     if sys.stderr.isatty():
         # Long ledgers take a while: show how far the walk has come (stderr only).
         from rich.console import Console
@@ -62,15 +67,22 @@ def verify(
         report = run_verify(context, checkpoint)
     for text in report.witness.get("warnings", []):
         warning(text)
-    if as_json:
-        emit_json(report.as_dict())
-    elif report.ok:
-        for line in _verified_lines(report, checkpoint, context.settings.zone):
-            print(line)
+    with options.delivered(file, "the report"):
+        _print_report(report, checkpoint, as_json, context.settings.zone)
     if not report.ok:
         if not as_json:
             error(f"ledger check failed: {report.problem}")
         raise typer.Exit(1)
+
+
+def _print_report(report: Any, checkpoint: str | None, as_json: bool, zone: Any) -> None:
+    from screening.render.output import emit_json
+
+    if as_json:
+        emit_json(report.as_dict())
+    elif report.ok:
+        for line in _verified_lines(report, checkpoint, zone):
+            print(line)
 
 
 def _verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
@@ -145,22 +157,31 @@ def _witness_lines(witness: dict[str, Any], zone: Any) -> list[str]:
 
 @audit_app.command("checkpoint")
 @handle_errors
-def checkpoint(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def checkpoint(
+    ctx: typer.Context,
+    format: options.TextJsonFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
+) -> None:
     """Sign a checkpoint of the ledger and send it to every witness now; print the head
     as SEQ:HASH too, for an auditor to keep elsewhere."""
     from screening.render.output import emit_json, message
     from screening.services.audit import checkpoint as head
     from screening.services.witness import publish
 
+    as_json = options.chosen(format, as_json) == "json"
     context = open_context(ctx)
+    file = options.target(context, out)
     seq_hash = head(context)
     if not as_json:
-        print(seq_hash, flush=True)  # printed first: kept even if signing fails below
+        with options.delivered(file, "the checkpoint"):
+            print(seq_hash, flush=True)  # printed first: kept even if signing fails below
     published = publish(context.settings, context.database, context.now)
     if published is None:  # the ledger is empty: head() has said so already
         return
     if as_json:
-        emit_json({"checkpoint": seq_hash, **published.as_dict()})
+        with options.delivered(file, "the checkpoint"):
+            emit_json({"checkpoint": seq_hash, **published.as_dict()})
         return
     if published.key_created is not None:
         message(
@@ -194,17 +215,27 @@ def reveal(ctx: typer.Context) -> None:
 def explain(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="The clinic's client code.")],
-    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
-    as_json: JsonOpt = False,
+    start: options.FromOpt = None,
+    end: options.LastOpt = None,
+    format: options.TextJsonFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
 ) -> None:
     """Why was I picked? Each eligible day's chance and number, and how usual the total is."""
-    from screening.render.output import emit_json, emit_rows
     from screening.services.audit import explain as receipt
 
+    form = options.chosen(format, as_json)
     context = open_context(ctx)
+    file = options.target(context, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     data = receipt(context, code, start, end)
+    with options.delivered(file, "the explanation"):
+        _print_explanation(data, form == "json")
+
+
+def _print_explanation(data: dict[str, Any], as_json: bool) -> None:
+    from screening.render.output import emit_json, emit_rows
+
     if as_json:
         emit_json(data)
         return
@@ -247,21 +278,28 @@ def _left_out(reason: str | None) -> str:
 @handle_errors
 def fairness(
     ctx: typer.Context,
-    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
-    format: Annotated[str, typer.Option("--format", help="text, json or html.")] = "text",
+    start: options.FromOpt = None,
+    end: options.LastOpt = None,
+    format: options.PageFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
 ) -> None:
     """Is the record consistent with a fair draw? Per client (by uid), weekday, month,
     days since the last selection, exclusions and excusals, each in plain words."""
-    from screening.errors import BadInput
-    from screening.render.output import emit_json, emit_rows
     from screening.services.audit import fairness as analyse
 
-    if format not in ("text", "json", "html"):
-        raise BadInput(f"--format {format!r} is not one of text, json, html")
+    form = options.chosen(format, as_json)
     context = open_context(ctx)
+    file = options.target(context, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     data = analyse(context, start, end)
+    with options.delivered(file, "the report"):
+        _print_fairness(context.site, context.settings.zone, data, form)
+
+
+def _print_fairness(site: str, zone: Any, data: dict[str, Any], format: str) -> None:
+    from screening.render.output import emit_json, emit_rows
+
     if format == "json":
         emit_json(data)
         return
@@ -278,11 +316,10 @@ def fairness(
 
         from screening.render.fairness import render_fairness_html
 
-        sys.stdout.write(render_fairness_html(context.site, data))
+        sys.stdout.write(render_fairness_html(site, data))
         return
     from screening.render.words import local_time, plural, times
 
-    zone = context.settings.zone
     print(
         f"{plural(data['revealed_draws'], 'revealed draw')}; "
         f"{plural(len(data['clients']), 'client')}; "
@@ -330,11 +367,21 @@ def fairness(
 def export(
     ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="A new, empty folder for the export.")],
-    to: Annotated[str, typer.Option("--to", help="Who receives it, e.g. 'State Auditor'.")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--recipient",
+            "--to",
+            help="Who receives it, e.g. 'State Auditor' (--to: the older spelling; "
+            "elsewhere --to is a last day).",
+        ),
+    ],
     purpose: Annotated[
         str,
         typer.Option(
-            "--purpose", help="audit, evaluation, court_order, research, oversight or other."
+            "--purpose",
+            help="audit, evaluation, court_order, research, oversight or other (any case; "
+            "spaces or dashes for underscores).",
         ),
     ],
     with_staff_names: Annotated[

@@ -7,7 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
-from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli.common import handle_errors, open_context
+from screening.cli.options import (
+    JsonOpt,
+    OutOpt,
+    TableFormat,
+    TextJsonFormat,
+    chosen,
+    delivered,
+    emit_table,
+    target,
+)
 from screening.cli.typed import typed_date, typed_list
 
 clients_app = typer.Typer(
@@ -50,7 +60,10 @@ def add(
         str | None, typer.Option("--name", help="The client's name (optional).")
     ] = None,
     admitted: Annotated[
-        str | None, typer.Option("--admitted", help="Admission date YYYY-MM-DD (default: today).")
+        str | None,
+        typer.Option(
+            "--admitted", metavar="DATE", help="Admission date, YYYY-MM-DD (default: today)."
+        ),
     ] = None,
     meds: Annotated[
         str | None,
@@ -115,14 +128,20 @@ def list_(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help="active or discharged.")] = None,
     track: Annotated[str | None, typer.Option("--track", help="Only this track.")] = None,
+    format: TableFormat = None,
     as_json: JsonOpt = False,
+    out: OutOpt = None,
 ) -> None:
     """List clients."""
-    from screening.render.output import emit_rows, warning
+    from screening.render.output import warning
     from screening.services.clients import listing as list_clients
 
-    rows = list_clients(open_context(ctx), status, track)
-    emit_rows(rows, LIST_COLUMNS, as_json=as_json, empty="no clients match")
+    form = chosen(format, as_json)
+    context = open_context(ctx)
+    file = target(context, out)
+    rows = list_clients(context, status, track)
+    with delivered(file, "the list"):
+        emit_table(rows, LIST_COLUMNS, form, empty="no clients match")
     for row in rows:
         for problem in row["medication_problems"]:
             warning(problem)
@@ -130,20 +149,30 @@ def list_(
 
 @clients_app.command("show")
 @handle_errors
-def show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
+def show(
+    ctx: typer.Context,
+    code: CodeArg,
+    format: TextJsonFormat = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
+) -> None:
     """Show one client, with holds and medications."""
     from screening.render.output import emit_record, warning
     from screening.services.clients import show as show_client
 
-    record = show_client(open_context(ctx), code)
+    form = chosen(format, as_json)
+    context = open_context(ctx)
+    file = target(context, out)
+    record = show_client(context, code)
     for problem in record["medication_problems"]:
         warning(problem)
-    if not as_json:
+    if form != "json":
         record = {
             **record,
             "holds": [_hold_line(h) for h in record["holds"]] or ["none"],
         }
-    emit_record(record, SHOW_FIELDS, as_json=as_json)
+    with delivered(file, "the client's record"):
+        emit_record(record, SHOW_FIELDS, as_json=form == "json")
 
 
 def _hold_line(hold: dict[str, Any]) -> str:
@@ -186,8 +215,12 @@ def update(
 def hold(
     ctx: typer.Context,
     code: CodeArg,
-    start: Annotated[str, typer.Option("--from", help="First day of the hold, YYYY-MM-DD.")],
-    end: Annotated[str, typer.Option("--to", help="Last day of the hold, YYYY-MM-DD.")],
+    start: Annotated[
+        str, typer.Option("--from", metavar="DATE", help="First day of the hold, YYYY-MM-DD.")
+    ],
+    end: Annotated[
+        str, typer.Option("--to", metavar="DATE", help="Last day of the hold, YYYY-MM-DD.")
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why: leave, hospital, travel...")],
 ) -> None:
     """Take a client out of the draw for some days."""
@@ -235,7 +268,9 @@ def hold_end(
     ctx: typer.Context,
     code: CodeArg,
     hold: HoldOpt,
-    last: Annotated[str, typer.Option("--to", help="The hold's new last day, YYYY-MM-DD.")],
+    last: Annotated[
+        str, typer.Option("--to", metavar="DATE", help="The hold's new last day, YYYY-MM-DD.")
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why it ends early.")],
 ) -> None:
     """End a hold early: the client is back in the draw after --to (draws already made
@@ -266,7 +301,10 @@ def hold_withdraw(
 def discharge(
     ctx: typer.Context,
     code: CodeArg,
-    on: Annotated[str | None, typer.Option("--on", help="Discharge date (default: today).")] = None,
+    on: Annotated[
+        str | None,
+        typer.Option("--on", metavar="DATE", help="Discharge date, YYYY-MM-DD (default: today)."),
+    ] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (optional).")] = None,
 ) -> None:
     """Discharge a client: no further draws."""
@@ -286,7 +324,10 @@ def readmit(
     ctx: typer.Context,
     code: CodeArg,
     on: Annotated[
-        str | None, typer.Option("--on", help="Re-admission date (default: today).")
+        str | None,
+        typer.Option(
+            "--on", metavar="DATE", help="Re-admission date, YYYY-MM-DD (default: today)."
+        ),
     ] = None,
     phase: Annotated[str | None, typer.Option("--phase", help="Phase on return.")] = None,
     track: Annotated[str | None, typer.Option("--track", help="Track on return.")] = None,

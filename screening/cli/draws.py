@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli.common import handle_errors, open_context
+from screening.cli.options import (
+    JsonOpt,
+    OutOpt,
+    ReportFormat,
+    TextJsonFormat,
+    chosen,
+    delivered,
+    target,
+)
 from screening.cli.typed import typed_date
 
 if TYPE_CHECKING:
@@ -77,10 +86,22 @@ def _for_reading(view: DrawView, zone: Any) -> list[dict[str, Any]]:
     return [{**row, "collect_by": local_time(row["due_by"], zone, view.day)} for row in view.rows]
 
 
-def _emit(view: DrawView, zone: Any, as_json: bool) -> None:
-    from screening.render.output import emit_json, emit_rows, message
+def _emit(view: DrawView, zone: Any, form: str) -> None:
+    """The list in ``form`` on stdout: text, json, csv, or html (the front desk's sheet)."""
+    import sys
 
-    if as_json:
+    from screening.render.output import emit_csv, emit_json, emit_rows, message
+
+    if form == "csv":
+        emit_csv(view.rows, _draw_columns(), sys.stdout)
+        message(_summary(view, zone))
+        return
+    if form == "html":
+        from screening.render.front_desk import front_desk_html
+
+        sys.stdout.write(front_desk_html(view.site, view.day, view.rows, closed=view.closed))
+        return
+    if form == "json":
         emit_json(_payload(view))
         return
     emit_rows(
@@ -92,24 +113,32 @@ def _emit(view: DrawView, zone: Any, as_json: bool) -> None:
     message(_summary(view, zone))
 
 
-def _write_csv(view: DrawView, target: Output, amend: bool, late: bool) -> None:
-    """The list as CSV. The draw is in the ledger by now: a failed write says so, and
-    how to get the file without drawing (or amending) again."""
+def _write(
+    view: DrawView, zone: object, file: Output, form: str, how: str, amend: bool, late: bool
+) -> None:
+    """The list in ``form`` written to ``file``. The draw is in the ledger by now: a
+    failed write says so, and how to get the file without drawing (or amending) again.
+    ``how``: the options that name the file, as typed (--csv FILE, or --out FILE)."""
+    import contextlib
     import io
 
     from screening.errors import ScreeningError
-    from screening.render.output import emit_csv, message
+    from screening.render.output import message
 
     buffer = io.StringIO()
-    emit_csv(view.rows, _draw_columns(), buffer)
+    with contextlib.redirect_stdout(buffer):
+        _emit(view, zone, form)
+    what = "the CSV" if form == "csv" else "the list"
     try:
-        message(target.write(buffer.getvalue(), "the CSV"))
+        message(file.write(buffer.getvalue(), what))
     except ScreeningError as problem:
+        if how != "--csv FILE":  # not shown on the terminal yet: never a draw unseen
+            _emit(view, zone, "text")
         recorded = "and its amendment are" if amend and view.created else "is"
         if late:  # shown again, not drawn again, by the same command
-            again = f"`screening select --late {view.day} --reason .. --csv FILE`"
+            again = f"`screening select --late {view.day} --reason .. {how}`"
         else:
-            again = "`screening select --csv FILE`" + (" (without --amend)" if amend else "")
+            again = f"`screening select {how}`" + (" (without --amend)" if amend else "")
         raise type(problem)(
             f"the draw for {view.day} {recorded} recorded, but {problem.message}; run "
             f"{again} to write the list"
@@ -132,28 +161,39 @@ def select(
         typer.Option(
             "--late",
             metavar="DATE",
-            help="Draw a past day that was missed (needs --reason); flagged in audits.",
+            help="Draw a past day that was missed, YYYY-MM-DD (needs --reason); flagged in audits.",
         ),
     ] = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why, with --amend or --late.")
     ] = None,
+    format: ReportFormat = None,
     as_json: JsonOpt = False,
+    out: OutOpt = None,
     csv_file: Annotated[
         Path | None,
         typer.Option(
-            "--csv", metavar="FILE", help="Also write the list to FILE as CSV (mode 0600)."
+            "--csv",
+            metavar="FILE",
+            help="Also write the list to FILE as CSV (mode 0600); older spelling of "
+            "--format csv --out FILE, which does not print the table.",
         ),
     ] = None,
 ) -> None:
     """Draw today's clients for screening (once a day; run again, it shows the same draw)."""
+    from screening.errors import BadInput
     from screening.render.output import message
     from screening.services.draws import select_day
-    from screening.services.plumbing import output
 
+    form = chosen(format, as_json)
+    if csv_file is not None and (out is not None or form != "text"):
+        raise BadInput("--csv FILE is short for --format csv --out FILE; give one or the other")
     context = open_context(ctx)
     # Checked before the draw: a refused file must not leave a draw behind unseen.
-    target = output(context.settings, context.database, csv_file, "--csv")
+    if csv_file is not None:
+        file, how, written = target(context, csv_file, "--csv"), "--csv FILE", "csv"
+    else:
+        file, how, written = target(context, out), f"--format {form} --out FILE", form
     late = typed_date(context, late, "--late")
     view = select_day(context, amend=amend, late=late, reason=reason)
     if view.unchanged:
@@ -161,87 +201,42 @@ def select(
             f"nothing in the pool of {view.day} changed since it was last drawn or amended: "
             "no amendment recorded; the draw stands as shown"
         )
-    _emit(view, context.settings.zone, as_json)
-    if target is not None:
-        _write_csv(view, target, amend, late is not None)
-
-
-TODAY_FORMATS = ("text", "json", "csv", "html")
-
-
-def _today_form(view: DrawView, chosen: str, zone: object) -> str:
-    """Today's list as the text of a file in the ``chosen`` form."""
-    import contextlib
-    import io
-    import json
-
-    from screening.render.output import emit_csv
-
-    buffer = io.StringIO()
-    if chosen == "json":
-        return json.dumps(_payload(view), indent=2, ensure_ascii=False, default=str) + "\n"
-    if chosen == "csv":
-        emit_csv(view.rows, _draw_columns(), buffer)
-    elif chosen == "html":
-        from screening.render.front_desk import front_desk_html
-
-        return front_desk_html(view.site, view.day, view.rows, closed=view.closed)
-    else:
-        with contextlib.redirect_stdout(buffer):
-            _emit(view, zone, as_json=False)
-    return buffer.getvalue()
+    zone = context.settings.zone
+    if file is None or csv_file is not None:
+        _emit(view, zone, form)
+    if file is not None:
+        _write(view, zone, file, written, how, amend, late is not None)
 
 
 @handle_errors
 def today(
     ctx: typer.Context,
-    format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            help="text, json, csv or html (html: the front desk's printable sheet, with a "
-            "box for the collector's initials and the time collected).",
-        ),
-    ] = "text",
-    as_json: Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")] = False,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", metavar="FILE", help="Write to FILE (mode 0600) instead of the terminal."
-        ),
-    ] = None,
+    format: ReportFormat = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
 ) -> None:
-    """Today's list: who was drawn, what is pending, what is done."""
-    import sys
-
-    from screening.errors import BadInput
-    from screening.render.output import message
+    """Today's list: who was drawn, what is pending, what is done (--format html: the
+    front desk's printable sheet, with boxes for the collector's initials and the time)."""
+    from screening.render.output import emit_csv, emit_json, message
     from screening.services.draws import today as todays_draw
-    from screening.services.plumbing import output
 
-    if as_json and format not in ("text", "json"):
-        raise BadInput(f"--json is short for --format json: it cannot go with --format {format}")
-    chosen = "json" if as_json else format
-    if chosen not in TODAY_FORMATS:
-        raise BadInput(f"--format {format!r} is not one of {', '.join(TODAY_FORMATS)}")
+    form = chosen(format, as_json)
     context = open_context(ctx)
-    target = output(context.settings, context.database, out, "--out")
+    file = target(context, out)
     view = todays_draw(context)
     if view is None:
-        if chosen == "json":
-            if target is None:
-                sys.stdout.write("null\n")
-            else:
-                message(target.write("null\n", "the list"))
+        with delivered(file, "the list"):
+            if form == "json":
+                emit_json(None)
+            elif form == "csv":
+                import sys
+
+                emit_csv([], _draw_columns(), sys.stdout)
         message(f"no draw yet for {context.today}; run `screening select`")
         return
-    if target is not None:
-        message(target.write(_today_form(view, chosen, context.settings.zone), "the list"))
-    elif chosen in ("text", "json"):
-        _emit(view, context.settings.zone, chosen == "json")
-    else:
-        sys.stdout.write(_today_form(view, chosen, context.settings.zone))
-    if chosen != "json":
+    with delivered(file, "the list"):
+        _emit(view, context.settings.zone, form)
+    if form == "text":
         from screening.render.output import attention
 
         done = len(view.rows) - view.pending - view.overdue
@@ -255,13 +250,27 @@ def today(
 
 @policy_app.command("show")
 @handle_errors
-def policy_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def policy_show(
+    ctx: typer.Context,
+    format: TextJsonFormat = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
+) -> None:
     """Each phase and track's daily probability and what it means over a week and a month."""
-    from screening.render.output import emit_json, emit_rows, message, warning
     from screening.services.draws import describe
 
-    description = describe(open_context(ctx))
-    if as_json:
+    form = chosen(format, as_json)
+    context = open_context(ctx)
+    file = target(context, out)
+    description = describe(context)
+    with delivered(file, "the policy"):
+        _print_policy(description, form)
+
+
+def _print_policy(description: dict, form: str) -> None:
+    from screening.render.output import emit_json, emit_rows, message, warning
+
+    if form == "json":
         emit_json(description)
         return
     columns = [
@@ -292,15 +301,26 @@ def policy_simulate(
     clients: Annotated[
         int, typer.Option("--clients", help="Synthetic clients, spread over every phase and track.")
     ] = 60,
+    format: TextJsonFormat = None,
     as_json: JsonOpt = False,
+    out: OutOpt = None,
 ) -> None:
     """Simulate the configured policy: tests a month, longest gaps, repeats, weekday cover."""
-    from screening.render.output import emit_json, emit_rows, message
-    from screening.render.words import plural
     from screening.services.draws import simulate
 
-    result = simulate(open_context(ctx), days, runs, clients)
-    if as_json:
+    form = chosen(format, as_json)
+    context = open_context(ctx)
+    file = target(context, out)
+    result = simulate(context, days, runs, clients)
+    with delivered(file, "the simulation"):
+        _print_simulation(result, form, days, runs, clients)
+
+
+def _print_simulation(result: dict, form: str, days: int, runs: int, clients: int) -> None:
+    from screening.render.output import emit_json, emit_rows, message
+    from screening.render.words import plural
+
+    if form == "json":
         emit_json(result)
         return
     emit_rows(

@@ -279,7 +279,8 @@ def amend(
     result: Annotated[
         str,
         typer.Argument(
-            help="The result's number (see results list), or its specimen id (e.g. SP-0193)."
+            help="The result's number (the result column of `results list`), or its "
+            "specimen id (e.g. SP-0193).",
         ),
     ],
     reason: Annotated[
@@ -287,7 +288,7 @@ def amend(
         typer.Option(
             "--reason",
             help="lab_report, lab_confirmation, corrected_report, data_entry_error "
-            "or wrong_client.",
+            "or wrong_client (any case; spaces or dashes for underscores).",
         ),
     ],
     note: Annotated[
@@ -319,7 +320,7 @@ def amend(
         positive,
         negative,
         inconclusive,
-        confirmed or reason == "lab_confirmation",
+        confirmed,  # lab_confirmation implies it (services/results/amendments.py)
         levels,
         cutoffs,
         creatinine,

@@ -8,61 +8,34 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from screening.cli.common import handle_errors, open_context
+from screening.cli.options import (
+    FromOpt,
+    JsonOpt,
+    OutOpt,
+    ReportFormat,
+    ToOpt,
+    chosen,
+    deliver,
+    target,
+)
 from screening.cli.typed import typed_date
 
 if TYPE_CHECKING:
-    from screening.services.plumbing import Context, Output
+    from screening.services.plumbing import Output
 
 report_app = typer.Typer(
     help="Reports for the treatment team and the daily reconciliation.", no_args_is_help=True
 )
 
-FormatOpt = Annotated[
-    str, typer.Option("--format", help="text, json, csv or html (html: one self-contained page).")
-]
-OutOpt = Annotated[
-    Path | None,
-    typer.Option("--out", help="Write to this file (mode 0600) instead of the terminal."),
-]
-FromOpt = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today).")]
 TimelineToOpt = Annotated[
     str | None,
     typer.Option(
         "--to",
+        metavar="DATE",
         help="Last day, YYYY-MM-DD (default: today); a past day shows the record as it "
         "stood at the end of that day.",
     ),
 ]
-FORMATS = ("text", "json", "csv", "html")
-
-
-def destination(context: Context, out: Path | None) -> Output | None:
-    """The --out file, checked before the report is gathered: never one of the clinic's
-    own files (services/plumbing/outputs.py)."""
-    from screening.services.plumbing import output
-
-    return output(context.settings, context.database, out, "--out")
-
-
-def deliver(text: str, out: Output | None, what: str) -> None:
-    """Print, or write a file only its owner can read (it holds treatment records)."""
-    import sys
-
-    from screening.render.output import message
-
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        message(out.write(text, what))
-
-
-def _check_format(value: str) -> str:
-    from screening.errors import BadInput
-
-    if value not in FORMATS:
-        raise BadInput(f"--format {value!r} is not one of {', '.join(FORMATS)}")
-    return value
 
 
 def color_wanted(out: Path | None) -> bool:
@@ -78,7 +51,8 @@ def timeline(
     code: Annotated[str, typer.Argument(help="The clinic's client code.")],
     start: FromOpt = None,
     end: TimelineToOpt = None,
-    format: FormatOpt = "text",
+    format: ReportFormat = None,
+    as_json: JsonOpt = False,
     out: OutOpt = None,
 ) -> None:
     """One client's progress: measures, a calendar strip and every event, in order."""
@@ -87,20 +61,20 @@ def timeline(
     from screening.render import timeline as render
     from screening.services.progress import timeline as gather
 
-    chosen = _check_format(format)
+    form = chosen(format, as_json)
     context = open_context(ctx)
-    target = destination(context, out)
+    file = target(context, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     data = gather(context, code, start, end)
-    if chosen == "json":
+    if form == "json":
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    elif chosen == "csv":
+    elif form == "csv":
         text = render.render_csv(data)
-    elif chosen == "html":
+    elif form == "html":
         text = render.render_html(data)
     else:
         text = render.render_text(data, color_wanted(out))
-    deliver(text, target, "the timeline")
+    deliver(text, file, "the timeline")
 
 
 def register(app: typer.Typer) -> None:
@@ -139,7 +113,7 @@ RECONCILE_COLUMNS = [
 def _table(
     rows: list[dict],
     columns: list[tuple[str, str]],
-    chosen: str,
+    form: str,
     title: str,
     out: Output | None,
     page: tuple[str, str],
@@ -153,13 +127,13 @@ def _table(
 
     from screening.render.output import emit_csv, emit_rows
 
-    if chosen == "json":
+    if form == "json":
         deliver(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", out, "the report")
-    elif chosen == "csv":
+    elif form == "csv":
         buffer = io.StringIO()
         emit_csv(rows, columns, buffer)
         deliver(buffer.getvalue(), out, "the report")
-    elif chosen == "html":
+    elif form == "html":
         from screening.render.timeline import render_table_html
 
         site, day = page
@@ -181,7 +155,8 @@ def team(
         str | None,
         typer.Option(
             "--date",
-            help="As of this day (default today): the record as it stood at the end of "
+            metavar="DATE",
+            help="As of this day, YYYY-MM-DD (default today): the record as it stood at the end of "
             "that day, as `timeline --to` shows it.",
         ),
     ] = None,
@@ -192,26 +167,27 @@ def team(
             help="code, phase, run, misses (most in 30 days first), last or flags (most first).",
         ),
     ] = "code",
-    format: FormatOpt = "text",
+    format: ReportFormat = None,
+    as_json: JsonOpt = False,
     out: OutOpt = None,
 ) -> None:
     """One row per active client for the team meeting: run and negative rate as the
     timeline shows them, misses, and flags for what needs a look."""
     from screening.services.progress import team as team_rows
 
-    chosen = _check_format(format)
+    form = chosen(format, as_json)
     context = open_context(ctx)
-    target = destination(context, out)
+    file = target(context, out)
     day = typed_date(context, day, "--date")
     rows = team_rows(context, day, sort)
-    if chosen in ("text", "html"):
+    if form in ("text", "html"):
         from screening.render.timeline import team_for_reading
 
         rows = team_for_reading(rows)
     shown = str(day or context.today)
     # Every flag is something for the team to look at.
     title = f"Team report, {shown}"
-    _table(rows, TEAM_COLUMNS, chosen, title, target, (context.site, shown), alert=("flags",))
+    _table(rows, TEAM_COLUMNS, form, title, file, (context.site, shown), alert=("flags",))
 
 
 @report_app.command("reconcile")
@@ -220,17 +196,18 @@ def reconcile(
     ctx: typer.Context,
     start: FromOpt = None,
     end: ToOpt = None,
-    format: FormatOpt = "text",
+    format: ReportFormat = None,
+    as_json: JsonOpt = False,
     out: OutOpt = None,
 ) -> None:
     """Per day: drawn, collected (and entered late), missed, excused (why, who approved),
     misses reversed, still pending or overdue."""
     from screening.services.progress import reconcile as reconcile_rows
 
-    chosen = _check_format(format)
+    form = chosen(format, as_json)
     context = open_context(ctx)
-    target = destination(context, out)
+    file = target(context, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     rows = reconcile_rows(context, start, end)
     page = (context.site, str(context.today))
-    _table(rows, RECONCILE_COLUMNS, chosen, "Daily reconciliation", target, page)
+    _table(rows, RECONCILE_COLUMNS, form, "Daily reconciliation", file, page)

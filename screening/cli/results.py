@@ -9,11 +9,25 @@ from typing import Annotated, Any
 import typer
 
 from screening.cli import findings, screenings
-from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli.common import handle_errors, open_context
+from screening.cli.options import (
+    FromOpt,
+    JsonOpt,
+    LastOpt,
+    OutOpt,
+    TableFormat,
+    TextJsonFormat,
+    chosen,
+    delivered,
+    emit_table,
+    target,
+)
 from screening.cli.typed import typed_date
 
+# Both numbers, each named: `results show` and `amend` take the result's number (or
+# its specimen id), --screening and `results reverse` the screening's.
 LIST_COLUMNS = [
-    ("screening", "#"),
+    ("screening", "screening"),
     ("date", "date"),
     ("code", "code"),
     ("reason", "why"),
@@ -64,9 +78,11 @@ def import_(
 @handle_errors
 def list_(
     ctx: typer.Context,
-    client: Annotated[str | None, typer.Option("--client", help="Only this client.")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="From this date.")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="To this date.")] = None,
+    client: Annotated[
+        str | None, typer.Option("--client", metavar="CODE", help="Only this client.")
+    ] = None,
+    start: FromOpt = None,
+    end: LastOpt = None,
     status: Annotated[
         str | None,
         typer.Option(
@@ -75,50 +91,76 @@ def list_(
             "refused, unable_to_provide, excused, cancelled or inconclusive.",
         ),
     ] = None,
+    format: TableFormat = None,
     as_json: JsonOpt = False,
+    out: OutOpt = None,
 ) -> None:
-    """Screenings and their current results, with how each reads."""
-    from screening.render.output import emit_rows
+    """Screenings and their current results, with how each reads: each screening's
+    number and its result's (the number `results show` and `results amend` take)."""
     from screening.services.results import listing
 
+    form = chosen(format, as_json)
     context = open_context(ctx)
+    file = target(context, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     rows = listing(context, client, start, end, status)
-    emit_rows(rows, LIST_COLUMNS, as_json=as_json, empty="no screenings match")
+    with delivered(file, "the list"):
+        emit_table(rows, LIST_COLUMNS, form, empty="no screenings match")
 
 
 @handle_errors
-def pending(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def pending(
+    ctx: typer.Context,
+    format: TableFormat = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
+) -> None:
     """Screenings still waiting for a specimen, the one due first on top."""
-    from screening.render.output import emit_rows
     from screening.render.words import local_time
     from screening.services.results import pending as pending_rows
 
+    form = chosen(format, as_json)
     context = open_context(ctx)
+    file = target(context, out)
     rows = pending_rows(context)
-    if not as_json:  # the deadline with the site's zone; JSON keeps the stored form
+    if form == "text":  # the deadline with the site's zone; JSON and CSV keep the stored form
         rows = [{**row, "due_by": local_time(row["due_by"], context.settings.zone)} for row in rows]
-    emit_rows(rows, PENDING_COLUMNS, as_json=as_json, empty="nothing pending")
+    with delivered(file, "the list"):
+        emit_table(rows, PENDING_COLUMNS, form, empty="nothing pending")
 
 
 @handle_errors
 def show(
     ctx: typer.Context,
     result: Annotated[
-        str, typer.Argument(help="The result's number, or its specimen id (e.g. SP-0193).")
+        str,
+        typer.Argument(
+            help="The result's number (the result column of `results list`), or its "
+            "specimen id (e.g. SP-0193).",
+        ),
     ],
+    format: TextJsonFormat = None,
     as_json: JsonOpt = False,
+    out: OutOpt = None,
 ) -> None:
     """One result: the collection, what it says now, and its history."""
-    from screening.render.output import emit_json
     from screening.services.results import show as show_result
 
+    form = chosen(format, as_json)
     context = open_context(ctx)
+    file = target(context, out)
     record = show_result(context, result)
-    if as_json:
+    with delivered(file, "the result"):
+        _print_result(record, form, context.settings.zone)
+
+
+def _print_result(record: dict[str, Any], form: str, zone: Any) -> None:
+    from screening.render.output import emit_json
+
+    if form == "json":
         emit_json(record)
         return
-    for line in _result_lines(record, context.settings.zone):
+    for line in _result_lines(record, zone):
         print(line)
 
 

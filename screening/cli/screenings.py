@@ -82,7 +82,8 @@ def excuse(
         str,
         typer.Option(
             "--reason",
-            help="medical, court, transport, clinic_error, bereavement, employment or other.",
+            help="medical, court, transport, clinic_error, bereavement, employment or other "
+            "(any case; spaces or dashes for underscores).",
         ),
     ],
     approved_by: Annotated[str, typer.Option("--approved-by", help="Who approved it.")],

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from screening.cli.common import JsonOpt, handle_errors, open_context
+from screening.cli.common import handle_errors, open_context
+from screening.cli.options import JsonOpt, OutOpt, TextJsonFormat, chosen, delivered, target
 
 site_app = typer.Typer(
     help="The site's name and time zone, as the database keeps them.", no_args_is_help=True
@@ -15,12 +16,26 @@ site_app = typer.Typer(
 
 @site_app.command("show")
 @handle_errors
-def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def show(
+    ctx: typer.Context,
+    format: TextJsonFormat = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
+) -> None:
     """The site, the time zone in force and any change waiting to take effect."""
-    from screening.render.output import emit_json
     from screening.services.site import describe
 
-    data = describe(open_context(ctx))
+    form = chosen(format, as_json)
+    context = open_context(ctx)
+    file = target(context, out)
+    data = describe(context)
+    with delivered(file, "the site"):
+        _print_site(data, form == "json")
+
+
+def _print_site(data: dict, as_json: bool) -> None:
+    from screening.render.output import emit_json
+
     if as_json:
         emit_json(data)
         return

@@ -30,16 +30,62 @@ def client_code(text: str) -> str:
     return code
 
 
+def close_matches(text: str, known: list[str] | tuple[str, ...] | set[str]) -> list[str]:
+    """Up to three of ``known`` that look like ``text`` (case aside), closest first."""
+    import difflib
+
+    folded: dict[str, str] = {}
+    for name in sorted(known):
+        folded.setdefault(name.casefold(), name)
+    found = difflib.get_close_matches(text.strip().casefold(), list(folded), n=3, cutoff=0.6)
+    return [folded[name] for name in found]
+
+
+def did_you_mean(text: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
+    """ "; did you mean X?" for the closest of ``known``, or nothing."""
+    found = close_matches(text, known)
+    return f"; did you mean {' or '.join(found)}?" if found else ""
+
+
+def _word(text: str) -> str:
+    """A word of a fixed list as typed any way: case, spaces and dashes aside."""
+    return "_".join(re.split(r"[\s_-]+", text.strip().casefold())).strip("_")
+
+
+def choice(text: str, choices: tuple[str, ...], what: str) -> str:
+    """One of ``choices`` (words like lab_confirmation), typed in any case with spaces,
+    dashes or underscores ("Lab confirmation"); else refused with the list and the
+    closest."""
+    wanted = _word(text)
+    for name in choices:
+        if _word(name) == wanted:
+            return name
+    raise Invalid(
+        f"{what} {text!r} is not one of {', '.join(choices)}"
+        + did_you_mean(wanted, [name for name in choices])
+    )
+
+
+def _configured(known: dict[str, object], text: str, what: str) -> str:
+    """A track or phase from the config: as named there, matched case aside when that
+    names one only."""
+    if text in known:
+        return text
+    same = [name for name in known if name.casefold() == text.strip().casefold()]
+    if len(same) == 1:
+        return same[0]
+    raise Invalid(
+        f"unknown {what} {text!r}{did_you_mean(text, list(known))}; known {what}s: "
+        f"{', '.join(sorted(known))}"
+    )
+
+
 def track(settings: Settings, text: str) -> str:
-    if text not in settings.tracks:
-        raise Invalid(f"unknown track {text!r}; known tracks: {', '.join(sorted(settings.tracks))}")
-    return text
+    return _configured(dict(settings.tracks), text, "track")
 
 
 def phase(settings: Settings, text: str) -> str:
-    if text not in settings.phases:
-        raise Invalid(f"unknown phase {text!r}; known phases: {', '.join(sorted(settings.phases))}")
-    return text
+    return _configured(dict(settings.phases), text, "phase")
 
 
 def medications(items: list[str], vocabulary: Vocabulary) -> list[str]:

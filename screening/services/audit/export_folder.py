@@ -76,13 +76,15 @@ def clear_staff_names(session: Any) -> tuple[int, int | None, int | None]:
 def export(
     ctx: Context, folder: Path, recipient: str, purpose: str, with_staff_names: bool = False
 ) -> dict[str, Any]:
-    if purpose not in PURPOSES:
-        raise BadInput(f"--purpose {purpose!r} is not one of {', '.join(PURPOSES)}")
     try:
-        to = validate.staff_name(recipient, "--to")
+        purpose = validate.choice(purpose, PURPOSES, "--purpose")
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+    try:
+        to = validate.staff_name(recipient, "--recipient")
     except validate.Invalid:
         raise BadInput(
-            f"--to {recipient!r} is not a recipient's name; give the person or "
+            f"--recipient {recipient!r} is not a recipient's name; give the person or "
             "body, e.g. 'State Auditor'"
         ) from None
     real = guard(ctx.settings, ctx.database).check_folder(folder, "DIR")

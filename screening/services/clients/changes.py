@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from screening.core import validate
@@ -117,6 +118,17 @@ def add(
     with writing(ctx) as (session, writer):
         if _exists(session, ctx.site, new.code):
             raise BadInput(f"client code {new.code!r} is already enrolled at site {ctx.site!r}")
+        # Typed in any case, a code must name one client (codes are ASCII: lower() folds).
+        known = session.exec(
+            select(Client.code).where(
+                Client.site == ctx.site, sa.func.lower(Client.code) == new.code.lower()
+            )
+        ).first()
+        if known is not None:
+            raise BadInput(
+                f"client code {new.code!r} differs only by case from {known}, already "
+                f"enrolled at site {ctx.site!r}; choose another code"
+            )
         row = enrol(session, writer, ctx, new)
         session.flush()
         return {**summary(row), "renamed": list(new.renamed)}
@@ -139,7 +151,7 @@ def listing(
     if status is not None and status not in ("active", "discharged"):
         raise BadInput(f"unknown status {status!r}; use active or discharged")
     if track is not None:
-        checked(validate.track, ctx.settings, track)
+        track = checked(validate.track, ctx.settings, track)
     with ctx.database.read() as session:
         query = select(Client).where(Client.site == ctx.site)
         if status:

@@ -81,21 +81,33 @@ def _code_problems(parsed: _Parsed, enrolled: set[str]) -> list[tuple[int, str]]
     """Repeats within the file and codes already enrolled, whatever else is wrong."""
     problems: list[tuple[int, str]] = []
     first_line: dict[str, int] = {}
+    # Codes are matched case aside when typed (records/clients.find): two that differ
+    # only by case would make one of them unreachable that way.
+    known = {code.casefold(): code for code in enrolled}
     for line, code in parsed.codes:
+        folded = code.casefold()
         if code in enrolled:
             problems.append(
                 (line, f"line {line}, column code: client {code!r} is already enrolled")
             )
-        elif code in first_line:
+        elif folded in known:
+            problems.append(
+                (
+                    line,
+                    f"line {line}, column code: {code!r} differs only by case from "
+                    f"{known[folded]}, already enrolled",
+                )
+            )
+        elif folded in first_line:
             problems.append(
                 (
                     line,
                     f"line {line}, column code: {code!r} already appears on "
-                    f"line {first_line[code]}",
+                    f"line {first_line[folded]}",
                 )
             )
         else:
-            first_line[code] = line
+            first_line[folded] = line
     return problems
 
 

@@ -101,12 +101,25 @@ def checked(call: Callable[..., Any], *args: Any) -> Any:
 
 
 def find(session: Session, site: str, code: str) -> Client:
+    """The client whose code is ``code``: exactly, or else case and surrounding spaces
+    aside when that names one client only (codes are unique as typed, so C-113 and
+    c-113 may both exist: then the exact one must be typed). A code matching none is
+    refused with the site's closest codes (codes only, never names)."""
     row = session.exec(select(Client).where(Client.site == site, Client.code == code)).first()
-    if row is None:
+    if row is not None:
+        return row
+    typed = code.strip()
+    codes = list(session.exec(select(Client.code).where(Client.site == site)).all())
+    same = sorted(known for known in codes if known.casefold() == typed.casefold())
+    if len(same) > 1:
         raise BadInput(
-            f"no client with code {code!r} at site {site!r}; see `screening clients list`"
+            f"client code {typed!r} matches {' and '.join(same)}, which differ only by "
+            "case; type the code exactly"
         )
-    return row
+    if same:
+        return session.exec(select(Client).where(Client.site == site, Client.code == same[0])).one()
+    hint = validate.did_you_mean(typed, codes) or "; see `screening clients list`"
+    raise BadInput(f"no client with code {typed!r} at site {site!r}{hint}")
 
 
 def require_active(row: Client) -> None:

@@ -8,6 +8,7 @@ an observed recollection creates it.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import Session
@@ -57,8 +58,12 @@ def amend(
     lab_report_id: str | None = None,
 ) -> dict[str, Any]:
     """``results amend``: a new version of what a result says, with its reason."""
-    if reason not in AMEND_REASONS:
-        raise BadInput(f"--reason {reason!r} is not one of {', '.join(AMEND_REASONS)}")
+    try:
+        reason = validate.choice(reason, AMEND_REASONS, "--reason")
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
+    if reason == "lab_confirmation":  # a lab's confirmation is confirmed by definition
+        findings = replace(findings, confirmed=True)
     try:
         text = validate.free_text(
             note, "--note", reason in ("corrected_report", "data_entry_error", "wrong_client")

@@ -76,9 +76,12 @@ def check_collection(ctx: Context, given: Collection) -> Checked:
             f"the {panel} panel is for {settings.panels[panel].specimen} "
             f"specimens, not {specimen}; choose the panel with --panel"
         )
-    method = given.method or settings.results.default_method
-    if method not in METHODS:
-        raise BadInput(f"--method {method!r} is not one of {', '.join(METHODS)}")
+    try:
+        method = validate.choice(
+            given.method or settings.results.default_method, METHODS, "--method"
+        )
+    except validate.Invalid as error:
+        raise BadInput(str(error)) from None
     findings = given.findings
     if given.sent_to_lab and (findings.positive or findings.negative or findings.inconclusive):
         raise BadInput(

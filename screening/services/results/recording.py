@@ -68,7 +68,11 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
         answers: list[dict[str, Any]] = []
         for item in checked:
             given = item.given
-            client = clients.get(given.code) or find(session, ctx.site, given.code)
+            client = clients.get(given.code)
+            if client is None:  # typed in another case, or not there (find says which)
+                client = clients[given.code] = find(session, ctx.site, given.code)
+                if flushed_id(client) not in candidates:
+                    candidates.update(_open_screenings(session, [flushed_id(client)]))
             open_ones = candidates.setdefault(flushed_id(client), [])
             if given.screening_id is not None:
                 screening = pending_for(

@@ -64,13 +64,9 @@ def _status_details(
 ) -> tuple[str | None, str | None, str | None]:
     try:
         if status == "excused":
-            if reason not in EXCUSE_CODES:
-                raise BadInput(
-                    f"--reason {reason!r} is not an excuse code; use one of "
-                    f"{', '.join(EXCUSE_CODES)}"
-                )
+            code = validate.choice(reason or "", EXCUSE_CODES, "--reason")
             approver = validate.staff_name(approved_by, "--approved-by")
-            return None, reason, approver
+            return None, code, approver
         if approved_by is not None:
             raise BadInput("--approved-by goes with `results excuse`")
         required = status in ("refused", "cancelled")
@@ -89,9 +85,11 @@ def for_cause(ctx: Context, codes: list[str], reason: str) -> list[dict[str, Any
     if len(set(codes)) != len(codes):
         raise BadInput("a client code is given twice; name each client once")
     with writing(ctx) as (session, writer):
-        made = []
+        made: list[tuple[Client, Screening]] = []
         for code in codes:
             client = find(session, ctx.site, code)
+            if any(earlier.id == client.id for earlier, _ in made):  # "C-1" and "c-1"
+                raise BadInput(f"client {client.code} is given twice; name each client once")
             if client.status != "active":
                 raise BadInput(
                     f"client {client.code} was discharged on {client.discharged_on}; "

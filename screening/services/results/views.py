@@ -51,8 +51,11 @@ def listing(
     """Screenings with their current result and reading, oldest first."""
     first, last = _day(start, "--from"), _day(end, "--to")
     shown = (*STATUSES, "overdue")
-    if status is not None and status not in shown:
-        raise BadInput(f"--status {status!r} is not one of {', '.join(shown)}")
+    if status is not None:
+        try:
+            status = validate.choice(status, shown, "--status")
+        except validate.Invalid as error:
+            raise BadInput(str(error)) from None
     with ctx.database.read() as session:
         query = (
             select(Screening, Client)

@@ -1,0 +1,156 @@
+"""The options every command spells the same way (docs/cli.md's preamble):
+
+- ``--format`` names the forms a command really has (text, json, csv, html), in any case;
+  ``--json`` is short for ``--format json`` (both given and disagreeing: exit 2);
+- ``--out FILE`` wherever there is a ``--format``: the output written to FILE, owner-only
+  (0600), whole or not at all, never over one of the clinic's own files;
+- dates are DATE (YYYY-MM-DD): ``--from``/``--to`` for a range, ``--date`` for "as of";
+  a day something happens is named by it (``--admitted``, ``--on``, ``--late``);
+- ``--reason`` (and ``--purpose``) is a word from a fixed list only where the record keeps
+  a code that is counted (``results amend``, ``results excuse``, ``audit export``): typed in
+  any case, with spaces, dashes or underscores, and refused with the list and the closest;
+  everywhere else it is free text, kept as typed.
+
+Only typer is imported at module top (STYLE §6).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import Iterator
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from screening.services.plumbing import Context, Output
+
+
+class TextJson(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class TextJsonCsv(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+class TextJsonHtml(StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+class AnyForm(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+_FORMAT_HELP = "What to print (default text); --json is short for --format json."
+TextJsonFormat = Annotated[
+    TextJson | None,
+    typer.Option("--format", case_sensitive=False, help=_FORMAT_HELP),
+]
+TableFormat = Annotated[
+    TextJsonCsv | None,
+    typer.Option("--format", case_sensitive=False, help=_FORMAT_HELP),
+]
+PageFormat = Annotated[
+    TextJsonHtml | None,
+    typer.Option(
+        "--format", case_sensitive=False, help=_FORMAT_HELP + " html: one self-contained page."
+    ),
+]
+ReportFormat = Annotated[
+    AnyForm | None,
+    typer.Option(
+        "--format", case_sensitive=False, help=_FORMAT_HELP + " html: one self-contained page."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="FILE",
+        help="Write to FILE (readable by you only) instead of the terminal.",
+    ),
+]
+
+FromOpt = Annotated[
+    str | None, typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.")
+]
+LastOpt = Annotated[str | None, typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD.")]
+ToOpt = Annotated[
+    str | None,
+    typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD (default: today)."),
+]
+
+
+def chosen(form: Enum | None, as_json: bool) -> str:
+    """The form asked for: --format's, or json for --json, or text."""
+    from screening.errors import BadInput
+
+    if as_json and form is not None and form.value != "json":
+        raise BadInput(f"--json and --format {form.value} disagree; give one of them")
+    if as_json:
+        return "json"
+    return str(form.value) if form is not None else "text"
+
+
+def target(context: Context, out: Path | None, option: str = "--out") -> Output | None:
+    """The --out file, checked before any work: never one of the clinic's own files
+    (services/plumbing/outputs.py)."""
+    from screening.services.plumbing import output
+
+    return output(context.settings, context.database, out, option)
+
+
+def deliver(text: str, out: Output | None, what: str) -> None:
+    """Print, or write a file only its owner can read (it holds treatment records)."""
+    from screening.render.output import message
+
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        message(out.write(text, what))
+
+
+@contextlib.contextmanager
+def delivered(out: Output | None, what: str) -> Iterator[None]:
+    """What the block prints goes to --out's file when there is one (written once the
+    block is done: a failure part-way writes nothing)."""
+    if out is None:
+        yield
+        return
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        yield
+    deliver(buffer.getvalue(), out, what)
+
+
+def emit_table(
+    rows: list[dict[str, Any]],
+    columns: list[tuple[str, str]],
+    form: str,
+    *,
+    title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    """Rows as a table, JSON or CSV on stdout."""
+    from screening.render.output import emit_csv, emit_json, emit_rows
+
+    if form == "json":
+        emit_json(rows)
+    elif form == "csv":
+        emit_csv(rows, columns, sys.stdout)
+    else:
+        emit_rows(rows, columns, title=title, empty=empty)
