@@ -4,46 +4,32 @@ Chromium prints it (`--print-to-pdf`, with its own header and footer on, as a pe
 printing would have them) turned into PNG by poppler's `pdftoppm`.
 
     python docs/make_screenshots.py FOLDER [--code C-104] [--at 2026-12-04T15:30:00Z]
-    python docs/make_screenshots.py FOLDER --sample    # makes a sample clinic first
+    python docs/make_screenshots.py FOLDER --sample    # `screening demo` into FOLDER first
 
 FOLDER is a clinic (its screening.toml); the commands run there as a user types them,
-at ``--at`` (a frozen clock, UTC) or now. ``--sample`` first fills an empty FOLDER with
-a synthetic clinic (names made up, seven weeks of draws and results through the real
-commands) and takes its last day as ``--at``. ``--code`` is the client whose timeline is
-printed (the sample's: C-104). Needs /usr/bin/chromium and pdftoppm (poppler-utils), and
-the dev dependencies (freezegun).
+at ``--at`` (a frozen clock, UTC) or now. ``--sample`` first makes the demo clinic in
+FOLDER (`screening demo`, its two months ending at ``--at``, by default a Friday
+afternoon, so that the sheet shows a day of random draws). ``--code`` is the client whose
+timeline is printed (the demo's C-113 by default). Needs /usr/bin/chromium, pdftoppm
+(poppler-utils) and the dev dependencies (freezegun).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
-ZONE = ZoneInfo("America/New_York")
-SAMPLE_FIRST = date(2026, 10, 19)  # a Monday
-SAMPLE_LAST = date(2026, 12, 4)  # a Friday: the sheet's day
-SAMPLE_CODE = "C-104"
-# Made-up names for a made-up clinic.
-NAMES = [
-    "Avery Lindqvist", "Jordan Okafor", "Riley Marchetti", "Casey Abernathy",
-    "Morgan Delacroix", "Quinn Haverford", "Rowan Castellanos", "Skyler Nakamura",
-    "Emerson Vasquez", "Harper Oyelaran", "Reese Kowalczyk", "Dakota Ferreira",
-    "Finley Ashworth", "Sawyer Mbeki", "Parker Solberg", "Hayden Iwasaki",
-    "Blake Thorvaldsen", "Cameron Adeyemi", "Drew Pellegrino", "Elliot Szabo",
-    "Frankie Muldoon", "Gray Okonkwo", "Jamie Rasmussen", "Kendall Ibarra",
-]  # fmt: skip
+SAMPLE_AT = datetime(2026, 12, 4, 19, 30, tzinfo=UTC)  # Friday 2:30 PM in New York
+SAMPLE_CODE = "C-113"
 
 
 def main() -> None:
@@ -57,9 +43,9 @@ def main() -> None:
     os.environ.pop("SCREENING_DATABASE_URL", None)
     at = datetime.fromisoformat(args.at) if args.at else None
     if args.sample:
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chdir(folder)
-        at = make_sample()
+        at = at or SAMPLE_AT
+        with frozen(at):
+            run("demo", str(folder))
     os.chdir(folder)
     code = args.code or SAMPLE_CODE
     with tempfile.TemporaryDirectory() as scratch:
@@ -120,87 +106,3 @@ def _keep(pages: list[Path], names: list[str]) -> None:
     for page, name in zip(pages, names, strict=True):
         (DOCS / name).write_bytes(page.read_bytes())
         print(f"wrote docs/{name}")
-
-
-# --- the sample clinic ----------------------------------------------------------------
-
-
-def local(day: date, clock: str) -> datetime:
-    hours, minutes = map(int, clock.split(":"))
-    return datetime(day.year, day.month, day.day, hours, minutes, tzinfo=ZONE).astimezone(UTC)
-
-
-def make_sample() -> datetime:
-    """Twenty-four made-up clients on two tracks over seven weeks, through the real commands:
-    daily draws, clean screens, a few positives and no-shows, a dilute recollected under
-    observation; on the last day some collected, a for-cause test and the rest pending.
-    Returns the moment (the last day, mid-afternoon) the screenshots are taken at."""
-    if Path("screening.toml").exists():
-        sys.exit("--sample needs an empty folder: this one has a clinic")
-    with frozen(local(SAMPLE_FIRST, "06:00")):
-        run("init", "--site", "main", "--timezone", "America/New_York")
-        rows = [
-            f"C-{101 + i},{name},{('morning', 'evening')[i % 2]},{1 + i % 3},2026-10-12,"
-            + ("buprenorphine" if i == 3 else "")
-            for i, name in enumerate(NAMES)
-        ]
-        header = "code,name,track,phase,admitted_on,medications"
-        Path("clients.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-        run("clients", "import", "clients.csv")
-        Path("clients.csv").unlink()
-    day = SAMPLE_FIRST
-    while day <= SAMPLE_LAST:
-        if day.weekday() < 5:
-            with frozen(local(day, "07:00")):
-                drawn = json.loads(run("select", "--json"))
-            codes = [row["code"] for row in drawn["selected"]]
-            if day < SAMPLE_LAST:
-                _ordinary_day(day, codes)
-            else:
-                _last_day(day, codes)
-        day += timedelta(days=1)
-    return local(SAMPLE_LAST, "15:30")
-
-
-def _meds(code: str) -> list[str]:
-    return ["--positive", "BUP,NORBUP"] if code == "C-104" else []
-
-
-def _ordinary_day(day: date, codes: list[str]) -> None:
-    """Most screens clean; by a fixed hash of the day and code, now and then a positive,
-    a no-show or a dilute specimen (recollected at once, observed)."""
-    for n, code in enumerate(codes):
-        roll = hashlib.sha256(f"{day}{code}".encode()).digest()[0]
-        with frozen(local(day, f"{9 + n // 6}:{(n % 6) * 10:02d}")):
-            if roll < 14:
-                run("results", "no-show", code)
-            elif roll < 30:
-                run("results", "record", code, *_positive(code, "THC"), "--temperature-ok")
-            elif roll < 38:
-                run("results", "record", code, *_meds(code), "--creatinine", "4", "--sg", "1.002")
-                run("results", "record", code, *_meds(code), "--observed", "--temperature-ok")
-            else:
-                run("results", "record", code, *_meds(code), "--temperature-ok")
-
-
-def _positive(code: str, analyte: str) -> list[str]:
-    meds = _meds(code)
-    return ["--positive", ",".join([*meds[1:], analyte])] if meds else ["--positive", analyte]
-
-
-def _last_day(day: date, codes: list[str]) -> None:
-    """The sheet's day: the first few collected (one dilute, so recollected under
-    observation), a for-cause test asked for, the rest still to come."""
-    for n, code in enumerate(codes[:3]):
-        with frozen(local(day, f"09:{n * 15:02d}")):
-            if n == 1:
-                run("results", "record", code, *_meds(code), "--creatinine", "4", "--sg", "1.002")
-            else:
-                run("results", "record", code, *_meds(code), "--temperature-ok")
-    with frozen(local(day, "11:20")):
-        spare = next(f"C-{101 + i}" for i in range(len(NAMES)) if f"C-{101 + i}" not in codes)
-        run("results", "for-cause", spare, "--reason", "staff concern")
-
-
-if __name__ == "__main__":
-    main()

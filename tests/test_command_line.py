@@ -102,8 +102,12 @@ def test_a_global_option_without_its_value_is_one_line() -> None:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["select", "--foo"], "error: no such option --foo for 'screening select' "
+        (["select", "--xyzzy"], "error: no such option --xyzzy for 'screening select' "
          "(try 'screening select -h')"),
+        (["select", "--formt"], "error: no such option --formt for 'screening select' "
+         "(did you mean --format... try 'screening select -h')"),
+        (["today", "--format", "pdf"], "error: invalid value for '--format': 'pdf' is not one "
+         "of 'text', 'json', 'csv', 'html' for 'screening today' (try 'screening today -h')"),
         (["clients", "show"], "error: missing argument 'CODE' for 'screening clients show' "
          "(try 'screening clients show -h')"),
         (["clients", "lst"], "error: no such command 'lst' for 'screening clients' "

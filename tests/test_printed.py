@@ -152,8 +152,8 @@ def test_out_writes_the_sheet_for_its_owner_only(desk: Clinic) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--format", "pdf"], "--format 'pdf' is not one of text, json, csv, html"),
-        (["--json", "--format", "csv"], "--json is short for --format json"),
+        (["--format", "pdf"], "'pdf' is not one of 'text', 'json', 'csv', 'html'"),
+        (["--json", "--format", "csv"], "--json and --format csv disagree"),
         (["--format", "html", "--out", "screening.db"], "--out"),
     ],
 )

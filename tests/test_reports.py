@@ -194,6 +194,8 @@ def test_reconcile_tells_a_missed_meeting_day_from_days_with_nothing_to_draw(
         clinic.ok("select")
         clinic.ok("close", "2026-11-19", "--reason", "holiday")
     # Friday 20 is a meeting day (morning: mon, wed, fri) that nobody drew.
+    with freeze_time("2026-11-21T14:00:00Z"):  # Saturday: the daily job draws nobody
+        clinic.ok("select")
     with freeze_time("2026-11-23T12:00:00Z"):  # Monday, before anyone draws
         forms = {
             form: clinic.run(
@@ -213,7 +215,7 @@ def test_reconcile_tells_a_missed_meeting_day_from_days_with_nothing_to_draw(
         ("2026-11-18", "drawn", None),
         ("2026-11-19", "closed (holiday)", "closed"),
         ("2026-11-20", "no draw (missed)", "missed"),
-        ("2026-11-21", "no draw: no track meets on Saturdays", "no_meeting"),
+        ("2026-11-21", "drawn: no track meets on Saturdays", "no_meeting"),
         ("2026-11-22", "no draw: no track meets on Sundays", "no_meeting"),
         ("2026-11-23", "not drawn yet", "not_yet"),
     ]

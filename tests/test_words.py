@@ -155,7 +155,7 @@ TABLES = {
     ("today",): ["code", "name", "track", "phase", "why selected", "collect by", "status"],
     ("clients", "list"): ["code", "name", "track", "phase", "status", "admitted", "discharged"],
     ("results", "pending"): ["screening", "code", "name", "why", "observed", "due by", "status"],
-    ("results", "list"): ["#", "date", "code", "why", "status", "result", "reads", "found"],
+    ("results", "list"): ["screening", "date", "code", "why", "status", "result", "reads", "found"],
     ("report", "team"): ["code", "name", "ph", "last", "result", "run", "neg", "miss", "flags"],
     ("report", "reconcile", "--from", "2026-11-28"): ["date", "draw", "sel", "ovd", "excusals"],
 }

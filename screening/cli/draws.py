@@ -224,19 +224,20 @@ def today(
     context = open_context(ctx)
     file = target(context, out)
     view = todays_draw(context)
-    if view is None:
-        with delivered(file, "the list"):
-            if form == "json":
-                emit_json(None)
-            elif form == "csv":
-                import sys
+    if view is None:  # no sheet and no table for a day not drawn: JSON says null, CSV no rows
+        if form in ("json", "csv"):
+            with delivered(file, "the list"):
+                if form == "json":
+                    emit_json(None)
+                else:
+                    import sys
 
-                emit_csv([], _draw_columns(), sys.stdout)
+                    emit_csv([], _draw_columns(), sys.stdout)
         message(f"no draw yet for {context.today}; run `screening select`")
         return
     with delivered(file, "the list"):
         _emit(view, context.settings.zone, form)
-    if form == "text":
+    if form in ("text", "html"):
         from screening.render.output import attention
 
         done = len(view.rows) - view.pending - view.overdue

@@ -167,7 +167,8 @@ def one_line(problem: Any) -> str:
         if problem.possibilities:
             hint = f"did you mean {' or '.join(sorted(problem.possibilities))}? "
     else:
-        text = " ".join(problem.format_message().split())
+        # Typer's enum check words itself as pydantic would ("Value error, 'pdf' is ...").
+        text = " ".join(problem.format_message().replace("Value error, ", "").split())
         text, _, suggestion = text.partition(". Did you mean ")
         text = text[:1].lower() + text[1:].rstrip(".")
         if suggestion:

@@ -194,13 +194,16 @@ def fit_widths(headings: list[str], cells: list[list[str]], width: int) -> list[
     ]
     # Long text (names, long codes, sentences) first wraps at spaces, then folds its
     # long words to ten characters; only then do short values wrap at spaces; then long
-    # text folds further, and short values fold last of all.
+    # text folds further; then headings fold (a date is never cut for its column's
+    # name), and short values fold last of all.
     long = [not flag for flag in short]
+    values = [_longest_word(texts[1:]) or 1 for texts in columns]
     stages = (
         [words[i] if long[i] else widths[i] for i in range(count)],
         [min(words[i], FOLDED) if long[i] else widths[i] for i in range(count)],
         [min(words[i], FOLDED) if long[i] else words[i] for i in range(count)],
         [1 if long[i] else words[i] for i in range(count)],
+        [1 if long[i] else values[i] for i in range(count)],
         [1] * count,
     )
     for floor in stages:

@@ -287,7 +287,10 @@ def _draw_words(
     if off is not None and off.kind == "closed":
         return off.words.removeprefix("clinic "), off.kind
     if draw is not None:
-        return ("late draw" if draw.late_reason else "drawn"), None
+        drawn = "late draw" if draw.late_reason else "drawn"
+        if off is not None:  # the daily job draws every day; nobody could be selected
+            return f"{drawn}: {off.words}", off.kind
+        return drawn, None
     if off is not None:
         return f"no draw: {off.words}", off.kind
     if day >= today:

@@ -1,0 +1,192 @@
+"""What the audit commands print, in words: `audit verify`'s findings, `audit explain`'s
+draws and `audit fairness`'s figures (the commands themselves are in cli/audit.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def print_report(report: Any, checkpoint: str | None, as_json: bool, zone: Any) -> None:
+    from screening.render.output import emit_json
+
+    if as_json:
+        emit_json(report.as_dict())
+    elif report.ok:
+        for line in verified_lines(report, checkpoint, zone):
+            print(line)
+
+
+def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
+    """What `audit verify` found, in words, every count with its noun and every instant
+    in the site's time."""
+    from screening.render.words import instants_in, plural
+
+    lines = [
+        f"ledger intact: {plural(report.entries, 'entry')}, head {report.head}",
+        "records match the ledger: "
+        + ", ".join(
+            plural(count, noun)
+            for count, noun in (
+                (report.clients, "client"),
+                (report.holds, "hold"),
+                (report.closures, "closure"),
+                (report.draws, "draw"),
+                (report.screenings, "screening"),
+                (report.results, "result"),
+            )
+        ),
+        f"draws replayed from revealed keys: {report.replayed}; with the local key "
+        f"(not yet revealed): {report.replayed_locally}"
+        + (f"; not replayable here (no key): {report.not_replayed}" if report.not_replayed else ""),
+        instants_in(report.anchors, zone),
+    ]
+    # What an auditor should look at, though nothing is broken: one line each.
+    for what, items in (
+        ("late draw ", report.late_draws),
+        ("", report.zone_changes),
+        ("", report.clock_back),
+        ("collection entered late ", report.late_entries),
+        ("miss reversed by amendment ", report.reversals),
+        ("drawn screening excused by a hold entered after the draw ", report.hold_excusals),
+        ("closure entered after its day ", report.late_closures),
+        ("selection policy changed ", report.policy_changes),
+    ):
+        lines += [f"flag: {what}{instants_in(item, zone)}" for item in items]
+    if checkpoint:
+        lines.append(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
+    return lines + witness_lines(report.witness, zone)
+
+
+def witness_lines(witness: dict[str, Any], zone: Any) -> list[str]:
+    from screening.render.words import local_time, plural
+
+    newest = witness.get("newest")
+    if not newest:
+        return []
+    consistency = witness["consistency"]
+    count = witness["checkpoints"]
+    lines = [
+        f"witnessed: {plural(count, 'checkpoint')} in {plural(len(witness['folders']), 'folder')} "
+        f"{'holds' if count == 1 else 'hold'}; the newest, of {plural(newest['size'], 'entry')}, "
+        f"was made {newest['age']} ({local_time(newest['time'], zone)})"
+        + (
+            f"; the head is consistent with it ({plural(consistency['to'], 'entry')})"
+            if consistency
+            else ""
+        )
+    ]
+    if witness["anchors"]:
+        lines.append(f"witnessed anchors match the ledger's commitments: {witness['anchors']}")
+    if witness["before_witnessing"]:
+        lines.append(
+            f"witnessed since {witness['first_time'][:10]}: entries 1 to "
+            f"{witness['witnessed_from']} were written before the first checkpoint, and until "
+            "it are vouched for by the hash chain only"
+        )
+    return lines
+
+
+def print_explanation(data: dict[str, Any], as_json: bool) -> None:
+    from screening.render.output import emit_json, emit_rows
+
+    if as_json:
+        emit_json(data)
+        return
+    from screening.render.words import word
+
+    rows = [
+        {
+            **d,
+            "number": "not yet revealed" if d["number"] is None and d["p"] else d["number"],
+            "selected": word(d["selected"]) or left_out(d["left_out"]),
+        }
+        for d in data["days"]
+    ]
+    emit_rows(
+        rows,
+        [("date", "date"), ("p", "chance"), ("number", "number drawn"), ("selected", "selected")],
+        title=f"Draws for {data['code']}",
+        empty="no draws in the period",
+    )
+    import textwrap
+
+    print()
+    print(textwrap.fill(data["summary"], width=80))
+    print(
+        textwrap.fill(
+            "A client is selected on a day when the number drawn for them is "
+            "below that day's chance.",
+            width=80,
+        )
+    )
+
+
+def left_out(reason: str | None) -> str:
+    from screening.render.words import LEFT_OUT, word
+
+    return f"left out: {LEFT_OUT.get(reason) or word(reason)}" if reason else ""
+
+
+def print_fairness(site: str, zone: Any, data: dict[str, Any], format: str) -> None:
+    from screening.render.output import emit_json, emit_rows
+
+    if format == "json":
+        emit_json(data)
+        return
+    columns = [
+        ("uid", "client (uid)"),
+        ("days", "days"),
+        ("expected", "expected"),
+        ("observed", "observed"),
+        ("adjusted", "adj. p"),
+        ("words", "reading"),
+    ]
+    if format == "html":
+        import sys
+
+        from screening.render.fairness import render_fairness_html
+
+        sys.stdout.write(render_fairness_html(site, data))
+        return
+    from screening.render.words import local_time, plural, times
+
+    print(
+        f"{plural(data['revealed_draws'], 'revealed draw')}; "
+        f"{plural(len(data['clients']), 'client')}; "
+        f"{data['flagged_clients']} worth a look after Benjamini-Hochberg at 5%"
+    )
+    for name in ("weekdays", "months", "predictability"):
+        item = data[name]
+        p = "" if item["p_value"] is None else f" (p = {item['p_value']})"
+        print(f"{name}: {item['words']}{p}: {item['why']}")
+    disp = data["dispersion"]
+    print(
+        f"dispersion across clients: {disp['ratio']} (about 1 when fair): {disp['words']}: "
+        f"{disp['why']}"
+    )
+    ex = data["exclusions"]
+    print(
+        f"left out of the pool on {plural(ex['client_days'], 'client-day')}; would have "
+        f"been drawn {times(ex['observed'])}, {ex['expected']} expected: {ex['words']}: "
+        f"{ex['why']}"
+    )
+    print(
+        f"excusals per 100 screenings: {data['excusals']['per_100_screenings']}; by "
+        "approver: "
+        + (", ".join(f"{k} {v}" for k, v in data["excusals"]["by_approver"].items()) or "none")
+    )
+    for change in data.get("timezone_changes", []):
+        print(
+            f"flag: time zone changed from {change['from']} to {change['timezone']} at "
+            f"{local_time(change['starts_at'], zone)} (entry {change['entry']}): days around "
+            "it were drawn "
+            "by different clocks"
+        )
+    apart = data["not_drawn"]
+    print(
+        "kept apart (not drawn, not counted above): "
+        f"{plural(apart['for_cause'], 'for-cause screening')}, "
+        f"{plural(apart['recollection'], 'observed recollection')}"
+    )
+    flagged = [c for c in data["clients"] if c["words"] != "as expected"]
+    emit_rows(flagged, columns, title="Clients worth a look", empty="no client worth a look")
