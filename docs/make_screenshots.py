@@ -106,3 +106,7 @@ def _keep(pages: list[Path], names: list[str]) -> None:
     for page, name in zip(pages, names, strict=True):
         (DOCS / name).write_bytes(page.read_bytes())
         print(f"wrote docs/{name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -82,7 +82,7 @@ def test_the_demo_makes_a_verifiable_clinic_and_its_five_commands_work(
     assert "pending" in _in(folder, later, "today").stdout
     timeline = _in(folder, later, "timeline", "C-113").stdout
     assert "dilute" in timeline and "observed recollection ordered" in timeline
-    assert "no show" in timeline and "phase 1 → 2" in timeline
+    assert "no-show" in timeline and "phase 1 → 2" in timeline
 
 
 def test_the_demo_holds_every_kind_of_event_it_promises(tuesday: tuple[Path, str]) -> None:

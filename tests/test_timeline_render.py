@@ -418,14 +418,14 @@ def test_the_strip_and_events_say_what_happened(history: Shared) -> None:
     texts = [e["text"] for e in data["events"]]
     assert texts[0] == "enrolled: phase 1, track morning"
     for wanted in (
-        "no show",
+        "no-show",
         "refused",
         "excused (medical, approved by Dr Lee)",
         "observed recollection ordered",
         "hold 2026-10-05 to 2026-10-16: hospital",
         "phase 1 → 2",
         "for-cause screening ordered",
-        "no show (at the deadline)",
+        "no-show (at the deadline)",
     ):
         assert wanted in texts, wanted
 

@@ -28,3 +28,9 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
 def times(count: int) -> str:
     """How often: "once", "twice", "3 times", "0 times"."""
     return {1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def status_words(status: str) -> str:
+    """A screening's stored status as a clinic worker says it: ``no_show`` is a no-show,
+    ``unable_to_provide`` "unable to provide"."""
+    return "no-show" if status == "no_show" else status.replace("_", " ")

@@ -30,7 +30,7 @@ def test_a_discharge_cancels_a_screening_not_yet_due(story: Story) -> None:
     assert rows["C-612"]["status"] == "no_show"
     timeline = story.json("2026-11-03 08:10", "timeline", "C-611", "--from", "2026-11-02")
     assert timeline["measures"]["misses_last_30_days"] == 0
-    assert not [e for e in timeline["events"] if "no show" in e["text"]]
+    assert not [e for e in timeline["events"] if "no-show" in e["text"]]
     reconcile = story.json("2026-11-03 08:10", "report", "reconcile", "--from", "2026-11-02")
     monday = next(r for r in reconcile if r["date"] == "2026-11-02")
     assert (monday["selected"], monday["missed"]) == (2, 1)

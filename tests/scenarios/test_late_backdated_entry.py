@@ -57,7 +57,7 @@ def test_a_backdated_entry_needs_a_reason_and_shows_as_late(story: Story) -> Non
     late = next(e for e in timeline["events"] if "entered late" in e["text"])
     assert late["date"] == "2026-11-30"
     assert "entered late on 2026-12-21 09:05: paperwork found in the lab fridge" in late["text"]
-    assert not any(e["text"].startswith("no show") for e in timeline["events"])
+    assert not any(e["text"].startswith("no-show") for e in timeline["events"])
     screening = next(s for s in timeline["screenings"] if s["date"] == "2026-11-30")
     assert screening["status"] == "collected"
     assert screening["entered_late"]["entered_at"] == "2026-12-21 09:05"

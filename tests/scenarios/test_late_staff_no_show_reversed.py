@@ -8,7 +8,7 @@ without an approver is refused; with `--reason "cup found, mislabelled" --approv
 late with its reason. A sweep's no-show cannot be "reversed": it is settled by a late
 entry.
 
-`timeline` shows the no-show, then "no show reversed: cup found, mislabelled, approved
+`timeline` shows the no-show, then "no-show reversed: cup found, mislabelled, approved
 by Dr A. Lee", then the specimen; `report reconcile` lists the reversal for 11-02;
 `audit verify` is intact and flags the reversal and the late entry.
 """
@@ -94,8 +94,8 @@ def test_a_staff_no_show_is_reversed_by_an_amendment(story: Story) -> None:
 
     timeline = story.json("2026-11-03 09:10", "timeline", "C-401", "--from", "2026-11-02")
     texts = [e["text"] for e in timeline["events"]]
-    assert "no show" in texts
-    assert "no show reversed: cup found, mislabelled, approved by Dr A. Lee" in texts
+    assert "no-show" in texts
+    assert "no-show reversed: cup found, mislabelled, approved by Dr A. Lee" in texts
     assert any(t.startswith("specimen collected") and "entered late" in t for t in texts)
     row = timeline["screenings"][0]
     assert row["status"] == "collected"
@@ -107,7 +107,7 @@ def test_a_staff_no_show_is_reversed_by_an_amendment(story: Story) -> None:
 
     reconcile = story.json("2026-11-03 09:10", "report", "reconcile", "--from", "2026-11-02")
     day = next(r for r in reconcile if r["date"] == "2026-11-02")
-    assert day["reversed"] == ["no show reversed (Dr A. Lee)"]
+    assert day["reversed"] == ["no-show reversed (Dr A. Lee)"]
     assert (day["collected"], day["missed"], day["entered_late"]) == (1, 0, 1)
 
     verified = story.verify("2026-11-03 10:00")

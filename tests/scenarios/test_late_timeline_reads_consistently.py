@@ -7,7 +7,7 @@ the 11-30 screening into a no-show; C-601 is drawn again and collected on time. 
 
 `timeline C-601` must then show, for 11-30, a collection in the event list (with
 "entered late on 2026-12-03 09:00" and the reason) and "-" (negative) in the calendar;
-no event says "no show", and the 12-02 specimen is an event of 12-02 only.
+no event says "no-show", and the 12-02 specimen is an event of 12-02 only.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_the_late_entry_timeline_reads_consistently(story: Story) -> None:
         and "entered late on 2026-12-03 09:00: form found in the wrong tray" in t
         for t in on_30
     ), on_30
-    assert not any("no show" in e["text"] for e in timeline["events"])
+    assert not any("no-show" in e["text"] for e in timeline["events"])
     on_02 = [e["text"] for e in timeline["events"] if e["date"] == "2026-12-02"]
     assert sum(t.startswith("specimen collected") for t in on_02) == 1
     assert not any("entered late" in t for t in on_02)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from screening.core.timeline import Event, ScreeningFact
+from screening.core.wording import status_words
 from screening.db.models import Client, Hold, LedgerRow, Result, Screening, StaffName, table_of
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import versions_in_force
@@ -184,13 +185,11 @@ def _event_text(
                 if body["reason"] == "recollection"
                 else "for-cause screening ordered"
             )
-        status = body["status"].replace("_", " ")
+        status = status_words(body["status"])
         if body["action"] == "reverse":
             reason = row.status_note if row is not None else ""
             approver = row.reversal_approver if row is not None else ""
-            return (
-                f"{body['reversed'].replace('_', ' ')} reversed: {reason}, approved by {approver}"
-            )
+            return f"{status_words(body['reversed'])} reversed: {reason}, approved by {approver}"
         if body["status"] == "excused" and body.get("excuse") == "hold":
             return f"excused: on hold ({row.status_note if row is not None else 'hold'})"
         if body["status"] == "excused":

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from screening.core import validate
 from screening.core.measures import counted, is_miss, measures
 from screening.core.timeline import ScreeningFact
-from screening.core.wording import plural
+from screening.core.wording import plural, status_words
 from screening.db.models import (
     AnalyteResult,
     Client,
@@ -266,7 +266,7 @@ def reconcile(
                     if s.status == "excused" or s.reversed_status is not None
                 ),
                 "reversed": sorted(
-                    f"{s.reversed_status.replace('_', ' ')} reversed ({s.reversal_approver})"
+                    f"{status_words(s.reversed_status)} reversed ({s.reversal_approver})"
                     for s in found
                     if s.reversed_status is not None
                 ),
@@ -313,6 +313,6 @@ def _excusal(screening: Screening) -> str:
     if screening.excuse_code == "hold":
         return f"hold ({screening.status_note})"
     if screening.reversed_status is not None:
-        was = screening.reversed_status.replace("_", " ")
+        was = status_words(screening.reversed_status)
         return f"{was} reversed ({screening.reversal_approver})"
     return f"{screening.excuse_code} ({screening.approved_by})"
