@@ -144,9 +144,7 @@ def explain(
     """Why was I picked? Each eligible day's chance and number, and how usual the total is."""
     from screening.services.audit import explain as receipt
 
-    form = options.chosen(format, as_json)
-    context = open_context(ctx)
-    file = options.target(context, out)
+    form, context, file = options.opened(ctx, format, as_json, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     data = receipt(context, code, start, end)
     with options.delivered(file, "the explanation"):
@@ -167,9 +165,7 @@ def fairness(
     days since the last selection, exclusions and excusals, each in plain words."""
     from screening.services.audit import fairness as analyse
 
-    form = options.chosen(format, as_json)
-    context = open_context(ctx)
-    file = options.target(context, out)
+    form, context, file = options.opened(ctx, format, as_json, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     data = analyse(context, start, end)
     with options.delivered(file, "the report"):

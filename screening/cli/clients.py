@@ -13,10 +13,9 @@ from screening.cli.options import (
     OutOpt,
     TableFormat,
     TextJsonFormat,
-    chosen,
     delivered,
     emit_table,
-    target,
+    opened,
 )
 from screening.cli.typed import typed_date, typed_list
 
@@ -136,9 +135,7 @@ def list_(
     from screening.render.output import warning
     from screening.services.clients import listing as list_clients
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     rows = list_clients(context, status, track)
     with delivered(file, "the list"):
         emit_table(rows, LIST_COLUMNS, form, empty="no clients match")
@@ -160,9 +157,7 @@ def show(
     from screening.render.output import emit_record, warning
     from screening.services.clients import show as show_client
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     record = show_client(context, code)
     for problem in record["medication_problems"]:
         warning(problem)

@@ -15,6 +15,7 @@ from screening.cli.options import (
     TextJsonFormat,
     chosen,
     delivered,
+    opened,
     target,
 )
 from screening.cli.typed import typed_date
@@ -220,9 +221,7 @@ def today(
     from screening.render.output import emit_csv, emit_json, message
     from screening.services.draws import today as todays_draw
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     view = todays_draw(context)
     if view is None:  # no sheet and no table for a day not drawn: JSON says null, CSV no rows
         if form in ("json", "csv"):
@@ -260,9 +259,7 @@ def policy_show(
     """Each phase and track's daily probability and what it means over a week and a month."""
     from screening.services.draws import describe
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     description = describe(context)
     with delivered(file, "the policy"):
         _print_policy(description, form)
@@ -309,9 +306,7 @@ def policy_simulate(
     """Simulate the configured policy: tests a month, longest gaps, repeats, weekday cover."""
     from screening.services.draws import simulate
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     result = simulate(context, days, runs, clients)
     with delivered(file, "the simulation"):
         _print_simulation(result, form, days, runs, clients)

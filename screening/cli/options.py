@@ -114,6 +114,19 @@ def target(context: Context, out: Path | None, option: str = "--out") -> Output 
     return output(context.settings, context.database, out, option)
 
 
+def opened(
+    ctx: typer.Context, form: Enum | None, as_json: bool, out: Path | None
+) -> tuple[str, Context, Output | None]:
+    """What every command with a --format starts with, in this order: the form asked
+    for (checked before the database is opened), the command's context, and the --out
+    file (checked before any work)."""
+    from screening.cli.common import open_context
+
+    chosen_form = chosen(form, as_json)
+    context = open_context(ctx)
+    return chosen_form, context, target(context, out)
+
+
 def deliver(text: str, out: Output | None, what: str) -> None:
     """Print, or write a file only its owner can read (it holds treatment records)."""
     from screening.render.output import message

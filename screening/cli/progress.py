@@ -7,16 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from screening.cli.common import handle_errors, open_context
+from screening.cli.common import handle_errors
 from screening.cli.options import (
     FromOpt,
     JsonOpt,
     OutOpt,
     ReportFormat,
     ToOpt,
-    chosen,
     deliver,
-    target,
+    opened,
 )
 from screening.cli.typed import typed_date
 
@@ -61,9 +60,7 @@ def timeline(
     from screening.render import timeline as render
     from screening.services.progress import timeline as gather
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     data = gather(context, code, start, end)
     if form == "json":
@@ -175,9 +172,7 @@ def team(
     timeline shows them, misses, and flags for what needs a look."""
     from screening.services.progress import team as team_rows
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     day = typed_date(context, day, "--date")
     rows = team_rows(context, day, sort)
     if form in ("text", "html"):
@@ -204,9 +199,7 @@ def reconcile(
     misses reversed, still pending or overdue."""
     from screening.services.progress import reconcile as reconcile_rows
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     rows = reconcile_rows(context, start, end)
     page = (context.site, str(context.today))

@@ -17,10 +17,9 @@ from screening.cli.options import (
     OutOpt,
     TableFormat,
     TextJsonFormat,
-    chosen,
     delivered,
     emit_table,
-    target,
+    opened,
 )
 from screening.cli.typed import typed_date
 
@@ -99,9 +98,7 @@ def list_(
     number and its result's (the number `results show` and `results amend` take)."""
     from screening.services.results import listing
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
     rows = listing(context, client, start, end, status)
     with delivered(file, "the list"):
@@ -119,9 +116,7 @@ def pending(
     from screening.render.words import local_time
     from screening.services.results import pending as pending_rows
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     rows = pending_rows(context)
     if form == "text":  # the deadline with the site's zone; JSON and CSV keep the stored form
         rows = [{**row, "due_by": local_time(row["due_by"], context.settings.zone)} for row in rows]
@@ -146,9 +141,7 @@ def show(
     """One result: the collection, what it says now, and its history."""
     from screening.services.results import show as show_result
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     record = show_result(context, result)
     with delivered(file, "the result"):
         _print_result(record, form, context.settings.zone)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from screening.cli.common import handle_errors, open_context
-from screening.cli.options import JsonOpt, OutOpt, TextJsonFormat, chosen, delivered, target
+from screening.cli.options import JsonOpt, OutOpt, TextJsonFormat, delivered, opened
 
 site_app = typer.Typer(
     help="The site's name and time zone, as the database keeps them.", no_args_is_help=True
@@ -25,9 +25,7 @@ def show(
     """The site, the time zone in force and any change waiting to take effect."""
     from screening.services.site import describe
 
-    form = chosen(format, as_json)
-    context = open_context(ctx)
-    file = target(context, out)
+    form, context, file = opened(ctx, format, as_json, out)
     data = describe(context)
     with delivered(file, "the site"):
         _print_site(data, form == "json")
