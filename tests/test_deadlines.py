@@ -5,7 +5,7 @@ that would fall past the site's midnight runs to the end of that day. One rule f
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,3 +108,38 @@ def test_havana_ends_its_day_before_a_midnight_change() -> None:
     }
     due = collection_deadline(datetime(2027, 3, 13, 20, tzinfo=UTC), policy)
     assert due == datetime(2027, 3, 15, 3, 59, 59, tzinfo=UTC)
+
+
+def test_a_deadline_at_midnight_ends_the_lists_own_day() -> None:
+    """12 hours from 12:00 is 00:00, the end of the list's day: it keeps its 12 hours
+    instead of running to the end of the next day (36 hours)."""
+    noon = datetime(2026, 12, 4, 17, tzinfo=UTC)  # 12:00 EST
+    assert collection_deadline(noon, NEW) == datetime(2026, 12, 5, 5, tzinfo=UTC)
+    a_second_later = datetime(2026, 12, 4, 17, 0, 1, tzinfo=UTC)
+    assert collection_deadline(a_second_later, NEW) == datetime(2026, 12, 6, 4, 59, 59, tzinfo=UTC)
+
+
+def _exported_verifier() -> object:
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "screening" / "data" / "screening_verify.py"
+    spec = importlib.util.spec_from_file_location("screening_verify_deadlines", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "America/Havana", "Australia/Lord_Howe"])
+@pytest.mark.parametrize("rule", [None, "end_of_day"])
+def test_the_auditors_verifier_keeps_the_same_rule(zone: str, rule: str | None) -> None:
+    """The exported screening_verify.py (standard library only) computes every deadline
+    as the program does, every 37 minutes through a year, under both rules."""
+    verifier = _exported_verifier()
+    policy = {"collect_within_hours": 12, "timezone": zone}
+    if rule is not None:
+        policy["past_midnight"] = rule
+    at = datetime(2027, 1, 1, tzinfo=UTC)
+    while at < datetime(2028, 1, 1, tzinfo=UTC):
+        assert verifier.deadline(at, policy) == collection_deadline(at, policy), at  # type: ignore[attr-defined]
+        at += timedelta(minutes=37)

@@ -90,10 +90,13 @@ def test_an_excel_file_with_us_dates_imports_where_the_clinic_writes_them(
     assert clients["C-002"]["admitted_on"] == "2026-01-05"
 
 
-def test_excels_separator_line_is_read_and_a_comma_in_a_name_is_kept(clinic: Clinic) -> None:
+@pytest.mark.parametrize("sep", [";", "\t"], ids=["semicolon", "tab"])
+def test_excels_separator_line_is_read_and_a_comma_in_a_name_is_kept(
+    clinic: Clinic, sep: str
+) -> None:
     # Excel writes (and reads) a first line "sep=;" where asked to; names keep their commas.
-    rows = [["sep=;"], HEADER, ["C-001", "Smith, Ann", "morning", "1", "2026-11-02", ""]]
-    write(clinic.folder / "clients.csv", rows, ";")
+    rows = [[f"sep={sep}"], HEADER, ["C-001", "Smith, Ann", "morning", "1", "2026-11-02", ""]]
+    write(clinic.folder / "clients.csv", rows, sep, end="\r\n")
 
     clinic.ok("clients", "import", "clients.csv")
 

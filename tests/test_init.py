@@ -190,11 +190,15 @@ def test_init_records_a_typed_database_url_and_the_next_command_uses_it(
     assert verified.exit_code == 0, verified.stderr
 
 
-def test_init_refuses_a_password_in_the_url_it_would_record(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        ["init", "--timezone", "UTC", "--db", "postgresql+psycopg://clinic:s3cret@db/screening"],
-    )
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://clinic:s3cret@db/screening",
+        "postgresql+psycopg://clinic@db/screening?sslmode=require&Password=s3cret",
+    ],
+)
+def test_init_refuses_a_password_in_the_url_it_would_record(tmp_path: Path, url: str) -> None:
+    result = runner.invoke(app, ["init", "--timezone", "UTC", "--db", url])
     assert result.exit_code == 2
     assert result.stderr == (
         "error: the database URL holds a password, and init writes the URL into the config; "

@@ -197,7 +197,18 @@ def test_every_html_output_carries_the_page_header(desk: Clinic) -> None:
     assert csv_text.splitlines() == ["code", "C-07"]
     _page_header(page, "east", "Tue 24 Nov 2026")
     assert _rows(page) == [
-        ("open", ["C-07", "Ann", "evening", "interval", "by 7:00 PM Tue 24 Nov", "", ""])
+        (
+            "open",
+            [
+                "C-07",
+                "Ann",
+                "evening",
+                "interval (due for a test)",
+                "by 7:00 PM Tue 24 Nov",
+                "",
+                "",
+            ],
+        )
     ]
 
 

@@ -157,7 +157,7 @@ TABLES = {
     ("results", "pending"): ["screening", "code", "name", "why", "observed", "due by", "status"],
     ("results", "list"): ["screening", "date", "code", "why", "status", "result", "reads", "found"],
     ("report", "team"): ["code", "name", "ph", "last", "result", "run", "neg", "miss", "flags"],
-    ("report", "reconcile", "--from", "2026-11-28"): ["date", "draw", "sel", "ovd", "excusals"],
+    ("report", "reconcile", "--from", "2026-11-28"): ["date", "draw", "sel", "ovd", "notes"],
 }
 STATUS_WORDS = {
     ("today",): ["overdue", "collected", "no-show"],  # at 23:30

@@ -38,10 +38,12 @@ TimelineToOpt = Annotated[
 
 
 def color_wanted(out: Path | None) -> bool:
-    import os
+    """Colour for the terminal only, as every text output decides it (NO_COLOR, FORCE_COLOR)."""
     import sys
 
-    return out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    from screening.render.words import colour_on
+
+    return out is None and colour_on(sys.stdout)
 
 
 @handle_errors
@@ -103,7 +105,7 @@ RECONCILE_COLUMNS = [
     ("excused", "exc"),
     ("pending", "pend"),
     ("overdue", "ovd"),
-    ("excusals", "excusals"),
+    ("excusals", "notes"),
 ]
 
 

@@ -61,7 +61,8 @@ def collection_deadline(drawn_at: datetime, policy: dict[str, Any]) -> datetime:
     if policy.get("past_midnight") != "end_of_day":
         return due  # the rule of policies recorded before issue 16
     zone = ZoneInfo(policy["timezone"])
-    day = due.astimezone(zone).date()
+    # A deadline of exactly midnight ends the list's own day, not the next one.
+    day = (due - timedelta(seconds=1)).astimezone(zone).date()
     if day == drawn_at.astimezone(zone).date():
         return due
     # Midnight as zoneinfo reads it (fold 0) is the day's first instant even where the

@@ -17,10 +17,14 @@ class Invalid(ValueError):
 
 
 def parse_date(text: str, what: str) -> date:
+    """A date typed as YYYY-MM-DD, read as CSV files' dates are (core/typed.parse_day):
+    the clinic's own style reaches here already as YYYY-MM-DD (cli/typed.py)."""
+    from screening.core.typed import parse_day
+
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise Invalid(f"{what} {text!r} is not a date; write it as YYYY-MM-DD") from None
+        return parse_day(text)
+    except ValueError as error:
+        raise Invalid(f"{what} {error}") from None
 
 
 def client_code(text: str) -> str:

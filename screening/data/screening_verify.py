@@ -84,7 +84,7 @@ def deadline(at: datetime, policy: dict) -> datetime:
     if policy.get("past_midnight") != "end_of_day":
         return due
     zone = ZoneInfo(policy["timezone"])
-    day = due.astimezone(zone).date()
+    day = (due - timedelta(seconds=1)).astimezone(zone).date()  # midnight ends the day before
     if day == at.astimezone(zone).date():
         return due
     return datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC) - timedelta(

@@ -9,24 +9,10 @@ from datetime import date
 from typing import Any
 
 from screening.render.page import due_words, environment, long_day
+from screening.render.words import word
 
-WHY = {
-    "random": "random",
-    "interval": "interval",
-    "for_cause": "for cause",
-    "recollection": "recollection",
-}
 # A screening that no longer waits for a specimen: the sheet shows it as done.
 OPEN = ("pending", "overdue")
-STATUS = {
-    "collected": "collected",
-    "no_show": "no-show",
-    "refused": "refused",
-    "unable_to_provide": "unable to provide",
-    "excused": "excused",
-    "cancelled": "cancelled",
-    "inconclusive": "inconclusive",
-}
 
 
 def front_desk_html(
@@ -43,11 +29,11 @@ def front_desk_html(
             "code": row["code"],
             "name": row.get("name") or "",
             "track": row.get("track") or "",
-            "why": WHY.get(row["why"], str(row["why"]).replace("_", " ")),
+            "why": word(row["why"]),
             "due": due_words(row["due_by"], day),
             "open": row["status"] in OPEN,
             "overdue": row["status"] == "overdue",
-            "status": STATUS.get(row["status"], str(row["status"]).replace("_", " ")),
+            "status": word(row["status"]),
         }
         for row in sorted(rows, key=_by_name)
     ]

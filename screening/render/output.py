@@ -72,17 +72,14 @@ def emit_rows(
     rows: list[dict[str, Any]],
     columns: Columns,
     *,
-    as_json: bool = False,
     title: str | None = None,
     empty: str = "nothing to show",
     alert: Sequence[str] = (),
 ) -> None:
-    """Rows as a table in the clinic's words (render/words.py), or JSON as stored. A cell
-    that needs attention is marked (and coloured on a terminal); so is every non-empty
-    cell of the ``alert`` columns (e.g. the team report's flags)."""
-    if as_json:
-        emit_json(rows)
-        return
+    """Rows as a table in the clinic's words (render/words.py); JSON and CSV, which keep
+    the stored values, are emit_json's and emit_csv's. A cell that needs attention is
+    marked (and coloured on a terminal); so is every non-empty cell of the ``alert``
+    columns (e.g. the team report's flags)."""
     if not rows:
         message(empty)
         return

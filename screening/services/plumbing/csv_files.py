@@ -96,8 +96,8 @@ def _delimiter(
     path: Path, text: str, columns: Sequence[str], optional: Sequence[str]
 ) -> tuple[str, int]:
     """The field separator, and how many lines come before the header (Excel's "sep=;")."""
-    first = text.splitlines()[0].strip()
-    if first.lower().startswith("sep=") and len(first) == 5:
+    first = text.splitlines()[0].strip("\r\n ")
+    if first.lower().startswith("sep=") and len(first) == 5:  # the separator may be a tab
         return first[4], 1
     known = {*columns, *optional}
     named = {

@@ -286,13 +286,16 @@ def _draw_words(
     ``before_start`` or ``not_yet`` (today before its draw)."""
     if off is not None and off.kind == "closed":
         return off.words.removeprefix("clinic "), off.kind
+    # Short words, so that the column stays readable at 80 characters; schedule next
+    # gives the reasons in full.
+    short = {"no_meeting": "no meetings", "before_start": "before opening"}
     if draw is not None:
         drawn = "late draw" if draw.late_reason else "drawn"
         if off is not None:  # the daily job draws every day; nobody could be selected
-            return f"{drawn}: {off.words}", off.kind
+            return f"{drawn}: {short.get(off.kind, off.words)}", off.kind
         return drawn, None
     if off is not None:
-        return f"no draw: {off.words}", off.kind
+        return f"no draw: {short.get(off.kind, off.words)}", off.kind
     if day >= today:
         return "not drawn yet", "not_yet"
     return "no draw (missed)", "missed"

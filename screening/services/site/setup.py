@@ -43,7 +43,8 @@ def config_text(site: str, timezone: str, database_url: str | None = None) -> st
 
 def _refuse_a_password(db_url: str) -> None:
     url = resolve_url(db_url, Path.cwd())
-    if url.password is not None:
+    # libpq also takes it from the query string (?password=...).
+    if url.password is not None or any(key.lower() == "password" for key in url.query):
         raise BadInput(
             "the database URL holds a password, and init writes the URL into the config; "
             "leave the password out of the URL and give it through PGPASSWORD or "
