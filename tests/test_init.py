@@ -213,12 +213,12 @@ def test_init_away_from_a_terminal_requires_the_time_zone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server's zone is often UTC: taking it silently puts "today" hours off."""
-    monkeypatch.setattr("screening.cli.setup._local_timezone", lambda: "Etc/UTC")
+    monkeypatch.setattr("screening.cli.setup._local_timezone", lambda: "America/Phoenix")
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 2
     assert result.stderr == (
         "error: --timezone is required: the clinic's IANA time zone, which decides its "
-        '"today" (e.g. --timezone Etc/UTC, this machine\'s)\n'
+        '"today" (e.g. --timezone America/Phoenix, this machine\'s)\n'
     )
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == []
 
@@ -241,7 +241,7 @@ def test_init_at_a_terminal_asks_for_the_time_zone_offering_the_machines(
 
 @pytest.mark.parametrize(
     ("typed", "suggested"),
-    [("america/new_york", "America/New_York"), ("Europe/Londn", "Europe/London")],
+    [("america/new_york", "America/New_York"), ("new york", "America/New_York")],
 )
 def test_a_misspelt_time_zone_gets_a_did_you_mean(
     tmp_path: Path, typed: str, suggested: str
@@ -252,3 +252,30 @@ def test_a_misspelt_time_zone_gets_a_did_you_mean(
         f"error: {typed!r} is not an IANA time zone; did you mean {suggested}?\n"
     )
     assert not (tmp_path / "screening.toml").exists()
+
+
+@pytest.mark.parametrize("typed", ["EST", "EST5EDT", "Etc/GMT+5", "PST8PDT"])
+def test_a_fixed_offset_is_refused_for_it_keeps_no_daylight_saving(
+    tmp_path: Path, typed: str
+) -> None:
+    """EST is UTC-5 all year: a New York clinic set up with it would decide "today" and
+    every deadline an hour off all summer."""
+    result = runner.invoke(app, ["init", "--timezone", typed])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {typed!r} is a fixed offset or an old abbreviation")
+    assert not (tmp_path / "screening.toml").exists()
+
+
+def test_a_server_in_utc_is_not_offered_as_the_clinics_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("screening.cli.setup._local_timezone", lambda: "Etc/UTC")
+    monkeypatch.setattr("screening.cli.setup._on_terminal", lambda: False)
+    piped = runner.invoke(app, ["init"])
+    assert piped.exit_code == 2
+    assert "e.g. --timezone America/New_York)" in piped.stderr and "UTC" not in piped.stderr
+    monkeypatch.setattr("screening.cli.setup._on_terminal", lambda: True)
+    asked = runner.invoke(app, ["init"], input="\nAmerica/Chicago\n")
+    assert asked.exit_code == 0, asked.stderr
+    assert "[Etc/UTC]" not in asked.stderr
+    assert 'timezone = "America/Chicago"' in (tmp_path / "screening.toml").read_text()

@@ -55,6 +55,8 @@ def _clinic_zone(given: str | None) -> str:
     from screening.errors import BadInput
 
     machine = _local_timezone()
+    if machine is not None and "/" not in machine.removeprefix("Etc/"):
+        machine = None  # a server's UTC is no suggestion for a clinic's "today"
     if given is None and not _on_terminal():
         example = machine or "America/New_York"
         raise BadInput(
@@ -66,18 +68,12 @@ def _clinic_zone(given: str | None) -> str:
         default=machine,
         err=True,
     )
-    zone = zone.strip()
-    if not _is_zone(zone):
-        import difflib
-        from zoneinfo import available_timezones
+    from screening.core.validate import Invalid, clinic_zone
 
-        known = {name.lower(): name for name in available_timezones()}
-        close = known.get(zone.lower()) or next(
-            iter(difflib.get_close_matches(zone, sorted(known.values()), n=1, cutoff=0.6)), None
-        )
-        hint = f"; did you mean {close}?" if close else "; e.g. America/New_York"
-        raise BadInput(f"{zone!r} is not an IANA time zone{hint}")
-    return zone
+    try:
+        return clinic_zone(zone)
+    except Invalid as problem:
+        raise BadInput(str(problem)) from None
 
 
 @handle_errors
@@ -213,6 +209,12 @@ def config_check(ctx: typer.Context) -> None:
 
     for note in config.run_at_notes(settings, datetime.now(settings.zone).date()):
         warning(note)
+    from screening.core.validate import Invalid, clinic_zone
+
+    try:
+        clinic_zone(settings.site.timezone)
+    except Invalid as problem:  # a clinic set up before zones were checked
+        warning(f"site.timezone: {problem}; change it with `screening site timezone`")
     print(
         f"daily job at {settings.schedule.run_at} {settings.site.timezone}, upkeep every "
         f"{settings.schedule.upkeep_minutes} min; delivers to "

@@ -162,3 +162,36 @@ def staff_name(text: str | None, what: str) -> str:
             "e.g. 'Dr A. Lee' (up to four words of letters)"
         )
     return value
+
+
+# Zones with no place: a clinic keeps its place's daylight-saving rules, which a fixed
+# offset (EST is UTC-5 all year) or an old abbreviation does not.
+UNIVERSAL = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal",
+                       "Etc/Zulu", "Zulu", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "Greenwich",
+                       "Etc/Greenwich"})  # fmt: skip
+
+
+def clinic_zone(text: str) -> str:
+    """A time zone a clinic can keep: an IANA name of a place (America/New_York), or UTC
+    said on purpose. Refused with the closest place names: an unknown name, an old
+    abbreviation or fixed offset (EST, EST5EDT, Etc/GMT+5), a region ("America")."""
+    from zoneinfo import available_timezones
+
+    zone = text.strip()
+    known = available_timezones()
+    if zone in UNIVERSAL:
+        return "UTC" if zone == "UTC" else zone
+    places = sorted(name for name in known if "/" in name and not name.startswith("Etc/"))
+    if zone in places:
+        return zone
+    typed = zone.casefold().replace(" ", "_")
+    same = [name for name in places if name.casefold() == typed]
+    same = same or [name for name in places if name.casefold().rsplit("/", 1)[-1] == typed]
+    hint = same or close_matches(zone.replace(" ", "_"), places)
+    suggestion = f"did you mean {' or '.join(hint[:3])}?" if hint else "e.g. America/New_York"
+    if zone in known:
+        raise Invalid(
+            f"{zone!r} is a fixed offset or an old abbreviation, not a place: it keeps no "
+            f"daylight-saving rules; name the clinic's place ({suggestion})"
+        )
+    raise Invalid(f"{zone!r} is not an IANA time zone; {suggestion}")

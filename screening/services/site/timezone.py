@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from screening.config import SiteSettings
 from screening.core.canonical import private_digest
 from screening.core.ledger import rfc3339
 from screening.core.policy import zone_change_starts
@@ -25,14 +24,10 @@ def change_timezone(ctx: Any, zone: str, reason: str) -> dict[str, Any]:
     from screening.services.records.upkeep import writing
 
     try:
-        SiteSettings(name=ctx.site, timezone=zone)
+        zone = validate.clinic_zone(zone)
         why = validate.free_text(reason, "--reason")
     except validate.Invalid as error:
         raise BadInput(str(error)) from None
-    except ValueError:
-        raise BadInput(
-            f'{zone!r} is not an IANA time zone; use a name such as "America/Chicago"'
-        ) from None
     with writing(ctx) as (session, writer):
         record = load(session, ctx.site)
         if record is None:
