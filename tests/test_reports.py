@@ -113,9 +113,9 @@ def test_reconcile_counts_each_day_and_shows_days_without_a_draw(site: Clinic) -
             site.ok("report", "reconcile", "--from", "2026-11-20", "--format", "json").stdout
         )
     assert [(r["date"], r["draw"]) for r in rows] == [
-        ("2026-11-20", "no draw: before opening"),
-        ("2026-11-21", "no draw: before opening"),
-        ("2026-11-22", "no draw: before opening"),
+        ("2026-11-20", "before opening"),
+        ("2026-11-21", "before opening"),
+        ("2026-11-22", "before opening"),
         ("2026-11-23", "drawn"),
     ]
     today = rows[-1]
@@ -210,13 +210,13 @@ def test_reconcile_tells_a_missed_meeting_day_from_days_with_nothing_to_draw(
             for form in ("json", "csv", "text")
         }
     expected = [
-        ("2026-11-16", "no draw: before opening", "before_start"),
-        ("2026-11-17", "no draw: before opening", "before_start"),
+        ("2026-11-16", "before opening", "before_start"),
+        ("2026-11-17", "before opening", "before_start"),
         ("2026-11-18", "drawn", None),
         ("2026-11-19", "closed (holiday)", "closed"),
         ("2026-11-20", "no draw (missed)", "missed"),
-        ("2026-11-21", "drawn: no meetings", "no_meeting"),
-        ("2026-11-22", "no draw: no meetings", "no_meeting"),
+        ("2026-11-21", "no meetings", "no_meeting"),
+        ("2026-11-22", "no meetings", "no_meeting"),
         ("2026-11-23", "not drawn yet", "not_yet"),
     ]
     rows = json.loads(forms["json"])

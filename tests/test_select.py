@@ -119,8 +119,13 @@ def test_bad_select_is_refused_and_writes_nothing(
 
 def test_late_draw_is_flagged_and_revealed_at_once(site: Clinic) -> None:
     with freeze_time(TUESDAY):
-        site.ok("select", "--late", "2026-11-20", "--reason", "server was down")
+        first = site.ok("select", "--late", "2026-11-20", "--reason", "server was down")
+        again = site.ok("select", "--late", "2026-11-20", "--reason", "server was down")
         report = site.ok("audit", "verify")
+    assert "already drawn" not in first.stderr
+    # Asked again, the day is shown as it was drawn, and the user is told nothing was written.
+    assert again.stderr.startswith("2026-11-20 was already drawn at ")
+    assert "nothing written" in again.stderr and again.stdout == first.stdout
     (body,) = _bodies(site, "draw")
     assert body["date"] == "2026-11-20" and body["late"] is True
     assert "server" not in json.dumps(body)

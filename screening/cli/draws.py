@@ -202,6 +202,15 @@ def select(
             f"nothing in the pool of {view.day} changed since it was last drawn or amended: "
             "no amendment recorded; the draw stands as shown"
         )
+    elif not view.created and not amend:
+        from screening.render.words import local_time
+
+        # Run again (or --late for a day already drawn): shown, never drawn twice.
+        message(
+            f"{view.day} was already drawn at {local_time(view.drawn_at, context.settings.zone)}: "
+            "nothing written; the draw stands as shown"
+            + ("" if late is None else " (the --reason given is not recorded)")
+        )
     zone = context.settings.zone
     if file is None or csv_file is not None:
         _emit(view, zone, form)

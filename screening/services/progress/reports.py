@@ -288,14 +288,13 @@ def _draw_words(
         return off.words.removeprefix("clinic "), off.kind
     # Short words, so that the column stays readable at 80 characters; schedule next
     # gives the reasons in full.
+    # A day nobody meets reads the same whether or not the daily job recorded its empty
+    # draw.
     short = {"no_meeting": "no meetings", "before_start": "before opening"}
-    if draw is not None:
-        drawn = "late draw" if draw.late_reason else "drawn"
-        if off is not None:  # the daily job draws every day; nobody could be selected
-            return f"{drawn}: {short.get(off.kind, off.words)}", off.kind
-        return drawn, None
     if off is not None:
-        return f"no draw: {short.get(off.kind, off.words)}", off.kind
+        return short.get(off.kind, off.words), off.kind
+    if draw is not None:
+        return ("late draw" if draw.late_reason else "drawn"), None
     if day >= today:
         return "not drawn yet", "not_yet"
     return "no draw (missed)", "missed"
