@@ -152,9 +152,13 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
                 Findings(positive=positive, confirmed=True),
                 lab_report_id=f"R-{day:%Y%m%d}-{collection.code}",
             )
-    if rng.random() < 0.05 and clinic.active:  # a for-cause screening
+    if rng.random() < 0.05 and clinic.active:  # a for-cause screening, collected at once
         code = rng.choice(sorted(clinic.active))
-        for_cause(clinic.context(day, 16, 30), [code], "observed behaviour")
+        (asked,) = for_cause(clinic.context(day, 16, 30), [code], "observed behaviour")
+        # Named by its number: a screening drawn today may still be open beside it.
+        at = f"{day.isoformat()}T16:40"
+        given = Collection(code, Findings(), screening_id=asked["screening"], collected_at=at)
+        record_many(clinic.context(day, 16, 45), [given])
     for code, admitted_on in sorted(clinic.active.items()):
         stay = (day - admitted_on).days
         if stay >= STAY_DAYS and rng.random() < 0.1:
