@@ -179,11 +179,11 @@ def test_a_word_not_in_the_list_names_the_list_and_the_closest(day: Clinic) -> N
         helped = day.run("results", "amend", "--help", env={"COLUMNS": "200"})
     assert amend.exit_code == 2
     assert amend.stderr.strip() == (
-        "error: --reason 'lab confirm' is not one of lab_report, lab_confirmation, "
-        "corrected_report, data_entry_error, wrong_client; did you mean lab_confirmation?"
+        "error: --reason 'lab confirm' is not one of lab report, lab confirmation, "
+        "corrected report, data entry error, wrong client; did you mean lab confirmation?"
     )
     assert excuse.exit_code == 2 and "did you mean medical?" in excuse.stderr
-    assert purpose.exit_code == 2 and "did you mean court_order?" in purpose.stderr
+    assert purpose.exit_code == 2 and "did you mean court order?" in purpose.stderr
     for word in ("lab_report", "lab_confirmation", "corrected_report", "wrong_client"):
         assert word in helped.stdout
 

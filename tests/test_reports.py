@@ -133,6 +133,9 @@ def test_reconcile_counts_each_day_and_shows_days_without_a_draw(site: Clinic) -
 def test_bad_report_options(site: Clinic) -> None:
     with freeze_time(LATER):
         assert "--sort 'age' is not one of" in site.run("report", "team", "--sort", "age").stderr
+        flag = site.run("report", "team", "--sort", "flag")
+        assert flag.exit_code == 2 and flag.stderr.endswith("did you mean flags?\n")
+        assert site.run("report", "team", "--sort", "Flags").exit_code == 0
         pdf = site.run("report", "team", "--format", "pdf")
         assert pdf.exit_code == 2 and "'pdf' is not one of" in pdf.stderr
         backwards = site.run("report", "reconcile", "--from", "2026-11-23", "--to", "2026-11-01")

@@ -307,7 +307,7 @@ def test_an_amendment_that_changes_nothing_is_refused(day: Clinic) -> None:
         )
         unknown = day.run("results", "amend", _result_id(day, "C-01"), "--reason", "because")
     assert result.exit_code == 2 and "changes nothing" in result.stderr
-    assert unknown.exit_code == 2 and "is not one of lab_report" in unknown.stderr
+    assert unknown.exit_code == 2 and "is not one of lab report" in unknown.stderr
 
 
 @pytest.mark.parametrize(

@@ -64,9 +64,12 @@ def choice(text: str, choices: tuple[str, ...], what: str) -> str:
     for name in choices:
         if _word(name) == wanted:
             return name
+    # Said as staff type them: "lab confirmation", not lab_confirmation.
+    said = {name: name.replace("_", " ") for name in choices}
+    found = close_matches(wanted.replace("_", " "), list(said.values()))
     raise Invalid(
-        f"{what} {text!r} is not one of {', '.join(choices)}"
-        + did_you_mean(wanted, [name for name in choices])
+        f"{what} {text!r} is not one of {', '.join(said.values())}"
+        + (f"; did you mean {' or '.join(found)}?" if found else "")
     )
 
 

@@ -57,8 +57,10 @@ def team(
     made later left out), and a screening is overdue if its deadline had passed by then.
     The timeline to the same day reads the same record: the same measures.
     """
-    if sort not in SORTS:
-        raise BadInput(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
+    try:
+        sort = validate.choice(sort, SORTS, "--sort")
+    except validate.Invalid as problem:
+        raise BadInput(str(problem)) from None
     day = _day(as_of, "--date", ctx.today)
     active = select(Client.id).where(
         Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
