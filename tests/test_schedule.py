@@ -68,7 +68,10 @@ def test_the_trigger_fires_once_a_local_day_at_run_at(zone: str, start: str, wha
     assert len(offsets) == expected_offsets, what
 
 
-@pytest.mark.parametrize(("run_at", "ok"), [("00:59", True), ("03:00", True), ("6:30", False)])
+@pytest.mark.parametrize(
+    ("run_at", "ok"),
+    [("00:59", True), ("03:00", True), ("6:30", True), ("24:00", False), ("6.30", False)],
+)
 def test_run_at_outside_the_window_is_accepted(clinic: Clinic, run_at: str, ok: bool) -> None:
     path = clinic.folder / "screening.toml"
     text = path.read_text(encoding="utf-8")
@@ -77,6 +80,8 @@ def test_run_at_outside_the_window_is_accepted(clinic: Clinic, run_at: str, ok: 
     assert (result.exit_code == 0) is ok, result.stderr
     if not ok:
         assert 'is not a time of day; write it as "HH:MM"' in result.stderr
+    else:  # "6:30" as people write it, shown as every time is
+        assert f"daily job at {run_at.zfill(5)} " in result.stdout
 
 
 def _enrol(clinic: Clinic, tmp_path: Path, count: int = 20) -> None:

@@ -207,11 +207,12 @@ class ResultSettings(_Strict):
     default_panel: str = "urine"
 
 
-RUN_AT = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$")
+RUN_AT = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$")
 
 
 def run_at_time(value: str) -> tuple[int, int, int]:
-    """``"HH:MM"`` (or ``"HH:MM:SS"``) as hour, minute, second."""
+    """``"HH:MM"`` (or ``"HH:MM:SS"``, or ``"6:30"`` as people write it) as hour, minute,
+    second."""
     match = RUN_AT.match(value)
     if match is None:
         raise ValueError(f'{value!r} is not a time of day; write it as "HH:MM", e.g. "06:30"')
@@ -219,8 +220,9 @@ def run_at_time(value: str) -> tuple[int, int, int]:
 
 
 def _run_at(value: str) -> str:
-    run_at_time(value)
-    return value
+    """The time as every output shows it: "6:30" is kept as "06:30"."""
+    hour, minute, second = run_at_time(value)
+    return f"{hour:02d}:{minute:02d}" + (f":{second:02d}" if second else "")
 
 
 class ScheduleSettings(_Strict):
