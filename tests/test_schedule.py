@@ -392,19 +392,47 @@ def test_schedule_next_prints_local_and_utc_times_and_days_without_a_draw(
     clinic: Clinic,
 ) -> None:
     """Each local day once (00:30 on 15 March, the day after the clocks spring forward,
-    included), and the days nobody can be drawn say why."""
+    included), with its weekday and zone as staff read them, and the days nobody can be
+    drawn say why; --json keeps the ISO instants."""
     _edit(clinic, 'run_at = "06:30"', 'run_at = "00:30"')
     with freeze_time("2026-12-06T12:00:00Z"):
         clinic.ok("close", "2027-03-16", "--reason", "holiday")
     with freeze_time("2027-03-12T12:00:00Z"):  # a Friday
         result = clinic.ok("schedule", "next", "--count", "5")
+        as_json = json.loads(clinic.ok("schedule", "next", "--count", "5", "--json").stdout)
     assert result.stdout.splitlines() == [
-        "2027-03-13T00:30:00-05:00  2027-03-13T05:30:00Z  no draw: no track meets on Saturdays",
-        "2027-03-14T00:30:00-05:00  2027-03-14T05:30:00Z  no draw: no track meets on Sundays",
-        "2027-03-15T00:30:00-04:00  2027-03-15T04:30:00Z  draw",
-        "2027-03-16T00:30:00-04:00  2027-03-16T04:30:00Z  no draw: clinic closed (holiday)",
-        "2027-03-17T00:30:00-04:00  2027-03-17T04:30:00Z  draw",
+        "Sat 2027-03-13 00:30 EST  05:30 UTC  no draw: no track meets on Saturdays",
+        "Sun 2027-03-14 00:30 EST  05:30 UTC  no draw: no track meets on Sundays",
+        "Mon 2027-03-15 00:30 EDT  04:30 UTC  draw",
+        "Tue 2027-03-16 00:30 EDT  04:30 UTC  no draw: clinic closed (holiday)",
+        "Wed 2027-03-17 00:30 EDT  04:30 UTC  draw",
     ]
+    assert [(d["local"], d["utc"], d["draw"], d["no_draw"]) for d in as_json] == [
+        ("2027-03-13T00:30:00-05:00", "2027-03-13T05:30:00Z", False, "no_meeting"),
+        ("2027-03-14T00:30:00-05:00", "2027-03-14T05:30:00Z", False, "no_meeting"),
+        ("2027-03-15T00:30:00-04:00", "2027-03-15T04:30:00Z", True, None),
+        ("2027-03-16T00:30:00-04:00", "2027-03-16T04:30:00Z", False, "closed"),
+        ("2027-03-17T00:30:00-04:00", "2027-03-17T04:30:00Z", True, None),
+    ]
+    assert as_json[3]["why"] == "clinic closed (holiday)"
+    assert as_json[2]["date"] == "2027-03-15"
+
+
+def test_schedule_next_gives_the_utc_date_when_it_is_another_day(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """21:00 in New York is 02:00 UTC the next day; --out writes the same lines."""
+    _edit(clinic, 'run_at = "06:30"', 'run_at = "21:00"')
+    out = tmp_path / "times.txt"
+    with freeze_time("2027-03-12T12:00:00Z"):
+        text = clinic.ok("schedule", "next", "--count", "2").stdout
+        written = clinic.run("schedule", "next", "--count", "2", "--out", str(out))
+    assert text.splitlines() == [
+        "Fri 2027-03-12 21:00 EST  2027-03-13 02:00 UTC  draw",
+        "Sat 2027-03-13 21:00 EST  2027-03-14 02:00 UTC  no draw: no track meets on Saturdays",
+    ]
+    assert written.exit_code == 0 and written.stdout == ""
+    assert out.read_text() == text and stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
 def test_schedule_unit_runs_this_config(clinic: Clinic) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -189,3 +190,28 @@ def test_config_check_is_quiet_for_a_time_the_clocks_leave_alone(clinic: Clinic)
     result = clinic.run("config", "check")
     assert result.exit_code == 0
     assert "schedule.run_at" not in result.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed"
+)
+@pytest.mark.parametrize("run_at", ["00:30", "01:30"])
+def test_schedule_next_json_agrees_with_systemd_across_the_fall_change(
+    clinic: Clinic, run_at: str
+) -> None:
+    """What `schedule next --json` prints, read back: one draw a local day at run_at, the
+    instants systemd gives for the same calendar (01:30 happens twice on 7 November: the
+    first), and the text form names the same days with their zones."""
+    _edit(clinic, 'run_at = "06:30"', f'run_at = "{run_at}"')
+    with freeze_time("2027-11-04T12:00:00Z"):
+        fires = json.loads(clinic.ok("schedule", "next", "--count", "6", "--json").stdout)
+        text = clinic.ok("schedule", "next", "--count", "6").stdout.splitlines()
+    utc = [datetime.fromisoformat(f["utc"].replace("Z", "+00:00")) for f in fires]
+    theirs = _systemd(run_at, "America/New_York", datetime(2027, 11, 4, 12, tzinfo=UTC), 6)
+    assert utc == theirs
+    assert [f["date"] for f in fires] == [d.isoformat() for d in _days("2027-11-05", 6)]
+    assert [datetime.fromisoformat(f["local"]) for f in fires] == utc
+    assert [line.split("  ")[0] for line in text] == [
+        f"{datetime.fromisoformat(f['local']):%a %Y-%m-%d %H:%M} {zone}"
+        for f, zone in zip(fires, ["EDT", "EDT", "EDT", "EST", "EST", "EST"], strict=True)
+    ]

@@ -182,6 +182,21 @@ def test_a_recollection_stands_in_for_the_specimen_it_repeats() -> None:
     assert (m.selected, m.completed, m.current_negative_run) == (1, 1, 1)
 
 
+def test_a_recollection_counts_as_the_screening_it_repeats_however_many_it_took() -> None:
+    """A for-cause specimen's recollections are reported apart with it; a random one's
+    recollections count, once."""
+    cause = s(1, MON, reason="for_cause", validity="dilute")
+    again = s(2, MON, reason="recollection", replaces=1, validity="dilute")
+    third = s(3, MON, reason="recollection", replaces=2)
+    m = measures(facts(cause, again, third), MON + timedelta(days=1))
+    assert (m.selected, m.rated, m.current_negative_run, m.for_cause) == (0, 0, 0, 1)
+    drawn = s(4, MON + timedelta(days=2), validity="dilute")
+    redo = s(5, MON + timedelta(days=2), reason="recollection", replaces=4)
+    m = measures(facts(cause, again, third, drawn, redo), MON + timedelta(days=3))
+    assert (m.selected, m.rated, m.current_negative_run, m.for_cause) == (1, 1, 1, 1)
+    assert [x.id for x in measures_module.counted([redo, drawn, third, again, cause])] == [5]
+
+
 def test_a_specimen_waiting_for_the_lab_is_not_yet_completed() -> None:
     waiting = s(1, MON, "pending", reading="pending")
     m = measures(facts(waiting), MON)

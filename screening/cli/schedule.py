@@ -9,8 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from screening.cli.common import config_path, globals_of, handle_errors, open_context
+from screening.cli.options import JsonOpt, OutOpt, TextJsonFormat, delivered, opened
 
 if TYPE_CHECKING:
+    from datetime import date, datetime, tzinfo
+
+    from screening.services.draws import NoDraw
     from screening.services.plumbing import Context
 
 schedule_app = typer.Typer(
@@ -68,24 +72,57 @@ def run(ctx: typer.Context) -> None:
 def next_times(
     ctx: typer.Context,
     count: Annotated[int, typer.Option("--count", min=1, max=1000, help="How many.")] = 5,
+    format: TextJsonFormat = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
 ) -> None:
-    """The next draw times, in the site's time and in UTC (ISO 8601), and whether anyone
-    can be drawn that day ("no draw: clinic closed (holiday)", "no draw: no track meets
-    on Saturdays")."""
-    from datetime import UTC
-
+    """The next draw times, in the site's time (with the weekday) and in UTC, and whether
+    anyone can be drawn that day ("no draw: clinic closed (holiday)", "no draw: no track
+    meets on Saturdays"). JSON gives the instants in ISO 8601."""
     from screening.services.daily import next_fire_times
     from screening.services.draws import why_no_draw
 
-    context = open_context(ctx)
-    settings = context.settings
-    fires = next_fire_times(settings, context.now, count)
-    off = why_no_draw(context, [fire.date() for fire in fires])
-    for fire in fires:
-        why = off.get(fire.date())
+    form, context, file = opened(ctx, format, as_json, out)
+    zone = context.settings.zone
+    fires = next_fire_times(context.settings, context.now, count)
+    off = why_no_draw(context, [fire.astimezone(zone).date() for fire in fires])
+    with delivered(file, "the draw times"):
+        _print_fires(fires, off, zone, form == "json")
+
+
+def _print_fires(
+    fires: list[datetime], off: dict[date, NoDraw], zone: tzinfo, as_json: bool
+) -> None:
+    """One line a day: "Mon 2027-03-15 00:30 EDT  04:30 UTC  draw" (UTC with its date
+    only when that differs from the local one), or the same as JSON, ISO instants kept."""
+    from datetime import UTC
+
+    from screening.render.output import emit_json
+    from screening.render.words import local_time
+
+    days = [fire.astimezone(zone).date() for fire in fires]
+    if as_json:
+        emit_json(
+            [
+                {
+                    "date": day.isoformat(),
+                    "local": fire.astimezone(zone).isoformat(),
+                    "utc": fire.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                    "draw": day not in off,
+                    "no_draw": off[day].kind if day in off else None,
+                    "why": off[day].words if day in off else None,
+                }
+                for fire, day in zip(fires, days, strict=True)
+            ]
+        )
+        return
+    local = [f"{day:%a} {local_time(fire, zone)}" for fire, day in zip(fires, days, strict=True)]
+    utc = [local_time(fire, UTC, day) for fire, day in zip(fires, days, strict=True)]
+    wide, utc_wide = max(map(len, local), default=0), max(map(len, utc), default=0)
+    for here, there, day in zip(local, utc, days, strict=True):
+        why = off.get(day)
         print(
-            f"{fire.isoformat()}  {fire.astimezone(UTC).isoformat().replace('+00:00', 'Z')}  "
-            + (f"no draw: {why.words}" if why else "draw")
+            f"{here:<{wide}}  {there:<{utc_wide}}  " + (f"no draw: {why.words}" if why else "draw")
         )
 
 

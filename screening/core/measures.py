@@ -6,8 +6,9 @@ The definition, screening by screening (``tally``):
 
 - **Counted** for the rate, the runs and the completion: random and interval screenings
   (for-cause screenings are reported apart), each specimen once (an observed recollection
-  stands in for the screening it repeats), a voided result (recorded against the wrong
-  client) nowhere.
+  stands in for the screening it repeats, and counts as that one would: a recollection of
+  a for-cause specimen is reported apart with it, however many recollections it took), a
+  voided result (recorded against the wrong client) nowhere.
 - **Negative**: a collected specimen that reads negative for everything not prescribed:
   negative, positive only for what is prescribed (expected positive), or an unexpected
   negative (a prescribed medication not found; flagged on its own as possible diversion,
@@ -103,17 +104,36 @@ def tally(screening: Screened, missed_counts_as: str) -> str | None:
     return None  # awaiting the lab, inconclusive, not tested
 
 
+def origins(screenings: Iterable[Screened]) -> dict[int, str]:
+    """Each screening's reason as the measures take it: its own, except for an observed
+    recollection, which takes that of the screening it repeats (followed back through a
+    recollection of a recollection). A recollection is ordered by a specimen's validity,
+    not by the draw: it says nothing of why the client was screened."""
+    by_id = {s.id: s for s in screenings}
+    reasons: dict[int, str] = {}
+    for screening in by_id.values():
+        origin, seen = screening, {screening.id}
+        while origin.reason == "recollection" and origin.replaces in by_id:
+            origin = by_id[origin.replaces]
+            if origin.id in seen:  # never made so; a loop must not hang a report
+                break
+            seen.add(origin.id)
+        reasons[screening.id] = origin.reason
+    return reasons
+
+
 def counted(screenings: Iterable[Screened]) -> list[Screened]:
     """The screenings the rate, the runs and the completion count, in date order: random
-    and interval ones, not cancelled, not voided, and a specimen repeated by an observed
-    recollection counted once, through the recollection."""
+    and interval ones and their recollections, not cancelled, not voided, and a specimen
+    repeated by an observed recollection counted once, through the recollection."""
     screenings = list(screenings)
     replaced = {s.replaces for s in screenings if s.replaces is not None}
+    reasons = origins(screenings)
     return sorted(
         (
             s
             for s in screenings
-            if s.reason != "for_cause"
+            if reasons[s.id] != "for_cause"
             and s.id not in replaced
             and s.status not in ("cancelled", "inconclusive")
             and s.reading != "void"
@@ -238,6 +258,7 @@ def measures(screenings: Iterable[Screened], today: date, missed_counts_as: str)
         days_since_unexpected_positive=(today - last).days if last else None,
         misses_last_7_days=sum(1 for day in misses if day > today - timedelta(days=7)),
         misses_last_30_days=sum(1 for day in misses if day > today - timedelta(days=30)),
+        # The for-cause screenings ordered: one with its recollections is one.
         for_cause=sum(1 for s in history if s.reason == "for_cause" and s.status != "cancelled"),
         substances_by_month={
             month: dict(sorted(counts.items())) for month, counts in sorted(by_month.items())
