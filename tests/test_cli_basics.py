@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from screening import __version__
 from screening.cli import app
+from tests.conftest import Clinic
 
 runner = CliRunner()
 
@@ -199,3 +200,28 @@ def test_a_new_clinic_with_nobody_enrolled_answers_every_reading_command() -> No
         assert result.exit_code == 0, (args, result.stderr)
         assert "Traceback" not in result.stdout + result.stderr
     assert runner.invoke(app, ["audit", "explain", "C-1"]).exit_code == 2
+
+
+def test_a_variable_naming_another_clinic_writes_nothing_here(clinic: Clinic) -> None:
+    """In one clinic's folder, $SCREENING_CONFIG left pointing at another clinic (whose
+    client codes overlap) is refused before anything is read or written."""
+    clinic.ok(
+        "clients", "add", "C-105", "--track", "morning", "--phase", "1", "--admitted", "2026-11-02"
+    )
+    other = clinic.folder / "other" / "screening.toml"
+    other.parent.mkdir()
+    other.write_text((clinic.folder / "screening.toml").read_text("utf-8"), encoding="utf-8")
+
+    result = clinic.run(
+        "clients", "discharge", "C-105", "--reason", "x", env={"SCREENING_CONFIG": str(other)}
+    )
+
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"error: two clinics apply here: $SCREENING_CONFIG names {other} and this folder has "
+        "./screening.toml; pass --config to choose one, or unset SCREENING_CONFIG\n"
+    )
+    assert clinic.sql("SELECT discharged_on FROM clients WHERE code = 'C-105'") == [(None,)]
+    chosen = clinic.run("--config", "screening.toml", "clients", "discharge", "C-105",
+                        "--reason", "x", env={"SCREENING_CONFIG": str(other)})  # fmt: skip
+    assert chosen.exit_code == 0, chosen.stderr

@@ -2,11 +2,13 @@
 
 Every problem is one stderr line naming its TOML path and a fix, exit 2. The config is
 found by `--config PATH`, else `$SCREENING_CONFIG`, else `./screening.toml`, else the user
-config dir (DESIGN §7). No database is needed.
+config dir (DESIGN §7); a variable naming another file than the folder's own config is
+refused. No database is needed.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
@@ -306,8 +308,68 @@ def test_config_option_beats_the_variable_and_the_folder(three_configs: dict[str
     assert site_of(check("--config", "from-option.toml", env=three_configs)) == "option"
 
 
-def test_the_variable_beats_the_folder(three_configs: dict[str, str]) -> None:
+def two_clinics(named: Path) -> str:
+    return (
+        f"error: two clinics apply here: $SCREENING_CONFIG names {named} and this folder "
+        "has ./screening.toml; pass --config to choose one, or unset SCREENING_CONFIG\n"
+    )
+
+
+def test_the_variable_naming_another_clinic_than_the_folder_is_refused(
+    three_configs: dict[str, str], tmp_path: Path
+) -> None:
+    """Client codes overlap between clinics: in one clinic's folder, a variable left
+    pointing at another's config would have the command write to the other's record."""
+    result = check(env=three_configs)
+
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr == two_clinics(tmp_path / "from-env.toml")
+
+
+def test_the_folder_is_refused_from_the_other_clinic_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other way round: this folder's config named, from another clinic's folder."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "screening.toml").write_text(with_site("a"), encoding="utf-8")
+    (tmp_path / "b" / "screening.toml").write_text(with_site("b"), encoding="utf-8")
+    env = {"SCREENING_CONFIG": str(tmp_path / "a" / "screening.toml")}
+
+    assert site_of(CliRunner().invoke(app, ["config", "check"], env=env)) == "a"
+    monkeypatch.chdir(tmp_path / "b")
+    result = check(env=env)
+
+    assert result.exit_code == 3
+    assert result.stderr == two_clinics(tmp_path / "a" / "screening.toml")
+
+
+@pytest.mark.parametrize("how", ["relative", "symlink", "hardlink"])
+def test_the_variable_naming_the_folders_own_config_is_used(
+    three_configs: dict[str, str], tmp_path: Path, how: str
+) -> None:
+    if how == "relative":
+        named = "screening.toml"
+    else:
+        named = str(tmp_path / "link.toml")
+        link = os.symlink if how == "symlink" else os.link
+        link(tmp_path / "screening.toml", named)
+
+    assert site_of(check(env={"SCREENING_CONFIG": named})) == "here"
+
+
+def test_the_variable_is_used_where_the_folder_has_no_config(
+    three_configs: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "screening.toml").unlink()
+
     assert site_of(check(env=three_configs)) == "env"
+
+
+def test_config_option_settles_which_clinic(three_configs: dict[str, str]) -> None:
+    assert site_of(check("--config", "from-env.toml", env=three_configs)) == "env"
+    assert site_of(check("--config", "screening.toml", env=three_configs)) == "here"
 
 
 def test_the_folder_config_is_used_when_nothing_names_one(three_configs: dict[str, str]) -> None:

@@ -269,6 +269,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     from screening.errors import BadInput
     from screening.services.plumbing import Actor, Context
     from screening.services.records import settle
+    from screening.services.site import require_schema
 
     options = globals_of(ctx)
     if options.actor is not None:
@@ -279,7 +280,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(options.db or settings.database_url, settings.folder))
     ctx.call_on_close(database.dispose)
-    database.require_current_schema()
+    require_schema(database, settings)
     warn_if_exposed(database)
     now = datetime.now(UTC)
     actor = Actor(os_user(), options.actor)

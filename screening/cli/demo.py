@@ -40,7 +40,8 @@ def demo(
     if options.config is not None or os.environ.get("SCREENING_CONFIG"):
         warning(
             "SCREENING_CONFIG (or --config) names another clinic's config; in the demo's "
-            "folder, unset it (or pass --config screening.toml) for the commands below"
+            "folder the commands below refuse to choose between the two: unset it (or pass "
+            "--config screening.toml)"
         )
     counts = made.counts
     print(

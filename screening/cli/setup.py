@@ -261,7 +261,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
     try:
-        before, after = upgrade_schema(database)
+        before, after = upgrade_schema(database, settings)
         to_fix = medications_to_fix(database, settings.vocabulary, settings.site.name)
     finally:
         database.dispose()

@@ -28,13 +28,22 @@ def discover(explicit: Path | None) -> Path:
 
     A path named by --config or $SCREENING_CONFIG is used as given (a missing one is an
     error, never replaced by another clinic's config); when nothing names one and none
-    is found, the error lists where it looked."""
+    is found, the error lists where it looked. $SCREENING_CONFIG naming another file
+    than the folder's own ./screening.toml is refused: clinics' client codes overlap, and
+    a command typed in one clinic's folder must not write to another's record."""
     if explicit is not None:
         return explicit
+    here = Path.cwd() / CONFIG_NAME
     from_env = os.environ.get("SCREENING_CONFIG")
     if from_env:
-        return Path(from_env)
-    here = Path.cwd() / CONFIG_NAME
+        named = Path(from_env)
+        if here.exists() and named.exists() and not _same_file(named, here):
+            raise EnvironmentProblem(
+                f"two clinics apply here: $SCREENING_CONFIG names {named.absolute()} and "
+                f"this folder has ./{CONFIG_NAME}; pass --config to choose one, or unset "
+                "SCREENING_CONFIG"
+            )
+        return named
     if here.exists():
         return here
     user = user_config_path()
@@ -44,6 +53,14 @@ def discover(explicit: Path | None) -> Path:
         f"no clinic configuration found (looked for --config, $SCREENING_CONFIG, "
         f"{here} and {user}); cd into the clinic's folder, or pass --config PATH"
     )
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """One file however it is reached (a relative path, a symlink, a hard link)."""
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def read_toml(path: Path) -> dict[str, Any]:

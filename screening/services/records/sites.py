@@ -30,6 +30,7 @@ from screening.core.selection import ALGORITHM
 from screening.db.models import LedgerRow, Site, SiteZone, table_of
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.ledger import latest_body, new_salt
+from screening.services.witness.evidence import refuse_a_new_ledger
 
 log = logging.getLogger("screening")
 _LEDGER = table_of(LedgerRow)
@@ -139,6 +140,8 @@ def adopt_if_needed(session: Session, writer: Any, settings: Settings) -> str | 
     if load(session, name) is not None:
         return None
     if _ledger_empty(session):
+        # A first entry, unless the witnesses keep a ledger this database lost.
+        refuse_a_new_ledger(settings, session.get_bind().engine.url, "holds no ledger entry")
         writer.salts[name] = new_salt()
         writer.append(name, "genesis", genesis_body())
         record_site(session, writer, name, settings.site.timezone, "create")

@@ -1,7 +1,12 @@
 """The installation: `init`, a site's change of time zone, and the database's upgrade
 and backup."""
 
-from screening.services.site.maintenance import backup, medications_to_fix, upgrade_schema
+from screening.services.site.maintenance import (
+    backup,
+    medications_to_fix,
+    require_schema,
+    upgrade_schema,
+)
 from screening.services.site.setup import initialise
 from screening.services.site.timezone import change_timezone, describe
 
@@ -11,5 +16,6 @@ __all__ = [
     "describe",
     "initialise",
     "medications_to_fix",
+    "require_schema",
     "upgrade_schema",
 ]

@@ -1,4 +1,4 @@
-"""`db upgrade` and `db backup`."""
+"""`db upgrade` and `db backup`, and the schema check every command opens with."""
 
 from __future__ import annotations
 
@@ -12,11 +12,34 @@ from screening.db.engine import Database, sqlite_path
 from screening.db.migrate import upgrade
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.plumbing.outputs import guard, new_file_atomically, shown
+from screening.services.witness.evidence import refuse_a_new_ledger
 
 
-def upgrade_schema(database: Database) -> tuple[str | None, str]:
+def upgrade_schema(database: Database, settings: Settings) -> tuple[str | None, str]:
+    """Migrate to the newest revision; from no schema at all only when no witness folder
+    holds checkpoints of a ledger (an emptied database is restored, never begun anew)."""
     database.require_file()
+    if _no_schema(database):
+        refuse_a_new_ledger(settings, database.url, "is empty")
     return upgrade(database)
+
+
+def require_schema(database: Database, settings: Settings) -> None:
+    """The current schema, else an error that says what to do: `db upgrade`, or, when the
+    witness folders keep a ledger this empty database lost, restoring it."""
+    database.require_file()
+    if _no_schema(database):
+        refuse_a_new_ledger(settings, database.url, "has no screening tables")
+    database.require_current_schema()
+
+
+def _no_schema(database: Database) -> bool:
+    """No screening tables; an empty SQLite file is told by its size, without the
+    connection that would write its header (the file is evidence, left as found)."""
+    file = sqlite_path(database.url)
+    if file is not None and file.stat().st_size == 0:
+        return True
+    return database.schema_revision() is None
 
 
 def medications_to_fix(database: Database, vocabulary: Any, site: str) -> list[str]:
@@ -38,7 +61,7 @@ def backup(database: Database, settings: Settings, target: Path) -> Path:
             "db backup copies SQLite databases; for PostgreSQL use pg_dump "
             "(e.g. pg_dump -Fc -f screening.dump DBNAME)"
         )
-    database.require_current_schema()
+    require_schema(database, settings)
     real = guard(settings, database).check(target, "PATH")
     if os.path.lexists(target):
         raise BadInput(f"{shown(target)} already exists; choose a new file name for the backup")

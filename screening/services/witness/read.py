@@ -39,7 +39,7 @@ from screening.core.witnessing import Seen, SeenAnchor, age_words
 from screening.errors import BadInput, EnvironmentProblem
 
 DEFAULT_MAX_AGE_DAYS = 2
-_LOG_DIR = re.compile(r"^screening-([0-9a-f]{16})$")
+LOG_DIR = re.compile(r"^screening-([0-9a-f]{16})$")
 
 
 def configured(settings: Settings) -> tuple[list[Path], int]:
@@ -224,7 +224,7 @@ def _other_logs(folder: Path, origin: str | None, public: bytes, notes: Notes) -
     except OSError:
         return
     for child in children:
-        match = _LOG_DIR.match(child.name)
+        match = LOG_DIR.match(child.name)
         if match is None or (origin is not None and child.name == log_dir(origin)):
             continue
         other = f"screening/{match.group(1)}"
