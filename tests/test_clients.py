@@ -105,7 +105,7 @@ def test_empty_list_is_empty_json(clinic: Clinic) -> None:
         (["--track", "morning", "--phase", "9"], "unknown phase '9'; known phases: 1, 2, 3"),
         (
             ["--track", "morning", "--phase", "1", "--admitted", "2026-13-01"],
-            "admission date '2026-13-01' is not a date; write it as YYYY-MM-DD",
+            "admission date '2026-13-01' is not a date: there is no month 13",
         ),
         (
             ["--track", "morning", "--phase", "1", "--meds", "bup$"],
