@@ -254,7 +254,7 @@ def test_a_misspelt_time_zone_gets_a_did_you_mean(
     assert not (tmp_path / "screening.toml").exists()
 
 
-@pytest.mark.parametrize("typed", ["EST", "EST5EDT", "Etc/GMT+5", "PST8PDT"])
+@pytest.mark.parametrize("typed", ["EST", "EST5EDT", "Etc/GMT+5", "PST8PDT", "GB"])
 def test_a_fixed_offset_is_refused_for_it_keeps_no_daylight_saving(
     tmp_path: Path, typed: str
 ) -> None:
@@ -262,7 +262,7 @@ def test_a_fixed_offset_is_refused_for_it_keeps_no_daylight_saving(
     every deadline an hour off all summer."""
     result = runner.invoke(app, ["init", "--timezone", typed])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: {typed!r} is a fixed offset or an old abbreviation")
+    assert result.stderr.startswith(f"error: {typed!r} names no place (an old alias")
     assert not (tmp_path / "screening.toml").exists()
 
 
@@ -279,3 +279,19 @@ def test_a_server_in_utc_is_not_offered_as_the_clinics_zone(
     assert asked.exit_code == 0, asked.stderr
     assert "[Etc/UTC]" not in asked.stderr
     assert 'timezone = "America/Chicago"' in (tmp_path / "screening.toml").read_text()
+
+
+@pytest.mark.parametrize(("typed", "kept"), [("utc", "UTC"), ("Etc/UTC", "Etc/UTC")])
+def test_utc_said_on_purpose_is_kept_in_any_case(tmp_path: Path, typed: str, kept: str) -> None:
+    result = runner.invoke(app, ["init", "--timezone", typed])
+    assert result.exit_code == 0, result.stderr
+    assert f'timezone = "{kept}"' in (tmp_path / "screening.toml").read_text()
+
+
+def test_an_empty_time_zone_is_refused_not_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("screening.cli.setup._on_terminal", lambda: False)
+    result = runner.invoke(app, ["init", "--timezone", ""])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: '' is not an IANA time zone")

@@ -24,7 +24,7 @@ db_app = typer.Typer(help="Database schema and backups.", no_args_is_help=True)
 
 def _local_timezone() -> str | None:
     """The machine's IANA zone name, when $TZ or /etc/localtime says it."""
-    named = os.environ.get("TZ", "").lstrip(":")
+    named = os.environ.get("TZ", "").lstrip(":").removeprefix("posix/").removeprefix("right/")
     if named and _is_zone(named):
         return named
     try:
@@ -32,6 +32,7 @@ def _local_timezone() -> str | None:
     except OSError:
         return None
     _, marker, name = target.partition("zoneinfo/")
+    name = name.removeprefix("posix/").removeprefix("right/")
     return name if marker and _is_zone(name) else None
 
 
@@ -63,10 +64,14 @@ def _clinic_zone(given: str | None) -> str:
             "--timezone is required: the clinic's IANA time zone, which decides its "
             f'"today" (e.g. --timezone {example}' + (", this machine's)" if machine else ")")
         )
-    zone = given or typer.prompt(
-        "The clinic's time zone (IANA name, e.g. America/New_York)",
-        default=machine,
-        err=True,
+    zone = (
+        given
+        if given is not None
+        else typer.prompt(
+            "The clinic's time zone (IANA name, e.g. America/New_York)",
+            default=machine,
+            err=True,
+        )
     )
     from screening.core.validate import Invalid, clinic_zone
 

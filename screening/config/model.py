@@ -213,7 +213,7 @@ RUN_AT = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$")
 def run_at_time(value: str) -> tuple[int, int, int]:
     """``"HH:MM"`` (or ``"HH:MM:SS"``, or ``"6:30"`` as people write it) as hour, minute,
     second."""
-    match = RUN_AT.match(value)
+    match = RUN_AT.fullmatch(value)
     if match is None:
         raise ValueError(f'{value!r} is not a time of day; write it as "HH:MM", e.g. "06:30"')
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)

@@ -182,8 +182,9 @@ def clinic_zone(text: str) -> str:
 
     zone = text.strip()
     known = available_timezones()
-    if zone in UNIVERSAL:
-        return "UTC" if zone == "UTC" else zone
+    universal = {name.casefold(): name for name in UNIVERSAL}
+    if zone.casefold() in universal:
+        return universal[zone.casefold()]
     places = sorted(name for name in known if "/" in name and not name.startswith("Etc/"))
     if zone in places:
         return zone
@@ -194,7 +195,8 @@ def clinic_zone(text: str) -> str:
     suggestion = f"did you mean {' or '.join(hint[:3])}?" if hint else "e.g. America/New_York"
     if zone in known:
         raise Invalid(
-            f"{zone!r} is a fixed offset or an old abbreviation, not a place: it keeps no "
-            f"daylight-saving rules; name the clinic's place ({suggestion})"
+            f"{zone!r} names no place (an old alias, an abbreviation or a fixed offset, "
+            f"which may keep other daylight-saving rules than the clinic's); name the "
+            f"clinic's place ({suggestion})"
         )
     raise Invalid(f"{zone!r} is not an IANA time zone; {suggestion}")
