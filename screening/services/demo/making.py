@@ -6,7 +6,6 @@ was made."""
 from __future__ import annotations
 
 import os
-import random
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,7 +21,6 @@ from screening.services.demo.story import Story
 from screening.services.plumbing import Actor, Context
 from screening.services.results import Findings
 
-SEED = 16  # the demo is the same story each time; only the draws differ (a new key)
 README_REASON = "demo: a screening for the README's examples"
 
 
@@ -70,8 +68,7 @@ def _make(folder: Path, actor: Actor, now: datetime) -> DemoClinic:
     settings = load(config)
     database = Database(resolve_url(settings.database_url, settings.folder))
     try:
-        rng = random.Random(SEED)  # noqa: S311 (who shows up, in a made-up clinic; not keys)
-        story = Story(settings, database, actor, start, now, rng, opened)
+        story = Story(settings, database, actor, start, now, opened)
         # One transaction a day (as bench/generate.py writes): the services run as they
         # do for staff, and the day commits at its end, a checkpoint with it.
         with database.batch():

@@ -8,13 +8,14 @@ the day before. Set in the script: a dilute specimen and its observed recollecti
 presumptive positive confirmed by the lab, a specimen sent to the lab and its report
 imported, a no-show recorded and one left to its deadline, a refusal, an excusal, a
 for-cause screening, a hold, a closure, late admissions, a phase change and a discharge.
-Who shows up and what the cup reads otherwise comes from a seeded random generator; who
-is drawn is what the real draw gives.
+Who shows up and what the cup reads otherwise comes from a digest of the day, the client
+and the question (made-up behaviour, the same for the same day; never the random module,
+which selection must not touch: DESIGN §5); who is drawn is what the real draw gives.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,7 +65,6 @@ class Story:
     actor: Actor
     start: date
     real_now: datetime
-    rng: random.Random
     last: datetime
     waiting: list[Scripted] = field(default_factory=lambda: list(SCRIPT))
     later: list[tuple[date, time, Step]] = field(default_factory=list)
@@ -160,16 +160,16 @@ class Story:
     # --- specimens -------------------------------------------------------------------
 
     def collection(self, day: date, offset: int, code: str) -> list[tuple[datetime, Step]]:
-        when = self.moment(day, time(8)) + timedelta(minutes=self.rng.randrange(0, 480))
+        when = self.moment(day, time(8)) + timedelta(minutes=_share(day, code, "when", 480))
         scripted = next((s for s in self.waiting if s.code == code and s.day <= offset), None)
         if scripted is not None:
             self.waiting.remove(scripted)
             return self.scripted(scripted, day, when)
-        if self.rng.random() < NO_SHOW_SHARE:
+        if _share(day, code, "no-show", 1000) < NO_SHOW_SHARE * 1000:
             self.count("no-shows")
             return []
-        if self.rng.random() < POSITIVE_SHARE:
-            level = str(self.rng.randrange(60, 240))
+        if _share(day, code, "positive", 1000) < POSITIVE_SHARE * 1000:
+            level = str(60 + _share(day, code, "level", 180))
             return [(when, lambda ctx: self.record(ctx, code, levels={"THC": level}))]
         return [(when, lambda ctx: self.record(ctx, code))]
 
@@ -293,3 +293,10 @@ class Story:
             self.count("lab confirmations")
 
         self.later.append((day + timedelta(days=2), time(16, 30), imported))
+
+
+def _share(day: date, code: str, question: str, size: int) -> int:
+    """A made-up client's behaviour on a made-up day: a number below ``size``, the same
+    for the same day, client and question."""
+    digest = hashlib.sha256(f"demo/{day}/{code}/{question}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % size
