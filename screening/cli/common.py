@@ -300,7 +300,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     now = datetime.now(UTC)
     actor = Actor(os_user(), options.actor, login_of(database))
     # Before any work, and before the upkeep below writes anything (core/access.py).
-    require_role(database, actor, settings.site.name, command_name(ctx))
+    roles = require_role(database, actor, settings.site.name, command_name(ctx))
     settings, notices = settle(database, settings, actor, now, check_zone=check_zone)
     if notices:
         from screening.render.output import message
@@ -313,6 +313,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
         actor=actor,
         now=now,
         today=now.astimezone(settings.zone).date(),
+        roles=frozenset(roles),
     )
 
 

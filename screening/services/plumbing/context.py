@@ -34,6 +34,8 @@ class Context:
     actor: Actor
     now: datetime  # aware, UTC; read once per command by the CLI
     today: date  # the date at the site, in its time zone
+    # The roles the user holds at the site (core/access.py), checked before the command.
+    roles: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # The ledger records whole seconds: every decision the command makes (late,
