@@ -48,6 +48,16 @@ COLUMN_RULES: dict[str, dict[str, str]] = {
         "ledger_seq": ENTRY,
     },
     "staff_names": {"id": ROW_ID, "site": NAME, "digest": NAME, "name": NAME},
+    # Roles: each row is the grant entry it names, ended by the revoke entry it names
+    # (audit/access_rows.py); the login's digest is the entry's user.
+    "access_grants": {
+        "id": ROW_ID,
+        "site": COMPARED,
+        "login": DIGEST,
+        "role": COMPARED,
+        "granted_seq": ENTRY,
+        "revoked_seq": COMPARED,
+    },
     "clients": {
         "id": ROW_ID,
         "uid": COMPARED,

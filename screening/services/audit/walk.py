@@ -31,6 +31,7 @@ from screening.core.witnessing import Follower
 from screening.core.witnessing import check as check_witnessed
 from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput, EnvironmentProblem
+from screening.services.audit.access_rows import RoleEntries, check_grants
 from screening.services.audit.domain import check_domain
 from screening.services.audit.merge import BATCH
 from screening.services.audit.report import Report
@@ -94,7 +95,8 @@ def verify(
         follower = Follower({seen.checkpoint.size for seen in notes.checkpoints})
         try:
             check_types(session)  # before anything reads a value
-            staff = _walk_chain(session, report, replay, anchors, wanted, progress, follower)
+            roles = RoleEntries()
+            staff = _walk_chain(session, report, replay, anchors, wanted, progress, follower, roles)
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
                     None,
@@ -109,6 +111,7 @@ def verify(
             check_salts(session)
             check_domain(session, report, replay)
             check_sites(session, replay, staff)
+            check_grants(session, roles)
             check_ids(session)  # last: a row deleted is named by its entry
         except Broken as broken:
             report.problem, report.problem_seq = broken.message, broken.seq
@@ -154,6 +157,7 @@ def _walk_chain(
     wanted: tuple[int, str] | None,
     progress: Callable[[int], None] | None,
     follower: Follower,
+    roles: RoleEntries,
 ) -> dict[tuple[str, str], int]:
     """Walk the chain; returns the staff digests its entries name (the first entry of
     each), which must each have their name in the database."""
@@ -198,9 +202,14 @@ def _walk_chain(
         anchors.take(seq, document)
         actor = document.get("actor")
         if isinstance(actor, dict):
-            for name in ("os_digest", "as_digest"):
+            for name in ("os_digest", "as_digest", "login_digest"):
                 if name in actor and (site, actor[name]) not in staff:
                     staff[(site, actor[name])] = seq
+        if kind == "role":
+            roles.take(seq, site, document["body"])
+            user = document["body"]["user"]
+            if (site, user) not in staff:
+                staff[(site, user)] = seq  # the user a role was granted to
         approver = document["body"].get("approver") if kind == "screening" else None
         if isinstance(approver, str) and (site, approver) not in staff:
             staff[(site, approver)] = seq  # an excusal's or a reversal's approver

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from screening.config import load, run_at_time
+from screening.core.access import ADMIN, ROLES
 from screening.db.engine import Database, resolve_url
 from screening.errors import BadInput
-from screening.services import results, site
+from screening.services import access, results, site
 from screening.services.demo import roster
 from screening.services.demo.story import Story
 from screening.services.plumbing import Actor, Context
@@ -72,6 +73,14 @@ def _make(folder: Path, actor: Actor, now: datetime) -> DemoClinic:
         # One transaction a day (as bench/generate.py writes): the services run as they
         # do for staff, and the day commits at its end, a checkpoint with it.
         with database.batch():
+            # Whoever makes the demo tries every command: init made them its admin;
+            # the other roles are theirs too (a real clinic grants each person what
+            # their work needs: docs/access.md).
+            access.grant(
+                story.context(opened + timedelta(minutes=5)),
+                actor.os_user,
+                [role for role in ROLES if role != ADMIN],
+            )
             # The clients in the program before the first day, enrolled that morning.
             enrolled = story.context(opened + timedelta(minutes=10))
             for client in roster.CLIENTS:

@@ -1,0 +1,81 @@
+"""The roles the database holds (``access_grants``) against the `role` entries that
+granted and revoked them (DESIGN §6: every domain row equals what the ledger says).
+
+A row added by hand (a role nobody granted), a revocation removed, or a login renamed
+is named here: the ledger is the only record of who may do what.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from screening.core.access import ROLES
+from screening.core.canonical import private_digest
+from screening.core.replay import Broken
+from screening.db.models import AccessGrant, Site
+from screening.services.audit.merge import match_rows, stream
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+class RoleEntries:
+    """The `role` entries of the walk, replayed: which grant each revocation ended."""
+
+    def __init__(self) -> None:
+        self.expected: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._in_force: dict[tuple[str, str, str], int] = {}
+
+    def take(self, seq: int, site: str, body: Any) -> None:
+        if not (
+            isinstance(body, dict)
+            and set(body) == {"action", "user", "role"}
+            and body["action"] in ("grant", "revoke")
+            and body["role"] in ROLES
+            and isinstance(body["user"], str)
+            and _DIGEST.match(body["user"])
+        ):
+            raise Broken(seq, f"entry {seq} (role): its body is not a well-formed role entry")
+        key = (site, body["user"], body["role"])
+        if body["action"] == "grant":
+            if key in self._in_force:
+                raise Broken(
+                    seq,
+                    f"entry {seq} grants {body['role']} to a user who holds it already "
+                    f"(entry {self._in_force[key]})",
+                )
+            self._in_force[key] = seq
+            self.expected[seq] = (site, {"role": body["role"], "user": body["user"], "ended": None})
+        else:
+            granted = self._in_force.pop(key, None)
+            if granted is None:
+                raise Broken(
+                    seq, f"entry {seq} revokes {body['role']} from a user who does not hold it"
+                )
+            self.expected[granted][1]["ended"] = seq
+
+
+def check_grants(session: Session, entries: RoleEntries) -> None:
+    """Every access_grants row matches the entry that granted it, and the entry that
+    revoked it; every grant entry still has its row."""
+    salts: dict[str, str] = dict(session.execute(sa.select(col(Site.name), col(Site.salt))).all())
+    rows = sa.select(AccessGrant).order_by(col(AccessGrant.granted_seq))
+    match_rows(
+        "role",
+        sorted(entries.expected.items()),
+        (
+            (
+                row.granted_seq,
+                row.site,
+                {
+                    "role": row.role,
+                    "user": private_digest(salts.get(row.site, ""), row.login),
+                    "ended": row.revoked_seq,
+                },
+            )
+            for (row,) in stream(session, rows)
+        ),
+    )
