@@ -293,7 +293,10 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
         except validate.Invalid as error:
             raise BadInput(str(error)) from None
     settings = config.load(config_path(ctx))
-    database = Database(resolve_url(options.db or settings.database_url, settings.folder))
+    database = Database(
+        resolve_url(options.db or settings.database_url, settings.folder),
+        settings.database_group,
+    )
     ctx.call_on_close(database.dispose)
     require_schema(database, settings)
     warn_if_exposed(database)

@@ -93,11 +93,20 @@ def init(
             "terminal, this machine's offered; required elsewhere).",
         ),
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group",
+            help="An OS group whose members share this clinic (SQLite): its files become "
+            "group-readable and -writable, the key files group-readable.",
+        ),
+    ] = None,
 ) -> None:
     """Set up a clinic here: config, database, key file and the first ledger entries.
 
     With --db URL the config records the URL, so that the commands after init use that
-    database; a password never goes in it (use PGPASSWORD or ~/.pgpass)."""
+    database; a password never goes in it (use PGPASSWORD or ~/.pgpass). With --group
+    NAME the OS group NAME shares the clinic (SQLite only)."""
     from datetime import UTC, datetime
 
     from screening.render.output import message
@@ -115,6 +124,7 @@ def init(
         Actor(os_user(), options.actor),
         datetime.now(UTC),
         record_url=options.db_typed,
+        group=group,
     )
     message(f"Initialised site {site!r} in time zone {zone}.")
     message(f"  config:   {result.config}")
@@ -337,7 +347,8 @@ def db_backup(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="The new backup file.")],
 ) -> None:
-    """Copy the live SQLite database to PATH (0600), consistently, while in use."""
+    """Copy the live SQLite database to PATH (0600; 0660 for a group's clinic), consistently,
+    while in use."""
     from screening import config
     from screening.db.engine import Database, resolve_url
     from screening.render.output import message
@@ -346,7 +357,8 @@ def db_backup(
     from screening.services.site import backup
 
     settings = config.load(config_path(ctx))
-    database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
+    url = resolve_url(globals_of(ctx).db or settings.database_url, settings.folder)
+    database = Database(url, settings.database_group)
     try:
         warn_if_exposed(database)
         database.require_file()

@@ -233,6 +233,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             notify=parsed.notify,
             witness=parsed.witness,
             locale=parsed.locale,
+            database_group=parsed.database.group,
         ),
         [],
     )

@@ -101,6 +101,9 @@ class LocaleSettings(_Strict):
 
 class DatabaseSettings(_Strict):
     url: str = "sqlite:///screening.db"
+    # The OS group whose members share a SQLite clinic (`init --group`): its files are
+    # then group-readable and -writable, its keys group-readable, and accepted as such.
+    group: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")] | None = None
 
 
 class KeySettings(_Strict):
@@ -336,6 +339,7 @@ class Settings:
     notify: NotifySettings = NotifySettings()
     witness: WitnessSettings = WitnessSettings()
     locale: LocaleSettings = LocaleSettings()
+    database_group: str | None = None
 
     @property
     def folder(self) -> Path:

@@ -7,6 +7,7 @@ writers; STYLE §5). PostgreSQL: ledger appends take a transaction-level advisor
 
 from __future__ import annotations
 
+import grp
 import os
 import shlex
 import stat
@@ -62,11 +63,52 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-class Database:
-    """One engine and the two kinds of transaction every service runs in."""
+def group_id(name: str | None) -> int | None:
+    """The OS group's id; None for no group or one this computer does not have."""
+    if name is None:
+        return None
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
 
-    def __init__(self, url: URL) -> None:
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def exposed(status: os.stat_result, group: str | None, group_bits: int) -> bool:
+    """A file others can read: any bit for other users, or any for a group other than
+    ``group`` (the config's `[database] group`, which may hold ``group_bits``)."""
+    mode = stat.S_IMODE(status.st_mode)
+    if mode & stat.S_IRWXO:
+        return True
+    if not mode & stat.S_IRWXG:
+        return False
+    gid = group_id(group)
+    return gid is None or status.st_gid != gid or bool(mode & stat.S_IRWXG & ~group_bits)
+
+
+def share(path: Path, group: str, mode: int) -> None:
+    """Give ``path`` to the OS group ``group`` with ``mode`` (`init --group`)."""
+    gid = group_id(group)
+    if gid is None:
+        raise EnvironmentProblem(f"there is no OS group {group!r} on this computer")
+    os.chown(path, -1, gid)
+    os.chmod(path, mode)
+
+
+class Database:
+    """One engine and the two kinds of transaction every service runs in.
+
+    ``group``: the config's `[database] group`, whose members share the SQLite file."""
+
+    def __init__(self, url: URL, group: str | None = None) -> None:
         self.url = url
+        self.group = group
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self._batch: Session | None = None
         # What waits for the batch to commit (after_commit), by name: run once each.
@@ -103,23 +145,35 @@ class Database:
             )
 
     def exposure(self) -> str | None:
-        """A warning when the SQLite file can be read by other users of this computer:
-        it holds client names and results (DESIGN §8 makes it 0600; a copy or an older
-        umask may not have). None when private, absent, or not SQLite."""
+        """A warning when the SQLite file, or its -wal or -shm, can be read by other users
+        of this computer: they hold client names and results (DESIGN §8 makes them 0600,
+        or 0660 for the config's group; a copy or an older umask may not have). None when
+        private, absent, or not SQLite."""
         path = sqlite_path(self.url)
         if path is None:
             return None
-        try:
-            mode = path.stat().st_mode
-        except OSError:
+        files: list[Path] = []
+        shown: os.stat_result | None = None
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                status = file.stat()
+            except OSError:
+                continue
+            files.append(file)
+            if shown is None and exposed(status, self.group, stat.S_IRGRP | stat.S_IWGRP):
+                shown = status
+        if shown is None:
             return None
-        if not mode & (stat.S_IRWXG | stat.S_IRWXO):
-            return None
-        files = [path, *(p for s in ("-wal", "-shm") if (p := Path(f"{path}{s}")).exists())]
+        names = " ".join(shlex.quote(str(f)) for f in files)
+        fix = f"chmod 600 {names}"
+        if self.group is not None:
+            fix = f"chgrp {shlex.quote(self.group)} {names} && chmod 660 {names}"
+        held = f"mode {stat.S_IMODE(shown.st_mode):04o}"
+        if self.group is not None:
+            held += f", group {_group_name(shown.st_gid)}; the config shares it with {self.group}"
         return (
-            f"the database {path} can be read by other users of this computer (mode "
-            f"{stat.S_IMODE(mode):04o}); it holds client records: run "
-            f"`chmod 600 {' '.join(shlex.quote(str(f)) for f in files)}`"
+            f"the database {path} can be read by other users of this computer ({held}); "
+            f"it holds client records: run `{fix}`"
         )
 
     def schema_revision(self) -> str | None:

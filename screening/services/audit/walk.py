@@ -144,7 +144,7 @@ def _own_key(ctx: Context) -> tuple[bytes | None, str | None]:
     anchors and replays that site's days not yet revealed. Other sites of a network
     keep keys of their own."""
     try:
-        return read_key(ctx.settings.key_file), None
+        return read_key(ctx.settings.key_file, group=ctx.settings.database_group), None
     except EnvironmentProblem as problem:
         return None, problem.message
 

@@ -116,7 +116,7 @@ def _master(ctx: Context, session: Session, day: date) -> bytes:
     (restore it) or the history was (verify names the entry); nothing tells the two
     apart here, and a forged history must not read as a setup problem to retry.
     """
-    master = read_key(ctx.settings.key_file)
+    master = read_key(ctx.settings.key_file, group=ctx.settings.database_group)
     period = period_of(day)
     foreign = foreign_anchor(session, ctx.site, period, master)
     if foreign is not None:

@@ -1,4 +1,4 @@
-"""The key files: 32 random bytes in hex, mode 0600, never in the database.
+"""The key files: 32 random bytes in hex, 0600 (0640 for a group's clinic), never in the database.
 
 The master key draws (DESIGN §5). The witness key is an Ed25519 seed that signs the
 checkpoints and anchors sent to the witnesses (issue 14): kept apart, so that a key that
@@ -13,6 +13,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from screening.db.engine import exposed
 from screening.errors import EnvironmentProblem
 
 if TYPE_CHECKING:
@@ -30,16 +31,25 @@ def create_key(path: Path) -> bytes:
     return key
 
 
-def read_key(path: Path, missing: str = "without it no further draws can be made") -> bytes:
+def read_key(
+    path: Path,
+    missing: str = "without it no further draws can be made",
+    *,
+    group: str | None = None,
+) -> bytes:
+    """The key; refused when others may read it. With ``group`` (the config's `[database]
+    group`) that group may read it too (0640, `init --group`)."""
     try:
-        mode = path.stat().st_mode
+        status = path.stat()
     except FileNotFoundError:
         raise EnvironmentProblem(
             f"the key file {path} is missing; restore it from your backup ({missing})"
         ) from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if exposed(status, group, stat.S_IRGRP):
+        fix = f"chmod 600 {path}" if group is None else f"chgrp {group} {path} && chmod 640 {path}"
         raise EnvironmentProblem(
-            f"the key file {path} is readable by other users; run `chmod 600 {path}`"
+            f"the key file {path} is readable by other users (mode "
+            f"{stat.S_IMODE(status.st_mode):04o}); run `{fix}`"
         )
     try:
         text = path.read_text(encoding="ascii").strip()
@@ -63,10 +73,12 @@ def create_witness_key(path: Path) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(create_key(path))
 
 
-def read_witness_key(path: Path) -> Ed25519PrivateKey:
+def read_witness_key(path: Path, group: str | None = None) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     seed = read_key(
-        path, "the witnesses' checkpoints can be checked only with the key that signed them"
+        path,
+        "the witnesses' checkpoints can be checked only with the key that signed them",
+        group=group,
     )
     return Ed25519PrivateKey.from_private_bytes(seed)

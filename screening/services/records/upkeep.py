@@ -70,7 +70,7 @@ def commit_anchors(
         return []
     if master is None:
         try:
-            master = read_key(settings.key_file)
+            master = read_key(settings.key_file, group=settings.database_group)
         except EnvironmentProblem as problem:
             # Losing the key stops future draws but must not stop enrolment or results.
             log.warning("anchors for %s not committed: %s", ", ".join(missing), problem.message)
@@ -107,7 +107,7 @@ def reveal_due(
         return []
     if master is None:
         try:
-            master = read_key(settings.key_file)
+            master = read_key(settings.key_file, group=settings.database_group)
         except EnvironmentProblem as problem:
             log.warning("keys of past draws not revealed: %s", problem.message)
             return []

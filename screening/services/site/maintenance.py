@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from screening.config import Settings
-from screening.db.engine import Database, sqlite_path
+from screening.db.engine import Database, share, sqlite_path
 from screening.db.migrate import upgrade
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.plumbing.outputs import guard, new_file_atomically, shown
@@ -52,9 +53,10 @@ def medications_to_fix(database: Database, vocabulary: Any, site: str) -> list[s
 
 
 def backup(database: Database, settings: Settings, target: Path) -> Path:
-    """A consistent copy of a live SQLite database (SQLite's online backup API), 0600,
-    made under a temporary name and linked into place once it passed its integrity
-    check: never one of the clinic's own files, never over an existing file."""
+    """A consistent copy of a live SQLite database (SQLite's online backup API), 0600
+    (or, for a clinic its config's `[database] group` shares, the database's own 0660 and
+    group), made under a temporary name and linked into place once it passed its
+    integrity check: never one of the clinic's own files, never over an existing file."""
     source = sqlite_path(database.url)
     if source is None:
         raise EnvironmentProblem(
@@ -76,6 +78,10 @@ def backup(database: Database, settings: Settings, target: Path) -> Path:
             copy_check.close()
         if result != "ok":
             raise EnvironmentProblem(f"the backup of {source} failed its integrity check: {result}")
+        if settings.database_group is not None:
+            # Kept 0600 when this user may not give it to the group (not a member).
+            with contextlib.suppress(PermissionError):
+                share(Path(path), settings.database_group, 0o660)
 
     new_file_atomically(real, copy, "the backup")
     return Path(real)

@@ -245,7 +245,7 @@ def _witness_key(settings: Settings, origin: str, founder: str | None) -> tuple[
     signed by several keys would each make the others look forged."""
     path = settings.witness_key_file
     if path.exists() or path.is_symlink():
-        return read_witness_key(path), False
+        return read_witness_key(path, settings.database_group), False
     if (log_folder(settings.witness_folder, origin) / "witness.vkey").exists():
         raise EnvironmentProblem(
             f"the witness key file {path} is missing; restore it from its backup "

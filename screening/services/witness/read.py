@@ -57,7 +57,9 @@ def witness_public(settings: Settings) -> tuple[bytes | None, str | None]:
     from screening.services.plumbing.keys import read_witness_key
 
     try:
-        return public_bytes(read_witness_key(settings.witness_key_file).public_key()), None
+        return public_bytes(
+            read_witness_key(settings.witness_key_file, settings.database_group).public_key()
+        ), None
     except EnvironmentProblem as problem:
         return None, problem.message
 
