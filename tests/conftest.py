@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -36,6 +37,9 @@ typer.testing._get_command = functools.cache(typer.testing._get_command)
 import screening.db.models  # noqa: E402, F401  isort: skip
 
 PG_URL = os.environ.get("SCREENING_TEST_DATABASE_URL")
+# The OS user the tests run as: the user whose roles count on SQLite.
+ME = pwd.getpwuid(os.geteuid()).pw_name
+WORKING_ROLES = ("staff", "clinician", "auditor")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
@@ -94,9 +98,31 @@ class Clinic:
     runner: CliRunner = field(default_factory=CliRunner)
 
     def run(self, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        return self.runner.invoke(
+        result = self.runner.invoke(
             app, list(args), env={"SCREENING_DATABASE_URL": self.url, **(env or {})}
         )
+        if "init" in args and result.exit_code == 0 and "--help" not in args:
+            # `init` makes its user the site's admin only (core/access.py); the tests
+            # work as one person who also draws, records, reviews and audits.
+            site = args[args.index("--site") + 1] if "--site" in args else "main"
+            given = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"]
+            config = ["--config", given[0]] if given else []
+            granted = self.runner.invoke(
+                app,
+                [*config, "access", "grant", self.user, *WORKING_ROLES, "--site", site],
+                env={"SCREENING_DATABASE_URL": self.url, **(env or {})},
+            )
+            assert granted.exit_code == 0, (granted.stdout, granted.stderr)
+        return result
+
+    @property
+    def user(self) -> str:
+        """Whose roles count: the database login on PostgreSQL, else the OS user."""
+        if self.is_sqlite:
+            return ME
+        import sqlalchemy as sa
+
+        return sa.make_url(self.url).username or ME
 
     def ok(self, *args: str):  # type: ignore[no-untyped-def]
         result = self.run(*args)

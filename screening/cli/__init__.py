@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 
 from screening import __version__
-from screening.cli import audit, clients, demo, draws, progress, results, schedule, setup, site
+from screening.cli import (
+    access,
+    audit,
+    clients,
+    demo,
+    draws,
+    progress,
+    results,
+    schedule,
+    setup,
+    site,
+)
 from screening.cli.common import (
     SIGPIPE_STATUS,
     Globals,
@@ -125,3 +136,4 @@ audit.register(app)
 schedule.register(app)
 site.register(app)
 demo.register(app)
+access.register(app)

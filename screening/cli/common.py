@@ -7,7 +7,6 @@ with them SQLAlchemy, load inside the commands that need them (STYLE §6).
 from __future__ import annotations
 
 import functools
-import getpass
 import logging
 import os
 import sys
@@ -230,13 +229,18 @@ def setup_logging() -> None:
 
 
 def os_user() -> str:
-    """The login name, recorded with every write. A name that is not valid UTF-8 (bytes
+    """The login name, recorded with every write and the user whose roles count on
+    SQLite. A name that is not valid UTF-8 (bytes
     the system decoded with surrogate escapes) is recorded with those bytes written as
     \\xNN, so that it can be stored and hashed like any other text."""
+    import pwd
+
+    # The login the process runs as, from the system's own records: not $USER or
+    # $LOGNAME, which anyone can set (roles are granted to this name: core/access.py).
     try:
-        name = getpass.getuser()
+        name = pwd.getpwuid(os.geteuid()).pw_name
     except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
+        return f"uid:{os.geteuid()}"
     return readable_text(name)
 
 
@@ -248,6 +252,16 @@ def readable_text(text: str) -> str:
         raw = text.encode("utf-8", "surrogateescape")
         return raw.decode("utf-8", "backslashreplace")
     return text
+
+
+def command_name(ctx: typer.Context) -> str:
+    """The command as core/access.py names it: "results record", "today"."""
+    names: list[str] = []
+    current: Any = ctx
+    while current is not None and current.parent is not None:
+        names.append(current.info_name or "")
+        current = current.parent
+    return " ".join(reversed(names))
 
 
 def config_path(ctx: typer.Context) -> Path:
@@ -267,6 +281,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     from screening.core import validate
     from screening.db.engine import Database, resolve_url
     from screening.errors import BadInput
+    from screening.services.access import login_of, require_role
     from screening.services.plumbing import Actor, Context
     from screening.services.records import settle
     from screening.services.site import require_schema
@@ -283,7 +298,9 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     require_schema(database, settings)
     warn_if_exposed(database)
     now = datetime.now(UTC)
-    actor = Actor(os_user(), options.actor)
+    actor = Actor(os_user(), options.actor, login_of(database))
+    # Before any work, and before the upkeep below writes anything (core/access.py).
+    roles = require_role(database, actor, settings.site.name, command_name(ctx))
     settings, notices = settle(database, settings, actor, now, check_zone=check_zone)
     if notices:
         from screening.render.output import message
@@ -296,6 +313,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
         actor=actor,
         now=now,
         today=now.astimezone(settings.zone).date(),
+        roles=frozenset(roles),
     )
 
 

@@ -14,6 +14,12 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
         "screening clients list --config ~/clinic/screening.toml",
     ),
     ("demo",): ("screening demo demo-clinic",),
+    ("access", "grant"): (
+        "screening access grant jlee staff",
+        "screening access grant mrivera clinician auditor --site north",
+    ),
+    ("access", "revoke"): ("screening access revoke jlee staff",),
+    ("access", "list"): ("screening access list", "screening access list --history --json"),
     ("init",): (
         "screening init --site main --timezone America/New_York",
         "screening init --site north --timezone America/Chicago "

@@ -133,6 +133,11 @@ def init(
     if result.published is not None and result.published.file is not None:
         message(f"  first checkpoint: {result.published.file}")
     message(
+        f"{result.admin} is the site's admin (`screening access list`). To draw and record, "
+        f"or to read timelines, grant the roles that work needs, to yourself or others: "
+        f"screening access grant {result.admin} staff clinician (docs/access.md)"
+    )
+    message(
         f"Back up {result.key} now, somewhere other than this machine: without it no "
         "further draws can be made. Never put it in the database or share it."
     )
@@ -258,16 +263,29 @@ def _witness_lines(settings: Any) -> None:
 @handle_errors
 def db_upgrade(ctx: typer.Context) -> None:
     """Bring the database schema up to date (alembic migrations)."""
+    from datetime import UTC, datetime
+
     from screening import config
     from screening.db.engine import Database, resolve_url
     from screening.render.output import message, warning
+    from screening.services.access import claim_site, login_of, require_role_if_recorded
+    from screening.services.plumbing import Actor
+    from screening.services.records import settle
     from screening.services.site import medications_to_fix, upgrade_schema
 
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
+    site = settings.site.name
     try:
+        database.require_file()
+        actor = Actor(os_user(), globals_of(ctx).actor, login_of(database))
+        require_role_if_recorded(database, actor, site, "db upgrade")
         before, after = upgrade_schema(database, settings)
-        to_fix = medications_to_fix(database, settings.vocabulary, settings.site.name)
+        to_fix = medications_to_fix(database, settings.vocabulary, site)
+        # A database older than the sites table adopts its site (said once), so that
+        # the site can have its first admin.
+        settle(database, settings, actor, datetime.now(UTC), check_zone=False)
+        claimed = claim_site(database, actor, site, datetime.now(UTC), settings.zone)
     finally:
         database.dispose()
     if before == after:
@@ -276,8 +294,12 @@ def db_upgrade(ctx: typer.Context) -> None:
         message(f"schema upgraded from {before or 'empty'} to revision {after}")
     for problem in to_fix:
         warning(problem)
-    # A database older than the sites table adopts its site here, said once, rather
-    # than at the first command after the upgrade (an `audit verify`, say).
+    if claimed:
+        message(
+            f"roles are recorded from now on: you ({actor.user}) are site {site}'s admin; "
+            f"grant each person the role their work needs: screening access grant USER "
+            "staff|clinician|auditor (docs/access.md)"
+        )
     context = open_context(ctx, check_zone=False)
     if not settings.witness_key_file.exists():
         _first_witnessed(context)
@@ -343,13 +365,17 @@ def db_backup(
     from screening import config
     from screening.db.engine import Database, resolve_url
     from screening.render.output import message
-    from screening.services.plumbing import shown
+    from screening.services.access import login_of, require_role_if_recorded
+    from screening.services.plumbing import Actor, shown
     from screening.services.site import backup
 
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
     try:
         warn_if_exposed(database)
+        database.require_file()
+        actor = Actor(os_user(), globals_of(ctx).actor, login_of(database))
+        require_role_if_recorded(database, actor, settings.site.name, "db backup")
         target = backup(database, settings, path)
     finally:
         database.dispose()

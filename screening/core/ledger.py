@@ -32,6 +32,9 @@ KINDS = frozenset(
         "disclosure",
         "key_rotation",
         "site",
+        # who may do what (core/access.py), and who looked at whose chart
+        "role",
+        "viewed",
     }
 )
 

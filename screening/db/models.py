@@ -360,6 +360,27 @@ class StaffName(SQLModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
 
 
+class AccessGrant(SQLModel, table=True):
+    """A role held by a user (the OS login on SQLite, the database login on PostgreSQL)
+    at a site, from the `role` entry that granted it until the one that revoked it
+    (core/access.py has the roles; services/access/ makes the entries)."""
+
+    __tablename__ = "access_grants"
+    __table_args__ = (sa.Index("ix_access_grants_site_login", "site", "login"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    login: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    role: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    granted_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
+    )
+    revoked_seq: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=True, unique=True),
+    )
+
+
 class RowIdGap(SQLModel, table=True):
     """An id a table skipped before ids were given without gaps (db/row_ids.py): found
     by the upgrade to 0009 in an older PostgreSQL database, where a rolled-back insert

@@ -11,11 +11,20 @@ from screening.db.engine import Database
 
 @dataclass(frozen=True)
 class Actor:
-    """The OS user is always recorded; ``name`` is the person at a shared workstation.
-    Both enter the ledger as digests (services/ledger.LedgerWriter.actor)."""
+    """The OS user is always recorded; ``name`` is the person at a shared workstation;
+    ``login`` is the database login on PostgreSQL. All enter the ledger as digests
+    (services/ledger.LedgerWriter.actor).
+
+    The user whose roles count (core/access.py) is the database login where there is
+    one (the server knows who connected), else the OS user."""
 
     os_user: str
     name: str | None = None
+    login: str | None = None
+
+    @property
+    def user(self) -> str:
+        return self.login if self.login is not None else self.os_user
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,8 @@ class Context:
     actor: Actor
     now: datetime  # aware, UTC; read once per command by the CLI
     today: date  # the date at the site, in its time zone
+    # The roles the user holds at the site (core/access.py), checked before the command.
+    roles: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # The ledger records whole seconds: every decision the command makes (late,

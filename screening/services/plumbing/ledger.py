@@ -127,6 +127,8 @@ class LedgerWriter:
             body = {"os_digest": self.staff(site, self.staff_member.os_user)}
             if self.staff_member.name:
                 body["as_digest"] = self.staff(site, self.staff_member.name)
+            if self.staff_member.login is not None:
+                body["login_digest"] = self.staff(site, self.staff_member.login)
             self._actors[site] = body
         return body
 

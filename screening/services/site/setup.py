@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -14,11 +14,11 @@ from pathlib import Path
 from screening.config import SITE_PATTERN, parse, read_toml
 from screening.db.engine import Database, describe, resolve_url, sqlite_path
 from screening.db.migrate import upgrade
-from screening.errors import BadInput
+from screening.errors import BadInput, NotPermitted
 from screening.services.plumbing.context import Actor
 from screening.services.plumbing.keys import create_key, create_witness_key
 from screening.services.plumbing.ledger import LedgerWriter, bodies, head, new_salt
-from screening.services.records import sites
+from screening.services.records import grants, sites
 from screening.services.records.sites import genesis_body
 from screening.services.records.upkeep import commit_anchors, record_policy
 from screening.services.witness.publishing import Published, publish_quietly
@@ -62,6 +62,8 @@ class InitResult:
     witness_key: Path
     # The first checkpoint and where it went (None when it could not be made: warned).
     published: Published | None
+    # The user made the site's admin (the OS user, or the database login).
+    admin: str = ""
 
 
 def initialise(
@@ -127,12 +129,22 @@ def initialise(
                         f"site {site!r} is already initialised in {describe(url)}; "
                         "choose another site name"
                     )
+                login = grants.login_of(database)
+                if login is not None:
+                    actor = replace(actor, login=login)
+                if grants.any_grant(session) and not grants.admin_somewhere(session, actor.user):
+                    raise NotPermitted(
+                        f"a new site in this database needs an admin of one of its sites; "
+                        f"you ({actor.user}) are not one"
+                    )
                 writer = LedgerWriter(session, actor, now, settings.zone)
                 founded = head(session) is None  # this site begins the ledger
                 if founded:
                     writer.salts[site] = new_salt()
                     writer.append(site, "genesis", genesis_body())
                 sites.record_site(session, writer, site, timezone, "create")
+                # The user who sets a site up is its first admin (core/access.py).
+                grants.first_admin(session, writer, site, actor.user)
                 record_policy(session, writer, settings)
                 today = now.astimezone(settings.zone).date()
                 periods = commit_anchors(session, writer, settings, today, master=master)
@@ -163,4 +175,5 @@ def initialise(
         last,
         settings.witness_key_file,
         published,
+        actor.user,
     )

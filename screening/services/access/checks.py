@@ -1,0 +1,67 @@
+"""The role check every command makes before any work (core/access.py has the table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from screening.core import access
+from screening.db.engine import Database
+from screening.errors import EnvironmentProblem, NotPermitted
+from screening.services.plumbing.context import Actor
+from screening.services.records import grants
+
+
+def require_role(database: Database, actor: Actor, site: str, command: str) -> set[str]:
+    """The roles ``actor`` holds at ``site``, if one of them may run ``command``; else
+    NotPermitted (exit 4), naming the role needed and who can grant it."""
+    needed = access.roles_for(command)
+    with database.read() as session:
+        held = grants.held(session, site, actor.user)
+        if not needed or held & needed:
+            return held
+        admins = grants.holders(session, site, access.ADMIN)
+        ever = grants.any_grant(session, site)
+    if not ever:
+        raise EnvironmentProblem(
+            f"site {site} has no roles recorded yet; its admin runs `screening db upgrade` "
+            "once (the first upgrade makes the user running it the site's admin)"
+        )
+    first = next(role for role in access.ROLES if role in needed)
+    having = f"you ({actor.user}) hold " + (
+        ", ".join(r for r in access.ROLES if r in held) if held else "no role"
+    )
+    who = (
+        f"an admin ({', '.join(admins)}) can grant it"
+        if admins and actor.user not in admins
+        else "grant it"
+    )
+    raise NotPermitted(
+        f"`screening {command}` needs {access.either(needed)} at site {site}; {having} "
+        f"there. {who[0].upper()}{who[1:]}: screening access grant {actor.user} {first}"
+    )
+
+
+def require_role_if_recorded(database: Database, actor: Actor, site: str, command: str) -> None:
+    """`db upgrade` and `db backup` are the admin's once roles are recorded: before them
+    (a clinic made before roles, whose first upgrade makes its user the admin; a backup
+    taken before that upgrade) anyone who can open the database may run them, as before."""
+    import sqlalchemy as sa
+
+    with database.connect() as connection:
+        recorded = sa.inspect(connection).has_table("access_grants")
+    if not recorded:
+        return
+    with database.read() as session:
+        if not grants.any_grant(session, site):
+            return
+    require_role(database, actor, site, command)
+
+
+def claim_site(database: Database, actor: Actor, site: str, now: Any, zone: Any) -> bool:
+    """After an upgrade: a site that has never had a role granted makes ``actor`` its
+    admin (one `role` entry). True if it did."""
+    from screening.services.plumbing.ledger import LedgerWriter
+
+    with database.write() as session:
+        writer = LedgerWriter(session, actor, now, zone)
+        return grants.first_admin(session, writer, site, actor.user)
