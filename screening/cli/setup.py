@@ -338,11 +338,16 @@ def db_roles(ctx: typer.Context) -> None:
     from screening import config
     from screening.db.engine import Database, resolve_url
     from screening.render.output import message
+    from screening.services.access import login_of, require_role_if_recorded
+    from screening.services.plumbing import Actor
     from screening.services.site import install_roles
 
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
     try:
+        if not database.is_sqlite:  # on SQLite it says why there is nothing to do
+            actor = Actor(os_user(), globals_of(ctx).actor, login_of(database))
+            require_role_if_recorded(database, actor, settings.site.name, "db roles")
         done = install_roles(database)
     finally:
         database.dispose()

@@ -200,7 +200,14 @@ def _link_checks() -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
                     (table.c.id if "id" in table.c else sa.null()).label("row_id"),
                     sa.cast(entry, sa.BigInteger).label("entry"),
                     sa.cast(child, sa.BigInteger).label("value"),
-                ).where(child.is_not(None), ~sa.exists().where(target.c[parent.name] == child))
+                ).where(
+                    child.is_not(None),
+                    # Not EXISTS (SELECT *): a login that may read only some columns
+                    # (an auditor's) may still look for the linked row.
+                    ~sa.select(target.c[parent.name])
+                    .where(target.c[parent.name] == child)
+                    .exists(),
+                )
             )
             what = "entry" if parent.table.name == "ledger" else f"{parent.table.name} row"
             links.append((table, child, what))

@@ -19,7 +19,11 @@ with psql gets no further than the CLI.
   ``session_user``. The auditor reads every site's rows (pseudonymous columns only):
   verify compares the whole ledger with every row. The ledger is read whole by anyone
   holding a grant here (every writer chains from its head, whatever the site) and
-  written only at a login's own sites. The schema owner is not subject to any of it.
+  written only at a login's own sites; so is ``access_grants`` (the CLI names a site's
+  admins to whoever it refuses there), written by an admin at their own sites only.
+  Ids come from ``screening_max_id`` (db/row_ids.py): a login that sees only its own
+  sites' rows would otherwise give an id another site's row has. The schema owner is
+  not subject to any of it.
 
 Every statement is idempotent: privileges are revoked and granted anew, policies and
 functions replaced, all in one transaction.
@@ -84,6 +88,11 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _run(connection: sa.Connection, statement: str) -> None:
+    """A statement as written (psycopg takes a lone % for a placeholder)."""
+    connection.exec_driver_sql(statement.replace("%", "%%"))
+
+
 def _tables(connection: sa.Connection) -> dict[str, set[str]]:
     rows = connection.execute(
         sa.text(
@@ -145,9 +154,10 @@ def _create_roles(connection: sa.Connection, may_create: bool) -> tuple[str, ...
         )
     for name in missing:
         # Another schema's `db roles` may create it at the same moment: then it exists.
-        connection.exec_driver_sql(
+        _run(
+            connection,
             f"DO $$ BEGIN CREATE ROLE {name} NOLOGIN; EXCEPTION WHEN duplicate_object "
-            "OR unique_violation THEN NULL; END $$"
+            "OR unique_violation THEN NULL; END $$",
         )
     return tuple(missing)
 
@@ -155,7 +165,10 @@ def _create_roles(connection: sa.Connection, may_create: bool) -> tuple[str, ...
 def _grant(connection: sa.Connection, schema: str, tables: dict[str, set[str]]) -> None:
     groups = ", ".join(group_role(r) for r in ROLES)
     working = ", ".join(group_role(r) for r in WORKING)
-    run = connection.exec_driver_sql
+
+    def run(statement: str) -> None:
+        _run(connection, statement)
+
     run(f"REVOKE ALL ON ALL TABLES IN SCHEMA {_q(schema)} FROM {groups}")
     run(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {_q(schema)} FROM {groups}")
     run(f"GRANT USAGE ON SCHEMA {_q(schema)} TO {groups}")
@@ -188,11 +201,11 @@ def _functions(connection: sa.Connection, schema: str, tables: dict[str, set[str
     in_force = "login = session_user AND revoked_seq IS NULL"
     with_ids = ", ".join(f"'{t}'" for t in sorted(t for t, c in tables.items() if "id" in c))
     definitions = {
-        # Sites the login holds a grant at (writing: a grant of a working role).
-        "screening_sites(writing boolean)": (
+        # Sites the login holds a grant of one of ``wanted`` at.
+        "screening_sites(wanted text[])": (
             f"RETURNS text[] LANGUAGE sql STABLE {header} AS $$ SELECT coalesce("
             f"array_agg(DISTINCT site), '{{}}') FROM access_grants WHERE {in_force} "
-            "AND (NOT writing OR role <> 'auditor') $$"
+            "AND role = ANY (wanted) $$"
         ),
         "screening_audits()": (
             f"RETURNS boolean LANGUAGE sql STABLE {header} AS $$ SELECT EXISTS (SELECT 1 "
@@ -213,10 +226,10 @@ def _functions(connection: sa.Connection, schema: str, tables: dict[str, set[str
     }
     groups = ", ".join(group_role(r) for r in ROLES)
     for signature, body in definitions.items():
-        connection.exec_driver_sql(f"CREATE OR REPLACE FUNCTION {s}.{signature} {body}")
-        connection.exec_driver_sql(f"REVOKE ALL ON FUNCTION {s}.{signature} FROM PUBLIC")
+        _run(connection, f"CREATE OR REPLACE FUNCTION {s}.{signature} {body}")
+        _run(connection, f"REVOKE ALL ON FUNCTION {s}.{signature} FROM PUBLIC")
         granted = group_role("admin") if "_group(" in signature else groups
-        connection.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {s}.{signature} TO {granted}")
+        _run(connection, f"GRANT EXECUTE ON FUNCTION {s}.{signature} TO {granted}")
 
 
 def _membership(verb: str, word: str, header: str) -> str:
@@ -242,15 +255,25 @@ def _membership(verb: str, word: str, header: str) -> str:
 
 def _policies(connection: sa.Connection, schema: str, tables: dict[str, set[str]]) -> int:
     s = _q(schema)
-    reading = f"(SELECT {s}.screening_sites(false))"
-    writing = f"(SELECT {s}.screening_sites(true))"
+
+    def sites(roles: tuple[str, ...]) -> str:
+        # Evaluated once per statement (a sub-select), the cast making it an array
+        # rather than a set for ANY.
+        wanted = ", ".join(repr(r) for r in roles)
+        return f"(SELECT {s}.screening_sites(ARRAY[{wanted}]))::text[]"
+
+    reading, writing = sites(ROLES), sites(WORKING)
     audits = f"(SELECT {s}.screening_audits())"
+    member = f"(SELECT {s}.screening_member())"
     rules: dict[str, tuple[str, str]] = {
-        "ledger": (f"(SELECT {s}.screening_member())", f"site = ANY {writing}")
+        "ledger": (member, f"site = ANY ({writing})"),
+        # Who holds what is read whole (the CLI names a site's admins to whoever is
+        # refused there); written by an admin at their own sites.
+        "access_grants": (member, f"site = ANY ({sites(('admin',))})"),
     }
     for table, columns in tables.items():
-        if "site" in columns and table != "ledger":
-            rules[table] = (f"site = ANY {reading} OR {audits}", f"site = ANY {writing}")
+        if "site" in columns and table not in rules:
+            rules[table] = (f"site = ANY ({reading}) OR {audits}", f"site = ANY ({writing})")
     for table in CHILDREN:
         if table in tables:
             rules[table] = (
@@ -259,19 +282,18 @@ def _policies(connection: sa.Connection, schema: str, tables: dict[str, set[str]
             )
     for table, (read, write) in sorted(rules.items()):
         name = _q(table)
-        connection.exec_driver_sql(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
+        _run(connection, f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
         for policy in ("screening_read", "screening_insert", "screening_update"):
-            connection.exec_driver_sql(f"DROP POLICY IF EXISTS {policy} ON {name}")
-        connection.exec_driver_sql(
-            f"CREATE POLICY screening_read ON {name} FOR SELECT USING ({read})"
-        )
-        connection.exec_driver_sql(
-            f"CREATE POLICY screening_insert ON {name} FOR INSERT WITH CHECK ({write})"
+            _run(connection, f"DROP POLICY IF EXISTS {policy} ON {name}")
+        _run(connection, f"CREATE POLICY screening_read ON {name} FOR SELECT USING ({read})")
+        _run(
+            connection, f"CREATE POLICY screening_insert ON {name} FOR INSERT WITH CHECK ({write})"
         )
         if table != "ledger":
-            connection.exec_driver_sql(
+            _run(
+                connection,
                 f"CREATE POLICY screening_update ON {name} FOR UPDATE USING ({write}) "
-                f"WITH CHECK ({write})"
+                f"WITH CHECK ({write})",
             )
     return len(rules)
 
@@ -289,7 +311,9 @@ def _through(table: str, sites: str) -> str:
         else:
             joins.append(f"JOIN {_q(parent)} {alias} ON {alias}.id = p{step - 1}.{_q(link)}")
         child = parent
-    return f"EXISTS (SELECT 1 FROM {' '.join(joins)} WHERE {where} AND p{step}.site = ANY {sites})"
+    return (
+        f"EXISTS (SELECT 1 FROM {' '.join(joins)} WHERE {where} AND p{step}.site = ANY ({sites}))"
+    )
 
 
 # --- `access grant` and `access revoke` ------------------------------------------------
