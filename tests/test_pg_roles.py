@@ -130,6 +130,9 @@ def test_staff_cannot_change_or_delete_the_ledger(network: Network) -> None:
                url=network.url_of(staff))  # fmt: skip
     assert network.sql("SELECT c.code FROM holds h JOIN clients c ON c.id = h.client_id "
                        "WHERE h.id = 2") == [("N-1",)]  # fmt: skip
+    listed = network.ok("north", "clients", "list", "--json", url=network.url_of(staff))
+    assert "N-1" in listed.stdout and "S-1" not in listed.stdout
+    network.ok("north", "results", "pending", url=network.url_of(staff))
 
 
 def test_the_auditor_cannot_read_a_name_or_a_code(network: Network) -> None:
