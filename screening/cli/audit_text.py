@@ -40,6 +40,12 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
         + (f"; not replayable here (no key): {report.not_replayed}" if report.not_replayed else ""),
         instants_in(report.anchors, zone),
     ]
+    if report.unread:
+        lines.append(
+            f"not compared by this login: {plural(len(report.unread), 'column')} it may not "
+            "read (names, codes, free text and their salts); the tables' owner or an admin "
+            "compares them"
+        )
     # What an auditor should look at, though nothing is broken: one line each.
     for what, items in (
         ("late draw ", report.late_draws),

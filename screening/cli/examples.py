@@ -40,6 +40,7 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
     ),
     ("config", "check"): ("screening config check",),
     ("db", "upgrade"): ("screening db upgrade",),
+    ("db", "roles"): ("screening db roles",),
     ("db", "backup"): ("screening db backup /media/usb/screening-2026-12-06.db",),
     ("clients", "add"): (
         'screening clients add C-121 --track evening --phase 1 --name "Uma Example" '

@@ -1,4 +1,4 @@
-"""`init`, `config check`, `db upgrade`, `db backup`."""
+"""`init`, `config check`, `db upgrade`, `db roles`, `db backup`."""
 
 from __future__ import annotations
 
@@ -338,6 +338,35 @@ def _first_witnessed(context: Any) -> None:
         f"send them to a folder on another disk or share, or to an auditor's e-mail, add "
         f"a [witness] section to {context.settings.path} (`screening config check` shows "
         "where they go)"
+    )
+
+
+@db_app.command("roles")
+@handle_errors
+def db_roles(ctx: typer.Context) -> None:
+    """PostgreSQL: the group roles, their privileges and row-level security per site."""
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.render.output import message
+    from screening.services.access import login_of, require_role_if_recorded
+    from screening.services.plumbing import Actor
+    from screening.services.site import install_roles
+
+    settings = config.load(config_path(ctx))
+    database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
+    try:
+        if not database.is_sqlite:  # on SQLite it says why there is nothing to do
+            actor = Actor(os_user(), globals_of(ctx).actor, login_of(database))
+            require_role_if_recorded(database, actor, settings.site.name, "db roles")
+        done = install_roles(database)
+    finally:
+        database.dispose()
+    made = f"created {', '.join(done.created)}; " if done.created else ""
+    message(
+        f"{made}group roles screening_admin, screening_staff, screening_clinician and "
+        f"screening_auditor hold their privileges on the {done.tables} tables of schema "
+        f"{done.schema}, {done.guarded} of them limited to the sites a login is granted; "
+        "`screening access grant LOGIN ROLE` makes a login a member"
     )
 
 

@@ -10,7 +10,9 @@ with nothing twice (services/audit/rows.py); an id moved anywhere breaks that.
 
 New ids are therefore given here, as the highest id (or listed gap) + 1, inside the
 writing transaction that holds the write lock, never by a database sequence (which
-leaves a gap whenever a transaction rolls back).
+leaves a gap whenever a transaction rolls back). On PostgreSQL under `db roles` a login
+sees only its own sites' rows, so the highest id of the whole table comes from a function
+that reads it as the owner (services/site/db_roles.py).
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ def gap_table() -> sa.Table:
 def next_id(session: Session, table: sa.Table) -> int:
     """The id the next row of ``table`` gets (the write lock is held)."""
     gaps = gap_table()
-    highest = session.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+    if _rows_hidden(session):
+        highest = session.execute(sa.select(sa.func.screening_max_id(table.name))).scalar() or 0
+    else:
+        highest = session.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
     listed = (
         session.execute(
             sa.select(sa.func.max(gaps.c.row_id)).where(gaps.c.table_name == table.name)
@@ -39,6 +44,18 @@ def next_id(session: Session, table: sa.Table) -> int:
         or 0
     )
     return max(highest, listed) + 1
+
+
+def _rows_hidden(session: Session) -> bool:
+    """PostgreSQL with `db roles` set up: asked once per connection."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return False
+    if "screening_max_id" not in connection.info:
+        connection.info["screening_max_id"] = connection.execute(
+            sa.text("SELECT to_regprocedure('screening_max_id(text)') IS NOT NULL")
+        ).scalar()
+    return bool(connection.info["screening_max_id"])
 
 
 def give_ids(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -1,14 +1,14 @@
 """Every domain row against what the replayed ledger says of it (DESIGN §6): clients,
 holds, closures, draws and their amendments, screenings, results and every result
 version, whose content is hashed again from its rows. Rows are named by ledger entry and
-client uid, never by a value (a value typed into the database may be a name).
+client uid, never by a value (a value typed into the database may be a name). A login
+that may not read names, codes and free text compares the rest (audit/unread.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from types import SimpleNamespace
-from typing import Any, cast
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -24,24 +24,22 @@ from screening.db.models import (
     DrawAmendment,
     Hold,
     Result,
-    ResultVersion,
     Screening,
     Site,
-    table_of,
 )
+from screening.services.audit.contents import version_states
 from screening.services.audit.merge import (
-    BATCH,
     differences,
     in_key_order,
     match_rows,
     stream,
 )
 from screening.services.audit.report import Report
+from screening.services.audit.unread import UNREAD, Unread
 from screening.services.clients.holds import hold_record
 from screening.services.draws.closures import closure_record
 from screening.services.plumbing.ledger import as_utc
 from screening.services.records.clients import client_state
-from screening.services.results.versions import analyte_bodies_by_version, content_digest
 
 
 class _StaffName:
@@ -62,36 +60,46 @@ class _StaffName:
     __hash__ = None  # type: ignore[assignment]
 
 
-def check_domain(session: Session, report: Report, replay: Replay) -> None:
+def check_domain(session: Session, report: Report, replay: Replay, unread: Unread) -> None:
     """Every domain row against what the ledger says of it, as two streams merged in
     the same order: the replay's maps sorted by (entry, uid), and the rows read in
     entry order (the uid order within an entry is Python's, whatever the database's
     collation)."""
-    report.clients = _check_clients(session, replay)
+    report.clients = _check_clients(session, replay, unread)
     # Outer joins throughout: a row whose parent is gone (foreign keys switched off and
     # a row deleted) must be named, not silently left out of the comparison.
     holds = (
         sa.select(Hold, Client)
         .outerjoin(Client, col(Client.id) == Hold.client_id)
+        .options(*unread.deferred(Hold, Client))
         .order_by(col(Hold.ledger_seq))
     )
     report.holds = match_rows(
         "hold",
         replay.holds.ordered(),
-        ((h.ledger_seq, c.site, hold_record(h, c)) for h, c in stream(session, holds)),
+        (
+            (h.ledger_seq, c.site, unread.compare(partial(hold_record, h, c), h, c))
+            for h, c in stream(session, holds)
+        ),
     )
-    closures = sa.select(Closure).order_by(col(Closure.ledger_seq))
+    closures = (
+        sa.select(Closure).options(*unread.deferred(Closure)).order_by(col(Closure.ledger_seq))
+    )
     report.closures = match_rows(
         "closure",
         replay.closures.ordered(),
-        ((c.ledger_seq, c.site, closure_record(c)) for (c,) in stream(session, closures)),
+        (
+            (c.ledger_seq, c.site, unread.compare(partial(closure_record, c), c))
+            for (c,) in stream(session, closures)
+        ),
     )
-    report.draws = _check_draws(session, replay)
-    report.screenings = _check_screenings(session, replay)
-    report.results = _check_results(session, replay)
+    report.draws = _check_draws(session, replay, unread)
+    report.screenings = _check_screenings(session, replay, unread)
+    report.results = _check_results(session, replay, unread)
     amendments = (
         sa.select(DrawAmendment, col(Draw.site), col(Draw.day))
         .outerjoin(Draw, col(Draw.id) == DrawAmendment.draw_id)
+        .options(*unread.deferred(DrawAmendment))
         .order_by(col(DrawAmendment.ledger_seq))
     )
     match_rows(
@@ -104,14 +112,14 @@ def check_domain(session: Session, report: Report, replay: Replay) -> None:
             (
                 a.ledger_seq,
                 site,
-                {"reason": private_digest(a.salt, a.reason), "date": day and day.isoformat()},
+                unread.compare(partial(_amendment_state, a, day), a),
             )
             for a, site, day in stream(session, amendments)
         ),
     )
 
 
-def _check_screenings(session: Session, replay: Replay) -> int:
+def _check_screenings(session: Session, replay: Replay, unread: Unread) -> int:
     # A recollection names the result entry of the specimen it repeats.
     repeated = aliased(Result)
     rows = (
@@ -128,13 +136,18 @@ def _check_screenings(session: Session, replay: Replay) -> int:
         .outerjoin(Site, col(Site.name) == Client.site)
         .outerjoin(Draw, col(Draw.id) == Screening.draw_id)
         .outerjoin(repeated, col(repeated.screening_id) == Screening.replaces_id)
+        .options(*unread.deferred(Screening))
         .order_by(col(Screening.created_seq))
     )
     return match_rows(
         "screening",
         ((key, (state["site"], state)) for key, state in replay.screenings.ordered()),
         in_key_order(
-            ((row[0].created_seq, row.uid), row.site, _screening_state(row))
+            (
+                (row[0].created_seq, row.uid),
+                row.site,
+                unread.compare(partial(_screening_state, row), row[0]),
+            )
             for row in stream(session, rows)
         ),
     )
@@ -178,7 +191,7 @@ def _screening_state(row: Any) -> dict[str, Any]:
     return state
 
 
-def _check_results(session: Session, replay: Replay) -> int:
+def _check_results(session: Session, replay: Replay, unread: Unread) -> int:
     """Every result names its screening and latest version as the ledger does, and every
     version's content hashes to the digest its entry holds."""
     results = (
@@ -188,8 +201,8 @@ def _check_results(session: Session, replay: Replay) -> int:
             col(Screening.created_seq),
             col(Client.uid),
             col(Client.site),
-            col(Result.salt),
-            col(Result.late_reason),
+            unread.column(Result.salt),
+            unread.column(Result.late_reason),
             col(Result.collected_at),
             col(Result.method),
             col(Result.specimen_type),
@@ -223,7 +236,11 @@ def _check_results(session: Session, replay: Replay) -> int:
                 {
                     "screening": (screening, uid),
                     "latest": latest,
-                    "late": private_digest(salt, late_reason),
+                    "late": (
+                        UNREAD
+                        if unread.hides("results", "salt", "late_reason")
+                        else private_digest(salt, late_reason)
+                    ),
                     "collected_at": "a fraction of a second" if collected.microsecond else None,
                     "collected, method, specimen": (
                         rfc3339(as_utc(collected)),
@@ -252,58 +269,14 @@ def _check_results(session: Session, replay: Replay) -> int:
             (seq, ("", {"result": result, "content": digest, "reason": reason}))
             for seq, (result, digest, reason) in replay.versions.ordered()
         ),
-        _version_states(session),
+        version_states(session, unread),
     )
     return count
 
 
-def _version_states(session: Session) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    """Each version's digest, recomputed from its row, its result's row and its analytes.
-    Read as plain rows (no ORM objects: a million of them would cost minutes)."""
-    versions = table_of(ResultVersion)
-    results = table_of(Result)
-    rows = (
-        sa.select(
-            *(column.label(f"v_{column.name}") for column in versions.c),
-            *(column.label(f"r_{column.name}") for column in results.c),
-        )
-        .outerjoin(results, results.c.id == versions.c.result_id)
-        .order_by(versions.c.seq)
-        .execution_options(yield_per=BATCH)
-    )
-    for batch in session.execute(rows).partitions():
-        analytes = analyte_bodies_by_version(session, [row.v_id for row in batch])
-        for row in batch:
-            version = SimpleNamespace(
-                **{key[2:]: value for key, value in row._mapping.items() if key[0] == "v"}
-            )
-            result = SimpleNamespace(
-                **{key[2:]: value for key, value in row._mapping.items() if key[0] == "r"}
-            )
-            first = version.seq == result.created_seq
-            try:
-                # Plain rows in the ORM objects' place: content_digest reads only their
-                # attributes.
-                digest = content_digest(
-                    cast(Result, result),
-                    cast(ResultVersion, version),
-                    analytes.get(version.id, []),
-                    first=first,
-                    stored=True,
-                )
-            except (ValueError, TypeError, AttributeError) as error:
-                # A stored list edited into something that is not one (bad JSON).
-                digest = f"unreadable ({type(error).__name__})"
-            yield (
-                version.seq,
-                "",
-                {"result": result.created_seq, "content": digest, "reason": version.reason},
-            )
-
-
-def _check_clients(session: Session, replay: Replay) -> int:
+def _check_clients(session: Session, replay: Replay, unread: Unread) -> int:
     """Clients are matched by uid, so that a row moved to another entry or site is named."""
-    rows = sa.select(Client).order_by(col(Client.ledger_seq))
+    rows = sa.select(Client).options(*unread.deferred(Client)).order_by(col(Client.ledger_seq))
     count = 0
     for (row,) in stream(session, rows):
         known = replay.clients.get(row.uid)
@@ -321,7 +294,7 @@ def _check_clients(session: Session, replay: Replay) -> int:
                 f"{row.ledger_seq} at site {row.site!r}, the ledger says entry "
                 f"{seq} at site {site!r}",
             )
-        differs = differences(client_state(row), state)
+        differs = differences(unread.compare(partial(client_state, row), row), state)
         if differs:
             raise Broken(
                 seq,
@@ -351,7 +324,7 @@ def _check_clients(session: Session, replay: Replay) -> int:
     return count
 
 
-def _check_draws(session: Session, replay: Replay) -> int:
+def _check_draws(session: Session, replay: Replay, unread: Unread) -> int:
     expected = (
         (
             state.created_seq,
@@ -369,23 +342,30 @@ def _check_draws(session: Session, replay: Replay) -> int:
         )
         for (site, day), state in replay.draws.ordered()
     )
-    rows = sa.select(Draw).order_by(col(Draw.created_seq))
+    rows = sa.select(Draw).options(*unread.deferred(Draw)).order_by(col(Draw.created_seq))
     return match_rows(
         "draw",
         expected,
         (
-            (
-                d.created_seq,
-                d.site,
-                {
-                    "date": d.day.isoformat(),
-                    "latest": d.ledger_seq,
-                    "revealed": d.revealed_seq,
-                    "late": d.late_reason is not None,
-                    "drawn_at": d.drawn_at,
-                    "reason": private_digest(d.salt, d.late_reason),
-                },
-            )
+            (d.created_seq, d.site, unread.compare(partial(_draw_state, d), d))
             for (d,) in stream(session, rows)
         ),
     )
+
+
+def _draw_state(d: Draw) -> dict[str, Any]:
+    return {
+        "date": d.day.isoformat(),
+        "latest": d.ledger_seq,
+        "revealed": d.revealed_seq,
+        "late": d.late_reason is not None,
+        "drawn_at": d.drawn_at,
+        "reason": private_digest(d.salt, d.late_reason),
+    }
+
+
+def _amendment_state(amendment: DrawAmendment, day: Any) -> dict[str, Any]:
+    return {
+        "reason": private_digest(amendment.salt, amendment.reason),
+        "date": day and day.isoformat(),
+    }

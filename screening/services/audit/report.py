@@ -40,6 +40,9 @@ class Report:
     witness: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
     problem_seq: int | None = None
+    # Columns this login may not read (PostgreSQL `db roles`: an auditor's names, codes
+    # and free text), left out of the comparison with the ledger (audit/unread.py).
+    unread: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

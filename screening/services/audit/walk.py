@@ -37,6 +37,7 @@ from screening.services.audit.merge import BATCH
 from screening.services.audit.report import Report
 from screening.services.audit.rows import check_ids, check_links, check_salts, check_types
 from screening.services.audit.sites import check_sites
+from screening.services.audit.unread import Unread
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.keys import read_key
 from screening.services.plumbing.ledger import as_utc, head
@@ -108,9 +109,11 @@ def verify(
                 raise Broken(None, notes.problems[0])
             replay.finish(lambda site: master if site == ctx.site else None)
             check_links(session)
-            check_salts(session)
-            check_domain(session, report, replay)
-            check_sites(session, replay, staff)
+            unread = Unread(session)  # an auditor's login reads no names or codes
+            report.unread = unread.names()
+            check_salts(session, unread)
+            check_domain(session, report, replay, unread)
+            check_sites(session, replay, staff, unread)
             check_grants(session, roles)
             check_ids(session)  # last: a row deleted is named by its entry
         except Broken as broken:

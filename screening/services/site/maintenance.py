@@ -13,16 +13,22 @@ from screening.db.engine import Database, share, sqlite_path
 from screening.db.migrate import upgrade
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.plumbing.outputs import guard, new_file_atomically, shown
+from screening.services.site.db_roles import install as install_roles
 from screening.services.witness.evidence import refuse_a_new_ledger
 
 
 def upgrade_schema(database: Database, settings: Settings) -> tuple[str | None, str]:
     """Migrate to the newest revision; from no schema at all only when no witness folder
-    holds checkpoints of a ledger (an emptied database is restored, never begun anew)."""
+    holds checkpoints of a ledger (an emptied database is restored, never begun anew).
+    On PostgreSQL the group roles' privileges and policies then cover every table
+    (`db roles`), the new ones too."""
     database.require_file()
     if _no_schema(database):
         refuse_a_new_ledger(settings, database.url, "is empty")
-    return upgrade(database)
+    revisions = upgrade(database)
+    if not database.is_sqlite:
+        install_roles(database)
+    return revisions
 
 
 def require_schema(database: Database, settings: Settings) -> None:

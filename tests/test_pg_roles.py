@@ -1,0 +1,216 @@
+"""PostgreSQL enforces the roles itself (issue 17, `screening db roles`): real logins of
+each role, connected with their own names, get the server's own "permission denied" or
+row-level security, whatever SQL they type. PostgreSQL only: the tests need
+SCREENING_TEST_DATABASE_URL, and fail (not skip) when it names a server they cannot reach.
+
+One network of two sites (north, south) in one schema is shared by the module; each
+test makes its own logins (unique names, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from screening.cli import app
+from screening.errors import BadInput
+from screening.services.site import grant_group, revoke_group
+from tests.conftest import _pg_schema_url, isolate
+
+pytestmark = pytest.mark.postgresql
+runner = CliRunner()
+
+
+@dataclass
+class Network:
+    folder: Path
+    url: str  # the schema's owner (the server's superuser in tests)
+    logins: list[str] = field(default_factory=list)
+
+    def run(self, site: str, *args: str, url: str | None = None):  # type: ignore[no-untyped-def]
+        config = self.folder / site / "screening.toml"
+        return runner.invoke(app, ["--db", url or self.url, "--config", str(config), *args])
+
+    def ok(self, site: str, *args: str, url: str | None = None):  # type: ignore[no-untyped-def]
+        result = self.run(site, *args, url=url)
+        assert result.exit_code == 0, (args, result.stdout, result.stderr)
+        return result
+
+    def login(self, role: str, site: str) -> str:
+        """A new LOGIN role granted ``role`` at ``site`` (the ledger, then the server)."""
+        name = f"t_login_{secrets.token_hex(4)}"
+        self.sql(f'CREATE ROLE "{name}" LOGIN')
+        self.logins.append(name)
+        self.ok(site, "access", "grant", name, role, "--site", site)
+        self.owner(lambda connection: grant_group(connection, name, role))
+        return name
+
+    def url_of(self, login: str) -> str:
+        return sa.make_url(self.url).set(username=login).render_as_string(hide_password=False)
+
+    def owner(self, action):  # type: ignore[no-untyped-def]
+        engine = sa.create_engine(self.url)
+        try:
+            with engine.begin() as connection:
+                return action(connection)
+        finally:
+            engine.dispose()
+
+    def sql(self, statement: str, login: str | None = None) -> list[tuple]:
+        """SQL typed into psql, as ``login`` (the owner by default)."""
+        engine = sa.create_engine(self.url_of(login) if login else self.url)
+        try:
+            with engine.begin() as connection:
+                result = connection.execute(sa.text(statement))
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    folder = tmp_path_factory.mktemp("network")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(folder, monkeypatch)
+        urls = _pg_schema_url()
+        made = Network(folder, next(urls))
+        try:
+            for site in ("north", "south"):
+                made.ok(site, "init", "--site", site, "--timezone", "America/Chicago")
+            made.ok("north", "db", "roles")
+            owner = sa.make_url(made.url).username or ""
+            for site in ("north", "south"):
+                made.ok(site, "access", "grant", owner, "staff")
+            for site in ("north", "south"):
+                for n in (1, 2):
+                    code = f"{site[0].upper()}-{n}"
+                    name = f"{site.title()} Client {n}"
+                    made.ok(site, "clients", "add", code, "--track", "morning", "--phase", "1",
+                            "--name", name)  # fmt: skip
+            made.ok("south", "clients", "hold", "S-1", *_days(), "--reason", "hospital")
+            # A draw, a screening and its result: every kind of row verify compares.
+            made.ok("north", "select")
+            made.ok("north", "results", "for-cause", "N-2", "--reason", "observed impairment")
+            made.ok("north", "results", "record", "N-2", "--positive", "THC")
+            yield made
+        finally:
+            for name in made.logins:
+                made.sql(f'DROP OWNED BY "{name}"')
+                made.sql(f'DROP ROLE "{name}"')
+            urls.close()
+
+
+def _days() -> list[str]:
+    start = datetime.now(UTC).date() + timedelta(days=10)
+    return ["--from", start.isoformat(), "--to", (start + timedelta(days=2)).isoformat()]
+
+
+def _refused(network: Network, statement: str, login: str) -> str:
+    with pytest.raises(sa.exc.DBAPIError) as raised:
+        network.sql(statement, login)
+    return str(raised.value.orig)
+
+
+def test_staff_cannot_change_or_delete_the_ledger(network: Network) -> None:
+    staff = network.login("staff", "north")
+    for statement in ("UPDATE ledger SET kind = kind", "DELETE FROM ledger"):
+        assert "permission denied for table ledger" in _refused(network, statement, staff)
+    # The whole ledger is read (every writer chains from its head), both sites' entries.
+    sites = {site for (site,) in network.sql("SELECT DISTINCT site FROM ledger", staff)}
+    assert sites == {"north", "south"}
+    # The CLI writes at its own site, its ids after the whole table's (south's hold is 1).
+    network.ok("north", "clients", "hold", "N-1", *_days(), "--reason", "travel",
+               url=network.url_of(staff))  # fmt: skip
+    assert network.sql("SELECT c.code FROM holds h JOIN clients c ON c.id = h.client_id "
+                       "WHERE h.id = 2") == [("N-1",)]  # fmt: skip
+    listed = network.ok("north", "clients", "list", "--json", url=network.url_of(staff))
+    assert "N-1" in listed.stdout and "S-1" not in listed.stdout
+    network.ok("north", "results", "pending", url=network.url_of(staff))
+
+
+def test_the_auditor_cannot_read_a_name_or_a_code(network: Network) -> None:
+    auditor = network.login("auditor", "north")
+    for column in ("name", "code", "salt"):
+        refused = _refused(network, f"SELECT {column} FROM clients", auditor)
+        assert "permission denied for table clients" in refused
+    assert "permission denied" in _refused(network, "SELECT name FROM staff_names", auditor)
+    assert "permission denied" in _refused(network, "SELECT * FROM clients", auditor)
+    rows = network.sql("SELECT site, count(uid) FROM clients GROUP BY site", auditor)
+    assert dict(rows)["north"] >= 2 and dict(rows)["south"] == 2  # pseudonymous, every site
+    assert "permission denied" in _refused(network, "INSERT INTO ledger SELECT * FROM ledger "
+                                           "LIMIT 0", auditor)  # fmt: skip
+
+
+def test_a_north_login_cannot_read_or_write_south_rows_even_with_sql(network: Network) -> None:
+    staff = network.login("staff", "north")
+    assert {s for (s,) in network.sql("SELECT site FROM clients", staff)} == {"north"}
+    assert network.sql("SELECT count(*) FROM clients WHERE site = 'south'", staff) == [(0,)]
+    # A south client's child rows are out of reach too (the link to a south client).
+    south_ids = [i for (i,) in network.sql("SELECT id FROM clients WHERE site = 'south'")]
+    assert network.sql(f"SELECT count(*) FROM screenings WHERE client_id = {south_ids[0]}",
+                       staff) == [(0,)]  # fmt: skip
+    assert network.sql("UPDATE clients SET phase = '2' WHERE site = 'south' RETURNING id",
+                       staff) == []  # fmt: skip
+    refused = _refused(
+        network,
+        "INSERT INTO ledger (seq, at, site, kind, uid, canonical, hash) SELECT seq + 1, "
+        "at, 'south', kind, uid, canonical, md5(hash) || md5(hash) FROM ledger "
+        "ORDER BY seq DESC LIMIT 1",
+        staff,
+    )
+    assert 'violates row-level security policy for table "ledger"' in refused
+    refused = _refused(
+        network,
+        "INSERT INTO access_grants SELECT id + 1000, 'north', 'x', 'admin', granted_seq "
+        "FROM access_grants LIMIT 1",
+        staff,
+    )
+    assert "permission denied for table access_grants" in refused
+
+
+def test_the_auditors_verify_compares_what_it_may_read_and_passes(network: Network) -> None:
+    auditor = network.login("auditor", "north")
+    result = network.run("north", "audit", "verify", url=network.url_of(auditor))
+    assert result.exit_code == 0, result.stderr
+    assert "records match the ledger: " in result.stdout
+    assert "not compared by this login: " in result.stdout
+    assert network.ok("north", "audit", "verify").stdout.count("not compared") == 0
+    # What it may read it still compares: a track changed behind the program's back.
+    network.sql("UPDATE clients SET track = 'evening' WHERE code = 'S-2'")
+    try:
+        result = network.run("north", "audit", "verify", url=network.url_of(auditor))
+        assert result.exit_code == 1 and "differs from the ledger in track" in result.stderr
+    finally:
+        network.sql("UPDATE clients SET track = 'morning' WHERE code = 'S-2'")
+
+
+def test_db_roles_again_changes_nothing_and_a_login_leaves_its_group(network: Network) -> None:
+    clinician = network.login("clinician", "south")
+    network.ok("north", "db", "roles")  # idempotent: the roles are there already
+    member = f"SELECT pg_has_role('{clinician}', 'screening_clinician', 'MEMBER')"
+    assert network.sql(member) == [(True,)]
+    network.owner(lambda connection: revoke_group(connection, clinician, "clinician"))
+    assert network.sql(member) == [(True,)]  # its grant is still in force
+    network.ok("south", "access", "revoke", clinician, "clinician", "--site", "south")
+    network.owner(lambda connection: revoke_group(connection, clinician, "clinician"))
+    assert network.sql(member) == [(False,)]
+
+
+def test_a_login_that_does_not_exist_is_named_with_how_to_create_it(network: Network) -> None:
+    with pytest.raises(BadInput, match=r'CREATE ROLE "t_nobody_here" LOGIN'):
+        network.owner(lambda connection: grant_group(connection, "t_nobody_here", "staff"))
+
+
+def test_db_roles_on_sqlite_says_the_file_is_the_boundary(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'screening.db'}"
+    assert runner.invoke(app, ["--db", url, "init", "--timezone", "UTC"]).exit_code == 0
+    result = runner.invoke(app, ["--db", url, "db", "roles"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "init --group" in result.stderr
