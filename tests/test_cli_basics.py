@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from screening import __version__
 from screening.cli import app
-from tests.conftest import Clinic
+from tests.conftest import ME, Clinic
 
 runner = CliRunner()
 
@@ -179,6 +179,8 @@ def test_database_errors_hide_the_statement_parameters(monkeypatch) -> None:
 def test_a_new_clinic_with_nobody_enrolled_answers_every_reading_command() -> None:
     """The first morning after `init`: nothing to show, and each command says so cleanly."""
     assert runner.invoke(app, ["init", "--timezone", "UTC"]).exit_code == 0
+    granted = runner.invoke(app, ["access", "grant", ME, "staff", "clinician", "auditor"])
+    assert granted.exit_code == 0, granted.stderr
     for args, expected in (
         (["clients", "list", "--json"], "[]"),
         (["results", "list", "--json"], "[]"),

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from screening.cli import app
 from screening.core.selection import anchor
-from tests.conftest import Clinic
+from tests.conftest import ME, Clinic
 
 runner = CliRunner()
 
@@ -58,9 +58,17 @@ def test_init_ledger_holds_genesis_site_policy_and_thirteen_anchors(clinic: Clin
     assert policy["tracks"] == {"evening": ["tue", "thu"], "morning": ["mon", "wed", "fri"]}
     assert entries[0]["prev"] == "0" * 64
     # The login name enters the ledger as a salted digest; the name stays in the database.
-    (digest,) = entries[0]["actor"].values()
-    assert list(entries[0]["actor"]) == ["os_digest"] and len(digest) == 64
-    assert clinic.sql("SELECT name, digest FROM staff_names") == [("staff1", digest)]
+    # On PostgreSQL the database login too, whose roles count there (core/access.py).
+    actor = entries[0]["actor"]
+    names = {"os_digest": ME} | ({} if clinic.is_sqlite else {"login_digest": clinic.user})
+    assert set(actor) == set(names) and all(len(digest) == 64 for digest in actor.values())
+    stored = dict(clinic.sql("SELECT digest, name FROM staff_names"))
+    assert {stored[digest] for digest in actor.values()} == set(names.values())
+    # Init's user is the site's admin, granted last (the tests' fixture grants it the
+    # working roles after that).
+    grant = next(entry for entry in entries if entry["kind"] == "role")
+    assert grant["seq"] == 17 and grant["body"]["role"] == "admin"
+    assert stored[grant["body"]["user"]] == clinic.user
 
 
 def test_second_init_refuses_and_changes_nothing(clinic: Clinic) -> None:
@@ -70,7 +78,8 @@ def test_second_init_refuses_and_changes_nothing(clinic: Clinic) -> None:
     assert "already exists" in result.stderr
     after = {p.name: p.read_bytes() for p in clinic.folder.iterdir() if p.is_file()}
     assert after == before
-    assert clinic.sql("SELECT count(*) FROM ledger") == [(16,)]
+    # 16 entries of init, its admin's grant and the fixture's three grants.
+    assert clinic.sql("SELECT count(*) FROM ledger") == [(20,)]
 
 
 @pytest.mark.parametrize(

@@ -99,11 +99,11 @@ def test_upgrading_a_database_with_history_keeps_it_verifiable(clinic: Clinic) -
     clinic.ok(
         "clients", "hold", "C-1", "--from", "2026-12-01", "--to", "2026-12-02", "--reason", "leave"
     )
-    # 0006's tables go with the downgrade; this ledger already names its site and staff
-    # (a database older than 0006 would not), so their rows are put back after it.
+    # 0006's and 0010's tables go with the downgrade; this ledger already names its site,
+    # staff and roles (a database older than 0006 would not), so their rows are put back.
     kept = {
         table: clinic.sql(f"SELECT * FROM {table}")
-        for table in ("sites", "site_zones", "staff_names")
+        for table in ("sites", "site_zones", "staff_names", "access_grants")
     }
     database = Database(resolve_url(clinic.url, clinic.folder))
     with database.engine.begin() as connection:

@@ -9,7 +9,6 @@ under /root (mode 0700), so each user's command runs in a forked child of this p
 
 from __future__ import annotations
 
-import getpass
 import grp
 import json
 import os
@@ -35,6 +34,7 @@ from screening.cli import app
 from screening.db.engine import Database
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.keys import create_key, read_key
+from tests.conftest import ME
 
 # What every member does on the shared clinic, in one place so that it follows the
 # roles (issue 17): the roles each member is granted by init's user (root) with
@@ -110,10 +110,6 @@ def screening(user: pwd.struct_passwd | None, config: Path, *args: str) -> Run:
     return Run(*_as(user, _cli("--config", str(config), *args)))
 
 
-def _has_access_commands() -> bool:
-    return CliRunner().invoke(app, ["access", "--help"]).exit_code == 0
-
-
 def _files(folder: Path) -> dict[str, list[int]]:
     return {
         name: [stat.S_IMODE((status := (folder / name).stat()).st_mode), status.st_gid]
@@ -167,17 +163,16 @@ def test_two_members_of_the_group_work_on_one_clinic_and_an_outsider_cannot(
         assert files[name] == [0o660, people.gid], name
     for name in ("screening.key", "screening-witness.key"):
         assert files[name] == [0o640, people.gid], name
-    if _has_access_commands():
-        for login in (getpass.getuser(), *(user.pw_name for user in people.members)):
-            for role in ROLES:
-                granted = screening(None, config, "access", "grant", login, role)
-                assert granted.code == 0, granted.stderr + granted.crash
+    for login in (ME, *(user.pw_name for user in people.members)):
+        for role in ROLES:
+            granted = screening(None, config, "access", "grant", login, role)
+            assert granted.code == 0, granted.stderr + granted.crash
 
     # init's user works first, in this process (which so imports what the commands need
     # before forking), then each member, then the first again, on what the second left.
     day = datetime.now(UTC).date() + timedelta(days=40)
     for number, user in enumerate((None, *people.members, people.members[0])):
-        name = getpass.getuser() if user is None else user.pw_name
+        name = ME if user is None else user.pw_name
         ran = [
             screening(user, config, *(a.format(day=day + timedelta(number)) for a in command))
             for command in (READ, WRITE)

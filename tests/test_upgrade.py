@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from screening.cli import app
 from screening.core import checkpoint as notes
 from screening.core.merkle import consistency_proof, root_of, verify_consistency
+from tests.conftest import ME, WORKING_ROLES
 
 OLD = Path(__file__).parent / "data" / "clinic-0005"
 AFTER = "2026-11-23T14:00:00Z"  # Monday 09:00 in New York, after the old ledger's head
@@ -83,6 +84,11 @@ def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
     assert "site 'main' is now recorded in the database, with time zone America/New_York" in (
         upgraded.stderr
     )
+    # Roles begin here: the user who upgrades is the site's admin, and is told so.
+    assert f"roles are recorded from now on: you ({ME}) are site main's admin" in upgraded.stderr
+    listed = json.loads(_ok(old_clinic, AFTER, "access", "list", "--json").stdout)
+    assert [(row["user"], row["role"]) for row in listed] == [(ME, "admin")]
+    assert _run(old_clinic, AFTER, "results", "list").exit_code == 4  # admin only, so far
     # Witnessing starts here: a witness key, and a first checkpoint of the whole ledger,
     # saying that the history before it rests on the hash chain alone.
     hashes = _hashes(old_clinic)
@@ -102,6 +108,8 @@ def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
     assert len(list(first.parent.parent.glob("anchors/*.anchors"))) >= 12
     again_upgraded = _ok(old_clinic, AFTER, "db", "upgrade")  # said once
     assert "first checkpoint" not in again_upgraded.stdout
+    assert "roles are recorded" not in again_upgraded.stderr
+    _ok(old_clinic, AFTER, "access", "grant", ME, "staff", "clinician")
     assert len(_checkpoints(old_clinic)) == 1
 
     verified = _ok(old_clinic, AFTER, "audit", "verify")
@@ -145,6 +153,7 @@ def test_an_old_clinic_upgrades_and_keeps_verifying(old_clinic: Path) -> None:
 
 def test_an_old_clinic_export_names_its_staff_only_on_purpose(old_clinic: Path) -> None:
     _ok(old_clinic, AFTER, "db", "upgrade")
+    _ok(old_clinic, AFTER, "access", "grant", ME, *WORKING_ROLES)
     refused = _run(
         old_clinic,
         AFTER,
@@ -170,6 +179,7 @@ def test_ids_an_older_database_skipped_are_listed_and_kept(old_clinic: Path) -> 
     with sqlite3.connect(old_clinic / "screening.db") as connection:
         connection.execute("UPDATE holds SET id = 3 WHERE id = 1")  # as a sequence leaves it
     _ok(old_clinic, AFTER, "db", "upgrade")
+    _ok(old_clinic, AFTER, "access", "grant", ME, *WORKING_ROLES)
     with sqlite3.connect(old_clinic / "screening.db") as connection:
         gaps = connection.execute("SELECT table_name, row_id FROM row_id_gaps").fetchall()
         salts = connection.execute(

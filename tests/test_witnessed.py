@@ -179,7 +179,8 @@ def test_a_rewrite_and_a_reroll_fail_against_the_witnessed_checkpoints(witnessed
     the day's draw and what followed cut off the tail, a hold added, the day drawn again."""
     from sqlmodel import Session
 
-    from screening.services.audit.domain import _version_states
+    from screening.services.audit.contents import version_states
+    from screening.services.audit.unread import Unread
 
     clinic = witnessed
     _, drawn, result = _checkpoints(clinic)
@@ -187,7 +188,9 @@ def test_a_rewrite_and_a_reroll_fail_against_the_witnessed_checkpoints(witnessed
     seq = clinic.sql("SELECT seq FROM ledger WHERE kind = 'result'")[0][0]
     engine = clinic.engine()
     with Session(engine) as session:
-        digest = next(state["content"] for s, _, state in _version_states(session) if s == seq)
+        digest = next(
+            state["content"] for s, _, state in version_states(session, Unread(session)) if s == seq
+        )
     engine.dispose()
     forge(clinic, seq, lambda entry: entry["body"].update(content=digest))
     after = int(drawn.name[:12])

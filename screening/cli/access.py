@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from screening.cli.common import handle_errors, open_context
-from screening.cli.options import JsonOpt, TableFormat, emit_table
-from screening.cli.options import chosen as chosen_form
+from screening.cli.options import JsonOpt, OutOpt, TableFormat, delivered, emit_table, opened
 
 access_app = typer.Typer(
     help="Who may do what: roles granted and revoked by an admin (docs/access.md).",
@@ -76,16 +75,18 @@ def list_grants(
     ] = False,
     format: TableFormat = None,
     as_json: JsonOpt = False,
+    out: OutOpt = None,
 ) -> None:
     """Who holds which role at which site, and since when."""
     from screening.services.access import listing
 
-    form = chosen_form(format, as_json)
-    rows = listing(open_context(ctx), site, history)
+    form, context, file = opened(ctx, format, as_json, out)
+    rows = listing(context, site, history)
     columns = [("site", "site"), ("user", "user"), ("role", "role"), ("granted", "granted")]
     if history:
         columns.append(("revoked", "revoked"))
-    emit_table(rows, columns, form, title="Roles", empty="no roles granted")
+    with delivered(file, "the roles"):
+        emit_table(rows, columns, form, title="Roles", empty="no roles granted")
 
 
 def register(app: typer.Typer) -> None:

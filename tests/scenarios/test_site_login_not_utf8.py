@@ -5,13 +5,18 @@ Days: Monday 2026-11-02. On that computer staff enrol C-371 at 06:50, draw at 07
 record C-371's specimen at 10:00; someone also tries `--actor` with a name whose bytes
 are not UTF-8.
 
-- Every write succeeds (never "internal error"); the login is kept as "jos\\xe9" among
-  the clinic's staff names, and the ledger holds only its digest.
+- On PostgreSQL, where the database login is the user whose roles count, every write
+  succeeds (never "internal error"); the OS login is kept as "jos\\xe9" among the
+  clinic's staff names, and the ledger holds only its digest.
+- On SQLite that login is the user, and holds no role (a name that is not UTF-8 cannot
+  be typed to grant it one): it is refused (exit 4), naming it readably; nothing written.
 - The --actor that is not UTF-8 is refused (exit 2) saying so; nothing is written.
 - `report reconcile` counts the collection; `audit verify` says intact.
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
@@ -21,7 +26,13 @@ LOGIN = b"jos\xe9".decode("utf-8", "surrogateescape")
 
 
 def test_a_login_name_that_is_not_utf8(story: Story, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("getpass.getuser", lambda: LOGIN)
+    monkeypatch.setattr("pwd.getpwuid", lambda uid: SimpleNamespace(pw_name=LOGIN))
+    if story.clinic.is_sqlite:
+        before = story.ledger_size()
+        error = story.refused("2026-11-02 06:50", 4, "clients", "list")
+        assert "you (jos\\xe9) hold no role there" in error
+        assert story.ledger_size() == before
+        return
     story.enrol("2026-11-02 06:50", "C-371,Ada Example,morning,1,2026-11-02,")
     story.ok("2026-11-02 07:00", "select")
     story.ok("2026-11-02 10:00", "results", "record", "C-371")

@@ -9,6 +9,7 @@ from screening.db.engine import Database
 from screening.errors import EnvironmentProblem, NotPermitted
 from screening.services.plumbing.context import Actor
 from screening.services.records import grants
+from screening.services.records.sites import load as load_site
 
 
 def require_role(database: Database, actor: Actor, site: str, command: str) -> set[str]:
@@ -22,6 +23,10 @@ def require_role(database: Database, actor: Actor, site: str, command: str) -> s
         admins = grants.holders(session, site, access.ADMIN)
         ever = grants.any_grant(session, site)
     if not ever:
+        with database.read() as session:
+            if load_site(session, site) is None:
+                # Not set up (or not this site): the checks after this one say what to do.
+                return held
         raise EnvironmentProblem(
             f"site {site} has no roles recorded yet; its admin runs `screening db upgrade` "
             "once (the first upgrade makes the user running it the site's admin)"
@@ -47,6 +52,11 @@ def require_role_if_recorded(database: Database, actor: Actor, site: str, comman
     taken before that upgrade) anyone who can open the database may run them, as before."""
     import sqlalchemy as sa
 
+    from screening.db.engine import sqlite_path
+
+    file = sqlite_path(database.url)
+    if file is not None and (not file.exists() or file.stat().st_size == 0):
+        return  # nothing recorded, and a connection would write a header into evidence
     with database.connect() as connection:
         recorded = sa.inspect(connection).has_table("access_grants")
     if not recorded:
@@ -63,5 +73,7 @@ def claim_site(database: Database, actor: Actor, site: str, now: Any, zone: Any)
     from screening.services.plumbing.ledger import LedgerWriter
 
     with database.write() as session:
+        if load_site(session, site) is None:
+            return False  # an empty ledger: `init` makes the site and its admin
         writer = LedgerWriter(session, actor, now, zone)
         return grants.first_admin(session, writer, site, actor.user)

@@ -18,6 +18,7 @@ from screening.services.plumbing.context import Context
 from screening.services.records import grants
 from screening.services.records.sites import load as load_site
 from screening.services.records.upkeep import writing
+from screening.services.site import grant_group, revoke_group
 
 # A login name as the OS or PostgreSQL gives them: no spaces, no quotes.
 USER_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,62}$")
@@ -104,6 +105,8 @@ def grant(ctx: Context, user: str, roles: list[str], site: str | None = None) ->
                 changes.append(Change(user, role, where, done=False))
                 continue
             grants.record_grant(session, writer, where, user, role)
+            # PostgreSQL enforces roles too: the login joins the role's group role.
+            grant_group(session, user, role)
             changes.append(Change(user, role, where, done=True))
     return changes
 
@@ -136,8 +139,25 @@ def revoke(ctx: Context, user: str, roles: list[str], site: str | None = None) -
                 changes.append(Change(user, role, where, done=False))
                 continue
             grants.record_revoke(session, writer, row)
+            session.flush()
+            # The group role goes once no grant of it is left at any site.
+            if not _still_held(session, user, role):
+                revoke_group(session, user, role)
             changes.append(Change(user, role, where, done=True))
     return changes
+
+
+def _still_held(session: Session, user: str, role: str) -> bool:
+    return (
+        session.execute(
+            sa.select(col(AccessGrant.id)).where(
+                col(AccessGrant.login) == user,
+                col(AccessGrant.role) == role,
+                col(AccessGrant.revoked_seq).is_(None),
+            )
+        ).first()
+        is not None
+    )
 
 
 def listing(ctx: Context, site: str | None = None, history: bool = False) -> list[dict[str, Any]]:

@@ -122,6 +122,8 @@ class InitResult:
     published: Published | None
     # The user made the site's admin (the OS user, or the database login).
     admin: str = ""
+    # Why the server's group roles could not be set up (PostgreSQL), if they could not.
+    roles_problem: str | None = None
 
 
 def initialise(
@@ -224,11 +226,11 @@ def initialise(
                     writer.salts[site] = new_salt()
                     writer.append(site, "genesis", genesis_body())
                 sites.record_site(session, writer, site, timezone, "create")
-                # The user who sets a site up is its first admin (core/access.py).
-                grants.first_admin(session, writer, site, actor.user)
                 record_policy(session, writer, settings)
                 today = now.astimezone(settings.zone).date()
                 periods = commit_anchors(session, writer, settings, today, master=master)
+                # The user who sets a site up is its first admin (core/access.py).
+                grants.first_admin(session, writer, site, actor.user)
                 last = writer.head()
             # Committed: nothing is undone from here on (not even on Ctrl-C).
             created.clear()
@@ -245,6 +247,16 @@ def initialise(
             # witness that fails is a warning, never an undone init). A site joining a
             # network's ledger signs with the founding site's witness key, once copied.
             published = publish_quietly(settings, database, now)
+            roles_problem = None
+            if not database.is_sqlite:
+                # The server enforces the roles from the start (db_roles.py); a login
+                # that may not create roles leaves that to `db roles`, and is told.
+                from screening.services.site.db_roles import install as install_roles
+
+                try:
+                    install_roles(database)
+                except EnvironmentProblem as problem:
+                    roles_problem = problem.message
             if group is not None:
                 _share_witness_folder(settings.witness_folder, group)
         finally:
@@ -263,4 +275,5 @@ def initialise(
         settings.witness_key_file,
         published,
         actor.user,
+        roles_problem,
     )
