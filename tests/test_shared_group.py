@@ -10,7 +10,6 @@ under /root (mode 0700), so each user's command runs in a forked child of this p
 from __future__ import annotations
 
 import grp
-import json
 import os
 import pwd
 import secrets
@@ -19,12 +18,10 @@ import sqlite3
 import stat
 import subprocess
 import tempfile
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -35,6 +32,8 @@ from screening.db.engine import Database
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.keys import create_key, read_key
 from tests.conftest import ME
+from tests.logins import as_user as _as
+from tests.logins import screening
 
 # What every member does on the shared clinic, in one place so that it follows the
 # roles (issue 17): the roles each member is granted by init's user (root) with
@@ -43,14 +42,6 @@ from tests.conftest import ME
 ROLES = ("staff",)
 READ = ("clients", "list")
 WRITE = ("close", "{day}", "--reason", "staff meeting")
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    crash: str  # the traceback of an exception the CLI did not turn into an error
 
 
 @dataclass(frozen=True)
@@ -63,51 +54,6 @@ class People:
     @property
     def gid(self) -> int:
         return grp.getgrnam(self.group).gr_gid
-
-
-def _as(user: pwd.struct_passwd | None, work: Callable[[], Any]) -> Any:
-    """``work()``'s JSON-able result, computed as ``user`` in a forked child (its groups,
-    group and user set as a login would set them); None: in this process, which then
-    imports what the work needs before any child is forked."""
-    if user is None:
-        return json.loads(json.dumps(work()))
-    reading, writing = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover  (the child's coverage is not collected)
-        status = 70
-        try:
-            os.close(reading)
-            os.setgroups(os.getgrouplist(user.pw_name, user.pw_gid))
-            os.setgid(user.pw_gid)
-            os.setuid(user.pw_uid)
-            os.environ.update(USER=user.pw_name, LOGNAME=user.pw_name, HOME="/tmp")
-            os.chdir("/tmp")
-            with os.fdopen(writing, "w") as pipe:
-                pipe.write(json.dumps(work()))
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(writing)
-    with os.fdopen(reading) as pipe:
-        text = pipe.read()
-    _, status = os.waitpid(child, 0)
-    assert os.waitstatus_to_exitcode(status) == 0 and text, f"the child as {user} failed"
-    return json.loads(text)
-
-
-def _cli(*args: str) -> Callable[[], list[Any]]:
-    def work() -> list[Any]:
-        result = CliRunner().invoke(app, list(args))
-        crash = ""
-        if result.exc_info is not None and not isinstance(result.exception, SystemExit):
-            crash = "".join(traceback.format_exception(*result.exc_info))
-        return [result.exit_code, result.stdout, result.stderr, crash]
-
-    return work
-
-
-def screening(user: pwd.struct_passwd | None, config: Path, *args: str) -> Run:
-    return Run(*_as(user, _cli("--config", str(config), *args)))
 
 
 def _files(folder: Path) -> dict[str, list[int]]:

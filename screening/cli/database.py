@@ -106,9 +106,11 @@ def db_roles(ctx: typer.Context) -> None:
     settings = config.load(config_path(ctx))
     database = Database(resolve_url(globals_of(ctx).db or settings.database_url, settings.folder))
     try:
-        if not database.is_sqlite:  # on SQLite it says why there is nothing to do
-            actor = Actor(os_user(), globals_of(ctx).actor, login_of(database))
-            require_role_if_recorded(database, actor, settings.site.name, "db roles")
+        # The role first, as every command (on SQLite install_roles then says why there
+        # is nothing to do).
+        database.require_file()
+        actor = Actor(os_user(), globals_of(ctx).actor, login_of(database))
+        require_role_if_recorded(database, actor, settings.site.name, "db roles")
         done = install_roles(database)
     finally:
         database.dispose()

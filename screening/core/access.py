@@ -25,9 +25,10 @@ ROLE_JOBS = {
 
 EVERYONE = frozenset(ROLES)
 
-# Commands that open no clinic records need no role: `config check` reads only the
-# file, `demo` makes a clinic of its own, and `init` makes a new one (its user becomes
-# its first admin; on a ledger that has admins already, init asks for one of them).
+# Commands that open no clinic records need no role: `config check` and `schedule unit`
+# read only the config, `demo` makes a clinic of its own, and `init` makes a new one
+# (its user becomes its first admin; a new site in a database that has admins already
+# needs one of them).
 NO_ROLE: frozenset[str] = frozenset()
 
 
@@ -48,7 +49,7 @@ COMMANDS: dict[str, frozenset[str]] = {
     "policy show": EVERYONE,
     "policy simulate": _roles(ADMIN, CLINICIAN, AUDITOR),
     "schedule next": EVERYONE,
-    "schedule unit": _roles(ADMIN),
+    "schedule unit": NO_ROLE,
     # the daily job draws and delivers the list: the login it runs as needs staff
     "schedule run": _roles(STAFF),
     # who may do what

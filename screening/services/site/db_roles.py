@@ -42,16 +42,14 @@ from screening.errors import BadInput, EnvironmentProblem, NotPermitted
 ROLES = ("admin", "staff", "clinician", "auditor")
 WORKING = ("admin", "staff", "clinician")
 
-# Columns the auditor may not read: names and codes, free text (which may name anyone),
-# and the salts that would let a guess be checked against a digest in the ledger.
+# Columns the auditor may not read: what names or describes a client (names, codes,
+# free text about a client or their specimen, and the salts of those digests) and the
+# staff's names. What describes the clinic (why it closed, why a draw was late, a change
+# of time zone) stays readable: the auditor's own commands weigh it.
 IDENTIFIED: dict[str, tuple[str, ...]] = {
     "clients": ("code", "name", "salt", "discharge_reason"),
     "staff_names": ("name",),
-    "site_zones": ("reason",),
     "holds": ("reason", "change_reason", "salt"),
-    "closures": ("reason", "withdrawn_reason", "salt"),
-    "draws": ("late_reason", "salt"),
-    "draw_amendments": ("reason", "salt"),
     "screenings": ("note", "status_note", "approved_by", "reversal_approver", "salt"),
     "results": ("collector", "observed_reason", "late_reason", "salt"),
     "result_versions": ("note", "override_reason"),
