@@ -413,9 +413,10 @@ def _with_roles(made: Clinic) -> Iterator[Clinic]:
 
 def _warm_the_daily_job() -> None:
     """What `schedule run` imports, imported here (see WARM_UP)."""
+    import concurrent.futures.thread  # noqa: F401
+
     import apscheduler.schedulers.blocking  # type: ignore[import-untyped]  # noqa: F401
     import apscheduler.triggers.interval  # type: ignore[import-untyped]  # noqa: F401
-    import concurrent.futures.thread  # noqa: F401
 
     import screening.render.day_list  # noqa: F401
     import screening.services.daily.delivery  # noqa: F401
