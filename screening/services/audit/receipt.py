@@ -20,24 +20,31 @@ from screening.core.selection import day_seed, parse_fraction, score
 from screening.core.wording import plural, times
 from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput
+from screening.services.access.viewing import sees_codes, viewing
 from screening.services.plumbing.context import Context
-from screening.services.records.clients import find
+from screening.services.records.clients import find_uid_or_code
 
 _LEDGER = table_of(LedgerRow)
 SPACE = 2**256
 
 
 def explain(
-    ctx: Context, code: str, start: str | None = None, end: str | None = None
+    ctx: Context, client_id: str, start: str | None = None, end: str | None = None
 ) -> dict[str, Any]:
+    """The receipt of the client whose uid or code is ``client_id``. It names them by
+    code for those who may see codes, by uid for an auditor (core/access.py); naming a
+    client by code, given or shown, is recorded as a read of their chart."""
     try:
         first = validate.parse_date(start, "--from") if start else date.min
         last = validate.parse_date(end, "--to") if end else ctx.today
     except validate.Invalid as error:
         raise BadInput(str(error)) from None
-    with ctx.database.read() as session:
-        client = find(session, ctx.site, code)
+    named = sees_codes(ctx)
+    with viewing(ctx, "audit explain") as (session, shown):
+        client = find_uid_or_code(session, ctx.site, client_id, hint=named)
         uid = client.uid
+        if named or client_id.strip() != uid:
+            shown.add(uid)
         # The uid is unique: a text match finds the draws that name the client without
         # parsing every draw of the site.
         draws = session.execute(
@@ -86,7 +93,8 @@ def explain(
     pmf = poisson_binomial(probabilities)
     chance = at_least(pmf, observed) if eligible else None
     return {
-        "code": client.code,
+        "code": client.code if named else None,
+        "uid": uid,
         "days": sorted(days.values(), key=lambda d: d["date"]),
         "eligible_days": len(eligible),
         "expected_random": round(mean(probabilities), 2),

@@ -100,6 +100,26 @@ def checked(call: Callable[..., Any], *args: Any) -> Any:
         raise BadInput(str(error)) from None
 
 
+def find_uid_or_code(session: Session, site: str, text: str, hint: bool = True) -> Client:
+    """The client whose uid is ``text`` (as the ledger and the auditor's outputs name
+    them), or else whose code it is (``find``); without ``hint``, a code that matches
+    none is refused without naming any (an auditor sees uids only)."""
+    row = session.exec(
+        select(Client).where(Client.site == site, Client.uid == text.strip())
+    ).first()
+    if row is not None:
+        return row
+    if not hint:
+        found = session.exec(select(Client).where(Client.site == site, Client.code == text)).first()
+        if found is None:
+            raise BadInput(
+                f"no client with uid or code {text.strip()!r} at site {site!r}; give a uid as "
+                "`screening audit fairness --json` lists them"
+            )
+        return found
+    return find(session, site, text)
+
+
 def find(session: Session, site: str, code: str) -> Client:
     """The client whose code is ``code``: exactly, or else case and surrounding spaces
     aside when that names one client only (codes are unique as typed, so C-113 and
