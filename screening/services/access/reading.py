@@ -28,7 +28,7 @@ from screening.errors import BadInput
 from screening.services.access.viewing import sees_codes
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.ledger import as_utc
-from screening.services.records.clients import find_uid_or_code
+from screening.services.records.clients import uid_and_code
 
 _LEDGER = table_of(LedgerRow)
 DRAWS = ("draw", "draw_amend")
@@ -55,7 +55,8 @@ def access_log(
     client's chart, every draw that listed them and every entry about them; with
     ``user`` (a login or --actor name), every read and draw that person made. Clients are
     named by uid ("clients"), and for a user who may see codes by code too ("codes", in
-    the same order)."""
+    the same order); staff by name, or for an auditor (who may not read staff names) by
+    a pseudonym, the person asked about by ``user`` aside."""
     if (client is None) == (user is None):
         raise BadInput("give --client CODE_OR_UID or --user NAME (one of them)")
     first, last = _day(start, "--from"), _day(end, "--to")
@@ -70,12 +71,16 @@ def access_log(
     named = sees_codes(ctx)
     with ctx.database.read() as session:
         if client is not None:
-            found = find_uid_or_code(session, ctx.site, client, hint=named)
-            entries = _about(session, window, found.uid)
+            uid, _ = uid_and_code(session, ctx.site, client, codes=named)
+            entries = _about(session, window, uid)
+            names = _staff(session, ctx.site) if named else {}
         else:
             assert user is not None
-            entries = _by(session, window, _salt(session, ctx.site), user.strip())
-        names = _staff(session, ctx.site)
+            salt = _salt(session, ctx.site)
+            entries = _by(session, window, salt, user.strip())
+            # The person asked about is named as asked, whoever reads this.
+            names = _staff(session, ctx.site) if named else {}
+            names[private_digest(salt, user.strip()) or ""] = user.strip()
         codes = _codes(session, ctx.site) if named else None
     return [_row(seq, at, document, names, codes, zone) for seq, at, document in entries]
 
@@ -178,8 +183,10 @@ def _row(
     actor, kind, body = document["actor"], document["kind"], document["body"]
 
     def name(field: str) -> str | None:
+        # An auditor, who may not read staff names (on PostgreSQL the column is not
+        # theirs), sees a pseudonym, as `audit fairness` shows approvers.
         digest = actor.get(field)
-        return None if digest is None else names.get(digest, digest)
+        return None if digest is None else names.get(digest, f"staff {digest[:8]}")
 
     if kind == "viewed":
         action, command, uids = "viewed", body["command"], _clients(document)

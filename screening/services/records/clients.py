@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from screening.core import validate
 from screening.core.canonical import private_digest
@@ -100,24 +101,33 @@ def checked(call: Callable[..., Any], *args: Any) -> Any:
         raise BadInput(str(error)) from None
 
 
-def find_uid_or_code(session: Session, site: str, text: str, hint: bool = True) -> Client:
-    """The client whose uid is ``text`` (as the ledger and the auditor's outputs name
-    them), or else whose code it is (``find``); without ``hint``, a code that matches
-    none is refused without naming any (an auditor sees uids only)."""
-    row = session.exec(
-        select(Client).where(Client.site == site, Client.uid == text.strip())
-    ).first()
-    if row is not None:
-        return row
-    if not hint:
-        found = session.exec(select(Client).where(Client.site == site, Client.code == text)).first()
-        if found is None:
+def uid_and_code(
+    session: Session, site: str, text: str, codes: bool = True
+) -> tuple[str, str | None]:
+    """The uid and code of the client ``text`` names: by uid (as the ledger and the
+    auditor's outputs name them), or else by code (``find``). Without ``codes`` (an
+    auditor, who names clients by uid only and on PostgreSQL may not read a code), by
+    uid alone, reading no code."""
+    typed = text.strip()
+    if not codes:
+        uid = session.execute(
+            sa.select(col(Client.uid)).where(col(Client.site) == site, col(Client.uid) == typed)
+        ).scalar()
+        if uid is None:
             raise BadInput(
-                f"no client with uid or code {text.strip()!r} at site {site!r}; give a uid as "
-                "`screening audit fairness --json` lists them"
+                f"no client with uid {typed!r} at site {site!r}; an auditor names clients by "
+                "uid, as `screening audit fairness --json` lists them"
             )
-        return found
-    return find(session, site, text)
+        return uid, None
+    found = session.execute(
+        sa.select(col(Client.uid), col(Client.code)).where(
+            col(Client.site) == site, col(Client.uid) == typed
+        )
+    ).first()
+    if found is not None:
+        return found[0], found[1]
+    row = find(session, site, text)
+    return row.uid, row.code
 
 
 def find(session: Session, site: str, code: str) -> Client:
