@@ -90,26 +90,23 @@ def _instant(day: date, zone: Any) -> datetime:
 
 
 def _about(session: Session, window: Any, uid: str) -> list[tuple[int, Any, dict[str, Any]]]:
-    quoted = json.dumps(uid)
-    found = []
-    for seq, at, canonical in session.execute(
-        sa.select(_LEDGER.c.seq, _LEDGER.c.at, _LEDGER.c.canonical)
-        .where(
+    """Two queries, each on its index, merged by entry: those about the client (the uid
+    column), and the reads and draws whose text names them."""
+    columns = (_LEDGER.c.seq, _LEDGER.c.at, _LEDGER.c.canonical)
+    about = session.execute(sa.select(*columns).where(window, _LEDGER.c.uid == uid)).all()
+    naming = session.execute(
+        sa.select(*columns).where(
             window,
-            sa.or_(
-                _LEDGER.c.uid == uid,
-                sa.and_(
-                    _LEDGER.c.kind.in_(("viewed", *DRAWS)), _LEDGER.c.canonical.contains(quoted)
-                ),
-            ),
+            _LEDGER.c.kind.in_(("viewed", *DRAWS)),
+            _LEDGER.c.canonical.contains(json.dumps(uid), autoescape=True),
         )
-        .order_by(_LEDGER.c.seq)
-    ):
+    ).all()
+    found = [(seq, at, json.loads(canonical)) for seq, at, canonical in about]
+    for seq, at, canonical in naming:
         document = json.loads(canonical)
-        if document["kind"] in ("viewed", *DRAWS) and uid not in _clients(document):
-            continue  # the uid is elsewhere in the entry (a draw's pool)
-        found.append((seq, at, document))
-    return found
+        if uid in _clients(document):  # not only in a draw's pool
+            found.append((seq, at, document))
+    return sorted(found, key=lambda entry: entry[0])
 
 
 def _by(
@@ -125,8 +122,8 @@ def _by(
             window,
             _LEDGER.c.kind.in_(("viewed", *DRAWS)),
             sa.or_(
-                _LEDGER.c.canonical.contains(json.dumps(digest)),
-                _LEDGER.c.canonical.contains(json.dumps(user)),
+                _LEDGER.c.canonical.contains(json.dumps(digest), autoescape=True),
+                _LEDGER.c.canonical.contains(json.dumps(user), autoescape=True),
             ),
         )
         .order_by(_LEDGER.c.seq)
