@@ -10,7 +10,10 @@ from tests.conftest import ME, Clinic
 
 
 def _last_entry(clinic: Clinic) -> dict:
-    (text,) = clinic.sql("SELECT canonical FROM ledger ORDER BY seq DESC LIMIT 1")[0]
+    """The last entry that changed something (reads since leave `viewed` entries)."""
+    (text,) = clinic.sql(
+        "SELECT canonical FROM ledger WHERE kind <> 'viewed' ORDER BY seq DESC LIMIT 1"
+    )[0]
     return json.loads(text)
 
 

@@ -191,6 +191,35 @@ def test_the_auditors_verify_compares_what_it_may_read_and_passes(network: Netwo
         network.sql("UPDATE clients SET track = 'morning' WHERE code = 'S-2'")
 
 
+def test_reads_are_logged_by_their_logins_and_the_auditor_reads_the_log_by_uid(
+    network: Network,
+) -> None:
+    import json
+
+    staff, auditor = network.login("staff", "north"), network.login("auditor", "north")
+    (uid,) = network.sql("SELECT uid FROM clients WHERE code = 'N-1'")[0]
+    # A staff login's read writes its own `viewed` entry (INSERT on the ledger is theirs).
+    network.ok("north", "clients", "show", "N-1", url=network.url_of(staff))
+    as_auditor = network.url_of(auditor)
+    # The auditor explains and reads the log by uid, reading no code or staff name.
+    explained = json.loads(
+        network.ok("north", "audit", "explain", uid, "--json", url=as_auditor).stdout
+    )
+    assert explained["uid"] == uid and explained["code"] is None
+    by_code = network.run("north", "audit", "explain", "N-1", url=as_auditor)
+    assert by_code.exit_code == 2 and "by uid" in by_code.stderr
+    rows = json.loads(
+        network.ok("north", "audit", "access", "--client", uid, "--json", url=as_auditor).stdout
+    )
+    shown = [r for r in rows if r["command"] == "clients show"]
+    assert shown and shown[-1]["clients"] == [uid] and "codes" not in shown[-1]
+    assert shown[-1]["user"].startswith("staff ")  # a pseudonym: the names are not theirs
+    mine = json.loads(
+        network.ok("north", "audit", "access", "--user", staff, "--json", url=as_auditor).stdout
+    )
+    assert [(r["user"], r["command"]) for r in mine] == [(staff, "clients show")]
+
+
 def test_db_roles_again_changes_nothing_and_a_login_leaves_its_group(network: Network) -> None:
     clinician = network.login("clinician", "south")
     network.ok("north", "db", "roles")  # idempotent: the roles are there already

@@ -262,6 +262,18 @@ def test_the_list_is_delivered_to_files_and_a_command(
         )
     }
     assert codes == drawn
+    # The list delivered is recorded as read by the job's user, once for both channels.
+    (text,) = clinic.sql("SELECT canonical FROM ledger WHERE kind = 'viewed'")[0]
+    (scheduler,) = clinic.sql("SELECT digest FROM staff_names WHERE name = 'scheduler'")[0]
+    entry = json.loads(text)
+    uids = sorted(
+        uid
+        for (uid,) in clinic.sql(
+            "SELECT c.uid FROM screenings s JOIN clients c ON c.id = s.client_id"
+        )
+    )
+    assert entry["body"]["command"] == "schedule run" and entry["body"]["clients"] == uids
+    assert entry["actor"]["os_digest"] == scheduler
     log = capsys.readouterr().err
     assert "delivered the list of 2026-11-23: files" in log
     assert "delivered the list of 2026-11-23: the command" in log

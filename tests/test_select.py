@@ -75,7 +75,11 @@ def test_select_draws_once_and_the_outcomes_follow_the_key(site: Clinic) -> None
     with freeze_time("2026-11-23T20:00:00Z"):
         again = site.ok("select", "--json")
     assert json.loads(again.stdout)["selected"] == drawn["selected"]
-    assert site.sql("SELECT count(*) FROM ledger")[0][0] == size, "a second select wrote"
+    # Nothing drawn again: the only entry is the record that the list was shown again.
+    later = site.sql("SELECT kind, canonical FROM ledger WHERE seq > :s ORDER BY seq", s=size)
+    assert [kind for kind, _ in later] == ["viewed"], "a second select drew"
+    shown = json.loads(later[0][1])["body"]
+    assert shown == {"command": "select", "clients": sorted(s["uid"] for s in body["selected"])}
     assert site.sql("SELECT count(*) FROM draws") == [(1,)]
 
 

@@ -1,4 +1,4 @@
-"""`audit verify`, `audit checkpoint`."""
+"""`audit verify`, `checkpoint`, `reveal`, `explain`, `fairness`, `export` and `access`."""
 
 from __future__ import annotations
 
@@ -134,7 +134,12 @@ def reveal(ctx: typer.Context) -> None:
 @handle_errors
 def explain(
     ctx: typer.Context,
-    code: Annotated[str, typer.Argument(help="The clinic's client code.")],
+    code: Annotated[
+        str,
+        typer.Argument(
+            metavar="CLIENT", help="The client's uid (as the auditor's outputs name them) or code."
+        ),
+    ],
     start: options.FromOpt = None,
     end: options.LastOpt = None,
     format: options.TextJsonFormat = None,
@@ -227,6 +232,65 @@ def export(
             f"{'names' if done['staff_names'] == 1 else 'name'} staff in clear text; "
             f"{done['folder']}/STAFF-NAMES.txt tells the recipient how to handle them"
         )
+
+
+ACCESS_COLUMNS = [
+    ("entry", "entry"),
+    ("at", "when"),
+    ("user", "user"),
+    ("as", "as"),
+    ("action", "did"),
+    ("command", "command"),
+    ("clients", "clients (uid)"),
+]
+
+
+@audit_app.command("access")
+@handle_errors
+def access(
+    ctx: typer.Context,
+    client: Annotated[
+        str | None,
+        typer.Option(
+            "--client",
+            metavar="CODE_OR_UID",
+            help="Who looked at this client's chart, and when (with the draws that listed "
+            "them and the entries that changed their record).",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            metavar="NAME",
+            help="What this person opened: a login (the OS user, or the PostgreSQL login) "
+            "or an --actor name.",
+        ),
+    ] = None,
+    start: options.FromOpt = None,
+    end: options.LastOpt = None,
+    format: options.TableFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
+) -> None:
+    """The access log: each read of identified data (who, when, which command, which
+    clients, by uid), from the ledger; give --client or --user."""
+    from screening.errors import BadInput
+    from screening.services.access import access_log
+
+    if (client is None) == (user is None):
+        raise BadInput("give --client CODE_OR_UID or --user NAME (one of them)")
+    form, context, file = options.opened(ctx, format, as_json, out)
+    start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
+    rows = access_log(context, client, user, start, end)
+    # By code for those who may see codes (the uids stay in JSON and CSV); an auditor's
+    # rows name uids only.
+    columns = ACCESS_COLUMNS
+    if any("codes" in row for row in rows):
+        codes = [("codes", "clients")]
+        columns = ACCESS_COLUMNS[:-1] + codes if form == "text" else ACCESS_COLUMNS + codes
+    with options.delivered(file, "the access log"):
+        options.emit_table(rows, columns, form, empty="no access recorded")
 
 
 def register(app: typer.Typer) -> None:

@@ -111,7 +111,7 @@ def print_explanation(data: dict[str, Any], as_json: bool) -> None:
     emit_rows(
         rows,
         [("date", "date"), ("p", "chance"), ("number", "number drawn"), ("selected", "selected")],
-        title=f"Draws for {data['code']}",
+        title=f"Draws for {data['code'] or data['uid']}",
         empty="no draws in the period",
     )
     import textwrap

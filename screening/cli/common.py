@@ -303,7 +303,8 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
     now = datetime.now(UTC)
     actor = Actor(os_user(), options.actor, login_of(database))
     # Before any work, and before the upkeep below writes anything (core/access.py).
-    roles = require_role(database, actor, settings.site.name, command_name(ctx))
+    command = command_name(ctx)
+    roles = require_role(database, actor, settings.site.name, command)
     settings, notices = settle(database, settings, actor, now, check_zone=check_zone)
     if notices:
         from screening.render.output import message
@@ -317,6 +318,7 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
         now=now,
         today=now.astimezone(settings.zone).date(),
         roles=frozenset(roles),
+        command=command,
     )
 
 

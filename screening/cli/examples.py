@@ -98,7 +98,14 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
     ),
     ("audit", "checkpoint"): ("screening audit checkpoint > /media/usb/checkpoint.txt",),
     ("audit", "reveal"): ("screening audit reveal",),
-    ("audit", "explain"): ("screening audit explain C-103",),
+    ("audit", "explain"): (
+        "screening audit explain C-103",
+        "screening audit explain 0b7e6c1e-3f5a-4d2b-9c61-2a8f4e0d9b57 --json",
+    ),
+    ("audit", "access"): (
+        "screening audit access --client C-103",
+        "screening audit access --user jlee --from 2026-11-01 --to 2026-11-30 --format csv",
+    ),
     ("audit", "fairness"): ("screening audit fairness --from 2026-01-01",),
     ("audit", "export"): (
         'screening audit export /media/usb/export-2026-11 --to "State Auditor" --purpose audit',

@@ -1,5 +1,5 @@
 """The replay itself: each ledger entry, in order, checked and handed to the part that
-keeps what it says (sites, roster, draws, screenings)."""
+keeps what it says (sites, roster, draws, screenings) or checks it (reads)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from screening.core.replay.draws import Draws
 from screening.core.replay.roster import Roster
 from screening.core.replay.screenings import Screenings
 from screening.core.replay.sites import Sites
+from screening.core.replay.views import Views
 
 
-class Replay(Sites, Roster, Draws, Screenings):
+class Replay(Sites, Roster, Draws, Screenings, Views):
     """The state the ledger describes, built one entry at a time by ``take``; ``finish``
     replays the draws still waiting for their key."""
 

@@ -20,24 +20,31 @@ from screening.core.selection import day_seed, parse_fraction, score
 from screening.core.wording import plural, times
 from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput
+from screening.services.access.viewing import sees_codes, viewing
 from screening.services.plumbing.context import Context
-from screening.services.records.clients import find
+from screening.services.records.clients import uid_and_code
 
 _LEDGER = table_of(LedgerRow)
 SPACE = 2**256
 
 
 def explain(
-    ctx: Context, code: str, start: str | None = None, end: str | None = None
+    ctx: Context, client_id: str, start: str | None = None, end: str | None = None
 ) -> dict[str, Any]:
+    """The receipt of the client whose uid or code is ``client_id``. It names them by
+    code too for those who may see codes, recorded then as a read of their chart; an
+    auditor (core/access.py) names and sees them by uid only, and nothing identified is
+    shown to record."""
     try:
         first = validate.parse_date(start, "--from") if start else date.min
         last = validate.parse_date(end, "--to") if end else ctx.today
     except validate.Invalid as error:
         raise BadInput(str(error)) from None
-    with ctx.database.read() as session:
-        client = find(session, ctx.site, code)
-        uid = client.uid
+    named = sees_codes(ctx)
+    with viewing(ctx, "audit explain") as (session, shown):
+        uid, code = uid_and_code(session, ctx.site, client_id, codes=named)
+        if named:  # the code shown beside the draws: a read of the chart
+            shown.add(uid)
         # The uid is unique: a text match finds the draws that name the client without
         # parsing every draw of the site.
         draws = session.execute(
@@ -86,7 +93,8 @@ def explain(
     pmf = poisson_binomial(probabilities)
     chance = at_least(pmf, observed) if eligible else None
     return {
-        "code": client.code,
+        "code": code,
+        "uid": uid,
         "days": sorted(days.values(), key=lambda d: d["date"]),
         "eligible_days": len(eligible),
         "expected_random": round(mean(probabilities), 2),

@@ -16,6 +16,7 @@ from screening.core import validate
 from screening.core.canonical import canonical_text
 from screening.db.models import Client, Hold, Screening, flushed_id
 from screening.errors import BadInput
+from screening.services.access.viewing import viewing
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.ledger import LedgerWriter, new_salt
 from screening.services.records.clients import (
@@ -152,7 +153,7 @@ def listing(
         raise BadInput(f"unknown status {status!r}; use active or discharged")
     if track is not None:
         track = checked(validate.track, ctx.settings, track)
-    with ctx.database.read() as session:
+    with viewing(ctx, "clients list") as (session, shown):
         query = select(Client).where(Client.site == ctx.site)
         if status:
             query = query.where(Client.status == status)
@@ -160,6 +161,7 @@ def listing(
             query = query.where(Client.track == track)
         vocabulary = ctx.settings.vocabulary
         rows = list(session.exec(query.order_by(Client.code)))
+        shown.update(row.uid for row in rows)
         problems: dict[str, list[str]] = {}
         for problem in medication_problems(vocabulary, rows):
             problems.setdefault(problem["code"], []).append(problem["problem"])
@@ -172,8 +174,9 @@ def listing(
 def show(ctx: Context, code: str) -> dict[str, Any]:
     from screening.services.clients.holds import hold_view
 
-    with ctx.database.read() as session:
+    with viewing(ctx, "clients show") as (session, shown):
         row = find(session, ctx.site, code)
+        shown.add(row.uid)
         holds = session.exec(
             select(Hold).where(Hold.client_id == row.id).order_by(col(Hold.starts_on))
         ).all()

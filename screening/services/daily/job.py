@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -76,10 +76,11 @@ def draw_if_due(ctx: Context) -> Any:
     """Today's draw once the run time has passed; the DrawView when this call made it,
     None when it is not time yet or the day is already drawn."""
     from screening.services import draws
+    from screening.services.draws.view import drawn
 
     if ctx.now < run_time_today(ctx.settings, ctx.today):
         return None
-    if draws.today(ctx) is not None:
+    if drawn(ctx, ctx.today):
         return None
     view = draws.select_day(ctx)
     return view if view.created else None
@@ -226,21 +227,28 @@ class DailyJob:
         wanted = channels(settings)
         if not wanted:
             return
-        try:
-            view = draws.today(ctx)
-        except Exception as error:
-            log.error("cannot read today's list to deliver it: %s", _reason(error))
-            return
-        if view is None:
-            return
         with Deliveries(settings, ctx.now) as book:
+            due = []
             for channel in wanted:
-                state = book.state(view.day, channel)
+                state = book.state(ctx.today, channel)
                 if state.done or state.gave_up(settings):
                     continue
                 if state.next_at is not None and state.next_at > ctx.now:
                     self._plan_retry(state.next_at)
                     continue
+                due.append(channel)
+            if not due:
+                return
+            # Read (and recorded as read by the job's user: services/access/viewing.py)
+            # only when some channel is to have it.
+            try:
+                view = draws.today(replace(ctx, command="schedule run"))
+            except Exception as error:
+                log.error("cannot read today's list to deliver it: %s", _reason(error))
+                return
+            if view is None:
+                return
+            for channel in due:
                 try:
                     what = deliver(settings, view, channel, self.list_files)
                 except Exception as error:  # every channel is tried, whatever one does

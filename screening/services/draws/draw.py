@@ -29,6 +29,7 @@ from screening.core.selection import (
 from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening, table_of
 from screening.db.row_ids import give_ids
 from screening.errors import BadInput, CheckFailed
+from screening.services.access.viewing import record_view, viewing
 from screening.services.draws.pool import candidates, closed_on, recorded_policy
 from screening.services.draws.view import DrawView, find_draw, view
 from screening.services.plumbing.context import Context
@@ -46,32 +47,42 @@ def select_day(
     """``screening select``: today's draw (made once), a late pool correction (``amend``)
     or a missed day's draw (``late``)."""
     day, why = _target_day(ctx, amend, late, reason)
+    # A draw made now names whom it selected, and who drew them, in its own entry; a
+    # draw shown again, or amended, is recorded as read (services/access/viewing.py).
     if not amend:
-        with ctx.database.read() as session:
+        with viewing(ctx, "select") as (session, shown):
             existing = find_draw(session, ctx.site, day)
             if existing is not None:
-                return view(session, ctx, existing)
+                return view(session, ctx, existing, shown=shown)
     with writing(ctx) as (session, writer):
+        listed: set[str] = set()
         existing = find_draw(session, ctx.site, day)
         if existing is not None and not amend:
             # Another process drew while we waited for the lock: show theirs.
-            return view(session, ctx, existing)
+            theirs = view(session, ctx, existing, shown=listed)
+            record_view(writer, ctx.site, ctx.command or "select", listed)
+            return theirs
         if existing is None and amend:
             raise BadInput(f"there is no draw for {day} to amend; run `screening select` first")
         master = _master(ctx, session, day)
+        amended: Draw | None = None
         if existing is None:
             draw = _draw(session, writer, ctx, day, master, why if late else None)
         else:
             assert why is not None  # --amend asks for its reason (_target_day)
             amended = _amend(session, writer, ctx, existing, master, why)
-            if amended is None:
-                return DrawView(**{**view(session, ctx, existing).__dict__, "unchanged": True})
-            draw = amended
+            draw = amended or existing
         if late is not None:
             # The day is over: its key can be revealed at once, like any past day's.
             reveal_due(session, writer, ctx.settings, ctx.today, master)
         session.flush()
-        result = view(session, ctx, draw)
+        result = view(session, ctx, draw, shown=listed)
+        if existing is None:
+            return DrawView(**{**result.__dict__, "created": True})
+        # An amendment names whom it added; the list shows everyone drawn that day.
+        record_view(writer, ctx.site, ctx.command or "select", listed)
+        if amended is None:
+            return DrawView(**{**result.__dict__, "unchanged": True})
         return DrawView(**{**result.__dict__, "created": True})
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening, table_of
+from screening.services.access.viewing import viewing
 from screening.services.draws.pool import closed_on
 from screening.services.plumbing.context import Context
 from screening.services.records.screenings import shown_status
@@ -65,8 +66,14 @@ def find_draw(session: Session, site: str, day: date) -> Draw | None:
 
 
 def view(
-    session: Session, ctx: Context, draw: Draw, everything_of_the_day: bool = False
+    session: Session,
+    ctx: Context,
+    draw: Draw,
+    everything_of_the_day: bool = False,
+    shown: set[str] | None = None,
 ) -> DrawView:
+    """The draw as staff see it; ``shown`` collects the uids of the clients it lists
+    (for the access log: services/access/viewing.py)."""
     body = json.loads(
         session.execute(
             sa.select(_LEDGER.c.canonical).where(_LEDGER.c.seq == draw.ledger_seq)
@@ -93,6 +100,8 @@ def view(
         .where(which if everything_of_the_day else drawn, Client.site == draw.site)
         .order_by(col(Screening.draw_id).is_(None), Client.code, col(Screening.id))
     ).all():
+        if shown is not None:
+            shown.add(client.uid)
         due = screening.due_by.astimezone(zone)
         rows.append(
             {
@@ -122,8 +131,16 @@ def view(
 
 
 def today(ctx: Context) -> DrawView | None:
-    with ctx.database.read() as session:
+    """Today's list, recorded as read by whoever reads it (`today`, or the daily job
+    that delivers it)."""
+    with viewing(ctx, "today") as (session, shown):
         draw = find_draw(session, ctx.site, ctx.today)
         if draw is None:
             return None
-        return view(session, ctx, draw, everything_of_the_day=True)
+        return view(session, ctx, draw, everything_of_the_day=True, shown=shown)
+
+
+def drawn(ctx: Context, day: date) -> bool:
+    """Whether ``day`` has its draw (nothing of it read, so nothing recorded)."""
+    with ctx.database.read() as session:
+        return find_draw(session, ctx.site, day) is not None

@@ -36,6 +36,9 @@ class Context:
     today: date  # the date at the site, in its time zone
     # The roles the user holds at the site (core/access.py), checked before the command.
     roles: frozenset[str] = frozenset()
+    # The command as core/access.py names it ("results list"): what a `viewed` entry
+    # says was run (services/access/viewing.py).
+    command: str = ""
 
     def __post_init__(self) -> None:
         # The ledger records whole seconds: every decision the command makes (late,

@@ -18,6 +18,7 @@ from screening.core.selection import WEEKDAYS
 from screening.core.timeline import Facts, ScreeningFact, strip
 from screening.db.models import Client, Closure, Hold, LedgerRow, Result, Screening, table_of
 from screening.errors import BadInput
+from screening.services.access.viewing import viewing
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import as_it_stood
 from screening.services.progress.facts import screening_facts
@@ -60,9 +61,10 @@ def timeline(
     """``screening timeline CODE``: header, strip, events and measures for one client."""
     zone = ctx.settings.zone
     policy = ctx.settings.results.missed_counts_as
-    with ctx.database.read() as session:
+    with viewing(ctx, "timeline") as (session, shown):
         client = find(session, ctx.site, code)
         first, last = _range(ctx, client, start, end)
+        shown.add(client.uid)
         # A past day shows the record as it stood at the end of that day, as `report team
         # --date` does: the same measures for the same client and day.
         as_of = as_it_stood(ctx, last)

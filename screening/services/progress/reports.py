@@ -28,6 +28,7 @@ from screening.db.models import (
     table_of,
 )
 from screening.errors import BadInput
+from screening.services.access.viewing import viewing
 from screening.services.draws import NoDraw, why_no_draw
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import as_it_stood
@@ -65,12 +66,13 @@ def team(
     active = select(Client.id).where(
         Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
     )
-    with ctx.database.read() as session:
+    with viewing(ctx, "report team") as (session, shown):
         clients = session.exec(
             select(Client).where(
                 Client.site == ctx.site, Client.status == "active", Client.admitted_on <= day
             )
         ).all()
+        shown.update(client.uid for client in clients)
         instant = as_it_stood(ctx, day)
         facts = screening_facts(session, ctx, active, instant)
         late_days: dict[int, list[date]] = defaultdict(list)
@@ -195,7 +197,7 @@ def reconcile(
     first = _day(start, "--from", last - timedelta(days=13))
     if first > last:
         raise BadInput(f"--from {first} is after --to {last}")
-    with ctx.database.read() as session:
+    with viewing(ctx, "report reconcile") as (session, shown):
         draws = {
             d.day: d
             for d in session.exec(
@@ -207,6 +209,16 @@ def reconcile(
             .join(Client, col(Client.id) == Screening.client_id)
             .where(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
         ).all()
+        # No code or name is shown, but a day's counts and excusals (a hold's reason, who
+        # approved) are about the clients screened that day: recorded as read.
+        shown.update(
+            session.exec(
+                select(Client.uid)
+                .join(Screening, col(Screening.client_id) == Client.id)
+                .where(Client.site == ctx.site, Screening.day >= first, Screening.day <= last)
+                .distinct()
+            ).all()
+        )
         in_range = sa.and_(
             col(Client.site) == ctx.site, col(Screening.day) >= first, col(Screening.day) <= last
         )

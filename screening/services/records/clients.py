@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from screening.core import validate
 from screening.core.canonical import private_digest
@@ -98,6 +99,35 @@ def checked(call: Callable[..., Any], *args: Any) -> Any:
         return call(*args)
     except validate.Invalid as error:
         raise BadInput(str(error)) from None
+
+
+def uid_and_code(
+    session: Session, site: str, text: str, codes: bool = True
+) -> tuple[str, str | None]:
+    """The uid and code of the client ``text`` names: by uid (as the ledger and the
+    auditor's outputs name them), or else by code (``find``). Without ``codes`` (an
+    auditor, who names clients by uid only and on PostgreSQL may not read a code), by
+    uid alone, reading no code."""
+    typed = text.strip()
+    if not codes:
+        uid = session.execute(
+            sa.select(col(Client.uid)).where(col(Client.site) == site, col(Client.uid) == typed)
+        ).scalar()
+        if uid is None:
+            raise BadInput(
+                f"no client with uid {typed!r} at site {site!r}; an auditor names clients by "
+                "uid, as `screening audit fairness --json` lists them"
+            )
+        return uid, None
+    found = session.execute(
+        sa.select(col(Client.uid), col(Client.code)).where(
+            col(Client.site) == site, col(Client.uid) == typed
+        )
+    ).first()
+    if found is not None:
+        return found[0], found[1]
+    row = find(session, site, text)
+    return row.uid, row.code
 
 
 def find(session: Session, site: str, code: str) -> Client:

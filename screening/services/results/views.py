@@ -12,6 +12,7 @@ from screening.core import validate
 from screening.core.interpret import AnalyteOutcome, Reading, counts_as, read_result
 from screening.db.models import Client, LedgerRow, Result, ResultVersion, Screening
 from screening.errors import BadInput
+from screening.services.access.viewing import viewing
 from screening.services.plumbing.context import Context
 from screening.services.records.clients import find
 from screening.services.records.screenings import STATUSES, shown_status
@@ -50,13 +51,13 @@ def listing(
 ) -> list[dict[str, Any]]:
     """Screenings with their current result and reading, oldest first."""
     first, last = _day(start, "--from"), _day(end, "--to")
-    shown = (*STATUSES, "overdue")
+    statuses = (*STATUSES, "overdue")
     if status is not None:
         try:
-            status = validate.choice(status, shown, "--status")
+            status = validate.choice(status, statuses, "--status")
         except validate.Invalid as error:
             raise BadInput(str(error)) from None
-    with ctx.database.read() as session:
+    with viewing(ctx, "results list") as (session, shown):
         query = (
             select(Screening, Client)
             .join(Client, col(Client.id) == Screening.client_id)
@@ -77,6 +78,7 @@ def listing(
         rows = session.exec(
             query.order_by(col(Screening.day), col(Client.code), col(Screening.id))
         ).all()
+        shown.update(client.uid for _, client in rows)
         return [_row(session, ctx, screening, client) for screening, client in rows]
 
 
@@ -132,13 +134,14 @@ def _row(session: Session, ctx: Context, screening: Screening, client: Client) -
 
 def pending(ctx: Context) -> list[dict[str, Any]]:
     zone = ctx.settings.zone
-    with ctx.database.read() as session:
+    with viewing(ctx, "results pending") as (session, shown):
         rows = session.exec(
             select(Screening, Client)
             .join(Client, col(Client.id) == Screening.client_id)
             .where(Client.site == ctx.site, Screening.status == "pending")
             .order_by(col(Screening.due_by), col(Client.code))
         ).all()
+        shown.update(c.uid for _, c in rows)
         return [
             {
                 "screening": s.id,
@@ -157,8 +160,9 @@ def pending(ctx: Context) -> list[dict[str, Any]]:
 def show(ctx: Context, result_id: int | str) -> dict[str, Any]:
     """One result: the collection, what it says now, and every earlier version."""
     zone = ctx.settings.zone
-    with ctx.database.read() as session:
+    with viewing(ctx, "results show") as (session, shown):
         result, screening, client = find_result(session, ctx, result_id)
+        shown.add(client.uid)
         versions = session.exec(
             select(ResultVersion)
             .where(ResultVersion.result_id == result.id)
