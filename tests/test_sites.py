@@ -16,7 +16,7 @@ from screening.config import parse
 from screening.core import validate
 from screening.core.canonical import canonical_text, sha256_hex
 from screening.core.policy import zone_change_starts
-from tests.conftest import Clinic
+from tests.conftest import WORKING_ROLES, Clinic
 
 # --- pure -------------------------------------------------------------------------
 
@@ -169,8 +169,12 @@ def _legacy(clinic: Clinic) -> None:
             k=document["kind"],
             s=seq,
         )
-    for table in ("staff_names", "site_zones", "sites"):
+    for table in ("staff_names", "site_zones", "sites", "access_grants"):
         clinic.sql(f"DELETE FROM {table}")
+    # Nor roles: the grants of init and of the fixture are the ledger's last entries.
+    roles = [seq for seq, text in rows if '"kind":"role"' in text]
+    assert roles == [seq for seq, _ in rows][-len(roles) :]
+    clinic.sql("DELETE FROM ledger WHERE kind = 'role'")
     # Such a clinic had no witnesses: the checkpoints init made are of the ledger as it
     # was before this rewrite, and verify would rightly call it replaced.
     shutil.rmtree(clinic.folder / "screening-witness")
@@ -178,10 +182,16 @@ def _legacy(clinic: Clinic) -> None:
 
 def test_an_older_database_adopts_its_site_once(clinic: Clinic) -> None:
     _legacy(clinic)
-    first = clinic.ok("clients", "list")
+    # The first command records the site, and then finds no roles there: a clinic older
+    # than sites is older than roles, and `db upgrade` makes its first admin.
+    first = clinic.run("clients", "list")
     assert "site 'main' is now recorded in the database, with time zone America/New_York" in (
         first.stderr
     )
+    assert first.exit_code == 3 and "site main has no roles recorded yet" in first.stderr
+    upgraded = clinic.ok("db", "upgrade")
+    assert f"you ({clinic.user}) are site main's admin" in upgraded.stderr
+    clinic.ok("access", "grant", clinic.user, *WORKING_ROLES)
     assert "now recorded" not in clinic.ok("clients", "list").stderr
     site = clinic.sql("SELECT canonical FROM ledger WHERE kind = 'site'")
     assert [json.loads(text)["body"] for (text,) in site] == [
@@ -193,6 +203,8 @@ def test_an_older_database_adopts_its_site_once(clinic: Clinic) -> None:
 
 def test_an_export_of_older_entries_naming_staff_needs_consent(clinic: Clinic) -> None:
     _legacy(clinic)
+    clinic.ok("db", "upgrade")  # its first admin (a clinic older than sites had no roles)
+    clinic.ok("access", "grant", clinic.user, *WORKING_ROLES)
     refused = clinic.run("audit", "export", "out", "--to", "State Auditor", "--purpose", "audit")
     assert refused.exit_code == 2
     assert "name staff in clear text" in refused.stderr and "--with-staff-names" in refused.stderr
@@ -264,6 +276,8 @@ def test_an_older_database_keeps_its_ledgers_zone_over_an_edited_config(clinic: 
     assert "with time zone America/New_York (from its ledger)" in result.stderr
     assert "site timezone America/Chicago" in result.stderr
     config.write_text(config.read_text().replace("America/Chicago", "America/New_York"))
+    clinic.ok("db", "upgrade")  # its first admin (a clinic older than sites had no roles)
+    clinic.ok("access", "grant", clinic.user, *WORKING_ROLES)
     clinic.ok("clients", "add", "C-1", "--track", "morning", "--phase", "1")
     assert "ledger intact" in clinic.ok("audit", "verify").stdout
 

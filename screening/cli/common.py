@@ -311,6 +311,9 @@ def open_context(ctx: typer.Context, check_zone: bool = True) -> Context:
 
         for notice in notices:
             message(notice)
+        # The site was recorded just now (a database whose site rows were missing): its
+        # roles are checked again, so that nothing runs without one.
+        roles = require_role(database, actor, settings.site.name, command)
     return Context(
         settings=settings,
         database=database,
