@@ -91,7 +91,8 @@ COMMANDS: dict[str, frozenset[str]] = {
     # the audit
     "audit verify": _roles(ADMIN, AUDITOR),
     "audit checkpoint": _roles(ADMIN, AUDITOR),
-    "audit reveal": _roles(ADMIN, AUDITOR),
+    # reveals the keys of days past, as every write's upkeep does (it changes draws)
+    "audit reveal": _roles(ADMIN, STAFF),
     "audit fairness": _roles(AUDITOR),
     "audit explain": _roles(AUDITOR, CLINICIAN),
     "audit export": _roles(AUDITOR),

@@ -26,7 +26,7 @@ from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.outputs import guard, new_folder_atomically, shown
-from screening.services.records.upkeep import writing
+from screening.services.records.upkeep import recording
 from screening.services.witness import read as witnessed
 
 _LEDGER = table_of(LedgerRow)
@@ -92,7 +92,7 @@ def export(
         raise BadInput(f"{shown(folder)} is not empty; export into a new folder")
     existed, placed = os.path.isdir(real), False
     try:
-        with writing(ctx) as (session, writer):
+        with recording(ctx) as (session, writer):
             count, first, last = clear_staff_names(session)
             if count and not with_staff_names:
                 raise BadInput(

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from screening.config import Settings
+from screening.core.access import ADMIN, CLINICIAN, STAFF
 from screening.core.policy import policy_body, policy_digest
 from screening.core.selection import anchor, chain_length, day_key, next_period, period_of
 from screening.db.models import Draw, LedgerRow, table_of
@@ -170,6 +171,10 @@ def keep_up(session: Session, writer: LedgerWriter, settings: Settings, today: d
     return reveal_due(session, writer, settings, today)
 
 
+# The roles that change the clinic's records, and so keep them up as they write.
+WORKING_ROLES = frozenset({ADMIN, STAFF, CLINICIAN})
+
+
 @contextmanager
 def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
     """One writing transaction with its ledger writer, after the common upkeep; once it
@@ -198,3 +203,19 @@ def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
         session.info[_KEPT_UP] = (ctx.today, ctx.settings)
     # Committed now (or, in a batch, when the batch commits: Database.after_commit).
     after_write(ctx, writer.kinds)
+
+
+@contextmanager
+def recording(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
+    """A transaction that only records what someone did (an export's disclosure), for a
+    user who may change nothing else: the clock is checked as for every write, but none
+    of the clinic's upkeep is made (an auditor's login may not make it on PostgreSQL).
+    A user who holds a working role uses ``writing``, which also keeps the clinic up."""
+    if ctx.roles & WORKING_ROLES or not ctx.roles:
+        with writing(ctx) as opened:
+            yield opened
+        return
+    with ctx.database.write() as session:
+        writer = LedgerWriter(session, ctx.actor, ctx.now, ctx.settings.zone)
+        writer.head()
+        yield session, writer

@@ -9,7 +9,8 @@ with psql gets no further than the CLI.
   never by membership alone, so several clinics' schemas in one database (the test
   suite gives every test its own) share the four names without sharing rows.
 - Privileges: the working roles read and write the domain tables (nothing in the CLI
-  deletes a row); the ledger takes SELECT and INSERT only, so only the schema owner
+  deletes a row); the ledger takes SELECT and INSERT only (the auditor's INSERT only of
+  a disclosure, an export's record), so only the schema owner
   could UPDATE or DELETE it (and its append-only trigger refuses that too); only admin
   writes ``access_grants``; the auditor reads the ledger and every column but names,
   codes, free text and the salts of their digests (``IDENTIFIED``).
@@ -174,7 +175,8 @@ def _grant(connection: sa.Connection, schema: str, tables: dict[str, set[str]]) 
     for table, columns in sorted(tables.items()):
         name = _q(table)
         if table == "ledger":
-            run(f"GRANT SELECT, INSERT ON {name} TO {working}")
+            # The auditor writes one kind of entry: the disclosure of an export.
+            run(f"GRANT SELECT, INSERT ON {name} TO {groups}")
         elif table in READ_ONLY:
             run(f"GRANT SELECT ON {name} TO {working}")
         elif table in ADMIN_WRITES:
@@ -264,7 +266,12 @@ def _policies(connection: sa.Connection, schema: str, tables: dict[str, set[str]
     audits = f"(SELECT {s}.screening_audits())"
     member = f"(SELECT {s}.screening_member())"
     rules: dict[str, tuple[str, str]] = {
-        "ledger": (member, f"site = ANY ({writing})"),
+        # The auditor writes only the disclosure of an export, at its own sites.
+        "ledger": (
+            member,
+            f"site = ANY ({writing}) OR (kind = 'disclosure' AND site = ANY "
+            f"({sites(('auditor',))}))",
+        ),
         # Who holds what is read whole (the CLI names a site's admins to whoever is
         # refused there); written by an admin at their own sites.
         "access_grants": (member, f"site = ANY ({sites(('admin',))})"),
