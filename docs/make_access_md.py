@@ -74,6 +74,25 @@ timelines, reports, exports) records who ran it, when, which command and which c
 evident like every entry, and checked by `audit verify`. `screening audit access
 --client CODE` answers "who looked at this chart, and when"; `screening audit access
 --user NAME` answers "what did this person open".
+
+Like every entry, a `viewed` entry removed from the middle of the ledger breaks the hash
+chain; the newest entries, written since the witnesses' last checkpoint (one is made
+after every draw and once a day), are vouched for only from that next checkpoint on.
+
+## On PostgreSQL, good to know
+
+- An auditor's login is its own: `access grant` refuses to make a login both an auditor
+  and a working role (the server hides names from the auditor's group role by its
+  columns, which a working group's whole rows would get around). The tables' owner may
+  hold every role: it reads everything anyway.
+- The four group roles (`screening_admin`, `screening_staff`, `screening_clinician`,
+  `screening_auditor`) belong to the whole PostgreSQL cluster: keep one screening
+  database (one network of sites) to a cluster, or give each its own logins, since a
+  login's membership made for one applies in another.
+- `db roles` and `db upgrade` change the tables' privileges: the tables' owner runs
+  them (an admin login that is not the owner is told so, exit 3).
+- A job (`schedule run`) whose login loses its role stops drawing and delivering at its
+  next tick, and its log says why.
 """
 
 

@@ -38,7 +38,8 @@ from tests.test_tamper import _context, _live_a_few_days
 AFTER = "2026-11-06 09:00"
 
 KINDS = ("genesis", "site", "policy", "commitment", "reveal", "client", "hold", "closure",
-         "draw", "draw_amend", "screening", "result", "amendment", "disclosure")  # fmt: skip
+         "draw", "draw_amend", "screening", "result", "amendment", "disclosure", "role",
+         "viewed")  # fmt: skip
 
 # Caught, but named by the entry the rewrite contradicts, which verify reaches first.
 NAMED_ELSEWHERE: dict[tuple[str, str], str] = {
@@ -80,6 +81,8 @@ WITNESS_ONLY: dict[tuple[str, str], str] = {
     ("genesis", "software"): "the version that wrote entry 1 is kept nowhere else",
     ("genesis", "installation"): "the installation's id is kept in no row (the witnesses' "
     "origin is made from entry 1's hash, so their checkpoints show entry 1 rewritten)",
+    ("viewed", "clients"): "no row keeps who was looked at: the entry is the record (a list "
+    "of other clients the site knows reads as well-formed)",
 }
 
 

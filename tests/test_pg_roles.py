@@ -248,3 +248,27 @@ def test_db_roles_on_sqlite_says_the_file_is_the_boundary(tmp_path: Path) -> Non
     result = runner.invoke(app, ["--db", url, "db", "roles"])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "init --group" in result.stderr
+
+
+def test_an_admin_cannot_put_a_login_in_a_group_by_hand(network: Network) -> None:
+    """Membership follows a recorded grant: an admin calling the server's function from
+    psql for a grant nobody recorded is refused by the server."""
+    admin = network.login("admin", "north")
+    auditor = network.login("auditor", "north")
+    schema = network.url.rsplit("search_path%3D", 1)[1]
+    refused = _refused(
+        network, f"SELECT {schema}.screening_grant_group('{auditor}', 'staff')", admin
+    )
+    assert f"no grant of staff to {auditor} is recorded" in refused
+    assert "permission denied" in _refused(network, "SELECT name FROM clients", auditor)
+
+
+def test_an_auditors_login_is_its_own(network: Network) -> None:
+    """A login that both works and audits would read whole rows at every site (the
+    working group's columns, the auditor's reach): `access grant` refuses to make one."""
+    staff = network.login("staff", "north")
+    refused = network.run("north", "access", "grant", staff, "auditor", "--site", "north")
+    assert refused.exit_code == 2
+    assert "an auditor's login is its own" in refused.stderr
+    assert [login for (login,) in network.sql("SELECT login FROM access_grants WHERE role = "
+            "'auditor'")].count(staff) == 0  # fmt: skip

@@ -44,6 +44,7 @@ def run(ctx: typer.Context) -> None:
     from datetime import UTC, datetime
 
     from screening.render.day_list import list_files
+    from screening.services.access import require_role
     from screening.services.daily import run as run_daily_job
     from screening.services.records import zone_in_force
 
@@ -56,8 +57,15 @@ def run(ctx: typer.Context) -> None:
         # database away, the job's own write says so.
         with contextlib.suppress(Exception):
             settings = zone_in_force(first.database, first.settings, now)
+        # Each tick's work is checked again: a role revoked while the job runs stops
+        # its draws and deliveries (each refused tick is logged, saying why).
+        roles = require_role(first.database, first.actor, settings.site.name, "schedule run")
         return replace(
-            first, settings=settings, now=now, today=now.astimezone(settings.zone).date()
+            first,
+            roles=frozenset(roles),
+            settings=settings,
+            now=now,
+            today=now.astimezone(settings.zone).date(),
         )
 
     logger = logging.getLogger("screening")

@@ -11,6 +11,8 @@ from screening.services.plumbing.context import Actor
 from screening.services.records import grants
 from screening.services.records.sites import load as load_site
 
+NARROWEST_FIRST = (access.STAFF, access.CLINICIAN, access.AUDITOR, access.ADMIN)
+
 
 def require_role(database: Database, actor: Actor, site: str, command: str) -> set[str]:
     """The roles ``actor`` holds at ``site``, if one of them may run ``command``; else
@@ -31,7 +33,8 @@ def require_role(database: Database, actor: Actor, site: str, command: str) -> s
             f"site {site} has no roles recorded yet; its admin runs `screening db upgrade` "
             "once (the first upgrade makes the user running it the site's admin)"
         )
-    first = next(role for role in access.ROLES if role in needed)
+    # The narrowest role that would do: a clerk who lists clients needs staff, not admin.
+    first = next(role for role in NARROWEST_FIRST if role in needed)
     having = f"you ({actor.user}) hold " + (
         ", ".join(r for r in access.ROLES if r in held) if held else "no role"
     )
@@ -62,8 +65,22 @@ def require_role_if_recorded(database: Database, actor: Actor, site: str, comman
     if not recorded:
         return
     with database.read() as session:
-        if not grants.any_grant(session, site):
-            return
+        if not grants.any_grant(session):
+            return  # no roles anywhere yet: the first upgrade makes its user admin
+        if load_site(session, site) is None:
+            raise NotPermitted(
+                f"`screening {command}` needs the admin role at site {site}, which this "
+                "database does not hold; use the config of one of its sites"
+            )
+        if not grants.any_grant(session, site) and command == "db upgrade":
+            # A site of a network older than roles gets its first admin from an admin
+            # of another site's upgrade, never from whoever runs it first.
+            if grants.admin_somewhere(session, actor.user):
+                return
+            raise NotPermitted(
+                f"site {site} has no admin yet; an admin of another site of this database "
+                f"runs `screening db upgrade` with this site's config"
+            )
     require_role(database, actor, site, command)
 
 

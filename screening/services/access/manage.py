@@ -91,6 +91,32 @@ def _no_such_user(session: Session, user: str) -> BadInput:
     )
 
 
+def _keep_auditors_apart(session: Session, user: str, wanted: set[str]) -> None:
+    """On PostgreSQL an auditor's login is its own: the server keeps names and codes from
+    it by its group role's columns, which a login that also works at a site (a member of
+    a working group, whose columns are whole) would get around. The tables' owner, who
+    reads everything anyway, may hold every role."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    owner = session.execute(
+        sa.text("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('ledger')")
+    ).scalar()
+    if user == owner:
+        return
+    rows = session.execute(
+        sa.select(col(AccessGrant.role)).where(
+            col(AccessGrant.login) == user, col(AccessGrant.revoked_seq).is_(None)
+        )
+    ).scalars()
+    roles = wanted | set(rows)
+    if access.AUDITOR in roles and roles - {access.AUDITOR}:
+        raise BadInput(
+            f"{user} would be an auditor and also {', '.join(sorted(roles - {access.AUDITOR}))}; "
+            "on PostgreSQL an auditor's login is its own (the server hides names and codes "
+            "from it by its role): create another login for the auditing"
+        )
+
+
 def grant(ctx: Context, user: str, roles: list[str], site: str | None = None) -> list[Change]:
     """Grant each of ``roles`` to ``user`` at ``site`` (the config's by default)."""
     user, wanted = _user(user), _roles(roles)
@@ -100,6 +126,7 @@ def grant(ctx: Context, user: str, roles: list[str], site: str | None = None) ->
         held = grants.held(session, where, user)
         if not _user_exists(session, user):
             raise _no_such_user(session, user)
+        _keep_auditors_apart(session, user, set(wanted))
         for role in wanted:
             if role in held:
                 changes.append(Change(user, role, where, done=False))

@@ -145,8 +145,20 @@ class DailyJob:
             self.deliver_due()
             self.plan_deadline()
 
+    def _context(self) -> Context | None:
+        """This tick's context, or None when the job may not work now (a role revoked
+        while it runs, the database away): said in the log, and the next tick tries
+        again."""
+        try:
+            return self.contexts()
+        except Exception as error:
+            log.error("the job cannot work now: %s", _reason(error))
+            return None
+
     def _draw(self) -> bool:
-        ctx = self.contexts()
+        ctx = self._context()
+        if ctx is None:
+            return False
         try:
             view = draw_if_due(ctx)
         except Exception as error:  # logged; the next fire or upkeep tries again
@@ -164,7 +176,9 @@ class DailyJob:
         return True
 
     def upkeep(self) -> None:
-        ctx = self.contexts()
+        ctx = self._context()
+        if ctx is None:
+            return
         try:
             done = upkeep(ctx)
         except Exception as error:
@@ -184,7 +198,9 @@ class DailyJob:
         when anchors were committed, so that they are witnessed the day they are made."""
         from screening.services.witness.publishing import publish_quietly
 
-        ctx = self.contexts()
+        ctx = self._context()
+        if ctx is None:
+            return
         published = publish_quietly(ctx.settings, ctx.database, ctx.now, daily=not anchors)
         if published is not None:
             log.info(
@@ -198,7 +214,9 @@ class DailyJob:
         """Sweep again just after the next pending deadline, not minutes later."""
         if self.scheduler is None:
             return
-        ctx = self.contexts()
+        ctx = self._context()
+        if ctx is None:
+            return
         try:
             due = next_deadline(ctx)
         except Exception as error:
@@ -222,7 +240,9 @@ class DailyJob:
         from screening.services import draws
         from screening.services.daily.delivery import Deliveries, channels, deliver
 
-        ctx = self.contexts()
+        ctx = self._context()
+        if ctx is None:
+            return
         settings = ctx.settings
         wanted = channels(settings)
         if not wanted:

@@ -207,9 +207,16 @@ def _functions(connection: sa.Connection, schema: str, tables: dict[str, set[str
             f"array_agg(DISTINCT site), '{{}}') FROM access_grants WHERE {in_force} "
             "AND role = ANY (wanted) $$"
         ),
+        # An auditor reads every site's pseudonymous columns; a login that also works
+        # (a member of a working group role, here or in another schema of the cluster)
+        # has whole rows through that group, and so reads only its own sites.
         "screening_audits()": (
             f"RETURNS boolean LANGUAGE sql STABLE {header} AS $$ SELECT EXISTS (SELECT 1 "
-            f"FROM access_grants WHERE {in_force} AND role = 'auditor') $$"
+            f"FROM access_grants WHERE {in_force} AND role = 'auditor') AND NOT ("
+            + " OR ".join(
+                f"pg_has_role(session_user, '{group_role(r)}', 'MEMBER')" for r in WORKING
+            )
+            + ") $$"
         ),
         "screening_member()": (
             f"RETURNS boolean LANGUAGE sql STABLE {header} AS $$ SELECT EXISTS (SELECT 1 "
@@ -241,6 +248,18 @@ def _membership(verb: str, word: str, header: str) -> str:
         if verb == "REVOKE"
         else ""
     )
+    # A membership follows a grant recorded in the ledger's table at a site the caller
+    # administers (or the owner's): never a login put in a group by hand.
+    recorded = (
+        ""
+        if verb == "REVOKE"
+        else "IF NOT EXISTS (SELECT 1 FROM access_grants g WHERE g.login = who AND "
+        "g.role = what AND g.revoked_seq IS NULL AND (session_user = current_user OR "
+        "g.site IN (SELECT a.site FROM access_grants a WHERE a.login = session_user AND "
+        "a.role = 'admin' AND a.revoked_seq IS NULL))) THEN RAISE EXCEPTION "
+        "'no grant of % to % is recorded', what, who USING ERRCODE = "
+        "'insufficient_privilege'; END IF; "
+    )
     return (
         f"RETURNS void LANGUAGE plpgsql VOLATILE {header} AS $$ BEGIN "
         "IF what NOT IN ('admin', 'staff', 'clinician', 'auditor') THEN "
@@ -248,7 +267,7 @@ def _membership(verb: str, word: str, header: str) -> str:
         "IF session_user <> current_user AND NOT EXISTS (SELECT 1 FROM access_grants "
         "WHERE login = session_user AND role = 'admin' AND revoked_seq IS NULL) THEN "
         "RAISE EXCEPTION 'only an admin grants roles' USING ERRCODE = 'insufficient_privilege'; "
-        f"END IF; {still_held}"
+        f"END IF; {still_held}{recorded}"
         f"EXECUTE format('{verb} %I {word} %I', 'screening_' || what, who); END $$"
     )
 
