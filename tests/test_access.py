@@ -103,3 +103,24 @@ def test_the_refusal_suggests_the_narrowest_role(clinic: Clinic) -> None:
     assert refused.exit_code == 4
     assert refused.stderr.endswith(f"screening access grant {ME} staff\n")
     assert "needs the staff or clinician role" in refused.stderr
+
+
+def test_verify_flags_an_entry_its_writer_had_no_role_for(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written around the CLI's check (a program of one's own, or a staff login in psql
+    appending a well-chained entry), an entry by a user without a role that may write
+    it is flagged by verify."""
+    clinic.ok("clients", "add", "C-1", "--track", "morning", "--phase", "1")
+    assert "flag: entry" not in clinic.ok("audit", "verify").stdout
+    clinic.ok("access", "revoke", ME, "staff")
+    with monkeypatch.context() as around:
+        around.setattr("screening.services.access.require_role", lambda *_: {"staff"})
+        clinic.ok("select")
+    drawn = clinic.sql("SELECT max(seq) FROM ledger WHERE kind = 'draw'")[0][0]
+    verified = clinic.ok("audit", "verify")
+    assert (
+        f"flag: entry {drawn} (draw, " in verified.stdout
+        and "was written by a user holding admin, clinician, auditor at site main"
+        in verified.stdout
+    ), verified.stdout

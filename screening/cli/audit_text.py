@@ -56,6 +56,7 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
         ("drawn screening excused by a hold entered after the draw ", report.hold_excusals),
         ("closure entered after its day ", report.late_closures),
         ("selection policy changed ", report.policy_changes),
+        ("", report.without_role),
     ):
         lines += [f"flag: {what}{instants_in(item, zone)}" for item in items]
     if checkpoint:

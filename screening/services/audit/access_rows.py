@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from screening.core.access import ROLES
+from screening.core.access import ADMIN, AUDITOR, CLINICIAN, ROLES, STAFF
 from screening.core.canonical import private_digest
 from screening.core.replay import Broken
 from screening.db.models import AccessGrant, Site
@@ -22,12 +22,46 @@ from screening.services.audit.merge import match_rows, stream
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
+# Who may write each kind of entry (core/access.py's table, by what the commands write);
+# a kind not named here (policy, commitment, reveal: every write's upkeep; a screening's
+# changes; a read's `viewed`) may be written by a user holding any role.
+WRITERS: dict[str, frozenset[str]] = {
+    "role": frozenset({ADMIN}),
+    "site": frozenset({ADMIN}),
+    "key_rotation": frozenset({ADMIN}),
+    "client": frozenset({ADMIN, CLINICIAN}),
+    "closure": frozenset({ADMIN, STAFF}),
+    "draw": frozenset({STAFF}),
+    "draw_amend": frozenset({STAFF}),
+    "result": frozenset({STAFF}),
+    "amendment": frozenset({STAFF, CLINICIAN}),
+    "disclosure": frozenset({AUDITOR}),
+}
+
+
 class RoleEntries:
-    """The `role` entries of the walk, replayed: which grant each revocation ended."""
+    """The `role` entries of the walk, replayed: which grant each revocation ended, and
+    whether each entry after a site's first grant was written by a user who held a role
+    that may write it (flagged, not failed: a grant's timing can differ by seconds)."""
 
     def __init__(self) -> None:
         self.expected: dict[int, tuple[str, dict[str, Any]]] = {}
         self._in_force: dict[tuple[str, str, str], int] = {}
+        self._sites: set[str] = set()
+        self.without_role: list[str] = []
+
+    def judge(self, seq: int, site: str, kind: str, actor: Any, at: str) -> None:
+        """Flag an entry whose writer held no role that may write its kind."""
+        if site not in self._sites or not isinstance(actor, dict):
+            return  # before the site's roles began (a clinic older than roles)
+        user = actor.get("login_digest") or actor.get("os_digest")
+        held = {role for (where, who, role) in self._in_force if where == site and who == user}
+        allowed = WRITERS.get(kind)
+        if not held or (allowed is not None and not held & allowed):
+            having = ", ".join(role for role in ROLES if role in held) or "no role"
+            self.without_role.append(
+                f"entry {seq} ({kind}, {at}) was written by a user holding {having} at site {site}"
+            )
 
     def take(self, seq: int, site: str, body: Any) -> None:
         if not (
@@ -48,6 +82,7 @@ class RoleEntries:
                     f"(entry {self._in_force[key]})",
                 )
             self._in_force[key] = seq
+            self._sites.add(site)
             self.expected[seq] = (site, {"role": body["role"], "user": body["user"], "ended": None})
         else:
             granted = self._in_force.pop(key, None)

@@ -31,6 +31,8 @@ class Report:
     hold_excusals: list[str] = field(default_factory=list)
     late_closures: list[str] = field(default_factory=list)
     policy_changes: list[str] = field(default_factory=list)
+    # Entries written by a user without a role that may write them (audit/access_rows.py).
+    without_role: list[str] = field(default_factory=list)
     # Whether the key vouched for the anchors (derived each of the own site's
     # commitments), and how, in one line.
     anchors_from_key: bool = False

@@ -94,9 +94,9 @@ def verify(
             except BadNote as why:
                 notes.problems.insert(0, f"the checkpoint file {kept} cannot be trusted: {why}")
         follower = Follower({seen.checkpoint.size for seen in notes.checkpoints})
+        roles = RoleEntries()
         try:
             check_types(session)  # before anything reads a value
-            roles = RoleEntries()
             staff = _walk_chain(session, report, replay, anchors, wanted, progress, follower, roles)
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
@@ -124,6 +124,7 @@ def verify(
     report.late_entries, report.reversals = replay.late_entries, replay.reversals
     report.hold_excusals, report.late_closures = replay.hold_excusals, replay.late_closures
     report.policy_changes = replay.policy_changes
+    report.without_role = roles.without_role
     report.witness = witnessed.summary(notes, outcome, ctx.now)
     if report.problem:  # never advise signing a checkpoint over a ledger that failed
         report.witness["warnings"] = [
@@ -208,6 +209,7 @@ def _walk_chain(
             for name in ("os_digest", "as_digest", "login_digest"):
                 if name in actor and (site, actor[name]) not in staff:
                     staff[(site, actor[name])] = seq
+        roles.judge(seq, site, kind, document.get("actor"), document["at"])
         if kind == "role":
             roles.take(seq, site, document["body"])
             user = document["body"]["user"]
