@@ -66,6 +66,15 @@ or codes.
   with the `sqlite3` shell, and `audit verify` would show what they changed
   (docs/sharing.md).
 
+## What `audit verify` checks of the roles
+
+Every grant and revocation is replayed: the roles the database holds must be exactly
+the ones the ledger leaves in force (a row added by hand, a revocation removed or a
+login renamed fails verify). From a site's first grant on, each entry's writer must have
+held a role that may write its kind (a draw by staff, a grant by an admin, a correction
+by staff or a clinician); an entry written around the CLI's check, by a user without
+such a role, is flagged.
+
 ## Who looked at whose chart
 
 Every command that shows identified data (names, or codes with results: lists,
