@@ -59,7 +59,10 @@ or codes.
   needs; only the schema's owner may change or delete ledger entries; the auditor's
   group reads the ledger and pseudonymous columns only (column privileges keep names and
   codes out of its reach); row-level security keeps each login to the sites it holds a
-  role at. A user with `psql` gets no further than the CLI.
+  role at. A user with `psql` cannot change or remove a ledger entry, read a name as an
+  auditor, or reach another site's rows; a working login may still change the records'
+  rows directly (the CLI needs to), which `audit verify` finds, and an entry it writes
+  around the CLI's check is flagged (below).
 - **SQLite** has no logins: the database file's permissions are the boundary, and the
   ledger is the evidence. `screening init --group NAME` lets several OS users of one
   group work on one clinic; anyone who can write the file could bypass the CLI's checks

@@ -764,3 +764,13 @@ def test_a_result_is_found_by_its_specimen_id_as_well_as_its_number(day: Clinic)
         shown = json.loads(day.ok("results", "show", number, "--json").stdout)
     assert shown["current"]["reason"] == "lab_confirmation"
     assert [v["reason"] for v in shown["history"]] == ["recorded"]
+
+
+def test_a_repeated_analytes_option_keeps_every_value(clinic: Clinic) -> None:
+    """`--positive COC --positive MTD,EDDP` is three positives, not the last option's two
+    with COC left to the panel's default (negative)."""
+    clinic.ok("clients", "add", "C-1", "--track", "morning", "--phase", "1")
+    clinic.ok("results", "for-cause", "C-1", "--reason", "smelled of alcohol")
+    clinic.ok("results", "record", "C-1", "--positive", "COC", "--positive", "MTD,EDDP")
+    shown = clinic.ok("results", "show", "1").stdout
+    assert "positive: COC, EDDP, MTD" in shown

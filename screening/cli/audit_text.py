@@ -41,10 +41,14 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
         instants_in(report.anchors, zone),
     ]
     if report.unread:
+        # A result's content digest holds its notes: unread, the result itself (its
+        # outcomes too) is not compared; said plainly, not left to "free text".
+        contents = any(name.startswith("result_versions.") for name in report.unread)
         lines.append(
             f"not compared by this login: {plural(len(report.unread), 'column')} it may not "
-            "read (names, codes, free text and their salts); the tables' owner or an admin "
-            "compares them"
+            "read (names, codes, free text and their salts)"
+            + (", and so what each result says (its digest holds the notes)" if contents else "")
+            + "; the tables' owner or an admin compares them"
         )
     # What an auditor should look at, though nothing is broken: one line each.
     for what, items in (

@@ -15,19 +15,21 @@ from screening.cli.typed import typed_list, typed_moment
 if TYPE_CHECKING:
     from screening.services.results import Findings
 
+# Each may be repeated (--positive COC --positive MTD): every value counts, never only
+# the last, which would leave the others to the panel's default (negative).
 Positive = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option("--positive", help="Analytes positive, comma-separated (e.g. THC,COC)."),
 ]
 Negative = Annotated[
-    str | None, typer.Option("--negative", help="Analytes negative, comma-separated.")
+    list[str] | None, typer.Option("--negative", help="Analytes negative, comma-separated.")
 ]
 Inconclusive = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option("--inconclusive", help="Analytes that could not be read, comma-separated."),
 ]
 NotTested = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--not-tested",
         help="Analytes the cup or lab did not test, comma-separated: never read as negative.",
@@ -93,10 +95,15 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return pairs
 
 
+def _all(given: list[str] | None) -> str | None:
+    """A repeated option's values as one list (each may itself be comma-separated)."""
+    return ",".join(given) if given else None
+
+
 def _findings(
-    positive: str | None,
-    negative: str | None,
-    inconclusive: str | None,
+    positive: list[str] | None,
+    negative: list[str] | None,
+    inconclusive: list[str] | None,
     confirmed: bool,
     levels: list[str] | None,
     cutoffs: list[str] | None,
@@ -105,16 +112,16 @@ def _findings(
     ph: str | None,
     oxidant: bool | None,
     validity: str | None,
-    not_tested: str | None = None,
+    not_tested: list[str] | None = None,
     override_reason: str | None = None,
 ) -> Findings:
     from screening.services.results import Findings
 
     return Findings(
-        positive=typed_list(positive) or [],
-        negative=typed_list(negative) or [],
-        inconclusive=typed_list(inconclusive) or [],
-        not_tested=typed_list(not_tested) or [],
+        positive=typed_list(_all(positive)) or [],
+        negative=typed_list(_all(negative)) or [],
+        inconclusive=typed_list(_all(inconclusive)) or [],
+        not_tested=typed_list(_all(not_tested)) or [],
         override_reason=override_reason,
         levels=_pairs(levels, "--level"),
         cutoffs=_pairs(cutoffs, "--cutoff"),

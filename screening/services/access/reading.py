@@ -183,7 +183,7 @@ def _row(
         # An auditor, who may not read staff names (on PostgreSQL the column is not
         # theirs), sees a pseudonym, as `audit fairness` shows approvers.
         digest = actor.get(field)
-        return None if digest is None else names.get(digest, f"staff {digest[:8]}")
+        return None if digest is None else names.get(digest, f"user {digest[:8]}")
 
     if kind == "viewed":
         action, command, uids = "viewed", body["command"], _clients(document)

@@ -144,3 +144,26 @@ def _equal(first: Any, second: Any) -> bool:
         return bool(first == second)
     except Exception:  # a value that cannot be compared cannot be trusted either
         return False
+
+
+def sites_out_of_sight(session: Session) -> list[str]:
+    """The sites whose rows this login cannot read (PostgreSQL's row-level security: a
+    login that works reads only the sites it holds a role at; the tables' owner and an
+    auditor's own login read every site). Verify compares every row with the whole
+    ledger, so a login that cannot see them all cannot verify the network."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    guarded = session.execute(
+        sa.text(
+            "SELECT relrowsecurity AND pg_get_userbyid(relowner) <> session_user "
+            "FROM pg_class WHERE oid = to_regclass('clients')"
+        )
+    ).scalar()
+    if not guarded:
+        return []
+    if session.execute(sa.text("SELECT screening_audits()")).scalar():
+        return []
+    seen = session.execute(sa.text("SELECT screening_sites(ARRAY['admin','staff','clinician'])"))
+    mine = set(seen.scalar() or [])
+    every = session.execute(sa.text("SELECT name FROM sites ORDER BY name")).scalars()
+    return [site for site in every if site not in mine]

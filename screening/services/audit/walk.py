@@ -37,7 +37,7 @@ from screening.services.audit.merge import BATCH
 from screening.services.audit.report import Report
 from screening.services.audit.rows import check_ids, check_links, check_salts, check_types
 from screening.services.audit.sites import check_sites
-from screening.services.audit.unread import Unread
+from screening.services.audit.unread import Unread, sites_out_of_sight
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.keys import read_key
 from screening.services.plumbing.ledger import as_utc, head
@@ -95,6 +95,14 @@ def verify(
                 notes.problems.insert(0, f"the checkpoint file {kept} cannot be trusted: {why}")
         follower = Follower({seen.checkpoint.size for seen in notes.checkpoints})
         roles = RoleEntries()
+        hidden = sites_out_of_sight(session)
+        if hidden:
+            raise EnvironmentProblem(
+                f"this login cannot read the rows of site {', '.join(hidden)} (the "
+                "database keeps each login to its own sites), and verify compares every "
+                "site's rows with the ledger: run it as an auditor's login (`screening "
+                "access grant LOGIN auditor`) or as the tables' owner"
+            )
         try:
             check_types(session)  # before anything reads a value
             staff = _walk_chain(session, report, replay, anchors, wanted, progress, follower, roles)

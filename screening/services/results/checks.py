@@ -95,9 +95,7 @@ def check_collection(ctx: Context, given: Collection) -> Checked:
             "future (for an earlier day, write YYYY-MM-DDTHH:MM)"
         )
     try:
-        who = validate.free_text(
-            given.collector or ctx.actor.name or ctx.actor.os_user, "--collector"
-        )
+        who = validate.free_text(given.collector or ctx.actor.name or ctx.actor.user, "--collector")
         why_observed = validate.free_text(given.observed_reason, "--observed-reason", False)
         specimen_code = validate.client_code(given.specimen_id) if given.specimen_id else None
         late_reason = validate.free_text(given.late_reason, "--reason", False)
