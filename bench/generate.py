@@ -49,6 +49,9 @@ class Clinic:
     active: dict[str, date] = dataclasses.field(default_factory=dict)  # code -> admitted
     admitted: int = 0
     settings: object = None
+    # The database login on PostgreSQL (the user whose roles count there), read once.
+    login: str | None = None
+    login_read: bool = False
 
     def context(self, day: date, hour: int, minute: int = 0):  # type: ignore[no-untyped-def]
         from screening import config
@@ -59,7 +62,11 @@ class Clinic:
         settings = self.settings
         database = _database(self.url or settings.database_url, settings.folder)
         now = datetime.combine(day, time(hour, minute), ZONE).astimezone(UTC)
-        return Context(settings, database, Actor("bench", "Staff A"), now, day)
+        if not self.login_read:
+            from screening.services.access import login_of
+
+            self.login, self.login_read = login_of(database), True
+        return Context(settings, database, Actor(_me(), "Staff A", self.login), now, day)
 
 
 _DATABASES: dict[str, object] = {}
@@ -74,13 +81,26 @@ def _database(url: str, folder: Path):  # type: ignore[no-untyped-def]
     return _DATABASES[url]
 
 
+def _me() -> str:
+    """The OS user running the benchmarks: the clinic is theirs (init makes them its
+    admin) and the commands it times run as them."""
+    import os
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
 def initialise(folder: Path, url: str | None, day: date) -> None:
+    from screening.services import access
     from screening.services.plumbing.context import Actor
     from screening.services.site.setup import initialise as init
 
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.combine(day, time(5), ZONE).astimezone(UTC)
-    init(folder / "screening.toml", "main", TIMEZONE, url, Actor("bench", "Staff A"), now)
+    made = init(folder / "screening.toml", "main", TIMEZONE, url, Actor(_me(), "Staff A"), now)
+    # The user (the database login on PostgreSQL) draws, records, reads and audits.
+    clinic = Clinic(folder, url, None)  # type: ignore[arg-type]
+    access.grant(clinic.context(day, 5, 10), made.admin, ["staff", "clinician", "auditor"])
 
 
 def days(start: date, count: int) -> Iterator[date]:

@@ -39,6 +39,9 @@ WRITERS: dict[str, frozenset[str]] = {
 }
 
 
+SHOWN = 20  # entries named by the flag; the rest are counted
+
+
 class RoleEntries:
     """The `role` entries of the walk, replayed: which grant each revocation ended, and
     whether each entry after a site's first grant was written by a user who held a role
@@ -49,6 +52,7 @@ class RoleEntries:
         self._in_force: dict[tuple[str, str, str], int] = {}
         self._sites: set[str] = set()
         self.without_role: list[str] = []
+        self.without_role_count = 0
 
     def judge(self, seq: int, site: str, kind: str, actor: Any, at: str) -> None:
         """Flag an entry whose writer held no role that may write its kind."""
@@ -58,6 +62,10 @@ class RoleEntries:
         held = {role for (where, who, role) in self._in_force if where == site and who == user}
         allowed = WRITERS.get(kind)
         if not held or (allowed is not None and not held & allowed):
+            # Counted, and the first few named: memory stays flat however many there are.
+            self.without_role_count += 1
+            if len(self.without_role) >= SHOWN:
+                return
             having = ", ".join(role for role in ROLES if role in held) or "no role"
             self.without_role.append(
                 f"entry {seq} ({kind}, {at}) was written by a user holding {having} at site {site}"

@@ -133,6 +133,11 @@ def verify(
     report.hold_excusals, report.late_closures = replay.hold_excusals, replay.late_closures
     report.policy_changes = replay.policy_changes
     report.without_role = roles.without_role
+    if roles.without_role_count > len(roles.without_role):
+        report.without_role.append(
+            f"... and {roles.without_role_count - len(roles.without_role)} more entries "
+            "written by a user without a role for them"
+        )
     report.witness = witnessed.summary(notes, outcome, ctx.now)
     if report.problem:  # never advise signing a checkpoint over a ledger that failed
         report.witness["warnings"] = [
