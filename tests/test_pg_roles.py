@@ -283,3 +283,59 @@ def test_a_site_admins_verify_of_a_network_says_what_it_cannot_see(network: Netw
     assert result.exit_code == 3, result.stderr
     assert "cannot read the rows of site south" in result.stderr
     assert "removed" not in result.stderr and "gone" not in result.stderr
+
+
+def test_an_entry_in_another_logins_name_is_refused_or_named(tmp_path: Path) -> None:
+    """A staff login with psql appending a well-chained `viewed` entry that names the
+    clinician as its reader: the server refuses the row in the clinician's name, and
+    in its own name the entry is named by verify (the row keeps who wrote it)."""
+    from datetime import UTC, datetime
+
+    from screening.core.canonical import private_digest
+    from screening.core.ledger import make_entry
+
+    urls = _pg_schema_url()
+    made = Network(tmp_path, next(urls))
+    try:
+        made.ok("main", "init", "--site", "main", "--timezone", "America/Chicago")
+        made.ok("main", "access", "grant", sa.make_url(made.url).username or "", "staff")
+        made.ok("main", "clients", "add", "C-1", "--track", "morning", "--phase", "1")
+        staff, clinician = made.login("staff", "main"), made.login("clinician", "main")
+        (salt,) = made.sql("SELECT salt FROM sites WHERE name = 'main'")[0]
+        (uid,) = made.sql("SELECT uid FROM clients")[0]
+        seq, prev = made.sql("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")[0]
+        entry = make_entry(
+            seq=seq + 1, prev=prev, at=datetime.now(UTC).replace(microsecond=0),
+            actor={"login_digest": private_digest(salt, clinician),
+                   "os_digest": private_digest(salt, "root")},
+            site="main", kind="viewed", body={"command": "timeline", "clients": [uid]},
+        )  # fmt: skip
+
+        def insert(login: str | None) -> None:
+            columns = "seq, at, site, kind, canonical, hash" + (", login" if login else "")
+            values = [entry.seq, entry.at, "main", "viewed", entry.canonical, entry.hash]
+            engine = sa.create_engine(made.url_of(staff))
+            try:
+                with engine.begin() as connection:
+                    connection.exec_driver_sql(
+                        f"INSERT INTO ledger ({columns}) VALUES (%s, %s, %s, %s, %s, %s"
+                        + (", %s)" if login else ")"),
+                        tuple(values + ([login] if login else [])),
+                    )
+            finally:
+                engine.dispose()
+
+        with pytest.raises(sa.exc.DBAPIError, match="row-level security"):
+            insert(clinician)  # the row in the clinician's name
+        insert(None)  # in its own name: the server's default
+        result = made.run("main", "audit", "verify")
+        assert result.exit_code == 1
+        assert (
+            f"entry {entry.seq} was written by the database login '{staff}', but it names "
+            "another user as its writer" in result.stderr
+        )
+    finally:
+        for name in made.logins:
+            made.sql(f'DROP OWNED BY "{name}"')
+            made.sql(f'DROP ROLE "{name}"')
+        urls.close()

@@ -31,6 +31,9 @@ class LedgerRow(SQLModel, table=True):
     # The exact canonical JSON text that was hashed (DESIGN §6).
     canonical: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    # PostgreSQL: the login that inserted the row (default session_user, held to it by
+    # row-level security: migration 0010); verify compares it with the entry's writer.
+    login: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
 
 
 class Client(SQLModel, table=True):

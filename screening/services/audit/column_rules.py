@@ -35,6 +35,7 @@ COLUMN_RULES: dict[str, dict[str, str]] = {
         "site": COPIED,
         "kind": COPIED,
         "uid": COPIED,
+        "login": DIGEST,
     },
     # The salt of staff names: every site entry names its actor, whose stored name must
     # match its digest under this salt.

@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from screening.core.anchors import KeyAnchors
+from screening.core.canonical import private_digest
 from screening.core.checkpoint import BadNote, origin_of
 from screening.core.ledger import GENESIS_PREV, BrokenLink, check_link, parse_rfc3339, subject
 from screening.core.replay import Broken, Replay
 from screening.core.witnessing import Follower
 from screening.core.witnessing import check as check_witnessed
-from screening.db.models import LedgerRow, table_of
+from screening.db.models import LedgerRow, Site, table_of
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.audit.access_rows import RoleEntries, check_grants
 from screening.services.audit.domain import check_domain
@@ -187,13 +188,15 @@ def _walk_chain(
             _LEDGER.c.site,
             _LEDGER.c.kind,
             _LEDGER.c.uid,
+            _LEDGER.c.login,
             _LEDGER.c.canonical,
             _LEDGER.c.hash,
         )
         .order_by(_LEDGER.c.seq)
         .execution_options(yield_per=BATCH)
     )
-    for seq, at, site, kind, uid, canonical, stored_hash in rows:
+    salts: dict[str, str] = dict(session.execute(sa.select(col(Site.name), col(Site.salt))).all())
+    for seq, at, site, kind, uid, login, canonical, stored_hash in rows:
         try:
             document = check_link(
                 seq=seq,
@@ -218,6 +221,8 @@ def _walk_chain(
         follower.take(stored_hash, kind, site, document.get("body"))
         anchors.take(seq, document)
         actor = document.get("actor")
+        if login is not None:
+            _written_by(seq, site, login, actor, salts)
         if isinstance(actor, dict):
             for name in ("os_digest", "as_digest", "login_digest"):
                 if name in actor and (site, actor[name]) not in staff:
@@ -242,6 +247,18 @@ def _walk_chain(
         if progress is not None and seq % BATCH == 0:
             progress(seq)
     return staff
+
+
+def _written_by(seq: int, site: str, login: str, actor: Any, salts: dict[str, str]) -> None:
+    """An entry written on PostgreSQL names as its writer the login that wrote its row:
+    one login writing in another's name (a forged read in the access log, say) is named."""
+    claimed = actor.get("login_digest") if isinstance(actor, dict) else None
+    if claimed != private_digest(salts.get(site, ""), login):
+        raise Broken(
+            seq,
+            f"entry {seq} was written by the database login {login!r}, but it names "
+            "another user as its writer",
+        )
 
 
 def _instant_text(at: datetime) -> str:

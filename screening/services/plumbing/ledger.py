@@ -57,6 +57,7 @@ class LedgerWriter:
         # Days whose keys the upkeep before this write revealed.
         self.revealed: list[date] = []
         self.salts: dict[str, str] = {}
+        self._session_login: str | None = None
         self._actors: dict[str, dict[str, str]] = {}
         self._known: set[tuple[str, str]] = set()
         # The kinds appended: a draw, amendment or commitment is witnessed once committed.
@@ -127,10 +128,24 @@ class LedgerWriter:
             body = {"os_digest": self.staff(site, self.staff_member.os_user)}
             if self.staff_member.name:
                 body["as_digest"] = self.staff(site, self.staff_member.name)
-            if self.staff_member.login is not None:
-                body["login_digest"] = self.staff(site, self.staff_member.login)
+            login = self._login()
+            if login is not None:
+                body["login_digest"] = self.staff(site, login)
             self._actors[site] = body
         return body
+
+    def _login(self) -> str | None:
+        """The writer's database login: PostgreSQL stamps each row with the login that
+        wrote it (migration 0010), and the entry must name that login as its writer,
+        whoever built the actor."""
+        if self.staff_member.login is not None:
+            return self.staff_member.login
+        if self.session.get_bind().dialect.name != "postgresql":
+            return None
+        if self._session_login is None:  # read once per writer
+            name = self.session.execute(sa.text("SELECT session_user")).scalar()
+            self._session_login = str(name)
+        return self._session_login
 
     def append(self, site: str, kind: str, body: dict[str, Any]) -> Entry:
         seq, prev = self.head()

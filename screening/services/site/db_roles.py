@@ -286,10 +286,12 @@ def _policies(connection: sa.Connection, schema: str, tables: dict[str, set[str]
     member = f"(SELECT {s}.screening_member())"
     rules: dict[str, tuple[str, str]] = {
         # The auditor writes only the disclosure of an export, at its own sites.
+        # Each row keeps the login that wrote it (its default): an entry is never
+        # written in another login's name.
         "ledger": (
             member,
-            f"site = ANY ({writing}) OR (kind = 'disclosure' AND site = ANY "
-            f"({sites(('auditor',))}))",
+            f"(site = ANY ({writing}) OR (kind = 'disclosure' AND site = ANY "
+            f"({sites(('auditor',))}))) AND login = session_user",
         ),
         # Who holds what is read whole (the CLI names a site's admins to whoever is
         # refused there); written by an admin at their own sites.
