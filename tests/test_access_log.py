@@ -119,7 +119,7 @@ def test_audit_access_says_who_looked_at_a_chart_and_what_a_user_opened(site: Cl
         ("viewed", "report team"),
     ]
     assert all(r["user"] == site.user for r in rows)
-    assert [r["at"] for r in rows if r["action"] == "viewed"] == ["2026-11-23 10:00"] * 3
+    assert [r["at"] for r in rows if r["action"] == "viewed"] == ["2026-11-23 10:00 EST"] * 3
     assert all(uid in r["clients"] for r in rows)
     # The changes to the chart too: the enrolment and the no-show (the screening itself
     # is the draw's).

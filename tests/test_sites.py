@@ -163,7 +163,8 @@ def _legacy(clinic: Clinic) -> None:
         text = canonical_text(document)
         prev = sha256_hex(text.encode())
         clinic.sql(
-            "UPDATE ledger SET canonical = :c, hash = :h, kind = :k WHERE seq = :s",
+            # (Nor a row's login: older databases kept none.)
+            "UPDATE ledger SET canonical = :c, hash = :h, kind = :k, login = NULL WHERE seq = :s",
             c=text,
             h=prev,
             k=document["kind"],

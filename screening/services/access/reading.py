@@ -196,7 +196,7 @@ def _row(
         uids = [document_uid] if (document_uid := _subject(document)) else []
     return {
         "entry": seq,
-        "at": as_utc(at).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "at": as_utc(at).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         "user": name("login_digest") or name("os_digest") or actor.get("os"),
         "as": name("as_digest") or actor.get("as"),
         "action": action,
