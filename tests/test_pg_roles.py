@@ -339,3 +339,24 @@ def test_an_entry_in_another_logins_name_is_refused_or_named(tmp_path: Path) -> 
             made.sql(f'DROP OWNED BY "{name}"')
             made.sql(f'DROP ROLE "{name}"')
         urls.close()
+
+
+def test_a_login_without_a_grant_here_is_told_so_not_that_the_tables_are_gone(
+    network: Network,
+) -> None:
+    """A new login, and one in a group role through another clinic's schema: neither
+    holds a role here, and each is refused (exit 4) saying so, not told to restore a
+    database whose tables it merely may not see."""
+    fresh, elsewhere = f"t_login_{secrets.token_hex(4)}", f"t_login_{secrets.token_hex(4)}"
+    for name in (fresh, elsewhere):
+        network.sql(f'CREATE ROLE "{name}" LOGIN')
+        network.logins.append(name)
+    network.sql(f'GRANT screening_staff TO "{elsewhere}"')
+    shut = network.run("north", "today", url=network.url_of(fresh))
+    assert shut.exit_code == 4, shut.stderr
+    assert f"the database login {fresh} may not use this clinic's tables" in shut.stderr
+    hidden = network.run("north", "today", url=network.url_of(elsewhere))
+    assert hidden.exit_code == 4, hidden.stderr
+    assert f"you ({elsewhere}) hold no role there" in hidden.stderr
+    for refused in (shut, hidden):
+        assert "restore" not in refused.stderr and len(refused.stderr.splitlines()) == 1

@@ -176,6 +176,24 @@ class Database:
             f"it holds client records: run `{fix}`"
         )
 
+    def shut_out(self) -> str | None:
+        """PostgreSQL: the login, when the clinic's tables are there but this login may
+        not use their schema (it holds no role: `db roles` gives the schema to the role
+        groups only); None otherwise. Without this the tables would look absent."""
+        if self.is_sqlite:
+            return None
+        with self.connect() as connection:
+            row = connection.execute(
+                sa.text(
+                    "SELECT session_user, current_schema() IS NULL AND EXISTS (SELECT 1 "
+                    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+                    "c.relname = 'alembic_version' AND n.nspname = ANY (string_to_array("
+                    "replace(replace(current_setting('search_path'), ' ', ''), '\"', ''), "
+                    "',')))"
+                )
+            ).one()
+        return str(row[0]) if row[1] else None
+
     def schema_revision(self) -> str | None:
         with self.connect() as connection:
             if not sa.inspect(connection).has_table("alembic_version"):

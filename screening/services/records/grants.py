@@ -72,6 +72,21 @@ def any_grant(session: Session, site: str | None = None) -> bool:
     return session.execute(statement.limit(1)).first() is not None
 
 
+def hidden_from(session: Session) -> bool:
+    """Whether the server hides other logins' grants from this one (PostgreSQL's
+    row-level security, for a login that is not the tables' owner)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    return bool(
+        session.execute(
+            sa.text(
+                "SELECT relrowsecurity AND pg_get_userbyid(relowner) <> session_user "
+                "FROM pg_class WHERE oid = to_regclass('access_grants')"
+            )
+        ).scalar()
+    )
+
+
 def admin_somewhere(session: Session, user: str) -> bool:
     return (
         session.execute(

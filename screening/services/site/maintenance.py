@@ -11,7 +11,7 @@ from typing import Any
 from screening.config import Settings
 from screening.db.engine import Database, share, sqlite_path
 from screening.db.migrate import upgrade
-from screening.errors import BadInput, EnvironmentProblem
+from screening.errors import BadInput, EnvironmentProblem, NotPermitted
 from screening.services.plumbing.outputs import guard, new_file_atomically, shown
 from screening.services.site.db_roles import install as install_roles
 from screening.services.witness.evidence import refuse_a_new_ledger
@@ -23,6 +23,7 @@ def upgrade_schema(database: Database, settings: Settings) -> tuple[str | None, 
     On PostgreSQL the group roles' privileges and policies then cover every table
     (`db roles`), the new ones too."""
     database.require_file()
+    _not_shut_out(database)
     if _no_schema(database):
         refuse_a_new_ledger(settings, database.url, "is empty")
     revisions = upgrade(database)
@@ -31,10 +32,20 @@ def upgrade_schema(database: Database, settings: Settings) -> tuple[str | None, 
     return revisions
 
 
+def _not_shut_out(database: Database) -> None:
+    login = database.shut_out()
+    if login is not None:
+        raise NotPermitted(
+            f"the database login {login} may not use this clinic's tables: it holds no role "
+            f"here. An admin grants one: screening access grant {login} ROLE (docs/access.md)"
+        )
+
+
 def require_schema(database: Database, settings: Settings) -> None:
     """The current schema, else an error that says what to do: `db upgrade`, or, when the
     witness folders keep a ledger this empty database lost, restoring it."""
     database.require_file()
+    _not_shut_out(database)
     if _no_schema(database):
         refuse_a_new_ledger(settings, database.url, "has no screening tables")
     database.require_current_schema()
