@@ -13,6 +13,8 @@ import re
 
 ADMIN, STAFF, CLINICIAN, AUDITOR = "admin", "staff", "clinician", "auditor"
 ROLES = (ADMIN, STAFF, CLINICIAN, AUDITOR)
+# The roles that change the clinic's records (the auditor only reads them).
+WORKING = (ADMIN, STAFF, CLINICIAN)
 
 ROLE_JOBS = {
     ADMIN: "set-up, config, policy, site changes, enrol/discharge/readmit, key rotation, "

@@ -170,23 +170,10 @@ def revoke(ctx: Context, user: str, roles: list[str], site: str | None = None) -
             grants.record_revoke(session, writer, row)
             session.flush()
             # The group role goes once no grant of it is left at any site.
-            if not _still_held(session, user, role):
+            if not grants.held_anywhere(session, user, role):
                 revoke_group(session, user, role)
             changes.append(Change(user, role, where, done=True))
     return changes
-
-
-def _still_held(session: Session, user: str, role: str) -> bool:
-    return (
-        session.execute(
-            sa.select(col(AccessGrant.id)).where(
-                col(AccessGrant.login) == user,
-                col(AccessGrant.role) == role,
-                col(AccessGrant.revoked_seq).is_(None),
-            )
-        ).first()
-        is not None
-    )
 
 
 def listing(ctx: Context, site: str | None = None, history: bool = False) -> list[dict[str, Any]]:

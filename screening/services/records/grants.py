@@ -87,19 +87,24 @@ def hidden_from(session: Session) -> bool:
     )
 
 
-def admin_somewhere(session: Session, user: str) -> bool:
+def held_anywhere(session: Session, user: str, role: str) -> bool:
+    """Whether ``user`` holds ``role`` at any site."""
     return (
         session.execute(
             sa.select(col(AccessGrant.id))
             .where(
                 col(AccessGrant.login) == user,
-                col(AccessGrant.role) == ADMIN,
+                col(AccessGrant.role) == role,
                 col(AccessGrant.revoked_seq).is_(None),
             )
             .limit(1)
         ).first()
         is not None
     )
+
+
+def admin_somewhere(session: Session, user: str) -> bool:
+    return held_anywhere(session, user, ADMIN)
 
 
 def record_grant(

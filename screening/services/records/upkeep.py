@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from screening.config import Settings
-from screening.core.access import ADMIN, CLINICIAN, STAFF
+from screening.core.access import WORKING
 from screening.core.policy import policy_body, policy_digest
 from screening.core.selection import anchor, chain_length, day_key, next_period, period_of
 from screening.db.models import Draw, LedgerRow, table_of
@@ -171,10 +171,6 @@ def keep_up(session: Session, writer: LedgerWriter, settings: Settings, today: d
     return reveal_due(session, writer, settings, today)
 
 
-# The roles that change the clinic's records, and so keep them up as they write.
-WORKING_ROLES = frozenset({ADMIN, STAFF, CLINICIAN})
-
-
 @contextmanager
 def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
     """One writing transaction with its ledger writer, after the common upkeep; once it
@@ -211,7 +207,7 @@ def recording(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
     user who may change nothing else: the clock is checked as for every write, but none
     of the clinic's upkeep is made (an auditor's login may not make it on PostgreSQL).
     A user who holds a working role uses ``writing``, which also keeps the clinic up."""
-    if ctx.roles & WORKING_ROLES or not ctx.roles:
+    if ctx.roles & set(WORKING) or not ctx.roles:
         with writing(ctx) as opened:
             yield opened
         return

@@ -37,11 +37,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from screening.core.access import ROLES, WORKING
 from screening.db.engine import Database
 from screening.errors import BadInput, EnvironmentProblem, NotPermitted
-
-ROLES = ("admin", "staff", "clinician", "auditor")
-WORKING = ("admin", "staff", "clinician")
 
 # Columns the auditor may not read: what names or describes a client (names, codes,
 # free text about a client or their specimen, and the salts of those digests) and the
