@@ -124,3 +124,23 @@ def test_verify_flags_an_entry_its_writer_had_no_role_for(
         and "was written by a user holding admin, clinician, auditor at site main"
         in verified.stdout
     ), verified.stdout
+
+
+def test_a_read_on_a_computer_whose_clock_is_behind_is_refused_and_writes_nothing(
+    clinic: Clinic,
+) -> None:
+    """A read records itself in the ledger, whose times only go forward: a clock an hour
+    behind the newest entry is refused as a write is, naming both times."""
+    from datetime import UTC, datetime, timedelta
+
+    from freezegun import freeze_time
+
+    clinic.ok("clients", "add", "C-1", "--track", "morning", "--phase", "1")
+    size = clinic.sql("SELECT count(*) FROM ledger")
+    with freeze_time(datetime.now(UTC) - timedelta(hours=1)):
+        refused = clinic.run("clients", "list")
+    assert refused.exit_code == 3
+    assert "this computer's clock says" in refused.stderr and "Fix this computer's clock" in (
+        refused.stderr
+    )
+    assert refused.stdout == "" and clinic.sql("SELECT count(*) FROM ledger") == size
