@@ -13,6 +13,7 @@ from screening.cli import (
     access,
     audit,
     clients,
+    consent,
     demo,
     draws,
     progress,
@@ -129,6 +130,7 @@ def main(
 
 setup.register(app)
 clients.register(app)
+consent.register(app)
 draws.register(app)
 results.register(app)
 progress.register(app)

@@ -53,6 +53,23 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("clients", "list"): ("screening clients list", "screening clients list --track morning"),
     ("clients", "show"): ("screening clients show C-103",),
     ("clients", "update"): ("screening clients update C-103 --phase 2",),
+    ("consent", "add"): (
+        'screening consent add C-103 --type criminal_justice --recipient "County Drug Court" '
+        "--purpose monitoring --share attendance,results,missed --expires end-of-treatment "
+        '--signed 2026-11-02 --signed-by client --how-to-revoke "in writing to the program '
+        'director" --revocable-from 2027-05-02',
+        'screening consent add C-104 --type named --recipient "Dana Example (mother)" '
+        "--purpose family_involvement --share attendance --expires 2027-02-28 "
+        '--signed 2026-11-30 --signed-by client --how-to-revoke "tell any staff member"',
+    ),
+    ("consent", "list"): ("screening consent list", "screening consent list C-103 --all"),
+    ("consent", "show"): ("screening consent show 3",),
+    ("consent", "revoke"): (
+        "screening consent revoke 3 --reason client_request",
+        'screening consent revoke 4 --reason entered_in_error --note "wrong client"',
+    ),
+    ("consent", "restrict"): ('screening consent restrict C-104 --note "asked at intake"',),
+    ("consent", "lift"): ("screening consent lift C-104",),
     ("clients", "hold"): (
         'screening clients hold C-104 --from 2026-12-01 --to 2026-12-04 --reason "hospital stay"',
     ),

@@ -23,6 +23,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "screening": ("create", "status", "reverse"),
     "site": ("create", "adopt", "timezone"),
     "result": ("record",),
+    "consent": ("add", "revoke", "restrict", "lift"),
 }
 
 

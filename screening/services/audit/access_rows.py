@@ -35,7 +35,9 @@ WRITERS: dict[str, frozenset[str]] = {
     "draw_amend": frozenset({STAFF}),
     "result": frozenset({STAFF}),
     "amendment": frozenset({STAFF, CLINICIAN}),
-    "disclosure": frozenset({AUDITOR}),
+    "consent": frozenset({STAFF, CLINICIAN}),
+    # Letters and FHIR bundles are clinicians' disclosures; an export is an auditor's.
+    "disclosure": frozenset({STAFF, CLINICIAN, AUDITOR}),
 }
 
 

@@ -33,6 +33,7 @@ from screening.core.witnessing import check as check_witnessed
 from screening.db.models import LedgerRow, Site, table_of
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.audit.access_rows import RoleEntries, check_grants
+from screening.services.audit.consent_rows import ConsentEntries, check_consents
 from screening.services.audit.domain import check_domain
 from screening.services.audit.merge import BATCH
 from screening.services.audit.report import Report
@@ -96,6 +97,7 @@ def verify(
                 notes.problems.insert(0, f"the checkpoint file {kept} cannot be trusted: {why}")
         follower = Follower({seen.checkpoint.size for seen in notes.checkpoints})
         roles = RoleEntries()
+        consents = ConsentEntries(spill.map, replay.clients)
         hidden = sites_out_of_sight(session)
         if hidden:
             raise EnvironmentProblem(
@@ -106,7 +108,9 @@ def verify(
             )
         try:
             check_types(session)  # before anything reads a value
-            staff = _walk_chain(session, report, replay, anchors, wanted, progress, follower, roles)
+            staff = _walk_chain(
+                session, report, replay, anchors, wanted, progress, follower, (roles, consents)
+            )
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
                     None,
@@ -124,6 +128,7 @@ def verify(
             check_domain(session, report, replay, unread)
             check_sites(session, replay, staff, unread)
             check_grants(session, roles)
+            check_consents(session, consents, unread)
             check_ids(session)  # last: a row deleted is named by its entry
         except Broken as broken:
             report.problem, report.problem_seq = broken.message, broken.seq
@@ -175,11 +180,12 @@ def _walk_chain(
     wanted: tuple[int, str] | None,
     progress: Callable[[int], None] | None,
     follower: Follower,
-    roles: RoleEntries,
+    kept: tuple[RoleEntries, ConsentEntries],
 ) -> dict[tuple[str, str], int]:
     """Walk the chain; returns the staff digests its entries name (the first entry of
     each), which must each have their name in the database."""
     staff: dict[tuple[str, str], int] = {}
+    roles, consents = kept
     prev, next_seq = GENESIS_PREV, 1
     rows = session.execute(
         sa.select(
@@ -228,6 +234,7 @@ def _walk_chain(
                 if name in actor and (site, actor[name]) not in staff:
                     staff[(site, actor[name])] = seq
         roles.judge(seq, site, kind, document.get("actor"), document["at"])
+        consents.take(seq, site, kind, document["body"])
         if kind == "role":
             roles.take(seq, site, document["body"])
             user = document["body"]["user"]

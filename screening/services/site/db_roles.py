@@ -10,7 +10,7 @@ with psql gets no further than the CLI.
   suite gives every test its own) share the four names without sharing rows.
 - Privileges: the working roles read and write the domain tables (nothing in the CLI
   deletes a row); the ledger takes SELECT and INSERT only (the auditor's INSERT only of
-  a disclosure, an export's record), so only the schema owner
+  a disclosure, an export's record, with its ``disclosures`` row), so only the schema owner
   could UPDATE or DELETE it (and its append-only trigger refuses that too); only admin
   writes ``access_grants``; the auditor reads the ledger and every column but names,
   codes, free text and the salts of their digests (``IDENTIFIED``).
@@ -40,33 +40,13 @@ import sqlalchemy as sa
 from screening.core.access import ROLES, WORKING
 from screening.db.engine import Database
 from screening.errors import BadInput, EnvironmentProblem, NotPermitted
-
-# Columns the auditor may not read: what names or describes a client (names, codes,
-# free text about a client or their specimen, and the salts of those digests) and the
-# staff's names. What describes the clinic (why it closed, why a draw was late, a change
-# of time zone) stays readable: the auditor's own commands weigh it.
-IDENTIFIED: dict[str, tuple[str, ...]] = {
-    "clients": ("code", "name", "salt", "discharge_reason"),
-    "staff_names": ("name",),
-    "holds": ("reason", "change_reason", "salt"),
-    "screenings": ("note", "status_note", "approved_by", "reversal_approver", "salt"),
-    "results": ("collector", "observed_reason", "late_reason", "salt"),
-    "result_versions": ("note", "override_reason"),
-}
-
-# Tables without a site of their own, by the link to the row that has one.
-CHILDREN: dict[str, tuple[str, str]] = {
-    "holds": ("client_id", "clients"),
-    "screenings": ("client_id", "clients"),
-    "draw_amendments": ("draw_id", "draws"),
-    "results": ("screening_id", "screenings"),
-    "result_versions": ("result_id", "results"),
-    "analyte_results": ("version_id", "result_versions"),
-}
-
-# Read by every role, written by none but the owner (sites by `init`), or by admin only.
-READ_ONLY = ("alembic_version", "row_id_gaps", "sites")
-ADMIN_WRITES = ("access_grants",)
+from screening.services.site.db_tables import (
+    ADMIN_WRITES,
+    AUDITOR_WRITES,
+    CHILDREN,
+    IDENTIFIED,
+    READ_ONLY,
+)
 
 
 def group_role(role: str) -> str:
@@ -182,6 +162,8 @@ def _grant(connection: sa.Connection, schema: str, tables: dict[str, set[str]]) 
             run(f"GRANT INSERT, UPDATE ON {name} TO {group_role('admin')}")
         else:
             run(f"GRANT SELECT, INSERT, UPDATE ON {name} TO {working}")
+        if table in AUDITOR_WRITES:
+            run(f"GRANT INSERT ON {name} TO {group_role('auditor')}")
         hidden = set(IDENTIFIED.get(table, ()))
         if hidden:
             seen = ", ".join(_q(c) for c in sorted(columns - hidden))
@@ -298,6 +280,10 @@ def _policies(connection: sa.Connection, schema: str, tables: dict[str, set[str]
     for table, columns in tables.items():
         if "site" in columns and table not in rules:
             rules[table] = (f"site = ANY ({reading}) OR {audits}", f"site = ANY ({writing})")
+    for table in AUDITOR_WRITES:  # an export's record, at the auditor's own sites
+        if table in tables:
+            read, write = rules[table]
+            rules[table] = (read, f"{write} OR site = ANY ({sites(('auditor',))})")
     for table in CHILDREN:
         if table in tables:
             rules[table] = (

@@ -1,0 +1,317 @@
+"""Consents, restrictions and disclosures against the entries that made them (DESIGN §6:
+every domain row equals what the ledger says; 42 CFR §2.31, §2.26, §2.24).
+
+The `consent` entries are replayed here, in order: a consent added once, revoked at
+most once and only after it was added, a restriction lifted only while in force, and a
+disclosure made under a consent only when the ledger knew it, for that client, not
+revoked, and the client not restricted (unless a court ordered it). Each ``consents``,
+``restrictions`` and ``disclosures`` row then matches its entry: the recipient and the
+other words of the form through their salted digests, the rest as stored. An older
+export's disclosure ({"to", "purpose", "what": "ledger export"}) has no row and stays
+valid; a disclosure entry with a ``basis`` has exactly one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import date
+from functools import partial
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from screening.core import body_rules
+from screening.core.canonical import canonical_text, private_digest
+from screening.core.replay import Broken, Order, Store, by_seq
+from screening.db.models import Client, Consent, Disclosure, Restriction
+from screening.services.audit.merge import match_rows, stream
+from screening.services.audit.unread import Unread
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_ADD = {
+    "action", "consent", "client", "type", "purpose", "shares", "covers_from", "expires",
+    "signed", "revocable_from", "taken_by", "terms",
+}  # fmt: skip
+_DISCLOSURE = {
+    "basis", "client", "consent", "recipient", "purpose", "what", "from", "to", "form",
+    "content",
+}  # fmt: skip
+END_OF_TREATMENT = "end_of_treatment"
+
+
+class ConsentEntries:
+    """The `consent` entries and the new-form `disclosure` entries of the walk: what
+    each consents, restrictions and disclosures row must say. ``clients`` is the
+    replay's map of the clients the ledger knows (uid -> (entry, site, state))."""
+
+    def __init__(self, new_map: Callable[[Order], Store], clients: Store) -> None:
+        self.consents = new_map(by_seq)  # added entry -> (site, state)
+        self.restrictions = new_map(by_seq)  # restrict entry -> (site, state)
+        self.disclosures = new_map(by_seq)  # entry -> (site, state)
+        # consent uid -> (added entry, site, client uid, type, revoking entry or None)
+        self._added = new_map(lambda uid, known: (known[0], uid))
+        self._restricted: dict[tuple[str, str], int] = {}  # (site, client) -> in force
+        self._clients = clients
+
+    def take(self, seq: int, site: str, kind: str, body: Any) -> None:
+        if kind not in ("consent", "disclosure"):
+            return
+        try:
+            if not isinstance(body, dict):
+                raise TypeError("not an object")
+            if kind == "consent":
+                body_rules.check_action(kind, body)
+                getattr(self, f"_{body['action']}")(seq, site, body)
+            elif "basis" in body:  # an older export's disclosure has no basis and no row
+                self._disclosure(seq, site, body)
+        except body_rules.BodyError as error:
+            raise Broken(seq, f"entry {seq} ({kind}): {error}") from None
+        except (KeyError, TypeError, ValueError) as error:
+            raise Broken(
+                seq, f"entry {seq} ({kind}): its body is not a well-formed {kind} ({error})"
+            ) from None
+
+    def _client(self, site: str, uid: Any) -> str:
+        known = self._clients.get(uid) if isinstance(uid, str) else None
+        if known is None or known[1] != site:
+            raise body_rules.BodyError(
+                f"it names client {uid}, whom the ledger does not know at site {site}"
+            )
+        return str(uid)
+
+    def _add(self, seq: int, site: str, body: dict[str, Any]) -> None:
+        _fields(body, _ADD)
+        uid = body["consent"]
+        if not isinstance(uid, str) or not uid:
+            raise ValueError("no consent uid")
+        if uid in self._added:
+            raise body_rules.BodyError(
+                f"it adds consent {uid}, which entry {self._added.get(uid)[0]} added already"
+            )
+        client = self._client(site, body["client"])
+        for name in ("terms", "taken_by"):
+            if not isinstance(body[name], str) or not _DIGEST.match(body[name]):
+                raise ValueError(f"{name} is not a digest")
+        shares = body["shares"]
+        if not isinstance(shares, list) or shares != sorted(set(shares)) or not shares:
+            raise body_rules.BodyError("its shares are not a sorted list, each once")
+        for name in ("covers_from", "signed"):
+            date.fromisoformat(body[name])
+        if body["expires"] != END_OF_TREATMENT:
+            date.fromisoformat(body["expires"])
+        if body["revocable_from"] is not None:
+            date.fromisoformat(body["revocable_from"])
+        state = {name: body[name] for name in sorted(_ADD - {"action"})}
+        self.consents[seq] = (site, {**state, "client": client, "revoked": None})
+        self._added[uid] = (seq, site, client, body["type"], None)
+
+    def _revoke(self, seq: int, site: str, body: dict[str, Any]) -> None:
+        _fields(body, {"action", "consent", "reason", "note"})
+        uid = body["consent"]
+        known = self._added.get(uid) if isinstance(uid, str) else None
+        if known is None or known[1] != site:
+            raise body_rules.BodyError(
+                f"it revokes consent {uid}, which the ledger never added at site {site}"
+            )
+        added, _, client, kind, revoked = known
+        if revoked is not None:
+            raise body_rules.BodyError(
+                f"it revokes consent {uid}, which entry {revoked} revoked already"
+            )
+        if body["note"] is not None and not _DIGEST.match(body["note"]):
+            raise ValueError("its note is not a digest")
+        self._added[uid] = (added, site, client, kind, seq)
+        at, state = self.consents.get(added)
+        state["revoked"] = {"entry": seq, "reason": body["reason"], "note": body["note"]}
+        self.consents[added] = (at, state)
+
+    def _restrict(self, seq: int, site: str, body: dict[str, Any]) -> None:
+        _fields(body, {"action", "client", "note"})
+        client = self._client(site, body["client"])
+        if (site, client) in self._restricted:
+            raise body_rules.BodyError(
+                f"it restricts client {client}, whose restriction of entry "
+                f"{self._restricted[(site, client)]} is in force"
+            )
+        self._restricted[(site, client)] = seq
+        self.restrictions[seq] = (site, {"client": client, "note": body["note"], "lifted": None})
+
+    def _lift(self, seq: int, site: str, body: dict[str, Any]) -> None:
+        _fields(body, {"action", "client", "note"})
+        client = self._client(site, body["client"])
+        restricted = self._restricted.pop((site, client), None)
+        if restricted is None:
+            raise body_rules.BodyError(
+                f"it lifts a restriction of client {client}, who has none in force"
+            )
+        at, state = self.restrictions.get(restricted)
+        state["lifted"] = {"entry": seq, "note": body["note"]}
+        self.restrictions[restricted] = (at, state)
+
+    def _disclosure(self, seq: int, site: str, body: dict[str, Any]) -> None:
+        _fields(body, _DISCLOSURE, optional={"staff_names"})
+        if not isinstance(body["recipient"], str) or not _DIGEST.match(body["recipient"]):
+            raise ValueError("its recipient is not a digest")
+        if not isinstance(body["what"], list):
+            raise ValueError("what it disclosed is not a list")
+        client = body["client"]
+        if body["basis"] == "consent":
+            client = self._client(site, client)
+            known = self._added.get(body["consent"]) if isinstance(body["consent"], str) else None
+            if known is None or known[1] != site or known[2] != client:
+                raise body_rules.BodyError(
+                    f"it discloses under consent {body['consent']}, which the ledger never "
+                    f"added for client {client}"
+                )
+            if known[4] is not None:
+                raise body_rules.BodyError(
+                    f"it discloses under consent {body['consent']}, which entry {known[4]} "
+                    "revoked"
+                )
+            restricted = self._restricted.get((site, client))
+            if restricted is not None and known[3] != "court_order":
+                raise body_rules.BodyError(
+                    f"it discloses about client {client}, whose disclosures entry "
+                    f"{restricted} restricted"
+                )
+        elif body["basis"] != "audit" or client is not None or body["consent"] is not None:
+            raise body_rules.BodyError(f"a disclosure on the basis {body['basis']!r}")
+        state = {name: body[name] for name in sorted(_DISCLOSURE)}
+        self.disclosures[seq] = (site, state)
+
+
+def _fields(body: dict[str, Any], wanted: set[str], optional: frozenset[str] | set[str] = frozenset()) -> None:
+    if not wanted <= set(body) <= wanted | set(optional):
+        raise body_rules.BodyError(f"its fields are {sorted(body)}, not {sorted(wanted)}")
+
+
+# --- the rows ----------------------------------------------------------------------------
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def consent_terms(row: Consent) -> str | None:
+    """The digest of the form's words the ledger holds (core/disclosure.py's terms)."""
+    return private_digest(
+        row.salt,
+        canonical_text(
+            {
+                "recipient": row.recipient,
+                "recipient_class": row.recipient_class,
+                "signed_by": row.signed_by,
+                "how_to_revoke": row.how_to_revoke,
+                "detail": row.detail,
+            }
+        ),
+    )
+
+
+def consent_record(row: Consent, client: Client | None) -> dict[str, Any]:
+    """What verify compares a consents row with."""
+    if row.at_discharge and row.expires_on is None:
+        expires: str | None = END_OF_TREATMENT
+    elif row.at_discharge:  # both: no entry says that
+        expires = f"{row.expires_on} or {END_OF_TREATMENT}"
+    else:
+        expires = _day(row.expires_on)
+    revoked = None
+    if row.revoked_seq is not None or row.revoke_reason is not None or row.revoke_note:
+        revoked = {
+            "entry": row.revoked_seq,
+            "reason": row.revoke_reason,
+            "note": private_digest(row.salt, row.revoke_note),
+        }
+    return {
+        "consent": row.uid,
+        "client": client.uid if client is not None else None,
+        "type": row.type,
+        "purpose": row.purpose,
+        "shares": json.loads(row.shares),
+        "covers_from": _day(row.covers_from),
+        "expires": expires,
+        "signed": _day(row.signed_on),
+        "revocable_from": _day(row.revocable_from),
+        "taken_by": row.taken_by,
+        "terms": consent_terms(row),
+        "revoked": revoked,
+    }
+
+
+def restriction_record(row: Restriction, client: Client | None) -> dict[str, Any]:
+    lifted = None
+    if row.lifted_seq is not None or row.lift_note is not None:
+        lifted = {"entry": row.lifted_seq, "note": private_digest(row.salt, row.lift_note)}
+    return {
+        "client": client.uid if client is not None else None,
+        "note": private_digest(row.salt, row.note),
+        "lifted": lifted,
+    }
+
+
+def disclosure_record(row: Disclosure, client: Client | None, consent: str | None) -> dict[str, Any]:
+    return {
+        "basis": row.basis,
+        "client": client.uid if client is not None else None,
+        "consent": consent,
+        "recipient": private_digest(row.salt, row.recipient),
+        "purpose": row.purpose,
+        "what": json.loads(row.what),
+        "from": _day(row.period_from),
+        "to": _day(row.period_to),
+        "form": row.form,
+        "content": row.content,
+    }
+
+
+def check_consents(session: Session, entries: ConsentEntries, unread: Unread) -> None:
+    """Every consents, restrictions and disclosures row against its entry, and every
+    entry that made one against its row."""
+    consents = (
+        sa.select(Consent, Client)
+        .outerjoin(Client, col(Client.id) == Consent.client_id)
+        .options(*unread.deferred(Consent, Client))
+        .order_by(col(Consent.added_seq))
+    )
+    match_rows(
+        "consent",
+        entries.consents.ordered(),
+        (
+            (row.added_seq, row.site, unread.compare(partial(consent_record, row, c), row, c))
+            for row, c in stream(session, consents)
+        ),
+    )
+    restrictions = (
+        sa.select(Restriction, Client)
+        .outerjoin(Client, col(Client.id) == Restriction.client_id)
+        .options(*unread.deferred(Restriction, Client))
+        .order_by(col(Restriction.added_seq))
+    )
+    match_rows(
+        "restriction",
+        entries.restrictions.ordered(),
+        (
+            (row.added_seq, row.site, unread.compare(partial(restriction_record, row, c), row, c))
+            for row, c in stream(session, restrictions)
+        ),
+    )
+    # The consent by its uid alone: an auditor's login reads no recipient.
+    disclosures = (
+        sa.select(Disclosure, Client, col(Consent.uid))
+        .outerjoin(Client, col(Client.id) == Disclosure.client_id)
+        .outerjoin(Consent, col(Consent.id) == Disclosure.consent_id)
+        .options(*unread.deferred(Disclosure, Client))
+        .order_by(col(Disclosure.seq))
+    )
+    match_rows(
+        "disclosure",
+        entries.disclosures.ordered(),
+        (
+            (row.seq, row.site, unread.compare(partial(disclosure_record, row, c, k), row, c))
+            for row, c, k in stream(session, disclosures)
+        ),
+    )

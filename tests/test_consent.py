@@ -1,0 +1,252 @@
+"""`screening consent ...` (issue 18): a consent is recorded only with every element of
+the form (42 CFR §2.31), listed and shown with its history (identified reads, in the
+access log), revoked at once (a criminal-justice consent not before the day its form
+says, §2.35(d)), and a client's disclosures restricted and the restriction lifted
+(§2.26); `audit verify` holds every consents, restrictions and disclosures row to the
+entry that made it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Clinic
+
+COURT = "County Drug Court"
+
+
+def _day(days: int = 0) -> str:
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
+
+
+def _named(code: str = "C-1", *extra: str) -> list[str]:
+    """A named-recipient consent with every element, as a parent's form gives them."""
+    return [
+        "consent", "add", code, "--type", "named", "--recipient", "Dana Example",
+        "--purpose", "family_involvement", "--share", "attendance", "--expires",
+        _day(60), "--signed", _day(-1), "--signed-by", "client", "--how-to-revoke",
+        "tell any staff member", *extra,
+    ]  # fmt: skip
+
+
+def _court(code: str = "C-1", *extra: str) -> list[str]:
+    return [
+        "consent", "add", code, "--type", "criminal_justice", "--recipient", COURT,
+        "--purpose", "monitoring", "--share", "results,attendance,missed", "--expires",
+        "end-of-treatment", "--signed", _day(-1), "--signed-by", "client",
+        "--how-to-revoke", "in writing to the program director", *extra,
+    ]  # fmt: skip
+
+
+def _enrolled(clinic: Clinic, *codes: str) -> Clinic:
+    for code in codes:
+        clinic.ok("clients", "add", code, "--track", "morning", "--phase", "1",
+                  "--name", f"Client {code}", "--admitted", _day(-30))  # fmt: skip
+    return clinic
+
+
+def _head(clinic: Clinic) -> int:
+    return int(clinic.sql("SELECT max(seq) FROM ledger")[0][0])
+
+
+def _bodies_after(clinic: Clinic, seq: int) -> list[tuple[str, dict]]:
+    rows = clinic.sql("SELECT kind, canonical FROM ledger WHERE seq > :s ORDER BY seq", s=seq)
+    return [(kind, json.loads(text)["body"]) for kind, text in rows]
+
+
+def _list(clinic: Clinic, *args: str) -> list[dict]:
+    return json.loads(clinic.ok("consent", "list", *args, "--json").stdout)
+
+
+def test_a_form_missing_an_element_is_refused_and_nothing_is_written(clinic: Clinic) -> None:
+    _enrolled(clinic, "C-1")
+    before = _head(clinic)
+    cases = {
+        "--how-to-revoke": [a for a in _named() if a not in ("--how-to-revoke",
+                                                              "tell any staff member")],
+        "--share": _named()[:-6] + ["--share", "attendance,diagnosis"] + _named()[-4:],
+        "--revocable-from": _court(),
+        "--recipient": [a for a in _named() if a not in ("--recipient", "Dana Example")],
+        "--purpose": _court()[:8] + ["employment"] + _court()[9:] + ["--revocable-from",
+                                                                   _day(30)],
+        "--type": ["consent", "add", "C-1", "--type", "verbal", *_named()[5:]],
+        "--expires": [*_named()[:12], "someday", *_named()[13:]],
+    }  # fmt: skip
+    for option, args in cases.items():
+        refused = clinic.run(*args)
+        assert refused.exit_code == 2, (option, refused.stderr)
+        assert len(refused.stderr.strip().splitlines()) == 1, (option, refused.stderr)
+        assert option in refused.stderr, (option, refused.stderr)
+    assert _head(clinic) == before
+    assert clinic.sql("SELECT count(*) FROM consents") == [(0,)]
+
+
+def test_consents_are_listed_and_shown_and_each_read_is_logged(clinic: Clinic) -> None:
+    _enrolled(clinic, "C-1", "C-2")
+    added = clinic.ok(*_named("C-1"))
+    assert "consent 1 of C-1 recorded" in added.stderr
+    clinic.ok(*_court("C-2", "--revocable-from", _day(30)))
+    (uid1,), (uid2,) = clinic.sql("SELECT uid FROM clients ORDER BY code")
+    before = _head(clinic)
+    listed = _list(clinic)
+    assert [(c["number"], c["client"], c["recipient"], c["status"]) for c in listed] == [
+        (1, "C-1", "Dana Example", "in force"),
+        (2, "C-2", COURT, "in force"),
+    ]
+    assert [c["number"] for c in _list(clinic, "C-2")] == [2]
+    table = clinic.ok("consent", "list").stdout
+    assert COURT in table and "criminal justice" in table
+    shown = clinic.ok("consent", "show", "2").stdout
+    assert COURT in shown and "revocable from" in shown and _day(30) in shown
+    assert "taken by" in shown
+    assert [body for _, body in _bodies_after(clinic, before)] == [
+        {"command": "consent list", "clients": sorted([uid1, uid2])},
+        {"command": "consent list", "clients": [uid2]},
+        {"command": "consent list", "clients": sorted([uid1, uid2])},
+        {"command": "consent show", "clients": [uid2]},
+    ]
+    missing = clinic.run("consent", "show", "9")
+    assert missing.exit_code == 2 and "consent list --all" in missing.stderr
+
+
+def test_a_revocation_takes_effect_at_once(clinic: Clinic) -> None:
+    _enrolled(clinic, "C-1")
+    clinic.ok(*_named())
+    clinic.ok(*_named("C-1", "--share", "attendance,progress"))
+    clinic.ok("consent", "revoke", "1", "--reason", "client_request", "--note", "by phone")
+    assert [c["number"] for c in _list(clinic)] == [2]
+    every = {c["number"]: c["status"] for c in _list(clinic, "--all")}
+    assert every == {1: "revoked", 2: "in force"}
+    history = json.loads(clinic.ok("consent", "show", "1", "--json").stdout)["history"]
+    assert [event["event"] for event in history] == ["taken", "revoked"]
+    again = clinic.run("consent", "revoke", "1", "--reason", "client_request")
+    assert again.exit_code == 2 and len(again.stderr.strip().splitlines()) == 1
+    (body,) = [b for k, b in _bodies_after(clinic, 0) if k == "consent" and b["action"] == "revoke"]
+    assert body["reason"] == "client_request" and "by phone" not in json.dumps(body)
+
+
+def test_a_criminal_justice_consent_is_revoked_only_from_its_day(clinic: Clinic) -> None:
+    _enrolled(clinic, "C-1")
+    clinic.ok(*_court("C-1", "--revocable-from", _day(30)))
+    early = clinic.run("consent", "revoke", "1", "--reason", "client_request")
+    assert early.exit_code == 4, early.stderr
+    assert _day(30) in early.stderr and len(early.stderr.strip().splitlines()) == 1
+    assert _list(clinic)[0]["status"] == "in force"
+    clinic.ok("consent", "revoke", "1", "--reason", "entered_in_error")
+    assert _list(clinic) == []
+
+
+def test_a_restriction_is_placed_and_lifted(clinic: Clinic) -> None:
+    _enrolled(clinic, "C-1")
+    clinic.ok("consent", "restrict", "C-1", "--note", "asked at intake")
+    clinic.ok("consent", "lift", "C-1")
+    again = clinic.run("consent", "lift", "C-1")
+    assert again.exit_code == 2 and len(again.stderr.strip().splitlines()) == 1
+    actions = [b["action"] for k, b in _bodies_after(clinic, 0) if k == "consent"]
+    assert actions == ["restrict", "lift"]
+    assert "asked at intake" not in json.dumps(_bodies_after(clinic, 0))
+    assert clinic.ok("audit", "verify").exit_code == 0
+
+
+# --- audit verify --------------------------------------------------------------------
+
+
+def _disclose(clinic: Clinic, number: int, recipient: str) -> None:
+    """A disclosure through the one gate, as a letter makes it (the letter itself is
+    tested with `report progress`)."""
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.services.disclosure.gate import Ask, disclose
+    from screening.services.plumbing import Actor, Context
+
+    settings = config.load(clinic.folder / "screening.toml")
+    database = Database(resolve_url(clinic.url, settings.folder))
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        ctx = Context(settings, database, Actor("staff1"), now,
+                      now.astimezone(settings.zone).date(), command="report progress")  # fmt: skip
+        ask = Ask(code="C-1", recipient=recipient, consent=number, purpose=None,
+                  needs=frozenset({"attendance"}), first=None, last=None, form="json",
+                  command="report progress")  # fmt: skip
+        disclose(ctx, ask, lambda session, authority: {"attendance": []}, lambda data: None)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def consented(clinic: Clinic) -> Clinic:
+    """Two consents (one revoked), a restriction lifted, and a disclosure made."""
+    _enrolled(clinic, "C-1", "C-2")
+    clinic.ok(*_court("C-1", "--revocable-from", _day(30)))
+    clinic.ok(*_named("C-2"))
+    clinic.ok("consent", "revoke", "2", "--reason", "other", "--note", "moved away")
+    clinic.ok("consent", "restrict", "C-2")
+    clinic.ok("consent", "lift", "C-2", "--note", "asked again")
+    _disclose(clinic, 1, COURT)
+    assert clinic.sql("SELECT count(*) FROM disclosures") == [(1,)]
+    return clinic
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        ("UPDATE consents SET recipient = 'Someone Else' WHERE id = 1", "consent): the "
+         "database row differs from the ledger in terms"),
+        ("UPDATE consents SET shares = '[\"attendance\",\"missed\",\"progress\",\"results\"]'"
+         " WHERE id = 1", "differs from the ledger in shares"),
+        ("UPDATE consents SET revoked_seq = NULL, revoke_reason = NULL, revoke_note = NULL "
+         "WHERE id = 2", "differs from the ledger in revoked"),
+        ("UPDATE disclosures SET recipient = 'Someone Else'", "(disclosure): the database "
+         "row differs from the ledger in recipient"),
+        ("UPDATE restrictions SET lifted_seq = NULL", "(restriction): the database row "
+         "differs from the ledger in lifted"),
+    ],
+    ids=["recipient", "shares", "revocation", "disclosed-to", "lifted"],
+)
+def test_verify_names_a_row_edited_by_sql(consented: Clinic, edit: str, named: str) -> None:
+    consented.ok("audit", "verify")
+    consented.sql(edit)
+    failed = consented.run("audit", "verify")
+    assert failed.exit_code == 1, failed.stdout
+    assert named in failed.stderr, failed.stderr
+
+
+def test_verify_names_a_consent_revoked_twice_or_never_added(consented: Clinic) -> None:
+    from tests.conftest import forge
+
+    (seq,) = consented.sql(
+        "SELECT seq FROM ledger WHERE kind = 'consent' AND canonical LIKE '%\"revoke\"%'"
+    )[0]
+    (first,) = consented.sql("SELECT uid FROM consents WHERE id = 1")[0]
+
+    def revoke_the_other(document: dict) -> None:
+        document["body"]["consent"] = first
+
+    forge(consented, seq, revoke_the_other)
+    failed = consented.run("audit", "verify")
+    assert failed.exit_code == 1
+    assert f"entry {seq} (consent)" in failed.stderr
+
+
+def test_an_older_exports_disclosure_needs_no_row(clinic: Clinic, tmp_path: Path) -> None:
+    clinic.ok("audit", "export", str(tmp_path / "export"), "--recipient", "State Auditor",
+              "--purpose", "audit")  # fmt: skip
+    assert clinic.ok("audit", "verify").exit_code == 0
+
+
+def test_the_help_names_every_choice_in_words() -> None:
+    from typer.testing import CliRunner
+
+    from screening.cli import app
+    from screening.core import disclosure
+
+    runner = CliRunner()
+    added = " ".join(runner.invoke(app, ["consent", "add", "--help"]).stdout.split())
+    for word in (*disclosure.TYPES, *disclosure.SHARES, *disclosure.PURPOSES):
+        assert word in added, word
+    revoke = " ".join(runner.invoke(app, ["consent", "revoke", "--help"]).stdout.split())
+    for word in disclosure.REVOKE_REASONS:
+        assert word in revoke, word
