@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import Clinic
 
 COURT = "County Drug Court"
+# What the commands do is the same on both backends; verify's comparison is run on both.
+ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def _day(days: int = 0) -> str:
@@ -41,6 +44,16 @@ def _court(code: str = "C-1", *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _with(args: list[str], option: str, value: str) -> list[str]:
+    at = args.index(option)
+    return [*args[: at + 1], value, *args[at + 2 :]]
+
+
+def _without(args: list[str], option: str) -> list[str]:
+    at = args.index(option)
+    return [*args[:at], *args[at + 2 :]]
+
+
 def _enrolled(clinic: Clinic, *codes: str) -> Clinic:
     for code in codes:
         clinic.ok("clients", "add", code, "--track", "morning", "--phase", "1",
@@ -61,29 +74,32 @@ def _list(clinic: Clinic, *args: str) -> list[dict]:
     return json.loads(clinic.ok("consent", "list", *args, "--json").stdout)
 
 
+@ON_SQLITE
 def test_a_form_missing_an_element_is_refused_and_nothing_is_written(clinic: Clinic) -> None:
     _enrolled(clinic, "C-1")
     before = _head(clinic)
+    court = [*_court(), "--revocable-from", _day(30)]
     cases = {
-        "--how-to-revoke": [a for a in _named() if a not in ("--how-to-revoke",
-                                                              "tell any staff member")],
-        "--share": _named()[:-6] + ["--share", "attendance,diagnosis"] + _named()[-4:],
+        "--how-to-revoke": _without(_named(), "--how-to-revoke"),
+        "--share": _with(_named(), "--share", "attendance,diagnosis"),
         "--revocable-from": _court(),
-        "--recipient": [a for a in _named() if a not in ("--recipient", "Dana Example")],
-        "--purpose": _court()[:8] + ["employment"] + _court()[9:] + ["--revocable-from",
-                                                                   _day(30)],
-        "--type": ["consent", "add", "C-1", "--type", "verbal", *_named()[5:]],
-        "--expires": [*_named()[:12], "someday", *_named()[13:]],
-    }  # fmt: skip
+        "--recipient": _without(_named(), "--recipient"),
+        "--purpose": _with(court, "--purpose", "employment"),
+        "--type": _with(_named(), "--type", "verbal"),
+        "--expires": _with(_named(), "--expires", "someday"),
+        "--signed": _with(_named(), "--signed", _day(2)),
+    }
     for option, args in cases.items():
         refused = clinic.run(*args)
         assert refused.exit_code == 2, (option, refused.stderr)
         assert len(refused.stderr.strip().splitlines()) == 1, (option, refused.stderr)
-        assert option in refused.stderr, (option, refused.stderr)
+        said = "monitoring, not employment" if option == "--purpose" else option
+        assert said in refused.stderr, (option, refused.stderr)
     assert _head(clinic) == before
     assert clinic.sql("SELECT count(*) FROM consents") == [(0,)]
 
 
+@ON_SQLITE
 def test_consents_are_listed_and_shown_and_each_read_is_logged(clinic: Clinic) -> None:
     _enrolled(clinic, "C-1", "C-2")
     added = clinic.ok(*_named("C-1"))
@@ -97,8 +113,8 @@ def test_consents_are_listed_and_shown_and_each_read_is_logged(clinic: Clinic) -
         (2, "C-2", COURT, "in force"),
     ]
     assert [c["number"] for c in _list(clinic, "C-2")] == [2]
-    table = clinic.ok("consent", "list").stdout
-    assert COURT in table and "criminal justice" in table
+    table = clinic.run("consent", "list", env={"COLUMNS": "160"}).stdout
+    assert COURT in table and "criminal justice" in table and "end of treatment" in table
     shown = clinic.ok("consent", "show", "2").stdout
     assert COURT in shown and "revocable from" in shown and _day(30) in shown
     assert "taken by" in shown
@@ -109,9 +125,10 @@ def test_consents_are_listed_and_shown_and_each_read_is_logged(clinic: Clinic) -
         {"command": "consent show", "clients": [uid2]},
     ]
     missing = clinic.run("consent", "show", "9")
-    assert missing.exit_code == 2 and "consent list --all" in missing.stderr
+    assert missing.exit_code == 2 and "consent list" in missing.stderr
 
 
+@ON_SQLITE
 def test_a_revocation_takes_effect_at_once(clinic: Clinic) -> None:
     _enrolled(clinic, "C-1")
     clinic.ok(*_named())
@@ -128,6 +145,7 @@ def test_a_revocation_takes_effect_at_once(clinic: Clinic) -> None:
     assert body["reason"] == "client_request" and "by phone" not in json.dumps(body)
 
 
+@ON_SQLITE
 def test_a_criminal_justice_consent_is_revoked_only_from_its_day(clinic: Clinic) -> None:
     _enrolled(clinic, "C-1")
     clinic.ok(*_court("C-1", "--revocable-from", _day(30)))
@@ -139,6 +157,7 @@ def test_a_criminal_justice_consent_is_revoked_only_from_its_day(clinic: Clinic)
     assert _list(clinic) == []
 
 
+@ON_SQLITE
 def test_a_restriction_is_placed_and_lifted(clinic: Clinic) -> None:
     _enrolled(clinic, "C-1")
     clinic.ok("consent", "restrict", "C-1", "--note", "asked at intake")
@@ -171,7 +190,12 @@ def _disclose(clinic: Clinic, number: int, recipient: str) -> None:
         ask = Ask(code="C-1", recipient=recipient, consent=number, purpose=None,
                   needs=frozenset({"attendance"}), first=None, last=None, form="json",
                   command="report progress")  # fmt: skip
-        disclose(ctx, ask, lambda session, authority: {"attendance": []}, lambda data: None)
+        disclose(
+            ctx,
+            ask,
+            lambda session, authority: {"carries": ["attendance"], "attendance": []},
+            lambda data: None,
+        )
     finally:
         database.dispose()
 
@@ -190,47 +214,53 @@ def consented(clinic: Clinic) -> Clinic:
     return clinic
 
 
-@pytest.mark.parametrize(
-    ("edit", "named"),
-    [
-        ("UPDATE consents SET recipient = 'Someone Else' WHERE id = 1", "consent): the "
-         "database row differs from the ledger in terms"),
-        ("UPDATE consents SET shares = '[\"attendance\",\"missed\",\"progress\",\"results\"]'"
-         " WHERE id = 1", "differs from the ledger in shares"),
-        ("UPDATE consents SET revoked_seq = NULL, revoke_reason = NULL, revoke_note = NULL "
-         "WHERE id = 2", "differs from the ledger in revoked"),
-        ("UPDATE disclosures SET recipient = 'Someone Else'", "(disclosure): the database "
-         "row differs from the ledger in recipient"),
-        ("UPDATE restrictions SET lifted_seq = NULL", "(restriction): the database row "
-         "differs from the ledger in lifted"),
-    ],
-    ids=["recipient", "shares", "revocation", "disclosed-to", "lifted"],
-)
-def test_verify_names_a_row_edited_by_sql(consented: Clinic, edit: str, named: str) -> None:
+# An edit by SQL, what undoes it, and what verify says of it.
+EDITS = [
+    (
+        "UPDATE consents SET recipient = 'Someone Else' WHERE id = 1",
+        f"UPDATE consents SET recipient = '{COURT}' WHERE id = 1",
+        "(consent): the database row differs from the ledger in terms",
+    ),
+    (
+        """UPDATE consents SET shares = '["attendance","missed","progress","results"]' """
+        "WHERE id = 1",
+        """UPDATE consents SET shares = '["attendance","missed","results"]' WHERE id = 1""",
+        "(consent): the database row differs from the ledger in shares",
+    ),
+    (
+        "UPDATE consents SET revoked_seq = NULL, revoke_reason = NULL, revoke_note = NULL "
+        "WHERE id = 2",
+        "UPDATE consents SET revoked_seq = (SELECT max(seq) FROM ledger WHERE kind = "
+        "'consent' AND canonical LIKE '%\"revoke\"%'), revoke_reason = 'other', "
+        "revoke_note = 'moved away' WHERE id = 2",
+        "(consent): the database row differs from the ledger in revoked",
+    ),
+    (
+        "UPDATE disclosures SET recipient = 'Someone Else'",
+        f"UPDATE disclosures SET recipient = '{COURT}'",
+        "(disclosure): the database row differs from the ledger in recipient",
+    ),
+    (
+        "UPDATE restrictions SET lifted_seq = NULL",
+        "UPDATE restrictions SET lifted_seq = (SELECT max(seq) FROM ledger WHERE kind = "
+        "'consent' AND canonical LIKE '%\"lift\"%')",
+        "(restriction): the database row differs from the ledger in lifted",
+    ),
+]
+
+
+def test_verify_names_a_row_edited_by_sql(consented: Clinic) -> None:
     consented.ok("audit", "verify")
-    consented.sql(edit)
-    failed = consented.run("audit", "verify")
-    assert failed.exit_code == 1, failed.stdout
-    assert named in failed.stderr, failed.stderr
+    for edit, undo, named in EDITS:
+        consented.sql(edit)
+        failed = consented.run("audit", "verify")
+        assert failed.exit_code == 1, (edit, failed.stdout)
+        assert named in failed.stderr, (edit, failed.stderr)
+        consented.sql(undo)
+    consented.ok("audit", "verify")
 
 
-def test_verify_names_a_consent_revoked_twice_or_never_added(consented: Clinic) -> None:
-    from tests.conftest import forge
-
-    (seq,) = consented.sql(
-        "SELECT seq FROM ledger WHERE kind = 'consent' AND canonical LIKE '%\"revoke\"%'"
-    )[0]
-    (first,) = consented.sql("SELECT uid FROM consents WHERE id = 1")[0]
-
-    def revoke_the_other(document: dict) -> None:
-        document["body"]["consent"] = first
-
-    forge(consented, seq, revoke_the_other)
-    failed = consented.run("audit", "verify")
-    assert failed.exit_code == 1
-    assert f"entry {seq} (consent)" in failed.stderr
-
-
+@ON_SQLITE
 def test_an_older_exports_disclosure_needs_no_row(clinic: Clinic, tmp_path: Path) -> None:
     clinic.ok("audit", "export", str(tmp_path / "export"), "--recipient", "State Auditor",
               "--purpose", "audit")  # fmt: skip
@@ -250,3 +280,84 @@ def test_the_help_names_every_choice_in_words() -> None:
     revoke = " ".join(runner.invoke(app, ["consent", "revoke", "--help"]).stdout.split())
     for word in disclosure.REVOKE_REASONS:
         assert word in revoke, word
+
+
+# --- the replay of consent entries (pure: no clinic needed) ---------------------------
+
+D = "d" * 64  # a staff digest: the writer's
+
+
+def _replay() -> tuple[Any, Any]:
+    from screening.services.audit.consent_rows import ConsentEntries
+    from screening.services.plumbing.spill import SpillFile
+
+    spill = SpillFile()
+    clients = spill.map(lambda uid, known: (known[0], uid))
+    clients["client-1"] = (2, "main", {})
+    return ConsentEntries(spill.map, clients), spill
+
+
+def _add(uid: str) -> dict[str, Any]:
+    return {
+        "action": "add", "consent": uid, "client": "client-1", "type": "named",
+        "purpose": "employment", "shares": ["attendance"], "covers_from": "2026-11-01",
+        "expires": "end_of_treatment", "signed": "2026-11-02", "revocable_from": None,
+        "taken_by": D, "terms": "e" * 64,
+    }  # fmt: skip
+
+
+def _revoke(uid: str) -> dict[str, Any]:
+    return {"action": "revoke", "consent": uid, "client": "client-1", "reason": "other",
+            "note": None}  # fmt: skip
+
+
+def _disclosure(uid: str) -> dict[str, Any]:
+    return {
+        "basis": "consent", "client": "client-1", "consent": uid, "recipient": "f" * 64,
+        "purpose": "employment", "what": ["attendance"], "from": "2026-11-01",
+        "to": "2026-11-30", "form": "text", "content": "0" * 64,
+    }  # fmt: skip
+
+
+RESTRICT = {"action": "restrict", "client": "client-1", "note": None}
+LIFT = {"action": "lift", "client": "client-1", "note": None}
+OLD_EXPORT = {"to": "State Auditor", "purpose": "audit", "what": "ledger export"}
+
+BROKEN_HISTORIES = {
+    "revoked already": [("consent", _add("c1")), ("consent", _revoke("c1")),
+                        ("consent", _revoke("c1"))],
+    "never added": [("consent", _revoke("c9"))],
+    "none in force": [("consent", RESTRICT), ("consent", LIFT), ("consent", LIFT)],
+    "which entry 4 revoked": [("consent", _add("c1")), ("consent", _revoke("c1")),
+                              ("disclosure", _disclosure("c1"))],
+    "restricted": [("consent", _add("c1")), ("consent", RESTRICT),
+                   ("disclosure", _disclosure("c1"))],
+    "taken by someone other than its writer": [("consent", {**_add("c1"), "taken_by": "a" * 64})],
+    "added already": [("consent", _add("c1")), ("consent", _add("c1"))],
+}  # fmt: skip
+
+
+def test_the_replay_fails_a_history_the_program_never_writes() -> None:
+    from screening.core.replay import Broken
+
+    for said, history in BROKEN_HISTORIES.items():
+        entries, spill = _replay()
+        try:
+            with pytest.raises(Broken, match=said) as raised:
+                for seq, (kind, body) in enumerate(history, start=3):
+                    entries.take(seq, "main", kind, body, {"os_digest": D})
+            assert raised.value.seq == 2 + len(history), said
+        finally:
+            spill.close()
+    entries, spill = _replay()
+    try:
+        fine = [("consent", _add("c1")), ("disclosure", _disclosure("c1")),
+                ("consent", RESTRICT), ("consent", LIFT), ("disclosure", OLD_EXPORT),
+                ("consent", _revoke("c1"))]  # fmt: skip
+        for seq, (kind, body) in enumerate(fine, start=3):
+            entries.take(seq, "main", kind, body, {"os_digest": D})
+        assert [seq for seq, _ in entries.disclosures.ordered()] == [4]
+        ((added, (_, consent)),) = list(entries.consents.ordered())
+        assert added == 3 and consent["revoked"]["entry"] == 8
+    finally:
+        spill.close()

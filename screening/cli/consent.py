@@ -287,8 +287,7 @@ def revoke(
 
     done = revoke_consent(open_context(ctx), number, reason, note)
     message(
-        f"consent {done['number']} of {done['client']} revoked: nothing more is disclosed "
-        f"under it"
+        f"consent {done['number']} of {done['client']} revoked: nothing more is disclosed under it"
     )
 
 
@@ -302,8 +301,8 @@ def restrict(ctx: typer.Context, code: CodeArg, note: NoteOpt = None) -> None:
 
     done = restrict_client(open_context(ctx), code, note)
     message(
-        f"{done['code']} is restricted: nothing is disclosed under a consent until "
-        f"`screening consent lift {done['code']}`"
+        f"{done['client']} is restricted: nothing is disclosed under a consent until "
+        f"`screening consent lift {done['client']}`"
     )
 
 
@@ -315,7 +314,7 @@ def lift(ctx: typer.Context, code: CodeArg, note: NoteOpt = None) -> None:
     from screening.services.disclosure import lift_restriction
 
     done = lift_restriction(open_context(ctx), code, note)
-    message(f"the restriction of {done['code']} is lifted: their consents in force apply again")
+    message(f"the restriction of {done['client']} is lifted: their consents in force apply again")
 
 
 def register(app: typer.Typer) -> None:

@@ -56,7 +56,7 @@ class ConsentEntries:
         self._restricted: dict[tuple[str, str], int] = {}  # (site, client) -> in force
         self._clients = clients
 
-    def take(self, seq: int, site: str, kind: str, body: Any) -> None:
+    def take(self, seq: int, site: str, kind: str, body: Any, actor: Any = None) -> None:
         if kind not in ("consent", "disclosure"):
             return
         try:
@@ -65,6 +65,8 @@ class ConsentEntries:
             if kind == "consent":
                 body_rules.check_action(kind, body)
                 getattr(self, f"_{body['action']}")(seq, site, body)
+                if body["action"] == "add":
+                    _taken_by_writer(body["taken_by"], actor)
             elif "basis" in body:  # an older export's disclosure has no basis and no row
                 self._disclosure(seq, site, body)
         except body_rules.BodyError as error:
@@ -109,12 +111,13 @@ class ConsentEntries:
         self._added[uid] = (seq, site, client, body["type"], None)
 
     def _revoke(self, seq: int, site: str, body: dict[str, Any]) -> None:
-        _fields(body, {"action", "consent", "reason", "note"})
+        _fields(body, {"action", "consent", "client", "reason", "note"})
         uid = body["consent"]
         known = self._added.get(uid) if isinstance(uid, str) else None
-        if known is None or known[1] != site:
+        if known is None or known[1] != site or known[2] != body["client"]:
             raise body_rules.BodyError(
-                f"it revokes consent {uid}, which the ledger never added at site {site}"
+                f"it revokes consent {uid} of client {body['client']}, which the ledger "
+                f"never added at site {site}"
             )
         added, _, client, kind, revoked = known
         if revoked is not None:
@@ -152,7 +155,7 @@ class ConsentEntries:
         self.restrictions[restricted] = (at, state)
 
     def _disclosure(self, seq: int, site: str, body: dict[str, Any]) -> None:
-        _fields(body, _DISCLOSURE, optional={"staff_names"})
+        _fields(body, _DISCLOSURE, optional=frozenset({"staff_names"}))
         if not isinstance(body["recipient"], str) or not _DIGEST.match(body["recipient"]):
             raise ValueError("its recipient is not a digest")
         if not isinstance(body["what"], list):
@@ -168,8 +171,7 @@ class ConsentEntries:
                 )
             if known[4] is not None:
                 raise body_rules.BodyError(
-                    f"it discloses under consent {body['consent']}, which entry {known[4]} "
-                    "revoked"
+                    f"it discloses under consent {body['consent']}, which entry {known[4]} revoked"
                 )
             restricted = self._restricted.get((site, client))
             if restricted is not None and known[3] != "court_order":
@@ -183,7 +185,18 @@ class ConsentEntries:
         self.disclosures[seq] = (site, state)
 
 
-def _fields(body: dict[str, Any], wanted: set[str], optional: frozenset[str] | set[str] = frozenset()) -> None:
+def _taken_by_writer(taken_by: str, actor: Any) -> None:
+    """Who took a consent is who recorded it: the login (PostgreSQL), else the OS user."""
+    writer = (
+        actor.get("login_digest") or actor.get("os_digest") if isinstance(actor, dict) else None
+    )
+    if taken_by != writer:
+        raise body_rules.BodyError("it says the consent was taken by someone other than its writer")
+
+
+def _fields(
+    body: dict[str, Any], wanted: set[str], optional: frozenset[str] | set[str] = frozenset()
+) -> None:
     if not wanted <= set(body) <= wanted | set(optional):
         raise body_rules.BodyError(f"its fields are {sorted(body)}, not {sorted(wanted)}")
 
@@ -253,7 +266,9 @@ def restriction_record(row: Restriction, client: Client | None) -> dict[str, Any
     }
 
 
-def disclosure_record(row: Disclosure, client: Client | None, consent: str | None) -> dict[str, Any]:
+def disclosure_record(
+    row: Disclosure, client: Client | None, consent: str | None
+) -> dict[str, Any]:
     return {
         "basis": row.basis,
         "client": client.uid if client is not None else None,

@@ -234,7 +234,7 @@ def _walk_chain(
                 if name in actor and (site, actor[name]) not in staff:
                     staff[(site, actor[name])] = seq
         roles.judge(seq, site, kind, document.get("actor"), document["at"])
-        consents.take(seq, site, kind, document["body"])
+        consents.take(seq, site, kind, document["body"], actor)
         if kind == "role":
             roles.take(seq, site, document["body"])
             user = document["body"]["user"]

@@ -12,21 +12,20 @@ from sqlmodel import Session, col
 
 from screening.core.access import WORKING
 from screening.db.models import Client, Consent, LedgerRow, StaffName, table_of
-from screening.errors import BadInput
 from screening.services.access.viewing import viewing
-from screening.services.disclosure.consents import consent_view
+from screening.services.disclosure.consents import consent_by_number, consent_view, status_of
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.ledger import as_utc
 from screening.services.records.clients import find
 
 _LEDGER = table_of(LedgerRow)
 IN_FORCE = "in force"
-# Who did it: the person at the workstation (--actor), else the login.
+# Who did it: the person at the workstation (--actor), else the login, else the OS user.
 _ACTOR_FIELDS = ("as_digest", "login_digest", "os_digest")
 
 
 def consents(ctx: Context, code: str | None = None, every: bool = False) -> list[dict[str, Any]]:
-    """The site's consents (or one client's), oldest first: those in force, or with
+    """The site's consents (or one client's), by number: those in force, or with
     ``every`` all of them (revoked, expired, ended at discharge)."""
     with viewing(ctx, "consent list") as (session, shown):
         query = (
@@ -38,9 +37,9 @@ def consents(ctx: Context, code: str | None = None, every: bool = False) -> list
             query = query.where(col(Consent.client_id) == find(session, ctx.site, code).id)
         listed = []
         for row, client in session.execute(query.order_by(col(Consent.id))).all():
-            view = consent_view(row, client.code)
-            if every or view["status"] == IN_FORCE:
-                listed.append(view)
+            status = status_of(session, row, client, ctx.today)
+            if every or status == IN_FORCE:
+                listed.append(consent_view(row, client.code, status))
                 shown.add(client.uid)
         return listed
 
@@ -49,20 +48,14 @@ def consent(ctx: Context, number: int) -> dict[str, Any]:
     """One consent as `consent_view` gives it, with its history: when it was taken and
     revoked, and by whom (staff names, to the working roles only)."""
     with viewing(ctx, "consent show") as (session, shown):
-        row = session.get(Consent, number)
-        if row is None or row.site != ctx.site:
-            raise BadInput(
-                f"there is no consent {number} at site {ctx.site!r}; `screening consent "
-                "list --all` lists them with their numbers"
-            )
-        client = session.get(Client, row.client_id)
-        if client is None:  # a link only SQL could break; verify names it
-            raise BadInput(f"consent {number} names no client; run `screening audit verify`")
+        row, client = consent_by_number(session, ctx, number)
         shown.add(client.uid)
-        return {**consent_view(row, client.code), "history": _history(ctx, session, row)}
+        status = status_of(session, row, client, ctx.today)
+        return {**consent_view(row, client.code, status), "history": _history(ctx, session, row)}
 
 
 def _history(ctx: Context, session: Session, row: Consent) -> list[dict[str, Any]]:
+    """The consent's entries, oldest first: taken (by whom), revoked (by whom, why)."""
     names: dict[str, str] = {}
     if ctx.roles & set(WORKING):
         names = dict(
@@ -81,18 +74,15 @@ def _history(ctx: Context, session: Session, row: Consent) -> list[dict[str, Any
     zone = ctx.settings.zone
     history = []
     for seq, at, canonical in entries:
-        document = json.loads(canonical)
-        actor = document.get("actor") or {}
-        if seq == row.added_seq:
-            event: dict[str, Any] = {"event": "taken", "by": names.get(row.taken_by)}
-        else:
-            digest = next((actor[f] for f in _ACTOR_FIELDS if actor.get(f)), None)
-            event = {
-                "event": "revoked",
-                "by": names.get(digest) if digest else None,
-                "reason": row.revoke_reason,
-                "note": row.revoke_note,
-            }
-        at_text = as_utc(at).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-        history.append({"entry": seq, "at": at_text, **event})
+        actor = json.loads(canonical).get("actor") or {}
+        digest = next((actor[name] for name in _ACTOR_FIELDS if actor.get(name)), None)
+        event: dict[str, Any] = {
+            "entry": seq,
+            "at": as_utc(at).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
+            "event": "taken" if seq == row.added_seq else "revoked",
+            "by": names.get(digest) if digest else None,
+        }
+        if seq == row.revoked_seq:
+            event.update(reason=row.revoke_reason, note=row.revoke_note)
+        history.append(event)
     return history
