@@ -161,6 +161,10 @@ def _set_up(clinic: Clinic) -> None:
     clinic.owner("results", "record", "L-1", "--sent-to-lab", "--specimen-id", "LAB-M1")
     clinic.owner("results", "record", "A-1", "--specimen-id", "SP-A1")
     clinic.owner("results", "no-show", "M-1")
+    # Consents to show and to revoke (one for each role that may), and a restriction to lift.
+    for _ in range(3):
+        clinic.owner(*_consent(clinic, "C-1", "Owner"))
+    clinic.owner("consent", "restrict", "C-4")
     (clinic.folder / "lab.csv").write_text(
         "specimen_id,collected_at,analyte,outcome,level,cutoff,method,lab_report_id\n"
         "LAB-M1,,BUP,negative,,,lc-ms/ms,R-M1\n"
@@ -204,6 +208,15 @@ CLIENTS = [
     "M-1",
     "A-1",
 ]
+
+
+def _consent(clinic: Clinic, code: str, role: str) -> list[str]:
+    return [
+        "consent", "add", code, "--type", "named", "--recipient", f"{role} Example",
+        "--purpose", "employment", "--share", "attendance", "--expires", _day(clinic, 60),
+        "--signed", _day(clinic, -1), "--signed-by", "client", "--how-to-revoke",
+        "tell any staff member",
+    ]  # fmt: skip
 
 
 def _out(clinic: Clinic, role: str, name: str) -> str:
@@ -331,6 +344,18 @@ ARGS: dict[str, Args] = {
         "--approved-by",
         "Dr A. Lee",
     ],
+    "consent add": lambda c, r: _consent(c, "C-2", r),
+    "consent list": lambda c, r: ["consent", "list", "--all"],
+    "consent show": lambda c, r: ["consent", "show", "1"],
+    "consent revoke": lambda c, r: [
+        "consent",
+        "revoke",
+        {"staff": "2", "clinician": "3"}.get(r, "2"),
+        "--reason",
+        "client_request",
+    ],
+    "consent restrict": lambda c, r: ["consent", "restrict", "C-2", "--note", "asked"],
+    "consent lift": lambda c, r: ["consent", "lift", "C-4"],
     "timeline": lambda c, r: ["timeline", "C-1"],
     "report team": lambda c, r: ["report", "team"],
     "report reconcile": lambda c, r: ["report", "reconcile"],
@@ -355,7 +380,7 @@ WARM_UP = (
     "today", "timeline", "report team", "report reconcile", "results list", "results pending",
     "results show", "clients list", "clients show", "policy show", "policy simulate",
     "schedule next", "schedule unit", "site show", "access list", "audit verify",
-    "audit fairness", "audit checkpoint",
+    "audit fairness", "audit checkpoint", "consent list", "consent show",
 )  # fmt: skip
 
 # The order commands run in: the table's, but a change of time zone last (it edits the

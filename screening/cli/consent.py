@@ -203,10 +203,10 @@ def list_(
 ) -> None:
     """List consents in force (with --all, every consent), with their numbers."""
     from screening.cli.options import emit_table
-    from screening.services.disclosure.listing import consents
+    from screening.services.disclosure import list_consents
 
     form, context, file = opened(ctx, format, as_json, out)
-    rows = consents(context, code, every)
+    rows = list_consents(context, code, every)
     empty = "no consents" + ("" if every else " in force (--all lists revoked and expired ones)")
     with delivered(file, "the list of consents"):
         emit_table(rows, LIST_COLUMNS, form, empty=empty)
@@ -244,10 +244,10 @@ def show(
     """Show one consent with its history: when it was taken and by whom, and its
     revocation."""
     from screening.render.output import emit_record
-    from screening.services.disclosure.listing import consent
+    from screening.services.disclosure import show_consent
 
     form, context, file = opened(ctx, format, as_json, out)
-    record = consent(context, number)
+    record = show_consent(context, number)
     if form != "json":
         record = {
             **record,

@@ -236,7 +236,11 @@ COLUMN_RULES: dict[str, dict[str, str]] = {
 }
 
 # The free text each salt salts: a salt with none of it must be empty.
-SALTED_TEXT = {"draws": ("late_reason",), "screenings": ("note", "status_note")}
+SALTED_TEXT = {
+    "draws": ("late_reason",),
+    "screenings": ("note", "status_note"),
+    "restrictions": ("note", "lift_note"),
+}
 
 
 def tables() -> list[sa.Table]:

@@ -9,6 +9,7 @@ from screening.services.disclosure.consents import (
     revoke_consent,
 )
 from screening.services.disclosure.gate import Ask, Authority, disclose, record_audit
+from screening.services.disclosure.listing import list_consents, show_consent
 
 __all__ = [
     "Ask",
@@ -17,7 +18,9 @@ __all__ = [
     "consent_view",
     "disclose",
     "lift_restriction",
+    "list_consents",
     "record_audit",
     "restrict_client",
     "revoke_consent",
+    "show_consent",
 ]

@@ -310,8 +310,11 @@ def restrict_client(ctx: Context, code: str, note: str | None) -> dict[str, Any]
         client = find(session, ctx.site, code)
         if restriction_in_force(session, client) is not None:
             raise BadInput(f"client {client.code} is restricted already; see `consent list`")
+        # A salt only beside a note: one that salts nothing would be checked by nothing
+        # (audit/column_rules.SALTED_TEXT); a lift with a note makes one then.
+        salt = new_salt() if said is not None else ""
         row = Restriction(
-            site=ctx.site, client_id=flushed_id(client), note=said, salt=new_salt(), added_seq=0
+            site=ctx.site, client_id=flushed_id(client), note=said, salt=salt, added_seq=0
         )
         entry = writer.append(
             ctx.site,
@@ -331,6 +334,8 @@ def lift_restriction(ctx: Context, code: str, note: str | None) -> dict[str, Any
         row = restriction_in_force(session, client)
         if row is None:
             raise BadInput(f"client {client.code} is not restricted")
+        if said is not None and not row.salt:
+            row.salt = new_salt()
         entry = writer.append(
             ctx.site,
             "consent",

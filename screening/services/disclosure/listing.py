@@ -24,7 +24,7 @@ IN_FORCE = "in force"
 _ACTOR_FIELDS = ("as_digest", "login_digest", "os_digest")
 
 
-def consents(ctx: Context, code: str | None = None, every: bool = False) -> list[dict[str, Any]]:
+def list_consents(ctx: Context, code: str | None = None, every: bool = False) -> list[dict[str, Any]]:
     """The site's consents (or one client's), by number: those in force, or with
     ``every`` all of them (revoked, expired, ended at discharge)."""
     with viewing(ctx, "consent list") as (session, shown):
@@ -44,7 +44,7 @@ def consents(ctx: Context, code: str | None = None, every: bool = False) -> list
         return listed
 
 
-def consent(ctx: Context, number: int) -> dict[str, Any]:
+def show_consent(ctx: Context, number: int) -> dict[str, Any]:
     """One consent as `consent_view` gives it, with its history: when it was taken and
     revoked, and by whom (staff names, to the working roles only)."""
     with viewing(ctx, "consent show") as (session, shown):
