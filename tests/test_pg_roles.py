@@ -360,3 +360,60 @@ def test_a_login_without_a_grant_here_is_told_so_not_that_the_tables_are_gone(
     assert f"you ({elsewhere}) hold no role there" in hidden.stderr
     for refused in (shut, hidden):
         assert "restore" not in refused.stderr and len(refused.stderr.splitlines()) == 1
+
+
+def test_the_auditor_records_an_exports_disclosure_but_reads_no_recipient(
+    network: Network,
+) -> None:
+    """An export is a disclosure (§2.53): the auditor's login writes its entry and its
+    `disclosures` row at its own sites, and reads neither a consent's recipient nor a
+    disclosure's (nor the form's other words), only what is pseudonymous."""
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.services.disclosure import record_audit
+    from screening.services.plumbing import Actor, Context
+    from screening.services.records.upkeep import recording
+    from tests.conftest import ME
+
+    auditor, clinician = network.login("auditor", "north"), network.login("clinician", "north")
+    signed = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    network.ok("north", "consent", "add", "N-1", "--type", "named", "--recipient",
+               "Pat Example", "--purpose", "employment", "--share", "attendance",
+               "--expires", "end-of-treatment", "--signed", signed, "--signed-by", "client",
+               "--how-to-revoke", "in writing", url=network.url_of(clinician))  # fmt: skip
+    settings = config.load(network.folder / "north" / "screening.toml")
+    database = Database(resolve_url(network.url_of(auditor), settings.folder))
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        ctx = Context(settings, database, Actor(ME, None, auditor), now,
+                      now.astimezone(settings.zone).date(),
+                      roles=frozenset({"auditor"}), command="audit export")  # fmt: skip
+        with recording(ctx) as (session, writer):
+            record_audit(session, writer, ctx, "State Auditor", "audit", "0" * 64)
+    finally:
+        database.dispose()
+    assert network.sql("SELECT recipient FROM disclosures WHERE basis = 'audit'")[-1] == (
+        "State Auditor",
+    )
+    for statement in (
+        "SELECT recipient FROM consents",
+        "SELECT signed_by FROM consents",
+        "SELECT recipient FROM disclosures",
+        "SELECT note FROM restrictions",
+    ):
+        assert "permission denied" in _refused(network, statement, auditor), statement
+    assert network.sql("SELECT type, shares FROM consents", auditor)[-1] == (
+        "named",
+        '["attendance"]',
+    )
+    # Not at another site's rows.
+    refused = _refused(
+        network,
+        "INSERT INTO disclosures (id, site, seq, basis, recipient, salt, purpose, what, "
+        "form, content) SELECT id + 1000, 'south', seq, basis, 'x', '', purpose, what, "
+        "form, content FROM disclosures LIMIT 1",
+        auditor,
+    )
+    assert 'violates row-level security policy for table "disclosures"' in refused
+    result = network.run("north", "audit", "verify", url=network.url_of(auditor))
+    assert result.exit_code == 0, result.stderr
