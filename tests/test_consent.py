@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Clinic
+from tests.disclosures import disclose
 
 COURT = "County Drug Court"
 # What the commands do is the same on both backends; verify's comparison is run on both.
@@ -173,33 +174,6 @@ def test_a_restriction_is_placed_and_lifted(clinic: Clinic) -> None:
 # --- audit verify --------------------------------------------------------------------
 
 
-def _disclose(clinic: Clinic, number: int, recipient: str) -> None:
-    """A disclosure through the one gate, as a letter makes it (the letter itself is
-    tested with `report progress`)."""
-    from screening import config
-    from screening.db.engine import Database, resolve_url
-    from screening.services.disclosure.gate import Ask, disclose
-    from screening.services.plumbing import Actor, Context
-
-    settings = config.load(clinic.folder / "screening.toml")
-    database = Database(resolve_url(clinic.url, settings.folder))
-    try:
-        now = datetime.now(UTC).replace(microsecond=0)
-        ctx = Context(settings, database, Actor("staff1"), now,
-                      now.astimezone(settings.zone).date(), command="report progress")  # fmt: skip
-        ask = Ask(code="C-1", recipient=recipient, consent=number, purpose=None,
-                  needs=frozenset({"attendance"}), first=None, last=None, form="json",
-                  command="report progress")  # fmt: skip
-        disclose(
-            ctx,
-            ask,
-            lambda session, authority: {"carries": ["attendance"], "attendance": []},
-            lambda data: None,
-        )
-    finally:
-        database.dispose()
-
-
 @pytest.fixture
 def consented(clinic: Clinic) -> Clinic:
     """Two consents (one revoked), a restriction lifted, and a disclosure made."""
@@ -209,7 +183,7 @@ def consented(clinic: Clinic) -> Clinic:
     clinic.ok("consent", "revoke", "2", "--reason", "other", "--note", "moved away")
     clinic.ok("consent", "restrict", "C-2")
     clinic.ok("consent", "lift", "C-2", "--note", "asked again")
-    _disclose(clinic, 1, COURT)
+    disclose(clinic, "C-1", 1, COURT)
     assert clinic.sql("SELECT count(*) FROM disclosures") == [(1,)]
     return clinic
 

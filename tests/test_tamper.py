@@ -29,6 +29,7 @@ from screening.services.audit.column_rules import COLUMN_RULES
 from screening.services.audit.walk import verify
 from screening.services.plumbing.context import Actor, Context
 from tests.conftest import Clinic
+from tests.disclosures import disclose
 from tests.scenarios.conftest import Story, _scenario_phases
 
 NAMED = re.compile(r"\bentry \d+|\brow \d+|\brow \(")
@@ -88,6 +89,25 @@ def _live_a_few_days(story: Story) -> None:
     )  # fmt: skip
     story.ok("2026-11-03 09:10", "results", "for-cause", "C-3", "--reason", "smelled of alcohol")
     story.ok("2026-11-03 09:20", "clients", "discharge", "C-2", "--reason", "completed")
+    # Consents (one revoked), a restriction lifted, and a disclosure made under a consent.
+    story.ok(
+        "2026-11-03 09:30", "consent", "add", "C-1", "--type", "criminal_justice",
+        "--recipient", "County Drug Court", "--purpose", "monitoring", "--detail",
+        "weekly report", "--share", "attendance,results", "--expires", "2027-05-01",
+        "--signed", "2026-11-02", "--signed-by", "client", "--how-to-revoke", "in writing",
+        "--revocable-from", "2027-01-01", "--covers-from", "2026-11-02",
+    )  # fmt: skip
+    story.ok(
+        "2026-11-03 09:31", "consent", "add", "C-3", "--type", "named", "--recipient",
+        "Dana Example", "--purpose", "family_involvement", "--share", "attendance",
+        "--expires", "end-of-treatment", "--signed", "2026-11-03", "--signed-by", "client",
+        "--how-to-revoke", "tell any staff member",
+    )  # fmt: skip
+    story.ok("2026-11-03 09:32", "consent", "revoke", "2", "--reason", "other", "--note", "moved")
+    story.ok("2026-11-03 09:33", "consent", "restrict", "C-3", "--note", "asked")
+    story.ok("2026-11-03 09:34", "consent", "lift", "C-3", "--note", "asked again")
+    with story.clock("2026-11-03 09:40"):
+        disclose(story.clinic, "C-1", 1, "County Drug Court")
     story.ok("2026-11-05 08:00", "select", "--late", "2026-11-04", "--reason", "server down")
     story.ok("2026-11-05 09:00", "site", "timezone", "America/Chicago", "--reason", "moved")
     # As a PostgreSQL database upgraded with a gap in its closures' ids (0009) keeps it.

@@ -204,6 +204,14 @@ def _fields(
 # --- the rows ----------------------------------------------------------------------------
 
 
+def _listed(text: str) -> Any:
+    """A JSON list as stored; text that is none is compared as it is (and differs)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -244,7 +252,7 @@ def consent_record(row: Consent, client: Client | None) -> dict[str, Any]:
         "client": client.uid if client is not None else None,
         "type": row.type,
         "purpose": row.purpose,
-        "shares": json.loads(row.shares),
+        "shares": _listed(row.shares),
         "covers_from": _day(row.covers_from),
         "expires": expires,
         "signed": _day(row.signed_on),
@@ -275,7 +283,7 @@ def disclosure_record(
         "consent": consent,
         "recipient": private_digest(row.salt, row.recipient),
         "purpose": row.purpose,
-        "what": json.loads(row.what),
+        "what": _listed(row.what),
         "from": _day(row.period_from),
         "to": _day(row.period_to),
         "form": row.form,

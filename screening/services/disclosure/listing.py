@@ -24,7 +24,9 @@ IN_FORCE = "in force"
 _ACTOR_FIELDS = ("as_digest", "login_digest", "os_digest")
 
 
-def list_consents(ctx: Context, code: str | None = None, every: bool = False) -> list[dict[str, Any]]:
+def list_consents(
+    ctx: Context, code: str | None = None, every: bool = False
+) -> list[dict[str, Any]]:
     """The site's consents (or one client's), by number: those in force, or with
     ``every`` all of them (revoked, expired, ended at discharge)."""
     with viewing(ctx, "consent list") as (session, shown):
