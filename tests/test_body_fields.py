@@ -83,6 +83,8 @@ WITNESS_ONLY: dict[tuple[str, str], str] = {
     "origin is made from entry 1's hash, so their checkpoints show entry 1 rewritten)",
     ("viewed", "clients"): "no row keeps who was looked at: the entry is the record (a list "
     "of other clients the site knows reads as well-formed)",
+    ("viewed", "command"): "no row keeps which read it was: another command of the table "
+    "reads as well-formed (one that is no command is named: tests/test_access_log.py)",
 }
 
 
