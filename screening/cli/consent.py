@@ -50,9 +50,9 @@ PURPOSE_HELP = (
     "legal_proceeding."
 )
 SHARE_HELP = (
-    "What may be shared, comma-separated: attendance (the days the client came and was "
-    "screened), results (screening results), missed (screenings missed or refused), "
-    "progress (phase and progress in treatment)."
+    "What may be shared, comma-separated: attendance (attendance at screenings), results "
+    "(screening results), missed (missed screenings), progress (a summary of progress in "
+    "treatment)."
 )
 REASON_HELP = (
     "Why: client_request (the client revoked it), expiry_event (the event the form names "

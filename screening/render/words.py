@@ -45,6 +45,8 @@ WORDS = {
     # collection methods and specimens
     "point_of_care": "point of care",
     "oral_fluid": "oral fluid",
+    # kinds of consent (core/disclosure.py)
+    "tpo": "TPO (treatment, payment, operations)",
     # ledger entry kinds
     "draw_amend": "draw amendment",
     "key_rotation": "key rotation",
