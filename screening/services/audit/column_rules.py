@@ -215,7 +215,7 @@ COLUMN_RULES: dict[str, dict[str, str]] = {
         "lifted_seq": COMPARED,
         "lift_note": DIGEST,
     },
-    # Each disclosure made (§2.24's accounting): the entry that recorded it.
+    # Each disclosure made (§2.25's accounting): the entry that recorded it.
     "disclosures": {
         "id": ROW_ID,
         "site": COMPARED,

@@ -1,5 +1,5 @@
 """Consents, restrictions and disclosures against the entries that made them (DESIGN §6:
-every domain row equals what the ledger says; 42 CFR §2.31, §2.26, §2.24).
+every domain row equals what the ledger says; 42 CFR §2.31, §2.26, §2.25).
 
 The `consent` entries are replayed here, in order: a consent added once, revoked at
 most once and only after it was added, a restriction lifted only while in force, and a
