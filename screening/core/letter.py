@@ -84,7 +84,9 @@ def _attendance(
     }
 
 
-def _collections(screenings: Sequence[ScreeningFact], first: date, last: date) -> list[ScreeningFact]:
+def _collections(
+    screenings: Sequence[ScreeningFact], first: date, last: date
+) -> list[ScreeningFact]:
     """Every specimen of the period with something found or awaited, each once (one an
     observed recollection repeats counts through the recollection), not voided, not a
     miss (an adulterated or substituted specimen is a refusal)."""
@@ -103,13 +105,23 @@ def _collections(screenings: Sequence[ScreeningFact], first: date, last: date) -
 def _results(screenings: Sequence[ScreeningFact], first: date, last: date) -> dict[str, Any]:
     found = _collections(screenings, first, last)
     negatives = [s for s in found if s.reading in NEGATIVE_READINGS]
+    # A dilute specimen is noted whether or not an observed recollection repeated it
+    # (then the negative counted is the recollection's).
+    dilute = [
+        s
+        for s in screenings
+        if _within(s, first, last)
+        and s.status == "collected"
+        and s.reading in NEGATIVE_READINGS
+        and s.validity == "dilute"
+    ]
     positives = [s for s in found if s.reading == "unexpected_positive"]
     substances: Counter[str] = Counter()
     for s in positives:
         substances.update(s.unexpected)
     return {
         "negative": len(negatives),
-        "dilute": sum(1 for s in negatives if s.validity == "dilute"),
+        "dilute": len(dilute),
         "positive": len(positives),
         "confirmed": sum(1 for s in positives if s.confirmed),
         "substances": dict(sorted(substances.items())),
@@ -142,9 +154,7 @@ def _progress(
     end = min(last, today)
     then = measures(screenings, end, policy)
     since, passes_misses = _run_start(screenings, end, policy)
-    found = [
-        s for s in _collections(screenings, first, last) if s.reading in POSITIVE_READINGS
-    ]
+    found = [s for s in _collections(screenings, first, last) if s.reading in POSITIVE_READINGS]
     positives = sum(1 for s in found if s.reading == "unexpected_positive")
     tampering = len(found) - positives
     last_positive = max((s.day for s in found), default=None)
@@ -169,7 +179,9 @@ def _progress(
     }
 
 
-def _run_start(screenings: Sequence[ScreeningFact], end: date, policy: str) -> tuple[date | None, bool]:
+def _run_start(
+    screenings: Sequence[ScreeningFact], end: date, policy: str
+) -> tuple[date | None, bool]:
     """The day of the first negative of the run still going at ``end``, and whether a
     miss kept apart by policy falls inside it (the run passes over it)."""
     start: date | None = None
@@ -207,7 +219,8 @@ def trend(
         found = [plural(positives, "unexpected positive")] if positives else []
         if tampering:
             found.append(f"{tampering} possible tampering")
-        return f"{' and '.join(found)} in the period, the last on {day_words(last_positive, last.year)}"
+        when = day_words(last_positive, last.year)
+        return f"{' and '.join(found)} in the period, the last on {when}"
     if run and since is not None:
         # A miss kept apart by policy does not end a run: then "every screening" would
         # say more than the record knows.

@@ -10,6 +10,7 @@ import textwrap
 from datetime import date
 from typing import Any
 
+from screening.core.disclosure import type_words
 from screening.core.letter import day_words
 from screening.core.wording import plural
 from screening.render.words import word
@@ -42,7 +43,7 @@ def _attendance(a: dict[str, Any]) -> list[tuple[str, str]]:
 def _results(r: dict[str, Any]) -> list[tuple[str, str]]:
     negative = str(r["negative"])
     if r["dilute"]:
-        negative += f" ({r['dilute']} dilute: a dilute negative is a negative, 49 CFR 40.197)"
+        negative += f"; note: {plural(r['dilute'], 'dilute specimen')} (a negative, 49 CFR 40.197)"
     positive = str(r["positive"])
     if r["positive"]:
         positive += f" ({r['confirmed']} confirmed by the laboratory)"
@@ -85,7 +86,7 @@ SECTIONS = {
 
 def sections(data: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """(title, rows) of each section the letter carries, in the consent's order."""
-    return [(TITLES[s], SECTIONS[s](data[s])) for s in data["shares"] if s in data]
+    return [(TITLES[s], SECTIONS[s](data[s])) for s in data["carries"] if s in data]
 
 
 def period_words(data: dict[str, Any]) -> str:
@@ -95,11 +96,8 @@ def period_words(data: dict[str, Any]) -> str:
 
 def basis_words(data: dict[str, Any]) -> str:
     """The consent (or order) the letter is made under, as the recipient reads it."""
-    made = data.get("disclosure") or {}
-    number, kind = made.get("consent"), made.get("type")
-    if number is None:
-        return ""
-    return f"consent no. {number}" + (f" ({word(kind)})" if kind else "")
+    made = data["disclosure"]
+    return f"no. {made['consent']}, {type_words(made['type'])}"
 
 
 def signer(data: dict[str, Any]) -> str:
@@ -115,16 +113,15 @@ def render_text(data: dict[str, Any]) -> str:
         out += [mark, ""]
     client = data["client"]
     out += [
-        f"Progress letter, site {data['program']}",
+        "Progress letter",
+        f"From: {data['program']}",
         f"Date: {day_words(date.fromisoformat(data['date']))}",
         f"To: {data['recipient']}",
         f"About: {client['code']}" + (f" {client['name']}" if client["name"] else ""),
         f"Purpose: {word(data['purpose'])}",
         f"Period: {period_words(data)}",
     ]
-    basis = basis_words(data)
-    if basis:
-        out.append(f"Made under: {basis}")
+    out.append(f"Made under: {basis_words(data)}")
     for title, rows in sections(data):
         out += ["", title]
         width = max(len(label) for label, _ in rows)
@@ -135,10 +132,9 @@ def render_text(data: dict[str, Any]) -> str:
                 initial_indent="  ",
                 subsequent_indent=" " * (width + 4),
             )
-    notice = data.get("notice") or {}
-    for title, text in (("Notice", notice.get("statement")), ("Scope", notice.get("scope"))):
-        if text:
-            out += ["", title, *textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="  ")]
+    notice = data["notice"]
+    for title, text in (("Notice", notice["statement"]), ("Scope of the consent", notice["scope"])):
+        out += ["", title, *textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="  ")]
     out += ["", "", f"Signed: ______________________________  {signer(data)}"]
     if mark:
         out += ["", mark]

@@ -9,6 +9,7 @@ from screening.services.disclosure.consents import (
     revoke_consent,
 )
 from screening.services.disclosure.gate import Ask, Authority, disclose, record_audit
+from screening.services.disclosure.letters import progress_letter
 
 __all__ = [
     "Ask",
@@ -17,6 +18,7 @@ __all__ = [
     "consent_view",
     "disclose",
     "lift_restriction",
+    "progress_letter",
     "record_audit",
     "restrict_client",
     "revoke_consent",

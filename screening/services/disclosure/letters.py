@@ -11,10 +11,10 @@ from typing import Any
 from sqlmodel import Session
 
 from screening.core import validate
-from screening.core.disclosure import PURPOSES, SHARES
+from screening.core.disclosure import SHARES
 from screening.core.letter import sections
 from screening.errors import BadInput
-from screening.services.disclosure.gate import Ask, Authority, disclose
+from screening.services.disclosure.gate import Ask, Authority, disclose, program_name
 from screening.services.plumbing.context import Context
 from screening.services.progress import letter_facts
 
@@ -39,7 +39,6 @@ def progress_letter(
     try:
         start = validate.parse_date(first, "--from") if first else None
         end = validate.parse_date(last, "--to") if last else None
-        wanted = validate.choice(purpose, PURPOSES, "--purpose") if purpose else None
     except validate.Invalid as error:
         raise BadInput(str(error)) from None
     if start and end and start > end:
@@ -48,7 +47,7 @@ def progress_letter(
         code=code,
         recipient=recipient,
         consent=consent,
-        purpose=wanted,
+        purpose=purpose,  # the gate checks it against the list
         needs=frozenset(),  # a letter goes with whatever the consent shares, and no more
         first=start,
         last=end,
@@ -77,14 +76,16 @@ def letter(session: Session, ctx: Context, authority: Authority, preview: bool) 
     shares = [share for share in SHARES if share in authority.shares]
     data: dict[str, Any] = {
         "letter": "progress",
-        "program": ctx.site,
+        "program": program_name(ctx),
+        "site": ctx.site,
         "client": {"code": client.code, "name": client.name},
         "recipient": authority.recipient,
         "purpose": authority.purpose,
         "from": authority.first.isoformat(),
         "to": authority.last.isoformat(),
         "date": ctx.today.isoformat(),
-        "shares": shares,
+        # The sections it carries: the gate checks them against the consent.
+        "carries": shares,
         **{share: found[share] for share in shares},
         # The letter is signed by the clinician who makes it (the person at a shared
         # workstation, --actor, where one was named).
@@ -93,4 +94,3 @@ def letter(session: Session, ctx: Context, authority: Authority, preview: bool) 
     if preview:
         data["mark"] = PREVIEW
     return data
-

@@ -149,6 +149,7 @@ def letter_facts(
 ) -> list[ScreeningFact]:
     """Every screening of one client, each as its result reads now (or as the record stood
     at ``as_of``): what the timeline shows and what a progress letter says."""
+    assert client.id is not None  # read from the database: it has its id
     return screening_facts(
         session, ctx, select(Client.id).where(col(Client.id) == client.id), as_of
     ).get(client.id, [])
