@@ -366,3 +366,39 @@ def test_the_html_letter_prints_on_one_page(clinic: Clinic, tmp_path: Path) -> N
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert taken.returncode == 0, taken.stderr
+
+
+# --- the trend in words (core/letter.py), on made-up screenings --------------------------
+
+
+def _fact(n: int, day: int, status: str = "collected", reading: str | None = "negative"):  # type: ignore[no-untyped-def]
+    from screening.core.timeline import ScreeningFact
+
+    unexpected = ("COC",) if reading == "unexpected_positive" else ()
+    return ScreeningFact(
+        n, date(2026, 11, day), "random", status, "", reading, unexpected=unexpected
+    )
+
+
+def _trend(facts: list, policy: str = "positive") -> str:  # type: ignore[type-arg]
+    from screening.core.letter import sections
+
+    first, last = date(2026, 11, 1), date(2026, 11, 30)
+    return str(sections(facts, first, last, last, policy)["progress"]["trend"])
+
+
+def test_the_trend_says_no_more_than_the_record_knows() -> None:
+    clean = [_fact(1, 2), _fact(2, 4), _fact(3, 6)]
+    assert _trend(clean) == "Negative at every screening since 2 November (3 in a row)"
+    # A no-show kept apart by policy does not end the run: it was not a negative either.
+    missed = [_fact(1, 2), _fact(2, 4, "no_show", None), _fact(3, 6)]
+    assert _trend(missed, "missed") == (
+        "Negative at every specimen collected since 2 November (2 in a row)"
+    )
+    # Counted as a positive, it ends the run.
+    assert _trend(missed) == "Negative at every screening since 6 November (1 in a row)"
+    found = [_fact(1, 2, reading="unexpected_positive"), _fact(2, 9, reading="possible_tampering")]
+    assert _trend(found) == (
+        "1 unexpected positive and 1 possible tampering in the period, the last on 9 November"
+    )
+    assert _trend([_fact(1, 2, reading=None)]) == "No screening result in the period"
