@@ -18,61 +18,27 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
-UCUM = "http://unitsofmeasure.org"
-ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
-LOCAL_ANALYTE = "urn:screening:analyte"  # the vocabulary's assay codes
-LOCAL_PANEL = "urn:screening:panel"  # the config's panels
-LOCAL_PURPOSE = "urn:screening:purpose"  # core/disclosure.PURPOSES
-
-SECURITY = (
-    (CONFIDENTIALITY, "R", "restricted"),
-    (ACT_CODE, "42CFRPart2", "42 CFR Part2"),
-    (ACT_CODE, "ETH", "substance abuse information sensitivity"),
-    (ACT_CODE, "NORDSCLCD", "no redisclosure without consent directive"),
+from screening.core.fhir_terms import (
+    ABSENT,
+    ANSWERS,
+    INTERPRETATIONS,
+    LAB_REPORT,
+    LABORATORY,
+    LOCAL_ANALYTE,
+    LOCAL_PANEL,
+    LOCAL_PURPOSE,
+    LOINC,
+    MISSES,
+    PATIENT_CONSENT,
+    PRIVACY_CONSENT,
+    PURPOSES,
+    RECIPIENT,
+    SECURITY,
+    SUMMARIES,
+    UCUM,
+    URINE,
+    URINE_PANEL,
 )
-URINE_PANEL = (LOINC, "69739-1", "Drugs of abuse panel - Urine by Screen method")
-URINE = (SNOMED, "122575003", "Urine specimen")
-ANSWERS = {
-    "negative": (SNOMED, "260385009", "Negative"),
-    "positive": (SNOMED, "10828004", "Positive"),
-    "inconclusive": (SNOMED, "419984006", "Inconclusive"),
-}
-# v3 ObservationInterpretation: NEG/POS are the qualitative result codes (N is
-# "normal", for a value within its reference range); A flags what needs attention.
-NEG = (INTERPRETATION, "NEG", "Negative")
-POS = (INTERPRETATION, "POS", "Positive")
-INTERPRETATIONS = {
-    "negative": (NEG,),
-    "expected_positive": (POS,),
-    "unexpected_positive": (POS, (INTERPRETATION, "A", "Abnormal")),
-    "inconclusive": ((INTERPRETATION, "IND", "Indeterminate"),),
-}
-# v3 PurposeOfUse codes where one means the purpose; the rest keep the program's code.
-PURPOSES = {
-    "treatment": (ACT_CODE, "TREAT", "treatment"),
-    "payment": (ACT_CODE, "HPAYMT", "healthcare payment"),
-    "health_care_operations": (ACT_CODE, "HOPERAT", "healthcare operations"),
-}
-SUMMARIES = {
-    "negative": "negative",
-    "expected_positive": "positive only for what the client is prescribed",
-    "unexpected_positive": "positive with no prescription to explain it",
-    "unexpected_negative": "a prescribed medication was not found",
-    "possible_tampering": "possible tampering",
-    "inconclusive": "inconclusive",
-    "pending": "awaiting the lab",
-    "not_tested": "nothing tested",
-}
-MISSES = {
-    "no_show": "the client did not come for the screening (no-show)",
-    "refused": "the client refused to provide a specimen",
-    "unable_to_provide": "the client was unable to provide a specimen",
-}
 
 
 @dataclass(frozen=True)
@@ -223,15 +189,16 @@ def _consent(subject: Subject, basis: Basis, patient: str) -> dict[str, Any]:
     return {
         "resourceType": "Consent",
         "meta": _meta(),
-        "text": {"status": "additional", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{div}</div>'},
+        "text": {
+            "status": "additional",
+            "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{div}</div>',
+        },
         "identifier": [
             {"system": f"urn:screening:{subject.site}:consent", "value": str(basis.consent)}
         ],
         "status": "active",
-        "scope": _concept(
-            ("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy", "Privacy Consent")
-        ),
-        "category": [_concept((LOINC, "59284-0", "Patient Consent"))],
+        "scope": _concept(PRIVACY_CONSENT),
+        "category": [_concept(PATIENT_CONSENT)],
         "patient": {"reference": patient},
         "policyRule": _concept(SECURITY[1], text="42 CFR Part 2"),
         "provision": {
@@ -239,13 +206,7 @@ def _consent(subject: Subject, basis: Basis, patient: str) -> dict[str, Any]:
             "period": {"start": basis.first.isoformat(), "end": basis.last.isoformat()},
             "actor": [
                 {
-                    "role": _concept(
-                        (
-                            "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-                            "IRCP",
-                            "information recipient",
-                        )
-                    ),
+                    "role": _concept(RECIPIENT),
                     "reference": {"display": basis.recipient},
                 }
             ],
@@ -282,9 +243,7 @@ def _collection(
             {"system": f"urn:screening:{subject.site}:result", "value": str(collection.result)}
         ],
         "status": "preliminary" if pending else "final",
-        "category": [
-            _concept(("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", "Laboratory"))
-        ],
+        "category": [_concept(LAB_REPORT)],
         "code": _panel_code(collection.panel, collection.specimen),
         "subject": {"reference": patient},
         "effectiveDateTime": when,
@@ -300,9 +259,7 @@ def _collection(
     ]
 
 
-def _specimen(
-    subject: Subject, collection: Collection, patient: str, when: str
-) -> dict[str, Any]:
+def _specimen(subject: Subject, collection: Collection, patient: str, when: str) -> dict[str, Any]:
     kind = collection.specimen.replace("_", " ")
     specimen: dict[str, Any] = {
         "resourceType": "Specimen",
@@ -343,15 +300,7 @@ def _observation(
         "resourceType": "Observation",
         "meta": _meta(),
         "status": "preliminary" if pending else "final",
-        "category": [
-            _concept(
-                (
-                    "http://terminology.hl7.org/CodeSystem/observation-category",
-                    "laboratory",
-                    "Laboratory",
-                )
-            )
-        ],
+        "category": [_concept(LABORATORY)],
         "code": _concept(*codes, text=finding.name),
         "subject": {"reference": patient},
         "effectiveDateTime": when,

@@ -8,14 +8,17 @@ from screening.services.disclosure.consents import (
     restrict_client,
     revoke_consent,
 )
+from screening.services.disclosure.fhir import bundle_text, export_results
 from screening.services.disclosure.gate import Ask, Authority, disclose, record_audit
 
 __all__ = [
     "Ask",
     "Authority",
     "add_consent",
+    "bundle_text",
     "consent_view",
     "disclose",
+    "export_results",
     "lift_restriction",
     "record_audit",
     "restrict_client",
