@@ -129,7 +129,7 @@ def fhir_data(session: Session, ctx: Context, authority: Authority) -> dict[str,
                     unit=unit,
                     loinc=ctx.settings.vocabulary.loinc(analyte.code),
                     explained_by=explained,
-                    words=describe(analyte, how, explained, unit, read.override),
+                    words=describe(analyte, how, explained, unit),  # not the override: staff words
                 )
                 for analyte, how, explained, unit in read.details
             )
