@@ -161,6 +161,13 @@ def _set_up(clinic: Clinic) -> None:
     clinic.owner("results", "record", "L-1", "--sent-to-lab", "--specimen-id", "LAB-M1")
     clinic.owner("results", "record", "A-1", "--specimen-id", "SP-A1")
     clinic.owner("results", "no-show", "M-1")
+    clinic.owner(
+        "consent", "add", "A-1", "--type", "named", "--recipient", EXPORT_TO, "--purpose",
+        "treatment", "--share", "results,missed", "--expires", "end-of-treatment", "--signed",
+        _day(clinic, 0), "--signed-by", "client", "--how-to-revoke", "in writing to the program",
+    )  # fmt: skip
+    # what the export imports, imported here by a preview (which records no disclosure)
+    clinic.owner(*EXPORT_A1, "--preview")
     (clinic.folder / "lab.csv").write_text(
         "specimen_id,collected_at,analyte,outcome,level,cutoff,method,lab_report_id\n"
         "LAB-M1,,BUP,negative,,,lc-ms/ms,R-M1\n"
@@ -243,6 +250,9 @@ def _out(clinic: Clinic, role: str, name: str) -> str:
             os.chown(folder, clinic.users[role].pw_uid, -1)
     return str(folder / name)
 
+
+EXPORT_TO = "Eastside Primary Care"
+EXPORT_A1 = ["results", "export", "A-1", "--recipient", EXPORT_TO, "--format", "fhir"]
 
 # Each command's arguments, for the role running it: each allowed role's run must
 # succeed, so a command that two roles may run acts on a different client for each.
@@ -330,6 +340,7 @@ ARGS: dict[str, Args] = {
     "results list": lambda c, r: ["results", "list"],
     "results pending": lambda c, r: ["results", "pending"],
     "results show": lambda c, r: ["results", "show", "SP-A1"],
+    "results export": lambda c, r: [*EXPORT_A1, "--out", _out(c, r, "A-1.json")],
     "results excuse": lambda c, r: [
         "results",
         "excuse",
