@@ -8,17 +8,22 @@ from screening.services.disclosure.consents import (
     restrict_client,
     revoke_consent,
 )
+from screening.services.disclosure.fhir import bundle_text, export_results
 from screening.services.disclosure.gate import Ask, Authority, disclose, record_audit
+from screening.services.disclosure.letters import progress_letter
 from screening.services.disclosure.listing import list_consents, show_consent
 
 __all__ = [
     "Ask",
     "Authority",
     "add_consent",
+    "bundle_text",
     "consent_view",
     "disclose",
+    "export_results",
     "lift_restriction",
     "list_consents",
+    "progress_letter",
     "record_audit",
     "restrict_client",
     "revoke_consent",
