@@ -226,7 +226,7 @@ def add_consent(
             signed_by=signer,
             how_to_revoke=revoke_how,
             revocable_from=revocable,
-            taken_by=writer.staff(ctx.site, ctx.actor.user),
+            taken_by=_writer_digest(writer.actor(ctx.site)),
             salt=new_salt(),
             added_seq=0,
         )
@@ -252,6 +252,12 @@ def add_consent(
         session.add(row)
         session.flush()
         return consent_view(row, client.code, status_of(session, row, client, ctx.today))
+
+
+def _writer_digest(actor: dict[str, str]) -> str:
+    """Who took the consent: the entry's writer as the ledger names it (the database
+    login on PostgreSQL, else the OS user); `audit verify` holds ``taken_by`` to it."""
+    return actor.get("login_digest") or actor["os_digest"]
 
 
 def consent_by_number(session: Session, ctx: Context, number: int) -> tuple[Consent, Client]:
