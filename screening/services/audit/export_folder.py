@@ -24,6 +24,7 @@ from screening.core import validate
 from screening.core.checkpoint import origin_of, vkey
 from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput
+from screening.services.disclosure.gate import record_audit
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.outputs import guard, new_folder_atomically, shown
 from screening.services.records.upkeep import recording
@@ -102,11 +103,6 @@ def export(
                     "recipient may see staff names: add --with-staff-names (recorded in the "
                     "disclosure, with a notice to the recipient)"
                 )
-            body = {"to": to, "purpose": purpose, "what": "ledger export"}
-            if count:
-                body["staff_names"] = f"entries {first} to {last}"
-            writer.append(ctx.site, "disclosure", body)
-            session.flush()
             summary: dict[str, Any] = {}
 
             def fill(temporary: str) -> None:
@@ -117,6 +113,15 @@ def export(
             # commits: an export is whole, and recorded, or neither.
             new_folder_atomically(real, fill, "the export")
             placed = True
+            # Recorded through the disclosure gate (basis: audit, 42 CFR 2.53), after the
+            # folder is written, so that the entry can name what was disclosed by the
+            # SHA-256 of the export's manifest.json (which holds every file's SHA-256):
+            # the recipient checks it with sha256sum. The export holds the ledger up to
+            # the entry before.
+            extra = {"staff_names": f"entries {first} to {last}"} if count else {}
+            record_audit(
+                session, writer, ctx, to, purpose, ["ledger"], summary.pop("manifest"), extra
+            )
     except BaseException:
         if placed:  # the disclosure did not commit: neither does the export
             shutil.rmtree(real, ignore_errors=True)
@@ -177,9 +182,11 @@ def _write(
             handle.write(data)
         hashes[name] = hashlib.sha256(data).hexdigest()
     manifest = {"format": FORMAT, "entries": count, "head": head, "files": hashes}
+    written = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
     with _private(folder / "manifest.json") as handle:
-        handle.write((json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+        handle.write(written)
     return {
+        "manifest": hashlib.sha256(written).hexdigest(),
         "folder": str(folder),
         "entries": count,
         "head": head,
