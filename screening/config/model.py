@@ -71,6 +71,9 @@ class _Strict(BaseModel):
 class SiteSettings(_Strict):
     name: str
     timezone: str
+    # The program's name as letters and exports to outside recipients print it (42 CFR
+    # 2.31(a)(2) names the program that discloses); the site's name when not set.
+    program: str | None = Field(default=None, min_length=1, max_length=120)
 
     @field_validator("name")
     @classmethod

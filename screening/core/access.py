@@ -90,6 +90,15 @@ COMMANDS: dict[str, frozenset[str]] = {
     "timeline": _roles(CLINICIAN),
     "report team": _roles(CLINICIAN),
     "report reconcile": _roles(CLINICIAN),
+    # consents and what leaves the program under them (42 CFR Part 2)
+    "consent add": _roles(STAFF, CLINICIAN),
+    "consent revoke": _roles(STAFF, CLINICIAN),
+    "consent list": _roles(ADMIN, STAFF, CLINICIAN),
+    "consent show": _roles(ADMIN, STAFF, CLINICIAN),
+    "consent restrict": _roles(CLINICIAN),
+    "consent lift": _roles(CLINICIAN),
+    "report progress": _roles(CLINICIAN),
+    "results export": _roles(CLINICIAN),
     # the audit
     "audit verify": _roles(ADMIN, AUDITOR),
     "audit checkpoint": _roles(ADMIN, AUDITOR),
@@ -99,6 +108,7 @@ COMMANDS: dict[str, frozenset[str]] = {
     "audit explain": _roles(AUDITOR, CLINICIAN),
     "audit export": _roles(AUDITOR),
     "audit access": _roles(ADMIN, AUDITOR),
+    "audit disclosures": _roles(ADMIN, CLINICIAN, AUDITOR),
 }
 
 

@@ -35,6 +35,8 @@ KINDS = frozenset(
         # who may do what (core/access.py), and who looked at whose chart
         "role",
         "viewed",
+        # consents to disclose and clients' restrictions (42 CFR Part 2; issue 18)
+        "consent",
     }
 )
 
@@ -176,4 +178,6 @@ def subject(kind: str, body: dict[str, Any]) -> str | None:
         uid = body["uid"]
     elif kind == "screening":
         uid = body["uid"] if body["action"] == "create" else body["screening"][1]
+    elif kind in ("consent", "disclosure"):
+        uid = body.get("client")  # an export's disclosure is about no one client
     return uid

@@ -390,3 +390,7 @@ def flushed_id(row: _Stored) -> int:
     SQLModel types every id ``int | None`` for the rows not added yet."""
     assert row.id is not None, f"{type(row).__name__} used before its flush"
     return row.id
+
+
+# The consent tables live beside these (db/consents.py); importing this module maps them.
+from screening.db.consents import Consent, Disclosure, Restriction  # noqa: E402, F401
