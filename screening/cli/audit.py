@@ -227,6 +227,7 @@ def export(
             "public key, for the auditor to check the ledger against"
         )
     message(f"verify with: python3 {Path(done['folder']) / VERIFIER} {done['folder']}")
+    message(f"the disclosure names the export by the SHA-256 of manifest.json: {done['manifest']}")
     if done.get("staff_names"):
         message(
             f"{plural(done['staff_names'], 'older entry')} "
@@ -323,15 +324,15 @@ def disclosures(
     import sys
 
     from screening.render import accounting as words
-    from screening.services.disclosure import accounting
+    from screening.services.disclosure import disclosures_made
 
     form, context, file = options.opened(ctx, format, as_json, out)
     since = typed_date(context, since, "--since")
-    data = accounting(context, client, since, letter=form == "html")
+    data = disclosures_made(context, client, since, letter=form == "html")
     rows = data["disclosures"]
     with options.delivered(file, "the accounting"):
         if form == "html":
-            sys.stdout.write(words.render_accounting_html(context.site, PROGRAM, data))
+            sys.stdout.write(words.render_accounting_html(context.site, data))
         elif form == "text":
             options.emit_table(
                 [words.in_words(row) for row in rows],
