@@ -1,7 +1,10 @@
 """Make the screenshots in docs/ of the printed pages: the front desk's sheet
-(`screening today --format html`) and a timeline printed on two pages, each page as
-Chromium prints it (`--print-to-pdf`, with its own header and footer on, as a person
-printing would have them) turned into PNG by poppler's `pdftoppm`.
+(`screening today --format html`), a timeline printed on two pages, and, from a scratch
+demo clinic with consents and disclosures, the client's accounting of disclosures
+(`audit disclosures --client CODE --format html`) and a progress letter (`report
+progress CODE --recipient NAME --format html`); each page as Chromium prints it
+(`--print-to-pdf`, with its own header and footer on, as a person printing would have
+them) turned into PNG by poppler's `pdftoppm`.
 
     python docs/make_screenshots.py FOLDER [--code C-104] [--at 2026-12-04T15:30:00Z]
     python docs/make_screenshots.py FOLDER --sample    # `screening demo` into FOLDER first
@@ -10,8 +13,10 @@ FOLDER is a clinic (its screening.toml); the commands run there as a user types 
 at ``--at`` (a frozen clock, UTC) or now. ``--sample`` first makes the demo clinic in
 FOLDER (`screening demo`, its two months ending at ``--at``, by default a Friday
 afternoon, so that the sheet shows a day of random draws). ``--code`` is the client whose
-timeline is printed (the demo's C-113 by default). Needs /usr/bin/chromium, pdftoppm
-(poppler-utils) and the dev dependencies (freezegun).
+timeline is printed (the demo's C-113 by default). The disclosures are made in a demo
+clinic of their own, in a scratch folder, at ``--at`` (or the sample's moment), whatever
+FOLDER is. Needs /usr/bin/chromium, pdftoppm (poppler-utils) and the dev dependencies
+(freezegun).
 """
 
 from __future__ import annotations
@@ -23,13 +28,18 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 SAMPLE_AT = datetime(2026, 12, 4, 19, 30, tzinfo=UTC)  # Friday 2:30 PM in New York
 SAMPLE_CODE = "C-113"
+# The client whose disclosures are shown, and to whom (synthetic, as the demo's people).
+LETTER_CODE = "C-101"
+DRUG_COURT = "Riverside Drug Court"
+PARENT = "Sam Example (parent)"
 
 
 def main() -> None:
@@ -59,6 +69,148 @@ def main() -> None:
         if len(pages) < 2:
             sys.exit(f"the timeline of {code} prints on {len(pages)} page; pick a longer one")
         _keep(pages[:2], ["timeline-print-1.png", "timeline-print-2.png"])
+        config = disclosure_clinic(work / "disclosures", at or SAMPLE_AT)
+        if has_command("report", "progress"):
+            progress_letter_shot(config, work, (at or SAMPLE_AT) + timedelta(minutes=30))
+        else:
+            print("no docs/progress-letter.png: this screening has no `report progress`")
+        accounting_shot(config, work, (at or SAMPLE_AT) + timedelta(minutes=40))
+
+
+def disclosure_clinic(folder: Path, at: datetime) -> Path:
+    """A demo clinic in ``folder`` (its two months ending at ``at``) whose client
+    LETTER_CODE has signed two consents, a drug court's (42 CFR 2.35: attendance and
+    results, for monitoring) and a parent's (attendance only), with a disclosure made
+    under each and an auditor's export. Its config's path."""
+    with frozen(at):
+        run("demo", str(folder))
+    config = folder / "screening.toml"
+    config.write_text(
+        config.read_text().replace("\ntimezone = ", '\nprogram = "Example Recovery Program"'
+                                   "\ntimezone = ", 1)
+    )  # fmt: skip
+    from screening.services.disclosure import Ask, add_consent, disclose
+
+    signed = (at - timedelta(days=30)).date().isoformat()
+    moment = at + timedelta(minutes=10)
+    with frozen(moment), _context(config, moment) as ctx:
+        common = {
+            "recipient_class": None,
+            "detail": None,
+            "signed": signed,
+            "covers_from": None,
+            "signed_by": "client",
+            "how_to_revoke": "in writing to the program director",
+        }
+        add_consent(
+            ctx,
+            LETTER_CODE,
+            type="criminal_justice",
+            recipient=DRUG_COURT,
+            purpose="monitoring",
+            shares="attendance,results,missed",
+            expires=(at + timedelta(days=180)).date().isoformat(),
+            revocable_from=(at + timedelta(days=90)).date().isoformat(),
+            **common,
+        )
+        add_consent(
+            ctx,
+            LETTER_CODE,
+            type="named",
+            recipient=PARENT,
+            purpose="family_involvement",
+            shares="attendance",
+            expires="end-of-treatment",
+            revocable_from=None,
+            **common,
+        )
+        # Last month's letter to the court, and the attendance to the parent, as the
+        # letters carrying them would be recorded (the gate records what an output
+        # carries: its build says so).
+        last = at.astimezone(UTC).date().replace(day=1) - timedelta(days=1)
+        for recipient, carries, first, form in (
+            (DRUG_COURT, ["attendance", "missed", "results"], last.replace(day=1), "html"),
+            (PARENT, ["attendance"], None, "text"),
+        ):
+            ask = Ask(
+                code=LETTER_CODE,
+                recipient=recipient,
+                consent=None,
+                purpose=None,
+                needs=frozenset({"attendance"}),
+                first=first,
+                last=last if first else None,
+                form=form,
+                command="report progress",
+            )
+            disclose(ctx, ask, lambda _s, _a, c=carries: {"carries": c}, lambda data: None)
+    with frozen(moment + timedelta(minutes=5)):
+        run(
+            "--config",
+            str(config),
+            "audit",
+            "export",
+            str(folder / "export"),
+            "--recipient",
+            "State Auditor",
+            "--purpose",
+            "audit",
+        )
+    return config
+
+
+@contextmanager
+def _context(config: Path, moment: datetime) -> Iterator[Any]:
+    """The context a command of the clinic at ``config`` gets, at ``moment``, for the
+    user who made the demo (who holds every role)."""
+    from screening import config as configs
+    from screening.cli.common import os_user
+    from screening.core.access import ROLES
+    from screening.db.engine import Database, resolve_url
+    from screening.services.plumbing import Actor, Context
+
+    settings = configs.load(config)
+    database = Database(resolve_url(settings.database_url, settings.folder))
+    try:
+        yield Context(settings, database, Actor(os_user()), moment,
+                      moment.astimezone(settings.zone).date(), frozenset(ROLES))  # fmt: skip
+    finally:
+        database.dispose()
+
+
+def has_command(*words: str) -> bool:
+    from typer.main import get_command
+
+    from screening.cli import app
+
+    command: Any = get_command(app)
+    for word in words:
+        command = getattr(command, "commands", {}).get(word)
+        if command is None:
+            return False
+    return True
+
+
+def progress_letter_shot(config: Path, work: Path, moment: datetime) -> None:
+    """docs/progress-letter.png: the drug court's monthly letter about LETTER_CODE
+    (`report progress`), its first printed page. Also a disclosure the accounting lists."""
+    page = work / "letter.html"
+    with frozen(moment):
+        run("--config", str(config), "report", "progress", LETTER_CODE,
+            "--recipient", DRUG_COURT, "--format", "html", "--out", str(page))  # fmt: skip
+    _keep(shoot(page, work, "letter")[:1], ["progress-letter.png"])
+
+
+def accounting_shot(config: Path, work: Path, moment: datetime) -> None:
+    """docs/accounting.png: LETTER_CODE's own accounting of disclosures, one page."""
+    page = work / "accounting.html"
+    with frozen(moment):
+        run("--config", str(config), "audit", "disclosures", "--client", LETTER_CODE,
+            "--format", "html", "--out", str(page))  # fmt: skip
+    pages = shoot(page, work, "accounting")
+    if len(pages) != 1:
+        sys.exit(f"the accounting of {LETTER_CODE} prints on {len(pages)} pages, not one")
+    _keep(pages, ["accounting.png"])
 
 
 def run(*args: str) -> str:
