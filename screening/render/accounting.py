@@ -23,13 +23,10 @@ PURPOSES = {
     "research": "research",
     "oversight": "oversight",
 }
-SHARES = {
-    "attendance": "attendance",
-    "results": "test results",
-    "missed": "missed tests",
-    "progress": "progress in treatment",
-    "ledger": "the program's record of draws and tests (no names or codes)",
-}
+# What an auditor's export carries: the ledger, which names no client.
+LEDGER_EXPORT = "ledger export"
+LEDGER_WORDS = "the ledger (no names or codes)"
+LEDGER_FOR_CLIENT = "the program's ledger of draws and screenings, which holds no names or codes"
 FORMS = {
     "text": "letter",
     "html": "printed letter",
@@ -37,14 +34,10 @@ FORMS = {
     "fhir": "health record exchange (FHIR)",
     "ledger": "ledger export",
 }
-TYPES = {
-    "named": "named recipient",
-    "tpo": "treatment, payment and health care operations",
-    "criminal_justice": "criminal justice referral, 42 CFR 2.35",
-    "proceedings": "legal proceedings",
-    "court_order": "court order",
-}
 AUDIT = "audit (42 CFR 2.53)"
+AUDIT_FOR_CLIENT = (
+    "an audit or evaluation of the program, which the law allows without consent (42 CFR 2.53)"
+)
 COLUMNS = [
     ("at", "when"),
     ("client", "client"),
@@ -78,27 +71,32 @@ def purpose_words(code: str) -> str:
     return PURPOSES.get(code, code.replace("_", " "))
 
 
-def what_words(codes: list[str]) -> str:
-    return ", ".join(SHARES.get(code, code.replace("_", " ")) for code in codes)
+def what_words(codes: list[str], yours: bool = False) -> str:
+    from screening.core.disclosure import share_words
+
+    if LEDGER_EXPORT in codes:
+        return LEDGER_FOR_CLIENT if yours else LEDGER_WORDS
+    return share_words(codes)
 
 
 def period_words(item: dict[str, Any]) -> str:
     if item["form"] == "ledger":
-        return f"the whole record to entry {item['entry']}"
+        return f"entries 1 to {item['exported_to']}"
     first, last = item.get("from"), item.get("to")
     if first and last:
         return f"{first} to {last}"
     return first or last or ""
 
 
-def basis_words(item: dict[str, Any]) -> str:
+def basis_words(item: dict[str, Any], yours: bool = False) -> str:
+    """'consent #3 (criminal-justice referral consent (42 CFR 2.35))', or the audit's."""
+    from screening.core.disclosure import type_words
+
     if item["basis"] == "audit":
-        return AUDIT
-    kind = TYPES.get(item.get("consent_type") or "", "")
-    number = item.get("consent")
-    if number is None:
-        return "consent"
-    return f"consent #{number} ({kind})" if kind else f"consent #{number}"
+        return AUDIT_FOR_CLIENT if yours else AUDIT
+    number, kind = item.get("consent"), item.get("consent_type")
+    said = ("your consent" if yours else "consent") + (f" #{number}" if number else "")
+    return f"{said}: {type_words(kind)}" if kind else said
 
 
 def in_words(item: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +114,7 @@ def in_words(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_accounting_html(site: str, program: str, data: dict[str, Any]) -> str:
+def render_accounting_html(site: str, data: dict[str, Any]) -> str:
     """The client's own page: each disclosure in a sentence's worth of plain words, the
     period the list covers, and whom to ask."""
     from screening.render.page import environment
@@ -126,7 +124,7 @@ def render_accounting_html(site: str, program: str, data: dict[str, Any]) -> str
         .get_template("accounting.html")
         .render(
             site=site,
-            program=program,
+            program=data["program"],
             client=data["client"],
             since=data["since"],
             today=data["today"],
@@ -134,10 +132,10 @@ def render_accounting_html(site: str, program: str, data: dict[str, Any]) -> str
                 {
                     "day": item["at"][:10],
                     "recipient": item["recipient"],
-                    "what": what_words(item["what"]),
+                    "what": what_words(item["what"], yours=True),
                     "period": _period_for_client(item),
                     "purpose": purpose_words(item["purpose"]),
-                    "basis": _basis_for_client(item),
+                    "basis": basis_words(item, yours=True),
                 }
                 for item in data["disclosures"]
             ],
@@ -150,16 +148,5 @@ def _period_for_client(item: dict[str, Any]) -> str:
         return "everything recorded up to that day"
     from screening.render.page import long_day
 
-    first, last = item.get("from"), item.get("to")
-    if first and last:
-        return f"{long_day(first)} to {long_day(last)}"
-    return long_day(first or last) if (first or last) else ""
-
-
-def _basis_for_client(item: dict[str, Any]) -> str:
-    if item["basis"] == "audit":
-        return "an audit of the program, allowed without consent (42 CFR 2.53)"
-    kind = TYPES.get(item.get("consent_type") or "", "")
-    number = item.get("consent")
-    said = f"your consent #{number}" if number is not None else "your consent"
-    return f"{said} ({kind})" if kind else said
+    days = [long_day(day) for day in (item.get("from"), item.get("to")) if day]
+    return " to ".join(days)

@@ -25,6 +25,7 @@ from screening.core import validate
 from screening.db.models import Client, Consent, Disclosure, LedgerRow, StaffName, table_of
 from screening.errors import BadInput, NotPermitted
 from screening.services.access.viewing import sees_codes, viewing
+from screening.services.disclosure.gate import program_name
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.ledger import as_utc
 from screening.services.records.clients import uid_and_code
@@ -32,6 +33,7 @@ from screening.services.records.clients import uid_and_code
 _LEDGER = table_of(LedgerRow)
 YEARS = 3  # 42 CFR 2.25(a) and §164.528(a): the three (HIPAA: six) years before the request
 HIDDEN = "(hidden from auditors)"
+LEDGER_EXPORT = "ledger export"  # what an export disclosed (services/disclosure/gate.py)
 # Who wrote an entry, most particular first: the person at the workstation, the
 # database login, the computer login (digests; entries older than digests name them).
 ACTOR_FIELDS = ("as_digest", "login_digest", "os_digest")
@@ -46,7 +48,7 @@ def since_default(today: date) -> date:
         return today.replace(year=today.year - YEARS, day=28)
 
 
-def accounting(
+def disclosures_made(
     ctx: Context, client: str | None = None, since: str | None = None, *, letter: bool = False
 ) -> dict[str, Any]:
     """The disclosures made since ``since`` (default: three years ago), oldest first, of
@@ -59,7 +61,7 @@ def accounting(
     if letter and not sees_codes(ctx):
         raise NotPermitted(
             "an auditor sees clients by uid only: the client's page (--format html) is "
-            "made by an admin or a clinician; use --format table, csv or json"
+            "made by an admin or a clinician; use --format text, csv or json"
         )
     try:
         first = validate.parse_date(since, "--since") if since else since_default(ctx.today)
@@ -74,7 +76,7 @@ def accounting(
         rows = _rows(session, [seq for seq, _, _ in entries])
         clients = _clients(session, ctx.site, named)
         names = _staff(session, ctx.site) if named else {}
-        consents = _consents(session, [row.consent_id for row in rows.values()])
+        consents = _consents(session, [consent for _, consent in rows.values()])
         found = []
         for seq, at, document in entries:
             item = _disclosure(seq, at, document, rows.get(seq), consents, ctx.settings.zone)
@@ -86,8 +88,13 @@ def accounting(
             shown.update(item["client_uid"] for item in found if item["client_uid"])
             if subject is not None:
                 shown.add(subject["uid"])
-    return {"since": first.isoformat(), "today": ctx.today.isoformat(), "client": subject,
-            "disclosures": found}  # fmt: skip
+    return {
+        "program": program_name(ctx),
+        "since": first.isoformat(),
+        "today": ctx.today.isoformat(),
+        "client": subject,
+        "disclosures": found,
+    }
 
 
 @contextmanager
@@ -104,15 +111,13 @@ def _opened(ctx: Context, named: bool) -> Iterator[tuple[Session, set[str]]]:
 
 def _subject(session: Session, ctx: Context, text: str, named: bool) -> dict[str, Any]:
     uid, code = uid_and_code(session, ctx.site, text, codes=named)
-    found = session.execute(
-        sa.select(col(Client.name), col(Client.admitted_on)).where(col(Client.uid) == uid)
-    ).one()
-    return {
-        "uid": uid,
-        "code": code,
-        "name": found[0] if named else None,
-        "admitted_on": found[1].isoformat(),
-    }
+    # An auditor reads no name (on PostgreSQL the column is not theirs).
+    name = (
+        session.execute(sa.select(col(Client.name)).where(col(Client.uid) == uid)).scalar()
+        if named
+        else None
+    )
+    return {"uid": uid, "code": code, "name": name}
 
 
 def _instant(day: date, zone: Any) -> datetime:
@@ -130,13 +135,34 @@ def _entries(session: Session, site: str, start: datetime) -> list[tuple[int, An
     ]
 
 
-def _rows(session: Session, seqs: list[int]) -> dict[int, Disclosure]:
+def _rows(session: Session, seqs: list[int]) -> dict[int, tuple[str | None, int | None]]:
+    """Each gate-recorded disclosure's recipient and consent number, by its entry. On
+    PostgreSQL a login that may not read the recipient (an auditor, under `db roles`)
+    reads None in its place."""
     if not seqs:
         return {}
-    return {
-        row.seq: row
-        for (row,) in session.execute(sa.select(Disclosure).where(col(Disclosure.seq).in_(seqs)))
-    }
+    recipient: Any = col(Disclosure.recipient)
+    if not _may_read(session, "disclosures", "recipient"):
+        recipient = sa.null()
+    found = session.execute(
+        sa.select(col(Disclosure.seq), recipient, col(Disclosure.consent_id)).where(
+            col(Disclosure.seq).in_(seqs)
+        )
+    ).all()
+    return {seq: (recipient, consent) for seq, recipient, consent in found}
+
+
+def _may_read(session: Session, table: str, column: str) -> bool:
+    """Whether this login may read the column (on PostgreSQL under `db roles`, an
+    auditor reads no free text: services/site/db_roles.py)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(
+        session.execute(
+            sa.text("SELECT has_column_privilege(:table, :column, 'SELECT')"),
+            {"table": table, "column": column},
+        ).scalar()
+    )
 
 
 def _consents(session: Session, ids: list[int | None]) -> dict[int, str]:
@@ -144,11 +170,12 @@ def _consents(session: Session, ids: list[int | None]) -> dict[int, str]:
     wanted = sorted({number for number in ids if number is not None})
     if not wanted:
         return {}
-    return dict(
-        session.execute(
+    return {
+        number: kind
+        for number, kind in session.execute(
             sa.select(col(Consent.id), col(Consent.type)).where(col(Consent.id).in_(wanted))
         ).all()
-    )
+    }
 
 
 def _clients(session: Session, site: str, named: bool) -> dict[str, str]:
@@ -164,9 +191,7 @@ def _clients(session: Session, site: str, named: bool) -> dict[str, str]:
 def _staff(session: Session, site: str) -> dict[str, str]:
     return dict(
         session.execute(
-            sa.select(col(StaffName.digest), col(StaffName.name)).where(
-                col(StaffName.site) == site
-            )
+            sa.select(col(StaffName.digest), col(StaffName.name)).where(col(StaffName.site) == site)
         ).all()
     )
 
@@ -175,12 +200,12 @@ def _disclosure(
     seq: int,
     at: Any,
     document: dict[str, Any],
-    row: Disclosure | None,
+    row: tuple[str | None, int | None] | None,
     consents: dict[int, str],
     zone: Any,
 ) -> dict[str, Any]:
     """One disclosure in stored values: the entry's (the ledger is the record), with the
-    recipient and the consent from its row."""
+    recipient and the consent's number from its row."""
     body = document["body"]
     when = as_utc(at).astimezone(zone)
     if "to" in body and "basis" not in body:  # an export recorded before the gate
@@ -190,25 +215,28 @@ def _disclosure(
             "client_uid": None,
             "recipient": body["to"],
             "purpose": body["purpose"],
-            "what": ["ledger"],
+            "what": [LEDGER_EXPORT],
             "from": None,
             "to": None,
             "form": "ledger",
+            "exported_to": seq,  # the export held its own entry
             "basis": "audit",
             "consent": None,
             "consent_type": None,
         }
-    consent = row.consent_id if row is not None else None
+    recipient, consent = row if row is not None else (None, None)
     return {
         "entry": seq,
         "at": when.strftime("%Y-%m-%d %H:%M %Z"),
         "client_uid": body.get("client"),
-        "recipient": row.recipient if row is not None else None,
+        "recipient": recipient,
         "purpose": body["purpose"],
-        "what": list(body["what"]),
+        "what": list(body["what"]) if isinstance(body["what"], list) else [body["what"]],
         "from": body.get("from"),
         "to": body.get("to"),
         "form": body["form"],
+        # The gate's entry follows the exported ledger (services/audit/export_folder.py).
+        "exported_to": seq - 1 if body["form"] == "ledger" else None,
         "basis": body["basis"],
         "consent": consent,
         "consent_type": consents.get(consent) if consent is not None else None,
@@ -224,9 +252,7 @@ def _about(session: Session, item: dict[str, Any], uid: str) -> bool:
     if item["basis"] != "audit":
         return False
     earlier = session.execute(
-        sa.select(_LEDGER.c.seq)
-        .where(_LEDGER.c.uid == uid, _LEDGER.c.seq < item["entry"])
-        .limit(1)
+        sa.select(_LEDGER.c.seq).where(_LEDGER.c.uid == uid, _LEDGER.c.seq < item["entry"]).limit(1)
     ).first()
     return earlier is not None
 
@@ -242,7 +268,7 @@ def _shown_as(
     (an auditor, of an audit's export only) and who made it (never to an auditor)."""
     uid = item["client_uid"]
     item["client"] = (clients.get(uid, uid) if named else uid) if uid else None
-    if not named and item["basis"] != "audit":
+    if not named and (item["basis"] != "audit" or item["recipient"] is None):
         item["recipient"] = HIDDEN
     item["made_by"] = _maker(document.get("actor"), names) if named else None
 
