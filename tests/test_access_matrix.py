@@ -19,7 +19,7 @@ import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -161,6 +161,13 @@ def _set_up(clinic: Clinic) -> None:
     clinic.owner("results", "record", "L-1", "--sent-to-lab", "--specimen-id", "LAB-M1")
     clinic.owner("results", "record", "A-1", "--specimen-id", "SP-A1")
     clinic.owner("results", "no-show", "M-1")
+    clinic.owner(
+        "consent", "add", "A-1", "--type", "named", "--recipient", EXPORT_TO, "--purpose",
+        "treatment", "--share", "results,missed", "--expires", "end-of-treatment", "--signed",
+        _day(clinic, 0), "--signed-by", "client", "--how-to-revoke", "in writing to the program",
+    )  # fmt: skip
+    # what the export imports, imported here by a preview (which records no disclosure)
+    clinic.owner(*EXPORT_A1, "--preview")
     (clinic.folder / "lab.csv").write_text(
         "specimen_id,collected_at,analyte,outcome,level,cutoff,method,lab_report_id\n"
         "LAB-M1,,BUP,negative,,,lc-ms/ms,R-M1\n"
@@ -175,12 +182,40 @@ def _set_up(clinic: Clinic) -> None:
         "SELECT s.id FROM screenings s JOIN clients c ON c.id = s.client_id "
         "WHERE c.code = 'M-1' AND s.status = 'no_show'"
     )
+    _consent(clinic)
     # Each reading command once, by the owner in this process: a forked child runs as a
     # user who cannot read the interpreter's own files (under /root), so what the
     # commands import must be imported before (tests/logins.py).
     for command in WARM_UP:
         clinic.owner(*ARGS[command](clinic, "admin"))
     _warm_the_daily_job()
+    # What a progress letter imports, without recording a disclosure (see WARM_UP).
+    clinic.owner("report", "progress", "C-1", "--recipient", RECIPIENT, "--preview")
+
+
+RECIPIENT = "Matrix County Drug Court"
+
+
+def _consent(clinic: Clinic) -> None:
+    """C-1's consent to a named recipient, for `report progress`."""
+    from screening import config
+    from screening.db.engine import Database, resolve_url
+    from screening.services.disclosure import add_consent
+    from screening.services.plumbing.context import Actor, Context
+
+    settings = config.load(clinic.folder / "screening.toml")
+    now = datetime.now(UTC).replace(microsecond=0)
+    database = Database(resolve_url(clinic.url, clinic.folder), settings.database_group)
+    ctx = Context(settings, database, Actor(ME), now, clinic.today.date())
+    try:
+        add_consent(
+            ctx, "C-1", type="named", recipient=RECIPIENT, recipient_class=None,
+            purpose="monitoring", detail=None, shares="attendance,results",
+            expires="end-of-treatment", signed=_day(clinic, -1), signed_by="client",
+            how_to_revoke="in writing", revocable_from=None, covers_from=None,
+        )  # fmt: skip
+    finally:
+        ctx.database.dispose()
 
 
 CLIENTS = [
@@ -215,6 +250,9 @@ def _out(clinic: Clinic, role: str, name: str) -> str:
             os.chown(folder, clinic.users[role].pw_uid, -1)
     return str(folder / name)
 
+
+EXPORT_TO = "Eastside Primary Care"
+EXPORT_A1 = ["results", "export", "A-1", "--recipient", EXPORT_TO, "--format", "fhir"]
 
 # Each command's arguments, for the role running it: each allowed role's run must
 # succeed, so a command that two roles may run acts on a different client for each.
@@ -302,6 +340,7 @@ ARGS: dict[str, Args] = {
     "results list": lambda c, r: ["results", "list"],
     "results pending": lambda c, r: ["results", "pending"],
     "results show": lambda c, r: ["results", "show", "SP-A1"],
+    "results export": lambda c, r: [*EXPORT_A1, "--out", _out(c, r, "A-1.json")],
     "results excuse": lambda c, r: [
         "results",
         "excuse",
@@ -334,6 +373,7 @@ ARGS: dict[str, Args] = {
     "timeline": lambda c, r: ["timeline", "C-1"],
     "report team": lambda c, r: ["report", "team"],
     "report reconcile": lambda c, r: ["report", "reconcile"],
+    "report progress": lambda c, r: ["report", "progress", "C-1", "--recipient", RECIPIENT],
     "audit verify": lambda c, r: ["audit", "verify"],
     "audit checkpoint": lambda c, r: ["audit", "checkpoint"],
     "audit reveal": lambda c, r: ["audit", "reveal"],

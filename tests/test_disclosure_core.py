@@ -94,7 +94,7 @@ def test_no_type_but_proceedings_or_court_order_allows_a_proceeding() -> None:
 def test_the_scope_names_recipient_purpose_what_and_until_when() -> None:
     text = rules.scope(COURT, "Riverside IOP", "Pat Doe")
     assert text == (
-        "The written consent (criminal-justice referral consent (42 CFR 2.35)), signed on "
+        "The written criminal-justice referral consent under 42 CFR 2.35, signed on "
         "2026-10-02, permits Riverside IOP to disclose to County Drug Court, for monitoring, "
         "attendance at screenings, screening results, missed screenings and a summary of "
         "progress of Pat Doe, from 2026-10-01 on, until 2026-12-31. Nothing else from the "

@@ -110,6 +110,7 @@ def test_the_older_config_form_still_reads():
         ),
         ({"medications": {"x": {"explains": ["BUPP"]}}}, "did you mean BUP"),
         ({"assays": {"KRAT": {"name": "kratom"}}}, "assays.KRAT.detects: missing"),
+        ({"assays": {"COC": {"loinc": 14314}}}, "assays.COC.loinc: not a LOINC code"),
         (
             {"medications": {"x": {"produces": ["BUP"], "color": "red"}}},
             "medications.x.color: unknown setting",

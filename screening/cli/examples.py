@@ -90,8 +90,20 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("results", "list"): ("screening results list", "screening results list --client C-103"),
     ("results", "pending"): ("screening results pending",),
     ("results", "show"): ("screening results show SP-0193",),
+    ("results", "export"): (
+        'screening results export C-103 --recipient "Eastside Primary Care" --format fhir '
+        "--out C-103.json",
+        'screening results export C-103 --recipient "Eastside Primary Care" --format fhir '
+        "--from 2026-11-01 --to 2026-11-30 --preview",
+    ),
     ("report", "team"): ("screening report team", "screening report team --sort flags"),
     ("report", "reconcile"): ("screening report reconcile --from 2026-11-01",),
+    ("report", "progress"): (
+        'screening report progress C-103 --recipient "Example County Drug Court" '
+        "--from 2026-11-01 --to 2026-11-30 --preview",
+        'screening report progress C-103 --recipient "Example County Drug Court" '
+        "--from 2026-11-01 --to 2026-11-30 --format html --out C-103-november.html",
+    ),
     ("audit", "verify"): (
         "screening audit verify",
         'screening audit verify --checkpoint "$(cat /media/usb/checkpoint.txt)"',

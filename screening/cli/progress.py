@@ -1,9 +1,9 @@
-"""`timeline`, `report team`, `report reconcile`."""
+"""`timeline`, `report team`, `report reconcile`, `report progress`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,6 +12,7 @@ from screening.cli.options import (
     FromOpt,
     JsonOpt,
     OutOpt,
+    PageFormat,
     ReportFormat,
     ToOpt,
     deliver,
@@ -206,3 +207,66 @@ def reconcile(
     rows = reconcile_rows(context, start, end)
     page = (context.site, str(context.today))
     _table(rows, RECONCILE_COLUMNS, form, "Daily reconciliation", file, page)
+
+
+@report_app.command("progress")
+@handle_errors
+def progress(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The clinic's client code.")],
+    recipient: Annotated[
+        str,
+        typer.Option(
+            "--recipient",
+            metavar="NAME",
+            help="Who the letter is for, as the consent names them.",
+        ),
+    ],
+    consent: Annotated[
+        int | None,
+        typer.Option(
+            "--consent",
+            metavar="N",
+            help="The consent to make it under (`consent list CODE`); default: the one in "
+            "force naming the recipient.",
+        ),
+    ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(
+            "--purpose", metavar="P", help="What it is for (default: the consent's purpose)."
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            help="First day, YYYY-MM-DD (default: the first day the consent covers).",
+        ),
+    ] = None,
+    end: ToOpt = None,
+    format: PageFormat = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview",
+            help="Show the letter marked PREVIEW, not for release; records no disclosure.",
+        ),
+    ] = False,
+) -> None:
+    """A letter on one client's progress for a named recipient: only what their consent
+    shares, with the 42 CFR 2.32 notice; each one made is recorded as a disclosure."""
+    from screening.render.letter import render
+    from screening.services.disclosure import progress_letter
+
+    form, context, file = opened(ctx, format, as_json, out)
+    start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
+
+    def emit(data: dict[str, Any]) -> None:
+        # Inside the gate's transaction: a letter that cannot be written is not disclosed.
+        deliver(render(data, form), file, "the letter")
+
+    progress_letter(context, code, recipient, consent, purpose, start, end, form, preview, emit)

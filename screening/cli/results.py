@@ -3,6 +3,7 @@ findings.py and screenings.py too), a lab's results imported, and results read b
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from screening.cli.options import (
     emit_table,
     opened,
 )
+from screening.cli.screenings import CodeArg
 from screening.cli.typed import typed_date
 
 # Both numbers, each named: `results show` and `amend` take the result's number (or
@@ -194,6 +196,88 @@ def _result_lines(record: dict[str, Any], zone: Any) -> list[str]:
     return lines
 
 
+class ExportForm(StrEnum):
+    fhir = "fhir"
+
+
+@handle_errors
+def export(
+    ctx: typer.Context,
+    code: CodeArg,
+    recipient: Annotated[
+        str,
+        typer.Option(
+            "--recipient",
+            metavar="NAME",
+            help="Who receives it, as the client's consent names them.",
+        ),
+    ],
+    format: Annotated[
+        ExportForm,
+        typer.Option(
+            "--format", case_sensitive=False, help="fhir: a FHIR R4 Bundle (JSON) of the results."
+        ),
+    ],
+    consent: Annotated[
+        int | None,
+        typer.Option(
+            "--consent",
+            metavar="N",
+            min=1,
+            max=2**31 - 1,
+            help="The consent to disclose under (default: the client's consent naming "
+            "the recipient; `screening consent list CODE`).",
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            help="First day, YYYY-MM-DD (default: what the consent covers).",
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD (default: today)."),
+    ] = None,
+    out: OutOpt = None,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview", help="Show what would be sent, marked as a preview; disclose nothing."
+        ),
+    ] = False,
+) -> None:
+    """Send a client's results to a recipient their consent names: every screening in
+    the period (misses too when the consent shares them) as a FHIR R4 Bundle, with the
+    42 CFR Part 2 labels and notice; recorded as a disclosure (`audit disclosures`)."""
+    from screening.cli.options import deliver, target
+    from screening.render.output import message
+    from screening.services.disclosure import bundle_text, export_results
+
+    context = open_context(ctx)
+    file = target(context, out)
+    data = export_results(
+        context,
+        code,
+        recipient,
+        consent,
+        start,
+        end,
+        preview,
+        lambda bundle: deliver(bundle_text(bundle), file, "the export"),
+    )
+    said = data["disclosure"]
+    if preview:
+        message("preview: nothing was disclosed or recorded; do not send it")
+    else:
+        message(
+            f"disclosed to {said['recipient']} under consent {said['consent']} "
+            f"({said['from']} to {said['to']}), recorded"
+        )
+
+
 def register(app: typer.Typer) -> None:
     results_app = typer.Typer(
         help="Record collections and results, misses and amendments.", no_args_is_help=True
@@ -205,4 +289,5 @@ def register(app: typer.Typer) -> None:
     results_app.command("list")(list_)
     results_app.command("pending")(pending)
     results_app.command("show")(show)
+    results_app.command("export")(export)
     app.add_typer(results_app, name="results")

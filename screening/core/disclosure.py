@@ -78,11 +78,11 @@ STATEMENT_1 = (
 STATEMENT_2 = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
 
 _TYPE_WORDS = {
-    NAMED: "consent to a named recipient (42 CFR 2.31)",
-    TPO: "consent for treatment, payment and health care operations (42 CFR 2.33)",
-    CRIMINAL_JUSTICE: "criminal-justice referral consent (42 CFR 2.35)",
-    PROCEEDINGS: "consent to use in a proceeding (42 CFR 2.31(d))",
-    COURT_ORDER: "court order (42 CFR 2.64)",
+    NAMED: ("consent to a named recipient", "42 CFR 2.31"),
+    TPO: ("consent for treatment, payment and health care operations", "42 CFR 2.33"),
+    CRIMINAL_JUSTICE: ("criminal-justice referral consent", "42 CFR 2.35"),
+    PROCEEDINGS: ("consent to use in a proceeding", "42 CFR 2.31(d)"),
+    COURT_ORDER: ("court order", "42 CFR 2.64"),
 }
 _SHARE_WORDS = {
     ATTENDANCE: "attendance at screenings",
@@ -135,7 +135,9 @@ def words(value: str) -> str:
 
 
 def type_words(kind: str) -> str:
-    return _TYPE_WORDS.get(kind, words(kind))
+    """'criminal-justice referral consent (42 CFR 2.35)'."""
+    said, cite = _TYPE_WORDS.get(kind, (words(kind), ""))
+    return f"{said} ({cite})" if cite else said
 
 
 def share_words(shares: frozenset[str] | list[str] | tuple[str, ...]) -> str:
@@ -181,10 +183,13 @@ def scope(terms: Terms, program: str, client: str) -> str:
         until = f"until {terms.expires_on}"
     else:
         until = "until the end of treatment"
-    giver = "The court order" if terms.type == COURT_ORDER else "The written consent"
-    signed = "issued" if terms.type == COURT_ORDER else "signed"
+    if terms.type == COURT_ORDER:
+        giver = f"The court order under 42 CFR 2.64, issued on {terms.signed_on},"
+    else:
+        kind, cite = _TYPE_WORDS[terms.type]
+        giver = f"The written {kind} under {cite}, signed on {terms.signed_on},"
     return (
-        f"{giver} ({type_words(terms.type)}), {signed} on {terms.signed_on}, permits "
+        f"{giver} permits "
         f"{program} to disclose to {recipient}, for {words(terms.purpose)}, "
         f"{share_words(terms.shares)} of {client}, from {terms.covers_from} on, {until}. "
         "Nothing else from the record is disclosed."

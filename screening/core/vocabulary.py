@@ -38,6 +38,9 @@ class Assay:
     may_detect: frozenset[str] = frozenset()  # cross-reacts: explains a positive only
     aliases: tuple[str, ...] = ()
     unit: str = "ng/mL"
+    # LOINC "[Presence] in Urine by Screen method" code of a urine screen for what the
+    # assay detects (FHIR export); None where LOINC has none or the assay is not urine
+    loinc: str | None = None
 
     def sees(self, analytes: Iterable[str]) -> bool:
         return bool((self.detects | self.may_detect) & set(analytes))
@@ -179,6 +182,10 @@ class Vocabulary:
         assay = self.assays.get(code)
         return assay.name if assay else code
 
+    def loinc(self, code: str) -> str | None:
+        assay = self.assays.get(code)
+        return assay.loinc if assay else None
+
     def unit(self, code: str) -> str:
         assay = self.assays.get(code)
         return assay.unit if assay else "ng/mL"
@@ -196,12 +203,22 @@ def _strings(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+LOINC = re.compile(r"^[0-9]{1,7}-[0-9]$")
+
+
+def _loinc(value: Any, where: str, problems: list[str]) -> str | None:
+    if value is None or (isinstance(value, str) and LOINC.match(value)):
+        return value
+    problems.append(f'{where}.loinc: not a LOINC code; write it in quotes, e.g. "14314-9"')
+    return None
+
+
 def _table(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
 ANALYTE_KEYS = {"name"}
-ASSAY_KEYS = {"name", "detects", "may_detect", "aliases", "unit"}
+ASSAY_KEYS = {"name", "detects", "may_detect", "aliases", "unit", "loinc"}
 MEDICATION_KEYS = {
     "produces",
     "parent",
@@ -267,6 +284,7 @@ def build(
                 _strings(raw.get("aliases"), f"{where}.aliases", problems)
                 + (before.aliases if before else ()),
                 str(raw.get("unit", before.unit if before else "ng/mL")),
+                _loinc(raw.get("loinc", before.loinc if before else None), where, problems),
             )
     medications: dict[str, Medication] = {}
     for table in (shipped.get("medications"), extension.get("medications")):

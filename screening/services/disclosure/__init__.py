@@ -9,16 +9,21 @@ from screening.services.disclosure.consents import (
     restrict_client,
     revoke_consent,
 )
+from screening.services.disclosure.fhir import bundle_text, export_results
 from screening.services.disclosure.gate import Ask, Authority, disclose, record_audit
+from screening.services.disclosure.letters import progress_letter
 
 __all__ = [
     "Ask",
     "Authority",
     "add_consent",
+    "bundle_text",
     "consent_view",
     "disclose",
     "disclosures_made",
+    "export_results",
     "lift_restriction",
+    "progress_letter",
     "record_audit",
     "restrict_client",
     "revoke_consent",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,10 +69,8 @@ def timeline(
         # --date` does: the same measures for the same client and day.
         as_of = as_it_stood(ctx, last)
         assert client.id is not None  # read from the database: it has its id
-        screenings = screening_facts(
-            session, ctx, select(Client.id).where(col(Client.id) == client.id), as_of
-        )
-        events, stays = history(session, ctx, client, screenings.get(client.id, []), as_of)
+        screenings = {client.id: letter_facts(session, ctx, client, as_of)}
+        events, stays = history(session, ctx, client, screenings[client.id], as_of)
         late = _late_and_reversed(session, ctx, client)
         facts = Facts(
             stays=stays or ((client.admitted_on, client.discharged_on),),
@@ -144,6 +142,17 @@ def timeline(
             if first <= e.day <= last
         ],
     }
+
+
+def letter_facts(
+    session: Session, ctx: Context, client: Client, as_of: datetime | None = None
+) -> list[ScreeningFact]:
+    """Every screening of one client, each as its result reads now (or as the record stood
+    at ``as_of``): what the timeline shows and what a progress letter says."""
+    assert client.id is not None  # read from the database: it has its id
+    return screening_facts(
+        session, ctx, select(Client.id).where(col(Client.id) == client.id), as_of
+    ).get(client.id, [])
 
 
 def _late_and_reversed(session: Session, ctx: Context, client: Client) -> dict[int, dict[str, Any]]:
