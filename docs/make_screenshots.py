@@ -69,19 +69,18 @@ def main() -> None:
         if len(pages) < 2:
             sys.exit(f"the timeline of {code} prints on {len(pages)} page; pick a longer one")
         _keep(pages[:2], ["timeline-print-1.png", "timeline-print-2.png"])
-        config = disclosure_clinic(work / "disclosures", at or SAMPLE_AT)
-        if has_command("report", "progress"):
-            progress_letter_shot(config, work, (at or SAMPLE_AT) + timedelta(minutes=30))
-        else:
-            print("no docs/progress-letter.png: this screening has no `report progress`")
-        accounting_shot(config, work, (at or SAMPLE_AT) + timedelta(minutes=40))
+        moment = at or SAMPLE_AT
+        config = disclosure_clinic(work / "disclosures", moment)
+        progress_letter_shot(config, work, moment + timedelta(minutes=20))
+        accounting_shot(config, work, moment + timedelta(minutes=40))
 
 
 def disclosure_clinic(folder: Path, at: datetime) -> Path:
     """A demo clinic in ``folder`` (its two months ending at ``at``) whose client
-    LETTER_CODE has signed two consents, a drug court's (42 CFR 2.35: attendance and
-    results, for monitoring) and a parent's (attendance only), with a disclosure made
-    under each and an auditor's export. Its config's path."""
+    LETTER_CODE has signed two consents, a drug court's (42 CFR 2.35: attendance, missed
+    screenings and results, for monitoring) and a parent's (attendance only); the parent
+    has had a letter, and an auditor an export. Its config's path. (The consents are
+    recorded through the services, as `consent add` records them.)"""
     with frozen(at):
         run("demo", str(folder))
     config = folder / "screening.toml"
@@ -89,7 +88,7 @@ def disclosure_clinic(folder: Path, at: datetime) -> Path:
         config.read_text().replace("\ntimezone = ", '\nprogram = "Example Recovery Program"'
                                    "\ntimezone = ", 1)
     )  # fmt: skip
-    from screening.services.disclosure import Ask, add_consent, disclose
+    from screening.services.disclosure import add_consent
 
     signed = (at - timedelta(days=30)).date().isoformat()
     moment = at + timedelta(minutes=10)
@@ -124,38 +123,12 @@ def disclosure_clinic(folder: Path, at: datetime) -> Path:
             revocable_from=None,
             **common,
         )
-        # Last month's letter to the court, and the attendance to the parent, as the
-        # letters carrying them would be recorded (the gate records what an output
-        # carries: its build says so).
-        last = at.astimezone(UTC).date().replace(day=1) - timedelta(days=1)
-        for recipient, carries, first, form in (
-            (DRUG_COURT, ["attendance", "missed", "results"], last.replace(day=1), "html"),
-            (PARENT, ["attendance"], None, "text"),
-        ):
-            ask = Ask(
-                code=LETTER_CODE,
-                recipient=recipient,
-                consent=None,
-                purpose=None,
-                needs=frozenset({"attendance"}),
-                first=first,
-                last=last if first else None,
-                form=form,
-                command="report progress",
-            )
-            disclose(ctx, ask, lambda _s, _a, c=carries: {"carries": c}, lambda data: None)
+    # The parent's letter (attendance only), and an auditor's export.
     with frozen(moment + timedelta(minutes=5)):
-        run(
-            "--config",
-            str(config),
-            "audit",
-            "export",
-            str(folder / "export"),
-            "--recipient",
-            "State Auditor",
-            "--purpose",
-            "audit",
-        )
+        run("--config", str(config), "report", "progress", LETTER_CODE, "--recipient", PARENT,
+            "--out", str(folder / "parent-letter.txt"))  # fmt: skip
+        run("--config", str(config), "audit", "export", str(folder / "export"),
+            "--recipient", "State Auditor", "--purpose", "audit")  # fmt: skip
     return config
 
 
@@ -178,26 +151,15 @@ def _context(config: Path, moment: datetime) -> Iterator[Any]:
         database.dispose()
 
 
-def has_command(*words: str) -> bool:
-    from typer.main import get_command
-
-    from screening.cli import app
-
-    command: Any = get_command(app)
-    for word in words:
-        command = getattr(command, "commands", {}).get(word)
-        if command is None:
-            return False
-    return True
-
-
 def progress_letter_shot(config: Path, work: Path, moment: datetime) -> None:
-    """docs/progress-letter.png: the drug court's monthly letter about LETTER_CODE
-    (`report progress`), its first printed page. Also a disclosure the accounting lists."""
+    """docs/progress-letter.png: the drug court's letter about LETTER_CODE for the last
+    month (`report progress`), its first printed page; a disclosure the accounting lists."""
     page = work / "letter.html"
+    last = moment.astimezone(UTC).date().replace(day=1) - timedelta(days=1)
     with frozen(moment):
-        run("--config", str(config), "report", "progress", LETTER_CODE,
-            "--recipient", DRUG_COURT, "--format", "html", "--out", str(page))  # fmt: skip
+        run("--config", str(config), "report", "progress", LETTER_CODE, "--recipient", DRUG_COURT,
+            "--from", last.replace(day=1).isoformat(), "--to", last.isoformat(),
+            "--format", "html", "--out", str(page))  # fmt: skip
     _keep(shoot(page, work, "letter")[:1], ["progress-letter.png"])
 
 
