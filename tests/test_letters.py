@@ -218,7 +218,7 @@ def test_a_drug_court_gets_the_monthly_letter(clinic: Clinic) -> None:
     assert data["notice"]["statement"] == STATEMENT_1
     flat = _flat(text)
     assert STATEMENT_1 in flat and _flat(data["notice"]["scope"]) in flat
-    assert "To: " + COURT.upper() in text  # the recipient as asked for
+    assert "To: " + COURT + "\n" in text  # as the consent spells it, however typed
     for said in ("Attendance", "Results", "Missed screenings", "Progress"):
         assert f"\n{said}\n" in text, said
     assert re.search(r"^  no-shows +1$", text, re.M) and re.search(r"^  refusals +1$", text, re.M)

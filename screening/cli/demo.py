@@ -49,7 +49,8 @@ def demo(
         f"{counts.get('clients', 0)} synthetic clients, {made.first_day} to {made.today}: "
         f"{counts.get('draws', 0)} daily draws, {counts.get('collections', 0)} specimens, "
         "a dilute one and its observed recollection, lab confirmations, no-shows, a hold, "
-        "a closure."
+        f"a closure, {counts.get('consents', 0)} consents to disclose and "
+        f"{counts.get('letters', 0)} monthly letters to a drug court."
     )
     print("Its keys and names are for trying things only. Try, in that folder:")
     print(f"  cd {folder}")

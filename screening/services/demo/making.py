@@ -158,5 +158,10 @@ def _commands() -> list[tuple[str, str]]:
         (f"screening timeline {roster.TIMELINE}", "a dilute specimen, a no-show, a new phase"),
         ("screening report team --sort flags", "one row per client, who needs a look first"),
         ("screening report reconcile", "the last two weeks: drawn, collected, missed"),
+        (
+            f"screening report progress {roster.TIMELINE} --recipient '{roster.COURT}' --preview",
+            "the drug court's letter, as the consent allows",
+        ),
+        ("screening audit disclosures", "every disclosure made, as 42 CFR 2.25 asks"),
         ("screening audit verify", "every hash, link, key and draw"),
     ]

@@ -56,6 +56,10 @@ PRESCRIBED = {"buprenorphine": ("BUP", "NORBUP"), "methadone": ("MTD", "EDDP")}
 OPEN_TODAY = ("C-101", "C-107", "C-110", "C-111", "C-114", "C-119")
 PRESUMPTIVE = ("C-103", "SP-0193")  # THC 80 ng/mL on the cup, awaiting confirmation
 AT_THE_LAB = ("C-112", "LAB-7731")  # sent to the lab; its report is lab-report.csv
+# Consents on file (42 CFR Part 2): a drug court's for the timeline's client, with a
+# letter on the first of each month, and a parent's that shares attendance only.
+COURT = "Example County Drug Court"
+PARENT = ("C-102", "Jordan Example (parent)")
 TIMELINE = "C-113"  # a dilute and its observed recollection, a no-show, a phase change
 
 LAB_REPORT_FILE = "lab-report.csv"

@@ -25,7 +25,7 @@ from typing import Any
 
 from screening.config import Settings, run_at_time
 from screening.db.engine import Database
-from screening.services import clients, draws, results
+from screening.services import clients, disclosure, draws, results
 from screening.services.demo import roster
 from screening.services.plumbing import Actor, Context
 from screening.services.results import Findings
@@ -86,8 +86,8 @@ class Story:
         local = moment.astimezone(self.zone).date()
         return Context(self.settings, self.database, self.actor, moment, local)
 
-    def count(self, what: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
+    def count(self, what: str, how_many: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + how_many
 
     def run(self, steps: list[tuple[datetime, Step]]) -> None:
         for moment, step in sorted(steps, key=lambda pair: pair[0]):
@@ -143,6 +143,65 @@ class Story:
             clients.update(ctx, "C-113", phase="2")
         elif offset == 50:
             clients.discharge(ctx, "C-120", reason="completed program")
+        if offset == 1:
+            self.consents(ctx, day)
+        elif offset > 1 and day.day == 1:
+            self.monthly_letter(ctx, day)
+
+    def consents(self, ctx: Context, day: date) -> None:
+        """The consents signed at intake (42 CFR 2.31, 2.35), recorded the next morning."""
+        signed = (day - timedelta(days=1)).isoformat()
+        disclosure.add_consent(
+            ctx,
+            roster.TIMELINE,
+            type="criminal_justice",
+            recipient=roster.COURT,
+            recipient_class=None,
+            purpose="monitoring",
+            detail="progress reports to the drug court program",
+            shares="attendance,results,missed,progress",
+            expires=(day + timedelta(days=180)).isoformat(),
+            signed=signed,
+            signed_by="client",
+            how_to_revoke="in writing to the program director, once revocable",
+            revocable_from=(day + timedelta(days=120)).isoformat(),
+            covers_from=None,
+        )
+        code, parent = roster.PARENT
+        disclosure.add_consent(
+            ctx,
+            code,
+            type="named",
+            recipient=parent,
+            recipient_class=None,
+            purpose="family_involvement",
+            detail=None,
+            shares="attendance",
+            expires="end-of-treatment",
+            signed=signed,
+            signed_by="client",
+            how_to_revoke="in writing or in person, to any counselor",
+            revocable_from=None,
+            covers_from=None,
+        )
+        self.count("consents", 2)
+
+    def monthly_letter(self, ctx: Context, day: date) -> None:
+        """The drug court's letter on the month before, sent on the first."""
+        last = day - timedelta(days=1)
+        disclosure.progress_letter(
+            ctx,
+            roster.TIMELINE,
+            roster.COURT,
+            None,
+            None,
+            max(last.replace(day=1), self.start).isoformat(),
+            last.isoformat(),
+            "html",
+            False,
+            lambda letter: None,  # handed to the court; the ledger keeps what it said
+        )
+        self.count("letters")
 
     def enrol(self, ctx: Context, client: roster.Enrolment) -> None:
         admitted = self.start + timedelta(days=client.admitted)

@@ -290,7 +290,8 @@ def _authorize(
             return Authority(
                 client=client,
                 consent=row,
-                recipient=recipient,
+                # As the consent spells it; a member of a class as typed.
+                recipient=recipient if row.recipient_class else row.recipient,
                 purpose=purpose or row.purpose,
                 shares=terms.shares,
                 first=first,
