@@ -30,16 +30,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 SAMPLE_AT = datetime(2026, 12, 4, 19, 30, tzinfo=UTC)  # Friday 2:30 PM in New York
 SAMPLE_CODE = "C-113"
-# The client whose disclosures are shown, and to whom (synthetic, as the demo's people).
-LETTER_CODE = "C-101"
-DRUG_COURT = "Riverside Drug Court"
-PARENT = "Sam Example (parent)"
+# The demo's client with a drug court's consent, and the court (services/demo/roster.py).
+LETTER_CODE = "C-113"
+DRUG_COURT = "Example County Drug Court"
+PROGRAM = "Example Recovery Program"
 
 
 def main() -> None:
@@ -76,89 +75,28 @@ def main() -> None:
 
 
 def disclosure_clinic(folder: Path, at: datetime) -> Path:
-    """A demo clinic in ``folder`` (its two months ending at ``at``) whose client
-    LETTER_CODE has signed two consents, a drug court's (42 CFR 2.35: attendance, missed
-    screenings and results, for monitoring) and a parent's (attendance only); the parent
-    has had a letter, and an auditor an export. Its config's path. (The consents are
-    recorded through the services, as `consent add` records them.)"""
+    """A demo clinic of its own in ``folder`` (its two months ending at ``at``), named as
+    a program: LETTER_CODE's drug court has its consent (42 CFR 2.35) and a letter on the
+    first of each month, and an auditor is given an export. Its config's path. Made
+    apart from FOLDER, whose records a letter must not add a disclosure to."""
     with frozen(at):
         run("demo", str(folder))
     config = folder / "screening.toml"
     config.write_text(
-        config.read_text().replace("\ntimezone = ", '\nprogram = "Example Recovery Program"'
-                                   "\ntimezone = ", 1)
-    )  # fmt: skip
-    from screening.services.disclosure import add_consent
-
-    signed = (at - timedelta(days=30)).date().isoformat()
-    moment = at + timedelta(minutes=10)
-    with frozen(moment), _context(config, moment) as ctx:
-        common = {
-            "recipient_class": None,
-            "detail": None,
-            "signed": signed,
-            "covers_from": None,
-            "signed_by": "client",
-            "how_to_revoke": "in writing to the program director",
-        }
-        add_consent(
-            ctx,
-            LETTER_CODE,
-            type="criminal_justice",
-            recipient=DRUG_COURT,
-            purpose="monitoring",
-            shares="attendance,results,missed",
-            expires=(at + timedelta(days=180)).date().isoformat(),
-            revocable_from=(at + timedelta(days=90)).date().isoformat(),
-            **common,
-        )
-        add_consent(
-            ctx,
-            LETTER_CODE,
-            type="named",
-            recipient=PARENT,
-            purpose="family_involvement",
-            shares="attendance",
-            expires="end-of-treatment",
-            revocable_from=None,
-            **common,
-        )
-    # The parent's letter (attendance only), and an auditor's export.
-    with frozen(moment + timedelta(minutes=5)):
-        run("--config", str(config), "report", "progress", LETTER_CODE, "--recipient", PARENT,
-            "--out", str(folder / "parent-letter.txt"))  # fmt: skip
+        config.read_text().replace("\ntimezone = ", f'\nprogram = "{PROGRAM}"\ntimezone = ', 1)
+    )
+    with frozen(at + timedelta(minutes=5)):
         run("--config", str(config), "audit", "export", str(folder / "export"),
             "--recipient", "State Auditor", "--purpose", "audit")  # fmt: skip
     return config
 
 
-@contextmanager
-def _context(config: Path, moment: datetime) -> Iterator[Any]:
-    """The context a command of the clinic at ``config`` gets, at ``moment``, for the
-    user who made the demo (who holds every role)."""
-    from screening import config as configs
-    from screening.cli.common import os_user
-    from screening.core.access import ROLES
-    from screening.db.engine import Database, resolve_url
-    from screening.services.plumbing import Actor, Context
-
-    settings = configs.load(config)
-    database = Database(resolve_url(settings.database_url, settings.folder))
-    try:
-        yield Context(settings, database, Actor(os_user()), moment,
-                      moment.astimezone(settings.zone).date(), frozenset(ROLES))  # fmt: skip
-    finally:
-        database.dispose()
-
-
 def progress_letter_shot(config: Path, work: Path, moment: datetime) -> None:
-    """docs/progress-letter.png: the drug court's letter about LETTER_CODE for the last
-    month (`report progress`), its first printed page; a disclosure the accounting lists."""
+    """docs/progress-letter.png: the drug court's letter on LETTER_CODE from admission to
+    date (`report progress`), its first printed page; a disclosure the accounting lists."""
     page = work / "letter.html"
-    last = moment.astimezone(UTC).date().replace(day=1) - timedelta(days=1)
     with frozen(moment):
         run("--config", str(config), "report", "progress", LETTER_CODE, "--recipient", DRUG_COURT,
-            "--from", last.replace(day=1).isoformat(), "--to", last.isoformat(),
             "--format", "html", "--out", str(page))  # fmt: skip
     _keep(shoot(page, work, "letter")[:1], ["progress-letter.png"])
 
