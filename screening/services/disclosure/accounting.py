@@ -1,5 +1,5 @@
 """`audit disclosures`: the accounting of disclosures (42 CFR 2.25 as amended in 2024;
-HIPAA §164.528): every disclosure the program made, newest last, from the ledger.
+HIPAA §164.528): every disclosure the program made, oldest first, from the ledger.
 
 Each `disclosure` entry is one disclosure made: those the gate recorded (services/
 disclosure/gate.py) have a `disclosures` row with the recipient and the consent, and
@@ -31,7 +31,7 @@ from screening.services.plumbing.ledger import as_utc
 from screening.services.records.clients import uid_and_code
 
 _LEDGER = table_of(LedgerRow)
-YEARS = 3  # 42 CFR 2.25(a) and §164.528(a): the three (HIPAA: six) years before the request
+YEARS = 3  # 42 CFR 2.25(b): three years back (HIPAA §164.528 allows six: give --since)
 HIDDEN = "(hidden from auditors)"
 LEDGER_EXPORT = "ledger export"  # what an export disclosed (services/disclosure/gate.py)
 # Who wrote an entry, most particular first: the person at the workstation, the
