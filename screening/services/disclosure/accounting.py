@@ -31,7 +31,7 @@ from screening.services.plumbing.ledger import as_utc
 from screening.services.records.clients import uid_and_code
 
 _LEDGER = table_of(LedgerRow)
-YEARS = 3  # 42 CFR 2.25(b): three years back (HIPAA §164.528 allows six: give --since)
+YEARS = 3  # 42 CFR 2.25: three years back (HIPAA §164.528 allows six: give --since)
 HIDDEN = "(hidden from auditors)"
 LEDGER_EXPORT = "ledger export"  # what an export disclosed (services/disclosure/gate.py)
 # Who wrote an entry, most particular first: the person at the workstation, the
