@@ -1,7 +1,10 @@
 """Make the screenshots in docs/ of the printed pages: the front desk's sheet
-(`screening today --format html`) and a timeline printed on two pages, each page as
-Chromium prints it (`--print-to-pdf`, with its own header and footer on, as a person
-printing would have them) turned into PNG by poppler's `pdftoppm`.
+(`screening today --format html`), a timeline printed on two pages, and, from a scratch
+demo clinic with consents and disclosures, the client's accounting of disclosures
+(`audit disclosures --client CODE --format html`) and a progress letter (`report
+progress CODE --recipient NAME --format html`); each page as Chromium prints it
+(`--print-to-pdf`, with its own header and footer on, as a person printing would have
+them) turned into PNG by poppler's `pdftoppm`.
 
     python docs/make_screenshots.py FOLDER [--code C-104] [--at 2026-12-04T15:30:00Z]
     python docs/make_screenshots.py FOLDER --sample    # `screening demo` into FOLDER first
@@ -10,8 +13,10 @@ FOLDER is a clinic (its screening.toml); the commands run there as a user types 
 at ``--at`` (a frozen clock, UTC) or now. ``--sample`` first makes the demo clinic in
 FOLDER (`screening demo`, its two months ending at ``--at``, by default a Friday
 afternoon, so that the sheet shows a day of random draws). ``--code`` is the client whose
-timeline is printed (the demo's C-113 by default). Needs /usr/bin/chromium, pdftoppm
-(poppler-utils) and the dev dependencies (freezegun).
+timeline is printed (the demo's C-113 by default). The disclosures are made in a demo
+clinic of their own, in a scratch folder, at ``--at`` (or the sample's moment), whatever
+FOLDER is. Needs /usr/bin/chromium, pdftoppm (poppler-utils) and the dev dependencies
+(freezegun).
 """
 
 from __future__ import annotations
@@ -23,13 +28,17 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 SAMPLE_AT = datetime(2026, 12, 4, 19, 30, tzinfo=UTC)  # Friday 2:30 PM in New York
 SAMPLE_CODE = "C-113"
+# The demo's client with a drug court's consent, and the court (services/demo/roster.py).
+LETTER_CODE = "C-113"
+DRUG_COURT = "Example County Drug Court"
+PROGRAM = "Example Recovery Program"
 
 
 def main() -> None:
@@ -59,6 +68,49 @@ def main() -> None:
         if len(pages) < 2:
             sys.exit(f"the timeline of {code} prints on {len(pages)} page; pick a longer one")
         _keep(pages[:2], ["timeline-print-1.png", "timeline-print-2.png"])
+        moment = at or SAMPLE_AT
+        config = disclosure_clinic(work / "disclosures", moment)
+        progress_letter_shot(config, work, moment + timedelta(minutes=20))
+        accounting_shot(config, work, moment + timedelta(minutes=40))
+
+
+def disclosure_clinic(folder: Path, at: datetime) -> Path:
+    """A demo clinic of its own in ``folder`` (its two months ending at ``at``), named as
+    a program: LETTER_CODE's drug court has its consent (42 CFR 2.35) and a letter on the
+    first of each month, and an auditor is given an export. Its config's path. Made
+    apart from FOLDER, whose records a letter must not add a disclosure to."""
+    with frozen(at):
+        run("demo", str(folder))
+    config = folder / "screening.toml"
+    config.write_text(
+        config.read_text().replace("\ntimezone = ", f'\nprogram = "{PROGRAM}"\ntimezone = ', 1)
+    )
+    with frozen(at + timedelta(minutes=5)):
+        run("--config", str(config), "audit", "export", str(folder / "export"),
+            "--recipient", "State Auditor", "--purpose", "audit")  # fmt: skip
+    return config
+
+
+def progress_letter_shot(config: Path, work: Path, moment: datetime) -> None:
+    """docs/progress-letter.png: the drug court's letter on LETTER_CODE from admission to
+    date (`report progress`), its first printed page; a disclosure the accounting lists."""
+    page = work / "letter.html"
+    with frozen(moment):
+        run("--config", str(config), "report", "progress", LETTER_CODE, "--recipient", DRUG_COURT,
+            "--format", "html", "--out", str(page))  # fmt: skip
+    _keep(shoot(page, work, "letter")[:1], ["progress-letter.png"])
+
+
+def accounting_shot(config: Path, work: Path, moment: datetime) -> None:
+    """docs/accounting.png: LETTER_CODE's own accounting of disclosures, one page."""
+    page = work / "accounting.html"
+    with frozen(moment):
+        run("--config", str(config), "audit", "disclosures", "--client", LETTER_CODE,
+            "--format", "html", "--out", str(page))  # fmt: skip
+    pages = shoot(page, work, "accounting")
+    if len(pages) != 1:
+        sys.exit(f"the accounting of {LETTER_CODE} prints on {len(pages)} pages, not one")
+    _keep(pages, ["accounting.png"])
 
 
 def run(*args: str) -> str:

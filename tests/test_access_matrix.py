@@ -414,13 +414,19 @@ ARGS: dict[str, Args] = {
         "audit",
     ],
     "audit access": lambda c, r: ["audit", "access", "--client", c.ids["uid"]],
+    "audit disclosures": lambda c, r: [
+        "audit",
+        "disclosures",
+        "--client",
+        c.ids["uid"] if r == "auditor" else "C-1",
+    ],
 }
 
 WARM_UP = (
     "today", "timeline", "report team", "report reconcile", "results list", "results pending",
     "results show", "clients list", "clients show", "policy show", "policy simulate",
     "schedule next", "schedule unit", "site show", "access list", "audit verify",
-    "audit fairness", "audit checkpoint", "consent list", "consent show",
+    "audit fairness", "audit checkpoint", "audit disclosures", "consent list", "consent show",
 )  # fmt: skip
 
 # The order commands run in: the table's, but a change of time zone last (it edits the

@@ -161,8 +161,19 @@ def test_the_export_verifies_with_the_standard_library_alone(exported) -> None: 
     text = (folder / "ledger.jsonl").read_text()
     for private in ("Client 1", "C-01", "travel", "holiday", "concern", "server down"):
         assert private not in text
+    # The export is recorded as a disclosure to State Auditor: the entry after the
+    # exported ledger's last, naming the export by the SHA-256 of its manifest.json.
     last = json.loads(text.splitlines()[-1])
-    assert last["kind"] == "disclosure" and last["body"]["to"] == "State Auditor"
+    ((seq, canonical),) = clinic.sql(
+        "SELECT seq, canonical FROM ledger WHERE kind = 'disclosure' AND seq = :s",
+        s=last["seq"] + 1,
+    )
+    body = json.loads(canonical)["body"]
+    assert body["basis"] == "audit" and body["purpose"] == "audit"
+    assert body["content"] == hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
+    assert clinic.sql("SELECT recipient FROM disclosures WHERE seq = :s", s=seq) == [
+        ("State Auditor",)
+    ]
 
 
 def test_any_changed_byte_of_any_line_is_caught_and_named(exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""`audit verify`, `checkpoint`, `reveal`, `explain`, `fairness`, `export` and `access`."""
+"""`audit verify`, `checkpoint`, `reveal`, `explain`, `fairness`, `export`, `access` and
+`disclosures`."""
 
 from __future__ import annotations
 
@@ -226,6 +227,7 @@ def export(
             "public key, for the auditor to check the ledger against"
         )
     message(f"verify with: python3 {Path(done['folder']) / VERIFIER} {done['folder']}")
+    message(f"the disclosure names the export by the SHA-256 of manifest.json: {done['manifest']}")
     if done.get("staff_names"):
         message(
             f"{plural(done['staff_names'], 'older entry')} "
@@ -291,6 +293,56 @@ def access(
         columns = ACCESS_COLUMNS[:-1] + codes if form == "text" else ACCESS_COLUMNS + codes
     with options.delivered(file, "the access log"):
         options.emit_table(rows, columns, form, empty="no access recorded")
+
+
+@audit_app.command("disclosures")
+@handle_errors
+def disclosures(
+    ctx: typer.Context,
+    client: Annotated[
+        str | None,
+        typer.Option(
+            "--client",
+            metavar="CODE",
+            help="One client's disclosures (an auditor gives the uid); needed for --format html.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="First day, YYYY-MM-DD (default: three years before today, as 42 CFR 2.25 asks).",
+        ),
+    ] = None,
+    format: options.ReportFormat = None,
+    as_json: options.JsonOpt = False,
+    out: options.OutOpt = None,
+) -> None:
+    """The accounting of disclosures (42 CFR 2.25, HIPAA 164.528): each disclosure made,
+    when, to whom, what, why and on what basis; --format html is the client's own page."""
+    import sys
+
+    from screening.render import accounting as words
+    from screening.services.disclosure import disclosures_made
+
+    form, context, file = options.opened(ctx, format, as_json, out)
+    since = typed_date(context, since, "--since")
+    data = disclosures_made(context, client, since, letter=form == "html")
+    rows = data["disclosures"]
+    with options.delivered(file, "the accounting"):
+        if form == "html":
+            sys.stdout.write(words.render_accounting_html(context.site, data))
+        elif form == "text":
+            options.emit_table(
+                [words.in_words(row) for row in rows],
+                words.COLUMNS,
+                form,
+                title=f"Disclosures since {data['since']}",
+                empty=f"no disclosure made since {data['since']}",
+            )
+        else:
+            options.emit_table(rows, words.CSV_COLUMNS, form)
 
 
 def register(app: typer.Typer) -> None:

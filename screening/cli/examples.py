@@ -135,6 +135,10 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
         "screening audit access --client C-103",
         "screening audit access --user jlee --from 2026-11-01 --to 2026-11-30 --format csv",
     ),
+    ("audit", "disclosures"): (
+        "screening audit disclosures --since 2026-01-01",
+        "screening audit disclosures --client C-103 --format html --out C-103-disclosures.html",
+    ),
     ("audit", "fairness"): ("screening audit fairness --from 2026-01-01",),
     ("audit", "export"): (
         'screening audit export /media/usb/export-2026-11 --to "State Auditor" --purpose audit',

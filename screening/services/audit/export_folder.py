@@ -4,8 +4,10 @@ The export holds the ledger exactly as hashed (one canonical line an entry), the
 and revealed keys drawn out of it, the checkpoints and anchors its witnesses hold with
 the witness public key (``witness/``), a manifest with every file's SHA-256, and
 screening-verify.py. The ledger carries no names, codes, results or free text. Every
-export is itself recorded in the ledger as a ``disclosure`` (to whom, for what): the
-accounting of disclosures 42 CFR Part 2 asks for.
+export is itself recorded as a disclosure (to whom, for what) through the disclosure
+gate, basis audit (42 CFR 2.53): a ``disclosure`` entry after the exported ledger's last,
+and its row, naming the export by the SHA-256 of its manifest.json, in the transaction
+that places the folder. `audit disclosures` lists it (42 CFR 2.25).
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ import sqlalchemy as sa
 
 from screening.core import validate
 from screening.core.checkpoint import origin_of, vkey
+from screening.core.disclosure import AUDIT_PURPOSES
 from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput
+from screening.services.disclosure import record_audit
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.outputs import guard, new_folder_atomically, shown
 from screening.services.records.upkeep import recording
 from screening.services.witness import read as witnessed
 
 _LEDGER = table_of(LedgerRow)
-PURPOSES = ("audit", "evaluation", "court_order", "research", "oversight", "other")
+PURPOSES = AUDIT_PURPOSES
 VERIFIER = "screening-verify.py"
 # 2: the witnessed checkpoints, anchors notes and witness public key under witness/.
 FORMAT = "screening-export/2"
@@ -102,11 +106,6 @@ def export(
                     "recipient may see staff names: add --with-staff-names (recorded in the "
                     "disclosure, with a notice to the recipient)"
                 )
-            body = {"to": to, "purpose": purpose, "what": "ledger export"}
-            if count:
-                body["staff_names"] = f"entries {first} to {last}"
-            writer.append(ctx.site, "disclosure", body)
-            session.flush()
             summary: dict[str, Any] = {}
 
             def fill(temporary: str) -> None:
@@ -117,6 +116,13 @@ def export(
             # commits: an export is whole, and recorded, or neither.
             new_folder_atomically(real, fill, "the export")
             placed = True
+            # Recorded through the disclosure gate (basis: audit, 42 CFR 2.53), after the
+            # folder is written, so that the entry can name what was disclosed by the
+            # SHA-256 of the export's manifest.json (which holds every file's SHA-256):
+            # the recipient checks it with sha256sum. The export holds the ledger up to
+            # the entry before.
+            extra = {"staff_names": f"entries {first} to {last}"} if count else {}
+            record_audit(session, writer, ctx, to, purpose, summary["manifest"], extra)
     except BaseException:
         if placed:  # the disclosure did not commit: neither does the export
             shutil.rmtree(real, ignore_errors=True)
@@ -177,9 +183,11 @@ def _write(
             handle.write(data)
         hashes[name] = hashlib.sha256(data).hexdigest()
     manifest = {"format": FORMAT, "entries": count, "head": head, "files": hashes}
+    written = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
     with _private(folder / "manifest.json") as handle:
-        handle.write((json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+        handle.write(written)
     return {
+        "manifest": hashlib.sha256(written).hexdigest(),
         "folder": str(folder),
         "entries": count,
         "head": head,

@@ -1,6 +1,7 @@
 """Disclosure: consents and restrictions, the one gate every output for an outside
 recipient passes, progress letters, FHIR exports and the accounting of disclosures."""
 
+from screening.services.disclosure.accounting import disclosures_made
 from screening.services.disclosure.consents import (
     add_consent,
     consent_view,
@@ -20,6 +21,7 @@ __all__ = [
     "bundle_text",
     "consent_view",
     "disclose",
+    "disclosures_made",
     "export_results",
     "lift_restriction",
     "list_consents",

@@ -8,12 +8,12 @@ with psql gets no further than the CLI.
   schema is decided by that schema's own ``access_grants`` (row-level security below),
   never by membership alone, so several clinics' schemas in one database (the test
   suite gives every test its own) share the four names without sharing rows.
-- Privileges: the working roles read and write the domain tables (nothing in the CLI
-  deletes a row); the ledger takes SELECT and INSERT only (the auditor's INSERT only of
-  a disclosure, an export's record, with its ``disclosures`` row), so only the schema owner
-  could UPDATE or DELETE it (and its append-only trigger refuses that too); only admin
-  writes ``access_grants``; the auditor reads the ledger and every column but names,
-  codes, free text and the salts of their digests (``IDENTIFIED``).
+- Privileges: the working roles read and write the domain tables (nothing in the CLI deletes
+  a row); the ledger takes SELECT and INSERT only (the auditor's INSERT only of a disclosure,
+  an export's record, with its ``disclosures`` row), so only the schema owner could UPDATE
+  or DELETE it (and its append-only trigger refuses that too); only admin writes
+  ``access_grants``; the auditor reads the ledger and every column but names, codes, free
+  text and the salts of their digests (``IDENTIFIED``).
 - Row-level security on every table with a ``site`` column and on their child tables:
   a login reads and writes the rows of the sites it holds a grant at, through SECURITY
   DEFINER functions with a fixed search_path that read ``access_grants`` for
@@ -265,25 +265,22 @@ def _policies(connection: sa.Connection, schema: str, tables: dict[str, set[str]
     audits = f"(SELECT {s}.screening_audits())"
     member = f"(SELECT {s}.screening_member())"
     rules: dict[str, tuple[str, str]] = {
-        # The auditor writes only the disclosure of an export, at its own sites.
-        # Each row keeps the login that wrote it (its default): an entry is never
-        # written in another login's name.
+        # The auditor writes only the disclosure of an export, at its own sites. Each row
+        # keeps the login that wrote it (its default): none is written in another's name.
         "ledger": (
             member,
             f"(site = ANY ({writing}) OR (kind = 'disclosure' AND site = ANY "
             f"({sites(('auditor',))}))) AND login = session_user",
         ),
-        # Who holds what is read whole (the CLI names a site's admins to whoever is
-        # refused there); written by an admin at their own sites.
+        # Read whole (the CLI names a site's admins when it refuses); admins write theirs.
         "access_grants": (member, f"site = ANY ({sites(('admin',))})"),
     }
     for table, columns in tables.items():
         if "site" in columns and table not in rules:
             rules[table] = (f"site = ANY ({reading}) OR {audits}", f"site = ANY ({writing})")
-    for table in AUDITOR_WRITES:  # an export's record, at the auditor's own sites
-        if table in tables:
-            read, write = rules[table]
-            rules[table] = (read, f"{write} OR site = ANY ({sites(('auditor',))})")
+    if "disclosures" in tables:  # the auditor's one row, an export's, at its own sites
+        export = f"basis = 'audit' AND client_id IS NULL AND site = ANY ({sites(('auditor',))})"
+        rules["disclosures"] = (rules["disclosures"][0], f"site = ANY ({writing}) OR ({export})")
     for table in CHILDREN:
         if table in tables:
             rules[table] = (
