@@ -235,10 +235,17 @@ def test_verify_names_a_row_edited_by_sql(consented: Clinic) -> None:
 
 
 @ON_SQLITE
-def test_an_older_exports_disclosure_needs_no_row(clinic: Clinic, tmp_path: Path) -> None:
+def test_an_exports_disclosure_has_its_row_and_verifies(clinic: Clinic, tmp_path: Path) -> None:
     clinic.ok("audit", "export", str(tmp_path / "export"), "--recipient", "State Auditor",
               "--purpose", "audit")  # fmt: skip
-    assert clinic.ok("audit", "verify").exit_code == 0
+    assert clinic.sql("SELECT basis, client_id, recipient, form FROM disclosures") == [
+        ("audit", None, "State Auditor", "ledger")
+    ]
+    clinic.ok("audit", "verify")
+    clinic.sql("UPDATE disclosures SET purpose = 'research'")
+    failed = clinic.run("audit", "verify")
+    assert failed.exit_code == 1
+    assert "(disclosure): the database row differs from the ledger in purpose" in failed.stderr
 
 
 def test_the_help_names_every_choice_in_words() -> None:
