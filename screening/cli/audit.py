@@ -334,13 +334,7 @@ def disclosures(
         if form == "html":
             sys.stdout.write(words.render_accounting_html(context.site, data))
         elif form == "text":
-            options.emit_table(
-                [words.in_words(row) for row in rows],
-                words.COLUMNS,
-                form,
-                title=f"Disclosures since {data['since']}",
-                empty=f"no disclosure made since {data['since']}",
-            )
+            sys.stdout.write(words.as_blocks(rows, data["since"]))
         else:
             options.emit_table(rows, words.CSV_COLUMNS, form)
 

@@ -3,6 +3,7 @@ client is given (`--format html`, one letter-size page in plain words)."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 # What each stored value means to the person reading the list.
@@ -112,6 +113,26 @@ def in_words(item: dict[str, Any]) -> dict[str, Any]:
         "basis": basis_words(item),
         "made_by": item["made_by"],
     }
+
+
+def as_blocks(rows: list[dict[str, Any]], since: str) -> str:
+    """The accounting for a terminal: one short block a disclosure, in the table's words
+    (nine columns do not fit 80), in the order a reader asks: when, whose, to whom, why,
+    what, on what basis."""
+    if not rows:
+        return f"no disclosure made since {since}\n"
+    lines = [f"Disclosures since {since}: {len(rows)}", ""]
+    for item in rows:
+        said = in_words(item)
+        whose = said["client"] or "no one client"
+        lines.append(f"{said['at']}  {whose}  to {said['recipient']}")
+        lines.append(f"  for {said['purpose']}")
+        lines += textwrap.wrap(said["what"], 78, initial_indent="  ", subsequent_indent="    ")
+        period = f"{said['period']}, " if said["period"] else ""
+        lines.append(f"  {period}as a {said['form']}")
+        made = f", made by {said['made_by']}" if said["made_by"] else ""
+        lines.append(f"  under {said['basis']}{made}")
+    return "\n".join(lines) + "\n"
 
 
 def render_accounting_html(site: str, data: dict[str, Any]) -> str:
