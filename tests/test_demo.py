@@ -59,7 +59,7 @@ def tuesday(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return where / "screening-demo", made.stdout
 
 
-def test_the_demo_makes_a_verifiable_clinic_and_its_five_commands_work(
+def test_the_demo_makes_a_verifiable_clinic_and_its_seven_commands_work(
     tuesday: tuple[Path, str],
 ) -> None:
     folder, stdout = tuesday
@@ -70,6 +70,8 @@ def test_the_demo_makes_a_verifiable_clinic_and_its_five_commands_work(
         ["timeline", "C-113"],
         ["report", "team"],
         ["report", "reconcile"],
+        ["report", "progress"],
+        ["audit", "disclosures"],
         ["audit", "verify"],
     ]
     later = TUESDAY + timedelta(minutes=1)
@@ -83,6 +85,10 @@ def test_the_demo_makes_a_verifiable_clinic_and_its_five_commands_work(
     timeline = _in(folder, later, "timeline", "C-113").stdout
     assert "dilute" in timeline and "observed recollection ordered" in timeline
     assert "no-show" in timeline and "phase 1 → 2" in timeline
+    # The drug court's letters are in the accounting; the suggested preview is not.
+    accounting = _in(folder, later, "audit", "disclosures").stdout
+    assert accounting.count("to Example County Drug Court") == 2, accounting
+    assert "PREVIEW" in _in(folder, later, *commands[4]).stdout
 
 
 def test_the_demo_holds_every_kind_of_event_it_promises(tuesday: tuple[Path, str]) -> None:
