@@ -11,7 +11,6 @@ test starts from a copy of it.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import stat
@@ -32,9 +31,6 @@ COURT = "Example County Drug Court"
 PARENT = "Pat Parent"
 PROGRAM = "Riverside Intensive Outpatient Program"
 NOVEMBER = ("--from", "2026-11-01", "--to", "2026-11-30")
-SCREENSHOT = Path(__file__).parent.parent / "docs" / "letter.png"
-# Read at import: conftest's autouse fixture removes every SCREENING_* variable.
-UPDATE_SCREENSHOT = os.environ.get("SCREENING_UPDATE_SCREENSHOT") == "1"
 # Words only a letter that shares results may hold.
 RESULT_WORDS = ("negative", "positive", "dilute", "confirmed", "THC", "tampering")
 
@@ -358,14 +354,6 @@ def test_the_html_letter_prints_on_one_page(clinic: Clinic, tmp_path: Path) -> N
     info = subprocess.run([pdfinfo, str(pdf)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"^Pages:\s+1$", info, re.M), info
     assert re.search(r"^Page size:.*\(letter\)$", info, re.M), info
-    if UPDATE_SCREENSHOT:
-        taken = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             f"--user-data-dir={tmp_path / 'p2'}", f"--screenshot={SCREENSHOT}",
-             "--window-size=900,1200", "--hide-scrollbars", page.as_uri()],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        assert taken.returncode == 0, taken.stderr
 
 
 # --- the trend in words (core/letter.py), on made-up screenings --------------------------
