@@ -4,9 +4,26 @@ the letter itself."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 from tests.conftest import Clinic
+
+
+class Kept:
+    """A test's output of a disclosure: its bytes, kept; released or discarded as the
+    gate says (services/disclosure/gate.py Delivery)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.payload = json.dumps(data, sort_keys=True, default=str).encode("utf-8")
+        self.released = self.discarded = False
+
+    def release(self) -> None:
+        self.released = True
+
+    def discard(self) -> None:
+        self.discarded = True
 
 
 def disclose(clinic: Clinic, code: str, consent: int, recipient: str) -> None:
@@ -27,8 +44,6 @@ def disclose(clinic: Clinic, code: str, consent: int, recipient: str) -> None:
         ask = Ask(code=code, recipient=recipient, consent=consent, purpose=None,
                   needs=frozenset({"attendance"}), first=None, last=None, form="json",
                   command="report progress")  # fmt: skip
-        through_the_gate(
-            ctx, ask, lambda session, authority: {"carries": ["attendance"]}, lambda data: None
-        )
+        through_the_gate(ctx, ask, lambda session, authority: {"carries": ["attendance"]}, Kept)
     finally:
         database.dispose()

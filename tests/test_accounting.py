@@ -18,6 +18,7 @@ from freezegun import freeze_time
 
 from screening.core.access import ROLES
 from tests.conftest import BACKENDS, ME, Clinic, _pg_schema_url, isolate, write_csv
+from tests.disclosures import Kept
 
 DRUG_COURT = "Riverside Drug Court"
 MOTHER = "Pat Example, mother"  # a comma: CSV must quote it
@@ -56,7 +57,7 @@ def _disclose(ctx: Any, code: str, recipient: str, form: str, preview: bool = Fa
         needs=frozenset({"attendance"}), first=None, last=None, form=form,
         command="report progress", preview=preview,
     )  # fmt: skip
-    disclose(ctx, ask, lambda session, authority: {"carries": ["attendance"]}, lambda data: None)
+    disclose(ctx, ask, lambda session, authority: {"carries": ["attendance"]}, Kept)
 
 
 def _old_export(ctx: Any) -> None:

@@ -10,6 +10,7 @@ test starts from a copy of it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -390,3 +391,78 @@ def test_the_trend_says_no_more_than_the_record_knows() -> None:
         "1 unexpected positive and 1 possible tampering in the period, the last on 9 November"
     )
     assert _trend([_fact(1, 2, reading=None)]) == "No screening result in the period"
+
+
+# --- what the gate keeps (services/disclosure/gate.py) ----------------------------------
+
+
+def test_the_letter_says_nothing_from_before_what_the_consent_covers(clinic: Clinic) -> None:
+    # The consent covers from 20 November: the run began on the 16th, but the letter
+    # counts it from the first screening it may speak of.
+    with freeze_time(DECEMBER_1):
+        court_consent(clinic, DECEMBER_1, covers_from="2026-11-20")
+        data = json.loads(_letter(clinic, COURT, "--from", "2026-11-20", "--json").stdout)
+        early = _letter(clinic, COURT, *NOVEMBER)
+    assert data["progress"]["run_since"] >= "2026-11-20", data["progress"]
+    assert data["progress"]["current_run"] == 5
+    assert early.exit_code == 4 and "covers information from 2026-11-20 on" in early.stderr
+
+
+def test_a_discharge_entered_late_ends_a_consent_to_the_end_of_treatment(clinic: Clinic) -> None:
+    # Signed 1 November; the discharge of 30 November is entered on 3 December, dated back.
+    with freeze_time(DECEMBER_1):
+        parent_consent(clinic, DECEMBER_1)
+    with freeze_time(at(date(2026, 12, 3), "09:00")):
+        clinic.ok("clients", "discharge", CODE, "--on", "2026-11-30", "--reason", "completed")
+        refused = _letter(clinic, PARENT, *NOVEMBER)
+        listed = clinic.ok("consent", "list", CODE, "--all").stdout
+    assert refused.exit_code == 4, refused.stderr
+    assert "ended with treatment, when the client was discharged on 2026-11-30" in refused.stderr
+    assert "ended at" in listed and "in force" not in listed
+
+
+def test_a_preview_is_never_written_to_a_file(clinic: Clinic) -> None:
+    with freeze_time(DECEMBER_1):
+        court_consent(clinic, DECEMBER_1)
+        refused = _letter(clinic, COURT, *NOVEMBER, "--preview", "--out", "preview.html")
+    assert refused.exit_code == 2 and "terminal only" in refused.stderr
+    assert not (clinic.folder / "preview.html").exists()
+
+
+def test_the_letter_is_in_place_only_once_its_disclosure_is_recorded(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after the letter is made and before its disclosure commits leaves
+    neither; a letter made is the one the ledger pins (its salted digest)."""
+    from screening.core.canonical import private_digest
+    from screening.services.disclosure import gate
+    from tests.disclosures import Kept
+
+    with freeze_time(DECEMBER_1):
+        court_consent(clinic, DECEMBER_1)
+        made = clinic.ok("report", "progress", CODE, "--recipient", COURT, *NOVEMBER,
+                         "--format", "html", "--out", "letter.html")  # fmt: skip
+        letter = (clinic.folder / "letter.html").read_bytes()
+        [(content, salt)] = clinic.sql("SELECT content, salt FROM disclosures")
+        assert content == private_digest(salt, hashlib.sha256(letter).hexdigest())
+        assert "written to letter.html" in made.stderr
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise OSError("the disk went away")
+
+        monkeypatch.setattr(gate, "_record", broken)
+        ctx = _context(clinic, DECEMBER_1)
+        kept: list[Kept] = []
+
+        def emit(data: dict) -> Kept:  # type: ignore[type-arg]
+            kept.append(Kept(data))
+            return kept[-1]
+
+        ask = gate.Ask(CODE, COURT, None, None, frozenset(), None, None, "json", "report progress")
+        try:
+            with pytest.raises(OSError):
+                gate.disclose(ctx, ask, lambda session, authority: {"carries": []}, emit)
+        finally:
+            ctx.database.dispose()
+    assert kept[0].discarded and not kept[0].released
+    assert _count(clinic, "SELECT count(*) FROM disclosures") == 1

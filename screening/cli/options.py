@@ -137,6 +137,33 @@ def deliver(text: str, out: Output | None, what: str) -> None:
         message(out.write(text, what))
 
 
+class Held:
+    """A disclosure's output, made but not yet out (services/disclosure/gate.py): the
+    --out file written under a temporary name, or the text held for the terminal;
+    released once the disclosure is recorded, discarded if it is not."""
+
+    def __init__(self, text: str, out: Output | None, what: str) -> None:
+        self.payload = text.encode("utf-8")
+        self.out, self.what = out, what
+        self.staged = out.stage(self.payload, what) if out is not None else None
+
+    def release(self) -> None:
+        from screening.render.output import message
+        from screening.services.plumbing import shown
+
+        if self.staged is None:
+            sys.stdout.write(self.payload.decode("utf-8"))
+            return
+        self.staged.place()
+        assert self.out is not None
+        private = " (readable by you only)" if self.staged.temporary else ""
+        message(f"written to {shown(self.out.path)}{private}")
+
+    def discard(self) -> None:
+        if self.staged is not None:
+            self.staged.discard()
+
+
 @contextlib.contextmanager
 def delivered(out: Output | None, what: str) -> Iterator[None]:
     """What the block prints goes to --out's file when there is one (written once the

@@ -259,14 +259,23 @@ def progress(
 ) -> None:
     """A letter on one client's progress for a named recipient: only what their consent
     shares, with the 42 CFR 2.32 notice; each one made is recorded as a disclosure."""
+    from screening.cli.options import Held
     from screening.render.letter import render
     from screening.services.disclosure import progress_letter
 
+    if preview and out is not None:
+        from screening.errors import BadInput
+
+        raise BadInput(
+            "a preview is shown on the terminal only, never written to a file that could be "
+            "sent; drop --preview to make the letter (recorded as a disclosure) with --out"
+        )
     form, context, file = opened(ctx, format, as_json, out)
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
 
-    def emit(data: dict[str, Any]) -> None:
-        # Inside the gate's transaction: a letter that cannot be written is not disclosed.
-        deliver(render(data, form), file, "the letter")
+    def emit(data: dict[str, Any]) -> Held:
+        # Inside the gate's transaction: a letter that cannot be written is not disclosed,
+        # and it is put in place only once its disclosure is recorded.
+        return Held(render(data, form), file, "the letter")
 
     progress_letter(context, code, recipient, consent, purpose, start, end, form, preview, emit)

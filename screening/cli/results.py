@@ -252,10 +252,17 @@ def export(
     """Send a client's results to a recipient their consent names: every screening in
     the period (misses too when the consent shares them) as a FHIR R4 Bundle, with the
     42 CFR Part 2 labels and notice; recorded as a disclosure (`audit disclosures`)."""
-    from screening.cli.options import deliver, target
+    from screening.cli.options import Held, target
     from screening.render.output import message
     from screening.services.disclosure import bundle_text, export_results
 
+    if preview and out is not None:
+        from screening.errors import BadInput
+
+        raise BadInput(
+            "a preview is shown on the terminal only, never written to a file that could be "
+            "sent; drop --preview to make the export (recorded as a disclosure) with --out"
+        )
     context = open_context(ctx)
     file = target(context, out)
     data = export_results(
@@ -266,7 +273,7 @@ def export(
         start,
         end,
         preview,
-        lambda bundle: deliver(bundle_text(bundle), file, "the export"),
+        lambda bundle: Held(bundle_text(bundle), file, "the export"),
     )
     said = data["disclosure"]
     if preview:

@@ -16,6 +16,7 @@ which selection must not touch: DESIGN §5); who is drawn is what the real draw 
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,19 @@ SCRIPT = (
     Scripted("recorded_no_show", "C-108", 30),
     Scripted("refused", "C-102", 33),
 )
+
+
+class _Printed:
+    """The demo's letters, printed and handed over: the data as JSON stands for them."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.payload = json.dumps(data, sort_keys=True, default=str).encode("utf-8")
+
+    def release(self) -> None:
+        """Nothing to put in place: the letter left on paper."""
+
+    def discard(self) -> None:
+        """Nothing was written."""
 
 
 @dataclass
@@ -199,7 +213,7 @@ class Story:
             last.isoformat(),
             "html",
             False,
-            lambda letter: None,  # handed to the court; the ledger keeps what it said
+            _Printed,  # handed to the court on paper
         )
         self.count("letters")
 

@@ -59,19 +59,24 @@ def terms_of(row: Consent) -> rules.Terms:
     )
 
 
-def ended_with_treatment(session: Session, client: Client, since: date) -> date | None:
-    """The first day the client was discharged on or after ``since`` (a consent that ends
-    with treatment ended then, whatever a later re-admission did)."""
+def ended_with_treatment(session: Session, client: Client, row: Consent) -> date | None:
+    """The day treatment ended for a consent that lasts until then: the first discharge
+    dated on or after the signing, or recorded after the consent whatever day it names
+    (a discharge entered late, dated back: the consent ended no earlier than it was
+    signed). A later re-admission does not revive it."""
     found: list[date] = []
-    for (canonical,) in session.execute(
-        sa.select(_LEDGER.c.canonical).where(
+    for seq, canonical in session.execute(
+        sa.select(_LEDGER.c.seq, _LEDGER.c.canonical).where(
             _LEDGER.c.kind == "client", _LEDGER.c.uid == client.uid
         )
     ):
         body = json.loads(canonical)["body"]
         day = body.get("client", {}).get("discharged_on")
-        if body.get("action") == "discharge" and day and date.fromisoformat(day) >= since:
-            found.append(date.fromisoformat(day))
+        if body.get("action") != "discharge" or not day:
+            continue
+        on = date.fromisoformat(day)
+        if on >= row.signed_on or seq > row.added_seq:
+            found.append(max(on, row.signed_on))
     return min(found, default=None)
 
 
@@ -82,7 +87,7 @@ def status_of(session: Session, row: Consent, client: Client, today: date) -> st
     if row.expires_on is not None and row.expires_on < today:
         return "expired"
     if row.at_discharge:
-        ended = ended_with_treatment(session, client, row.signed_on)
+        ended = ended_with_treatment(session, client, row)
         if ended is not None and ended < today:
             return "ended at discharge"
     if row.signed_on > today:

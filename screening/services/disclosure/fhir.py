@@ -18,7 +18,7 @@ from screening.core.interpret import describe
 from screening.core.measures import MISS_STATUSES
 from screening.db.models import LedgerRow, Result, Screening, flushed_id
 from screening.services.disclosure.consents import terms_of
-from screening.services.disclosure.gate import Ask, Authority, disclose, program_name
+from screening.services.disclosure.gate import Ask, Authority, Delivery, disclose, program_name
 from screening.services.plumbing.context import Context
 from screening.services.records.clients import checked
 from screening.services.results.versions import current_versions
@@ -41,7 +41,7 @@ def export_results(
     start: str | None,
     end: str | None,
     preview: bool,
-    emit: Callable[[dict[str, Any]], None],
+    emit: Callable[[dict[str, Any]], Delivery],
 ) -> dict[str, Any]:
     """Disclose the client's results from ``start`` to ``end`` (default: what the
     consent covers, to today) to ``recipient`` as a FHIR Bundle, which ``emit`` writes

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -37,10 +37,24 @@ from screening.services.disclosure.consents import (
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.ledger import LedgerWriter, new_salt
 from screening.services.records.clients import checked, find
+from screening.services.records.screenings import sweep_overdue
 from screening.services.records.upkeep import recording
 
+
+class Delivery(Protocol):
+    """An output made but not yet out (the CLI's): its exact bytes, written to a
+    temporary file or held for the terminal; released once the disclosure is recorded,
+    discarded if it is not."""
+
+    payload: bytes
+
+    def release(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+
 Build = Callable[[Session, "Authority"], dict[str, Any]]
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[dict[str, Any]], Delivery]
 SHOWN = 3  # consents named in a refusal
 # What each command discloses, as a refusal names it.
 _OUTPUT = {"report progress": "progress letter", "results export": "results export"}
@@ -80,54 +94,57 @@ def program_name(ctx: Context) -> str:
     return ctx.settings.site.program or ctx.settings.site.name
 
 
-def content_digest(data: Any) -> str:
-    """SHA-256 of what was disclosed, as the ledger pins it (any form of the same data)."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def disclose(ctx: Context, ask: Ask, build: Build, emit: Emit) -> dict[str, Any]:
-    """Authorize, build, stamp, record and emit one disclosure (see the module's text)."""
+    """Authorize, build, stamp, record and deliver one disclosure (see the module's text).
+
+    ``emit`` renders the data and writes it where it goes, but not into place (a
+    temporary file, or held for the terminal): a failure there, or anywhere before the
+    commit, leaves neither an output nor a record; the output is released only once its
+    disclosure has committed."""
     recipient = checked(validate.free_text, ask.recipient, "--recipient")
     purpose = (
         checked(validate.choice, ask.purpose, rules.PURPOSES, "--purpose") if ask.purpose else None
     )
     if ask.last is not None and ask.last > ctx.today:
         raise BadInput(f"--to {ask.last} is after today ({ctx.today}); the record ends today")
-    if ask.preview:
-        with viewing(ctx, ask.command) as (session, shown):
-            authority = _authorize(session, ctx, ask, recipient, purpose)
-            shown.add(authority.client.uid)
-            data = _stamped(ctx, authority, build(session, authority), preview=True)
-            emit(data)
-            return data
-    with recording(ctx) as (session, writer):
-        authority = _authorize(session, ctx, ask, recipient, purpose)
-        data = _stamped(ctx, authority, build(session, authority), preview=False)
-        carried = data["carries"]
-        beyond = sorted(set(carried) - authority.shares)
-        if beyond:  # a builder that reaches past the consent: never let it out
-            raise NotPermitted(
-                f"the {ask.command} would carry {rules.share_words(frozenset(beyond))}, which "
-                f"consent {authority.consent.id} does not cover; nothing was disclosed"
-            )
-        _record(
-            session,
-            writer,
-            ctx,
-            basis="consent",
-            client=authority.client,
-            consent=authority.consent,
-            recipient=authority.recipient,
-            purpose=authority.purpose,
-            what=sorted(carried),
-            period=(authority.first, authority.last),
-            form=ask.form,
-            content=content_digest(data),
-        )
-        record_view(writer, ctx.site, ctx.command or ask.command, [authority.client.uid])
-        emit(data)  # inside the transaction: an output that fails leaves no disclosure
-        return data
+    delivery: Delivery | None = None
+    try:
+        if ask.preview:
+            with viewing(ctx, ask.command) as (session, shown):
+                authority = _authorize(session, ctx, ask, recipient, purpose)
+                shown.add(authority.client.uid)
+                data = _stamped(ctx, ask, authority, build(session, authority), preview=True)
+                delivery = emit(data)
+        else:
+            with recording(ctx) as (session, writer):
+                # Screenings past their deadline are no-shows before the letter counts them.
+                sweep_overdue(session, writer, ctx, ctx.now)
+                authority = _authorize(session, ctx, ask, recipient, purpose)
+                data = _stamped(ctx, ask, authority, build(session, authority), preview=False)
+                delivery = emit(data)
+                _record(
+                    session,
+                    writer,
+                    ctx,
+                    basis="consent",
+                    client=authority.client,
+                    consent=authority.consent,
+                    recipient=authority.recipient,
+                    purpose=authority.purpose,
+                    what=list(data["carries"]),
+                    period=(authority.first, authority.last),
+                    form=ask.form,
+                    content=hashlib.sha256(delivery.payload).hexdigest(),
+                    salted=True,
+                )
+                record_view(writer, ctx.site, ctx.command or ask.command, [authority.client.uid])
+    except BaseException:
+        if delivery is not None:
+            delivery.discard()
+        raise
+    assert delivery is not None  # emitted in either branch, or raised
+    delivery.release()
+    return data
 
 
 def record_audit(
@@ -173,9 +190,16 @@ def _record(
     form: str,
     content: str,
     extra: dict[str, Any] | None = None,
+    salted: bool = False,
 ) -> Entry:
-    """One `disclosure` entry and its row: the accounting of disclosures reads them."""
+    """One `disclosure` entry and its row: the accounting of disclosures reads them.
+    ``content`` is the SHA-256 of what was disclosed; ``salted``, the ledger and the row
+    hold it as a salted digest (a letter's or a FHIR export's bytes are identified data,
+    which a bare hash would let a reader of the ledger confirm a guess of; the program,
+    holding the salt, can still tell whether a copy is the one it sent)."""
     salt = new_salt()
+    if salted:
+        content = private_digest(salt, content) or ""
     first, last = period
     entry = writer.append(
         ctx.site,
@@ -216,11 +240,19 @@ def _record(
 
 
 def _stamped(
-    ctx: Context, authority: Authority, data: dict[str, Any], preview: bool
+    ctx: Context, ask: Ask, authority: Authority, data: dict[str, Any], preview: bool
 ) -> dict[str, Any]:
-    """The output with its notice and what it is; ``carries`` the builder says."""
+    """The output with its notice and what it is; ``carries`` the builder says, and
+    nothing beyond what the consent shares, in a preview too."""
     if "carries" not in data:
         raise ValueError("a disclosure's data says what it carries ('carries')")
+    beyond = sorted(set(data["carries"]) - authority.shares)
+    if beyond:  # a builder that reaches past the consent: never let it out
+        raise NotPermitted(
+            f"the {_OUTPUT.get(ask.command, ask.command)} would carry "
+            f"{rules.share_words(frozenset(beyond))}, which consent {authority.consent.id} "
+            "does not cover; nothing was disclosed"
+        )
     consent = authority.consent
     stamped = dict(data)
     stamped["notice"] = authority.notice
@@ -272,7 +304,7 @@ def _authorize(
         last = ask.last or ctx.today
         want = rules.Want(recipient, purpose, ask.needs, first, last, ctx.today)
         revoked_on = _revoked_on(session, ctx, row)
-        ended = ended_with_treatment(session, client, row.signed_on) if row.at_discharge else None
+        ended = ended_with_treatment(session, client, row) if row.at_discharge else None
         found = rules.gaps(terms, want, revoked_on=revoked_on, ended_on=ended)
         if restricted is not None and row.type != rules.COURT_ORDER:
             found.insert(

@@ -5,7 +5,6 @@ notice, and records the disclosure (a preview records none)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -14,7 +13,7 @@ from screening.core import validate
 from screening.core.disclosure import SHARES
 from screening.core.letter import sections
 from screening.errors import BadInput
-from screening.services.disclosure.gate import Ask, Authority, disclose, program_name
+from screening.services.disclosure.gate import Ask, Authority, Emit, disclose, program_name
 from screening.services.plumbing.context import Context
 from screening.services.progress import letter_facts
 
@@ -32,7 +31,7 @@ def progress_letter(
     last: str | None,
     form: str,
     preview: bool,
-    emit: Callable[[dict[str, Any]], None],
+    emit: Emit,
 ) -> dict[str, Any]:
     """The letter's data, handed to ``emit`` inside the gate's transaction (a failed
     write records no disclosure), and returned."""
@@ -66,11 +65,18 @@ def letter(session: Session, ctx: Context, authority: Authority, preview: bool) 
     """What the letter says: who it is about and for, the period, and each section the
     consent shares; a section it does not share is absent, not zero."""
     client = authority.client
+    # Only what the consent covers (from its first day) and the period asked for (to its
+    # last day): a run is counted within them, never from before or after.
+    covered = [
+        fact
+        for fact in letter_facts(session, ctx, client)
+        if authority.consent.covers_from <= fact.day <= authority.last
+    ]
     found = sections(
-        letter_facts(session, ctx, client),
+        covered,
         authority.first,
         authority.last,
-        ctx.today,
+        authority.last,
         ctx.settings.results.missed_counts_as,
     )
     shares = [share for share in SHARES if share in authority.shares]

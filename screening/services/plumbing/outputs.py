@@ -174,6 +174,63 @@ class Guard:
         replace_atomically(real, lambda handle: handle.write(payload), what)
         return True
 
+    def stage(self, path: Path, data: bytes, option: str, what: str) -> Staged:
+        """``write`` in two steps, for an output that must leave only if its record
+        commits (a disclosure): the bytes are written and flushed to a 0600 temporary
+        file beside ``path`` now (a full disk fails here, before the commit), and
+        renamed onto it by ``place`` afterwards; ``discard`` removes it. A terminal,
+        pipe or device cannot be staged: it is written now (a full one fails now)."""
+        real = self.check(path, option)
+        target = _stat(path)
+        if target is not None and (
+            not stat.S_ISREG(target.st_mode) or os.path.abspath(path).startswith(_OPEN_FILE_NAMES)
+        ):
+            _write_directly(path, data, what)
+            return Staged(real, None, what)
+        folder = os.path.dirname(real)
+        temporary = os.path.join(folder, f".screening-{secrets.token_hex(6)}.tmp")
+        try:
+            descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except OSError as error:
+            raise _cannot_start(error, what, real) from None
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            _remove_quietly(temporary)
+            raise WriteFailed(f"writing {what} to {shown(real)} failed: {_reason(error)}") from None
+        except BaseException:
+            _remove_quietly(temporary)
+            raise
+        return Staged(real, temporary, what)
+
+
+@dataclass
+class Staged:
+    """A file written but not yet in place (``Guard.stage``)."""
+
+    real: str
+    temporary: str | None  # None: a device, written already
+    what: str
+
+    def place(self) -> None:
+        if self.temporary is None:
+            return
+        try:
+            os.replace(self.temporary, self.real)
+            sync_folder(os.path.dirname(self.real))
+        except OSError as error:
+            _remove_quietly(self.temporary)
+            raise WriteFailed(
+                f"writing {self.what} to {shown(self.real)} failed: {_reason(error)}"
+            ) from None
+
+    def discard(self) -> None:
+        if self.temporary is not None:
+            _remove_quietly(self.temporary)
+
 
 def guard(settings: Settings, database: Any = None) -> Guard:
     """The guard for a command: ``database`` is the one in use (services' Database), and
@@ -199,6 +256,10 @@ class Output:
         """Write; returns where, in words for the user."""
         private = self.guard.write(self.path, data, self.option, what)
         return f"written to {shown(self.path)}" + (" (readable by you only)" if private else "")
+
+    def stage(self, data: bytes, what: str) -> Staged:
+        """Write to a temporary file now, put in place later (``Guard.stage``)."""
+        return self.guard.stage(self.path, data, self.option, what)
 
 
 def output(settings: Settings, database: Any, path: Path | None, option: str) -> Output | None:
