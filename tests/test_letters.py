@@ -390,3 +390,12 @@ def test_the_trend_says_no_more_than_the_record_knows() -> None:
         "1 unexpected positive and 1 possible tampering in the period, the last on 9 November"
     )
     assert _trend([_fact(1, 2, reading=None)]) == "No screening result in the period"
+
+
+def test_a_cup_that_tested_nothing_is_not_awaiting_a_result() -> None:
+    from screening.core.letter import sections
+
+    facts = [_fact(1, 2, reading="not_tested"), _fact(2, 4, reading=None), _fact(3, 6)]
+    first, last = date(2026, 11, 1), date(2026, 11, 30)
+    results = sections(facts, first, last, last, "positive")["results"]
+    assert (results["awaiting"], results["negative"]) == (1, 1)
