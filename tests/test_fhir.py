@@ -177,7 +177,8 @@ def test_a_result_awaited_or_not_tested_is_said_so_and_still_valid() -> None:
                       "oral_fluid", False, "valid", "pending", (), (awaited, skipped))  # fmt: skip
     subject = Subject("0b8a4f8e-8d0c-4e8a-9d57-2f6f3b1f0c11", CODE, None, "main")
     basis = Basis(1, CLINIC, "treatment", date(2026, 11, 1), date(2026, 11, 30),
-                  {"statement": "notice", "scope": "scope"}, moment)  # fmt: skip
+                  {"statement": "notice", "scope": "scope"}, moment, date(2026, 10, 20),
+                  date(2026, 10, 1), date(2027, 4, 30))  # fmt: skip
     data = bundle(subject, basis, [oral], [])
     parsed = Bundle.model_validate(data)
     [report] = _resources(parsed, "DiagnosticReport")
