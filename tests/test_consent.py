@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Clinic
+from tests.conftest import Clinic, forge
 from tests.disclosures import disclose
 
 COURT = "County Drug Court"
@@ -235,6 +235,21 @@ def test_verify_names_a_row_edited_by_sql(consented: Clinic) -> None:
 
 
 @ON_SQLITE
+def test_verify_names_a_disclosure_beyond_what_its_consent_shares(consented: Clinic) -> None:
+    """History and row rewritten alike: the court's consent shares no progress summary."""
+    ((seq,),) = consented.sql("SELECT max(seq) FROM ledger WHERE kind = 'disclosure'")
+    forge(consented, seq, lambda document: document["body"].update(what=["progress"]))
+    consented.sql("""UPDATE disclosures SET what = '["progress"]'""")
+    failed = consented.run("audit", "verify")
+    assert failed.exit_code == 1
+    ((uid,),) = consented.sql("SELECT uid FROM consents WHERE id = 1")
+    assert (
+        f"entry {seq} (disclosure): it carries progress, which consent {uid} does not share"
+        in failed.stderr
+    )
+
+
+@ON_SQLITE
 def test_an_exports_disclosure_has_its_row_and_verifies(clinic: Clinic, tmp_path: Path) -> None:
     clinic.ok("audit", "export", str(tmp_path / "export"), "--recipient", "State Auditor",
               "--purpose", "audit")  # fmt: skip
@@ -315,6 +330,17 @@ BROKEN_HISTORIES = {
                    ("disclosure", _disclosure("c1"))],
     "taken by someone other than its writer": [("consent", {**_add("c1"), "taken_by": "a" * 64})],
     "added already": [("consent", _add("c1")), ("consent", _add("c1"))],
+    "type 'friend'": [("consent", {**_add("c1"), "type": "friend"})],
+    "which that type may not name": [("consent", {**_add("c1"), "purpose": "legal_proceeding"})],
+    "for 'gossip'": [("consent", {**_add("c1"), "type": "named", "purpose": "gossip"})],
+    "it shares 'diagnoses'": [("consent", {**_add("c1"), "shares": ["attendance", "diagnoses"]})],
+    "carries results, which consent c1 does not share": [
+        ("consent", _add("c1")), ("disclosure", {**_disclosure("c1"), "what": ["results"]})],
+    "is for 'monitoring', but consent c1 is for 'employment'": [
+        ("consent", _add("c1")), ("disclosure", {**_disclosure("c1"), "purpose": "monitoring"})],
+    "audit disclosure for 'curiosity'": [("disclosure", {
+        **_disclosure("c1"), "basis": "audit", "client": None, "consent": None,
+        "purpose": "curiosity"})],
 }  # fmt: skip
 
 

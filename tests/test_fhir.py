@@ -148,6 +148,9 @@ def test_a_month_leaves_as_a_valid_labelled_bundle_and_is_recorded(month: Clinic
     [consent] = _resources(parsed, "Consent")
     assert escape(STATEMENT_1) in consent.text.div  # the §2.32 notice goes with it
     assert consent.provision.actor[0].reference.display == CLINIC
+    # in force from its signing until the end of treatment (no end); the month is the Bundle's
+    assert str(consent.provision.period.start) == "2026-11-02" and not consent.provision.period.end
+    assert str(consent.extension[0].valuePeriod.end) == "2026-11-30"
     # the client's name in the Patient resource and nowhere else
     for entry in data["entry"]:
         named = NAME in json.dumps(entry["resource"])
@@ -177,7 +180,8 @@ def test_a_result_awaited_or_not_tested_is_said_so_and_still_valid() -> None:
                       "oral_fluid", False, "valid", "pending", (), (awaited, skipped))  # fmt: skip
     subject = Subject("0b8a4f8e-8d0c-4e8a-9d57-2f6f3b1f0c11", CODE, None, "main")
     basis = Basis(1, CLINIC, "treatment", date(2026, 11, 1), date(2026, 11, 30),
-                  {"statement": "notice", "scope": "scope"}, moment)  # fmt: skip
+                  {"statement": "notice", "scope": "scope"}, moment, date(2026, 10, 20),
+                  date(2026, 10, 1), date(2027, 4, 30))  # fmt: skip
     data = bundle(subject, basis, [oral], [])
     parsed = Bundle.model_validate(data)
     [report] = _resources(parsed, "DiagnosticReport")
@@ -190,3 +194,11 @@ def test_a_result_awaited_or_not_tested_is_said_so_and_still_valid() -> None:
         "fentanyl": ("cancelled", "not-performed"),
     }
     assert bundle(subject, basis, [oral], []) == data  # the same ids every time
+    # The provision is the consent's own; the period disclosed is this Bundle's.
+    [consent] = _resources(parsed, "Consent")
+    period = consent.provision.period
+    assert (str(period.start), str(period.end)) == ("2026-10-20", "2027-04-30")
+    assert str(consent.provision.dataPeriod.start) == "2026-10-01"
+    [sent] = consent.extension
+    assert (str(sent.valuePeriod.start), str(sent.valuePeriod.end)) == ("2026-11-01", "2026-11-30")
+    assert "screenings from 2026-11-01 to 2026-11-30" in consent.text.div

@@ -466,3 +466,12 @@ def test_the_letter_is_in_place_only_once_its_disclosure_is_recorded(
             ctx.database.dispose()
     assert kept[0].discarded and not kept[0].released
     assert _count(clinic, "SELECT count(*) FROM disclosures") == 1
+
+
+def test_a_cup_that_tested_nothing_is_not_awaiting_a_result() -> None:
+    from screening.core.letter import sections
+
+    facts = [_fact(1, 2, reading="not_tested"), _fact(2, 4, reading=None), _fact(3, 6)]
+    first, last = date(2026, 11, 1), date(2026, 11, 30)
+    results = sections(facts, first, last, last, "positive")["results"]
+    assert (results["awaiting"], results["negative"]) == (1, 1)

@@ -415,5 +415,15 @@ def test_the_auditor_records_an_exports_disclosure_but_reads_no_recipient(
         auditor,
     )
     assert 'violates row-level security policy for table "disclosures"' in refused
+    # Nor a letter's row at its own site: one in another form, or one under a consent.
+    for form, consent in (("'html'", "NULL"), ("'ledger'", "(SELECT max(id) FROM consents)")):
+        refused = _refused(
+            network,
+            "INSERT INTO disclosures (id, site, seq, basis, consent_id, recipient, salt, "
+            f"purpose, what, form, content) SELECT id + 1000, site, seq, basis, {consent}, "
+            f"'x', '', purpose, what, {form}, content FROM disclosures WHERE basis = 'audit'",
+            auditor,
+        )
+        assert 'violates row-level security policy for table "disclosures"' in refused, form
     result = network.run("north", "audit", "verify", url=network.url_of(auditor))
     assert result.exit_code == 0, result.stderr

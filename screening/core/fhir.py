@@ -21,6 +21,7 @@ from typing import Any
 from screening.core.fhir_terms import (
     ABSENT,
     ANSWERS,
+    DISCLOSED,
     INTERPRETATIONS,
     LAB_REPORT,
     LABORATORY,
@@ -54,10 +55,13 @@ class Basis:
     consent: int
     recipient: str
     purpose: str
-    first: date
+    first: date  # the period disclosed
     last: date
     notice: Mapping[str, str]  # "statement" (42 CFR 2.32(a)) and "scope" (2.32(b))
     made_at: datetime
+    signed_on: date  # the consent's own terms: in force from its signing ...
+    covers_from: date  # ... over information from this day on ...
+    expires_on: date | None  # ... until this day (None: until the end of treatment)
 
 
 @dataclass(frozen=True)
@@ -182,9 +186,14 @@ def _consent(subject: Subject, basis: Basis, patient: str) -> dict[str, Any]:
     """The consent the disclosure is made under. The 42 CFR 2.32 notice and the consent's
     scope must go with every disclosure; a Bundle has no narrative of its own, so they
     are this Consent's narrative, where a receiving system shows the consent to a reader
-    (and its policyRule names 42 CFR Part 2 for software)."""
+    (and its policyRule names 42 CFR Part 2 for software). The provision is the consent's
+    own (in force from signing to expiry, over information from its first day); the
+    period disclosed is in the narrative and the ``DISCLOSED`` extension."""
     statement, scope = basis.notice.get("statement", ""), basis.notice.get("scope", "")
-    div = "".join(f"<p>{escape(text)}</p>" for text in (statement, scope) if text)
+    sent = f"This disclosure carries the screenings from {basis.first} to {basis.last}."
+    div = "".join(f"<p>{escape(text)}</p>" for text in (statement, scope, sent) if text)
+    valid = {"start": basis.signed_on, "end": basis.expires_on}
+    disclosed = {"start": basis.first.isoformat(), "end": basis.last.isoformat()}
     purpose = PURPOSES.get(basis.purpose, (LOCAL_PURPOSE, basis.purpose, basis.purpose))
     return {
         "resourceType": "Consent",
@@ -193,6 +202,7 @@ def _consent(subject: Subject, basis: Basis, patient: str) -> dict[str, Any]:
             "status": "additional",
             "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{div}</div>',
         },
+        "extension": [{"url": DISCLOSED, "valuePeriod": disclosed}],
         "identifier": [
             {"system": f"urn:screening:{subject.site}:consent", "value": str(basis.consent)}
         ],
@@ -200,10 +210,12 @@ def _consent(subject: Subject, basis: Basis, patient: str) -> dict[str, Any]:
         "scope": _concept(PRIVACY_CONSENT),
         "category": [_concept(PATIENT_CONSENT)],
         "patient": {"reference": patient},
+        "dateTime": basis.signed_on.isoformat(),
         "policyRule": _concept(SECURITY[1], text="42 CFR Part 2"),
         "provision": {
             "type": "permit",
-            "period": {"start": basis.first.isoformat(), "end": basis.last.isoformat()},
+            "period": {k: v.isoformat() for k, v in valid.items() if v is not None},
+            "dataPeriod": {"start": basis.covers_from.isoformat()},
             "actor": [
                 {
                     "role": _concept(RECIPIENT),

@@ -31,6 +31,9 @@ LABORATORY = (
 LOCAL_ANALYTE = "urn:screening:analyte"  # the vocabulary's assay codes
 LOCAL_PANEL = "urn:screening:panel"  # the config's panels
 LOCAL_PURPOSE = "urn:screening:purpose"  # core/disclosure.PURPOSES
+# The period one disclosure carries (an extension of the Consent it is made under: a
+# Bundle has no extensions, and the provision's periods are the consent's own).
+DISCLOSED = "urn:screening:disclosed-period"
 
 SECURITY = (
     (CONFIDENTIALITY, "R", "restricted"),

@@ -46,8 +46,10 @@ MONTHS = (
 )  # fmt: skip
 
 
-# A reading with an outcome; any other (pending, inconclusive, not tested) awaits one.
+# A reading with an outcome; any other (pending, inconclusive) awaits one, but "not
+# tested": a cup that tested nothing awaits nobody (core/measures.py's awaiting_lab).
 _READ = (*NEGATIVE_READINGS, *POSITIVE_READINGS)
+_NOT_AWAITED = (*_READ, "not_tested")
 
 
 def sections(
@@ -126,7 +128,7 @@ def _results(screenings: Sequence[ScreeningFact], first: date, last: date) -> di
         "confirmed": sum(1 for s in positives if s.confirmed),
         "substances": dict(sorted(substances.items())),
         "possible_tampering": sum(1 for s in found if s.reading == "possible_tampering"),
-        "awaiting": sum(1 for s in found if s.reading not in _READ),
+        "awaiting": sum(1 for s in found if s.reading not in _NOT_AWAITED),
     }
 
 

@@ -24,11 +24,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from screening.core import body_rules
-from screening.core.canonical import canonical_text, private_digest
+from screening.core import disclosure as rules
+from screening.core.canonical import private_digest
+from screening.core.disclosure import END_OF_TREATMENT
 from screening.core.replay import Broken, Order, Store, by_seq
 from screening.db.models import Client, Consent, Disclosure, Restriction
 from screening.services.audit.merge import match_rows, stream
 from screening.services.audit.unread import Unread
+from screening.services.disclosure.consents import terms_text
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _ADD = {
@@ -39,7 +42,6 @@ _DISCLOSURE = {
     "basis", "client", "consent", "recipient", "purpose", "what", "from", "to", "form",
     "content",
 }  # fmt: skip
-END_OF_TREATMENT = "end_of_treatment"
 
 
 class ConsentEntries:
@@ -51,7 +53,8 @@ class ConsentEntries:
         self.consents = new_map(by_seq)  # added entry -> (site, state)
         self.restrictions = new_map(by_seq)  # restrict entry -> (site, state)
         self.disclosures = new_map(by_seq)  # entry -> (site, state)
-        # consent uid -> (added entry, site, client uid, type, revoking entry or None)
+        # consent uid -> (added entry, site, client uid, type, revoking entry or None,
+        # purpose, shares)
         self._added = new_map(lambda uid, known: (known[0], uid))
         self._restricted: dict[tuple[str, str], int] = {}  # (site, client) -> in force
         self._clients = clients
@@ -94,6 +97,7 @@ class ConsentEntries:
                 f"it adds consent {uid}, which entry {self._added.get(uid)[0]} added already"
             )
         client = self._client(site, body["client"])
+        _terms_known(body)
         for name in ("terms", "taken_by"):
             if not isinstance(body[name], str) or not _DIGEST.match(body[name]):
                 raise ValueError(f"{name} is not a digest")
@@ -108,7 +112,7 @@ class ConsentEntries:
             date.fromisoformat(body["revocable_from"])
         state = {name: body[name] for name in sorted(_ADD - {"action"})}
         self.consents[seq] = (site, {**state, "client": client, "revoked": None})
-        self._added[uid] = (seq, site, client, body["type"], None)
+        self._added[uid] = (seq, site, client, body["type"], None, body["purpose"], shares)
 
     def _revoke(self, seq: int, site: str, body: dict[str, Any]) -> None:
         _fields(body, {"action", "consent", "client", "reason", "note"})
@@ -119,14 +123,14 @@ class ConsentEntries:
                 f"it revokes consent {uid} of client {body['client']}, which the ledger "
                 f"never added at site {site}"
             )
-        added, _, client, kind, revoked = known
+        added, _, client, kind, revoked, *terms = known
         if revoked is not None:
             raise body_rules.BodyError(
                 f"it revokes consent {uid}, which entry {revoked} revoked already"
             )
         if body["note"] is not None and not _DIGEST.match(body["note"]):
             raise ValueError("its note is not a digest")
-        self._added[uid] = (added, site, client, kind, seq)
+        self._added[uid] = (added, site, client, kind, seq, *terms)
         at, state = self.consents.get(added)
         state["revoked"] = {"entry": seq, "reason": body["reason"], "note": body["note"]}
         self.consents[added] = (at, state)
@@ -174,15 +178,54 @@ class ConsentEntries:
                     f"it discloses under consent {body['consent']}, which entry {known[4]} revoked"
                 )
             restricted = self._restricted.get((site, client))
-            if restricted is not None and known[3] != "court_order":
+            if restricted is not None and known[3] != rules.COURT_ORDER:
                 raise body_rules.BodyError(
                     f"it discloses about client {client}, whose disclosures entry "
                     f"{restricted} restricted"
                 )
+            _within_consent(body, purpose=known[5], shares=known[6])
         elif body["basis"] != "audit" or client is not None or body["consent"] is not None:
             raise body_rules.BodyError(f"a disclosure on the basis {body['basis']!r}")
+        elif body["purpose"] not in rules.AUDIT_PURPOSES:
+            raise body_rules.BodyError(
+                f"it is an audit disclosure for {body['purpose']!r}, not one of "
+                f"{', '.join(rules.AUDIT_PURPOSES)}"
+            )
         state = {name: body[name] for name in sorted(_DISCLOSURE)}
         self.disclosures[seq] = (site, state)
+
+
+def _terms_known(body: dict[str, Any]) -> None:
+    """A consent's type, purpose and shares are the form's fixed choices (§2.31, §2.33,
+    §2.35): anything else the program never writes, and the gate could not judge it."""
+    kind, purpose, shares = body["type"], body["purpose"], body["shares"]
+    if kind not in rules.TYPES:
+        raise body_rules.BodyError(
+            f"it adds a consent of type {kind!r}, which is none the form has"
+        )
+    if purpose not in rules.PURPOSES_OF[kind]:
+        raise body_rules.BodyError(
+            f"it adds a {rules.type_words(kind)} for {purpose!r}, which that type may not name"
+        )
+    if not isinstance(shares, list):
+        raise ValueError("its shares are not a list")
+    unknown = [share for share in shares if share not in rules.SHARES]
+    if unknown:
+        raise body_rules.BodyError(f"it shares {unknown[0]!r}, which is none the form has")
+
+
+def _within_consent(body: dict[str, Any], *, purpose: str, shares: list[str]) -> None:
+    """A disclosure carries only what its consent shares, for the consent's purpose."""
+    uid = body["consent"]
+    beyond = [item for item in body["what"] if item not in shares]
+    if beyond:
+        raise body_rules.BodyError(
+            f"it carries {', '.join(map(str, beyond))}, which consent {uid} does not share"
+        )
+    if body["purpose"] != purpose:
+        raise body_rules.BodyError(
+            f"it is for {body['purpose']!r}, but consent {uid} is for {purpose!r}"
+        )
 
 
 def _taken_by_writer(taken_by: str, actor: Any) -> None:
@@ -216,22 +259,6 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def consent_terms(row: Consent) -> str | None:
-    """The digest of the form's words the ledger holds (core/disclosure.py's terms)."""
-    return private_digest(
-        row.salt,
-        canonical_text(
-            {
-                "recipient": row.recipient,
-                "recipient_class": row.recipient_class,
-                "signed_by": row.signed_by,
-                "how_to_revoke": row.how_to_revoke,
-                "detail": row.detail,
-            }
-        ),
-    )
-
-
 def consent_record(row: Consent, client: Client | None) -> dict[str, Any]:
     """What verify compares a consents row with."""
     if row.at_discharge and row.expires_on is None:
@@ -258,7 +285,7 @@ def consent_record(row: Consent, client: Client | None) -> dict[str, Any]:
         "signed": _day(row.signed_on),
         "revocable_from": _day(row.revocable_from),
         "taken_by": row.taken_by,
-        "terms": consent_terms(row),
+        "terms": private_digest(row.salt, terms_text(row)),
         "revoked": revoked,
     }
 

@@ -174,6 +174,9 @@ def fhir_data(session: Session, ctx: Context, authority: Authority) -> dict[str,
             "scope": scope(terms_of(authority.consent), program_name(ctx), client.code),
         },
         made_at=ctx.now.astimezone(zone),
+        signed_on=authority.consent.signed_on,
+        covers_from=authority.consent.covers_from,
+        expires_on=authority.consent.expires_on,
     )
     subject = fhir.Subject(client.uid, client.code, client.name, ctx.site)
     return {

@@ -42,6 +42,7 @@ from screening.db.engine import Database
 from screening.errors import BadInput, EnvironmentProblem, NotPermitted
 from screening.services.site.db_tables import (
     ADMIN_WRITES,
+    AUDITOR_ROW,
     AUDITOR_WRITES,
     CHILDREN,
     IDENTIFIED,
@@ -279,7 +280,7 @@ def _policies(connection: sa.Connection, schema: str, tables: dict[str, set[str]
         if "site" in columns and table not in rules:
             rules[table] = (f"site = ANY ({reading}) OR {audits}", f"site = ANY ({writing})")
     if "disclosures" in tables:  # the auditor's one row, an export's, at its own sites
-        export = f"basis = 'audit' AND client_id IS NULL AND site = ANY ({sites(('auditor',))})"
+        export = f"{AUDITOR_ROW} AND site = ANY ({sites(('auditor',))})"
         rules["disclosures"] = (rules["disclosures"][0], f"site = ANY ({writing}) OR ({export})")
     for table in CHILDREN:
         if table in tables:

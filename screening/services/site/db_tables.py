@@ -38,3 +38,7 @@ ADMIN_WRITES = ("access_grants",)
 # The auditor writes, besides the ledger's disclosure entry, that disclosure's row (an
 # export is a disclosure: audit/evaluation, §2.53), at its own sites only.
 AUDITOR_WRITES = ("disclosures",)
+# The only disclosures row an auditor's login may insert: an export's, made on the basis
+# of audit and evaluation, about no one client, under no consent, of the ledger itself
+# (services/disclosure/gate.py's record_audit). A letter or FHIR export is a clinician's.
+AUDITOR_ROW = "basis = 'audit' AND client_id IS NULL AND consent_id IS NULL AND form = 'ledger'"
