@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -475,3 +477,37 @@ def test_a_cup_that_tested_nothing_is_not_awaiting_a_result() -> None:
     first, last = date(2026, 11, 1), date(2026, 11, 30)
     results = sections(facts, first, last, last, "positive")["results"]
     assert (results["awaiting"], results["negative"]) == (1, 1)
+
+
+def test_a_letter_the_terminal_or_pipe_cannot_take_is_not_disclosed(clinic: Clinic) -> None:
+    """Standard output cannot be taken back once written: a full disk, a closed stdout
+    or a reader gone away fails the command before the disclosure commits."""
+    with freeze_time(DECEMBER_1):
+        court_consent(clinic, DECEMBER_1)
+    command = [sys.executable, "-m", "screening", "report", "progress", CODE,
+               "--recipient", COURT, *NOVEMBER]  # fmt: skip
+    env = {**os.environ, "SCREENING_DATABASE_URL": clinic.url}
+    with open("/dev/full", "wb") as full:
+        failed = subprocess.run(command, cwd=clinic.folder, env=env, stdout=full,
+                                stderr=subprocess.PIPE, text=True, check=False)  # fmt: skip
+    assert failed.returncode == 3, failed.stderr
+    assert "nothing was disclosed" in failed.stderr and "Traceback" not in failed.stderr
+    closed = subprocess.run(command, cwd=clinic.folder, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, check=False,
+                            preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert closed.returncode == 3 and "standard output is closed" in closed.stderr, closed.stderr
+    assert _count(clinic, "SELECT count(*) FROM disclosures") == 0
+    sent = subprocess.run(command, cwd=clinic.folder, env=env, capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert sent.returncode == 0 and "Progress letter" in sent.stdout, sent.stderr
+    assert _count(clinic, "SELECT count(*) FROM disclosures") == 1
+
+
+def test_a_letter_is_never_written_over_an_earlier_file(clinic: Clinic) -> None:
+    (clinic.folder / "letter.txt").write_text("the letter sent last month\n")
+    with freeze_time(DECEMBER_1):
+        court_consent(clinic, DECEMBER_1)
+        refused = _letter(clinic, COURT, *NOVEMBER, "--out", "letter.txt")
+    assert refused.exit_code == 2 and "letter.txt exists" in refused.stderr
+    assert (clinic.folder / "letter.txt").read_text() == "the letter sent last month\n"
+    assert _count(clinic, "SELECT count(*) FROM disclosures") == 0

@@ -102,6 +102,8 @@ def quiet_broken_pipe() -> None:
 def flush_stdout(status: Any) -> Any:
     """The exit status after the last flush of stdout: what was still buffered meets a
     closed pipe only here, when the command itself has returned."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nothing to flush
+        return status
     try:
         sys.stdout.flush()
     except BrokenPipeError:

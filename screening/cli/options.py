@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Iterator
 from enum import Enum, StrEnum
@@ -139,20 +140,44 @@ def deliver(text: str, out: Output | None, what: str) -> None:
 
 class Held:
     """A disclosure's output, made but not yet out (services/disclosure/gate.py): the
-    --out file written under a temporary name, or the text held for the terminal;
-    released once the disclosure is recorded, discarded if it is not."""
+    --out file written under a temporary name (a file already there is refused: a
+    disclosed letter is kept as sent), renamed once the disclosure is recorded and
+    removed if it is not. The terminal or a pipe cannot be taken back: it is written and
+    flushed here, before the disclosure commits, so that a full disk, a closed pipe or a
+    reader gone away fails the command and records nothing."""
 
     def __init__(self, text: str, out: Output | None, what: str) -> None:
+        from screening.services.plumbing.outputs import WriteFailed
+
         self.payload = text.encode("utf-8")
         self.out, self.what = out, what
-        self.staged = out.stage(self.payload, what) if out is not None else None
+        self.staged = None
+        if out is not None:
+            self.staged = out.stage(self.payload, what)
+            return
+        if sys.stdout is None:
+            raise WriteFailed(
+                f"standard output is closed: nowhere to write {what}; give --out FILE. "
+                "Nothing was disclosed"
+            )
+        try:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(self.payload)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise WriteFailed(
+                f"the reader of {what} stopped before the end; nothing was disclosed"
+            ) from None
+        except OSError as error:
+            raise WriteFailed(
+                f"writing {what} failed: {error.strerror or error}; nothing was disclosed"
+            ) from None
 
     def release(self) -> None:
         from screening.render.output import message
         from screening.services.plumbing import shown
 
         if self.staged is None:
-            sys.stdout.write(self.payload.decode("utf-8"))
             return
         self.staged.place()
         assert self.out is not None
@@ -162,6 +187,19 @@ class Held:
     def discard(self) -> None:
         if self.staged is not None:
             self.staged.discard()
+
+
+def new_file(out: Output | None, what: str) -> None:
+    """A disclosure's --out must be a new file: one already there (an earlier letter,
+    kept as it was sent) is refused (exit 2) before any work."""
+    from screening.errors import BadInput
+    from screening.services.plumbing import shown
+
+    if out is not None and os.path.isfile(out.path):
+        raise BadInput(
+            f"{shown(out.path)} exists; give a new file name for {what} (a disclosure is "
+            "kept as it was sent, never written over)"
+        )
 
 
 @contextlib.contextmanager

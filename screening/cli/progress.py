@@ -259,7 +259,7 @@ def progress(
 ) -> None:
     """A letter on one client's progress for a named recipient: only what their consent
     shares, with the 42 CFR 2.32 notice; each one made is recorded as a disclosure."""
-    from screening.cli.options import Held
+    from screening.cli.options import Held, new_file
     from screening.render.letter import render
     from screening.services.disclosure import progress_letter
 
@@ -271,6 +271,7 @@ def progress(
             "sent; drop --preview to make the letter (recorded as a disclosure) with --out"
         )
     form, context, file = opened(ctx, format, as_json, out)
+    new_file(file, "the letter")
     start, end = typed_date(context, start, "--from"), typed_date(context, end, "--to")
 
     def emit(data: dict[str, Any]) -> Held:

@@ -252,7 +252,7 @@ def export(
     """Send a client's results to a recipient their consent names: every screening in
     the period (misses too when the consent shares them) as a FHIR R4 Bundle, with the
     42 CFR Part 2 labels and notice; recorded as a disclosure (`audit disclosures`)."""
-    from screening.cli.options import Held, target
+    from screening.cli.options import Held, new_file, target
     from screening.render.output import message
     from screening.services.disclosure import bundle_text, export_results
 
@@ -265,6 +265,7 @@ def export(
         )
     context = open_context(ctx)
     file = target(context, out)
+    new_file(file, "the export")
     data = export_results(
         context,
         code,

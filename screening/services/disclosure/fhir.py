@@ -17,6 +17,7 @@ from screening.core.disclosure import MISSED, RESULTS, scope
 from screening.core.interpret import describe
 from screening.core.measures import MISS_STATUSES
 from screening.db.models import LedgerRow, Result, Screening, flushed_id
+from screening.errors import BadInput
 from screening.services.disclosure.consents import terms_of
 from screening.services.disclosure.gate import Ask, Authority, Delivery, disclose, program_name
 from screening.services.plumbing.context import Context
@@ -24,8 +25,8 @@ from screening.services.records.clients import checked
 from screening.services.results.versions import current_versions
 from screening.services.results.views import reading
 
-# A preview is marked on the Bundle itself: a file from `--preview` that someone sends
-# anyway says it was never recorded as a disclosure.
+# A preview is marked on the Bundle, and the Bundle is wrapped in an object that is not a
+# FHIR resource (no resourceType): a preview passed on anyway loads into no record system.
 PREVIEW_TAG = {
     "system": "urn:screening:disclosure",
     "code": "preview",
@@ -47,14 +48,17 @@ def export_results(
     consent covers, to today) to ``recipient`` as a FHIR Bundle, which ``emit`` writes
     inside the disclosure's transaction. Returns the gate's data (the Bundle under
     "bundle")."""
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if first is not None and last is not None and first > last:
+        raise BadInput(f"--from {first} is after --to {last}")
     ask = Ask(
         code=code,
         recipient=recipient,
         consent=consent,
         purpose=None,
         needs=frozenset({RESULTS}),
-        first=_day(start, "--from"),
-        last=_day(end, "--to"),
+        first=first,
+        last=last,
         form="fhir",
         command="results export",
         preview=preview,
@@ -67,12 +71,14 @@ def export_results(
 
 
 def bundle_of(data: dict[str, Any]) -> dict[str, Any]:
-    """The Bundle to write: as built (the notice inside it), tagged when a preview."""
+    """The Bundle to write: as built (the notice inside it); a preview tagged, and
+    wrapped so that it is no FHIR resource at all."""
     bundle = data["bundle"]
-    if data.get("preview"):
-        meta = bundle["meta"]
-        bundle = {**bundle, "meta": {**meta, "tag": [*meta.get("tag", []), PREVIEW_TAG]}}
-    return dict(bundle)
+    if not data.get("preview"):
+        return dict(bundle)
+    meta = bundle["meta"]
+    tagged = {**bundle, "meta": {**meta, "tag": [*meta.get("tag", []), PREVIEW_TAG]}}
+    return {"preview": PREVIEW_TAG["display"], "bundle": tagged}
 
 
 def _day(text: str | None, option: str) -> date | None:
