@@ -89,6 +89,8 @@ def test_a_form_missing_an_element_is_refused_and_nothing_is_written(clinic: Cli
         "--type": _with(_named(), "--type", "verbal"),
         "--expires": _with(_named(), "--expires", "someday"),
         "--signed": _with(_named(), "--signed", _day(2)),
+        "--detail": _with(_named(), "--purpose", "other"),
+        "--signed-by": _with(_named(), "--signed-by", " "),
     }
     for option, args in cases.items():
         refused = clinic.run(*args)
@@ -98,6 +100,29 @@ def test_a_form_missing_an_element_is_refused_and_nothing_is_written(clinic: Cli
         assert said in refused.stderr, (option, refused.stderr)
     assert _head(clinic) == before
     assert clinic.sql("SELECT count(*) FROM consents") == [(0,)]
+
+
+@ON_SQLITE
+def test_a_court_order_is_the_courts_and_a_former_client_may_still_consent(
+    clinic: Clinic,
+) -> None:
+    _enrolled(clinic, "C-1")
+    order = [
+        "consent", "add", "C-1", "--type", "court_order", "--recipient", "County Court",
+        "--purpose", "legal_proceeding", "--share", "results", "--expires", _day(90),
+        "--signed", _day(-1), "--signed-by", "Judge A. Example",
+    ]  # fmt: skip
+    told = clinic.run(*order, "--how-to-revoke", "in writing")
+    assert told.exit_code == 2 and "not the client's to revoke" in told.stderr
+    clinic.ok(*order)
+    refused = clinic.run("consent", "revoke", "1", "--reason", "client-request")
+    assert refused.exit_code == 2 and "court order" in refused.stderr
+    clinic.ok("consent", "revoke", "1", "--reason", "other", "--note", "order vacated")
+    clinic.ok("clients", "discharge", "C-1", "--reason", "completed")
+    ended = clinic.run(*_named("C-1", "--expires", "end-of-treatment"))
+    assert ended.exit_code == 2 and "was discharged" in ended.stderr and "--expires" in ended.stderr
+    clinic.ok(*_named("C-1"))  # a date: a discharge summary to a parent, say
+    assert [c["status"] for c in _list(clinic, "--all")] == ["revoked", "in force"]
 
 
 @ON_SQLITE

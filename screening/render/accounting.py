@@ -96,6 +96,8 @@ def basis_words(item: dict[str, Any], yours: bool = False) -> str:
     if item["basis"] == "audit":
         return AUDIT_FOR_CLIENT if yours else AUDIT
     number, kind = item.get("consent"), item.get("consent_type")
+    if kind == "court_order":  # a court's, not the client's
+        return f"court order #{number}: {type_words(kind)}" if number else type_words(kind)
     said = ("your consent" if yours else "consent") + (f" #{number}" if number else "")
     return f"{said}: {type_words(kind)}" if kind else said
 

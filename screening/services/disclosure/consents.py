@@ -25,7 +25,7 @@ from screening.db.models import Client, Consent, LedgerRow, Restriction, flushed
 from screening.errors import BadInput, NotPermitted
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.ledger import new_salt
-from screening.services.records.clients import checked, find, require_active
+from screening.services.records.clients import checked, find
 from screening.services.records.upkeep import writing
 
 _LEDGER = table_of(LedgerRow)
@@ -171,6 +171,12 @@ def add_consent(
             "--recipient-class is for a TPO consent only (42 CFR 2.31(a)(4)); name the "
             "recipient with --recipient"
         )
+    for given, option, wanted in (
+        (recipient or recipient_class, "--recipient", "the recipient as the form names them"),
+        (signed_by, "--signed-by", "client, or the name of who signed for the client"),
+    ):
+        if not (given or "").strip():
+            raise BadInput(f"{option} is empty; give {wanted}")
     who = checked(validate.free_text, recipient or recipient_class, "--recipient")
     aim = checked(validate.choice, purpose, rules.PURPOSES, "--purpose")
     if aim not in rules.PURPOSES_OF[kind]:
@@ -196,6 +202,11 @@ def add_consent(
     signer = checked(validate.free_text, signed_by, "--signed-by")
     assert signer is not None
     revoke_how = checked(validate.free_text, how_to_revoke, "--how-to-revoke", False)
+    if revoke_how is not None and kind == rules.COURT_ORDER:
+        raise BadInput(
+            "a court order is not the client's to revoke: leave --how-to-revoke out (a "
+            "vacated order is recorded with `consent revoke N --reason other --note ...`)"
+        )
     if revoke_how is None and kind != rules.COURT_ORDER:
         raise BadInput(
             "--how-to-revoke is missing: say how the client may revoke this consent, as "
@@ -210,9 +221,20 @@ def add_consent(
     if kind != rules.CRIMINAL_JUSTICE and revocable is not None:
         raise BadInput("--revocable-from is for a criminal-justice referral's consent only")
     note = checked(validate.free_text, detail, "--detail", False)
+    if aim == "other" and note is None:
+        raise BadInput(
+            "--purpose other needs --detail: the purpose in the form's own words (42 CFR "
+            "2.31(a)(5)), e.g. --detail 'sports eligibility'"
+        )
     with writing(ctx) as (session, writer):
         client = find(session, ctx.site, code)
-        require_active(client)
+        if client.status != "active" and expires_on is None:
+            # A former client may still consent (a discharge summary to the court, their
+            # records to a new provider), and a court order may come after treatment.
+            raise BadInput(
+                f"client {client.code} was discharged on {client.discharged_on}: a consent "
+                "to the end of treatment would end before it began; give --expires DATE"
+            )
         start = _date(covers_from, "--covers-from") or client.admitted_on
         row = Consent(
             uid=str(uuid.uuid4()),
@@ -281,7 +303,14 @@ def revoke_consent(ctx: Context, number: int, reason: str, note: str | None) -> 
     with writing(ctx) as (session, writer):
         row, client = consent_by_number(session, ctx, number)
         if row.revoked_seq is not None:
-            raise BadInput(f"consent {number} was already revoked ({row.revoke_reason})")
+            raise BadInput(
+                f"consent {number} was already revoked ({rules.words(row.revoke_reason or '')})"
+            )
+        if row.type == rules.COURT_ORDER and why in ("client_request", "expiry_event"):
+            raise BadInput(
+                f"consent {number} is a court order, which the client cannot revoke: record a "
+                "vacated or ended order with --reason other --note '...', or entered-in-error"
+            )
         barred = rules.revocation_barred(terms_of(row), ctx.today)
         if barred is not None and why != "entered_in_error":
             raise NotPermitted(
