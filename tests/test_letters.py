@@ -231,10 +231,13 @@ def test_a_drug_court_gets_the_monthly_letter(clinic: Clinic) -> None:
 
 def test_the_run_reads_in_plain_words_when_the_period_was_clean(clinic: Clinic) -> None:
     with freeze_time(DECEMBER_1):
-        court_consent(clinic, DECEMBER_1)
+        court_consent(clinic, DECEMBER_1, detail="reports to the drug court program")
         data = json.loads(
             _letter(clinic, COURT, "--from", "2026-11-14", "--to", "2026-11-30", "--json").stdout
         )
+        text = _letter(clinic, COURT, "--from", "2026-11-14", "--to", "2026-11-30").stdout
+    # The purpose as the form words it, beside the program's word for it.
+    assert "Purpose: monitoring (reports to the drug court program)" in text
     assert data["progress"]["trend"] == "Negative at every screening since 16 November (7 in a row)"
     assert data["missed"]["no_show"] == 0 and data["attendance"]["due"] == 7
 

@@ -118,7 +118,7 @@ def render_text(data: dict[str, Any]) -> str:
         f"Date: {day_words(date.fromisoformat(data['date']))}",
         f"To: {data['recipient']}",
         f"About: {client['code']}" + (f" {client['name']}" if client["name"] else ""),
-        f"Purpose: {word(data['purpose'])}",
+        f"Purpose: {_purpose(data)}",
         f"Period: {period_words(data)}",
     ]
     out.append(f"Made under: {basis_words(data)}")
@@ -159,7 +159,7 @@ def render_html(data: dict[str, Any]) -> str:
             dated=day_words(date.fromisoformat(data["date"])),
             basis=basis_words(data),
             signer=signer(data),
-            purpose=word(data["purpose"]),
+            purpose=_purpose(data),
         )
     )
 
@@ -171,3 +171,10 @@ def render(data: dict[str, Any], form: str) -> str:
     if form == "html":
         return render_html(data)
     return render_text(data)
+
+
+def _purpose(data: dict[str, Any]) -> str:
+    """The purpose in words, with the form's own words where it has them."""
+    said = word(data["purpose"])
+    written = data.get("purpose_as_written")
+    return f"{said} ({written})" if written else said

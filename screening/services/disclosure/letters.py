@@ -87,6 +87,10 @@ def letter(session: Session, ctx: Context, authority: Authority, preview: bool) 
         "client": {"code": client.code, "name": client.name},
         "recipient": authority.recipient,
         "purpose": authority.purpose,
+        # The purpose in the form's own words (the consent's --detail), when it has them.
+        "purpose_as_written": authority.consent.detail
+        if authority.purpose == authority.consent.purpose
+        else None,
         "from": authority.first.isoformat(),
         "to": authority.last.isoformat(),
         "date": ctx.today.isoformat(),
