@@ -222,6 +222,8 @@ def test_a_drug_court_gets_the_monthly_letter(clinic: Clinic) -> None:
         assert f"\n{said}\n" in text, said
     assert re.search(r"^  no-shows +1$", text, re.M) and re.search(r"^  refusals +1$", text, re.M)
     assert re.search(rf"^Signed: _+  {ME}, clinician$", text, re.M)
+    # The run is of random screenings: a for-cause positive is in the results, not in it.
+    assert "7 random screenings negative in a row (longest 7; for-cause" in text
     # Each letter made is a disclosure: its entry and its row.
     assert _count(clinic, "SELECT count(*) FROM disclosures") == 2
     assert _count(clinic, "SELECT count(*) FROM ledger WHERE kind = 'disclosure'") == 2

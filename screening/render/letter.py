@@ -72,8 +72,13 @@ def _missed(m: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _progress(p: dict[str, Any]) -> list[tuple[str, str]]:
-    run = plural(p["current_run"], "negative screening") + " in a row"
-    return [("trend", p["trend"]), ("current run", f"{run} (longest {p['longest_run']})")]
+    # The run counts random and interval screenings (core/measures.py): a for-cause
+    # screening, asked for because of a concern, is in the results but not in the run.
+    run = plural(p["current_run"], "random screening") + " negative in a row"
+    return [
+        ("trend", p["trend"]),
+        ("current run", f"{run} (longest {p['longest_run']}; for-cause screenings apart)"),
+    ]
 
 
 SECTIONS = {
