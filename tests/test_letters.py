@@ -516,3 +516,16 @@ def test_a_letter_is_never_written_over_an_earlier_file(clinic: Clinic) -> None:
     assert refused.exit_code == 2 and "letter.txt exists" in refused.stderr
     assert (clinic.folder / "letter.txt").read_text() == "the letter sent last month\n"
     assert _count(clinic, "SELECT count(*) FROM disclosures") == 0
+
+
+def test_a_positive_the_laboratory_has_not_confirmed_says_so() -> None:
+    from screening.render.letter import SECTIONS
+
+    base = {"negative": 4, "dilute": 0, "positive": 2, "confirmed": 1, "substances": {},
+            "possible_tampering": 0, "awaiting": 0}  # fmt: skip
+    rows = dict(SECTIONS["results"](base))
+    assert rows["positive (unexpected)"] == (
+        "2 (1 confirmed by a laboratory; 1 on the screening test alone, not confirmed)"
+    )
+    rows = dict(SECTIONS["results"]({**base, "positive": 1, "confirmed": 0}))
+    assert rows["positive (unexpected)"] == "1 (1 on the screening test alone, not confirmed)"

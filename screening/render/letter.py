@@ -46,7 +46,12 @@ def _results(r: dict[str, Any]) -> list[tuple[str, str]]:
         negative += f"; note: {plural(r['dilute'], 'dilute specimen')} (a negative, 49 CFR 40.197)"
     positive = str(r["positive"])
     if r["positive"]:
-        positive += f" ({r['confirmed']} confirmed by the laboratory)"
+        # Not "0 confirmed", which reads as if the laboratory cleared it.
+        unconfirmed = r["positive"] - r["confirmed"]
+        said = [f"{r['confirmed']} confirmed by a laboratory"] if r["confirmed"] else []
+        if unconfirmed:
+            said.append(f"{unconfirmed} on the screening test alone, not confirmed")
+        positive += f" ({'; '.join(said)})"
     if r["substances"]:
         found = ", ".join(f"{code} ×{n}" for code, n in r["substances"].items())
         positive += f"; found: {found}"
