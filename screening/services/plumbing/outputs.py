@@ -161,18 +161,10 @@ class Guard:
         """Write ``data`` to ``path``, owner-only (0600: lists and reports are treatment
         records), whole or not at all. ``what`` names it in an error ("the CSV"). False
         when ``path`` was a terminal, pipe or device, written as it is."""
-        real = self.check(path, option)
         payload = data.encode("utf-8") if isinstance(data, str) else data
-        target = _stat(path)
-        # A terminal, pipe or device, or a name for one (/dev/stdout redirected to a file
-        # by the shell): written as it is, since renaming onto it would not reach it.
-        if target is not None and (
-            not stat.S_ISREG(target.st_mode) or os.path.abspath(path).startswith(_OPEN_FILE_NAMES)
-        ):
-            _write_directly(path, payload, what)
-            return False
-        replace_atomically(real, lambda handle: handle.write(payload), what)
-        return True
+        staged = self.stage(path, payload, option, what)
+        staged.place()
+        return staged.temporary is not None
 
     def stage(self, path: Path, data: bytes, option: str, what: str) -> Staged:
         """``write`` in two steps, for an output that must leave only if its record
@@ -187,23 +179,7 @@ class Guard:
         ):
             _write_directly(path, data, what)
             return Staged(real, None, what)
-        folder = os.path.dirname(real)
-        temporary = os.path.join(folder, f".screening-{secrets.token_hex(6)}.tmp")
-        try:
-            descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except OSError as error:
-            raise _cannot_start(error, what, real) from None
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError as error:
-            _remove_quietly(temporary)
-            raise WriteFailed(f"writing {what} to {shown(real)} failed: {_reason(error)}") from None
-        except BaseException:
-            _remove_quietly(temporary)
-            raise
+        temporary = _filled_beside(real, lambda handle: handle.write(data), what)
         return Staged(real, temporary, what)
 
 
@@ -314,6 +290,12 @@ def replace_atomically(real: str, fill: Callable[[Any], Any], what: str) -> None
     """Create a 0600 temporary file beside ``real``, let ``fill`` write it, flush it to
     disk and rename it onto ``real``. On any failure the temporary file is removed and
     ``real`` is as it was."""
+    Staged(real, _filled_beside(real, fill, what), what).place()
+
+
+def _filled_beside(real: str, fill: Callable[[Any], Any], what: str) -> str:
+    """A 0600 temporary file beside ``real`` that ``fill`` has written, flushed to disk
+    (removed again if that fails); its path."""
     folder = os.path.dirname(real)
     temporary = os.path.join(folder, f".screening-{secrets.token_hex(6)}.tmp")
     try:
@@ -325,14 +307,13 @@ def replace_atomically(real: str, fill: Callable[[Any], Any], what: str) -> None
             fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, real)
-        sync_folder(folder)
     except OSError as error:
         _remove_quietly(temporary)
         raise WriteFailed(f"writing {what} to {shown(real)} failed: {_reason(error)}") from None
     except BaseException:
         _remove_quietly(temporary)
         raise
+    return temporary
 
 
 def new_file_atomically(real: str, fill: Callable[[str], Any], what: str) -> None:
