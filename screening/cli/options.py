@@ -94,6 +94,27 @@ ToOpt = Annotated[
     str | None,
     typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD (default: today)."),
 ]
+# What leaves under a consent (report progress, results export): which one, and from when.
+ConsentOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--consent",
+        metavar="N",
+        min=1,
+        max=2**31 - 1,
+        help="The consent to disclose under (default: the client's consent in force naming "
+        "the recipient; `screening consent list CODE`). A consent to a class of recipients "
+        "is always named.",
+    ),
+]
+DisclosedFromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="DATE",
+        help="First day, YYYY-MM-DD (default: the first day the consent covers).",
+    ),
+]
 
 
 def chosen(form: Enum | None, as_json: bool) -> str:

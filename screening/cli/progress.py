@@ -9,6 +9,8 @@ import typer
 
 from screening.cli.common import handle_errors
 from screening.cli.options import (
+    ConsentOpt,
+    DisclosedFromOpt,
     FromOpt,
     JsonOpt,
     OutOpt,
@@ -222,29 +224,14 @@ def progress(
             help="Who the letter is for, as the consent names them.",
         ),
     ],
-    consent: Annotated[
-        int | None,
-        typer.Option(
-            "--consent",
-            metavar="N",
-            help="The consent to make it under (`consent list CODE`); default: the one in "
-            "force naming the recipient.",
-        ),
-    ] = None,
+    consent: ConsentOpt = None,
     purpose: Annotated[
         str | None,
         typer.Option(
             "--purpose", metavar="P", help="What it is for (default: the consent's purpose)."
         ),
     ] = None,
-    start: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            metavar="DATE",
-            help="First day, YYYY-MM-DD (default: the first day the consent covers).",
-        ),
-    ] = None,
+    start: DisclosedFromOpt = None,
     end: ToOpt = None,
     format: PageFormat = None,
     as_json: JsonOpt = False,

@@ -12,12 +12,15 @@ import typer
 from screening.cli import findings, screenings
 from screening.cli.common import handle_errors, open_context
 from screening.cli.options import (
+    ConsentOpt,
+    DisclosedFromOpt,
     FromOpt,
     JsonOpt,
     LastOpt,
     OutOpt,
     TableFormat,
     TextJsonFormat,
+    ToOpt,
     delivered,
     emit_table,
     opened,
@@ -218,29 +221,9 @@ def export(
             "--format", case_sensitive=False, help="fhir: a FHIR R4 Bundle (JSON) of the results."
         ),
     ],
-    consent: Annotated[
-        int | None,
-        typer.Option(
-            "--consent",
-            metavar="N",
-            min=1,
-            max=2**31 - 1,
-            help="The consent to disclose under (default: the client's consent naming "
-            "the recipient; `screening consent list CODE`).",
-        ),
-    ] = None,
-    start: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            metavar="DATE",
-            help="First day, YYYY-MM-DD (default: what the consent covers).",
-        ),
-    ] = None,
-    end: Annotated[
-        str | None,
-        typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD (default: today)."),
-    ] = None,
+    consent: ConsentOpt = None,
+    start: DisclosedFromOpt = None,
+    end: ToOpt = None,
     out: OutOpt = None,
     preview: Annotated[
         bool,
