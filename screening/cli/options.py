@@ -168,7 +168,7 @@ class Held:
     reader gone away fails the command and records nothing."""
 
     def __init__(self, text: str, out: Output | None, what: str) -> None:
-        from screening.services.plumbing.outputs import WriteFailed
+        from screening.errors import EnvironmentProblem
 
         self.payload = text.encode("utf-8")
         self.out, self.what = out, what
@@ -177,7 +177,7 @@ class Held:
             self.staged = out.stage(self.payload, what)
             return
         if sys.stdout is None:
-            raise WriteFailed(
+            raise EnvironmentProblem(
                 f"standard output is closed: nowhere to write {what}; give --out FILE. "
                 "Nothing was disclosed"
             )
@@ -186,11 +186,11 @@ class Held:
             sys.stdout.buffer.write(self.payload)
             sys.stdout.buffer.flush()
         except BrokenPipeError:
-            raise WriteFailed(
+            raise EnvironmentProblem(
                 f"the reader of {what} stopped before the end; nothing was disclosed"
             ) from None
         except OSError as error:
-            raise WriteFailed(
+            raise EnvironmentProblem(
                 f"writing {what} failed: {error.strerror or error}; nothing was disclosed"
             ) from None
 

@@ -167,11 +167,9 @@ class Guard:
         return staged.temporary is not None
 
     def stage(self, path: Path, data: bytes, option: str, what: str) -> Staged:
-        """``write`` in two steps, for an output that must leave only if its record
-        commits (a disclosure): the bytes are written and flushed to a 0600 temporary
-        file beside ``path`` now (a full disk fails here, before the commit), and
-        renamed onto it by ``place`` afterwards; ``discard`` removes it. A terminal,
-        pipe or device cannot be staged: it is written now (a full one fails now)."""
+        """``write`` in two steps, for an output that leaves only if its record commits:
+        written and flushed to a 0600 temporary file now (a full disk fails here), put
+        in place by ``place``, removed by ``discard``. A device is written now."""
         real = self.check(path, option)
         target = _stat(path)
         if target is not None and (
@@ -192,16 +190,14 @@ class Staged:
     what: str
 
     def place(self) -> None:
-        if self.temporary is None:
-            return
         try:
-            os.replace(self.temporary, self.real)
-            sync_folder(os.path.dirname(self.real))
+            if self.temporary is not None:
+                os.replace(self.temporary, self.real)
+                sync_folder(os.path.dirname(self.real))
         except OSError as error:
-            _remove_quietly(self.temporary)
-            raise WriteFailed(
-                f"writing {self.what} to {shown(self.real)} failed: {_reason(error)}"
-            ) from None
+            self.discard()
+            said = f"writing {self.what} to {shown(self.real)} failed: {_reason(error)}"
+            raise WriteFailed(said) from None
 
     def discard(self) -> None:
         if self.temporary is not None:
