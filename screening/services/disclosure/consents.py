@@ -218,11 +218,6 @@ def add_consent(
             "--revocable-from is missing: a criminal-justice referral's consent says when it "
             "may be revoked, no later than the final disposition (42 CFR 2.35(d)); give that day"
         )
-    if revocable is not None and expires_on is not None and revocable > expires_on:
-        raise BadInput(
-            f"--revocable-from {revocable} is after --expires {expires_on}: the consent would "
-            "end before the client could revoke it; check the form's dates"
-        )
     if kind != rules.CRIMINAL_JUSTICE and revocable is not None:
         raise BadInput("--revocable-from is for a criminal-justice referral's consent only")
     note = checked(validate.free_text, detail, "--detail", False)
