@@ -10,6 +10,7 @@ must stay cheap to import: no SQLAlchemy here (DESIGN §2).
 
 from screening.config.checks import build_vocabulary, parse, run_at_notes, shipped_vocabulary
 from screening.config.files import CONFIG_NAME, discover, load, read_toml, user_config_path
+from screening.config.labs import LabCode, LabMap, LabsSettings
 from screening.config.model import (
     ANALYTE_PATTERN,
     RUN_AT,
@@ -51,6 +52,9 @@ __all__ = [
     "Analyte",
     "DatabaseSettings",
     "KeySettings",
+    "LabCode",
+    "LabMap",
+    "LabsSettings",
     "LocaleSettings",
     "Measure",
     "NotifySettings",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from screening.config.labs import lab_problems
 from screening.config.model import Document, Settings, run_at_time
 from screening.core.vocabulary import Vocabulary, build
 
@@ -128,6 +129,8 @@ def _cross_checks(raw: dict[str, Any]) -> list[str]:
                     + (f"; did you mean {' or '.join(close)}?" if close else "")
                     + f" (or describe it under [assays.{code}] with detects = [...])"
                 )
+    if vocabulary is not None:
+        problems += lab_problems(raw.get("labs"), vocabulary.assays)
     default_panel = _table(raw.get("results")).get("default_panel", "urine")
     if panels and default_panel not in panels:
         problems.append(
@@ -234,6 +237,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             witness=parsed.witness,
             locale=parsed.locale,
             database_group=parsed.database.group,
+            labs=parsed.labs,
         ),
         [],
     )

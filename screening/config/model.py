@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from screening.config.labs import LabsSettings
 from screening.core.vocabulary import Vocabulary
 
 WITNESS_FOLDER = "screening-witness"
@@ -320,6 +321,7 @@ class Document(_Strict):
     schedule: ScheduleSettings = ScheduleSettings()
     notify: NotifySettings = NotifySettings()
     witness: WitnessSettings = WitnessSettings()
+    labs: LabsSettings = LabsSettings()
 
 
 @dataclass(frozen=True)
@@ -343,6 +345,7 @@ class Settings:
     witness: WitnessSettings = WitnessSettings()
     locale: LocaleSettings = LocaleSettings()
     database_group: str | None = None
+    labs: LabsSettings = LabsSettings()
 
     @property
     def folder(self) -> Path:

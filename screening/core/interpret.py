@@ -265,11 +265,16 @@ def read_result(
     temperature_ok: bool | None = None,
     void: bool = False,
     override: str | None = None,
+    lab_status: str | None = None,
 ) -> Reading:
     """Read one result, per assay, with the vocabulary (core.vocabulary): a positive is
     expected iff a prescribed medication produces something the assay detects. Stored
     medication names are read through the vocabulary (brands and synonyms become the
-    generic name); names it does not know explain nothing and are flagged."""
+    generic name); names it does not know explain nothing and are flagged.
+
+    A lab's preliminary report (``lab_status``) keeps the result open: it reads as
+    awaiting the lab, whatever its analytes say, until the final report; one the lab
+    withdrew (posted in error) is flagged for review."""
     if void:
         return Reading({}, "void", False, ("void: recorded against the wrong client",))
     outcomes = {a.code: a for a in analytes}
@@ -324,6 +329,11 @@ def read_result(
         flags.append("dilute")
     kinds = {flag.split(":")[0] for flag in flags} | set(per.values())
     summary = next((kind for kind in SEVERITY if kind in kinds), "negative")
+    if lab_status == "preliminary":
+        flags.append("preliminary: the lab's report is preliminary; its final report is awaited")
+        summary = "pending"
+    elif lab_status == "withdrawn":
+        flags.append("review: the lab withdrew its report (posted in error); review this result")
     positives = [outcomes[code] for code, how in per.items() if how.endswith("positive")]
     confirmed = bool(positives) and all(a.stage == "confirmed" for a in positives)
     details = tuple(

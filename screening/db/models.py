@@ -278,6 +278,9 @@ class ResultVersion(SQLModel, table=True):
     # Why an outcome stands against its own level and cutoff (covered by the content
     # digest of the version's ledger entry).
     override_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    # A lab's HL7 report status, and the SHA-256 of lab, message id and order (issue 19).
+    lab_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(16)))
+    lab_message: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), index=True))
 
 
 class AnalyteResult(SQLModel, table=True):

@@ -167,6 +167,8 @@ COLUMN_RULES: dict[str, dict[str, str]] = {
         "measures": CONTENT,
         "void": CONTENT,
         "override_reason": CONTENT,
+        "lab_status": CONTENT,
+        "lab_message": CONTENT,
     },
     "analyte_results": {
         "id": ROW_ID,

@@ -119,6 +119,7 @@ def screening_facts(
                 version.validity,
                 result.temperature_ok,
                 version.void,
+                lab_status=version.lab_status,
             )
             reading, positives = read.summary, tuple(read.positives)
             confirmed, validity = read.confirmed, version.validity

@@ -3,6 +3,7 @@ and the screenings' changes after the draw (misses, excusals, for-cause, reversa
 
 from screening.services.results.amendments import amend
 from screening.services.results.findings import Findings
+from screening.services.results.lab_files import import_file
 from screening.services.results.lab_import import import_lab
 from screening.services.results.recording import record
 from screening.services.results.screenings import for_cause, mark, reverse
@@ -12,6 +13,7 @@ __all__ = [
     "Findings",
     "amend",
     "for_cause",
+    "import_file",
     "import_lab",
     "listing",
     "mark",

@@ -30,6 +30,7 @@ def reading(
         result.temperature_ok,
         version.void,
         version.override_reason,
+        version.lab_status,
     )
 
 

@@ -1,0 +1,25 @@
+"""A lab's file, whatever its form: `results import` and the drop folder come here.
+
+The form is recognised by content, not by the file's name: HL7 v2 (an ``MSH``, ``FHS``
+or ``BHS`` segment first, after an optional byte order mark or MLLP start byte) or the
+lab CSV. Either is imported whole or not at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from screening.errors import BadInput
+from screening.services.plumbing.context import Context
+from screening.services.results.lab_import import import_lab
+
+
+def import_file(
+    ctx: Context, path: Path, dry_run: bool = False, ack_dir: Path | None = None
+) -> dict[str, Any]:
+    """Import one lab file; returns what was (or, dry, would be) recorded. A refused file
+    raises BadInput (RowErrors for a file with several problems) and writes nothing."""
+    if not path.is_file():
+        raise BadInput(f"{path}: no such file; give the path of the lab's file")
+    return {"form": "csv", **import_lab(ctx, path, dry_run)}
