@@ -18,8 +18,13 @@ from screening.services.results.lab_import import import_lab
 def import_file(
     ctx: Context, path: Path, dry_run: bool = False, ack_dir: Path | None = None
 ) -> dict[str, Any]:
-    """Import one lab file; returns what was (or, dry, would be) recorded. A refused file
+    """Import one lab file; returns what was (or, dry, would be) recorded, with a one-line
+    ``summary`` that names no client and no result (safe for a job's log). A refused file
     raises BadInput (RowErrors for a file with several problems) and writes nothing."""
     if not path.is_file():
         raise BadInput(f"{path}: no such file; give the path of the lab's file")
-    return {"form": "csv", **import_lab(ctx, path, dry_run)}
+    done = import_lab(ctx, path, dry_run)
+    verb = "would amend" if dry_run else "amended"
+    rows, results = done["rows"], done["results"]
+    summary = f"{rows} row{'s' * (rows != 1)}; {verb} {results} result{'s' * (results != 1)}"
+    return {"form": "csv", "summary": summary, **done}
