@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import hl7  # type: ignore[import-untyped]
 
 from screening.core.hl7v2_values import (
+    Coded,
     Hl7Problem,
+    Observation,
     Value,
     cutoff_of,
     escape,
@@ -60,21 +62,6 @@ _FRAME = "\x0b\x1c\ufeff"
 
 
 @dataclass(frozen=True)
-class Coded:  # CE/CWE: id^text^system^alt_id^alt_text^alt_system
-    id: str
-    text: str
-    system: str
-    alt_id: str = ""
-    alt_text: str = ""
-    alt_system: str = ""
-
-    def show(self) -> str:
-        """As the lab sent it, e.g. '18282-4^Cannabinoids [Presence] in Urine...^LN'."""
-        parts = (self.id, self.text, self.system, self.alt_id, self.alt_text, self.alt_system)
-        return "^".join(parts).rstrip("^")
-
-
-@dataclass(frozen=True)
 class Facility:  # MSH-4 (HD): namespace^universal_id^universal_id_type
     namespace: str
     universal_id: str
@@ -82,20 +69,6 @@ class Facility:  # MSH-4 (HD): namespace^universal_id^universal_id_type
 
     def show(self) -> str:
         return "^".join((self.namespace, self.universal_id, self.id_type)).rstrip("^")
-
-
-@dataclass(frozen=True)
-class Observation:  # one OBX
-    line: int
-    set_id: str  # OBX-1
-    value_type: str  # OBX-2 (upper)
-    code: Coded  # OBX-3
-    value: tuple[str, ...]  # OBX-5 components of the first repetition, unescaped
-    units: Coded  # OBX-6
-    reference: str  # OBX-7 raw text
-    abnormal: str  # OBX-8
-    status: str  # OBX-11 (upper)
-    observed_at: str  # OBX-14 raw TS
 
 
 @dataclass(frozen=True)
@@ -168,9 +141,10 @@ def _messages(segments: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
     for line, text in segments:
         name = text[:3]
         if not _NAME.fullmatch(name):
+            # the line's text stays out of the message: it may be part of a name
             raise Hl7Problem(
-                f"line {line}: {text[:12]!r} does not start with a segment name "
-                "(three capital letters or digits, then the field separator)"
+                f"line {line}: not a segment (a segment starts with its name, three "
+                "capital letters or digits, then the field separator)"
             )
         if name in _HEADERS:
             separator = text[3:4]
@@ -253,10 +227,10 @@ def read_messages(data: bytes) -> list[Message]:
 
 
 def _parse(group: list[tuple[int, str]]) -> list[_Segment]:
-    line, header = group[0]
+    line = group[0][0]
     try:
         parsed = hl7.parse("\r".join(text for _, text in group))
-    except Exception as bad:  # python-hl7 raises bare errors on encoding characters
+    except Exception as bad:  # python-hl7's ParseException, or an IndexError on a bad MSH
         raise Hl7Problem(f"{_where(line, 'MSH')}: not readable as HL7 v2 ({bad})") from None
     if len(parsed) != len(group):
         raise Hl7Problem(f"{_where(line, 'MSH')}: segments lost while reading the message")

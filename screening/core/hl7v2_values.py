@@ -1,6 +1,7 @@
-"""What one HL7 v2 OBX says: its value (coded, numeric, structured numeric or text), the
-cutoff the lab wrote in OBX-7, and whether its unit is the one an assay is read in; and
-HL7's escape sequences, both ways.
+"""What one HL7 v2 OBX says (an ``Observation``, as ``screening.core.hl7v2`` reads it):
+its value (coded, numeric, structured numeric or text), the cutoff the lab wrote in
+OBX-7, and whether its unit is the one an assay is read in; and HL7's escape sequences,
+both ways.
 
 Units are compared, never converted: a result in ug/L for an assay read in ng/mL is the
 lab's to restate, not ours to multiply. Pure: no I/O, no clock.
@@ -11,15 +12,40 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from screening.core.hl7v2 import Observation
 
 
 class Hl7Problem(ValueError):
     """A file that is not readable HL7 v2: str(e) is one line naming line and segment, e.g.
     'line 3, segment OBX 2: OBX-2 value type "XX" is not one of CWE, CE, NM, SN, ST, TX'"""
+
+
+@dataclass(frozen=True)
+class Coded:  # CE/CWE: id^text^system^alt_id^alt_text^alt_system
+    id: str
+    text: str
+    system: str
+    alt_id: str = ""
+    alt_text: str = ""
+    alt_system: str = ""
+
+    def show(self) -> str:
+        """As the lab sent it, e.g. '18282-4^Cannabinoids [Presence] in Urine...^LN'."""
+        parts = (self.id, self.text, self.system, self.alt_id, self.alt_text, self.alt_system)
+        return "^".join(parts).rstrip("^")
+
+
+@dataclass(frozen=True)
+class Observation:  # one OBX
+    line: int
+    set_id: str  # OBX-1
+    value_type: str  # OBX-2 (upper)
+    code: Coded  # OBX-3
+    value: tuple[str, ...]  # OBX-5 components of the first repetition, unescaped
+    units: Coded  # OBX-6
+    reference: str  # OBX-7 raw text
+    abnormal: str  # OBX-8
+    status: str  # OBX-11 (upper)
+    observed_at: str  # OBX-14 raw TS
 
 
 @dataclass(frozen=True)
