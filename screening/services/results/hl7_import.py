@@ -42,6 +42,7 @@ from screening.services.results.findings import Findings, panel_of
 from screening.services.results.hl7_acks import write_acks
 from screening.services.results.hl7_checks import collection_problem, cutoff_problem
 from screening.services.results.hl7_map import Reading, meaning_of, read
+from screening.services.results.hl7_said import answer, described
 from screening.services.results.lab_import import results_by_specimen
 from screening.services.results.versions import CHUNK, current_versions, store_versions
 
@@ -80,14 +81,14 @@ def import_hl7(
     try:
         done = _record(ctx, path, planned, problems, dry_run)
     except _DryRun as dry:
-        return _answer(dry.args[0], len(messages), dry_run=True)
+        return answer(dry.args[0], len(messages), dry_run=True)
     except RowErrors as refused:
         if ack_dir is not None and not dry_run:
             write_acks(ctx, path, messages, ack_dir, refused.problems)
         raise
     if ack_dir is not None:
         write_acks(ctx, path, messages, ack_dir, None)
-    return _answer(done, len(messages), dry_run=False)
+    return answer(done, len(messages), dry_run=False)
 
 
 def _where(line: int, segment: str) -> str:
@@ -140,7 +141,7 @@ def _plan(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> li
             if reading.status != "in_process":
                 plan.readings.append(reading)
         planned.append(plan)
-    if meant == 0:
+    if meant == 0 and lab is None:
         count = sum(len(order.observations) for order in message.orders)
         problems.append(
             (
@@ -148,7 +149,8 @@ def _plan(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> li
                 f"{_where(message.line, 'MSH')}: message {message.control_id} from "
                 f"{message.facility.show() or message.application!r} holds no drug-screen "
                 f"results (none of its {count} observations has a code the vocabulary's "
-                "LOINC codes or a [labs] map know); nothing to import",
+                "LOINC codes or a [labs] map know); nothing to import. If it is your "
+                "toxicology lab, map its codes under [labs.NAME] in the config",
             )
         )
     else:
@@ -242,7 +244,17 @@ def _record(
                 except BadInput as error:
                     problems.append((plan.order.line, f"{where}: {error.message}"))
                     continue
-                recorded.append(_described(ctx, plan, result, version, analytes, readings))
+                recorded.append(
+                    described(
+                        ctx,
+                        plan.specimen,
+                        plan.message.control_id,
+                        result,
+                        version,
+                        analytes,
+                        readings,
+                    )
+                )
         if problems:
             problems.sort()
             raise RowErrors(
@@ -348,53 +360,3 @@ def _amend(
     )
     now[flushed_id(result)] = (version, analytes)
     return version, analytes
-
-
-def _described(
-    ctx: Context,
-    plan: Planned,
-    result: Result,
-    version: ResultVersion,
-    analytes: list[AnalyteOutcome],
-    readings: list[Reading],
-) -> dict[str, Any]:
-    named = {r.assay for r in readings if r.assay}
-    vocabulary = ctx.settings.vocabulary
-    said = []
-    for analyte in sorted(analytes, key=lambda a: a.code):
-        if analyte.code not in named:
-            continue
-        level = f" {analyte.level} {vocabulary.unit(analyte.code)}" if analyte.level else ""
-        cutoff = f" (cutoff {analyte.cutoff})" if analyte.level and analyte.cutoff else ""
-        said.append(f"{analyte.code} {analyte.outcome.replace('_', ' ')}{level}{cutoff}")
-    said += [f"{r.measure.replace('_', ' ')} {r.value}" for r in readings if r.measure]
-    return {
-        "specimen": plan.specimen,
-        "result": result.id,
-        "message": plan.message.control_id,
-        "report": version.lab_status,
-        "reason": version.reason,
-        "says": "; ".join(said),
-    }
-
-
-def _answer(done: dict[str, Any], messages: int, dry_run: bool) -> dict[str, Any]:
-    recorded = done["recorded"]
-    specimens = len({row["specimen"] for row in recorded})
-    verb = "would record" if dry_run else "recorded"
-    summary = (
-        f"{messages} message{'s' * (messages != 1)}: {verb} {len(recorded)} "
-        f"report{'s' * (len(recorded) != 1)} for {specimens} "
-        f"specimen{'s' * (specimens != 1)}"
-    )
-    if done["skipped"]:
-        summary += f"; {done['skipped']} order(s) already imported, skipped"
-    if done["unchanged"]:
-        summary += f"; {done['unchanged']} report(s) changed nothing"
-    return {
-        "form": "hl7",
-        "summary": summary,
-        "messages": messages,
-        "results": specimens,
-        **done,
-    }
