@@ -24,7 +24,7 @@ AMP_NEGATIVE = (
     "19261-7^Amphetamines [Presence] in Urine by Screen method^LN",
     "LA6577-6^Negative^LN",
     "",
-    "500",
+    "1000",  # the lab's cutoff (the panel's is 500)
     "F",
 )
 
@@ -184,7 +184,9 @@ def test_a_message_sent_again_is_recognised_and_skipped(lab: Clinic) -> None:
     assert again.exit_code == 0 and "already imported" in again.stderr
     assert twice_in_one.exit_code == 0
     assert _ledger(lab) == entries
-    assert len(_show(lab, "SP-0001")["history"]) == 1  # recorded, then one lab report
+    shown = _show(lab, "SP-0001")
+    assert len(shown["history"]) == 1  # recorded, then one lab report
+    assert "AMP screen cutoff 1000 ng/mL: negative" in shown["current"]["says"]
 
 
 def test_one_refused_message_leaves_the_whole_file_unrecorded(lab: Clinic) -> None:
@@ -227,7 +229,8 @@ def test_a_local_code_lab_through_its_map(lab: Clinic) -> None:
         config.read_text()
         + '\n[labs.quest]\nfacility = "Valley Tox Lab"\nspecimen_id = "OBR-3"\n'
         + '[labs.quest.codes]\n"THCC" = { assay = "THC", method = "confirmation" }\n'
-        + '"CRE" = { measure = "creatinine" }\n"NOTE" = { ignore = true }\n'
+        + '"CRE" = { measure = "creatinine" }\n"SG" = { measure = "specific_gravity" }\n'
+        + '"NOTE" = { ignore = true }\n'
     )
     text = oru(
         facility="Valley Tox Lab",
@@ -235,14 +238,16 @@ def test_a_local_code_lab_through_its_map(lab: Clinic) -> None:
         filler="SP-0002",
         observations=(
             ("1", "NM", "THCC^THC confirm^L", "22", "ng/mL", "15", "F"),
-            ("2", "NM", "CRE^Creatinine^L", "85", "mg/dL", "", "F"),
-            ("3", "TX", "NOTE^Comment^L", "see report", "", "", "F"),
+            ("2", "NM", "CRE^Creatinine^L", "12", "mg/dL", "", "F"),
+            ("3", "NM", "SG^Specific gravity^L", "1.002", "", "", "F"),
+            ("4", "TX", "NOTE^Comment^L", "see report", "", "", "F"),
         ),
     )
     done = _import(lab, "local.hl7", text)
     assert done.exit_code == 0, done.stderr
     current = _show(lab, "SP-0002")["current"]
     assert current["analytes"]["THC"] == "positive (confirmed)"
+    assert current["validity"] == "dilute"  # the lab's measures, read as staff's would be
     what = ("1", "NM", "ZZZ^What^L", "1", "", "", "F")
     unknown = oru(
         control_id="M-3",

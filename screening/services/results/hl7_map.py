@@ -150,6 +150,7 @@ def read(
     if meaning.measure is not None:
         _measure(found, observation, value, where)
         return found
+    found.cutoff = cutoff_of(observation)  # the lab's, when OBX-7 gives one
     if value.kind in ("coded", "text"):
         if value.outcome is None:
             found.problems.append(
@@ -168,7 +169,6 @@ def read(
             f"{unit}, or map the code"
         )
         return found
-    found.cutoff = cutoff_of(observation)
     if value.comparator in ("", "="):
         found.level = value.number
         return found
