@@ -101,6 +101,7 @@ def test_the_public_samples_are_refused_cleanly(clinic: Clinic, name: str) -> No
         refused = clinic.run("results", "import", str(PUBLIC / name))
     assert refused.exit_code == 2
     assert "no drug-screen results" in refused.stderr
+    assert ": 1 problem;" in refused.stderr  # the message, not each of its orders
     assert "Traceback" not in refused.stderr + refused.stdout
     assert _ledger(clinic) == before
 

@@ -106,7 +106,7 @@ def _plan(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> li
         specimen, field_name = _specimen(order, lab)
         where_order = _where(order.line, "OBR")
         if not specimen:
-            problems.append(
+            unknown.append(
                 (
                     order.line,
                     f"{where_order}: no specimen id in {field_name}"
@@ -137,7 +137,7 @@ def _plan(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> li
             if meaning.ignore:
                 continue
             reading = read(observation, order.status, meaning, settings.vocabulary, where)
-            problems.extend((observation.line, text) for text in reading.problems)
+            unknown.extend((observation.line, text) for text in reading.problems)
             if reading.status != "in_process":
                 plan.readings.append(reading)
         planned.append(plan)
@@ -153,8 +153,8 @@ def _plan(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> li
                 "toxicology lab, map its codes under [labs.NAME] in the config",
             )
         )
-    else:
-        problems.extend(unknown)
+        return []  # its orders point nowhere worth naming
+    problems.extend(unknown)  # codes no map knows, orders with no specimen id
     return planned
 
 
