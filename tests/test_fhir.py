@@ -205,3 +205,21 @@ def test_a_result_awaited_or_not_tested_is_said_so_and_still_valid() -> None:
     [sent] = consent.extension
     assert (str(sent.valuePeriod.start), str(sent.valuePeriod.end)) == ("2026-11-01", "2026-11-30")
     assert "screenings from 2026-11-01 to 2026-11-30" in consent.text.div
+
+
+def test_a_preliminary_lab_report_leaves_as_preliminary() -> None:
+    """A lab's preliminary report (issue 19) reads as pending though every analyte has an
+    outcome: the report and its observations say preliminary, never final."""
+    moment = datetime(2026, 11, 3, 15, tzinfo=UTC)
+    found = Finding("THC", "cannabinoids", "positive", "unexpected_positive", False, None,
+                    None, "ng/mL", "18282-4", (), "THC: positive")  # fmt: skip
+    urine = Collection(1, 1, date(2026, 11, 3), moment, moment, "urine", "SP-1", "urine",
+                       False, "valid", "pending", ("preliminary: ...",), (found,))  # fmt: skip
+    subject = Subject("0b8a4f8e-8d0c-4e8a-9d57-2f6f3b1f0c11", CODE, None, "main")
+    basis = Basis(1, CLINIC, "treatment", date(2026, 11, 1), date(2026, 11, 30),
+                  {"statement": "notice", "scope": "scope"}, moment, date(2026, 10, 20),
+                  date(2026, 10, 1), date(2027, 4, 30))  # fmt: skip
+    parsed = Bundle.model_validate(bundle(subject, basis, [urine], []))
+    [report] = _resources(parsed, "DiagnosticReport")
+    [observation] = _resources(parsed, "Observation")
+    assert (report.status, observation.status) == ("preliminary", "preliminary")

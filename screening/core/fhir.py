@@ -239,7 +239,11 @@ def _collection(
     base = f"screening/{collection.screening}"
     specimen = ids.url(f"{base}/specimen")
     when, issued = _instant(collection.collected_at), _instant(collection.issued)
-    pending = any(f.outcome == "pending" for f in collection.findings)
+    # Open while an analyte is awaited, or while the lab's report is only preliminary
+    # (core.interpret reads that result as pending, whatever its analytes say).
+    pending = collection.summary == "pending" or any(
+        f.outcome == "pending" for f in collection.findings
+    )
     observations = [
         _entry(
             ids,
