@@ -351,6 +351,7 @@ def run(contexts: ContextFactory, list_files: ListFiles) -> None:
             id="lab-files",
             coalesce=True,
             misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),  # files that came while it was down: at once
         )
 
     stopping: list[int] = []
