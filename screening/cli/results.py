@@ -57,26 +57,45 @@ def import_(
     file: Annotated[
         Path,
         typer.Argument(
-            help="Lab CSV: specimen_id,collected_at,analyte,outcome,level,cutoff,method,"
-            "lab_report_id (and optionally report_status: final when the report is complete)."
+            help="The lab's file: HL7 v2 ORU^R01 (one or many messages; MLLP framing, "
+            "batch wrappers and any line ends accepted) or CSV with specimen_id,"
+            "collected_at,analyte,outcome,level,cutoff,method,lab_report_id (and "
+            "optionally report_status: final when the report is complete). Recognised "
+            "by content."
         ),
     ],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check every row, write nothing.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Check everything and list what would be recorded; write nothing."
+        ),
     ] = False,
+    ack_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--ack-dir",
+            metavar="DIR",
+            help="Write an HL7 ACK for each message into DIR (AA recorded, AE refused, AR "
+            "not recorded because another message of the file was refused); default "
+            "[labs] ack_folder.",
+        ),
+    ] = None,
 ) -> None:
-    """Import a lab's results, matched by specimen id: every row, or none."""
+    """Import a lab's results, matched by specimen id: the whole file, or nothing."""
     from screening.render.output import message
-    from screening.services.results import import_lab
+    from screening.services.results import import_file
 
-    done = import_lab(open_context(ctx), file, dry_run)
-    from screening.render.words import plural
-
-    verb = "would amend" if dry_run else "amended"
-    message(
-        f"{file}: {plural(done['rows'], 'row')}; {verb} {plural(done['results'], 'result')}"
-        + (" (dry run: nothing written)" if dry_run else "")
-    )
+    context = open_context(ctx)
+    labs = context.settings.labs
+    ack = ack_dir if ack_dir is not None else labs.folder(labs.ack_folder, context.settings.folder)
+    done = import_file(context, file, dry_run, None if dry_run else ack)
+    for row in done.get("recorded", []):
+        report = (row["report"] or "").replace("_", " ")
+        message(
+            f"  specimen {row['specimen']} (result {row['result']}, message "
+            f"{row['message']}): {report} {row['reason'].replace('_', ' ')}: {row['says']}"
+        )
+    message(f"{file}: {done['summary']}" + (" (dry run: nothing written)" if dry_run else ""))
 
 
 @handle_errors

@@ -38,6 +38,7 @@ WORDS = {
     "lab_report": "lab report",
     "lab_confirmation": "lab confirmation",
     "corrected_report": "corrected report",
+    "lab_withdrawal": "withdrawn by the lab",
     "data_entry_error": "data entry error",
     "wrong_client": "wrong client",
     "clinic_error": "clinic error",

@@ -49,6 +49,10 @@ AMEND_REASONS = (
 )
 
 
+class Unchanged(BadInput):
+    """An amendment that would change nothing in the result."""
+
+
 def amend(
     ctx: Context,
     result_id: int | str,
@@ -107,13 +111,15 @@ def apply_amendment(
     *,
     now: tuple[ResultVersion, list[AnalyteOutcome]] | None = None,
     later: list[tuple[Result, ResultVersion, dict[str, AnalyteOutcome]]] | None = None,
+    lab: tuple[str, str] | None = None,
 ) -> tuple[ResultVersion, list[AnalyteOutcome]]:
-    """Append one version (and its ``amendment`` entry); refuse one that changes nothing.
-    Returns the new version and its analytes.
+    """Append one version (and its ``amendment`` entry); refuse one that changes nothing
+    (raising Unchanged). Returns the new version and its analytes.
 
     Many amendments in one transaction (a lab's file) pass the result's current version
     as ``now`` rather than have it read, and a list ``later`` that collects the new
-    versions, to be stored together by ``store_versions``."""
+    versions, to be stored together by ``store_versions``. A lab's HL7 report passes
+    ``lab``: its report status and the digest of its message and order."""
     before, current = now if now is not None else current_version(session, result)
     if before.void:
         raise BadInput(f"result {result.id} was voided (wrong client); it cannot change again")
@@ -142,14 +148,17 @@ def apply_amendment(
         measures=canonical_text(measures.as_body()),
         void=reason == "wrong_client",
         override_reason=override,
+        lab_status=lab[0] if lab else None,
+        lab_message=lab[1] if lab else None,
     )
     unchanged = (
         sorted(analytes.values(), key=lambda a: a.code) == sorted(current, key=lambda a: a.code)
         and validity == before.validity
         and version.measures == before.measures
+        and version.lab_status in (None, before.lab_status)
     )
     if unchanged and not version.void:
-        raise BadInput(
+        raise Unchanged(
             f"the amendment changes nothing in result {result.id}; name the "
             "analytes or measures that differ"
         )

@@ -33,6 +33,8 @@ class Findings:
     negative: list[str] = field(default_factory=list)
     inconclusive: list[str] = field(default_factory=list)
     not_tested: list[str] = field(default_factory=list)
+    # Awaiting the lab again: what a lab withdrew (posted in error) is no longer known.
+    awaiting: list[str] = field(default_factory=list)
     levels: dict[str, str] = field(default_factory=dict)
     cutoffs: dict[str, str] = field(default_factory=dict)
     confirmed: bool = False
@@ -227,6 +229,7 @@ def _named_outcomes(
         ("negative", findings.negative, "--negative"),
         ("inconclusive", findings.inconclusive, "--inconclusive"),
         ("not_tested", findings.not_tested, "--not-tested"),
+        ("pending", findings.awaiting, "awaiting"),
     ):
         for text in given:
             code = assay_code(ctx, text, panel_name, codes, option)

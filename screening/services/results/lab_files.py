@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from screening.core.hl7v2 import looks_like_hl7
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
+from screening.services.results.hl7_import import import_hl7
 from screening.services.results.lab_import import import_lab
 
 
@@ -23,6 +25,17 @@ def import_file(
     raises BadInput (RowErrors for a file with several problems) and writes nothing."""
     if not path.is_file():
         raise BadInput(f"{path}: no such file; give the path of the lab's file")
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(64)
+    except OSError as error:
+        raise BadInput(f"{path}: cannot read it ({error.strerror or error})") from None
+    if looks_like_hl7(head):
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise BadInput(f"{path}: cannot read it ({error.strerror or error})") from None
+        return import_hl7(ctx, path, data, dry_run, ack_dir)
     done = import_lab(ctx, path, dry_run)
     verb = "would amend" if dry_run else "amended"
     rows, results = done["rows"], done["results"]

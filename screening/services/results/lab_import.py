@@ -95,7 +95,9 @@ def _import(
 ) -> dict[str, Any]:
     with writing(ctx) as (session, writer):
         # What the file refers to, read once for all its rows (not once per specimen).
-        results, _related = _results(session, ctx, {row["specimen_id"] for _, row in rows})
+        results, _related = results_by_specimen(
+            session, ctx, {row["specimen_id"] for _, row in rows}
+        )
         # A report id already imported is a duplicate once its result awaits nothing; while
         # analytes still await the lab, the same report comes again as it is completed
         # (labs re-issue a preliminary report as final under the same id).
@@ -205,7 +207,7 @@ def _import(
     return {"rows": len(rows), "results": len(by_specimen)}
 
 
-def _results(
+def results_by_specimen(
     session: Any, ctx: Context, specimens: set[str]
 ) -> tuple[dict[str, Result], list[tuple[Screening, Client]]]:
     """The site's results by specimen id, and their screenings and clients: the session

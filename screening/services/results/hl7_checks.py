@@ -1,0 +1,87 @@
+"""Checks of a lab's HL7 order against the collection it names: the collection time
+(OBR-7) agrees with the clinic's, and a level has a cutoff to be read against."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from screening.core.hl7v2 import Order
+from screening.db.models import Result
+from screening.services.plumbing.context import Context
+from screening.services.results.hl7_map import Reading
+from screening.services.results.lab_import import SAME_COLLECTION
+
+# HL7 TS/DTM: YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]
+_TS = re.compile(
+    r"^(?P<y>\d{4})(?P<mo>\d{2})?(?P<d>\d{2})?(?P<h>\d{2})?(?P<mi>\d{2})?(?P<s>\d{2})?"
+    r"(?:\.\d{1,4})?(?P<z>[+-]\d{4})?$"
+)
+
+
+def moment(text: str, zone: Any) -> datetime | date:
+    """An HL7 time stamp: a datetime (in its offset, else the clinic's zone) when it has
+    the hour, else the date. Raises ValueError when it is not one."""
+    found = _TS.match(text.strip())
+    if found is None or found["d"] is None:
+        raise ValueError(f"{text!r} is not an HL7 date and time (YYYYMMDDHHMM[SS][+ZZZZ])")
+    day = date(int(found["y"]), int(found["mo"]), int(found["d"]))
+    if found["h"] is None:
+        return day
+    offset = found["z"]
+    tz = zone
+    if offset is not None:
+        sign = -1 if offset[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return datetime(
+        day.year,
+        day.month,
+        day.day,
+        int(found["h"]),
+        int(found["mi"] or 0),
+        int(found["s"] or 0),
+        tzinfo=tz,
+    )
+
+
+def collection_problem(ctx: Context, order: Order, result: Result, specimen: str) -> str | None:
+    """What is wrong when the lab's collection time (OBR-7) is not the clinic's: a
+    different time is a different specimen behind the same label."""
+    if not order.collected_at:
+        return None
+    zone = ctx.settings.zone
+    try:
+        said = moment(order.collected_at, zone)
+    except ValueError as error:
+        return f"OBR-7 (collection time): {error}"
+    ours = result.collected_at.astimezone(zone)
+    if isinstance(said, datetime):
+        if abs(said.astimezone(UTC) - ours.astimezone(UTC)) <= SAME_COLLECTION:
+            return None
+        shown = said.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    elif said == ours.date():
+        return None
+    else:
+        shown = said.isoformat()
+    return (
+        f"the lab says specimen {specimen} was collected {shown}, the clinic recorded "
+        f"{ours:%Y-%m-%d %H:%M}: a different specimen? Check the label with the lab"
+    )
+
+
+def cutoff_problem(panel: Any, panel_name: str, reading: Reading) -> str | None:
+    """A level with no cutoff from the lab (OBX-7) nor from the panel cannot be read."""
+    if reading.level is None or reading.cutoff is not None or reading.assay is None:
+        return None
+    limits = panel.analytes[reading.assay]
+    confirming = reading.method == "confirmation"
+    if (limits.confirm if confirming else limits.initial) is not None:
+        return None
+    method = "confirmation" if confirming else "screen"
+    return (
+        f"{reading.assay} level {reading.level}, but neither the lab (OBX-7) nor the "
+        f"{panel_name} panel gives a {method} cutoff to read it against; add "
+        f"{'confirm' if confirming else 'initial'} = NUMBER under "
+        f"[panels.{panel_name}.analytes] {reading.assay}, or ask the lab to send its cutoff"
+    )

@@ -1,0 +1,362 @@
+"""`results import FILE` for a lab's HL7 v2 ORU^R01 file: every message, or none.
+
+Each order (OBR) of each message is matched to one collection by its specimen id (SPM-2,
+else OBR-3; a lab's map may name SPM-2, OBR-3 or OBR-20), the site checked after; each
+observation (OBX) becomes one analyte's outcome or one validity measure (hl7_map.py).
+The observations of an order become one amendment per method and kind of report:
+
+- ``P`` preliminary: a lab report whose version is preliminary; the result reads as
+  awaiting the lab until the final report;
+- ``F`` final: settles it; when the order is final (OBR-25 F or C), the analytes still
+  awaited that no report named are not tested;
+- ``C`` corrected: a ``corrected_report`` amendment, never an overwrite;
+- ``X`` cannot be obtained: that analyte is inconclusive;
+- ``W`` posted in error: a ``lab_withdrawal`` amendment; the analytes it names are
+  awaited again and the result is flagged for review.
+
+An order already imported (the lab, the message's control id MSH-10 and the lab's order)
+is recognised by its digest and skipped, so a file or a message sent again never
+doubles a result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from screening.config import LabMap
+from screening.core import validate
+from screening.core.hl7v2 import Hl7Problem, Message, Order, read_messages
+from screening.core.interpret import AnalyteOutcome
+from screening.db.models import Result, ResultVersion, flushed_id
+from screening.errors import BadInput, RowErrors
+from screening.services.plumbing.context import Context
+from screening.services.records.upkeep import writing
+from screening.services.results.amendments import Unchanged, apply_amendment
+from screening.services.results.findings import Findings, panel_of
+from screening.services.results.hl7_acks import write_acks
+from screening.services.results.hl7_checks import collection_problem, cutoff_problem
+from screening.services.results.hl7_map import Reading, meaning_of, read
+from screening.services.results.hl7_said import answer, described
+from screening.services.results.lab_import import results_by_specimen
+from screening.services.results.versions import CHUNK, current_versions, store_versions
+
+REASONS = {
+    "report": ("lab_report", None),
+    "corrected": ("corrected_report", "corrected report"),
+    "withdrawn": ("lab_withdrawal", "withdrawn by the lab (posted in error): review"),
+}
+
+
+@dataclass
+class Planned:
+    """One order of one message, read: where it points and what it says."""
+
+    message: Message
+    order: Order
+    specimen: str
+    field_name: str
+    key: str
+    readings: list[Reading] = field(default_factory=list)
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll back a dry run that went through."""
+
+
+def import_hl7(
+    ctx: Context, path: Path, data: bytes, dry_run: bool, ack_dir: Path | None
+) -> dict[str, Any]:
+    try:
+        messages = read_messages(data)
+    except Hl7Problem as problem:
+        raise BadInput(f"{path}: {problem}") from None
+    problems: list[tuple[int, str]] = []
+    planned = [p for m in messages for p in _plan(ctx, m, problems)]
+    try:
+        done = _record(ctx, path, planned, problems, dry_run)
+    except _DryRun as dry:
+        return answer(dry.args[0], len(messages), dry_run=True)
+    except RowErrors as refused:
+        if ack_dir is not None and not dry_run:
+            write_acks(ctx, path, messages, ack_dir, refused.problems)
+        raise
+    if ack_dir is not None:
+        write_acks(ctx, path, messages, ack_dir, None)
+    return answer(done, len(messages), dry_run=False)
+
+
+def _where(line: int, segment: str) -> str:
+    return f"line {line}, segment {segment}"
+
+
+def _plan(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> list[Planned]:
+    settings = ctx.settings
+    found = settings.labs.lab_of(message.facility.namespace, message.facility.universal_id)
+    name, lab = found if found is not None else (None, None)
+    planned: list[Planned] = []
+    meant = 0
+    unknown: list[tuple[int, str]] = []
+    for order in message.orders:
+        specimen, field_name = _specimen(order, lab)
+        where_order = _where(order.line, "OBR")
+        if not specimen:
+            problems.append(
+                (
+                    order.line,
+                    f"{where_order}: no specimen id in {field_name}"
+                    + (f" (the map of lab {name} says {field_name})" if lab else "")
+                    + "; the lab's map can name SPM-2, OBR-3 or OBR-20 ([labs.NAME] specimen_id)",
+                )
+            )
+        key = _key(message, order)
+        plan = Planned(message, order, specimen, field_name, key)
+        for observation in order.observations:
+            where = _where(observation.line, f"OBX {observation.set_id}".rstrip())
+            meaning = meaning_of(observation, lab, settings.vocabulary)
+            if meaning is None:
+                text = (
+                    f"{where}: code {observation.code.show()!r} is neither one of the "
+                    "vocabulary's LOINC codes nor in "
+                    + (
+                        f"[labs.{name}.codes]"
+                        if name
+                        else f"a [labs.NAME] map for {message.facility.show()!r}"
+                    )
+                    + '; map it (e.g. "CODE" = { assay = "AMP", method = "screen" }, or '
+                    "ignore = true)"
+                )
+                unknown.append((observation.line, text))
+                continue
+            meant += 1
+            if meaning.ignore:
+                continue
+            reading = read(observation, order.status, meaning, settings.vocabulary, where)
+            problems.extend((observation.line, text) for text in reading.problems)
+            if reading.status != "in_process":
+                plan.readings.append(reading)
+        planned.append(plan)
+    if meant == 0 and lab is None:
+        count = sum(len(order.observations) for order in message.orders)
+        problems.append(
+            (
+                message.line,
+                f"{_where(message.line, 'MSH')}: message {message.control_id} from "
+                f"{message.facility.show() or message.application!r} holds no drug-screen "
+                f"results (none of its {count} observations has a code the vocabulary's "
+                "LOINC codes or a [labs] map know); nothing to import. If it is your "
+                "toxicology lab, map its codes under [labs.NAME] in the config",
+            )
+        )
+    else:
+        problems.extend(unknown)
+    return planned
+
+
+def _specimen(order: Order, lab: LabMap | None) -> tuple[str, str]:
+    wanted = lab.specimen_id if lab is not None else None
+    if wanted == "OBR-3":
+        return order.filler, "OBR-3"
+    if wanted == "OBR-20":
+        return order.obr20, "OBR-20"
+    ids = sorted(set(order.specimen_ids))
+    if ids or wanted == "SPM-2":
+        return (ids[0] if len(ids) == 1 else ""), "SPM-2"
+    return order.filler, "OBR-3"
+
+
+def _key(message: Message, order: Order) -> str:
+    """The digest by which this order of this message is recognised when sent again."""
+    facility = message.facility
+    parts = (
+        " ".join(facility.namespace.split()).casefold(),
+        facility.universal_id.strip().upper(),
+        message.control_id,
+        order.filler or order.placer,
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _imported(session: Any, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), CHUNK):
+        found.update(
+            key
+            for key in session.exec(
+                select(ResultVersion.lab_message).where(
+                    col(ResultVersion.lab_message).in_(ordered[start : start + CHUNK])
+                )
+            )
+            if key is not None
+        )
+    return found
+
+
+def _record(
+    ctx: Context,
+    path: Path,
+    planned: list[Planned],
+    problems: list[tuple[int, str]],
+    dry_run: bool,
+) -> dict[str, Any]:
+    with writing(ctx) as (session, writer):
+        results, _kept = results_by_specimen(session, ctx, {p.specimen for p in planned})
+        imported = _imported(session, [p.key for p in planned])
+        now = current_versions(session, list(results.values()))
+        later: list[Any] = []
+        recorded: list[dict[str, Any]] = []
+        skipped = unchanged = 0
+        for plan in planned:
+            if plan.key in imported:
+                skipped += 1
+                continue
+            imported.add(plan.key)  # the same message twice in one file counts once
+            result = results.get(plan.specimen)
+            where = _where(plan.order.line, "OBR")
+            if result is None:
+                if plan.specimen:
+                    problems.append(
+                        (
+                            plan.order.line,
+                            f"{where}: specimen id {plan.specimen!r} ({plan.field_name}) "
+                            "matches no collection recorded at this site; record the "
+                            "collection first, or check the specimen id the lab's map names",
+                        )
+                    )
+                continue
+            problems.extend(_order_problems(ctx, plan, result))
+            if problems:
+                continue  # nothing will be written; go on finding every problem
+            for group, readings in _groups(plan).items():
+                try:
+                    version, analytes = _amend(
+                        ctx, session, writer, plan, result, group, readings, now, later
+                    )
+                except Unchanged:
+                    unchanged += 1
+                    continue
+                except BadInput as error:
+                    problems.append((plan.order.line, f"{where}: {error.message}"))
+                    continue
+                recorded.append(
+                    described(
+                        ctx,
+                        plan.specimen,
+                        plan.message.control_id,
+                        result,
+                        version,
+                        analytes,
+                        readings,
+                    )
+                )
+        if problems:
+            problems.sort()
+            raise RowErrors(
+                f"{path}: {len(problems)} problem{'s' * (len(problems) > 1)}; nothing was "
+                "imported. Fix them (or ask the lab to resend) and import the whole file again",
+                [text for _, text in problems],
+            )
+        store_versions(session, later)
+        done = {"recorded": recorded, "skipped": skipped, "unchanged": unchanged}
+        if dry_run:
+            raise _DryRun(done)
+    return done
+
+
+def _order_problems(ctx: Context, plan: Planned, result: Result) -> list[tuple[int, str]]:
+    panel = panel_of(ctx, result.panel)
+    found: list[tuple[int, str]] = []
+    moved = collection_problem(ctx, plan.order, result, plan.specimen)
+    if moved:
+        found.append((plan.order.line, f"{_where(plan.order.line, 'OBR')}: {moved}"))
+    for reading in plan.readings:
+        where = _where(reading.line, f"OBX {reading.set_id}".rstrip())
+        if reading.assay is not None and reading.assay not in panel.analytes:
+            found.append(
+                (
+                    reading.line,
+                    f"{where}: {reading.assay} is not in the {result.panel} panel this "
+                    f"specimen was recorded with ({', '.join(panel.analytes)})",
+                )
+            )
+            continue
+        missing = cutoff_problem(panel, result.panel, reading)
+        if missing:
+            found.append((reading.line, f"{where}: {missing}"))
+    return found
+
+
+def _groups(plan: Planned) -> dict[tuple[str, str], list[Reading]]:
+    """One amendment per method and kind of report, in the order the lab sent them."""
+    groups: dict[tuple[str, str], list[Reading]] = defaultdict(list)
+    method = next((r.method for r in plan.readings if r.method), "screen")
+    for reading in plan.readings:
+        kind = {"corrected": "corrected", "withdrawn": "withdrawn"}.get(reading.status, "report")
+        groups[(reading.method or method, kind)].append(reading)
+    return groups
+
+
+def _amend(
+    ctx: Context,
+    session: Any,
+    writer: Any,
+    plan: Planned,
+    result: Result,
+    group: tuple[str, str],
+    readings: list[Reading],
+    now: dict[int, Any],
+    later: list[Any],
+) -> tuple[ResultVersion, list[AnalyteOutcome]]:
+    method, kind = group
+    findings = Findings(confirmed=method == "confirmation")
+    for reading in readings:
+        if reading.measure is not None:
+            value = None if reading.value is None else str(reading.value)
+            setattr(findings, reading.measure, value)
+            continue
+        assert reading.assay is not None
+        if reading.outcome is not None:
+            target = "awaiting" if reading.outcome == "pending" else reading.outcome
+            getattr(findings, target).append(reading.assay)
+        if reading.level is not None:
+            findings.levels[reading.assay] = str(reading.level)
+        if reading.cutoff is not None:
+            findings.cutoffs[reading.assay] = str(reading.cutoff)
+    reason, note = REASONS[kind]
+    if kind == "report" and method == "confirmation":
+        reason = "lab_confirmation"
+    status = kind
+    if kind == "report":
+        preliminary = any(r.status == "preliminary" for r in readings)
+        status = "preliminary" if preliminary else "final"
+        if plan.order.status in ("F", "C") and not preliminary:
+            # The order is complete: what it never named, and is still awaited, was not
+            # tested (a lab's final report, as with the CSV's report_status final).
+            named = {r.assay for r in plan.readings}
+            findings.not_tested = [
+                a.code
+                for a in now[flushed_id(result)][1]
+                if a.outcome == "pending" and a.code not in named
+            ]
+    report = plan.order.filler if validate.CODE_PATTERN.match(plan.order.filler) else None
+    version, analytes = apply_amendment(
+        session,
+        writer,
+        ctx,
+        result,
+        reason,
+        findings,
+        note,
+        report,
+        now=now[flushed_id(result)],
+        later=later,
+        lab=(status, plan.key),
+    )
+    now[flushed_id(result)] = (version, analytes)
+    return version, analytes

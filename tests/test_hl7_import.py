@@ -1,0 +1,289 @@
+"""A lab's HL7 v2 ORU^R01 results through `results import`: the public samples refused
+cleanly, and synthetic toxicology reports (preliminary, final, confirmation, corrected,
+cannot be obtained, withdrawn) recorded as amendments, each once, all or nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+from tests.conftest import Clinic, Inits
+from tests.hl7_messages import THC_POSITIVE, as_bytes, framed, oru
+
+ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+PUBLIC = Path(__file__).parent / "data" / "hl7-public"
+DRAWN = "2026-12-01T13:00:00Z"  # Tuesday 08:00 in New York
+RECORDED = "2026-12-01T14:45:00Z"  # 09:45, a quarter of an hour after the collection
+LATER = "2026-12-01T15:00:00Z"  # 10:00
+AMP_NEGATIVE = (
+    "2",
+    "CWE",
+    "19261-7^Amphetamines [Presence] in Urine by Screen method^LN",
+    "LA6577-6^Negative^LN",
+    "",
+    "500",
+    "F",
+)
+
+
+def _status(row: tuple[str, ...], status: str) -> tuple[str, ...]:
+    return (*row[:6], status)
+
+
+def thc_level(level: str, status: str = "F", units: str = "ng/mL") -> tuple[str, ...]:
+    return (
+        "1",
+        "NM",
+        "20521-1^Cannabinoids [Mass/volume] in Urine by Confirmatory method^LN",
+        level,
+        units,
+        "15",
+        status,
+    )
+
+
+@pytest.fixture
+def clinic(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
+    """A clinic initialised the morning the specimens are collected."""
+    made = Clinic(tmp_path, backend)
+    with freeze_time(DRAWN):
+        inits.init(made, "--site", "main", "--timezone", "America/New_York")
+    return made
+
+
+@pytest.fixture
+def lab(clinic: Clinic) -> Clinic:
+    """Two clients, each with a for-cause specimen sent to the lab (SP-0001, SP-0002)."""
+    with freeze_time(DRAWN):
+        clinic.ok("clients", "add", "C-101", "--track", "morning", "--phase", "1")
+        clinic.ok("clients", "add", "C-102", "--track", "morning", "--phase", "1")
+        for code in ("C-101", "C-102"):
+            clinic.ok("results", "for-cause", code, "--reason", "team request")
+    with freeze_time(RECORDED):
+        for code, specimen in (("C-101", "SP-0001"), ("C-102", "SP-0002")):
+            clinic.ok(
+                "results",
+                "record",
+                code,
+                "--sent-to-lab",
+                "--specimen-id",
+                specimen,
+                "--collected-at",
+                "09:30",
+            )
+    return clinic
+
+
+def _import(clinic: Clinic, name: str, data: bytes | str, *args: str):  # type: ignore[no-untyped-def]
+    path = clinic.folder / name
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    with freeze_time(LATER):
+        return clinic.run("results", "import", str(path), *args)
+
+
+def _show(clinic: Clinic, specimen: str) -> dict:
+    with freeze_time(LATER):
+        return json.loads(clinic.ok("results", "show", specimen, "--json").stdout)
+
+
+def _ledger(clinic: Clinic) -> int:
+    return clinic.sql("SELECT count(*) FROM ledger")[0][0]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PUBLIC.glob("*.hl7")))
+@ON_SQLITE
+def test_the_public_samples_are_refused_cleanly(clinic: Clinic, name: str) -> None:
+    before = _ledger(clinic)
+    with freeze_time(LATER):
+        refused = clinic.run("results", "import", str(PUBLIC / name))
+    assert refused.exit_code == 2
+    assert "no drug-screen results" in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+    assert _ledger(clinic) == before
+
+
+def test_a_preliminary_screen_then_a_final_confirmation(lab: Clinic) -> None:
+    preliminary = oru(control_id="M-1", status="P", observations=(_status(THC_POSITIVE, "P"),))
+    done = _import(lab, "prelim.hl7", preliminary)
+    assert done.exit_code == 0, done.stderr
+    open_ = _show(lab, "SP-0001")
+    assert open_["current"]["reading"] == "pending"  # open until the final report
+    assert open_["current"]["analytes"]["THC"] == "positive (presumptive)"
+    assert any(flag.startswith("preliminary") for flag in open_["current"]["flags"])
+    confirmation = oru(control_id="M-2", filler="ORD-0002", observations=(thc_level("38"),))
+    done = _import(lab, "confirm.hl7", confirmation)
+    assert done.exit_code == 0, done.stderr
+    settled = _show(lab, "SP-0001")["current"]
+    assert settled["reading"] == "unexpected_positive"
+    assert settled["analytes"]["THC"] == "positive (confirmed)"
+    assert settled["reason"] == "lab_confirmation"
+    with freeze_time(LATER):
+        lab.ok("audit", "verify")
+
+
+def test_a_level_decides_its_outcome_and_units_are_never_converted(lab: Clinic) -> None:
+    below = _import(lab, "low.hl7", oru(observations=(thc_level("9"),)))
+    assert below.exit_code == 0, below.stderr
+    assert _show(lab, "SP-0001")["current"]["analytes"]["THC"] == "negative (confirmed)"
+    converted = _import(
+        lab,
+        "ugl.hl7",
+        oru(control_id="M-9", specimen="SP-0002", observations=(thc_level("38", units="ug/L"),)),
+    )
+    assert converted.exit_code == 2
+    assert "units 'ug/L'" in converted.stderr and "never converted" in converted.stderr
+
+
+def test_a_bound_below_the_cutoff_reads_negative_and_one_that_says_nothing_is_refused(
+    lab: Clinic,
+) -> None:
+    low = ("1", "SN", thc_level("")[2], "<^5", "ng/mL", "15", "F")
+    assert _import(lab, "sn.hl7", oru(observations=(low,))).exit_code == 0
+    assert _show(lab, "SP-0001")["current"]["analytes"]["THC"] == "negative (confirmed)"
+    vague = ("1", "SN", thc_level("")[2], "<^100", "ng/mL", "15", "F")
+    refused = _import(
+        lab, "vague.hl7", oru(control_id="M-8", specimen="SP-0002", observations=(vague,))
+    )
+    assert refused.exit_code == 2 and "does not say whether" in refused.stderr
+
+
+def test_a_corrected_report_is_an_amendment_not_an_overwrite(lab: Clinic) -> None:
+    assert _import(lab, "first.hl7", oru(observations=(thc_level("38"),))).exit_code == 0
+    corrected = oru(control_id="M-2", status="C", observations=(thc_level("12", "C"),))
+    done = _import(lab, "corrected.hl7", corrected)
+    assert done.exit_code == 0, done.stderr
+    shown = _show(lab, "SP-0001")
+    assert shown["current"]["reason"] == "corrected_report"
+    assert shown["current"]["note"] == "corrected report"
+    assert shown["current"]["analytes"]["THC"] == "negative (confirmed)"
+    assert [v["analytes"]["THC"] for v in shown["history"]][-1] == "positive (confirmed)"
+
+
+def test_cannot_be_obtained_is_inconclusive_and_a_withdrawal_is_flagged(lab: Clinic) -> None:
+    lost = (*THC_POSITIVE[:3], "", "", "", "X")
+    assert _import(lab, "x.hl7", oru(observations=(lost, AMP_NEGATIVE))).exit_code == 0
+    assert _show(lab, "SP-0001")["current"]["analytes"]["THC"] == "inconclusive (presumptive)"
+    withdrawn = oru(control_id="M-2", observations=(_status(AMP_NEGATIVE, "W"),))
+    done = _import(lab, "w.hl7", withdrawn)
+    assert done.exit_code == 0, done.stderr
+    current = _show(lab, "SP-0001")["current"]
+    assert current["reason"] == "lab_withdrawal"
+    assert current["analytes"]["AMP"] == "pending (presumptive)"
+    assert any(flag.startswith("review") for flag in current["flags"])
+
+
+def test_a_message_sent_again_is_recognised_and_skipped(lab: Clinic) -> None:
+    text = oru(observations=(THC_POSITIVE, AMP_NEGATIVE))
+    assert _import(lab, "one.hl7", text).exit_code == 0
+    entries = _ledger(lab)
+    again = _import(lab, "again.hl7", text)
+    twice_in_one = _import(lab, "twice.hl7", text + text)
+    assert again.exit_code == 0 and "already imported" in again.stderr
+    assert twice_in_one.exit_code == 0
+    assert _ledger(lab) == entries
+    assert len(_show(lab, "SP-0001")["history"]) == 1  # recorded, then one lab report
+
+
+def test_one_refused_message_leaves_the_whole_file_unrecorded(lab: Clinic) -> None:
+    good = oru(control_id="M-1", observations=(THC_POSITIVE,))
+    bad = oru(control_id="M-2", specimen="SP-9999", observations=(THC_POSITIVE,))
+    before = _ledger(lab)
+    refused = _import(lab, "two.hl7", good + bad, "--ack-dir", str(lab.folder / "acks"))
+    assert refused.exit_code == 2
+    assert "specimen id 'SP-9999' (SPM-2) matches no collection" in refused.stderr
+    assert "line 10, segment OBR" in refused.stderr  # the second message's order
+    assert _ledger(lab) == before
+    acks = sorted((lab.folder / "acks").glob("*.ack.hl7"))
+    codes = [a.read_bytes().split(b"\rMSA|")[1][:2] for a in acks]
+    assert codes == [b"AR", b"AE"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        as_bytes(oru(), ends="\n", bom=True),
+        as_bytes(oru(), ends="\n"),
+        as_bytes(oru(), ends="\r\n"),
+        framed(oru()),
+    ],
+    ids=["bom-lf", "lf", "crlf", "mllp"],
+)
+@ON_SQLITE
+def test_byte_habits_record_the_same_result(lab: Clinic, data: bytes) -> None:
+    done = _import(lab, "habit.hl7", data)
+    assert done.exit_code == 0, done.stderr
+    current = _show(lab, "SP-0001")["current"]
+    assert current["analytes"]["THC"] == "positive (presumptive)"
+    assert current["reading"] == "unexpected_positive"
+
+
+@ON_SQLITE
+def test_a_local_code_lab_through_its_map(lab: Clinic) -> None:
+    config = lab.folder / "screening.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[labs.quest]\nfacility = "Valley Tox Lab"\nspecimen_id = "OBR-3"\n'
+        + '[labs.quest.codes]\n"THCC" = { assay = "THC", method = "confirmation" }\n'
+        + '"CRE" = { measure = "creatinine" }\n"NOTE" = { ignore = true }\n'
+    )
+    text = oru(
+        facility="Valley Tox Lab",
+        specimen=None,
+        filler="SP-0002",
+        observations=(
+            ("1", "NM", "THCC^THC confirm^L", "22", "ng/mL", "15", "F"),
+            ("2", "NM", "CRE^Creatinine^L", "85", "mg/dL", "", "F"),
+            ("3", "TX", "NOTE^Comment^L", "see report", "", "", "F"),
+        ),
+    )
+    done = _import(lab, "local.hl7", text)
+    assert done.exit_code == 0, done.stderr
+    current = _show(lab, "SP-0002")["current"]
+    assert current["analytes"]["THC"] == "positive (confirmed)"
+    what = ("1", "NM", "ZZZ^What^L", "1", "", "", "F")
+    unknown = oru(
+        control_id="M-3",
+        facility="Valley Tox Lab",
+        specimen=None,
+        filler="SP-0001",
+        observations=(what,),
+    )
+    refused = _import(lab, "unknown.hl7", unknown)
+    assert refused.exit_code == 2 and "[labs.quest.codes]" in refused.stderr
+
+
+def test_a_specimen_id_that_matches_no_screening_is_named(lab: Clinic) -> None:
+    refused = _import(lab, "none.hl7", oru(specimen="SP-4242"))
+    assert refused.exit_code == 2
+    assert "'SP-4242'" in refused.stderr and "nothing was imported" in refused.stderr
+
+
+@ON_SQLITE
+def test_a_dry_run_lists_what_would_be_recorded_and_writes_nothing(lab: Clinic) -> None:
+    before = _ledger(lab)
+    dry = _import(lab, "dry.hl7", oru(observations=(THC_POSITIVE, AMP_NEGATIVE)), "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert "specimen SP-0001" in dry.stderr and "THC positive" in dry.stderr
+    assert "would record 1 report" in dry.stderr
+    assert _ledger(lab) == before
+
+
+@ON_SQLITE
+def test_acks_are_written_for_a_recorded_file(lab: Clinic) -> None:
+    folder = lab.folder / "acks"
+    done = _import(lab, "ok.hl7", oru(control_id="M-77"), "--ack-dir", str(folder))
+    assert done.exit_code == 0, done.stderr
+    (ack,) = folder.glob("*.ack.hl7")
+    assert b"\rMSA|AA|M-77|" in ack.read_bytes()
+    assert ack.read_bytes().startswith(b"MSH|^~\\&|SCREENING|TEST CLINIC|ACME LIS|ACME TOX")
+
+
+@ON_SQLITE
+def test_a_collection_time_the_clinic_did_not_record_is_a_different_specimen(
+    lab: Clinic,
+) -> None:
+    refused = _import(lab, "time.hl7", oru(collected="20261201143000-0500"))
+    assert refused.exit_code == 2 and "a different specimen?" in refused.stderr
