@@ -491,3 +491,41 @@ def test_a_sweep_killed_mid_import_loses_no_file_and_writes_nothing_half(lab: Cl
     assert not (drop / "lab.csv").exists()
     assert _lab_versions(lab) == [1] * LARGE  # each result amended exactly once
     lab.ok("audit", "verify")
+
+
+def test_an_unreadable_file_waits_unrefused(lab: Clinic, monkeypatch: pytest.MonkeyPatch) -> None:
+    drop = lab.folder / "drop"
+    _lab_file(drop / "lab.csv", _all(1))
+    opened = Path.open
+
+    def refused(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == "lab.csv":  # as a file the lab left 0600 under its own user
+            raise PermissionError(13, "Permission denied", str(self))
+        return opened(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refused)
+    assert [s.line() for s in _sweep(lab)] == ["left lab.csv: cannot be read (Permission denied)"]
+    assert _names(drop) == [".screening-watch.lock", "lab.csv"]
+
+
+# --- HL7 ---------------------------------------------------------------------------------
+
+
+def test_an_hl7_message_dropped_twice_is_recognised_the_second_time(lab: Clinic) -> None:
+    from tests.hl7_messages import THC_POSITIVE, oru
+
+    drop = lab.folder / "drop"
+    # Collected at 10:00 in New York the day the fixture records it.
+    message = oru(
+        specimen="LAB-0001", collected="20261123100000-0500", observations=(THC_POSITIVE,)
+    )
+    for name in ("oru.hl7", "oru-resent.hl7"):
+        (drop / name).write_bytes(message.encode("utf-8"))
+        _aged(drop / name)
+        swept = _sweep(lab)
+        assert [(s.name, s.outcome, s.moved_to) for s in swept] == [
+            (name, "imported", f"done/{name}")
+        ], swept
+    assert "already imported, skipped" in swept[0].said
+    assert _lab_versions(lab) == [1, 0, 0]
+    assert _names(drop / "done") == ["oru-resent.hl7", "oru.hl7"]

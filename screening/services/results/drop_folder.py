@@ -141,6 +141,14 @@ def _one(contexts: Contexts, folder: Path, path: Path, ack_dir: Path | None) -> 
     """One file imported and moved; whether the sweep goes on."""
     name = path.name
     try:
+        # A file we may not read (yet) is not the lab's mistake: it waits, unrefused.
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        return Swept(name, "left", "gone before it could be imported"), True
+    except OSError as problem:
+        return Swept(name, "left", f"cannot be read ({_os_reason(problem)})"), True
+    try:
         ctx = contexts() if callable(contexts) else contexts
         done = import_file(ctx, path, ack_dir=ack_dir)
     except BadInput as refusal:
@@ -150,7 +158,7 @@ def _one(contexts: Contexts, folder: Path, path: Path, ack_dir: Path | None) -> 
     except ScreeningError as problem:
         return Swept(name, "left", f"{problem.message}; tried again next sweep"), False
     except OSError as problem:
-        return Swept(name, "left", f"cannot be read ({_os_reason(problem)})"), True
+        return Swept(name, "left", f"{_os_reason(problem)}; tried again next sweep"), True
     except Exception as unexpected:  # a long-running watch outlives it; the file stays
         return Swept(name, "left", f"unexpected {type(unexpected).__name__}"), False
     try:
