@@ -133,7 +133,7 @@ def _still_writing(path: Path) -> bool:
     try:
         modified = path.stat().st_mtime
     except FileNotFoundError:
-        return True  # gone since the listing; nothing to do with it now
+        return False  # gone since the listing: said so when it is taken
     return abs(time.time() - modified) < STILL_WRITING
 
 
@@ -176,8 +176,8 @@ def _refuse(folder: Path, path: Path, refusal: BadInput) -> tuple[Swept, bool]:
     if isinstance(refusal, RowErrors):
         lines += refusal.problems
     text = "".join(" ".join(line.split()) + "\n" for line in lines)
-    target_folder = _subfolder(folder, REFUSED)
     try:
+        target_folder = _subfolder(folder, REFUSED)
         target = _free_name(target_folder, path.name)
         # The reason first, then the file: a crash between them leaves the file to be
         # refused again, and its reason rewritten, next sweep.
