@@ -264,6 +264,16 @@ def _out(clinic: Clinic, role: str, name: str) -> str:
     return str(folder / name)
 
 
+def _drop_folder(clinic: Clinic, role: str) -> str:
+    """An empty drop folder the role's user may write to (its lock file)."""
+    folder = Path(_out(clinic, role, "lab-drop"))
+    if not folder.exists():
+        folder.mkdir()
+        if clinic.backend == "sqlite":
+            os.chown(folder, clinic.users[role].pw_uid, -1)
+    return str(folder)
+
+
 EXPORT_TO = "Eastside Primary Care"
 EXPORT_A1 = ["results", "export", "A-1", "--recipient", EXPORT_TO, "--format", "fhir"]
 
@@ -350,6 +360,7 @@ ARGS: dict[str, Args] = {
     "results cancel": lambda c, r: ["results", "cancel", f"P-{N[r]}", "--reason", "in error"],
     "results for-cause": lambda c, r: ["results", "for-cause", f"F-{N[r]}", "--reason", "seen"],
     "results import": lambda c, r: ["results", "import", str(c.folder / "lab.csv")],
+    "results watch": lambda c, r: ["results", "watch", _drop_folder(c, r), "--once"],
     "results list": lambda c, r: ["results", "list"],
     "results pending": lambda c, r: ["results", "pending"],
     "results show": lambda c, r: ["results", "show", "SP-A1"],

@@ -21,6 +21,7 @@ from screening.cli import (
     schedule,
     setup,
     site,
+    watch,
 )
 from screening.cli.common import (
     SIGPIPE_STATUS,
@@ -133,6 +134,7 @@ clients.register(app)
 consent.register(app)
 draws.register(app)
 results.register(app)
+watch.register(app)
 progress.register(app)
 audit.register(app)
 schedule.register(app)

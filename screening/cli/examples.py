@@ -104,6 +104,10 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
         "screening results amend SP-0193 --reason lab_confirmation --level THC=9",
     ),
     ("results", "import"): ("screening results import lab-report.csv",),
+    ("results", "watch"): (
+        "screening results watch",
+        "screening results watch /srv/lab-drop --once",
+    ),
     ("results", "list"): ("screening results list", "screening results list --client C-103"),
     ("results", "pending"): ("screening results pending",),
     ("results", "show"): ("screening results show SP-0193",),

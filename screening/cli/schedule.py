@@ -38,7 +38,8 @@ class _TimedHandler(logging.Handler):
 @handle_errors
 def run(ctx: typer.Context) -> None:
     """Run until stopped (SIGTERM or Ctrl-C): draw at run_at, catch up at once if started
-    later, sweep no-shows, reveal keys and deliver the list."""
+    later, sweep no-shows, reveal keys and deliver the list; with [labs] drop_folder set,
+    import the lab's new files every minute (as `results watch`)."""
     import contextlib
     from dataclasses import replace
     from datetime import UTC, datetime

@@ -80,6 +80,7 @@ COMMANDS: dict[str, frozenset[str]] = {
     "results cancel": _roles(STAFF, CLINICIAN),
     "results for-cause": _roles(STAFF, CLINICIAN),
     "results import": _roles(STAFF),
+    "results watch": _roles(STAFF),
     "results list": _roles(STAFF, CLINICIAN),
     "results pending": _roles(STAFF, CLINICIAN),
     "results show": _roles(STAFF, CLINICIAN),

@@ -1,5 +1,6 @@
 """The daily job (`schedule run`): the draw at ``[schedule] run_at``, upkeep through the
-day, delivery of the list, and a checkpoint for the witnesses each day.
+day, delivery of the list, a checkpoint for the witnesses each day, and the lab's drop
+folder swept every minute when ``[labs] drop_folder`` is set.
 
 The draw is idempotent (`select` draws a day once), so a restart, a catch-up after
 downtime or a second instance never doubles anything; only the process that made the
@@ -291,6 +292,13 @@ class DailyJob:
                 book.delivered(view.day, channel, ctx.now)
                 log.info("delivered the list of %s: %s", view.day, what)
 
+    def lab_files(self) -> None:
+        """Every minute when `[labs] drop_folder` is set: the lab's new files imported
+        and moved, a line each (services/results/drop_folder.py)."""
+        from screening.services.results import log_sweep
+
+        log_sweep(self.contexts, log)
+
     def _plan_retry(self, when: datetime) -> None:
         if self.scheduler is not None:
             self.scheduler.add_job(
@@ -336,6 +344,15 @@ def run(contexts: ContextFactory, list_files: ListFiles) -> None:
         misfire_grace_time=None,
         next_run_time=datetime.now(UTC),
     )
+    if settings.labs.drop_folder is not None:
+        scheduler.add_job(
+            job.lab_files,
+            IntervalTrigger(minutes=1, timezone=settings.zone),
+            id="lab-files",
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),  # files that came while it was down: at once
+        )
 
     stopping: list[int] = []
 
