@@ -488,3 +488,17 @@ def test_the_unit_may_write_a_sqlite_database_kept_elsewhere(
     text = result.stdout
     paths = next(line for line in text.splitlines() if line.startswith("ReadWritePaths="))
     assert str(elsewhere) in paths.split("=", 1)[1].split()
+
+
+def test_the_unit_may_write_the_lab_drop_folder_and_witness_folders_kept_elsewhere(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    srv = tmp_path.parent / f"{tmp_path.name}-srv"  # outside the clinic's folder
+    drop, acks, witness = (srv / name for name in ("lab-drop", "acks", "w"))
+    config = clinic.folder / "screening.toml"
+    text = config.read_text().replace("folders = []", f'folders = ["{witness}"]', 1)
+    config.write_text(text + f'\n[labs]\ndrop_folder = "{drop}"\nack_folder = "{acks}"\n')
+    result = clinic.run("schedule", "unit")
+    assert result.exit_code == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("ReadWritePaths="))
+    assert {str(drop), str(acks), str(witness)} <= set(line.split("=", 1)[1].split())

@@ -161,8 +161,20 @@ def unit(ctx: typer.Context) -> None:
     exec_start = shlex.join([*command, "schedule", "run"])
     folder = settings.folder.absolute()
     writable = [folder]
-    if settings.notify.directory and Path(settings.notify.directory).is_absolute():
-        writable.append(Path(settings.notify.directory))
+    # Every folder the job writes outside the config's: the day's list, the witnesses'
+    # folders, the lab drop folder (its done/ and refused/) and the ACKs.
+    labs = settings.labs
+    outside = [
+        Path(settings.notify.directory) if settings.notify.directory else None,
+        *settings.witness_folders,
+        labs.folder(labs.drop_folder, folder),
+        labs.folder(labs.ack_folder, folder),
+    ]
+    for path in outside:
+        if path is None or not path.is_absolute() or path in writable:
+            continue
+        if not path.is_relative_to(folder):
+            writable.append(path)
     from screening.db.engine import resolve_url, sqlite_path
 
     database = sqlite_path(resolve_url(globals_of(ctx).db or settings.database_url, folder))
