@@ -95,6 +95,7 @@ def _make(folder: Path, actor: Actor, now: datetime) -> DemoClinic:
         database.dispose()
     for name, text in (
         (roster.LAB_REPORT_FILE, roster.EXAMPLE_LAB_REPORT),
+        (roster.LAB_HL7_FILE, roster.EXAMPLE_LAB_HL7),
         (roster.NEW_CLIENTS_FILE, roster.EXAMPLE_NEW_CLIENTS),
     ):
         descriptor = os.open(folder / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

@@ -63,6 +63,7 @@ PARENT = ("C-102", "Jordan Example (parent)")
 TIMELINE = "C-113"  # a dilute and its observed recollection, a no-show, a phase change
 
 LAB_REPORT_FILE = "lab-report.csv"
+LAB_HL7_FILE = "lab-report.hl7"
 NEW_CLIENTS_FILE = "new-clients.csv"
 
 LAB_HEADER = "specimen_id,collected_at,analyte,outcome,level,cutoff,method,lab_report_id"
@@ -96,6 +97,22 @@ def lab_report(specimen: str, report: str, found: dict[str, tuple[str, str]]) ->
 # Left in the demo's folder for the README's `results import` and `clients import`.
 EXAMPLE_LAB_REPORT = lab_report(
     AT_THE_LAB[1], "R-2026-0412", {"BUP": ("41", "5"), "NORBUP": ("96", "5")}
+)
+# The same lab's HL7 v2 feed: its LC-MS/MS confirmation of the cup's THC (docs/labs.md).
+EXAMPLE_LAB_HL7 = (
+    "\r".join(
+        [
+            "MSH|^~\\&|EXAMPLE LIS|EXAMPLE TOX LAB^05D0000000^CLIA|SCREENING|DEMO CLINIC|"
+            "20261201120000||ORU^R01^ORU_R01|EX-0413|P|2.5.1",
+            "PID|1||EX-40001^^^EXAMPLE TOX LAB^MR||EXAMPLE^DEMO",
+            "OBR|1||R-2026-0413|69739-1^Drugs of abuse panel - Urine by Screen method^LN"
+            "|||||||||||||||||||||F",
+            "OBX|1|NM|20521-1^Cannabinoids [Mass/volume] in Urine by Confirmatory method^LN||9|"
+            "ng/mL^nanogram per milliliter^UCUM|15||||F",
+            f"SPM|1|{PRESUMPTIVE[1]}||122575003^Urine specimen^SCT",
+        ]
+    )
+    + "\r"
 )
 EXAMPLE_NEW_CLIENTS = (
     "code,name,track,phase,admitted_on,medications\n"
