@@ -170,11 +170,11 @@ def unit(ctx: typer.Context) -> None:
         labs.folder(labs.drop_folder, folder),
         labs.folder(labs.ack_folder, folder),
     ]
-    for path in outside:
-        if path is None or not path.is_absolute() or path in writable:
+    for kept in outside:
+        if kept is None or not kept.is_absolute() or kept in writable:
             continue
-        if not path.is_relative_to(folder):
-            writable.append(path)
+        if not kept.is_relative_to(folder):
+            writable.append(kept)
     from screening.db.engine import resolve_url, sqlite_path
 
     database = sqlite_path(resolve_url(globals_of(ctx).db or settings.database_url, folder))

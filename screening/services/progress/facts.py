@@ -123,8 +123,12 @@ def screening_facts(
             )
             reading, positives = read.summary, tuple(read.positives)
             confirmed, validity = read.confirmed, version.validity
+            # A result still pending names no unexpected positive: a lab's preliminary
+            # report counts for nothing until its final one.
             unexpected = tuple(
                 sorted(code for code, how in read.analytes.items() if how == "unexpected_positive")
+                if read.summary != "pending"
+                else ()
             )
         facts[s.client_id].append(
             ScreeningFact(

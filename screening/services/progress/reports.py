@@ -229,6 +229,12 @@ def reconcile(
                 .join(AnalyteResult, AnalyteResult.version_id == ResultVersion.id)
                 .where(in_range, AnalyteResult.outcome == "pending")
             ).all()
+        ) | set(  # and a lab's report that is only preliminary (docs/labs.md)
+            session.exec(
+                _specimens(select(Result.screening_id)).where(
+                    in_range, ResultVersion.lab_status == "preliminary"
+                )
+            ).all()
         )
         # Each specimen's validity as its current version says (an adulterated or
         # substituted specimen is a refusal, a miss: core.measures.is_miss, as in the

@@ -148,7 +148,11 @@ def apply_amendment(
         measures=canonical_text(measures.as_body()),
         void=reason == "wrong_client",
         override_reason=override,
-        lab_status=lab[0] if lab else None,
+        # A lab's preliminary report stays preliminary through staff's amendments: only
+        # the lab's final report settles it.
+        lab_status=lab[0]
+        if lab
+        else (before.lab_status if before.lab_status == "preliminary" else None),
         lab_message=lab[1] if lab else None,
     )
     unchanged = (

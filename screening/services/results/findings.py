@@ -137,6 +137,7 @@ def analytes_given(
         if (
             before is not None
             and code not in named
+            and before.outcome not in ("pending", "not_tested")
             and (before.stage == stage or not findings.confirmed)
         ):
             # A level or cutoff corrected: the outcome follows them, the stage stands.
@@ -189,6 +190,12 @@ def analytes_given(
             "cutoff; leave it out"
         )
     return Analytes(result, defaulted, contradicted)
+
+
+def not_named(current: list[AnalyteOutcome], named: set[str]) -> list[str]:
+    """What a lab's final report leaves not tested: the analytes still awaited that no
+    report of the file named (the CSV's and the HL7 import's one rule)."""
+    return [a.code for a in current if a.outcome == "pending" and a.code not in named]
 
 
 def panel_of(ctx: Context, name: str) -> Any:

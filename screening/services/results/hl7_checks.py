@@ -10,7 +10,7 @@ from typing import Any
 from screening.core.hl7v2 import Order
 from screening.db.models import Result
 from screening.services.plumbing.context import Context
-from screening.services.results.hl7_map import Reading
+from screening.services.results.hl7_map import Reading, settle_bound
 from screening.services.results.lab_import import SAME_COLLECTION
 
 # HL7 TS/DTM: YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]
@@ -70,18 +70,30 @@ def collection_problem(ctx: Context, order: Order, result: Result, specimen: str
     )
 
 
-def cutoff_problem(panel: Any, panel_name: str, reading: Reading) -> str | None:
-    """A level with no cutoff from the lab (OBX-7) nor from the panel cannot be read."""
-    if reading.level is None or reading.cutoff is not None or reading.assay is None:
+def reading_problem(panel: Any, panel_name: str, reading: Reading, specimen: str) -> str | None:
+    """What keeps a lab's observation from being read against this specimen: a LOINC code
+    for another kind of specimen, or a level or bound with no cutoff from the lab (OBX-7)
+    nor from the panel. A bound the lab gave no cutoff for is read here, by the panel's."""
+    if reading.system is not None and reading.system != specimen:
+        kind = reading.system.replace("_", " ")
+        return (
+            f"the code is for a test of {kind}, but the specimen was recorded as "
+            f"{specimen.replace('_', ' ')}; check the specimen id, or map the code"
+        )
+    if reading.assay is None or reading.cutoff is not None:
+        return None
+    if reading.level is None and reading.bound is None:
         return None
     limits = panel.analytes[reading.assay]
     confirming = reading.method == "confirmation"
-    if (limits.confirm if confirming else limits.initial) is not None:
-        return None
+    cutoff = limits.confirm if confirming else limits.initial
+    if cutoff is not None:
+        return settle_bound(reading, cutoff) if reading.bound is not None else None
     method = "confirmation" if confirming else "screen"
+    said = reading.said if reading.bound is not None else f"level {reading.level}"
     return (
-        f"{reading.assay} level {reading.level}, but neither the lab (OBX-7) nor the "
-        f"{panel_name} panel gives a {method} cutoff to read it against; add "
+        f"{reading.assay} {said}, but neither the lab (OBX-7) nor the {panel_name} panel "
+        f"gives a {method} cutoff to read it against; add "
         f"{'confirm' if confirming else 'initial'} = NUMBER under "
         f"[panels.{panel_name}.analytes] {reading.assay}, or ask the lab to send its cutoff"
     )

@@ -38,9 +38,9 @@ from screening.errors import BadInput, RowErrors
 from screening.services.plumbing.context import Context
 from screening.services.records.upkeep import writing
 from screening.services.results.amendments import Unchanged, apply_amendment
-from screening.services.results.findings import Findings, panel_of
+from screening.services.results.findings import Findings, not_named, panel_of
 from screening.services.results.hl7_acks import write_acks
-from screening.services.results.hl7_checks import collection_problem, cutoff_problem
+from screening.services.results.hl7_checks import collection_problem, reading_problem
 from screening.services.results.hl7_map import Reading, meaning_of, read
 from screening.services.results.hl7_said import answer, described
 from screening.services.results.lab_import import results_by_specimen
@@ -102,7 +102,7 @@ def _plan(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> li
     planned: list[Planned] = []
     meant = 0
     unknown: list[tuple[int, str]] = []
-    for order in message.orders:
+    for position, order in enumerate(message.orders, start=1):
         specimen, field_name = _specimen(order, lab)
         where_order = _where(order.line, "OBR")
         if not specimen:
@@ -114,7 +114,7 @@ def _plan(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> li
                     + "; the lab's map can name SPM-2, OBR-3 or OBR-20 ([labs.NAME] specimen_id)",
                 )
             )
-        key = _key(message, order)
+        key = _key(message, order, position)
         plan = Planned(message, order, specimen, field_name, key)
         for observation in order.observations:
             where = _where(observation.line, f"OBX {observation.set_id}".rstrip())
@@ -170,14 +170,19 @@ def _specimen(order: Order, lab: LabMap | None) -> tuple[str, str]:
     return order.filler, "OBR-3"
 
 
-def _key(message: Message, order: Order) -> str:
-    """The digest by which this order of this message is recognised when sent again."""
+def _key(message: Message, order: Order, position: int) -> str:
+    """The digest by which this order of this message is recognised when sent again: the
+    lab, the message's control id, and the order (its numbers, its test and its place in
+    the message: one accession number may head a screen and a confirmation)."""
     facility = message.facility
     parts = (
         " ".join(facility.namespace.split()).casefold(),
         facility.universal_id.strip().upper(),
         message.control_id,
-        order.filler or order.placer,
+        order.filler,
+        order.placer,
+        order.code.id,
+        str(position),
     )
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -212,6 +217,7 @@ def _record(
         later: list[Any] = []
         recorded: list[dict[str, Any]] = []
         skipped = unchanged = 0
+        named, settles = _settling(planned, imported)
         for plan in planned:
             if plan.key in imported:
                 skipped += 1
@@ -235,8 +241,13 @@ def _record(
                 continue  # nothing will be written; go on finding every problem
             for group, readings in _groups(plan).items():
                 try:
+                    sweep = named[plan.specimen] if plan.specimen in settles else None
+                    if sweep is not None and group == ("screen", "report"):
+                        settles.discard(plan.specimen)  # once per specimen
+                    else:
+                        sweep = None
                     version, analytes = _amend(
-                        ctx, session, writer, plan, result, group, readings, now, later
+                        ctx, session, writer, plan, result, group, readings, now, later, sweep
                     )
                 except Unchanged:
                     unchanged += 1
@@ -269,6 +280,29 @@ def _record(
     return done
 
 
+def _settling(planned: list[Planned], imported: set[str]) -> tuple[dict[str, set[str]], set[str]]:
+    """What the file names of each specimen, and the specimens a final screen order of the
+    file settles: once every order is in, what no order named and is still awaited was
+    not tested (as with the CSV's report_status final). A confirmation settles nothing:
+    the screen may still be on its way."""
+    named: dict[str, set[str]] = defaultdict(set)
+    settles: set[str] = set()
+    seen = set(imported)
+    for plan in planned:
+        if plan.key in seen:
+            continue
+        seen.add(plan.key)
+        screens = [r for r in plan.readings if r.assay and r.method != "confirmation"]
+        named[plan.specimen].update(r.assay for r in plan.readings if r.assay)
+        if (
+            plan.order.status in ("F", "C")
+            and screens
+            and not any(r.status == "preliminary" for r in screens)
+        ):
+            settles.add(plan.specimen)
+    return named, settles
+
+
 def _order_problems(ctx: Context, plan: Planned, result: Result) -> list[tuple[int, str]]:
     panel = panel_of(ctx, result.panel)
     found: list[tuple[int, str]] = []
@@ -286,7 +320,7 @@ def _order_problems(ctx: Context, plan: Planned, result: Result) -> list[tuple[i
                 )
             )
             continue
-        missing = cutoff_problem(panel, result.panel, reading)
+        missing = reading_problem(panel, result.panel, reading, result.specimen_type)
         if missing:
             found.append((reading.line, f"{where}: {missing}"))
     return found
@@ -312,6 +346,7 @@ def _amend(
     readings: list[Reading],
     now: dict[int, Any],
     later: list[Any],
+    sweep: set[str] | None,
 ) -> tuple[ResultVersion, list[AnalyteOutcome]]:
     method, kind = group
     findings = Findings(confirmed=method == "confirmation")
@@ -335,15 +370,8 @@ def _amend(
     if kind == "report":
         preliminary = any(r.status == "preliminary" for r in readings)
         status = "preliminary" if preliminary else "final"
-        if plan.order.status in ("F", "C") and not preliminary:
-            # The order is complete: what it never named, and is still awaited, was not
-            # tested (a lab's final report, as with the CSV's report_status final).
-            named = {r.assay for r in plan.readings}
-            findings.not_tested = [
-                a.code
-                for a in now[flushed_id(result)][1]
-                if a.outcome == "pending" and a.code not in named
-            ]
+        if sweep is not None and not preliminary:
+            findings.not_tested += not_named(now[flushed_id(result)][1], sweep)
     report = plan.order.filler if validate.CODE_PATTERN.match(plan.order.filler) else None
     version, analytes = apply_amendment(
         session,

@@ -43,10 +43,24 @@ MEASURE_LOINC = {
 }
 MEASURE_UNITS = {"creatinine": ("mg/dL",), "specific_gravity": ("", "1"), "ph": ("", "[pH]", "pH")}
 LONG_NAME = re.compile(
-    r"^(?P<substance>.+?)\s*\[[^\]]*\]\s+in\s+.+?\s+by\s+(?P<method>screen|confirmatory)"
-    r"(?:\s+method)?\b",
+    r"^(?P<substance>.+?)\s*\[[^\]]*\]\s+in\s+(?P<system>.+?)\s+by\s+"
+    r"(?P<method>screen|confirmatory)(?:\s+method)?\b",
     re.IGNORECASE,
 )
+# A LOINC system (what the specimen is) as a result's specimen type.
+SYSTEMS = {
+    "urine": "urine",
+    "serum or plasma": "blood",
+    "serum": "blood",
+    "plasma": "blood",
+    "blood": "blood",
+    "oral fluid": "oral_fluid",
+    "saliva": "oral_fluid",
+    "hair": "hair",
+    "sweat": "sweat",
+    "exhaled gas": "breath",
+    "breath": "breath",
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,7 @@ class Meaning:
     method: str | None = None  # screen | confirmation
     measure: str | None = None
     ignore: bool = False
+    system: str | None = None  # the specimen type a LOINC code is for (None: any)
 
 
 @dataclass
@@ -72,6 +87,9 @@ class Reading:
     cutoff: Decimal | None = None
     measure: str | None = None
     value: Decimal | None = None
+    system: str | None = None
+    bound: tuple[str, Decimal] | None = None  # SN "<^5": read against a cutoff
+    unit: str = ""
     said: str = ""  # the value as the lab wrote it, for the dry run
     problems: list[str] = field(default_factory=list)
 
@@ -93,13 +111,14 @@ def meaning_of(observation: Observation, lab: LabMap | None, vocabulary: Any) ->
             return Meaning(measure=MEASURE_LOINC[key])
         assay = _screened_by(vocabulary, key)
         if assay is not None:
-            return Meaning(assay, "screen")
+            return Meaning(assay, "screen", system="urine")  # the vocabulary's: urine screens
         named = LONG_NAME.match(text.strip()) if system.upper() in ("LN", "LOINC") else None
         if named is not None:
             assay = vocabulary.assay(named["substance"])
             if assay is not None:
                 method = "screen" if named["method"].lower() == "screen" else "confirmation"
-                return Meaning(assay, method)
+                specimen = SYSTEMS.get(" ".join(named["system"].split()).casefold(), "other")
+                return Meaning(assay, method, system=specimen)
     return None
 
 
@@ -114,10 +133,16 @@ def read(
     observation: Observation, order_status: str, meaning: Meaning, vocabulary: Any, where: str
 ) -> Reading:
     """The observation as we record it, with what is wrong with it (``problems``)."""
-    letter = observation.status or order_status or "F"
+    letter = observation.status or order_status
     status = STATUS.get(letter)
     found = Reading(observation.line, observation.set_id, status or "", meaning.assay)
-    found.method, found.measure = meaning.method, meaning.measure
+    found.method, found.measure, found.system = meaning.method, meaning.measure, meaning.system
+    if not letter:
+        found.problems.append(
+            f"{where}: no result status (OBX-11, nor the order's OBR-25); the record never "
+            "takes a report as final unless the lab says so"
+        )
+        return found
     if status is None:
         found.problems.append(
             f"{where}: result status {letter!r} (OBX-11) is not an HL7 result status "
@@ -141,6 +166,8 @@ def read(
         found.problems.append(str(problem))
         return found
     found.said = value.text
+    if value.kind == "empty" and letter == "U":
+        return found  # made final without the value again: the value stands
     if value.kind == "empty":
         found.problems.append(
             f"{where}: no value (OBX-5) in a {status} report; the lab sends status X "
@@ -160,7 +187,7 @@ def read(
         found.outcome = value.outcome
         return found
     assert value.number is not None  # a number, plain or with a comparator
-    unit = vocabulary.unit(meaning.assay)
+    unit = found.unit = vocabulary.unit(meaning.assay)
     if not same_unit(observation.units.id, unit):
         given = observation.units.id or "none"
         found.problems.append(
@@ -173,19 +200,29 @@ def read(
         found.level = value.number
         return found
     found.said = f"{value.comparator}{value.number}"
-    cutoff = found.cutoff
-    below = value.comparator.startswith("<")
-    if cutoff is not None and below and value.number <= cutoff:
-        found.outcome = "negative"  # below a bound at or under the cutoff: not found
-    elif cutoff is not None and not below and value.number >= cutoff:
+    found.bound = (value.comparator, value.number)
+    if found.cutoff is not None:  # else the panel's cutoff reads it (hl7_checks)
+        unsettled = settle_bound(found, found.cutoff)
+        if unsettled:
+            found.problems.append(f"{where}: {unsettled}")
+    return found
+
+
+def settle_bound(found: Reading, cutoff: Decimal) -> str | None:
+    """A bound's outcome against ``cutoff``: under it negative, at or over it positive;
+    or what is wrong when the bound does not say which side of the cutoff the level is."""
+    assert found.bound is not None
+    comparator, number = found.bound
+    if (comparator == "<" and number <= cutoff) or (comparator == "<=" and number < cutoff):
+        found.outcome = "negative"
+    elif comparator in (">", ">=") and number >= cutoff:
         found.outcome = "positive"
     else:
-        found.problems.append(
-            f"{where}: {found.said} {unit} does not say whether the level is at or above "
-            f"the cutoff ({cutoff if cutoff is not None else 'none in OBX-7'}); ask the lab "
-            "for the level, or for the cutoff in OBX-7"
+        return (
+            f"{found.said} {found.unit} does not say whether the level is at or above the "
+            f"cutoff {cutoff}; ask the lab for the level"
         )
-    return found
+    return None
 
 
 def _measure(found: Reading, observation: Observation, value: Any, where: str) -> None:

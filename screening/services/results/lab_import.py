@@ -32,7 +32,7 @@ from screening.services.plumbing.context import Context
 from screening.services.plumbing.csv_files import Problem, Row, read_rows
 from screening.services.records.upkeep import writing
 from screening.services.results.amendments import apply_amendment
-from screening.services.results.findings import Findings, panel_of
+from screening.services.results.findings import Findings, not_named, panel_of
 from screening.services.results.versions import (
     CHUNK,
     current_versions,
@@ -172,11 +172,7 @@ def _import(
                 # tested (once per specimen, by its first group of rows).
                 final.discard(specimen)
                 named = {row["analyte"].upper() for _, row in by_specimen[specimen]}
-                findings.not_tested = [
-                    a.code
-                    for a in now[flushed_id(result)][1]
-                    if a.outcome == "pending" and a.code not in named
-                ]
+                findings.not_tested = not_named(now[flushed_id(result)][1], named)
             for _, row in lines:
                 outcome = OUTCOMES[row["outcome"].lower()]
                 if outcome:

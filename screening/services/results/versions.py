@@ -70,7 +70,7 @@ def version_content(
         # Only when given, so that versions recorded before overrides existed keep
         # their digests.
         content["override_reason"] = version.override_reason
-    if version.lab_status is not None:  # likewise, only for a lab's HL7 report
+    if version.lab_status is not None or version.lab_message is not None:  # likewise
         content["lab_status"] = version.lab_status
         content["lab_message"] = version.lab_message
     return content
