@@ -293,3 +293,104 @@ def test_a_collection_time_the_clinic_did_not_record_is_a_different_specimen(
 ) -> None:
     refused = _import(lab, "time.hl7", oru(collected="20261201143000-0500"))
     assert refused.exit_code == 2 and "a different specimen?" in refused.stderr
+
+
+# --- what review found -------------------------------------------------------------------
+
+AMP_LEVEL = ("1", "NM", "19261-7^Amphetamines [Presence] in Urine by Screen method^LN", "1200",
+             "ng/mL", "", "F")  # fmt: skip
+
+
+def _two_orders(*orders: tuple[str, str, tuple[tuple[str, ...], ...]]) -> str:
+    """One message whose orders are (OBR-3, OBR-25, observations), one SPM each."""
+    text = oru(control_id="M-40", observations=())
+    head, _ = text.split("\rOBR|", 1)
+    segments = [head]
+    for number, (filler, status, observations) in enumerate(orders, start=1):
+        one = oru(filler=filler, status=status, observations=observations)
+        body = one.split("\rOBR|", 1)[1]
+        segments.append(f"OBR|{body.replace('OBR|1|', f'OBR|{number}|', 1)}".rstrip("\r"))
+    return "\r".join(segments) + "\r"
+
+
+def test_a_screen_and_a_confirmation_under_one_accession_are_both_recorded(lab: Clinic) -> None:
+    text = _two_orders(("ACC-1", "F", (THC_POSITIVE,)), ("ACC-1", "F", (thc_level("62"),)))
+    done = _import(lab, "two-orders.hl7", text)
+    assert done.exit_code == 0, done.stderr
+    current = _show(lab, "SP-0001")["current"]
+    assert current["analytes"]["THC"] == "positive (confirmed)"
+    assert "already imported" not in done.stderr
+
+
+def test_one_order_per_analyte_never_leaves_a_level_not_tested(lab: Clinic) -> None:
+    text = _two_orders(("ACC-1", "F", (THC_POSITIVE,)), ("ACC-2", "F", (AMP_LEVEL,)))
+    done = _import(lab, "per-analyte.hl7", text)
+    assert done.exit_code == 0, done.stderr
+    analytes = _show(lab, "SP-0001")["current"]["analytes"]
+    assert analytes["AMP"] == "positive (presumptive)"  # 1200 over the panel's 500
+    assert analytes["THC"] == "positive (presumptive)"
+    assert analytes["COC"] == "not_tested (presumptive)"  # the final report did not name it
+
+
+@ON_SQLITE
+def test_not_asked_is_not_tested_and_a_final_without_its_value_settles_a_preliminary(
+    lab: Clinic,
+) -> None:
+    first = oru(status="P", observations=(_status(THC_POSITIVE, "P"), _status(AMP_NEGATIVE, "N")))
+    assert _import(lab, "p.hl7", first).exit_code == 0
+    assert _show(lab, "SP-0001")["current"]["analytes"]["AMP"] == "not_tested (presumptive)"
+    assert _show(lab, "SP-0001")["current"]["reading"] == "pending"
+    made_final = (*THC_POSITIVE[:3], "", "", "", "U")
+    done = _import(lab, "u.hl7", oru(control_id="M-2", observations=(made_final,)))
+    assert done.exit_code == 0, done.stderr
+    current = _show(lab, "SP-0001")["current"]
+    assert current["reading"] == "unexpected_positive"
+    assert current["analytes"]["THC"] == "positive (presumptive)"
+
+
+@ON_SQLITE
+def test_staff_amendments_keep_a_preliminary_report_preliminary(lab: Clinic) -> None:
+    assert _import(lab, "p.hl7", oru(status="P", observations=(_status(THC_POSITIVE, "P"),)))
+    with freeze_time(LATER):
+        lab.ok("results", "amend", "SP-0001", "--reason", "lab_report", "--creatinine", "150")
+    current = _show(lab, "SP-0001")["current"]
+    assert current["reading"] == "pending"
+    assert any(flag.startswith("preliminary") for flag in current["flags"])
+
+
+@ON_SQLITE
+def test_a_lab_message_digest_planted_in_the_database_is_caught(lab: Clinic) -> None:
+    with freeze_time(LATER):
+        lab.ok("audit", "verify")
+        lab.sql("UPDATE result_versions SET lab_message = :key WHERE id = 1", key="0" * 64)
+        caught = lab.run("audit", "verify")
+    assert caught.exit_code == 1 and "result version" in caught.stderr
+
+
+@pytest.mark.parametrize(
+    ("observation", "said"),
+    [
+        (("1", "SN", thc_level("")[2], "<=^15", "ng/mL", "15", "F"), "does not say whether"),
+        (("1", "CWE", THC_POSITIVE[2], THC_POSITIVE[3], "", "50", ""), "no result status"),
+        (
+            ("1", "NM", "16235-4^Amphetamine [Mass/volume] in Serum or Plasma by Confirmatory "
+             "method^LN", "80", "ng/mL", "20", "F"),
+            "a test of blood, but the specimen was recorded as urine",
+        ),
+    ],
+    ids=["bound-at-cutoff", "no-status", "serum-code"],
+)  # fmt: skip
+@ON_SQLITE
+def test_what_says_more_than_the_lab_knows_is_refused(
+    lab: Clinic, observation: tuple[str, ...], said: str
+) -> None:
+    refused = _import(lab, "more.hl7", oru(status="", observations=(observation,)))
+    assert refused.exit_code == 2 and said in refused.stderr
+
+
+@ON_SQLITE
+def test_a_bound_with_no_cutoff_from_the_lab_reads_against_the_panels(lab: Clinic) -> None:
+    below = ("1", "SN", AMP_LEVEL[2], "<^100", "ng/mL", "", "F")  # panel's AMP screen: 500
+    done = _import(lab, "bound.hl7", oru(observations=(below,)))
+    assert done.exit_code == 0, done.stderr
+    assert _show(lab, "SP-0001")["current"]["analytes"]["AMP"] == "negative (presumptive)"
