@@ -202,6 +202,8 @@ def test_one_refused_message_leaves_the_whole_file_unrecorded(lab: Clinic) -> No
     acks = sorted((lab.folder / "acks").glob("*.ack.hl7"))
     codes = [a.read_bytes().split(b"\rMSA|")[1][:2] for a in acks]
     assert codes == [b"AR", b"AE"]
+    refusal = acks[1].read_bytes()  # it leaves the clinic: where, never what
+    assert b"|line 10, segment OBR: refused" in refusal and b"SP-9999" not in refusal
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,7 @@ def _one(contexts: Contexts, folder: Path, path: Path, ack_dir: Path | None) -> 
         # A file we may not read (yet) is not the lab's mistake: it waits, unrefused.
         with path.open("rb"):
             pass
+        before = _identity(path)
     except FileNotFoundError:
         return Swept(name, "left", "gone before it could be imported"), True
     except OSError as problem:
@@ -154,13 +155,21 @@ def _one(contexts: Contexts, folder: Path, path: Path, ack_dir: Path | None) -> 
     except BadInput as refusal:
         if not path.is_file():
             return Swept(name, "left", "gone before it could be imported"), True
+        if _identity(path) != before:
+            return Swept(name, "left", CHANGED), True
         return _refuse(folder, path, refusal)
     except ScreeningError as problem:
         return Swept(name, "left", f"{problem.message}; tried again next sweep"), False
     except OSError as problem:
         return Swept(name, "left", f"{_os_reason(problem)}; tried again next sweep"), True
-    except Exception as unexpected:  # a long-running watch outlives it; the file stays
-        return Swept(name, "left", f"unexpected {type(unexpected).__name__}"), False
+    except Exception as unexpected:  # a long-running watch outlives it; the file stays,
+        # and the files after it are still taken (one file must not stop the folder)
+        return Swept(name, "left", f"unexpected {type(unexpected).__name__}"), True
+    if _identity(path) != before:
+        # Written again (or replaced under the same name) while it was imported: what was
+        # imported is recorded; the file as it is now is taken next sweep (an HL7
+        # message already recorded is recognised), never moved unread.
+        return Swept(name, "left", f"imported, but {CHANGED}"), True
     try:
         moved = _move(path, folder / DONE, folder)
     except OSError as problem:
@@ -189,9 +198,23 @@ def _refuse(folder: Path, path: Path, refusal: BadInput) -> tuple[Swept, bool]:
             Swept(path.name, "left", f"refused, but not moved ({_os_reason(problem)})"),
             True,
         )
-    return Swept(
-        path.name, "refused", " ".join(refusal.message.split()), f"{REFUSED}/{target.name}"
-    ), True
+    # What is printed and logged names no result: the reason (which may quote a level or
+    # an analyte) is only in the reason file, beside the file it describes.
+    count = len(refusal.problems) if isinstance(refusal, RowErrors) else 1
+    said = f"{count} problem{'s' * (count != 1)}, nothing recorded; see {target.name}{REASON}"
+    return Swept(path.name, "refused", said, f"{REFUSED}/{target.name}"), True
+
+
+CHANGED = "the file changed while it was imported; taken again next sweep"
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """The file as it is: which file (inode), its size and when it last changed."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _move(path: Path, into: Path, folder: Path) -> Path:

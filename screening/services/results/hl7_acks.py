@@ -1,6 +1,7 @@
 """HL7 ACKs for a lab's interface engine: one file per message, AA when it was recorded
-(or recognised as already recorded), AE when it was refused, AR when it was not recorded
-because another message of the same file was refused (a file is all or nothing)."""
+(or recognised as already recorded), AE when it was refused (saying where, not what: the
+ACK leaves the clinic), AR when it was not recorded because another message of the same
+file was refused (a file is all or nothing)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def write_acks(
             else:
                 own = [p for p in problems if message.line <= _line(p) < end]
                 code, text = (
-                    ("AE", own[0])
+                    ("AE", _located(own[0]))
                     if own
                     else ("AR", "not recorded: another message in the same file was refused")
                 )
@@ -52,6 +53,14 @@ def write_acks(
             "import itself is done (or refused) as said"
         ) from None
     return written
+
+
+def _located(problem: str) -> str:
+    """What an ACK says of a problem: where it is, never what it quotes (a level, the
+    clinic's own collection time, a text value that may hold a name)."""
+    found = re.match(r"(line \d+(?:, segment [A-Z0-9]{3}(?: [^:]*)?)?)", problem)
+    where = found.group(1) if found else "the message"
+    return f"{where}: refused; the clinic has the details"
 
 
 def _line(problem: str) -> int:
