@@ -291,6 +291,52 @@ def test_with_the_database_away_files_stay_and_the_sweep_stops(lab: Clinic) -> N
     assert _lab_versions(lab) == [0, 0, 0]
 
 
+def test_a_file_written_again_during_its_import_is_left_not_moved_unread(
+    lab: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screening.services.results import drop_folder
+
+    drop = lab.folder / "drop"
+    first = _lab_file(drop / "a.csv", _all(1), report="A")
+    _aged(first)
+    real = drop_folder.import_file
+
+    def rewritten_meanwhile(ctx: Context, path: Path, **options: Any) -> dict[str, Any]:
+        done = real(ctx, path, **options)
+        _lab_file(path, _all(2)[1:], report="B")  # the lab's next file, same name
+        return done
+
+    monkeypatch.setattr(drop_folder, "import_file", rewritten_meanwhile)
+    swept = _sweep(lab)
+    assert [s.outcome for s in swept] == ["left"] and "changed while" in swept[0].said
+    assert _names(drop) == [".screening-watch.lock", "a.csv"]  # the new content waits
+    monkeypatch.setattr(drop_folder, "import_file", real)
+    _aged(drop / "a.csv")
+    assert [s.outcome for s in _sweep(lab)] == ["imported"]
+    assert _lab_versions(lab)[:2] == [1, 1]  # each report recorded once
+
+
+def test_an_unexpected_error_in_one_file_does_not_stop_the_others(
+    lab: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screening.services.results import drop_folder
+
+    drop = lab.folder / "drop"
+    _aged(_lab_file(drop / "a.csv", _all(1), report="A"), seconds=120)
+    _aged(_lab_file(drop / "b.csv", _all(2)[1:], report="B"))
+    real = drop_folder.import_file
+
+    def broken_on_a(ctx: Context, path: Path, **options: Any) -> dict[str, Any]:
+        if path.name == "a.csv":
+            raise ZeroDivisionError("a bug")
+        return real(ctx, path, **options)
+
+    monkeypatch.setattr(drop_folder, "import_file", broken_on_a)
+    swept = _sweep(lab)
+    assert [(s.name, s.outcome) for s in swept] == [("a.csv", "left"), ("b.csv", "imported")]
+    assert "unexpected ZeroDivisionError" in swept[0].said
+
+
 # --- the command line --------------------------------------------------------------------
 
 
