@@ -396,3 +396,60 @@ def test_a_bound_with_no_cutoff_from_the_lab_reads_against_the_panels(lab: Clini
     done = _import(lab, "bound.hl7", oru(observations=(below,)))
     assert done.exit_code == 0, done.stderr
     assert _show(lab, "SP-0001")["current"]["analytes"]["AMP"] == "negative (presumptive)"
+
+
+# --- what the user test found ------------------------------------------------------------
+
+
+def test_a_final_report_sent_after_a_correction_does_not_undo_it(lab: Clinic) -> None:
+    negative = ("1", "CWE", THC_POSITIVE[2], "LA6577-6^Negative^LN", "", "50", "F")
+    assert _import(lab, "f1.hl7", oru(control_id="F1", observations=(negative,))).exit_code == 0
+    corrected = oru(control_id="C3", status="C", observations=(_status(THC_POSITIVE, "C"),))
+    assert _import(lab, "c3.hl7", corrected).exit_code == 0
+    entries = _ledger(lab)
+    stale = _import(lab, "f2.hl7", oru(control_id="F2", observations=(negative,)))
+    assert stale.exit_code == 2 and "would undo the lab's corrected report" in stale.stderr
+    assert _ledger(lab) == entries
+    assert _show(lab, "SP-0001")["current"]["analytes"]["THC"] == "positive (presumptive)"
+
+
+@ON_SQLITE
+def test_two_maps_for_one_lab_are_refused_by_config_check(lab: Clinic) -> None:
+    config = lab.folder / "screening.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[labs.valley]\nfacility = "VALLEY TOXICOLOGY"\n'
+        + '[labs.valley2]\nfacility = " valley   toxicology"\n'
+    )
+    checked = lab.run("config", "check")
+    assert checked.exit_code == 2 and "also labs.valley.facility" in checked.stderr
+
+
+@ON_SQLITE
+def test_each_ack_has_its_own_control_id(lab: Clinic) -> None:
+    folder = lab.folder / "acks"
+    both = oru(control_id="M-1") + oru(control_id="M-2", specimen="SP-0002")
+    assert _import(lab, "two.hl7", both, "--ack-dir", str(folder)).exit_code == 0
+    controls = {a.read_bytes().split(b"|")[9] for a in folder.glob("*.ack.hl7")}
+    assert len(controls) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"", "the file is empty"),
+        (oru().split("\rPID")[0].encode(), "holds no observation (OBX): is the file whole?"),
+        (b'"' + oru().replace("\r", " ").encode() + b'"\n', "holds HL7 segments, but not"),
+        (oru(observations=(thc_level("-5"),)).encode(), "'-5' is not a level"),
+        (oru(observations=(thc_level("38"), thc_level("9"))).encode(), "already reported on line"),
+        (oru(collected="20270229093000-0500").encode(), "not a date and time that exists"),
+    ],
+    ids=["empty", "cut-short", "inside-csv", "negative", "twice", "feb-29-2027"],
+)
+@ON_SQLITE
+def test_files_users_get_wrong_are_refused_in_one_line(lab: Clinic, data: bytes, said: str) -> None:
+    before = _ledger(lab)
+    refused = _import(lab, "wrong.hl7", data)
+    assert refused.exit_code == 2 and said in refused.stderr
+    assert "TEST^PATIENT" not in refused.stderr  # a name is never quoted back
+    assert _ledger(lab) == before

@@ -90,10 +90,9 @@ def import_(
     ack = ack_dir if ack_dir is not None else labs.folder(labs.ack_folder, context.settings.folder)
     done = import_file(context, file, dry_run, None if dry_run else ack)
     for row in done.get("recorded", []):
-        report = (row["report"] or "").replace("_", " ")
         message(
             f"  specimen {row['specimen']} (result {row['result']}, message "
-            f"{row['message']}): {report} {row['reason'].replace('_', ' ')}: {row['says']}"
+            f"{row['message']}): {row['what']}: {row['says']}"
         )
     message(f"{file}: {done['summary']}" + (" (dry run: nothing written)" if dry_run else ""))
 

@@ -124,6 +124,7 @@ def lab_problems(raw: Any, assays: Any) -> list[str]:
     problems: list[str] = []
     if not isinstance(raw, dict):
         return problems
+    problems += _same_sender(raw)
     for name, lab in raw.items():
         if name in ("drop_folder", "ack_folder") or not isinstance(lab, dict):
             continue
@@ -136,4 +137,26 @@ def lab_problems(raw: Any, assays: Any) -> list[str]:
                     f"labs.{name}.codes.{code}.assay: {assay!r} is not an assay the "
                     f"vocabulary knows; use one of a panel's codes (e.g. {known})"
                 )
+    return problems
+
+
+def _same_sender(raw: dict[str, Any]) -> list[str]:
+    """Two maps that one sending facility would match: which one reads its codes would
+    depend on their order in the file."""
+    problems: list[str] = []
+    seen: dict[tuple[str, str], str] = {}
+    for name, lab in raw.items():
+        if name in ("drop_folder", "ack_folder") or not isinstance(lab, dict):
+            continue
+        for key, value in (("facility", lab.get("facility")), ("clia", lab.get("clia"))):
+            if not isinstance(value, str) or not value.strip():
+                continue
+            sender = (key, _plain(value))
+            if sender in seen:
+                problems.append(
+                    f"labs.{name}.{key}: {value!r} is also labs.{seen[sender]}.{key}; a lab "
+                    "has one map: merge the two tables"
+                )
+            else:
+                seen[sender] = name
     return problems

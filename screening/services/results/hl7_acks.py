@@ -5,6 +5,7 @@ file was refused (a file is all or nothing)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -42,7 +43,9 @@ def write_acks(
                     if own
                     else ("AR", "not recorded: another message in the same file was refused")
                 )
-            control = f"ACK{number:04d}{ctx.now:%H%M%S}"[:20]
+            # Unique to this file, message and moment: engines match ACKs by it.
+            seed = f"{path.name}\x1f{number}\x1f{message.control_id}\x1f{ctx.now.isoformat()}"
+            control = "A" + hashlib.sha256(seed.encode()).hexdigest()[:19].upper()
             name = f"{_SAFE.sub('_', path.stem)}.{_SAFE.sub('_', message.control_id)}.ack.hl7"
             written.append(
                 _write(folder / name, ack(message, code, text[:TEXT_LIMIT], control, at))

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from screening.core.hl7v2 import Order
 from screening.db.models import Result
 from screening.services.plumbing.context import Context
 from screening.services.results.hl7_map import Reading, settle_bound
-from screening.services.results.lab_import import SAME_COLLECTION
+from screening.services.results.lab_files_shared import SAME_COLLECTION
 
 # HL7 TS/DTM: YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]
 _TS = re.compile(
@@ -26,9 +26,13 @@ def moment(text: str, zone: Any) -> datetime | date:
     found = _TS.match(text.strip())
     if found is None or found["d"] is None:
         raise ValueError(f"{text!r} is not an HL7 date and time (YYYYMMDDHHMM[SS][+ZZZZ])")
-    day = date(int(found["y"]), int(found["mo"]), int(found["d"]))
-    if found["h"] is None:
-        return day
+    try:
+        day = date(int(found["y"]), int(found["mo"]), int(found["d"]))
+        if found["h"] is None:
+            return day
+        time(int(found["h"]), int(found["mi"] or 0), int(found["s"] or 0))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date and time that exists") from None
     offset = found["z"]
     tz = zone
     if offset is not None:
@@ -66,7 +70,8 @@ def collection_problem(ctx: Context, order: Order, result: Result, specimen: str
         shown = said.isoformat()
     return (
         f"the lab says specimen {specimen} was collected {shown}, the clinic recorded "
-        f"{ours:%Y-%m-%d %H:%M}: a different specimen? Check the label with the lab"
+        f"{ours:%Y-%m-%d %H:%M}: a different specimen? Check the label with the lab (or "
+        "the lab's clock or time zone: a time with no offset is read as the clinic's)"
     )
 
 

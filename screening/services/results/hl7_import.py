@@ -21,17 +21,14 @@ doubles a result.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
 
-from screening.config import LabMap
 from screening.core import validate
-from screening.core.hl7v2 import Hl7Problem, Message, Order, read_messages
+from screening.core.hl7v2 import Hl7Problem, read_messages
 from screening.core.interpret import AnalyteOutcome
 from screening.db.models import Result, ResultVersion, flushed_id
 from screening.errors import BadInput, RowErrors
@@ -41,32 +38,17 @@ from screening.services.results.amendments import Unchanged, apply_amendment
 from screening.services.results.findings import Findings, not_named, panel_of
 from screening.services.results.hl7_acks import write_acks
 from screening.services.results.hl7_checks import collection_problem, reading_problem
-from screening.services.results.hl7_map import Reading, meaning_of, read
+from screening.services.results.hl7_map import Reading
+from screening.services.results.hl7_plan import Planned, located, plan_message
 from screening.services.results.hl7_said import answer, described
-from screening.services.results.lab_import import results_by_specimen
+from screening.services.results.lab_files_shared import DryRun, refused, results_by_specimen
 from screening.services.results.versions import CHUNK, current_versions, store_versions
 
 REASONS = {
     "report": ("lab_report", None),
     "corrected": ("corrected_report", "corrected report"),
-    "withdrawn": ("lab_withdrawal", "withdrawn by the lab (posted in error): review"),
+    "withdrawn": ("lab_withdrawal", "posted in error: review this result"),
 }
-
-
-@dataclass
-class Planned:
-    """One order of one message, read: where it points and what it says."""
-
-    message: Message
-    order: Order
-    specimen: str
-    field_name: str
-    key: str
-    readings: list[Reading] = field(default_factory=list)
-
-
-class _DryRun(Exception):
-    """Raised inside the transaction to roll back a dry run that went through."""
 
 
 def import_hl7(
@@ -77,114 +59,18 @@ def import_hl7(
     except Hl7Problem as problem:
         raise BadInput(f"{path}: {problem}") from None
     problems: list[tuple[int, str]] = []
-    planned = [p for m in messages for p in _plan(ctx, m, problems)]
+    planned = [p for m in messages for p in plan_message(ctx, m, problems)]
     try:
         done = _record(ctx, path, planned, problems, dry_run)
-    except _DryRun as dry:
+    except DryRun as dry:
         return answer(dry.args[0], len(messages), dry_run=True)
-    except RowErrors as refused:
+    except RowErrors as refusal:
         if ack_dir is not None and not dry_run:
-            write_acks(ctx, path, messages, ack_dir, refused.problems)
+            write_acks(ctx, path, messages, ack_dir, refusal.problems)
         raise
     if ack_dir is not None:
         write_acks(ctx, path, messages, ack_dir, None)
     return answer(done, len(messages), dry_run=False)
-
-
-def _where(line: int, segment: str) -> str:
-    return f"line {line}, segment {segment}"
-
-
-def _plan(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> list[Planned]:
-    settings = ctx.settings
-    found = settings.labs.lab_of(message.facility.namespace, message.facility.universal_id)
-    name, lab = found if found is not None else (None, None)
-    planned: list[Planned] = []
-    meant = 0
-    unknown: list[tuple[int, str]] = []
-    for position, order in enumerate(message.orders, start=1):
-        specimen, field_name = _specimen(order, lab)
-        where_order = _where(order.line, "OBR")
-        if not specimen:
-            unknown.append(
-                (
-                    order.line,
-                    f"{where_order}: no specimen id in {field_name}"
-                    + (f" (the map of lab {name} says {field_name})" if lab else "")
-                    + "; the lab's map can name SPM-2, OBR-3 or OBR-20 ([labs.NAME] specimen_id)",
-                )
-            )
-        key = _key(message, order, position)
-        plan = Planned(message, order, specimen, field_name, key)
-        for observation in order.observations:
-            where = _where(observation.line, f"OBX {observation.set_id}".rstrip())
-            meaning = meaning_of(observation, lab, settings.vocabulary)
-            if meaning is None:
-                text = (
-                    f"{where}: code {observation.code.show()!r} is neither one of the "
-                    "vocabulary's LOINC codes nor in "
-                    + (
-                        f"[labs.{name}.codes]"
-                        if name
-                        else f"a [labs.NAME] map for {message.facility.show()!r}"
-                    )
-                    + '; map it (e.g. "CODE" = { assay = "AMP", method = "screen" }, or '
-                    "ignore = true)"
-                )
-                unknown.append((observation.line, text))
-                continue
-            meant += 1
-            if meaning.ignore:
-                continue
-            reading = read(observation, order.status, meaning, settings.vocabulary, where)
-            unknown.extend((observation.line, text) for text in reading.problems)
-            if reading.status != "in_process":
-                plan.readings.append(reading)
-        planned.append(plan)
-    if meant == 0 and lab is None:
-        count = sum(len(order.observations) for order in message.orders)
-        problems.append(
-            (
-                message.line,
-                f"{_where(message.line, 'MSH')}: message {message.control_id} from "
-                f"{message.facility.show() or message.application!r} holds no drug-screen "
-                f"results (none of its {count} observations has a code the vocabulary's "
-                "LOINC codes or a [labs] map know); nothing to import. If it is your "
-                "toxicology lab, map its codes under [labs.NAME] in the config",
-            )
-        )
-        return []  # its orders point nowhere worth naming
-    problems.extend(unknown)  # codes no map knows, orders with no specimen id
-    return planned
-
-
-def _specimen(order: Order, lab: LabMap | None) -> tuple[str, str]:
-    wanted = lab.specimen_id if lab is not None else None
-    if wanted == "OBR-3":
-        return order.filler, "OBR-3"
-    if wanted == "OBR-20":
-        return order.obr20, "OBR-20"
-    ids = sorted(set(order.specimen_ids))
-    if ids or wanted == "SPM-2":
-        return (ids[0] if len(ids) == 1 else ""), "SPM-2"
-    return order.filler, "OBR-3"
-
-
-def _key(message: Message, order: Order, position: int) -> str:
-    """The digest by which this order of this message is recognised when sent again: the
-    lab, the message's control id, and the order (its numbers, its test and its place in
-    the message: one accession number may head a screen and a confirmation)."""
-    facility = message.facility
-    parts = (
-        " ".join(facility.namespace.split()).casefold(),
-        facility.universal_id.strip().upper(),
-        message.control_id,
-        order.filler,
-        order.placer,
-        order.code.id,
-        str(position),
-    )
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 def _imported(session: Any, keys: list[str]) -> set[str]:
@@ -224,7 +110,7 @@ def _record(
                 continue
             imported.add(plan.key)  # the same message twice in one file counts once
             result = results.get(plan.specimen)
-            where = _where(plan.order.line, "OBR")
+            where = located(plan.order.line, "OBR")
             if result is None:
                 if plan.specimen:
                     problems.append(
@@ -267,16 +153,11 @@ def _record(
                     )
                 )
         if problems:
-            problems.sort()
-            raise RowErrors(
-                f"{path}: {len(problems)} problem{'s' * (len(problems) > 1)}; nothing was "
-                "imported. Fix them (or ask the lab to resend) and import the whole file again",
-                [text for _, text in problems],
-            )
+            raise refused(path, problems)
         store_versions(session, later)
         done = {"recorded": recorded, "skipped": skipped, "unchanged": unchanged}
         if dry_run:
-            raise _DryRun(done)
+            raise DryRun(done)
     return done
 
 
@@ -308,9 +189,9 @@ def _order_problems(ctx: Context, plan: Planned, result: Result) -> list[tuple[i
     found: list[tuple[int, str]] = []
     moved = collection_problem(ctx, plan.order, result, plan.specimen)
     if moved:
-        found.append((plan.order.line, f"{_where(plan.order.line, 'OBR')}: {moved}"))
+        found.append((plan.order.line, f"{located(plan.order.line, 'OBR')}: {moved}"))
     for reading in plan.readings:
-        where = _where(reading.line, f"OBX {reading.set_id}".rstrip())
+        where = located(reading.line, f"OBX {reading.set_id}".rstrip())
         if reading.assay is not None and reading.assay not in panel.analytes:
             found.append(
                 (
@@ -373,6 +254,7 @@ def _amend(
         if sweep is not None and not preliminary:
             findings.not_tested += not_named(now[flushed_id(result)][1], sweep)
     report = plan.order.filler if validate.CODE_PATTERN.match(plan.order.filler) else None
+    before = now[flushed_id(result)]
     version, analytes = apply_amendment(
         session,
         writer,
@@ -386,5 +268,27 @@ def _amend(
         later=later,
         lab=(status, plan.key),
     )
+    if kind == "report" and before[0].lab_status == "corrected":
+        _after_correction(before[1], analytes, readings, plan.specimen)
     now[flushed_id(result)] = (version, analytes)
     return version, analytes
+
+
+def _after_correction(
+    before: list[AnalyteOutcome],
+    after: list[AnalyteOutcome],
+    readings: list[Reading],
+    specimen: str,
+) -> None:
+    """A plain report after the lab's correction must not undo it: a report sent late,
+    or again, is older news. One that changes what the correction says is refused."""
+    named = {r.assay for r in readings if r.assay}
+    was = {a.code: (a.outcome, a.level) for a in before if a.code in named}
+    now = {a.code: (a.outcome, a.level) for a in after if a.code in named}
+    changed = sorted(code for code in named if was.get(code) != now.get(code))
+    if changed:
+        raise BadInput(
+            f"this report would undo the lab's corrected report of specimen {specimen} "
+            f"({', '.join(changed)}); after a correction the lab sends corrections (status "
+            "C): ask the lab which report stands"
+        )

@@ -33,6 +33,7 @@ STATUS = {
     "I": "in_process",  # specimen in the lab, no result yet
     "O": "in_process",  # order detail only
 }
+LEVEL_LIMIT = Decimal(10) ** 9  # a level at or over this is a typing or interface error
 # LOINC codes of the validity measures a toxicology lab reports beside the drugs.
 MEASURE_LOINC = {
     "2161-8": "creatinine",  # Creatinine [Mass/volume] in Urine
@@ -187,6 +188,12 @@ def read(
         found.outcome = value.outcome
         return found
     assert value.number is not None  # a number, plain or with a comparator
+    if value.number < 0 or value.number >= LEVEL_LIMIT:
+        found.problems.append(
+            f"{where}: {value.text!r} is not a level (0 or more, under {LEVEL_LIMIT:,}); "
+            "ask the lab for its report"
+        )
+        return found
     unit = found.unit = vocabulary.unit(meaning.assay)
     if not same_unit(observation.units.id, unit):
         given = observation.units.id or "none"
@@ -228,7 +235,9 @@ def settle_bound(found: Reading, cutoff: Decimal) -> str | None:
 def _measure(found: Reading, observation: Observation, value: Any, where: str) -> None:
     assert found.measure is not None
     units = MEASURE_UNITS[found.measure]
-    if value.kind != "number" or value.comparator not in ("", "="):
+    if value.kind == "number" and not 0 <= value.number < LEVEL_LIMIT:
+        found.problems.append(f"{where}: {value.text!r} is not a {found.measure} of 0 or more")
+    elif value.kind != "number" or value.comparator not in ("", "="):
         found.problems.append(
             f"{where}: {found.measure} needs a number; the lab sent {value.text!r}"
         )

@@ -37,8 +37,22 @@ def described(
         "message": control_id,
         "report": version.lab_status,
         "reason": version.reason,
+        "what": _what(version),
         "says": "; ".join(said),
     }
+
+
+def _what(version: ResultVersion) -> str:
+    """The kind of report in words, e.g. "lab confirmation, final"."""
+    words = {
+        "lab_report": "lab report",
+        "lab_confirmation": "lab confirmation",
+        "corrected_report": "corrected report",
+        "lab_withdrawal": "withdrawn by the lab",
+    }[version.reason]
+    if version.lab_status in ("preliminary", "final", "cannot_obtain"):
+        words += f", {(version.lab_status or '').replace('_', ' ')}"
+    return words
 
 
 def answer(done: dict[str, Any], messages: int, dry_run: bool) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from screening.core.hl7v2 import looks_like_hl7
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.results.hl7_import import import_hl7
-from screening.services.results.lab_import import import_lab
+from screening.services.results.lab_import import COLUMNS, import_lab
 
 
 def import_file(
@@ -27,9 +27,20 @@ def import_file(
         raise BadInput(f"{path}: no such file; give the path of the lab's file")
     try:
         with path.open("rb") as stream:
-            head = stream.read(64)
+            head = stream.read(4096)
     except OSError as error:
         raise BadInput(f"{path}: cannot read it ({error.strerror or error})") from None
+    if not head.strip():
+        raise BadInput(
+            f"{path}: the file is empty (still being written, or cut short?); a lab's HL7 "
+            f"file starts with MSH, a lab CSV with the header {','.join(COLUMNS)}"
+        )
+    if not looks_like_hl7(head) and (b"MSH|" in head or b"\nOBX|" in head):
+        # Never quoted: an HL7 message holds the patient's name and date of birth.
+        raise BadInput(
+            f"{path}: holds HL7 segments, but not from its first byte (a message pasted "
+            "into a spreadsheet, or bytes before MSH); import the lab's file as it came"
+        )
     if looks_like_hl7(head):
         try:
             data = path.read_bytes()

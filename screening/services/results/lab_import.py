@@ -16,7 +16,6 @@ and the screening counts as resulted.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,19 @@ from sqlmodel import col, select
 from screening.core import validate
 from screening.core.interpret import outcome_of_level
 from screening.core.typed import parse_moment
-from screening.db.models import Client, Result, ResultVersion, Screening, flushed_id
-from screening.errors import BadInput, RowErrors
+from screening.db.models import Result, ResultVersion, flushed_id
+from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.csv_files import Problem, Row, read_rows
 from screening.services.records.upkeep import writing
 from screening.services.results.amendments import apply_amendment
 from screening.services.results.findings import Findings, not_named, panel_of
+from screening.services.results.lab_files_shared import (
+    SAME_COLLECTION,
+    DryRun,
+    refused,
+    results_by_specimen,
+)
 from screening.services.results.versions import (
     CHUNK,
     current_versions,
@@ -63,8 +68,6 @@ OUTCOMES = {
     "not tested": "not_tested",
     "": "",
 }
-# A lab's clock and ours may differ a little; more than this is a different specimen.
-SAME_COLLECTION = timedelta(hours=1)
 
 
 def _rows(path: Path) -> tuple[list[Row], list[Problem]]:
@@ -74,15 +77,11 @@ def _rows(path: Path) -> tuple[list[Row], list[Problem]]:
     return [(line, {k: v.strip() for k, v in row.items()}) for line, row in rows], problems
 
 
-class _DryRun(Exception):
-    """Raised inside the transaction to roll back a dry run that went through."""
-
-
 def import_lab(ctx: Context, path: Path, dry_run: bool = False) -> dict[str, Any]:
     rows, problems = _rows(path)
     try:
         return _import(ctx, path, rows, problems, dry_run)
-    except _DryRun as done:
+    except DryRun as done:
         return done.args[0]
 
 
@@ -150,12 +149,7 @@ def _import(
             confirming = row["method"].lower() in CONFIRMING
             by_report[(specimen, row["lab_report_id"], confirming)].append((line, row))
         if problems:
-            problems.sort()
-            raise RowErrors(
-                f"{path}: {len(problems)} problem{'s' * (len(problems) > 1)}; "
-                "nothing was imported. Fix them and import the whole file again",
-                [text for _, text in problems],
-            )
+            raise refused(path, problems)
         now = current  # read once above, for every result the file names
         later: list[Any] = []
         final = {
@@ -199,32 +193,8 @@ def _import(
                 raise BadInput(f"{path}, line {lines[0][0]}: {error.message}") from None
         store_versions(session, later)
         if dry_run:
-            raise _DryRun({"rows": len(rows), "results": len(by_specimen)})
+            raise DryRun({"rows": len(rows), "results": len(by_specimen)})
     return {"rows": len(rows), "results": len(by_specimen)}
-
-
-def results_by_specimen(
-    session: Any, ctx: Context, specimens: set[str]
-) -> tuple[dict[str, Result], list[tuple[Screening, Client]]]:
-    """The site's results by specimen id, and their screenings and clients: the session
-    holds its objects weakly, so the caller keeps these for the amendments to find in
-    the session without asking the database."""
-    found: dict[str, Result] = {}
-    kept: list[tuple[Screening, Client]] = []
-    ordered = sorted(specimens)
-    for start in range(0, len(ordered), CHUNK):
-        for result, screening, client in session.exec(
-            select(Result, Screening, Client)
-            .join(Screening, col(Screening.id) == Result.screening_id)
-            .join(Client, col(Client.id) == Screening.client_id)
-            # The site is checked here, not in SQL: given it, SQLite may plan to read every
-            # screening of the site (seconds on a long history) rather than go by specimen.
-            .where(col(Result.specimen_id).in_(ordered[start : start + CHUNK]))
-        ):
-            if client.site == ctx.site:
-                found[result.specimen_id] = result
-                kept.append((screening, client))
-    return found, kept
 
 
 def _imported_reports(session: Any, result_ids: list[int]) -> set[tuple[int, str]]:

@@ -1,0 +1,58 @@
+"""What the two forms of a lab's file (CSV and HL7 v2) share: the results they name,
+found by specimen id at this site; how near the lab's collection time must be to the
+clinic's; how a refused file is said; and the dry run's roll back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from screening.db.models import Client, Result, Screening
+from screening.errors import RowErrors
+from screening.services.plumbing.context import Context
+from screening.services.results.versions import CHUNK
+
+# A lab's clock and ours may differ a little; more than this is a different specimen.
+SAME_COLLECTION = timedelta(hours=1)
+
+
+class DryRun(Exception):
+    """Raised inside the transaction to roll back a dry run that went through; its
+    argument is what the import would have said."""
+
+
+def refused(path: Path, problems: list[tuple[int, str]]) -> RowErrors:
+    """A file refused whole: its problems in file order, each naming its line."""
+    problems.sort()
+    return RowErrors(
+        f"{path}: {len(problems)} problem{'s' * (len(problems) > 1)}; nothing was imported. "
+        "Fix them (or ask the lab to send the file again) and import the whole file again",
+        [text for _, text in problems],
+    )
+
+
+def results_by_specimen(
+    session: Any, ctx: Context, specimens: set[str]
+) -> tuple[dict[str, Result], list[tuple[Screening, Client]]]:
+    """The site's results by specimen id, and their screenings and clients: the session
+    holds its objects weakly, so the caller keeps these for the amendments to find in
+    the session without asking the database."""
+    found: dict[str, Result] = {}
+    kept: list[tuple[Screening, Client]] = []
+    ordered = sorted(specimens)
+    for start in range(0, len(ordered), CHUNK):
+        for result, screening, client in session.exec(
+            select(Result, Screening, Client)
+            .join(Screening, col(Screening.id) == Result.screening_id)
+            .join(Client, col(Client.id) == Screening.client_id)
+            # The site is checked here, not in SQL: given it, SQLite may plan to read every
+            # screening of the site (seconds on a long history) rather than go by specimen.
+            .where(col(Result.specimen_id).in_(ordered[start : start + CHUNK]))
+        ):
+            if client.site == ctx.site:
+                found[result.specimen_id] = result
+                kept.append((screening, client))
+    return found, kept
