@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 
 
@@ -236,3 +237,39 @@ def escape(text: str) -> str:
     ):
         text = text.replace(plain, escaped)
     return text
+
+
+# HL7 TS/DTM: YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]
+_TS = re.compile(
+    r"^(?P<y>\d{4})(?P<mo>\d{2})?(?P<d>\d{2})?(?P<h>\d{2})?(?P<mi>\d{2})?(?P<s>\d{2})?"
+    r"(?:\.\d{1,4})?(?P<z>[+-]\d{4})?$"
+)
+
+
+def moment(text: str, zone: tzinfo) -> datetime | date:
+    """An HL7 time stamp: a datetime (in its offset, else the clinic's zone) when it has
+    the hour, else the date. Raises ValueError when it is not one."""
+    found = _TS.match(text.strip())
+    if found is None or found["d"] is None:
+        raise ValueError(f"{text!r} is not an HL7 date and time (YYYYMMDDHHMM[SS][+ZZZZ])")
+    try:
+        day = date(int(found["y"]), int(found["mo"]), int(found["d"]))
+        if found["h"] is None:
+            return day
+        time(int(found["h"]), int(found["mi"] or 0), int(found["s"] or 0))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date and time that exists") from None
+    offset = found["z"]
+    tz = zone
+    if offset is not None:
+        sign = -1 if offset[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return datetime(
+        day.year,
+        day.month,
+        day.day,
+        int(found["h"]),
+        int(found["mi"] or 0),
+        int(found["s"] or 0),
+        tzinfo=tz,
+    )

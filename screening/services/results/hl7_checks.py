@@ -3,50 +3,14 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from screening.core.hl7v2 import Order
+from screening.core.hl7v2 import Order, moment
 from screening.db.models import Result
 from screening.services.plumbing.context import Context
 from screening.services.results.hl7_map import Reading, settle_bound
 from screening.services.results.lab_files_shared import SAME_COLLECTION
-
-# HL7 TS/DTM: YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]
-_TS = re.compile(
-    r"^(?P<y>\d{4})(?P<mo>\d{2})?(?P<d>\d{2})?(?P<h>\d{2})?(?P<mi>\d{2})?(?P<s>\d{2})?"
-    r"(?:\.\d{1,4})?(?P<z>[+-]\d{4})?$"
-)
-
-
-def moment(text: str, zone: Any) -> datetime | date:
-    """An HL7 time stamp: a datetime (in its offset, else the clinic's zone) when it has
-    the hour, else the date. Raises ValueError when it is not one."""
-    found = _TS.match(text.strip())
-    if found is None or found["d"] is None:
-        raise ValueError(f"{text!r} is not an HL7 date and time (YYYYMMDDHHMM[SS][+ZZZZ])")
-    try:
-        day = date(int(found["y"]), int(found["mo"]), int(found["d"]))
-        if found["h"] is None:
-            return day
-        time(int(found["h"]), int(found["mi"] or 0), int(found["s"] or 0))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date and time that exists") from None
-    offset = found["z"]
-    tz = zone
-    if offset is not None:
-        sign = -1 if offset[0] == "-" else 1
-        tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
-    return datetime(
-        day.year,
-        day.month,
-        day.day,
-        int(found["h"]),
-        int(found["mi"] or 0),
-        int(found["s"] or 0),
-        tzinfo=tz,
-    )
 
 
 def collection_problem(ctx: Context, order: Order, result: Result, specimen: str) -> str | None:
