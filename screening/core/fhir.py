@@ -239,8 +239,7 @@ def _collection(
     base = f"screening/{collection.screening}"
     specimen = ids.url(f"{base}/specimen")
     when, issued = _instant(collection.collected_at), _instant(collection.issued)
-    # Open while an analyte is awaited, or while the lab's report is only preliminary
-    # (core.interpret reads that result as pending, whatever its analytes say).
+    # Open while an analyte is awaited, or the lab's report is only preliminary.
     pending = collection.summary == "pending" or any(
         f.outcome == "pending" for f in collection.findings
     )
