@@ -114,6 +114,9 @@ def test_a_preliminary_screen_then_a_final_confirmation(lab: Clinic) -> None:
     assert open_["current"]["reading"] == "pending"  # open until the final report
     assert open_["current"]["analytes"]["THC"] == "positive (presumptive)"
     assert any(flag.startswith("preliminary") for flag in open_["current"]["flags"])
+    with freeze_time(LATER):
+        told = " ".join(lab.ok("timeline", "C-101").stdout.split())
+    assert "amended: lab report: reads awaiting the lab" in told
     confirmation = oru(control_id="M-2", filler="ORD-0002", observations=(thc_level("38"),))
     done = _import(lab, "confirm.hl7", confirmation)
     assert done.exit_code == 0, done.stderr

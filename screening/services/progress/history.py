@@ -43,8 +43,10 @@ def history(
         fact = by_id[screening_id]
         result_day[created] = fact.day
         found = f" ({', '.join(fact.unexpected)}" + (", confirmed)" if fact.confirmed else ")")
+        reading = (fact.reading or "").replace("_", " ")
         reads[latest] = (
-            f": reads {(fact.reading or '').replace('_', ' ')}"
+            # Pending: some analyte awaits the lab, or the lab's report is preliminary.
+            f": reads {'awaiting the lab' if reading == 'pending' else reading}"
             + (found if fact.unexpected else "")
             + (f"; specimen {fact.validity}" if fact.validity not in (None, "valid") else "")
         )
