@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import freezegun
 import pytest
@@ -220,7 +220,7 @@ class Inits:
             schema = clinic.url.rsplit("search_path%3D", 1)[1]
             _replay(clinic, dump.replace(_TEMPLATE_SCHEMA, schema))
         shutil.copytree(folder, clinic.folder, symlinks=True, dirs_exist_ok=True)
-        return result  # type: ignore[no-any-return]
+        return cast(T, result)
 
     @staticmethod
     def _sqlite(folder: Path, build: Callable[[Clinic], object]) -> tuple[str, object]:
