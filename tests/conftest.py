@@ -11,12 +11,14 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar, cast
 
+import freezegun
 import pytest
 import typer.testing
 from typer.testing import CliRunner
@@ -36,10 +38,18 @@ typer.testing._get_command = functools.cache(typer.testing._get_command)
 # test first touched the database under a frozen clock).
 import screening.db.models  # noqa: E402, F401  isort: skip
 
+# Every freeze_time start walks sys.modules for references to the real clock, about 14 ms
+# a command in the scenarios (a seventh of their time); scipy and numpy are half of those
+# modules once statistics have run, pygments, execnet and xdist some more. None of them
+# reads the clock for the program or calls back into it (a clock read with one of them in
+# its five nearest frames would see the real time).
+freezegun.configure(extend_ignore_list=["scipy", "numpy", "pygments", "execnet", "xdist"])
+
 PG_URL = os.environ.get("SCREENING_TEST_DATABASE_URL")
 # The OS user the tests run as: the user whose roles count on SQLite.
 ME = pwd.getpwuid(os.geteuid()).pw_name
 WORKING_ROLES = ("staff", "clinician", "auditor")
+T = TypeVar("T")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
@@ -160,67 +170,74 @@ class Clinic:
 
 
 class Inits:
-    """`screening init` for the fixtures, once per test process and backend.
+    """`screening init`, and the fixtures' other set-ups, once per test process and backend.
 
     Every test that starts from the fixtures' fresh clinic gets a copy of the config,
     keys, witness folder and database that one real `init` with the same arguments made
     in this process, in the same quarter hour (frozen clocks included): `init`'s
     migrations and commitments were a quarter of a short test's time. What `init` itself
-    does is tested in test_init.py, with real inits.
+    does is tested in test_init.py, with real inits. A fixture that goes on to enrol,
+    draw or record at fixed times does it once too (``prepare``) and each test gets a copy.
 
-    On PostgreSQL the copy is pg_dump's SQL for the schema that real `init` filled,
+    On PostgreSQL the copy is pg_dump's SQL for the schema that the real run filled,
     replayed into the test's fresh schema; where pg_dump is missing or cannot dump that
-    server, every PostgreSQL clinic is initialised for real.
+    server, every PostgreSQL clinic is set up for real.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.made: dict[tuple[str, tuple[str, ...], datetime], tuple[Path, str]] = {}
+        self.made: dict[tuple[str, Hashable], tuple[Path, str, object]] = {}
         self.pg_dump = shutil.which("pg_dump")
 
     def init(self, clinic: Clinic, *args: str) -> None:
-        if not clinic.is_sqlite and self.pg_dump is None:
-            clinic.ok("init", *args)
-            return
         now = datetime.now(UTC)  # the test's frozen clock, if it froze one
         quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-        key = ("sqlite" if clinic.is_sqlite else "postgresql", args, quarter)
-        if key not in self.made:
-            folder = self.folder / f"init{len(self.made)}"
+        self.prepare(clinic, ("init", args, quarter), lambda made: made.ok("init", *args))
+
+    def prepare(self, clinic: Clinic, key: Hashable, build: Callable[[Clinic], T]) -> T:
+        """``clinic`` (fresh and empty) as ``build`` leaves it; ``build``'s result.
+
+        ``build`` runs for real once per test process, backend and ``key``, on a clinic in
+        a folder (and PostgreSQL schema) of its own; later calls get a copy of that folder
+        (config, keys, witness folder, SQLite file and any file ``build`` wrote) and of
+        its database. So ``build`` must do the same whenever it runs: it freezes the
+        clock for every command it types, and ``key`` names whatever else varies.
+        """
+        if not clinic.is_sqlite and self.pg_dump is None:
+            return build(clinic)
+        full = ("sqlite" if clinic.is_sqlite else "postgresql", key)
+        if full not in self.made:
+            folder = self.folder / f"made{len(self.made)}"
             folder.mkdir()
             with _working_in(folder):
-                made = self._sqlite(folder, args) if clinic.is_sqlite else self._pg(folder, args)
+                made = (self._sqlite if clinic.is_sqlite else self._pg)(folder, build)
             if made is None:
                 self.pg_dump = None
-                clinic.ok("init", *args)
-                return
-            self.made[key] = (folder, made)
-        folder, dump = self.made[key]
-        files = ["screening.toml", "screening.key", "screening-witness.key"]
-        if clinic.is_sqlite:
-            files.append("screening.db")
-        else:
+                return build(clinic)
+            self.made[full] = (folder, *made)
+        folder, dump, result = self.made[full]
+        if not clinic.is_sqlite:
             schema = clinic.url.rsplit("search_path%3D", 1)[1]
             _replay(clinic, dump.replace(_TEMPLATE_SCHEMA, schema))
-        for name in files:
-            shutil.copy2(folder / name, clinic.folder / name)
-        # The checkpoint and anchors init sent to the local witness folder.
-        shutil.copytree(folder / "screening-witness", clinic.folder / "screening-witness")
+        shutil.copytree(folder, clinic.folder, symlinks=True, dirs_exist_ok=True)
+        return cast(T, result)
 
     @staticmethod
-    def _sqlite(folder: Path, args: tuple[str, ...]) -> str:
-        Clinic(folder, f"sqlite:///{folder / 'screening.db'}").ok("init", *args)
-        return ""
+    def _sqlite(folder: Path, build: Callable[[Clinic], object]) -> tuple[str, object]:
+        result = build(Clinic(folder, f"sqlite:///{folder / 'screening.db'}"))
+        _not_naming(folder, (folder / "screening.db").read_bytes())
+        return "", result
 
-    def _pg(self, folder: Path, args: tuple[str, ...]) -> str | None:
-        """pg_dump's SQL for a schema that `init` filled; None if pg_dump fails."""
+    def _pg(self, folder: Path, build: Callable[[Clinic], object]) -> tuple[str, object] | None:
+        """pg_dump's SQL for a schema that ``build`` filled, and its result; None if
+        pg_dump fails."""
         import sqlalchemy as sa
 
         urls = _pg_schema_url()
         try:
             url = next(urls)
             schema = url.rsplit("search_path%3D", 1)[1]
-            Clinic(folder, url).ok("init", *args)
+            result = build(Clinic(folder, url))
             server = sa.make_url(PG_URL).set(drivername="postgresql")
             done = subprocess.run(
                 [self.pg_dump, "--inserts", "--no-owner", "--no-privileges",
@@ -231,13 +248,19 @@ class Inits:
             urls.close()
         if done.returncode != 0:
             return None
+        _not_naming(folder, done.stdout.encode())
         lines = [
             line
             for line in done.stdout.splitlines()
             # psql's commands (\restrict) and the schema, which the test has made already
             if not line.startswith("\\") and not line.startswith("CREATE SCHEMA ")
         ]
-        return re.sub(rf"\b{schema}\b", _TEMPLATE_SCHEMA, "\n".join(lines))
+        return re.sub(rf"\b{schema}\b", _TEMPLATE_SCHEMA, "\n".join(lines)), result
+
+
+def _not_naming(folder: Path, database: bytes) -> None:
+    """A copied database must not name the folder it was made in (the copy is elsewhere)."""
+    assert str(folder).encode() not in database, f"the database names {folder}: build it per test"
 
 
 _TEMPLATE_SCHEMA = "t_template_schema"

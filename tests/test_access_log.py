@@ -22,16 +22,20 @@ CODES = [f"C-{i:02d}" for i in range(1, 7)]
 def site(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     """Six morning clients, everyone drawn on Monday (3 tests a week on 3 days)."""
     clinic = Clinic(tmp_path, backend)
+    inits.prepare(clinic, "test_access_log: site", _site)
+    return clinic
+
+
+def _site(clinic: Clinic) -> None:
     with freeze_time(MONDAY):
-        inits.init(clinic, "--site", "main", "--timezone", "America/New_York")
+        clinic.ok("init", "--site", "main", "--timezone", "America/New_York")
         config = clinic.folder / "screening.toml"
         config.write_text(
             config.read_text().replace("tests_per_week = 2\n", "tests_per_week = 3\n", 1)
         )
         rows = [f"{code},Client {code},morning,1,2026-11-02," for code in CODES]
-        clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
+        clinic.ok("clients", "import", str(write_csv(clinic.folder / "c.csv", rows)))
         clinic.ok("select")
-    return clinic
 
 
 def _uids(clinic: Clinic) -> dict[str, str]:

@@ -12,15 +12,20 @@ import pytest
 from freezegun import freeze_time
 
 from screening.core.policy import collection_deadline
-from tests.conftest import Clinic, write_csv
+from tests.conftest import Clinic, Inits, write_csv
 
 POLICY = {"collect_within_hours": 12, "timezone": "America/New_York"}
 NEW = {**POLICY, "past_midnight": "end_of_day"}
 
 
 @pytest.fixture
-def site(backend: str, tmp_path: Path) -> Clinic:
+def site(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     clinic = Clinic(tmp_path, backend)
+    inits.prepare(clinic, "test_deadlines: site", _site)
+    return clinic
+
+
+def _site(clinic: Clinic) -> None:
     with freeze_time("2026-11-30T14:00:00Z"):
         clinic.ok("init", "--timezone", "America/New_York")
         # Everyone meets every day and is drawn every day: a full list to look at.
@@ -29,8 +34,7 @@ def site(backend: str, tmp_path: Path) -> Clinic:
         text = config.read_text()
         config.write_text(text.replace("tests_per_week = 2\n", 'daily_probability = "1/1"\n', 1))
         rows = [f"C-{i:02d},Client {i},morning,1,2026-11-02," for i in range(1, 4)]
-        clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
-    return clinic
+        clinic.ok("clients", "import", str(write_csv(clinic.folder / "c.csv", rows)))
 
 
 def test_a_late_draw_in_the_afternoon_is_due_at_the_end_of_the_next_day(site: Clinic) -> None:

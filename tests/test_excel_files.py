@@ -12,7 +12,7 @@ import pytest
 from freezegun import freeze_time
 
 from screening.core.typed import parse_day, parse_moment, split_list
-from tests.conftest import Clinic
+from tests.conftest import Clinic, Inits
 
 HEADER = ["code", "name", "track", "phase", "admitted_on", "medications"]
 LAB_HEADER = ["specimen_id", "collected_at", "analyte", "outcome", "level", "cutoff", "method",
@@ -152,10 +152,15 @@ def test_a_header_with_no_expected_column_says_which_are_expected(clinic: Clinic
 
 
 @pytest.fixture
-def drawn(backend: str, tmp_path: Path) -> Clinic:
+def drawn(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     """Two morning clients drawn on Monday (3 tests a week on 3 days is p = 1); C-01's
     specimen LAB-1 collected at 09:45 and sent to the lab."""
     clinic = Clinic(tmp_path, backend)
+    inits.prepare(clinic, "test_excel_files: drawn", _drawn)
+    return clinic
+
+
+def _drawn(clinic: Clinic) -> None:
     with freeze_time(MORNING):
         clinic.ok("init", "--timezone", "America/New_York")
         config = clinic.folder / "screening.toml"
@@ -164,12 +169,11 @@ def drawn(backend: str, tmp_path: Path) -> Clinic:
         )
         rows = [HEADER, *([f"C-0{i}", f"Client {i}", "morning", "1", "2026-11-02", ""]
                           for i in (1, 2))]  # fmt: skip
-        clinic.ok("clients", "import", str(write(tmp_path / "clients.csv", rows)))
+        clinic.ok("clients", "import", str(write(clinic.folder / "clients.csv", rows)))
         clinic.ok("select")
     with freeze_time(LATER):
         clinic.ok("results", "record", "C-01", "--sent-to-lab", "--specimen-id", "LAB-1",
                   "--collected-at", "09:45")  # fmt: skip
-    return clinic
 
 
 def lab_rows(collected_at: str) -> list[list[str]]:

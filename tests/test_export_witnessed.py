@@ -22,20 +22,25 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from freezegun import freeze_time
 
 from screening.core.checkpoint import Anchor, anchors_text, public_bytes, sign, vkey
-from tests.conftest import Clinic
-from tests.test_witnessed import _clinic
+from tests.conftest import Clinic, Inits
+from tests.test_witnessed import _witnessed_clinic
 from tests.witness_notes import origin, witness_key
 
 PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin") or "python3"
 
 
 @pytest.fixture
-def exported(backend: str, tmp_path: Path) -> tuple[Clinic, Path]:
-    clinic = _clinic(backend, tmp_path)
-    with freeze_time("2026-11-03T09:00:00Z"):
-        clinic.ok("audit", "export", str(tmp_path / "export"), "--to", "State Auditor",
-                  "--purpose", "audit")  # fmt: skip
+def exported(backend: str, tmp_path: Path, inits: Inits) -> tuple[Clinic, Path]:
+    clinic = Clinic(tmp_path, backend)
+    inits.prepare(clinic, "test_export_witnessed: exported", _exported)
     return clinic, tmp_path / "export"
+
+
+def _exported(clinic: Clinic) -> None:
+    _witnessed_clinic(clinic)
+    with freeze_time("2026-11-03T09:00:00Z"):
+        clinic.ok("audit", "export", str(clinic.folder / "export"), "--to", "State Auditor",
+                  "--purpose", "audit")  # fmt: skip
 
 
 def _verifier(folder: Path) -> ModuleType:

@@ -20,7 +20,7 @@ from freezegun import freeze_time
 
 from screening.core.disclosure import STATEMENT_1
 from screening.core.fhir import Basis, Collection, Finding, Subject, bundle
-from tests.conftest import Clinic
+from tests.conftest import Clinic, Inits
 
 CODE, NAME = "C-7", "Robin Example"
 CLINIC = "Eastside Primary Care"
@@ -63,14 +63,18 @@ def _screening(clinic: Clinic, day: str, *record: str) -> None:
 
 
 @pytest.fixture
-def client(backend: str, tmp_path: Path) -> Clinic:
+def client(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     """A client on buprenorphine, admitted on 2026-11-02."""
     clinic = Clinic(tmp_path, backend)
+    inits.prepare(clinic, "test_fhir: client", _client)
+    return clinic
+
+
+def _client(clinic: Clinic) -> None:
     with freeze_time("2026-11-02T14:00:00Z"):
         clinic.ok("init", "--timezone", "America/New_York")
         clinic.ok("clients", "add", CODE, "--track", "morning", "--phase", "1", "--name", NAME,
                   "--admitted", "2026-11-02", "--meds", "Suboxone")  # fmt: skip
-    return clinic
 
 
 @pytest.fixture

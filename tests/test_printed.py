@@ -21,7 +21,7 @@ from freezegun import freeze_time
 
 from screening.render.day_list import list_files
 from screening.render.page import css_string, due_words
-from tests.conftest import Clinic, write_csv
+from tests.conftest import Clinic, Inits, write_csv
 
 ZONE = ZoneInfo("America/New_York")
 MONDAY = date(2026, 11, 23)
@@ -41,22 +41,26 @@ def _every_day_drawn(clinic: Clinic) -> None:
 
 
 @pytest.fixture
-def desk(backend: str, tmp_path: Path) -> Clinic:
+def desk(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     """Five morning clients drawn on Monday; one collected by 09:30, one evening client
     asked for a test for cause."""
     clinic = Clinic(tmp_path, backend)
+    inits.prepare(clinic, "test_printed: desk", _desk)
+    return clinic
+
+
+def _desk(clinic: Clinic) -> None:
     with freeze_time(at(MONDAY, "06:00")):
         clinic.ok("init", "--site", "main", "--timezone", "America/New_York")
         _every_day_drawn(clinic)
         rows = [f"C-{i:02d},{name},morning,1,2026-11-02," for i, name in enumerate(NAMES, 1)]
         rows.append("C-09,Eve Ning,evening,2,2026-11-02,")
-        clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
+        clinic.ok("clients", "import", str(write_csv(clinic.folder / "c.csv", rows)))
     with freeze_time(at(MONDAY, "07:00")):
         clinic.ok("select")
     with freeze_time(at(MONDAY, "09:30")):
         clinic.ok("results", "record", "C-02", "--temperature-ok")
         clinic.ok("results", "for-cause", "C-09", "--reason", "staff concern")
-    return clinic
 
 
 _CELL = re.compile(r"<td[^>]*>(.*?)</td>")

@@ -10,15 +10,20 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from tests.conftest import Clinic, write_csv
+from tests.conftest import Clinic, Inits, write_csv
 
 MONDAY = "2026-11-23T12:00:00Z"
 LATER = "2026-11-23T15:00:00Z"
 
 
 @pytest.fixture
-def site(backend: str, tmp_path: Path) -> Clinic:
+def site(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     clinic = Clinic(tmp_path, backend)
+    inits.prepare(clinic, "test_reports: site", _site)
+    return clinic
+
+
+def _site(clinic: Clinic) -> None:
     with freeze_time(MONDAY):
         clinic.ok("init", "--timezone", "America/New_York")
         config = clinic.folder / "screening.toml"
@@ -26,9 +31,8 @@ def site(backend: str, tmp_path: Path) -> Clinic:
             config.read_text().replace("tests_per_week = 2\n", "tests_per_week = 3\n", 1)
         )
         rows = [f"C-{i:02d},Client {i},morning,1,2026-11-02," for i in range(1, 7)]
-        clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
+        clinic.ok("clients", "import", str(write_csv(clinic.folder / "c.csv", rows)))
         clinic.ok("select")
-    return clinic
 
 
 def _context(clinic: Clinic):  # type: ignore[no-untyped-def]

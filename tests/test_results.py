@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from tests.conftest import Clinic, write_csv
+from tests.conftest import Clinic, Inits, write_csv
 
 MORNING = "2026-11-23T12:00:00Z"  # Monday 07:00 in New York; the draw
 LATER = "2026-11-23T15:00:00Z"  # 10:00
@@ -36,9 +36,15 @@ LAB_HEADER = "specimen_id,collected_at,analyte,outcome,level,cutoff,method,lab_r
 
 
 @pytest.fixture
-def day(backend: str, tmp_path: Path) -> Clinic:
+def day(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     """16 phase-1 morning clients, everyone drawn (3 tests a week on 3 days is p = 1)."""
     clinic = Clinic(tmp_path, backend)
+    drawn = inits.prepare(clinic, "results: a drawn day", _a_drawn_day)
+    assert len(drawn["selected"]) == 16
+    return clinic
+
+
+def _a_drawn_day(clinic: Clinic) -> dict:
     with freeze_time(MORNING):
         clinic.ok("init", "--timezone", "America/New_York")
         config = clinic.folder / "screening.toml"
@@ -50,10 +56,8 @@ def day(backend: str, tmp_path: Path) -> Clinic:
             + ("buprenorphine" if i in (15, 16) else "")
             for i in range(1, 17)
         ]
-        clinic.ok("clients", "import", str(write_csv(tmp_path / "clients.csv", rows)))
-        drawn = json.loads(clinic.ok("select", "--json").stdout)
-    assert len(drawn["selected"]) == 16
-    return clinic
+        clinic.ok("clients", "import", str(write_csv(clinic.folder / "clients.csv", rows)))
+        return json.loads(clinic.ok("select", "--json").stdout)
 
 
 def _list(clinic: Clinic, *args: str, at: str | None = LATER) -> list[dict]:

@@ -20,19 +20,23 @@ from freezegun import freeze_time
 from screening import config
 from screening.render.day_list import list_files
 from screening.services.daily.job import DailyJob, next_fire_times
-from tests.conftest import Clinic, write_csv
+from tests.conftest import Clinic, Inits, write_csv
 
 EXAMPLE = Path(__file__).parents[1] / "screening" / "data" / "config.example.toml"
 
 
 @pytest.fixture
-def clinic(backend: str, tmp_path: Path) -> Clinic:
+def clinic(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     """A clinic set up on 2026-11-22, before the days these tests live through: the clock
     only moves forward (a write behind the ledger's clock is refused)."""
     made = Clinic(tmp_path, backend)
-    with freeze_time("2026-11-22T12:00:00Z"):
-        made.ok("init", "--site", "main", "--timezone", "America/New_York")
+    inits.prepare(made, "test_schedule: clinic", _clinic)
     return made
+
+
+def _clinic(clinic: Clinic) -> None:
+    with freeze_time("2026-11-22T12:00:00Z"):
+        clinic.ok("init", "--site", "main", "--timezone", "America/New_York")
 
 
 def settings_for(zone: str, run_at: str = "06:30") -> config.Settings:

@@ -16,7 +16,7 @@ from freezegun import freeze_time
 
 from screening.core.run_times import fire_time
 from screening.services.daily.job import next_fire_times, trigger
-from tests.conftest import Clinic
+from tests.conftest import Clinic, Inits
 from tests.test_schedule import settings_for
 
 ZONES = [
@@ -131,11 +131,15 @@ def test_fire_times_agree_with_systemd(zone: str, run_at: str) -> None:
 
 
 @pytest.fixture
-def clinic(backend: str, tmp_path: Path) -> Clinic:
+def clinic(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     made = Clinic(tmp_path, backend)
-    with freeze_time("2026-11-22T12:00:00Z"):
-        made.ok("init", "--site", "main", "--timezone", "America/New_York")
+    inits.prepare(made, "test_schedule_days: clinic", _clinic)
     return made
+
+
+def _clinic(clinic: Clinic) -> None:
+    with freeze_time("2026-11-22T12:00:00Z"):
+        clinic.ok("init", "--site", "main", "--timezone", "America/New_York")
 
 
 def _edit(clinic: Clinic, old: str, new: str) -> None:

@@ -12,24 +12,28 @@ import pytest
 from freezegun import freeze_time
 
 from screening.core.selection import day_key, day_seed, is_selected, key_matches_anchor, score
-from tests.conftest import Clinic, forge, write_csv
+from tests.conftest import Clinic, Inits, forge, write_csv
 
 MONDAY = "2026-11-23T12:00:00Z"  # 07:00 in New York
 TUESDAY = "2026-11-24T12:00:00Z"
 
 
 @pytest.fixture
-def site(backend: str, tmp_path: Path) -> Clinic:
+def site(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     """A clinic with 30 clients enrolled on 1 November, on the Monday before Thanksgiving."""
     clinic = Clinic(tmp_path, backend)
+    inits.prepare(clinic, "test_select: site", _site)
+    return clinic
+
+
+def _site(clinic: Clinic) -> None:
     with freeze_time(MONDAY):
         clinic.ok("init", "--timezone", "America/New_York")
         rows = [
             f"C-{i:02d},Client {i},{('morning', 'evening')[i % 2]},{1 + i % 3},2026-11-01,"
             for i in range(30)
         ]
-        clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
-    return clinic
+        clinic.ok("clients", "import", str(write_csv(clinic.folder / "c.csv", rows)))
 
 
 def _master(clinic: Clinic) -> bytes:

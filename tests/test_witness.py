@@ -21,18 +21,22 @@ from screening.core.merkle import consistency_proof, root_of, verify_consistency
 from screening.db.engine import Database, resolve_url
 from screening.services.plumbing.context import Actor, Context
 from screening.services.plumbing.keys import read_witness_key
-from tests.conftest import WORKING_ROLES, Clinic, write_csv
+from tests.conftest import WORKING_ROLES, Clinic, Inits, write_csv
 
 INIT = "2026-11-20T12:00:00Z"  # a Friday; anchors are committed for 2026-11 to 2027-11
 MONDAY = "2026-11-23T14:00:00Z"  # 09:00 in New York, a meeting day of the morning track
 
 
 @pytest.fixture
-def clinic(backend: str, tmp_path: Path) -> Clinic:
+def clinic(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     made = Clinic(tmp_path, backend)
-    with freeze_time(INIT):
-        made.ok("init", "--site", "main", "--timezone", "America/New_York")
+    inits.prepare(made, "test_witness: clinic", _clinic)
     return made
+
+
+def _clinic(clinic: Clinic) -> None:
+    with freeze_time(INIT):
+        clinic.ok("init", "--site", "main", "--timezone", "America/New_York")
 
 
 def at(clinic: Clinic, when: str, *args: str):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from freezegun import freeze_time
 from screening.core.checkpoint import Anchor, anchors_text, sign
 from screening.core.merkle import consistency_proof, root_of, verify_consistency
 from screening.core.witnessing import Follower
-from tests.conftest import Clinic, forge, write_csv
+from tests.conftest import Clinic, Inits, forge, write_csv
 from tests.witness_notes import log_folder, origin, publish, witness_key
 
 WHEN = "2026-11-03T09:00:00Z"
@@ -28,24 +28,28 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def _clinic(backend: str, tmp_path: Path) -> Clinic:
+def _clinic(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
     """Two clients drawn on Monday 2026-11-02 (every client every day), one positive for
     EtG; a checkpoint witnessed at init, after the draw (both by the program itself) and
     after the result (`audit checkpoint` by hand)."""
     clinic = Clinic(tmp_path, backend)
+    inits.prepare(clinic, "test_witnessed: a witnessed clinic", _witnessed_clinic)
+    return clinic
+
+
+def _witnessed_clinic(clinic: Clinic) -> None:
     with freeze_time("2026-11-02T12:00:00Z"):
         clinic.ok("init", "--site", "main", "--timezone", "America/New_York")
         config = clinic.folder / "screening.toml"
         text = config.read_text().replace('days = "meeting"', 'days = "calendar"')
         config.write_text(text.replace("tests_per_week = 2", 'daily_probability = "1/1"', 1))
         rows = ["C-1,Ada Example,morning,1,2026-11-01,", "C-2,Bo Example,evening,1,2026-11-01,"]
-        clinic.ok("clients", "import", str(write_csv(tmp_path / "c.csv", rows)))
+        clinic.ok("clients", "import", str(write_csv(clinic.folder / "c.csv", rows)))
     with freeze_time("2026-11-02T13:00:00Z"):
         clinic.ok("select")
     with freeze_time("2026-11-02T15:00:00Z"):
         clinic.ok("results", "record", "C-1", "--positive", "ETG")
         clinic.ok("audit", "checkpoint")
-    return clinic
 
 
 def _verify(clinic: Clinic, *args: str, when: str = WHEN):  # type: ignore[no-untyped-def]
@@ -66,8 +70,8 @@ def _checkpoints(clinic: Clinic) -> list[Path]:
 
 
 @pytest.fixture
-def witnessed(backend: str, tmp_path: Path) -> Clinic:
-    return _clinic(backend, tmp_path)
+def witnessed(backend: str, tmp_path: Path, inits: Inits) -> Clinic:
+    return _clinic(backend, tmp_path, inits)
 
 
 def test_witnessed_checkpoints_hold_and_a_changed_or_foreign_note_fails(
