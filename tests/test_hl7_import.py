@@ -116,7 +116,9 @@ def test_a_preliminary_screen_then_a_final_confirmation(lab: Clinic) -> None:
     assert any(flag.startswith("preliminary") for flag in open_["current"]["flags"])
     with freeze_time(LATER):
         told = " ".join(lab.ok("timeline", "C-101").stdout.split())
+        shown = lab.ok("results", "show", "SP-0001").stdout
     assert "amended: lab report: reads awaiting the lab" in told
+    assert "reads: awaiting the lab; positive: THC" in shown
     confirmation = oru(control_id="M-2", filler="ORD-0002", observations=(thc_level("38"),))
     done = _import(lab, "confirm.hl7", confirmation)
     assert done.exit_code == 0, done.stderr
@@ -456,3 +458,72 @@ def test_files_users_get_wrong_are_refused_in_one_line(lab: Clinic, data: bytes,
     assert refused.exit_code == 2 and said in refused.stderr
     assert "TEST^PATIENT" not in refused.stderr  # a name is never quoted back
     assert _ledger(lab) == before
+
+
+# --- what the second user test found -----------------------------------------------------
+
+
+def test_on_a_network_each_site_records_its_own_orders_of_one_file(lab: Clinic) -> None:
+    south = lab.folder / "south" / "screening.toml"
+
+    def at_south(*args: str):  # type: ignore[no-untyped-def]
+        return lab.run("--config", str(south), *args)
+
+    with freeze_time(RECORDED):  # after main's entries: one ledger, one clock
+        assert at_south("init", "--site", "south", "--timezone", "America/New_York").exit_code == 0
+        assert (
+            at_south("clients", "add", "S-01", "--track", "morning", "--phase", "1").exit_code == 0
+        )
+        assert at_south("results", "for-cause", "S-01", "--reason", "team request").exit_code == 0
+    with freeze_time("2026-12-01T14:55:00Z"):
+        # A label is one label whatever its case: main's SP-0001 cannot be used again.
+        taken = at_south("results", "record", "S-01", "--sent-to-lab", "--specimen-id",
+                         "sp-0001", "--collected-at", "09:50")  # fmt: skip
+        assert taken.exit_code == 2 and "already recorded" in taken.stderr
+        assert at_south("results", "record", "S-01", "--sent-to-lab", "--specimen-id",
+                        "sp-south", "--collected-at", "09:50").exit_code == 0  # fmt: skip
+    # The lab upper-cases the labels, and puts both sites' reports in one file.
+    both = oru(control_id="N-1") + oru(control_id="S-1", specimen="SP-SOUTH")
+    path = lab.folder / "both.hl7"
+    path.write_text(both)
+    with freeze_time(LATER):
+        at_main = lab.run("results", "import", str(path))
+        there = at_south("results", "import", str(path))
+        shown = json.loads(at_south("results", "show", "sp-south", "--json").stdout)
+    assert at_main.exit_code == 0 and "1 order(s) for another site's specimens" in at_main.stderr
+    assert there.exit_code == 0 and "recorded 1 report for 1 specimen" in there.stderr
+    assert shown["current"]["analytes"]["THC"] == "positive (presumptive)"
+    assert _show(lab, "SP-0001")["current"]["analytes"]["THC"] == "positive (presumptive)"
+
+
+@ON_SQLITE
+def test_a_message_sent_before_the_collection_is_refused(lab: Clinic) -> None:
+    early = oru(collected="").replace("|20261201120000-0500||", "|20261130120000-0500||", 1)
+    refused = _import(lab, "early.hl7", early)
+    assert refused.exit_code == 2 and "before specimen SP-0001 was collected" in refused.stderr
+
+
+@ON_SQLITE
+def test_files_kept_in_done_are_private_to_the_clinic(lab: Clinic) -> None:
+    import os
+    import stat
+
+    from screening.services.results import sweep
+    from tests.test_drop_folder import _context
+
+    drop = lab.folder / "drop"
+    drop.mkdir(mode=0o755)
+    os.chmod(drop, 0o755)
+    feed = drop / "feed.hl7"
+    feed.write_text(oru())
+    os.chmod(feed, 0o644)
+    os.utime(feed, (feed.stat().st_atime - 60, feed.stat().st_mtime - 60))
+    with freeze_time(LATER):
+        ctx = _context(lab)
+        try:
+            assert [s.outcome for s in sweep(ctx, drop)] == ["imported"]
+        finally:
+            ctx.database.dispose()
+    assert stat.S_IMODE((drop / "done").stat().st_mode) == 0o750
+    # Nothing for other users; the drop folder's group keeps what it had (read).
+    assert stat.S_IMODE((drop / "done" / "feed.hl7").stat().st_mode) == 0o640

@@ -198,7 +198,9 @@ def _result_lines(record: dict[str, Any], zone: Any) -> list[str]:
     if record.get("entered_late"):
         late = record["entered_late"]
         lines.append(f"entered late on {local_time(late['entered_at'], zone)}: {late['reason']}")
-    reads = styled(marked(current["reading"]), attention(current["reading"]), sys.stdout)
+    # A result reads "pending" while an analyte awaits the lab or its report is preliminary.
+    said = "awaiting the lab" if current["reading"] == "pending" else marked(current["reading"])
+    reads = styled(said, attention(current["reading"]), sys.stdout)
     lines.append(
         f"reads: {reads}"
         + (f"; positive: {', '.join(current['positives'])}" if current["positives"] else "")

@@ -222,6 +222,8 @@ class Result(SQLModel, table=True):
     versions (ResultVersion): nothing here is overwritten."""
 
     __tablename__ = "results"
+    # A label is one label whatever its case (a lab may send it upper-cased).
+    __table_args__ = (sa.Index("ix_results_specimen_id_folded", sa.text("lower(specimen_id)")),)
 
     id: int | None = Field(default=None, primary_key=True)
     screening_id: int = Field(
@@ -275,8 +277,7 @@ class ResultVersion(SQLModel, table=True):
     validity_version: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     measures: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     void: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
-    # Why an outcome stands against its own level and cutoff (covered by the content
-    # digest of the version's ledger entry).
+    # Why an outcome stands against its own level and cutoff (in the content digest).
     override_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     # A lab's HL7 report status, and the SHA-256 of lab, message id and order (issue 19).
     lab_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(16)))

@@ -95,7 +95,10 @@ def _make(folder: Path, actor: Actor, now: datetime) -> DemoClinic:
         database.dispose()
     for name, text in (
         (roster.LAB_REPORT_FILE, roster.EXAMPLE_LAB_REPORT),
-        (roster.LAB_HL7_FILE, roster.EXAMPLE_LAB_HL7),
+        (
+            roster.LAB_HL7_FILE,
+            roster.example_lab_hl7(f"{story.real_now.astimezone(UTC):%Y%m%d%H%M%S}+0000"),
+        ),
         (roster.NEW_CLIENTS_FILE, roster.EXAMPLE_NEW_CLIENTS),
     ):
         descriptor = os.open(folder / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

@@ -98,22 +98,24 @@ def lab_report(specimen: str, report: str, found: dict[str, tuple[str, str]]) ->
 EXAMPLE_LAB_REPORT = lab_report(
     AT_THE_LAB[1], "R-2026-0412", {"BUP": ("41", "5"), "NORBUP": ("96", "5")}
 )
-# The same lab's HL7 v2 feed: its LC-MS/MS confirmation of the cup's THC (docs/labs.md).
-EXAMPLE_LAB_HL7 = (
-    "\r".join(
-        [
-            "MSH|^~\\&|EXAMPLE LIS|EXAMPLE TOX LAB^05D0000000^CLIA|SCREENING|DEMO CLINIC|"
-            "20261201120000||ORU^R01^ORU_R01|EX-0413|P|2.5.1",
-            "PID|1||EX-40001^^^EXAMPLE TOX LAB^MR||EXAMPLE^DEMO",
-            "OBR|1||R-2026-0413|69739-1^Drugs of abuse panel - Urine by Screen method^LN"
-            "|||||||||||||||||||||F",
-            "OBX|1|NM|20521-1^Cannabinoids [Mass/volume] in Urine by Confirmatory method^LN||9|"
-            "ng/mL^nanogram per milliliter^UCUM|15||||F",
-            f"SPM|1|{PRESUMPTIVE[1]}||122575003^Urine specimen^SCT",
-        ]
-    )
-    + "\r"
-)
+
+
+def example_lab_hl7(sent: str) -> str:
+    """The same lab's HL7 v2 feed: its LC-MS/MS confirmation of the cup's THC, sent at
+    ``sent`` (HL7 time, after the collection; docs/labs.md)."""
+    segments = [
+        "MSH|^~\\&|EXAMPLE LIS|EXAMPLE TOX LAB^05D0000000^CLIA|SCREENING|DEMO CLINIC|"
+        f"{sent}||ORU^R01^ORU_R01|EX-0413|P|2.5.1",
+        "PID|1||EX-40001^^^EXAMPLE TOX LAB^MR||EXAMPLE^DEMO",
+        "OBR|1||R-2026-0413|69739-1^Drugs of abuse panel - Urine by Screen method^LN"
+        "|||||||||||||||||||||F",
+        "OBX|1|NM|20521-1^Cannabinoids [Mass/volume] in Urine by Confirmatory method^LN||9|"
+        "ng/mL^nanogram per milliliter^UCUM|15||||F",
+        f"SPM|1|{PRESUMPTIVE[1]}||122575003^Urine specimen^SCT",
+    ]
+    return "\r".join(segments) + "\r"
+
+
 EXAMPLE_NEW_CLIENTS = (
     "code,name,track,phase,admitted_on,medications\n"
     "C-122,Vale Example,morning,1,,\n"

@@ -191,6 +191,7 @@ def _refuse(folder: Path, path: Path, refusal: BadInput) -> tuple[Swept, bool]:
         # The reason first, then the file: a crash between them leaves the file to be
         # refused again, and its reason rewritten, next sweep.
         _write_reason(target_folder / f"{target.name}{REASON}", text, folder)
+        _kept_private(path, folder)
         os.replace(path, target)
         _sync(target_folder, folder)
     except OSError as problem:
@@ -217,9 +218,18 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
     return status.st_ino, status.st_size, status.st_mtime_ns
 
 
+def _kept_private(path: Path, folder: Path) -> None:
+    """A lab's file kept in done/ or refused/ holds results: 0600, or 0660 when the drop
+    folder is the group's (the lab may have written it readable by anyone)."""
+    mode = 0o600 | (stat.S_IMODE(folder.stat().st_mode) & 0o060)
+    with suppress(PermissionError):  # not ours to change: the folder's mode still guards it
+        os.chmod(path, mode)
+
+
 def _move(path: Path, into: Path, folder: Path) -> Path:
     target_folder = _subfolder(folder, into.name)
     target = _free_name(target_folder, path.name)
+    _kept_private(path, folder)
     os.replace(path, target)
     _sync(target_folder, folder)
     return target
@@ -245,7 +255,8 @@ def _subfolder(folder: Path, name: str) -> Path:
         return made
     status = folder.stat()
     made.mkdir(exist_ok=True)
-    os.chmod(made, stat.S_IMODE(status.st_mode))
+    # Results are kept here: never open to other users, whatever the drop folder allows.
+    os.chmod(made, stat.S_IMODE(status.st_mode) & 0o2770 | 0o700)
     with suppress(PermissionError):  # not one of our groups: the setgid bit gave it anyway
         if made.stat().st_gid != status.st_gid:
             os.chown(made, -1, status.st_gid)

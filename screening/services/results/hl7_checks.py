@@ -6,24 +6,42 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from screening.core.hl7v2 import Order, moment
+from screening.core.hl7v2 import Message, Order, moment
 from screening.db.models import Result
 from screening.services.plumbing.context import Context
 from screening.services.results.hl7_map import Reading, settle_bound
 from screening.services.results.lab_files_shared import SAME_COLLECTION
 
 
-def collection_problem(ctx: Context, order: Order, result: Result, specimen: str) -> str | None:
-    """What is wrong when the lab's collection time (OBR-7) is not the clinic's: a
-    different time is a different specimen behind the same label."""
+def collection_problem(
+    ctx: Context, message: Message, order: Order, result: Result, specimen: str
+) -> str | None:
+    """What is wrong when the lab's collection time (OBR-7) is not the clinic's (a
+    different time is a different specimen behind the same label), or its message was
+    sent (MSH-7) before the specimen was collected."""
+    zone = ctx.settings.zone
+    ours = result.collected_at.astimezone(zone)
+    try:
+        sent = moment(message.sent_at, zone) if message.sent_at else None
+    except ValueError:
+        sent = None  # MSH-7 is the lab's, not what matches a specimen: not refused for it
+    before = (
+        sent.astimezone(UTC) < ours.astimezone(UTC) - SAME_COLLECTION
+        if isinstance(sent, datetime)
+        else sent is not None and sent < ours.date()
+    )
+    if before:
+        return (
+            f"the lab's message is dated {message.sent_at} (MSH-7), before specimen "
+            f"{specimen} was collected ({ours:%Y-%m-%d %H:%M}): a report on another "
+            "specimen with the same label? Check with the lab"
+        )
     if not order.collected_at:
         return None
-    zone = ctx.settings.zone
     try:
         said = moment(order.collected_at, zone)
     except ValueError as error:
         return f"OBR-7 (collection time): {error}"
-    ours = result.collected_at.astimezone(zone)
     if isinstance(said, datetime):
         if abs(said.astimezone(UTC) - ours.astimezone(UTC)) <= SAME_COLLECTION:
             return None

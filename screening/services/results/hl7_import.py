@@ -41,7 +41,12 @@ from screening.services.results.hl7_checks import collection_problem, reading_pr
 from screening.services.results.hl7_map import Reading
 from screening.services.results.hl7_plan import Planned, located, plan_message
 from screening.services.results.hl7_said import answer, described
-from screening.services.results.lab_files_shared import DryRun, refused, results_by_specimen
+from screening.services.results.lab_files_shared import (
+    DryRun,
+    other_sites,
+    refused,
+    results_by_specimen,
+)
 from screening.services.results.versions import CHUNK, current_versions, store_versions
 
 REASONS = {
@@ -69,7 +74,11 @@ def import_hl7(
             write_acks(ctx, path, messages, ack_dir, refusal.problems)
         raise
     if ack_dir is not None:
-        write_acks(ctx, path, messages, ack_dir, None)
+        theirs = {p.message.line for p in planned if p.specimen in done["elsewhere"]}
+        ours = {p.message.line for p in planned if p.specimen not in done["elsewhere"]}
+        # A message only for another site's specimens is that site's to answer.
+        mine = [m for m in messages if m.line not in theirs - ours]
+        write_acks(ctx, path, mine, ack_dir, None)
     return answer(done, len(messages), dry_run=False)
 
 
@@ -98,11 +107,14 @@ def _record(
 ) -> dict[str, Any]:
     with writing(ctx) as (session, writer):
         results, _kept = results_by_specimen(session, ctx, {p.specimen for p in planned})
+        # On a network of sites, an order for another site's specimen is that site's to
+        # import (its own `results import` of the same file): left to it, not refused.
+        elsewhere = other_sites(session, ctx, {p.specimen for p in planned} - set(results))
         imported = _imported(session, [p.key for p in planned])
         now = current_versions(session, list(results.values()))
         later: list[Any] = []
         recorded: list[dict[str, Any]] = []
-        skipped = unchanged = 0
+        skipped = unchanged = left = 0
         named, settles = _settling(planned, imported)
         for plan in planned:
             if plan.key in imported:
@@ -111,6 +123,9 @@ def _record(
             imported.add(plan.key)  # the same message twice in one file counts once
             result = results.get(plan.specimen)
             where = located(plan.order.line, "OBR")
+            if result is None and plan.specimen in elsewhere:
+                left += 1
+                continue
             if result is None:
                 if plan.specimen:
                     problems.append(
@@ -155,7 +170,13 @@ def _record(
         if problems:
             raise refused(path, problems)
         store_versions(session, later)
-        done = {"recorded": recorded, "skipped": skipped, "unchanged": unchanged}
+        done = {
+            "recorded": recorded,
+            "skipped": skipped,
+            "unchanged": unchanged,
+            "left": left,
+            "elsewhere": elsewhere,
+        }
         if dry_run:
             raise DryRun(done)
     return done
@@ -187,7 +208,7 @@ def _settling(planned: list[Planned], imported: set[str]) -> tuple[dict[str, set
 def _order_problems(ctx: Context, plan: Planned, result: Result) -> list[tuple[int, str]]:
     panel = panel_of(ctx, result.panel)
     found: list[tuple[int, str]] = []
-    moved = collection_problem(ctx, plan.order, result, plan.specimen)
+    moved = collection_problem(ctx, plan.message, plan.order, result, plan.specimen)
     if moved:
         found.append((plan.order.line, f"{located(plan.order.line, 'OBR')}: {moved}"))
     for reading in plan.readings:

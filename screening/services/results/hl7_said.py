@@ -66,6 +66,8 @@ def answer(done: dict[str, Any], messages: int, dry_run: bool) -> dict[str, Any]
     )
     if done["skipped"]:
         summary += f"; {done['skipped']} order(s) already imported, skipped"
+    if done["left"]:
+        summary += f"; {done['left']} order(s) for another site's specimens, left to that site"
     if done["unchanged"]:
         summary += f"; {done['unchanged']} report(s) changed nothing"
     return {
@@ -73,5 +75,5 @@ def answer(done: dict[str, Any], messages: int, dry_run: bool) -> dict[str, Any]
         "summary": summary,
         "messages": messages,
         "results": specimens,
-        **done,
+        **{key: value for key, value in done.items() if key != "elsewhere"},
     }

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from screening.db.models import Client, Result, Screening
@@ -42,7 +43,11 @@ def results_by_specimen(
     the session without asking the database."""
     found: dict[str, Result] = {}
     kept: list[tuple[Screening, Client]] = []
-    ordered = sorted(specimens)
+    given: dict[str, list[str]] = {}
+    for text in specimens:  # a label is one label whatever its case
+        given.setdefault(text.lower(), []).append(text)
+    ordered = sorted(given)
+    folded = sa.func.lower(col(Result.specimen_id))
     for start in range(0, len(ordered), CHUNK):
         for result, screening, client in session.exec(
             select(Result, Screening, Client)
@@ -50,9 +55,30 @@ def results_by_specimen(
             .join(Client, col(Client.id) == Screening.client_id)
             # The site is checked here, not in SQL: given it, SQLite may plan to read every
             # screening of the site (seconds on a long history) rather than go by specimen.
-            .where(col(Result.specimen_id).in_(ordered[start : start + CHUNK]))
+            .where(folded.in_(ordered[start : start + CHUNK]))
         ):
-            if client.site == ctx.site:
-                found[result.specimen_id] = result
+            if client.site == ctx.site and result.specimen_id is not None:
+                for text in given[result.specimen_id.lower()]:
+                    found[text] = result
                 kept.append((screening, client))
     return found, kept
+
+
+def other_sites(session: Any, ctx: Context, specimens: set[str]) -> set[str]:
+    """Of these labels, the ones recorded at another site of the network (any case)."""
+    given: dict[str, list[str]] = {}
+    for text in specimens:
+        given.setdefault(text.lower(), []).append(text)
+    ordered = sorted(given)
+    folded = sa.func.lower(col(Result.specimen_id))
+    found: set[str] = set()
+    for start in range(0, len(ordered), CHUNK):
+        for specimen, site in session.exec(
+            select(Result.specimen_id, Client.site)
+            .join(Screening, col(Screening.id) == Result.screening_id)
+            .join(Client, col(Client.id) == Screening.client_id)
+            .where(folded.in_(ordered[start : start + CHUNK]))
+        ):
+            if site != ctx.site and specimen is not None:
+                found.update(given[specimen.lower()])
+    return found

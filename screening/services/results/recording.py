@@ -100,12 +100,13 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
                     f"screening {screening.id} must be collected under direct "
                     "observation; add --observed"
                 )
-            if item.specimen_id and item.specimen_id in used:
+            if item.specimen_id and item.specimen_id.lower() in used:
                 raise BadInput(
-                    f"specimen id {item.specimen_id} is already recorded; check the label"
+                    f"specimen id {item.specimen_id} is already recorded (labels are the "
+                    "same whatever their case); check the label"
                 )
             if item.specimen_id:
-                used.add(item.specimen_id)
+                used.add(item.specimen_id.lower())
             result, version, entry = _collect(ctx, writer, item, screening, client, late)
             stored.append((result, version, item.analytes))
             screening.status = "collected"
@@ -285,15 +286,12 @@ def _entry_times(session: Session, seqs: list[int]) -> dict[int, datetime]:
     return found
 
 
-def _used_specimen_ids(session: Session, specimen_ids: list[str]) -> set[str | None]:
-    used: set[str | None] = set()
-    ordered = sorted(set(specimen_ids))
+def _used_specimen_ids(session: Session, specimen_ids: list[str]) -> set[str]:
+    """The labels already recorded, case-folded: a label is one label whatever its case
+    (a lab may send it back upper-cased, and must not find another client's)."""
+    used: set[str] = set()
+    ordered = sorted({text.lower() for text in specimen_ids})
+    folded = sa.func.lower(col(Result.specimen_id))
     for start in range(0, len(ordered), CHUNK):
-        used.update(
-            session.exec(
-                select(col(Result.specimen_id)).where(
-                    col(Result.specimen_id).in_(ordered[start : start + CHUNK])
-                )
-            )
-        )
+        used.update(session.exec(select(folded).where(folded.in_(ordered[start : start + CHUNK]))))
     return used
