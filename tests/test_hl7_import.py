@@ -527,3 +527,126 @@ def test_files_kept_in_done_are_private_to_the_clinic(lab: Clinic) -> None:
     assert stat.S_IMODE((drop / "done").stat().st_mode) == 0o750
     # Nothing for other users; the drop folder's group keeps what it had (read).
     assert stat.S_IMODE((drop / "done" / "feed.hl7").stat().st_mode) == 0o640
+
+
+# --- what the review of the late fixes found ---------------------------------------------
+
+
+def test_a_correction_holds_against_late_reports_and_lets_the_rest_through(lab: Clinic) -> None:
+    negative = ("1", "CWE", THC_POSITIVE[2], "LA6577-6^Negative^LN", "", "50", "F")
+    assert _import(lab, "f1.hl7", oru(control_id="F1", observations=(negative,))).exit_code == 0
+    corrected = oru(control_id="C2", status="C", observations=(_status(THC_POSITIVE, "C"),))
+    assert _import(lab, "c2.hl7", corrected).exit_code == 0
+    # Another analyte's report, and the confirmation of the corrected one, go through.
+    amp = oru(control_id="F3", filler="ORD-3", observations=(AMP_NEGATIVE,))
+    assert _import(lab, "f3.hl7", amp).exit_code == 0
+    with freeze_time(LATER):  # staff's amendment between does not hide the correction
+        lab.ok("results", "amend", "sp-0001", "--reason", "lab_report", "--creatinine", "150")
+    stale = _import(lab, "f4.hl7", oru(control_id="F4", observations=(negative,)))
+    assert stale.exit_code == 2 and "would undo the lab's corrected report" in stale.stderr
+    confirmed = oru(control_id="F5", filler="ORD-5", observations=(thc_level("38"),))
+    done = _import(lab, "f5.hl7", confirmed)
+    assert done.exit_code == 0, done.stderr
+    assert _show(lab, "SP-0001")["current"]["analytes"]["THC"] == "positive (confirmed)"
+
+
+@ON_SQLITE
+def test_one_label_spelled_two_ways_in_one_file_is_one_specimen(lab: Clinic) -> None:
+    both = oru(control_id="M-1") + oru(control_id="M-2", specimen="sp-0001",
+                                       observations=(AMP_NEGATIVE,))  # fmt: skip
+    done = _import(lab, "spelled.hl7", both)
+    assert done.exit_code == 0, done.stderr
+    assert "for 1 specimen" in done.stderr
+    analytes = _show(lab, "SP-0001")["current"]["analytes"]
+    assert (analytes["THC"], analytes["AMP"]) == (
+        "positive (presumptive)",
+        "negative (presumptive)",
+    )
+    rows = ["SP-0002,,THC,positive,,,immunoassay,R-1", "sp-0002,,THC,negative,,,immunoassay,R-1"]
+    header = "specimen_id,collected_at,analyte,outcome,level,cutoff,method,lab_report_id"
+    twice = _import(lab, "spelled.csv", "\n".join([header, *rows]) + "\n")
+    assert twice.exit_code == 2 and "already appears on line 2" in twice.stderr
+
+
+@ON_SQLITE
+def test_an_answer_and_a_level_for_one_analyte_are_read_together(lab: Clinic) -> None:
+    presence = ("1", "CWE", "3426-4^Cannabinoids [Presence] in Urine by Confirmatory method^LN",
+                "LA6576-8^Positive^LN", "", "15", "F")  # fmt: skip
+    level = (*thc_level("38")[:1], *thc_level("38")[1:])
+    done = _import(lab, "pair.hl7", oru(observations=(presence, ("2", *level[1:]))))
+    assert done.exit_code == 0, done.stderr
+    assert "THC positive 38 ng/mL" in done.stderr
+    disagree = (*presence[:3], "LA6577-6^Negative^LN", "", "15", "F")
+    both = (disagree, ("2", *level[1:]))
+    refused = _import(
+        lab, "pair2.hl7", oru(control_id="M-2", specimen="SP-0002", observations=both)
+    )
+    assert refused.exit_code == 2
+
+
+@ON_SQLITE
+def test_a_status_update_with_nothing_yet_is_not_a_file_cut_short(lab: Clinic) -> None:
+    update = oru(status="I", observations=())
+    done = _import(lab, "update.hl7", update + oru(control_id="M-2", specimen="SP-0002"))
+    assert done.exit_code == 0, done.stderr
+    assert "recorded 1 report for 1 specimen" in done.stderr
+
+
+@ON_SQLITE
+def test_a_send_time_without_offset_is_the_labs_own_day(lab: Clinic) -> None:
+    local = oru().replace("|20261201120000-0500||", "|20261201090000||", 1)  # 09:00, before 09:30
+    assert _import(lab, "local.hl7", local).exit_code == 0
+
+
+@ON_SQLITE
+def test_a_label_is_found_whatever_its_case_and_one_sender_has_one_map(lab: Clinic) -> None:
+    with freeze_time(LATER):
+        assert lab.ok("results", "show", "sp-0001", "--json").stdout
+    config = lab.folder / "screening.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[labs.byname]\nfacility = "ACME TOX"\n[labs.bynumber]\nclia = "05D1234567"\n'
+    )
+    refused = _import(lab, "two-maps.hl7", oru())
+    assert refused.exit_code == 2 and "[labs.byname] and [labs.bynumber]" in refused.stderr
+
+
+@ON_SQLITE
+def test_orders_for_another_site_wait_in_others_and_done_is_closed_to_others(
+    lab: Clinic,
+) -> None:
+    import os
+    import stat
+
+    from screening.services.results import sweep
+    from tests.test_drop_folder import _context
+
+    drop = lab.folder / "drop"
+    (drop / "done").mkdir(parents=True, mode=0o755)
+    os.chmod(drop / "done", 0o755)  # as an earlier version left it
+    south = lab.folder / "south" / "screening.toml"
+    steps = [
+        (RECORDED, ("init", "--site", "south", "--timezone", "America/New_York")),
+        (RECORDED, ("clients", "add", "S-01", "--track", "morning", "--phase", "1")),
+        (RECORDED, ("results", "for-cause", "S-01", "--reason", "team request")),
+        ("2026-12-01T14:55:00Z", ("results", "record", "S-01", "--sent-to-lab",
+                                  "--specimen-id", "SP-S", "--collected-at", "09:50")),
+    ]  # fmt: skip
+    for at, args in steps:
+        with freeze_time(at):
+            assert lab.run("--config", str(south), *args).exit_code == 0, args
+    shared = drop / "shared.hl7"
+    shared.write_text(oru(control_id="N-1") + oru(control_id="S-1", specimen="SP-S"))
+    os.utime(shared, (shared.stat().st_atime - 60, shared.stat().st_mtime - 60))
+    with freeze_time(LATER):
+        ctx = _context(lab)
+        try:
+            [swept] = sweep(ctx, drop)
+        finally:
+            ctx.database.dispose()
+    assert swept.moved_to == "others/shared.hl7"
+    assert (
+        "Import this file at each of those sites"
+        in (drop / "others" / "shared.hl7.reason.txt").read_text()
+    )
+    assert stat.S_IMODE((drop / "done").stat().st_mode) == 0o750

@@ -105,11 +105,14 @@ class LabsSettings(BaseModel):
     def maps(self) -> dict[str, LabMap]:
         return dict(self.__pydantic_extra__ or {})
 
-    def lab_of(self, namespace: str, universal_id: str) -> tuple[str, LabMap] | None:
-        for name, lab in sorted(self.maps.items()):
-            if lab.sends(namespace, universal_id):
-                return name, lab
-        return None
+    def labs_of(self, namespace: str, universal_id: str) -> list[tuple[str, LabMap]]:
+        """The maps this sending facility matches: one, none, or (a config to mend) more,
+        one by the lab's name and another by its CLIA number, say."""
+        return [
+            (name, lab)
+            for name, lab in sorted(self.maps.items())
+            if lab.sends(namespace, universal_id)
+        ]
 
     def folder(self, which: str | None, base: Path) -> Path | None:
         """A folder of the table, relative ones from the config's folder."""

@@ -31,7 +31,12 @@ from screening.services.plumbing.context import Context
 from screening.services.results.lab_files import import_file
 
 LOCK = ".screening-watch.lock"
-DONE, REFUSED = "done", "refused"
+DONE, REFUSED, OTHERS = "done", "refused", "others"
+OTHERS_WHY = (
+    "This site recorded its own orders of this file; the rest are for specimens of other "
+    "sites of the network.\nImport this file at each of those sites too (screening results "
+    "import FILE): what one site recorded is recognised there and skipped.\n"
+)
 REASON = ".reason.txt"
 SKIPPED_ENDINGS = (".tmp", ".part", "~")
 # A lab still writing a file: its modification time moves. Real wall-clock seconds.
@@ -97,6 +102,9 @@ def sweep(
     with _locked(folder) as mine:
         if not mine:
             return [Swept("", "left", f"another sweep of {folder} is under way; this one skipped")]
+        for kept in (DONE, REFUSED, OTHERS):  # made open by an earlier version, or by hand
+            if (folder / kept).is_dir():
+                _closed(folder / kept)
         for path in waiting(folder):
             if stopping is not None and stopping():
                 break
@@ -170,14 +178,21 @@ def _one(contexts: Contexts, folder: Path, path: Path, ack_dir: Path | None) -> 
         # imported is recorded; the file as it is now is taken next sweep (an HL7
         # message already recorded is recognised), never moved unread.
         return Swept(name, "left", f"imported, but {CHANGED}"), True
+    # Orders for other sites' specimens (a network's shared lab) are theirs to import:
+    # the file waits for them in others/, with why beside it, rather than in done/.
+    into = OTHERS if done.get("left") else DONE
     try:
-        moved = _move(path, folder / DONE, folder)
+        target_folder = _subfolder(folder, into)
+        if into == OTHERS:
+            target = _free_name(target_folder, path.name)
+            _write_reason(target_folder / f"{target.name}{REASON}", OTHERS_WHY, folder)
+        moved = _move(path, folder / into, folder)
     except OSError as problem:
         return (
-            Swept(name, "left", f"imported, but not moved to {DONE}/ ({_os_reason(problem)})"),
+            Swept(name, "left", f"imported, but not moved to {into}/ ({_os_reason(problem)})"),
             False,
         )
-    return Swept(name, "imported", str(done["summary"]), f"{DONE}/{moved.name}"), True
+    return Swept(name, "imported", str(done["summary"]), f"{into}/{moved.name}"), True
 
 
 def _refuse(folder: Path, path: Path, refusal: BadInput) -> tuple[Swept, bool]:
@@ -247,11 +262,21 @@ def _free_name(folder: Path, name: str) -> Path:
     return candidate
 
 
+def _closed(kept: Path) -> None:
+    """A folder of kept files that other users could open is closed to them."""
+    mode = stat.S_IMODE(kept.stat().st_mode)
+    if mode & 0o007:
+        with suppress(PermissionError):  # not ours to change
+            os.chmod(kept, mode & ~0o007)
+
+
 def _subfolder(folder: Path, name: str) -> Path:
-    """``done/`` or ``refused/``, made on first need with the drop folder's mode and
-    group (a clinic's group-shared folder, `init --group`, stays shared)."""
+    """``done/``, ``refused/`` or ``others/``, made on first need with the drop folder's
+    mode and group (a clinic's group-shared folder, `init --group`, stays shared); one
+    made open to other users (by an earlier version, or by hand) is closed to them."""
     made = folder / name
     if made.is_dir():
+        _closed(made)
         return made
     status = folder.stat()
     made.mkdir(exist_ok=True)

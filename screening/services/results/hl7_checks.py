@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from screening.core.hl7v2 import Message, Order, moment
@@ -25,11 +26,14 @@ def collection_problem(
         sent = moment(message.sent_at, zone) if message.sent_at else None
     except ValueError:
         sent = None  # MSH-7 is the lab's, not what matches a specimen: not refused for it
-    before = (
-        sent.astimezone(UTC) < ours.astimezone(UTC) - SAME_COLLECTION
-        if isinstance(sent, datetime)
-        else sent is not None and sent < ours.date()
-    )
+    # With its offset, an instant; without one, the lab's own local time, whose zone we do
+    # not know: only a day before the collection's says "sent before it was collected".
+    offset = bool(re.search(r"[+-]\d{4}$", message.sent_at.strip()))
+    if isinstance(sent, datetime) and offset:
+        before = sent.astimezone(UTC) < ours.astimezone(UTC) - SAME_COLLECTION
+    else:
+        sent_day = sent.date() if isinstance(sent, datetime) else sent
+        before = sent_day is not None and sent_day < ours.date() - timedelta(days=1)
     if before:
         return (
             f"the lab's message is dated {message.sent_at} (MSH-7), before specimen "

@@ -47,7 +47,12 @@ from screening.services.results.lab_files_shared import (
     refused,
     results_by_specimen,
 )
-from screening.services.results.versions import CHUNK, current_versions, store_versions
+from screening.services.results.versions import (
+    CHUNK,
+    analytes_of,
+    current_versions,
+    store_versions,
+)
 
 REASONS = {
     "report": ("lab_report", None),
@@ -115,7 +120,12 @@ def _record(
         later: list[Any] = []
         recorded: list[dict[str, Any]] = []
         skipped = unchanged = left = 0
+        for plan in planned:  # one label, however the lab spelled it
+            matched = results.get(plan.specimen)
+            if matched is not None and matched.specimen_id:
+                plan.specimen = matched.specimen_id
         named, settles = _settling(planned, imported)
+        corrections: dict[int, dict[str, Any]] = {}
         for plan in planned:
             if plan.key in imported:
                 skipped += 1
@@ -148,7 +158,17 @@ def _record(
                     else:
                         sweep = None
                     version, analytes = _amend(
-                        ctx, session, writer, plan, result, group, readings, now, later, sweep
+                        ctx,
+                        session,
+                        writer,
+                        plan,
+                        result,
+                        group,
+                        readings,
+                        now,
+                        later,
+                        sweep,
+                        corrections,
                     )
                 except Unchanged:
                     unchanged += 1
@@ -249,6 +269,7 @@ def _amend(
     now: dict[int, Any],
     later: list[Any],
     sweep: set[str] | None,
+    known: dict[int, dict[str, Any]],
 ) -> tuple[ResultVersion, list[AnalyteOutcome]]:
     method, kind = group
     findings = Findings(confirmed=method == "confirmation")
@@ -275,7 +296,6 @@ def _amend(
         if sweep is not None and not preliminary:
             findings.not_tested += not_named(now[flushed_id(result)][1], sweep)
     report = plan.order.filler if validate.CODE_PATTERN.match(plan.order.filler) else None
-    before = now[flushed_id(result)]
     version, analytes = apply_amendment(
         session,
         writer,
@@ -289,24 +309,51 @@ def _amend(
         later=later,
         lab=(status, plan.key),
     )
-    if kind == "report" and before[0].lab_status == "corrected":
-        _after_correction(before[1], analytes, readings, plan.specimen)
+    named = {r.assay for r in readings if r.assay}
+    corrected = _corrected(session, result, known)
+    if kind == "report":
+        _after_correction(corrected, analytes, named, plan.specimen)
+    elif kind == "corrected":
+        corrected.update({a.code: a for a in analytes if a.code in named})
     now[flushed_id(result)] = (version, analytes)
     return version, analytes
 
 
+def _corrected(session: Any, result: Result, known: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """What the lab's latest correction of this result changed, by analyte (the analyte
+    as the correction left it): read once a result, then kept as the file goes on."""
+    result_id = flushed_id(result)
+    if result_id not in known:
+        versions = session.exec(
+            select(ResultVersion)
+            .where(ResultVersion.result_id == result_id)
+            .order_by(col(ResultVersion.seq))
+        ).all()
+        found: dict[str, Any] = {}
+        last = max((n for n, v in enumerate(versions) if v.lab_status == "corrected"), default=0)
+        if last:
+            before = {a.code: a for a in analytes_of(session, versions[last - 1])}
+            found = {
+                a.code: a for a in analytes_of(session, versions[last]) if before.get(a.code) != a
+            }
+        known[result_id] = found
+    return known[result_id]
+
+
 def _after_correction(
-    before: list[AnalyteOutcome],
-    after: list[AnalyteOutcome],
-    readings: list[Reading],
-    specimen: str,
+    corrected: dict[str, Any], after: list[AnalyteOutcome], named: set[str], specimen: str
 ) -> None:
-    """A plain report after the lab's correction must not undo it: a report sent late,
-    or again, is older news. One that changes what the correction says is refused."""
-    named = {r.assay for r in readings if r.assay}
-    was = {a.code: (a.outcome, a.level) for a in before if a.code in named}
-    now = {a.code: (a.outcome, a.level) for a in after if a.code in named}
-    changed = sorted(code for code in named if was.get(code) != now.get(code))
+    """A plain report after the lab's correction must not undo it: a report sent late, or
+    again, is older news. One that changes what the correction said of an analyte, by
+    the same method, is refused; other analytes, and a confirmation, go through."""
+    changed = sorted(
+        a.code
+        for a in after
+        if a.code in named
+        and a.code in corrected
+        and a.stage == corrected[a.code].stage
+        and (a.outcome, a.level) != (corrected[a.code].outcome, corrected[a.code].level)
+    )
     if changed:
         raise BadInput(
             f"this report would undo the lab's corrected report of specimen {specimen} "

@@ -31,8 +31,18 @@ def located(line: int, segment: str) -> str:
 
 def plan_message(ctx: Context, message: Message, problems: list[tuple[int, str]]) -> list[Planned]:
     settings = ctx.settings
-    found = settings.labs.lab_of(message.facility.namespace, message.facility.universal_id)
-    name, lab = found if found is not None else (None, None)
+    found = settings.labs.labs_of(message.facility.namespace, message.facility.universal_id)
+    if len(found) > 1:
+        names = " and ".join(f"[labs.{n}]" for n, _ in found)
+        problems.append(
+            (
+                message.line,
+                f"{located(message.line, 'MSH')}: the sender {message.facility.show()!r} "
+                f"matches {names}; a lab has one map: merge them",
+            )
+        )
+        return []
+    name, lab = found[0] if found else (None, None)
     planned: list[Planned] = []
     meant = 0
     unknown: list[tuple[int, str]] = []
@@ -50,7 +60,7 @@ def plan_message(ctx: Context, message: Message, problems: list[tuple[int, str]]
             )
         key = _key(message, order, position)
         plan = Planned(message, order, specimen, field_name, key)
-        first_line: dict[tuple[str | None, str | None, str | None], int] = {}
+        first_line: dict[tuple[str | None, ...], int] = {}
         for observation in order.observations:
             where = located(observation.line, f"OBX {observation.set_id}".rstrip())
             meaning = meaning_of(observation, lab, settings.vocabulary)
@@ -72,7 +82,11 @@ def plan_message(ctx: Context, message: Message, problems: list[tuple[int, str]]
             if meaning.ignore:
                 continue
             reading = read(observation, order.status, meaning, settings.vocabulary, where)
-            what = (meaning.assay, meaning.method, meaning.measure)
+            # One answer and one level per analyte and method (labs often send both: the
+            # "[Presence]" and the "[Mass/volume]" code); the two must agree, as a level
+            # and an outcome stated together must.
+            measured = reading.level is not None or reading.bound is not None
+            what = (meaning.assay, meaning.method, meaning.measure, "level" if measured else "")
             if what in first_line:
                 unknown.append(
                     (
@@ -88,6 +102,8 @@ def plan_message(ctx: Context, message: Message, problems: list[tuple[int, str]]
                 plan.readings.append(reading)
         planned.append(plan)
     count = sum(len(order.observations) for order in message.orders)
+    if count == 0 and message.orders and all(o.status in ("I", "O", "S") for o in message.orders):
+        return []  # the lab's status update: in the lab, nothing to record yet
     if count == 0:
         problems.append(
             (

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from screening.db.models import Client, Result, Screening
-from screening.errors import RowErrors
+from screening.errors import BadInput, RowErrors
 from screening.services.plumbing.context import Context
 from screening.services.results.versions import CHUNK
 
@@ -59,8 +59,19 @@ def results_by_specimen(
         ):
             if client.site == ctx.site and result.specimen_id is not None:
                 for text in given[result.specimen_id.lower()]:
+                    other = found.get(text)
+                    if other is not None and other.id != result.id:
+                        raise BadInput(
+                            f"specimen id {text!r} matches two collections whose labels "
+                            f"differ only in case ({other.specimen_id}, "
+                            f"{result.specimen_id}), recorded before labels were compared "
+                            "without case; record this report by hand with `results amend`"
+                        )
                     found[text] = result
                 kept.append((screening, client))
+    # Each result also under its label as recorded: one specimen, one key, however the
+    # lab spelled it.
+    found.update({r.specimen_id: r for r in list(found.values()) if r.specimen_id})
     return found, kept
 
 

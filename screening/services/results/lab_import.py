@@ -119,6 +119,9 @@ def _import(
         by_report: dict[tuple[str, str, bool], list[tuple[int, dict[str, str]]]] = defaultdict(list)
         seen: dict[tuple[str, str], int] = {}
         for line, row in rows:
+            matched = results.get(row["specimen_id"])
+            if matched is not None and matched.specimen_id:
+                row["specimen_id"] = matched.specimen_id  # one label, however it is spelled
             row["analyte"] = ctx.settings.vocabulary.assay(row["analyte"]) or row["analyte"]
             specimen, analyte = row["specimen_id"], row["analyte"].upper()
             if (specimen, analyte) in seen:

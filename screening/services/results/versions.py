@@ -210,7 +210,12 @@ def find_result(
             result = session.get(Result, number)
         what = f"result {text}"
     else:
-        result = session.exec(select(Result).where(Result.specimen_id == text)).first()
+        # A label is one label whatever its case (the folded index finds it).
+        found = session.exec(
+            select(Result).where(sa.func.lower(col(Result.specimen_id)) == text.lower())
+        ).all()
+        exact = [r for r in found if r.specimen_id == text]
+        result = exact[0] if exact else (found[0] if len(found) == 1 else None)
         what = f"result with specimen id {text}"
     screening = session.get(Screening, result.screening_id) if result else None
     client = session.get(Client, screening.client_id) if screening else None
