@@ -650,3 +650,16 @@ def test_orders_for_another_site_wait_in_others_and_done_is_closed_to_others(
         in (drop / "others" / "shared.hl7.reason.txt").read_text()
     )
     assert stat.S_IMODE((drop / "done").stat().st_mode) == 0o750
+
+
+@ON_SQLITE
+def test_every_correction_holds_not_only_the_latest(lab: Clinic) -> None:
+    negative = ("1", "CWE", THC_POSITIVE[2], "LA6577-6^Negative^LN", "", "50", "F")
+    amp_positive = (*AMP_NEGATIVE[:3], "LA6576-8^Positive^LN", "", "1000", "F")
+    first = oru(control_id="F1", observations=(negative, AMP_NEGATIVE))
+    assert _import(lab, "f1.hl7", first).exit_code == 0
+    for control, row in (("C2", THC_POSITIVE), ("C3", amp_positive)):
+        corrected = oru(control_id=control, status="C", observations=(_status(row, "C"),))
+        assert _import(lab, f"{control}.hl7", corrected).exit_code == 0
+    stale = _import(lab, "f4.hl7", oru(control_id="F4", observations=(negative,)))
+    assert stale.exit_code == 2 and "corrected report of specimen SP-0001 (THC)" in stale.stderr

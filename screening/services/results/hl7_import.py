@@ -320,8 +320,8 @@ def _amend(
 
 
 def _corrected(session: Any, result: Result, known: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """What the lab's latest correction of this result changed, by analyte (the analyte
-    as the correction left it): read once a result, then kept as the file goes on."""
+    """What the lab's corrections of this result changed, by analyte (the analyte as the
+    latest correction of it left it): read once a result, then kept as the file goes on."""
     result_id = flushed_id(result)
     if result_id not in known:
         versions = session.exec(
@@ -330,12 +330,12 @@ def _corrected(session: Any, result: Result, known: dict[int, dict[str, Any]]) -
             .order_by(col(ResultVersion.seq))
         ).all()
         found: dict[str, Any] = {}
-        last = max((n for n, v in enumerate(versions) if v.lab_status == "corrected"), default=0)
-        if last:
-            before = {a.code: a for a in analytes_of(session, versions[last - 1])}
-            found = {
-                a.code: a for a in analytes_of(session, versions[last]) if before.get(a.code) != a
-            }
+        for n, version in enumerate(versions):  # every correction, the latest last
+            if n and version.lab_status == "corrected":
+                before = {a.code: a for a in analytes_of(session, versions[n - 1])}
+                found.update(
+                    {a.code: a for a in analytes_of(session, version) if before.get(a.code) != a}
+                )
         known[result_id] = found
     return known[result_id]
 
