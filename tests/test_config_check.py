@@ -197,6 +197,34 @@ PROBLEMS = [
         "config.example.toml",
         id="witness-unknown-key",
     ),
+    pytest.param(
+        appended(
+            '[labs.valley]\nfacility = "VALLEY TOX"\n[labs.valley.codes]\n'
+            '"AMPS" = { assay = "AMPH", method = "screen" }\n'
+        ),  # fmt: skip
+        "labs.valley.codes.AMPS.assay: 'AMPH' is not an assay the vocabulary knows; use one "
+        "of a panel's codes (e.g. 6AM, AMP, BUP, BZO, COC, EDDP)",
+        id="lab-map-unknown-assay",
+    ),
+    pytest.param(
+        appended(
+            '[labs.valley]\nfacility = "VALLEY TOX"\n[labs.valley.codes]\n'
+            '"AMPS" = { assay = "AMP" }\n'
+        ),  # fmt: skip
+        'labs.valley.codes.AMPS: an assay needs its method: method = "screen" or "confirmation"',
+        id="lab-map-no-method",
+    ),
+    pytest.param(
+        appended('[labs.valley]\nspecimen_id = "SPM-2"\n'),
+        "labs.valley: a lab is recognised by its sending facility (MSH-4): add facility = "
+        '"NAME" or clia = "NUMBER"',
+        id="lab-map-unrecognisable",
+    ),
+    pytest.param(
+        appended('[labs.valley]\nfacility = "VALLEY TOX"\nspecimen_id = "PID-3"\n'),
+        "labs.valley.specimen_id: 'PID-3' is not allowed; use 'SPM-2', 'OBR-3' or 'OBR-20'",
+        id="lab-map-specimen-field",
+    ),
 ]
 
 

@@ -44,12 +44,8 @@ def described(
 
 def _what(version: ResultVersion) -> str:
     """The kind of report in words, e.g. "lab confirmation, final"."""
-    words = {
-        "lab_report": "lab report",
-        "lab_confirmation": "lab confirmation",
-        "corrected_report": "corrected report",
-        "lab_withdrawal": "withdrawn by the lab",
-    }[version.reason]
+    reason = version.reason
+    words = "withdrawn by the lab" if reason == "lab_withdrawal" else reason.replace("_", " ")
     if version.lab_status in ("preliminary", "final", "cannot_obtain"):
         words += f", {(version.lab_status or '').replace('_', ' ')}"
     return words
