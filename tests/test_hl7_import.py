@@ -117,7 +117,7 @@ def test_a_preliminary_screen_then_a_final_confirmation(lab: Clinic) -> None:
     with freeze_time(LATER):
         told = " ".join(lab.ok("timeline", "C-101").stdout.split())
         shown = lab.ok("results", "show", "SP-0001").stdout
-    assert "amended: lab report: reads awaiting the lab" in told
+    assert "amended: lab report (preliminary): reads awaiting the lab" in told
     assert "reads: awaiting the lab; positive: THC" in shown
     confirmation = oru(control_id="M-2", filler="ORD-0002", observations=(thc_level("38"),))
     done = _import(lab, "confirm.hl7", confirmation)

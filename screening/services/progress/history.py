@@ -13,7 +13,16 @@ from sqlmodel import Session, col, select
 
 from screening.core.timeline import Event, ScreeningFact
 from screening.core.wording import status_words
-from screening.db.models import Client, Hold, LedgerRow, Result, Screening, StaffName, table_of
+from screening.db.models import (
+    Client,
+    Hold,
+    LedgerRow,
+    Result,
+    ResultVersion,
+    Screening,
+    StaffName,
+    table_of,
+)
 from screening.services.plumbing.context import Context
 from screening.services.progress.as_of import versions_in_force
 
@@ -50,6 +59,18 @@ def history(
             + (found if fact.unexpected else "")
             + (f"; specimen {fact.validity}" if fact.validity not in (None, "valid") else "")
         )
+    # How final each lab's HL7 report was (preliminary, final, corrected, ...).
+    lab_said: dict[int, str] = {
+        seq: status
+        for seq, status in session.execute(
+            sa.select(col(ResultVersion.seq), col(ResultVersion.lab_status))
+            .join(Result, col(Result.id) == ResultVersion.result_id)
+            .join(Screening, col(Screening.id) == Result.screening_id)
+            .where(
+                col(Screening.client_id) == client.id, col(ResultVersion.lab_status).is_not(None)
+            )
+        )
+    }
     rows = session.execute(
         sa.select(_LEDGER.c.seq, _LEDGER.c.at, _LEDGER.c.kind, _LEDGER.c.canonical)
         .where(
@@ -128,6 +149,13 @@ def history(
             stays[-1] = (stays[-1][0], date.fromisoformat(discharged) if discharged else None)
         if text and kind == "amendment" and body["result"] in result_day:
             text = text.replace("result amended", f"result of {result_day[body['result']]} amended")
+            if seq in lab_said:  # a lab's HL7 report says how final it is
+                text = text.replace(
+                    f"amended: {body['reason'].replace('_', ' ')}",
+                    f"amended: {body['reason'].replace('_', ' ')} "
+                    f"({lab_said[seq].replace('_', ' ')})",
+                    1,
+                )
         if text and kind == "screening" and body.get("auto"):
             # The sweep writes later; the miss happened at the deadline.
             at = deadlines.get(tuple(body["screening"]), at)
