@@ -2,7 +2,7 @@
 fairness, a client's explanation and day receipt, and the export with its standalone
 verifier."""
 
-from screening.services.audit.day_receipt import day_receipt
+from screening.services.audit.day_receipts import day_receipt
 from screening.services.audit.export_folder import VERIFIER, export
 from screening.services.audit.fairness_figures import fairness
 from screening.services.audit.receipt import explain
