@@ -125,7 +125,7 @@ def test_a_published_round_decides_the_day_and_nobody_can_draw_before_it(
 
 
 @ON_SQLITE
-@pytest.mark.parametrize("number", sorted(RECORDED))
+@pytest.mark.parametrize("number", [123, 657413, 12040883])  # the three
 def test_every_recorded_round_decides_the_day_whose_draw_time_precedes_it(
     clinic: Clinic, number: int
 ) -> None:
