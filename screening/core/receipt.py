@@ -137,8 +137,8 @@ def render(receipt: DayReceipt) -> str:
     ]
     if r.key is None:
         lines.append(
-            f"day key: not revealed yet: it is revealed after {r.day.isoformat()} ends in "
-            f"{r.zone}; ask again then"
+            f"day key: not revealed yet: the clinic reveals it with its first write after "
+            f"{r.day.isoformat()} ends in {r.zone} (or `screening audit reveal`); ask again then"
         )
     else:
         assert r.reveal_at is not None

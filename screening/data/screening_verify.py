@@ -1029,8 +1029,8 @@ def receipt_text(r: dict) -> str:
     ]
     if r["key"] is None:
         lines.append(
-            f"day key: not revealed yet: it is revealed after {r['date']} ends in "
-            f"{r['zone']}; ask again then"
+            f"day key: not revealed yet: the clinic reveals it with its first write after "
+            f"{r['date']} ends in {r['zone']} (or `screening audit reveal`); ask again then"
         )
     else:
         lines.append(
