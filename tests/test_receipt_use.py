@@ -114,3 +114,36 @@ def test_an_auditor_names_the_client_by_uid_and_sees_no_code(drawn: Clinic) -> N
     # Nothing identified was shown: no read of a chart recorded.
     after = drawn.sql("SELECT canonical FROM ledger ORDER BY seq")[before:]
     assert [json.loads(text)["kind"] for (text,) in after] == []
+
+
+def test_a_receipt_saved_by_an_editor_still_verifies(drawn: Clinic, tmp_path: Path) -> None:
+    """A byte-order mark (Notepad), Windows line ends, the last line end lost or doubled:
+    none is covered by the check line, and none is taken for a forgery."""
+    import subprocess
+    import sys
+
+    from tests.test_receipt import SCRIPT
+
+    with freeze_time("2026-11-04T12:00:00Z"):
+        drawn.ok("audit", "reveal")
+        text = drawn.ok("audit", "receipt", "C-1", "2026-11-02").stdout
+    saved = {
+        "bom": b"\xef\xbb\xbf" + text.encode(),
+        "crlf": text.replace("\n", "\r\n").encode(),
+        "no-last-newline": text[:-1].encode(),
+        "blank-lines-after": (text + "\n\n").encode(),
+    }
+    changed = {
+        "space-after": text[:-1] + " \n",
+        "blank-line-before-check": text.replace("\ncheck: ", "\n\ncheck: "),
+    }
+    for name, data in [*saved.items(), *((k, v.encode()) for k, v in changed.items())]:
+        path = tmp_path / f"{name}.txt"
+        path.write_bytes(data)
+        done = subprocess.run(
+            [sys.executable, str(SCRIPT), "--receipt", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == (0 if name in saved else 1), (name, done.stderr)

@@ -1453,10 +1453,14 @@ def receipt_main(args: argparse.Namespace) -> int:
     """`--receipt FILE` (with EXPORT_DIR: the export is verified first, and the receipt's
     statements are compared with its ledger)."""
     try:
-        text = Path(args.receipt).read_text(encoding="utf-8")
+        # As an editor may have saved it: a byte-order mark, Windows line ends, or the
+        # last line end added or taken away. None of these is covered by the check line
+        # (it covers the text's lines before it), so none is taken for a change.
+        text = Path(args.receipt).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         print(f"--receipt {args.receipt}: cannot be read ({error})", file=sys.stderr)
         return 2
+    text = text.rstrip("\n") + "\n"
     try:
         if args.export is not None:
             report, warnings = verify(Path(args.export), args)
