@@ -179,9 +179,13 @@ def receipt(
 
     context = open_context(ctx)
     file = options.target(context, out)
-    text = day_receipt(context, code, typed_date(context, day, "DATE"))
+    from screening.render.output import message
+
+    text, note = day_receipt(context, code, typed_date(context, day, "DATE"))
     with options.delivered(file, "the receipt"):
         sys.stdout.write(text)
+    if note is not None:
+        message(note)
 
 
 @audit_app.command("fairness")

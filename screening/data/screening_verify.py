@@ -1066,7 +1066,18 @@ def _maybe(fields: dict, label: str, pattern: str) -> re.Match | None:
 
 
 def _moment(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise Problem(f"the receipt's time {text} is not a time") from None
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise Problem(f"the receipt's time zone {name!r} is not one this Python knows") from None
+    return name
 
 
 def parse_receipt(text: str) -> dict:
@@ -1089,7 +1100,10 @@ def parse_receipt(text: str) -> dict:
     r: dict = {}
     r["site"] = _field(fields, "site", r"\S+").group(0)
     r["date"] = _field(fields, "date", r"\d{4}-\d\d-\d\d").group(0)
-    r["day"] = date.fromisoformat(r["date"])
+    try:
+        r["day"] = date.fromisoformat(r["date"])
+    except ValueError:
+        raise Problem(f"the receipt's date {r['date']} is not a date") from None
     r["uid"] = _field(fields, "client", r"[0-9a-f-]{36}").group(0)
     chance = _field(
         fields,
@@ -1097,6 +1111,8 @@ def parse_receipt(text: str) -> dict:
         r"none \(not in the draw\)|(\d+/\d+)(?: \(count mode: the (\d+) .*\))?",
     )
     r["chance"], r["per_day"] = chance.group(1), int(chance.group(2) or 0)
+    if r["chance"] is not None and int(r["chance"].partition("/")[2]) == 0:
+        raise Problem(f"the receipt's daily chance {r['chance']} divides by zero")
     r["outcome"] = _field(fields, "outcome", r".+").group(0)
     draw = _field(fields, "draw entry", rf"(\d+) ({_HEX}{{64}})( \(amended\))?")
     r["draw_seq"], r["draw_hash"], r["amended"] = (
@@ -1105,13 +1121,7 @@ def parse_receipt(text: str) -> dict:
         bool(draw.group(3)),
     )
     drawn = _field(fields, "drawn at", rf"({_AT}) \(\S+ (\S+)\)")
-    r["drawn_at"], r["zone"] = _moment(drawn.group(1)), drawn.group(2)
-    try:
-        ZoneInfo(r["zone"])
-    except (ValueError, KeyError, OSError):
-        raise Problem(
-            f"the receipt's time zone {r['zone']!r} is not one this Python knows"
-        ) from None
+    r["drawn_at"], r["zone"] = _moment(drawn.group(1)), _zone(drawn.group(2))
     if fields.get("beacon", "").startswith("none"):
         r["beacon"] = None
     else:
@@ -1131,7 +1141,7 @@ def parse_receipt(text: str) -> dict:
             "chain": _field(fields, "beacon chain", f"{_HEX}{{64}}").group(0),
             "draw_time": _moment(timing.group(1)),
             "run_at": timing.group(2),
-            "zone": timing.group(3),
+            "zone": _zone(timing.group(3)),
             "signature": signature.group(0) if signature else None,
             "randomness": randomness.group(0) if randomness else None,
             "missing": missing.group(0) if missing else None,
@@ -1203,7 +1213,10 @@ def check_receipt(text: str) -> tuple[dict, list[str], list[str], list[str]]:
         chain = BEACON_CHAINS.get(b["chain"])
         if chain is None or chain["kind"] != b["kind"]:
             raise Problem(f"the beacon chain {b['chain']} is not {b['kind']}'s pinned chain")
-        run_at = time.fromisoformat(b["run_at"])
+        try:
+            run_at = time.fromisoformat(b["run_at"])
+        except ValueError:
+            raise Problem(f"the receipt's run_at {b['run_at']} is not a time of day") from None
         rule = fire_time(day, run_at, ZoneInfo(b["zone"]))
         if rule != b["draw_time"]:
             raise Problem(
@@ -1292,9 +1305,12 @@ def check_receipt(text: str) -> tuple[dict, list[str], list[str], list[str]]:
             None,
         )
         raise Problem(f"line {wrong} of the receipt is not what its facts make it")
+    # What a forger who remakes the check line can still change unseen (the tests change
+    # every character to find it): only the export's ledger can check these.
+    revealed = ", and which entry revealed the day key and when," if r["key"] else ","
     unchecked.append(
-        "the client's uid, daily chance and place in the draw, and the draw entry, are the "
-        "clinic's statement: check them against its export "
+        "the client's uid, daily chance and place in the draw, the draw entry and when it "
+        f"was drawn{revealed} are the clinic's statement: check them against its export "
         "(screening-verify.py EXPORT_DIR --receipt FILE)"
     )
     return r, checked, unchecked, flags
@@ -1437,10 +1453,14 @@ def receipt_main(args: argparse.Namespace) -> int:
     """`--receipt FILE` (with EXPORT_DIR: the export is verified first, and the receipt's
     statements are compared with its ledger)."""
     try:
-        text = Path(args.receipt).read_text(encoding="utf-8")
+        # As an editor may have saved it: a byte-order mark, Windows line ends, or the
+        # last line end added or taken away. None of these is covered by the check line
+        # (it covers the text's lines before it), so none is taken for a change.
+        text = Path(args.receipt).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         print(f"--receipt {args.receipt}: cannot be read ({error})", file=sys.stderr)
         return 2
+    text = text.rstrip("\n") + "\n"
     try:
         if args.export is not None:
             report, warnings = verify(Path(args.export), args)

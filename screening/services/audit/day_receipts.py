@@ -33,9 +33,10 @@ from screening.services.records.clients import uid_and_code
 _LEDGER = table_of(LedgerRow)
 
 
-def day_receipt(ctx: Context, client_id: str, day_text: str) -> str:
+def day_receipt(ctx: Context, client_id: str, day_text: str) -> tuple[str, str | None]:
     """The receipt's text for the client whose uid or code is ``client_id`` on the
-    day ``day_text`` (YYYY-MM-DD). A read of the client's chart for those who may see
+    day ``day_text`` (YYYY-MM-DD), and a note for whoever asked when the day is over but
+    its key is not revealed yet. A read of the client's chart for those who may see
     codes, as `audit explain` is; an auditor names the client by uid only."""
     try:
         day = validate.parse_date(day_text, "DATE")
@@ -59,6 +60,12 @@ def day_receipt(ctx: Context, client_id: str, day_text: str) -> str:
             for row in _rows(session, ctx.site, ("draw", "draw_amend"), marker)
             if row[3]["body"]["date"] == day.isoformat()
         ]
+        if not versions and day == ctx.today:
+            raise BadInput(
+                f"no draw for {day} at {ctx.site} yet: today's list is drawn at "
+                f"{ctx.settings.schedule.run_at} (`screening select`); ask for the receipt "
+                "once it is drawn"
+            )
         if not versions:
             raise BadInput(
                 f"no draw for {day} at {ctx.site}: the clinic was not drawn that day "
@@ -72,7 +79,17 @@ def day_receipt(ctx: Context, client_id: str, day_text: str) -> str:
             for row in _rows(session, ctx.site, ("reveal",), marker)
             if row[3]["body"]["date"] == day.isoformat()
         ]
-    return render(_receipt(ctx.site, day, uid, draw, policies, commitments, reveals))
+    receipt = _receipt(ctx.site, day, uid, draw, policies, commitments, reveals)
+    note = None
+    if receipt.key is None and day < ctx.today:
+        # Keys are revealed by the upkeep of the next write (a draw, a result) or by
+        # `audit reveal`: a receipt asked for before either says "not revealed yet".
+        note = (
+            f"{day} is over, but its key is not in the ledger yet: the next draw, or "
+            "`screening audit reveal` (admin or staff), publishes it; ask for a new receipt "
+            "then to have the score"
+        )
+    return render(receipt), note
 
 
 Row = tuple[int, str, str, dict[str, Any]]  # seq, hash, canonical, parsed document
