@@ -41,7 +41,7 @@ def _relay(value: str) -> str:
     if "/public/" in path + "/" or any(len(part) == 64 for part in path.split("/")):
         # Copied from drand's docs with the chain and round: every request would 404.
         raise ValueError(
-            f"{value!r}: write the relay's base URL only, e.g. \"https://api.drand.sh\"; "
+            f'{value!r}: write the relay\'s base URL only, e.g. "https://api.drand.sh"; '
             "the chain hash and /public/ROUND are added to it"
         )
     return value.rstrip("/")
