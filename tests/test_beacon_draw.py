@@ -194,7 +194,10 @@ def test_a_relay_that_lies_or_fails_is_caught_and_nothing_is_drawn(
     message = refused.stderr.strip()
     assert words in message and relay.url in message
     assert "nothing was drawn for 2026-03-03" in message
-    assert "keeps trying until 08:00:00 EST, then the policy says to keep waiting" in message
+    # Deliberately reworded (issue 20's user test): "keeps trying until 08:00, then ...
+    # keep waiting" read as if the waiting ended at 08:00.
+    assert "the daily job keeps trying, as the policy says to wait for the round" in message
+    assert "however long it takes (fallback = wait)" in message and "until" not in message
     assert "Traceback" not in refused.stderr and len(message.splitlines()) == 1
     assert _draw_count(clinic) == 0 and _bodies(clinic, "draw") == []
 
@@ -246,7 +249,9 @@ def test_with_fallback_wait_the_day_waits_however_late(
         with freeze_time("2026-03-03T20:00:00Z"):
             refused = clinic.run("select")
     assert refused.exit_code == 3
-    assert "as the policy says (fallback = wait)" in refused.stderr
+    assert "the policy says to wait for the round however long it takes (fallback = wait)" in (
+        refused.stderr
+    )
     assert _draw_count(clinic) == 0
 
 

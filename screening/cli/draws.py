@@ -254,7 +254,10 @@ def today(
                     import sys
 
                     emit_csv([], _draw_columns(), sys.stdout)
-        message(f"no draw yet for {context.today}; run `screening select`")
+        from screening.services.draws import awaiting
+
+        said = awaiting(context)
+        message(said or f"no draw yet for {context.today}; run `screening select`")
         return
     with delivered(file, "the list"):
         _emit(view, context.settings.zone, form)

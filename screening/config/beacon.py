@@ -37,6 +37,13 @@ def _relay(value: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ValueError(f"{value!r}: a relay's base URL takes no ?query or #fragment")
+    path = parts.path.rstrip("/")
+    if "/public/" in path + "/" or any(len(part) == 64 for part in path.split("/")):
+        # Copied from drand's docs with the chain and round: every request would 404.
+        raise ValueError(
+            f'{value!r}: write the relay\'s base URL only, e.g. "https://api.drand.sh"; '
+            "the chain hash and /public/ROUND are added to it"
+        )
     return value.rstrip("/")
 
 

@@ -165,7 +165,8 @@ class DailyJob:
         try:
             view = draw_if_due(ctx)
         except BeaconNotYet as wait:  # the day's beacon round is seconds away
-            log.info("waiting for the beacon: %s", wait)
+            at = wait.ready_at.astimezone(ctx.settings.zone).strftime("%H:%M:%S %Z")
+            log.info("waiting for the beacon: the draw of %s, at %s", ctx.today, at)
             self._plan_draw(wait.ready_at + _RELAY_LAG)
             return False
         except Exception as error:  # logged; the next fire or upkeep tries again
@@ -173,12 +174,14 @@ class DailyJob:
             return False
         if view is None:
             return False
-        log.info(
-            "drew %s at %s: %d selected from a pool of %d",
+        log.log(
+            logging.WARNING if view.beacon == "missing" else logging.INFO,
+            "drew %s at %s: %d selected from a pool of %d%s",
             view.day,
             view.drawn_at.astimezone(ctx.settings.zone).strftime("%H:%M:%S %Z"),
             len(view.rows),
             view.pool_size,
+            "; WITHOUT its beacon (flagged in audits)" if view.beacon == "missing" else "",
         )
         return True
 
@@ -306,25 +309,15 @@ class DailyJob:
         log_sweep(self.contexts, log)
 
     def _plan_draw(self, when: datetime) -> None:
-        if self.scheduler is not None:
-            self.scheduler.add_job(
-                self.draw,
-                "date",
-                run_date=when,
-                id="draw-beacon",
-                replace_existing=True,
-                misfire_grace_time=None,
-            )
+        self._plan(self.draw, "draw-beacon", when)
 
     def _plan_retry(self, when: datetime) -> None:
+        self._plan(self.deliver_due, "retry", when)
+
+    def _plan(self, job: Callable[[], None], name: str, when: datetime) -> None:
         if self.scheduler is not None:
             self.scheduler.add_job(
-                self.deliver_due,
-                "date",
-                run_date=when,
-                id="retry",
-                replace_existing=True,
-                misfire_grace_time=None,
+                job, "date", run_date=when, id=name, replace_existing=True, misfire_grace_time=None
             )
 
 

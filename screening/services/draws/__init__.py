@@ -8,12 +8,13 @@ from screening.services.draws.days_off import NoDraw, why_no_draw
 from screening.services.draws.draw import reveal, select_day
 from screening.services.draws.policy import describe
 from screening.services.draws.simulation import simulate
-from screening.services.draws.view import LIST_COLUMNS, DrawView, today
+from screening.services.draws.view import LIST_COLUMNS, DrawView, awaiting, today
 
 __all__ = [
     "LIST_COLUMNS",
     "BeaconNotYet",
     "DrawView",
+    "awaiting",
     "NoDraw",
     "close",
     "describe",

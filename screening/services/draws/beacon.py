@@ -71,6 +71,12 @@ class DayBeacon:
 
 def governing(session: Session, site: str, day: date) -> DayBeacon | None:
     """The beacon rule in force for ``day``'s draw at ``site``, or None."""
+    policy = governing_policy(session, site, day)
+    return None if policy is None else rule_of(policy, day)
+
+
+def governing_policy(session: Session, site: str, day: date) -> dict[str, Any] | None:
+    """The body of the latest policy entry recorded before ``day`` began, or None."""
     rows = session.execute(
         sa.select(_LEDGER.c.canonical)
         .where(_LEDGER.c.site == site, _LEDGER.c.kind == "policy")
@@ -78,10 +84,10 @@ def governing(session: Session, site: str, day: date) -> DayBeacon | None:
     ).scalars()
     for canonical in rows:
         entry = json.loads(canonical)
-        body = entry["body"]
+        body: dict[str, Any] = entry["body"]
         zone = ZoneInfo(body["timezone"])
         if parse_rfc3339(entry["at"]) < fire_time(day, time(0, 0), zone):
-            return rule_of(body, day)
+            return body
     return None
 
 
@@ -105,6 +111,24 @@ def rule_of(policy: dict[str, Any], day: date) -> DayBeacon | None:
     )
 
 
+def awaited(session: Session, site: str, day: date, now: datetime) -> str | None:
+    """For a day not drawn yet that a beacon decides, what `today` says; else None."""
+    rule = governing(session, site, day)
+    if rule is None:
+        return None
+    at = rule.local(rule.published)
+    if rule.ready(now):
+        return (
+            f"no draw yet for {day} (decided by {rule.chain.kind} round {rule.round}, "
+            f"published at {at}); run `screening select`"
+        )
+    return (
+        f"no draw yet for {day}: it waits for {rule.chain.kind} round {rule.round}, "
+        f"published at {at}; nobody can know the list before then: run `screening select` "
+        "after it"
+    )
+
+
 def not_yet(day: date, rule: DayBeacon) -> BeaconNotYet:
     at = rule.local(rule.published)
     return BeaconNotYet(
@@ -115,9 +139,10 @@ def not_yet(day: date, rule: DayBeacon) -> BeaconNotYet:
 
 
 def beacon_fields(
-    settings: BeaconSettings, rule: DayBeacon, day: date, now: datetime
+    settings: BeaconSettings, rule: DayBeacon, day: date, now: datetime, *, late: bool = False
 ) -> dict[str, Any]:
-    """The draw entry's beacon fields for ``day`` (docs/ledger-format.md)."""
+    """The draw entry's beacon fields for ``day`` (docs/ledger-format.md); ``late``: a
+    past day's draw (`select --late`), which the daily job never retries."""
     if not rule.ready(now):
         raise not_yet(day, rule)
     stamp = rule.draw_time.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -135,15 +160,9 @@ def beacon_fields(
         }
     reason = "; ".join(tried)
     if now < rule.give_up_at() or rule.fallback == "wait":
-        until = (
-            f"until {rule.local(rule.give_up_at())}, then the policy says "
-            + ("draw without it" if rule.fallback == "draw" else "to keep waiting")
-            if now < rule.give_up_at()
-            else "as the policy says (fallback = wait)"
-        )
         raise EnvironmentProblem(
             f"no relay gave a valid {rule.chain.kind} round {rule.round} ({reason}), so "
-            f"nothing was drawn for {day}; the daily job keeps trying {until}; check this "
+            f"nothing was drawn for {day}; {_what_next(rule, day, now, late)}; check this "
             "computer's network and clock, or [beacon] relays"
         )
     return {
@@ -155,6 +174,26 @@ def beacon_fields(
             "missing": f"no valid round within {rule.wait_minutes} minutes: {reason}"[:500],
         },
     }
+
+
+def _what_next(rule: DayBeacon, day: date, now: datetime, late: bool) -> str:
+    """What happens to a draw no relay has the round for: the policy's fallback, and who
+    tries again (the daily job draws today only, never a past day)."""
+    until = rule.local(rule.give_up_at())
+    if late:
+        again = f"run `screening select --late {day} --reason ...` again"
+        if rule.fallback == "wait":
+            return (
+                "the policy says to wait for the round however long it takes "
+                f"(fallback = wait): {again} once a relay answers"
+            )
+        return f"the policy says draw without it from {until} (fallback = draw): {again} then"
+    if rule.fallback == "wait":
+        return (
+            "the daily job keeps trying, as the policy says to wait for the round however "
+            "long it takes (fallback = wait)"
+        )
+    return f"the daily job keeps trying until {until}, then the policy says draw without it"
 
 
 def fetch(relay: str, rule: DayBeacon, timeout: int) -> tuple[bytes, bytes]:

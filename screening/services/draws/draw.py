@@ -8,7 +8,7 @@ The maths is in core/selection.py, the pool in pool.py; this module writes the `
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +16,12 @@ from sqlmodel import Session
 
 from screening.core import validate
 from screening.core.canonical import private_digest
-from screening.core.policy import collection_deadline, fraction_text, policy_digest
+from screening.core.policy import (
+    collection_deadline,
+    fraction_text,
+    policy_body,
+    policy_digest,
+)
 from screening.core.selection import (
     ALGORITHM,
     NO_BEACON,
@@ -28,14 +33,19 @@ from screening.core.selection import (
 )
 from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening, table_of
 from screening.db.row_ids import give_ids
-from screening.errors import BadInput, CheckFailed
+from screening.errors import BadInput, CheckFailed, EnvironmentProblem
 from screening.services.access.viewing import record_view, viewing
-from screening.services.draws.beacon import beacon_fields, governing
+from screening.services.draws.beacon import (
+    BeaconNotYet,
+    beacon_fields,
+    governing_policy,
+    rule_of,
+)
 from screening.services.draws.pool import candidates, closed_on, recorded_policy
 from screening.services.draws.view import DrawView, find_draw, view
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.keys import read_key
-from screening.services.plumbing.ledger import LedgerWriter, bodies, new_salt
+from screening.services.plumbing.ledger import LedgerWriter, bodies, latest_body, new_salt
 from screening.services.records.upkeep import foreign_anchor, reveal_due, writing
 
 _LEDGER = table_of(LedgerRow)
@@ -154,10 +164,32 @@ def _beacon(ctx: Context, day: date) -> dict[str, Any]:
     """The draw's beacon fields: none, the verified round of the day's rule, or the day
     drawn without it (services/draws/beacon.py)."""
     with ctx.database.read() as session:
-        rule = governing(session, ctx.site, day)
+        policy = governing_policy(session, ctx.site, day)
+        recorded = latest_body(session, ctx.site, "policy")
+    rule = None if policy is None else rule_of(policy, day)
     if rule is None:
         return {"beacon_id": NO_BEACON, "beacon_value": ""}
-    return beacon_fields(ctx.settings.beacon, rule, day, ctx.now)
+    try:
+        return beacon_fields(ctx.settings.beacon, rule, day, ctx.now, late=day != ctx.today)
+    except (BeaconNotYet, EnvironmentProblem) as problem:
+        assert policy is not None
+        configured = policy_body(ctx.settings)
+        if policy.get("beacon") == configured.get("beacon"):
+            raise
+        # Staff who turned the beacon off (or moved run_at) because the relays are out of
+        # reach would otherwise be stuck: a refused draw writes nothing, so without the
+        # daily job the change would never be recorded, and never take effect.
+        change = "a change takes effect the local day after it is recorded"
+        if recorded is None or policy_digest(recorded) != policy_digest(configured):
+            with writing(ctx):
+                pass  # the upkeep of every write records the config's policy
+            change = f"the change is recorded now and takes effect on {ctx.today + timedelta(1)}"
+        problem.message += (
+            f" (the config's [beacon] or run_at differs from the policy in force when {day} "
+            f"began, which decides it; {change})"
+        )
+        problem.args = (problem.message,)
+        raise
 
 
 def _body(

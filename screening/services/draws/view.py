@@ -150,6 +150,14 @@ def today(ctx: Context) -> DrawView | None:
         return view(session, ctx, draw, everything_of_the_day=True, shown=shown)
 
 
+def awaiting(ctx: Context) -> str | None:
+    """When today is not drawn yet and a beacon decides it, what `today` says of it."""
+    from screening.services.draws.beacon import awaited
+
+    with ctx.database.read() as session:
+        return awaited(session, ctx.site, ctx.today, ctx.now)
+
+
 def drawn(ctx: Context, day: date) -> bool:
     """Whether ``day`` has its draw (nothing of it read, so nothing recorded)."""
     with ctx.database.read() as session:
