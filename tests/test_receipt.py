@@ -146,7 +146,10 @@ def test_a_forger_who_remakes_the_check_line_is_caught(drawn: Clinic, verifier: 
 def test_a_day_not_over_verifies_what_it_can(drawn: Clinic, tmp_path: Path) -> None:
     with freeze_time("2026-11-06T15:00:00Z"):
         text = drawn.ok("audit", "receipt", "C-1", "2026-11-06").stdout
-    assert "day key: not revealed yet: the clinic reveals it with its first write after 2026-11-06 ends" in text
+    assert (
+        "day key: not revealed yet: the clinic reveals it with its first write after "
+        "2026-11-06 ends" in text
+    )
     assert "score:" not in text
     path = tmp_path / "today.txt"
     path.write_text(text, encoding="utf-8")
