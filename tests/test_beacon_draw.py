@@ -306,6 +306,7 @@ def test_a_beacon_configured_today_decides_from_tomorrow(
     assert _bodies(clinic, "policy")[-1]["beacon"]["run_at"] == "09:00"
 
 
+@ON_SQLITE
 def test_bad_beacon_settings_are_named_by_config_check(clinic: Clinic) -> None:
     with freeze_time("2026-03-02T15:00:00Z"):
         clinic.ok("init", "--timezone", "America/New_York")
@@ -314,6 +315,13 @@ def test_bad_beacon_settings_are_named_by_config_check(clinic: Clinic) -> None:
         checked = clinic.run("config", "check")
     assert checked.exit_code == 2
     assert "is not a relay's address" in checked.stdout + checked.stderr
+    # A run_at so close to midnight that the day's round may fall on the next day.
+    text = config.read_text().replace("ftp://relay.example", "https://api.drand.sh")
+    config.write_text(text.replace('run_at = "06:30"', 'run_at = "23:59:58"'))
+    with freeze_time("2026-03-02T15:00:00Z"):
+        checked = clinic.run("config", "check")
+    assert checked.exit_code == 0, checked.stderr
+    assert "schedule.run_at 23:59:58 is within 3 seconds of midnight" in checked.stderr
 
 
 @ON_SQLITE
@@ -339,3 +347,30 @@ def test_the_daily_job_waits_for_the_round_then_draws(
                 function()
     assert _draw_count(clinic) == 1
     assert relay.asked == [number]
+
+
+@ON_SQLITE
+def test_the_daily_job_asks_again_within_a_minute_and_draws_when_the_wait_is_over(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_schedule import _running, _Scheduler
+
+    chain = use_test_chain(monkeypatch)
+    scheduler = _Scheduler()
+    with Relay(chain, signed_round, mode="missing") as relay:
+        _open(clinic, "2026-03-02T15:00:00Z", [relay.url], wait_minutes=30, fallback="draw")
+        with _running(clinic, scheduler) as job:
+            with freeze_time("2026-03-03T12:00:05Z"):  # 07:00:05: the round is out
+                job.draw()
+            with freeze_time("2026-03-03T12:29:40Z"):
+                job.draw()
+            planned = [options["run_date"] for _, options in scheduler.jobs]
+            assert [str(when) for when in planned] == [
+                "2026-03-03 12:01:05+00:00",  # a minute later
+                "2026-03-03 12:30:00+00:00",  # the moment the wait is over, not later
+            ]
+            assert _draw_count(clinic) == 0
+            with freeze_time(planned[-1]):
+                scheduler.jobs[-1][0]()
+    [body] = _bodies(clinic, "draw")
+    assert "missing" in body["beacon"]

@@ -263,6 +263,18 @@ def _beacon_line(settings: Any) -> None:
         + ("draw without it (flagged)" if found.fallback == "draw" else "keep waiting")
         + "; a change takes effect the next local day"
     )
+    from screening.config import run_at_time
+
+    hour, minute, second = run_at_time(settings.schedule.run_at)
+    if (hour, minute, second) >= (23, 59, 57):
+        from screening.render.output import warning
+
+        # A round comes every 3 s: the first after run_at would fall on the next day.
+        warning(
+            f"schedule.run_at {settings.schedule.run_at} is within 3 seconds of midnight: "
+            "a day's beacon round may be published on the next day, and the day could then "
+            'only be drawn late; draw earlier, e.g. run_at = "23:55"'
+        )
 
 
 def _witness_lines(settings: Any) -> None:

@@ -160,7 +160,7 @@ class DailyJob:
         ctx = self._context()
         if ctx is None:
             return False
-        from screening.services.draws import BeaconNotYet
+        from screening.services.draws import BeaconNotYet, BeaconUnavailable
 
         try:
             view = draw_if_due(ctx)
@@ -168,6 +168,10 @@ class DailyJob:
             at = wait.ready_at.astimezone(ctx.settings.zone).strftime("%H:%M:%S %Z")
             log.info("waiting for the beacon: the draw of %s, at %s", ctx.today, at)
             self._plan_draw(wait.ready_at + _RELAY_LAG)
+            return False
+        except BeaconUnavailable as missing:  # relays down: again soon, not at upkeep
+            log.error("the draw for %s failed: %s", ctx.today, missing)
+            self._plan_draw(missing.retry_at)
             return False
         except Exception as error:  # logged; the next fire or upkeep tries again
             log.error("the draw for %s failed: %s", ctx.today, _reason(error))

@@ -2,7 +2,7 @@
 draw, the policy in plain figures, its simulation, and the day keys revealed once a day
 is over."""
 
-from screening.services.draws.beacon import BeaconNotYet
+from screening.services.draws.beacon import BeaconNotYet, BeaconUnavailable
 from screening.services.draws.closures import close, withdraw
 from screening.services.draws.days_off import NoDraw, why_no_draw
 from screening.services.draws.draw import reveal, select_day
@@ -13,6 +13,7 @@ from screening.services.draws.view import LIST_COLUMNS, DrawView, awaiting, toda
 __all__ = [
     "LIST_COLUMNS",
     "BeaconNotYet",
+    "BeaconUnavailable",
     "DrawView",
     "awaiting",
     "NoDraw",

@@ -47,6 +47,17 @@ class BeaconNotYet(BadInput):
         self.ready_at = ready_at
 
 
+class BeaconUnavailable(EnvironmentProblem):
+    """No relay gave a valid round, and the day waits for one: ask again at ``retry_at``."""
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+_RETRY = timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class DayBeacon:
     """The round that decides a day's draw, by the rule in force that day."""
@@ -160,10 +171,15 @@ def beacon_fields(
         }
     reason = "; ".join(tried)
     if now < rule.give_up_at() or rule.fallback == "wait":
-        raise EnvironmentProblem(
+        # The daily job asks again within a minute, and at the moment the wait is over.
+        retry = now + _RETRY
+        if now < rule.give_up_at():
+            retry = min(retry, rule.give_up_at())
+        raise BeaconUnavailable(
             f"no relay gave a valid {rule.chain.kind} round {rule.round} ({reason}), so "
             f"nothing was drawn for {day}; {_what_next(rule, day, now, late)}; check this "
-            "computer's network and clock, or [beacon] relays"
+            "computer's network and clock, or [beacon] relays",
+            retry,
         )
     return {
         "beacon_id": NO_BEACON,
