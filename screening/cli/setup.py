@@ -242,6 +242,27 @@ def config_check(ctx: typer.Context) -> None:
         f"{settings.schedule.upkeep_minutes} min; delivers to "
         + (", ".join(channels) or "nobody (no [notify] channel set)")
     )
+    _beacon_line(settings)
+
+
+def _beacon_line(settings: Any) -> None:
+    """What `config check` says of the beacon (docs/beacon.md)."""
+    from screening.render.words import plural
+
+    found = settings.beacon
+    if not found.enabled:
+        print(
+            "beacon: none; whoever holds the key file can compute a day's list before its "
+            "draw ([beacon] in docs/beacon.md)"
+        )
+        return
+    print(
+        f"beacon: {found.kind}, the first round after {settings.schedule.run_at} each day, "
+        f"from {plural(len(found.relays), 'relay')}; no valid round within "
+        f"{found.wait_minutes} min: "
+        + ("draw without it (flagged)" if found.fallback == "draw" else "keep waiting")
+        + "; a change takes effect the next local day"
+    )
 
 
 def _witness_lines(settings: Any) -> None:

@@ -8,6 +8,7 @@ Everything is imported from here (`from screening.config import Settings`). This
 must stay cheap to import: no SQLAlchemy here (DESIGN §2).
 """
 
+from screening.config.beacon import BeaconSettings
 from screening.config.checks import build_vocabulary, parse, run_at_notes, shipped_vocabulary
 from screening.config.files import CONFIG_NAME, discover, load, read_toml, user_config_path
 from screening.config.labs import LabCode, LabMap, LabsSettings
@@ -50,6 +51,7 @@ __all__ = [
     "WEEKDAYS",
     "WITNESS_FOLDER",
     "Analyte",
+    "BeaconSettings",
     "DatabaseSettings",
     "KeySettings",
     "LabCode",

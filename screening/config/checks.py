@@ -238,6 +238,7 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Settings | None, list[str]]:
             locale=parsed.locale,
             database_group=parsed.database.group,
             labs=parsed.labs,
+            beacon=parsed.beacon,
         ),
         [],
     )

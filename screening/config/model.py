@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from screening.config.beacon import BeaconSettings
 from screening.config.labs import LabsSettings
 from screening.core.vocabulary import Vocabulary
 
@@ -322,6 +323,7 @@ class Document(_Strict):
     notify: NotifySettings = NotifySettings()
     witness: WitnessSettings = WitnessSettings()
     labs: LabsSettings = LabsSettings()
+    beacon: BeaconSettings = BeaconSettings()
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,7 @@ class Settings:
     locale: LocaleSettings = LocaleSettings()
     database_group: str | None = None
     labs: LabsSettings = LabsSettings()
+    beacon: BeaconSettings = BeaconSettings()
 
     @property
     def folder(self) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from screening.config import Settings, phase_probability
+from screening.core.beacon import chain_of
 from screening.core.canonical import canonical_bytes, sha256_hex
 
 
@@ -29,7 +30,7 @@ def policy_body(settings: Settings) -> dict[str, Any]:
                 for track in sorted(settings.tracks)
             },
         }
-    return {
+    body = {
         "algorithm": "screening/v1",
         "days": settings.policy.days,
         "collect_within_hours": settings.policy.collect_within_hours,
@@ -44,6 +45,17 @@ def policy_body(settings: Settings) -> dict[str, Any]:
         # 16): a policy entry without this field keeps the old rule when replayed.
         "past_midnight": "end_of_day",
     }
+    if settings.beacon.enabled:
+        # The beacon's rule is part of the policy, declared before any day it decides
+        # (it governs from the next local day: beacon_of_day), fallback included.
+        body["beacon"] = {
+            "kind": settings.beacon.kind,
+            "chain": chain_of(settings.beacon.kind).chain_hash,
+            "run_at": settings.schedule.run_at,
+            "wait_minutes": settings.beacon.wait_minutes,
+            "fallback": settings.beacon.fallback,
+        }
+    return body
 
 
 def policy_digest(body: dict[str, Any]) -> str:

@@ -160,8 +160,14 @@ class DailyJob:
         ctx = self._context()
         if ctx is None:
             return False
+        from screening.services.draws import BeaconNotYet
+
         try:
             view = draw_if_due(ctx)
+        except BeaconNotYet as wait:  # the day's beacon round is seconds away
+            log.info("waiting for the beacon: %s", wait)
+            self._plan_draw(wait.ready_at + _RELAY_LAG)
+            return False
         except Exception as error:  # logged; the next fire or upkeep tries again
             log.error("the draw for %s failed: %s", ctx.today, _reason(error))
             return False
@@ -299,6 +305,17 @@ class DailyJob:
 
         log_sweep(self.contexts, log)
 
+    def _plan_draw(self, when: datetime) -> None:
+        if self.scheduler is not None:
+            self.scheduler.add_job(
+                self.draw,
+                "date",
+                run_date=when,
+                id="draw-beacon",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
     def _plan_retry(self, when: datetime) -> None:
         if self.scheduler is not None:
             self.scheduler.add_job(
@@ -309,6 +326,10 @@ class DailyJob:
                 replace_existing=True,
                 misfire_grace_time=None,
             )
+
+
+# A round is on the relays a moment after its time: ask two seconds later.
+_RELAY_LAG = timedelta(seconds=2)
 
 
 def _reason(error: Exception) -> str:

@@ -2,6 +2,7 @@
 draw, the policy in plain figures, its simulation, and the day keys revealed once a day
 is over."""
 
+from screening.services.draws.beacon import BeaconNotYet
 from screening.services.draws.closures import close, withdraw
 from screening.services.draws.days_off import NoDraw, why_no_draw
 from screening.services.draws.draw import reveal, select_day
@@ -11,6 +12,7 @@ from screening.services.draws.view import LIST_COLUMNS, DrawView, today
 
 __all__ = [
     "LIST_COLUMNS",
+    "BeaconNotYet",
     "DrawView",
     "NoDraw",
     "close",

@@ -30,6 +30,7 @@ from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screenin
 from screening.db.row_ids import give_ids
 from screening.errors import BadInput, CheckFailed
 from screening.services.access.viewing import record_view, viewing
+from screening.services.draws.beacon import beacon_fields, governing
 from screening.services.draws.pool import candidates, closed_on, recorded_policy
 from screening.services.draws.view import DrawView, find_draw, view
 from screening.services.plumbing.context import Context
@@ -54,6 +55,9 @@ def select_day(
             existing = find_draw(session, ctx.site, day)
             if existing is not None:
                 return view(session, ctx, existing, shown=shown)
+    # The day's beacon round, fetched and checked before the ledger is locked (relays
+    # may take seconds); an amendment keeps the round its draw was made with.
+    fields = None if amend else _beacon(ctx, day)
     with writing(ctx) as (session, writer):
         listed: set[str] = set()
         existing = find_draw(session, ctx.site, day)
@@ -67,7 +71,8 @@ def select_day(
         master = _master(ctx, session, day)
         amended: Draw | None = None
         if existing is None:
-            draw = _draw(session, writer, ctx, day, master, why if late else None)
+            assert fields is not None  # fetched above for a new draw
+            draw = _draw(session, writer, ctx, day, master, why if late else None, fields)
         else:
             assert why is not None  # --amend asks for its reason (_target_day)
             amended = _amend(session, writer, ctx, existing, master, why)
@@ -145,13 +150,24 @@ def _master(ctx: Context, session: Session, day: date) -> bytes:
     return master
 
 
-def _body(day: date, policy_body: dict[str, Any], composition: Composition) -> dict[str, Any]:
+def _beacon(ctx: Context, day: date) -> dict[str, Any]:
+    """The draw's beacon fields: none, the verified round of the day's rule, or the day
+    drawn without it (services/draws/beacon.py)."""
+    with ctx.database.read() as session:
+        rule = governing(session, ctx.site, day)
+    if rule is None:
+        return {"beacon_id": NO_BEACON, "beacon_value": ""}
+    return beacon_fields(ctx.settings.beacon, rule, day, ctx.now)
+
+
+def _body(
+    day: date, policy_body: dict[str, Any], composition: Composition, fields: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "date": day.isoformat(),
         "period": period_of(day),
         "algorithm": ALGORITHM,
-        "beacon_id": NO_BEACON,
-        "beacon_value": "",
+        **fields,
         "policy": policy_digest(policy_body),
         "pool": [{"uid": uid, "p": fraction_text(p)} for uid, p in composition.pool],
         "left_out": [{"uid": uid, "reason": why} for uid, why in composition.left_out],
@@ -160,11 +176,17 @@ def _body(day: date, policy_body: dict[str, Any], composition: Composition) -> d
 
 
 def _compose(
-    session: Session, ctx: Context, day: date, master: bytes, already: dict[str, str] | None = None
+    session: Session,
+    ctx: Context,
+    day: date,
+    master: bytes,
+    fields: dict[str, Any],
+    already: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], Composition, dict[str, Client]]:
     policy_body, policy = recorded_policy(session, ctx.site)
     pool, clients = candidates(session, ctx.site, day, ctx.now)
-    seed = day_seed(day_key(master, ctx.site, day), ctx.site, day)
+    key = day_key(master, ctx.site, day)
+    seed = day_seed(key, ctx.site, day, fields["beacon_id"], bytes.fromhex(fields["beacon_value"]))
     composition = compose(seed, day, policy, pool, closed_on(session, ctx.site, day), already)
     return policy_body, composition, clients
 
@@ -176,10 +198,11 @@ def _draw(
     day: date,
     master: bytes,
     late_reason: str | None,
+    fields: dict[str, Any],
 ) -> Draw:
-    policy_body, composition, clients = _compose(session, ctx, day, master)
+    policy_body, composition, clients = _compose(session, ctx, day, master, fields)
     salt = new_salt() if late_reason is not None else ""  # a salt only beside text
-    body = _body(day, policy_body, composition)
+    body = _body(day, policy_body, composition, fields)
     if late_reason is not None:
         body["late"] = True
         body["reason"] = private_digest(salt, late_reason)
@@ -201,6 +224,7 @@ def _draw(
     return draw
 
 
+_BEACON_FIELDS = ("beacon_id", "beacon_value", "beacon")
 # What an amendment re-evaluates; the same again is no amendment at all.
 _COMPOSED = ("policy", "pool", "left_out", "selected")
 
@@ -217,8 +241,10 @@ def _amend(
         ).scalar_one()
     )["body"]
     already = {item["uid"]: item["why"] for item in previous["selected"]}
-    policy_body, composition, clients = _compose(session, ctx, draw.day, master, already)
-    composed = _body(draw.day, policy_body, composition)
+    # The same seed as the draw's: its beacon round, never another.
+    fields = {name: previous[name] for name in _BEACON_FIELDS if name in previous}
+    policy_body, composition, clients = _compose(session, ctx, draw.day, master, fields, already)
+    composed = _body(draw.day, policy_body, composition, fields)
     if all(composed[key] == previous[key] for key in _COMPOSED):
         return None
     added = {uid: why for uid, why in composition.selected if uid not in already}
