@@ -36,10 +36,13 @@ def clinic(backend: str, tmp_path: Path) -> Clinic:
     return Clinic(tmp_path, backend)
 
 
-def _beacon_table(relays: list[str], **extra: object) -> str:
-    lines = ["", "[beacon]", 'kind = "drand-quicknet"', f"relays = {json.dumps(relays)}"]
+def _with_beacon(config: Path, relays: list[str], **extra: object) -> None:
+    """The config's [beacon] table set to quicknet from ``relays``."""
+    lines = ['kind = "drand-quicknet"', f"relays = {json.dumps(relays)}"]
     lines += [f"{name} = {json.dumps(value)}" for name, value in extra.items()]
-    return "\n".join(lines) + "\n"
+    text = config.read_text()
+    assert '\nkind = "none"\n' in text
+    config.write_text(text.replace('\nkind = "none"\n', "\n" + "\n".join(lines) + "\n", 1))
 
 
 def _open(clinic: Clinic, when: str, relays: list[str], **extra: object) -> None:
@@ -48,10 +51,17 @@ def _open(clinic: Clinic, when: str, relays: list[str], **extra: object) -> None
     with freeze_time(when):
         clinic.ok("init", "--timezone", "America/New_York")
         config = clinic.folder / "screening.toml"
+        # Every calendar day counts, so that each test's day has a pool to draw from.
         text = config.read_text().replace('run_at = "06:30"', 'run_at = "07:00"')
-        config.write_text(text + _beacon_table(relays, **extra))
+        config.write_text(text.replace('days = "meeting"', 'days = "calendar"'))
+        _with_beacon(config, relays, **extra)
         rows = [f"C-{i:02d},Client {i},morning,{1 + i % 3},{when[:10]}," for i in range(20)]
         clinic.ok("clients", "import", str(write_csv(clinic.folder / "c.csv", rows)))
+
+
+def config_url(config: Path) -> str:
+    """The one relay the config names."""
+    return json.loads(config.read_text().split("relays = ", 1)[1].splitlines()[0])[0]
 
 
 def _bodies(clinic: Clinic, kind: str) -> list[dict]:
@@ -108,6 +118,7 @@ def test_a_published_round_decides_the_day_and_nobody_can_draw_before_it(
         "draw_time": "2023-09-15T11:00:00Z",
     }
     assert [item["uid"] for item in body["selected"]] == _expected_selection(clinic, body)
+    assert body["selected"] and len(body["pool"]) == 20
     # Without the beacon the same key would have drawn another list.
     without = {**body, "beacon_id": "none", "beacon_value": ""}
     assert _expected_selection(clinic, without) != _expected_selection(clinic, body)
@@ -184,6 +195,20 @@ def test_the_fallback_draws_without_the_beacon_once_the_wait_is_over(
     assert body["beacon"]["missing"].startswith("no valid round within 30 minutes: ")
     assert "has no round" in body["beacon"]["missing"]
     assert [item["uid"] for item in body["selected"]] == _expected_selection(clinic, body)
+    # The reconciliation flags the day, for tools and for the eye.
+    with Relay(chain, signed_round) as relay, freeze_time("2026-03-04T12:00:10Z"):
+        config = clinic.folder / "screening.toml"
+        config.write_text(
+            config.read_text().replace(json.dumps([config_url(config)]), json.dumps([relay.url]))
+        )
+        clinic.ok("select")
+        rows = json.loads(clinic.ok("report", "reconcile", "--from", "2026-03-03", "--json").stdout)
+        table = clinic.ok("report", "reconcile", "--from", "2026-03-03").stdout
+    assert [(row["date"], row["draw"], row["beacon"]) for row in rows] == [
+        ("2026-03-03", "drawn, no beacon", "missing"),
+        ("2026-03-04", "drawn", f"drand-quicknet:{number + 28800}"),
+    ]
+    assert "drawn, no" in table and "beacon" in table  # the column wraps at 80
 
 
 @ON_SQLITE
@@ -255,7 +280,7 @@ def test_bad_beacon_settings_are_named_by_config_check(clinic: Clinic) -> None:
     with freeze_time("2026-03-02T15:00:00Z"):
         clinic.ok("init", "--timezone", "America/New_York")
         config = clinic.folder / "screening.toml"
-        config.write_text(config.read_text() + _beacon_table(["ftp://relay.example"]))
+        _with_beacon(config, ["ftp://relay.example"])
         checked = clinic.run("config", "check")
     assert checked.exit_code == 2
     assert "is not a relay's address" in checked.stdout + checked.stderr

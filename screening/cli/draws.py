@@ -62,6 +62,11 @@ def _summary(view: DrawView, zone: Any) -> str:
         text += f"; drawn at {local_time(view.drawn_at, zone)}"
     if view.amendments:
         text += f"; amended {times(view.amendments)}"
+    if view.beacon == "missing":
+        text += "; drawn WITHOUT its beacon (flagged in audits)"
+    elif view.beacon is not None:
+        kind, _, number = view.beacon.rpartition(":")
+        text += f"; decided with {kind} round {number}"
     return text
 
 
@@ -73,6 +78,7 @@ def _payload(view: DrawView) -> dict[str, object]:
         "late": view.late,
         "amendments": view.amendments,
         "closed": view.closed,
+        "beacon": view.beacon,
         "pool": view.pool_size,
         "left_out": view.left_out,
         "selected": view.rows,
@@ -210,6 +216,13 @@ def select(
             f"{view.day} was already drawn at {local_time(view.drawn_at, context.settings.zone)}: "
             "nothing written; the draw stands as shown"
             + ("" if late is None else " (the --reason given is not recorded)")
+        )
+    if view.created and view.beacon is None and context.settings.beacon.enabled:
+        # A beacon configured today governs from tomorrow (services/draws/beacon.py).
+        message(
+            f"no beacon decided the draw of {view.day}: [beacon] in the config decides the "
+            "days that begin after it is recorded in the policy, by the first command that "
+            "writes (the daily job's upkeep does within minutes)"
         )
     zone = context.settings.zone
     if file is None or csv_file is not None:

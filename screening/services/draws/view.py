@@ -45,6 +45,9 @@ class DrawView:
     pool_size: int
     left_out: dict[str, int]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # The beacon round that decided the draw ("drand-quicknet:657413"), "missing" for a
+    # day drawn without the one its rule named, or None when no beacon governed the day.
+    beacon: str | None = None
     created: bool = False  # made by this command, rather than shown again
     unchanged: bool = False  # an amendment asked for, with nothing in the pool to change
 
@@ -127,6 +130,13 @@ def view(
         pool_size=len(body["pool"]),
         left_out=left_out,
         rows=rows,
+        beacon=(
+            "missing"
+            if "missing" in body.get("beacon", {})
+            else None
+            if body.get("beacon_id", "none") == "none"
+            else body["beacon_id"]
+        ),
     )
 
 

@@ -6,6 +6,7 @@ grow with the number of clients.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
@@ -252,6 +253,7 @@ def reconcile(
             validity[screening_id] = judged
             if late_reason is not None:
                 late.add(screening_id)
+        beacons = _beacons(session, draws.values())
     by_day: dict[date, list[Screening]] = defaultdict(list)
     for screening in rows:
         by_day[screening.day].append(screening)
@@ -265,11 +267,16 @@ def reconcile(
         for s in found:
             statuses[shown_status(s, ctx.now)] += 1
         draw, no_draw = _draw_words(day, draws.get(day), off.get(day), ctx.today)
+        if beacons.get(day) == "missing":  # flagged wherever the day is accounted for
+            draw += ", no beacon"
         report.append(
             {
                 "date": day.isoformat(),
                 "draw": draw,
                 "no_draw": no_draw,
+                # The public beacon round that decided the draw ("drand-quicknet:R"),
+                # "missing" for a day drawn without the one its policy named, or None.
+                "beacon": beacons.get(day),
                 "selected": len(drawn),
                 "other": len(found) - len(drawn),
                 "collected": statuses["collected"],
@@ -296,6 +303,20 @@ def reconcile(
             }
         )
     return report
+
+
+def _beacons(session: Any, draws: Any) -> dict[date, str | None]:
+    """Each draw's beacon, as its draw entry says (docs/ledger-format.md)."""
+    by_seq = {draw.created_seq: draw.day for draw in draws}
+    found: dict[date, str | None] = {}
+    for seq, canonical in session.execute(
+        sa.select(_LEDGER.c.seq, _LEDGER.c.canonical).where(_LEDGER.c.seq.in_(list(by_seq)))
+    ):
+        body = json.loads(canonical)["body"]
+        missing = "missing" in body.get("beacon", {})
+        named = body.get("beacon_id", "none")
+        found[by_seq[seq]] = "missing" if missing else (None if named == "none" else named)
+    return found
 
 
 def _draw_words(
