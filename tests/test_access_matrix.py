@@ -415,6 +415,15 @@ ARGS: dict[str, Args] = {
     "audit reveal": lambda c, r: ["audit", "reveal"],
     "audit fairness": lambda c, r: ["audit", "fairness"],
     "audit explain": lambda c, r: ["audit", "explain", c.ids["uid"] if r == "auditor" else "C-1"],
+    # today's draw, which `select` made (ORDER runs this after it)
+    "audit receipt": lambda c, r: [
+        "audit",
+        "receipt",
+        c.ids["uid"] if r == "auditor" else "C-1",
+        _day(c, 0),
+        "--out",
+        _out(c, r, "receipt.txt"),
+    ],
     "audit export": lambda c, r: [
         "audit",
         "export",
@@ -441,8 +450,9 @@ WARM_UP = (
 )  # fmt: skip
 
 # The order commands run in: the table's, but a change of time zone last (it edits the
-# config the others read), and the hold ended before it is withdrawn.
-ORDER = sorted(ARGS, key=lambda name: (name == "site timezone", name))
+# config the others read), a receipt after the draw it is of, and the hold ended before
+# it is withdrawn.
+ORDER = sorted(ARGS, key=lambda name: (name == "site timezone", name == "audit receipt", name))
 
 
 def _name(clinic: Clinic, role: str) -> str:

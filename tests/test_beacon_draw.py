@@ -125,6 +125,31 @@ def test_a_published_round_decides_the_day_and_nobody_can_draw_before_it(
 
 
 @ON_SQLITE
+@pytest.mark.parametrize("number", [123, 657413, 12040883])  # the issue's three
+def test_every_recorded_round_decides_the_day_whose_draw_time_precedes_it(
+    clinic: Clinic, number: int
+) -> None:
+    """Each published round, at the clock of its own day: run_at 3 seconds before it."""
+    published = beacon.round_time(beacon.QUICKNET, number)
+    local = (published - timedelta(seconds=3)).astimezone(NEW_YORK)
+    day_before = (published - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with Relay(beacon.QUICKNET, recorded_round) as relay:
+        _open(clinic, day_before, [relay.url])
+        config = clinic.folder / "screening.toml"
+        config.write_text(
+            config.read_text().replace('run_at = "07:00"', f'run_at = "{local:%H:%M:%S}"')
+        )
+        with freeze_time(day_before):
+            clinic.ok("clients", "add", "C-50", "--track", "morning", "--phase", "1")
+        with freeze_time(published + timedelta(seconds=1)):
+            clinic.ok("select")
+    [body] = _bodies(clinic, "draw")
+    assert body["beacon_id"] == f"drand-quicknet:{number}"
+    assert body["beacon_value"] == RECORDED[number]["randomness"]
+    assert relay.asked == [number]
+
+
+@ON_SQLITE
 def test_a_second_relay_is_asked_when_the_first_lies(
     clinic: Clinic, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,5 +1,5 @@
-"""`audit verify`, `checkpoint`, `reveal`, `explain`, `fairness`, `export`, `access` and
-`disclosures`."""
+"""`audit verify`, `checkpoint`, `reveal`, `explain`, `receipt`, `fairness`, `export`,
+`access` and `disclosures`."""
 
 from __future__ import annotations
 
@@ -155,6 +155,37 @@ def explain(
     data = receipt(context, code, start, end)
     with options.delivered(file, "the explanation"):
         audit_text.print_explanation(data, form == "json")
+
+
+@audit_app.command("receipt")
+@handle_errors
+def receipt(
+    ctx: typer.Context,
+    code: Annotated[
+        str,
+        typer.Argument(
+            metavar="CLIENT", help="The client's uid (as the auditor's outputs name them) or code."
+        ),
+    ],
+    day: Annotated[str, typer.Argument(metavar="DATE", help="The day of the draw, YYYY-MM-DD.")],
+    out: options.OutOpt = None,
+) -> None:
+    """A receipt of one day's draw for the client to keep: their chance, the outcome, the
+    anchor and beacon round, and once the day is over the key and their score; anyone
+    checks it with `python3 screening-verify.py --receipt FILE`."""
+    import sys
+
+    from screening.services.audit import day_receipt
+
+    context = open_context(ctx)
+    file = options.target(context, out)
+    from screening.render.output import message
+
+    text, note = day_receipt(context, code, typed_date(context, day, "DATE"))
+    with options.delivered(file, "the receipt"):
+        sys.stdout.write(text)
+    if note is not None:
+        message(note)
 
 
 @audit_app.command("fairness")

@@ -135,6 +135,10 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
         "screening audit explain C-103",
         "screening audit explain 0b7e6c1e-3f5a-4d2b-9c61-2a8f4e0d9b57 --json",
     ),
+    ("audit", "receipt"): (
+        "screening audit receipt C-103 2026-11-27",
+        "screening audit receipt C-103 2026-11-27 --out C-103-2026-11-27-receipt.txt",
+    ),
     ("audit", "access"): (
         "screening audit access --client C-103",
         "screening audit access --user jlee --from 2026-11-01 --to 2026-11-30 --format csv",

@@ -22,7 +22,8 @@ ROLE_JOBS = {
     STAFF: "draw, today's list, record collections and misses, holds, closures, lab import, "
     "pending/list",
     CLINICIAN: "timelines, team report, reconcile, amendments, excusal approvals, phase changes",
-    AUDITOR: "verify, fairness, explain, checkpoint, export; sees uids, never names or codes",
+    AUDITOR: "verify, fairness, explain, receipts, checkpoint, export; sees uids, never names "
+    "or codes",
 }
 
 EVERYONE = frozenset(ROLES)
@@ -107,6 +108,7 @@ COMMANDS: dict[str, frozenset[str]] = {
     "audit reveal": _roles(ADMIN, STAFF),
     "audit fairness": _roles(AUDITOR),
     "audit explain": _roles(AUDITOR, CLINICIAN),
+    "audit receipt": _roles(AUDITOR, CLINICIAN),
     "audit export": _roles(AUDITOR),
     "audit access": _roles(ADMIN, AUDITOR),
     "audit disclosures": _roles(ADMIN, CLINICIAN, AUDITOR),

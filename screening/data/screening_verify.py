@@ -2,6 +2,7 @@
 """Verify an export of a `screening` ledger, with nothing but Python 3.11's standard library.
 
     python3 screening-verify.py EXPORT_DIR [--vkey KEY] [--witnessed DIR]
+    python3 screening-verify.py [EXPORT_DIR] --receipt FILE
 
 Checks, in order: every field of the manifest (its format, the number of entries, the
 head, and each file's SHA-256); every ledger line is canonical JSON whose SHA-256 is its
@@ -1078,7 +1079,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="screening-verify.py", description="Verify an export of a screening ledger."
     )
-    parser.add_argument("export", metavar="EXPORT_DIR")
+    parser.add_argument("export", metavar="EXPORT_DIR", nargs="?")
     parser.add_argument(
         "--vkey",
         help="the clinic's witness public key (NAME+ID+KEY, or a file holding it), kept "
@@ -1090,7 +1091,15 @@ def main(argv: list[str]) -> int:
         help="your own copies of the clinic's witnessed checkpoints and anchors (a witness "
         "folder, or its screening-<hex> folder)",
     )
+    parser.add_argument(
+        "--receipt",
+        metavar="FILE",
+        help="a client's receipt (screening audit receipt) to check alone, or against "
+        "EXPORT_DIR when given",
+    )
     args = parser.parse_args(argv[1:])
+    if args.export is None and args.receipt is None:
+        parser.error("give EXPORT_DIR, --receipt FILE, or both")
     if args.witnessed and not Path(args.witnessed).is_dir():
         parser.error(f"--witnessed {args.witnessed}: no such folder")
     if args.vkey:
@@ -1103,6 +1112,8 @@ def main(argv: list[str]) -> int:
             )
         except (Problem, OSError, UnicodeDecodeError) as error:
             parser.error(str(error))
+    if args.receipt is not None:
+        return receipt_main(args)
     try:
         report, warnings = verify(Path(args.export), args)
     except Problem as problem:
@@ -1116,6 +1127,657 @@ def main(argv: list[str]) -> int:
     print(report)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+# --- a client's receipt (`screening audit receipt`; issue 20) ------------------------
+# `--receipt FILE` checks one receipt alone, without the ledger: its check line, the
+# commitment entry by its hash, the day key against the anchor, the beacon round by the
+# rule and its signature, and the score. Its text is rendered here again from what was
+# parsed (as screening/core/receipt.py renders it) and must be the same byte for byte,
+# so that no line escapes the checks.
+
+# drand quicknet, pinned (docs/beacon.md): the relay is only a messenger.
+QUICKNET_HASH = "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971"
+BEACON_CHAINS: dict[str, dict] = {
+    QUICKNET_HASH: {
+        "kind": "drand-quicknet",
+        "public_key": bytes.fromhex(
+            "83cf0f2896adee7eb8b5f01fcad3912212c437e0073e911fb90022d3e760183c8c4b450b6a0a6c3ac6"
+            "a5776a2d1064510d1fec758c921cc22b0e17e63aaf4bcb5ed66304de9cf809bd274ca73bab4af5a6e9"
+            "c76a4bc09e76eae8991ef5ece45a"
+        ),
+        "genesis": 1692803367,
+        "period": 3,
+    }
+}
+BEACON_DST = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_"
+G1_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+G2_GENERATOR = bytes.fromhex(
+    "93e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d0"
+    "55d042b7e024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bb"
+    "efd48056c8c121bdb8"
+)
+
+RECEIPT_HEADER = "screening day receipt 1 (algorithm screening/v1)"
+R_RANDOM = "selected at random"
+R_INTERVAL = "selected by the interval floor (not at random: too long since the last test)"
+R_NOT_SELECTED = "not selected"
+R_NOT_IN_DRAW = "not in the draw: "
+R_FLAG_LATE = "flag: drawn late, after its day (select --late)"
+R_FLAG_NO_BEACON = "flag: drawn without its beacon (the policy's fallback: draw)"
+R_FLAG_EARLY = "flag: drawn before its beacon round's time by the clinic's clock"
+_HEX = "[0-9a-f]"
+_AT = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+def fire_time(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """When local ``day``'s draw fires at ``at`` (screening/core/run_times.py): a time in
+    the spring gap is the first instant after it, a repeated time the first of the two."""
+    wall = datetime.combine(day, at)
+    first = wall.replace(tzinfo=zone, fold=0)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
+        return first.astimezone(UTC)
+    low, high = int(wall.replace(tzinfo=zone, fold=1).timestamp()), int(first.timestamp())
+    after = first.astimezone(UTC).astimezone(zone).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def beacon_round_after(chain: dict, instant: datetime) -> int:
+    """The first round published strictly after ``instant`` (round n at genesis +
+    (n - 1) * period)."""
+    elapsed = int((instant - datetime.fromtimestamp(chain["genesis"], UTC)).total_seconds())
+    return 1 if elapsed < 0 else elapsed // chain["period"] + 2
+
+
+def beacon_round_time(chain: dict, number: int) -> datetime:
+    return datetime.fromtimestamp(chain["genesis"] + (number - 1) * chain["period"], UTC)
+
+
+def bls_library() -> str | None:
+    """The BLS12-381 library this Python has: pyblst (compiled), py_ecc, or none."""
+    for name in ("pyblst", "py_ecc"):
+        try:
+            __import__(name)
+        except ImportError:
+            continue
+        return name
+    return None
+
+
+def bls_check(number: int, signature: bytes, public_key: bytes | None = None) -> str | None:
+    """None when ``signature`` is the chain's BLS signature of round ``number``
+    (bls-unchained-g1-rfc9380: e(sig, g2) == e(H(sha256(round)), key), the signature a
+    point of G1's prime-order subgroup, checked explicitly); else why not, in words.
+    Raises ImportError when neither pyblst nor py_ecc is installed."""
+    key = BEACON_CHAINS[QUICKNET_HASH]["public_key"] if public_key is None else public_key
+    message = hashlib.sha256(number.to_bytes(8, "big")).digest()
+    if len(signature) != 48:
+        return f"the signature is {len(signature)} bytes, not 48"
+    if signature[0] & 0x40:
+        return "the signature is the point at infinity"
+    library = bls_library()
+    if library == "pyblst":
+        import pyblst  # type: ignore[import-untyped]  # compiled, no stubs
+
+        try:
+            point = pyblst.BlstP1Element.uncompress(signature)
+        except Exception:
+            return "the signature is not a point of G1"
+        if point.scalar_mul(G1_ORDER) != pyblst.BlstP1Element():
+            return "the signature is outside the prime-order subgroup"
+        hashed = pyblst.BlstP1Element.hash_to_group(message, BEACON_DST)
+        generator = pyblst.BlstP2Element.uncompress(G2_GENERATOR)
+        public = pyblst.BlstP2Element.uncompress(key)
+        if not pyblst.final_verify(
+            pyblst.miller_loop(point, generator), pyblst.miller_loop(hashed, public)
+        ):
+            return "the signature does not verify under the chain's public key"
+        return None
+    if library == "py_ecc":
+        from py_ecc.bls.hash_to_curve import hash_to_G1
+        from py_ecc.bls.point_compression import decompress_G1, decompress_G2
+        from py_ecc.bls.typing import G1Compressed, G2Compressed
+        from py_ecc.optimized_bls12_381 import G2, curve_order, is_inf, multiply, pairing
+
+        try:
+            point = decompress_G1(G1Compressed(int.from_bytes(signature, "big")))
+        except (ValueError, TypeError):
+            return "the signature is not a point of G1"
+        if not is_inf(multiply(point, curve_order)):
+            return "the signature is outside the prime-order subgroup"
+        public = decompress_G2(
+            G2Compressed((int.from_bytes(key[:48], "big"), int.from_bytes(key[48:], "big")))
+        )
+        # py_ecc's stubs want a hash object's type; it calls what it is given.
+        hashed = hash_to_G1(message, BEACON_DST, hashlib.sha256)  # type: ignore[arg-type]
+        if pairing(G2, point) != pairing(public, hashed):
+            return "the signature does not verify under the chain's public key"
+        return None
+    raise ImportError("no BLS12-381 library: install py_ecc (pip install py_ecc)")
+
+
+def receipt_local(moment: datetime, zone: str) -> str:
+    wall = moment.astimezone(ZoneInfo(zone))
+    return f"{wall:%H:%M:%S}" if wall.second else f"{wall:%H:%M}"
+
+
+def receipt_at(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def receipt_comparison(number: int, chance: str) -> str:
+    numerator, _, denominator = chance.partition("/")
+    num, den = int(numerator), int(denominator or "1")
+    holds = num > 0 and (num >= den or number * den < num * SPACE)
+    return f"test: score * {den} < {num} * 2^256: {'yes' if holds else 'no'}"
+
+
+def receipt_text(r: dict) -> str:
+    """The receipt as screening/core/receipt.py renders it, without its check line."""
+    chance = "none (not in the draw)" if r["chance"] is None else r["chance"]
+    if r["chance"] is not None and r["per_day"]:
+        chance += f" (count mode: the {r['per_day']} lowest scores of the day's pool are selected)"
+    lines = [
+        RECEIPT_HEADER,
+        f"site: {r['site']}",
+        f"date: {r['date']}",
+        f"client: {r['uid']}",
+        f"daily chance: {chance}",
+        f"outcome: {r['outcome']}",
+        f"draw entry: {r['draw_seq']} {r['draw_hash']}" + (" (amended)" if r["amended"] else ""),
+        f"drawn at: {receipt_at(r['drawn_at'])} ({receipt_local(r['drawn_at'], r['zone'])} "
+        f"{r['zone']})",
+    ]
+    b = r["beacon"]
+    if b is None:
+        lines.append("beacon: none (no beacon governed this day)")
+    else:
+        lines += [
+            f"beacon: {b['kind']} round {b['round']}, published {receipt_at(b['round_time'])}",
+            f"beacon chain: {b['chain']}",
+            f"draw time: {receipt_at(b['draw_time'])} (run_at {b['run_at']} in {b['zone']}); "
+            "the round is the first published after it",
+        ]
+        if b["signature"] is not None:
+            lines += [
+                f"beacon signature: {b['signature']}",
+                f"beacon randomness: {b['randomness']}",
+            ]
+        else:
+            lines.append(f"beacon missing: {b['missing']}")
+    committed = r["commitment_doc"]
+    lines += [
+        f"anchor: {committed['body']['anchor']} committed in entry {committed['seq']} "
+        f"at {committed['at']}",
+        f"commitment: {r['commitment']}",
+        f"commitment hash: {r['commitment_hash']}",
+    ]
+    if r["key"] is None:
+        lines.append(
+            f"day key: not revealed yet: the clinic reveals it with its first write after "
+            f"{r['date']} ends in {r['zone']} (or `screening audit reveal`); ask again then"
+        )
+    else:
+        lines.append(
+            f"day key: {r['key']} revealed in entry {r['reveal_seq']} at "
+            f"{receipt_at(r['reveal_at'])}"
+        )
+        if r["score"] is not None:
+            lines.append(f"score: {r['score']:064x}")
+            if not r["per_day"] and r["chance"] is not None:
+                lines.append(receipt_comparison(r["score"], r["chance"]))
+    if r["late"]:
+        lines.append(R_FLAG_LATE)
+    if b is not None and b["signature"] is None:
+        lines.append(R_FLAG_NO_BEACON)
+    if b is not None and b["signature"] is not None and r["drawn_at"] < b["round_time"]:
+        lines.append(R_FLAG_EARLY)
+    return "".join(line + "\n" for line in lines)
+
+
+def _field(fields: dict, label: str, pattern: str) -> re.Match:
+    """The value of ``label``'s line, matched whole by ``pattern``."""
+    if label not in fields:
+        raise Problem(f"the receipt has no '{label}:' line")
+    found = re.fullmatch(pattern, fields[label])
+    if found is None:
+        raise Problem(f"the receipt's '{label}:' line is not in a receipt's form")
+    return found
+
+
+def _maybe(fields: dict, label: str, pattern: str) -> re.Match | None:
+    """As _field, for a line a receipt may leave out."""
+    return _field(fields, label, pattern) if label in fields else None
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise Problem(f"the receipt's time {text} is not a time") from None
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise Problem(f"the receipt's time zone {name!r} is not one this Python knows") from None
+    return name
+
+
+def parse_receipt(text: str) -> dict:
+    """The facts a receipt states, each read by the form its line must have."""
+    lines = text.split("\n")[:-1]
+    if not lines or lines[0] != RECEIPT_HEADER:
+        raise Problem(
+            f"the file is not a screening day receipt (its first line is not {RECEIPT_HEADER!r})"
+        )
+    fields: dict[str, str] = {}
+    for line in lines[1:]:
+        label, colon, value = line.partition(": ")
+        if not colon:
+            raise Problem(f"the receipt's line {line[:40]!r} is not 'label: value'")
+        if label == "flag":
+            continue  # rendered again from the facts and compared
+        if label in fields:
+            raise Problem(f"the receipt has two '{label}:' lines")
+        fields[label] = value
+    r: dict = {}
+    r["site"] = _field(fields, "site", r"\S+").group(0)
+    r["date"] = _field(fields, "date", r"\d{4}-\d\d-\d\d").group(0)
+    try:
+        r["day"] = date.fromisoformat(r["date"])
+    except ValueError:
+        raise Problem(f"the receipt's date {r['date']} is not a date") from None
+    r["uid"] = _field(fields, "client", r"[0-9a-f-]{36}").group(0)
+    chance = _field(
+        fields,
+        "daily chance",
+        r"none \(not in the draw\)|(\d+/\d+)(?: \(count mode: the (\d+) .*\))?",
+    )
+    r["chance"], r["per_day"] = chance.group(1), int(chance.group(2) or 0)
+    if r["chance"] is not None and int(r["chance"].partition("/")[2]) == 0:
+        raise Problem(f"the receipt's daily chance {r['chance']} divides by zero")
+    r["outcome"] = _field(fields, "outcome", r".+").group(0)
+    draw = _field(fields, "draw entry", rf"(\d+) ({_HEX}{{64}})( \(amended\))?")
+    r["draw_seq"], r["draw_hash"], r["amended"] = (
+        int(draw.group(1)),
+        draw.group(2),
+        bool(draw.group(3)),
+    )
+    drawn = _field(fields, "drawn at", rf"({_AT}) \(\S+ (\S+)\)")
+    r["drawn_at"], r["zone"] = _moment(drawn.group(1)), _zone(drawn.group(2))
+    if fields.get("beacon", "").startswith("none"):
+        r["beacon"] = None
+    else:
+        head = _field(fields, "beacon", rf"(\S+) round (\d+), published ({_AT})")
+        timing = _field(
+            fields, "draw time", rf"({_AT}) \(run_at (\d\d:\d\d(?::\d\d)?) in (\S+)\); .*"
+        )
+        signature = _maybe(fields, "beacon signature", f"{_HEX}{{96}}")
+        randomness = (_maybe if signature is None else _field)(
+            fields, "beacon randomness", f"{_HEX}{{64}}"
+        )
+        missing = None if signature else _field(fields, "beacon missing", ".+")
+        r["beacon"] = {
+            "kind": head.group(1),
+            "round": int(head.group(2)),
+            "round_time": _moment(head.group(3)),
+            "chain": _field(fields, "beacon chain", f"{_HEX}{{64}}").group(0),
+            "draw_time": _moment(timing.group(1)),
+            "run_at": timing.group(2),
+            "zone": _zone(timing.group(3)),
+            "signature": signature.group(0) if signature else None,
+            "randomness": randomness.group(0) if randomness else None,
+            "missing": missing.group(0) if missing else None,
+        }
+    r["commitment"] = _field(fields, "commitment", r"\{.*\}").group(0)
+    try:
+        r["commitment_doc"] = json.loads(r["commitment"])
+        r["commitment_doc"]["body"]["anchor"]
+    except (ValueError, KeyError, TypeError):
+        raise Problem("the receipt's commitment is not a ledger entry") from None
+    r["commitment_hash"] = _field(fields, "commitment hash", f"{_HEX}{{64}}").group(0)
+    key = _field(
+        fields,
+        "day key",
+        rf"({_HEX}{{64}}) revealed in entry (\d+) at ({_AT})|not revealed yet: .*",
+    )
+    r["key"] = key.group(1)
+    r["reveal_seq"] = int(key.group(2)) if key.group(1) else None
+    r["reveal_at"] = _moment(key.group(3)) if key.group(1) else None
+    found = _maybe(fields, "score", f"{_HEX}{{64}}")
+    r["score"] = int(found.group(0), 16) if found else None
+    r["late"] = R_FLAG_LATE in lines
+    return r
+
+
+def check_receipt(text: str) -> tuple[dict, list[str], list[str], list[str]]:
+    """The receipt's facts; what was checked; what could not be; the flags it carries."""
+    if not text.endswith("\n") or "\ncheck: " not in text:
+        raise Problem("the receipt has no check line at its end: it is cut short or changed")
+    body, _, last = text[:-1].rpartition("\n")
+    body += "\n"
+    stated = last.removeprefix("check: ")
+    if not last.startswith("check: ") or hashlib.sha256(body.encode()).hexdigest() != stated:
+        raise Problem("the check line does not match the receipt: the receipt was changed")
+    checked = [
+        "check line: the SHA-256 of the text matches (a changed character shows; anyone "
+        "can recompute it, so the checks below are what prove the draw)"
+    ]
+    unchecked: list[str] = []
+    r = parse_receipt(body)
+    # The commitment: its hash, and that it commits this site's period before the draw.
+    doc = r["commitment_doc"]
+    if canonical(doc) != r["commitment"]:
+        raise Problem("the commitment entry is not in canonical form")
+    if hashlib.sha256(r["commitment"].encode()).hexdigest() != r["commitment_hash"]:
+        raise Problem("the commitment entry's SHA-256 is not the commitment hash stated")
+    day = r["day"]
+    length = (date(day.year + day.month // 12, day.month % 12 + 1, 1) - timedelta(days=1)).day + 1
+    if (doc.get("kind"), doc.get("site"), doc["body"].get("period"), doc["body"].get("length")) != (
+        "commitment",
+        r["site"],
+        f"{day:%Y-%m}",
+        length,
+    ):
+        raise Problem(
+            f"the commitment is not that of site {r['site']} for {day:%Y-%m} ({length} links)"
+        )
+    if doc["seq"] >= r["draw_seq"] or _moment(doc["at"]) > r["drawn_at"]:
+        raise Problem("the anchor was committed after the draw")
+    checked.append(
+        f"commitment: entry {doc['seq']} hashes to {r['commitment_hash'][:16]}..., committing "
+        f"{r['site']} {day:%Y-%m} to anchor {doc['body']['anchor'][:16]}... at {doc['at']}, "
+        "before the draw"
+    )
+    beacon_id, beacon_value = "none", b""
+    b = r["beacon"]
+    flags = []
+    if b is not None:
+        chain = BEACON_CHAINS.get(b["chain"])
+        if chain is None or chain["kind"] != b["kind"]:
+            raise Problem(f"the beacon chain {b['chain']} is not {b['kind']}'s pinned chain")
+        try:
+            run_at = time.fromisoformat(b["run_at"])
+        except ValueError:
+            raise Problem(f"the receipt's run_at {b['run_at']} is not a time of day") from None
+        rule = fire_time(day, run_at, ZoneInfo(b["zone"]))
+        if rule != b["draw_time"]:
+            raise Problem(
+                f"the draw time is not run_at {b['run_at']} on {day} in {b['zone']} "
+                f"({receipt_at(rule)})"
+            )
+        if b["round"] != beacon_round_after(chain, rule):
+            raise Problem(
+                f"round {b['round']} is not the first round after the draw time "
+                f"(that is round {beacon_round_after(chain, rule)})"
+            )
+        b["round_time"] = beacon_round_time(chain, b["round"])
+        checked.append(
+            f"beacon round: {b['round']} is the first published after the draw time "
+            f"{receipt_at(rule)} (run_at {b['run_at']} in {b['zone']})"
+        )
+        if b["signature"] is not None:
+            signature = bytes.fromhex(b["signature"])
+            if hashlib.sha256(signature).hexdigest() != b["randomness"]:
+                raise Problem("the beacon randomness is not the SHA-256 of its signature")
+            checked.append("beacon randomness: the SHA-256 of the round's signature")
+            try:
+                why = bls_check(b["round"], signature, chain["public_key"])
+            except ImportError:
+                unchecked.append(
+                    "the beacon's BLS signature: no BLS library (install py_ecc: "
+                    "pip install py_ecc)"
+                )
+            else:
+                if why is not None:
+                    raise Problem(f"the beacon signature of round {b['round']}: {why}")
+                checked.append(
+                    f"beacon signature: round {b['round']} verifies under {b['kind']}'s "
+                    f"pinned public key ({bls_library()})"
+                )
+            beacon_id, beacon_value = f"{b['kind']}:{b['round']}", bytes.fromhex(b["randomness"])
+            if r["drawn_at"] < b["round_time"]:
+                flags.append("drawn before its beacon round's time by the clinic's clock")
+        else:
+            flags.append(f"drawn without its beacon (round {b['round']}: {b['missing']})")
+    if r["late"]:
+        flags.append("drawn late, after its day")
+    # The day key against the anchor; the score and the outcome.
+    if r["key"] is None:
+        unchecked.append(
+            f"the outcome: the day key of {day} is not revealed yet (after {day} ends in "
+            f"{r['zone']}); ask the clinic for a new receipt then"
+        )
+        if r["score"] is not None:
+            raise Problem("the receipt gives a score without the day key")
+    else:
+        key = bytes.fromhex(r["key"])
+        opened = key
+        for _ in range(day.day):
+            opened = chain_step(opened)
+        if opened.hex() != doc["body"]["anchor"]:
+            raise Problem(f"the day key does not open the anchor (H^{day.day}(key) != anchor)")
+        midnight = datetime.combine(day + timedelta(days=1), time(), ZoneInfo(r["zone"]))
+        if r["reveal_at"] < midnight:
+            raise Problem(f"the day key was revealed before {day} was over")
+        checked.append(f"day key: opens the anchor (H^{day.day}(key) == anchor)")
+        if r["chance"] is not None:
+            message = lp("screening/v1/day") + lp(r["site"]) + lp(r["date"])
+            seed = hmac.digest(key, message + lp(beacon_id) + lp(beacon_value), "sha256")
+            number = score(seed, r["uid"])
+            if r["score"] != number:
+                raise Problem("the score is not the one the day key gives this client")
+            mixed = " and the beacon" if beacon_id != "none" else ""
+            checked.append(f"score: recomputed from the day key{mixed}")
+            _check_outcome(r, number, checked, unchecked)
+    if r["chance"] is None:
+        if not r["outcome"].startswith(R_NOT_IN_DRAW):
+            raise Problem("a client with no daily chance must be 'not in the draw'")
+    elif r["outcome"] not in (R_RANDOM, R_INTERVAL, R_NOT_SELECTED):
+        raise Problem(f"the outcome {r['outcome']!r} is not one a draw gives")
+    rendered = receipt_text(r)
+    if rendered != body:
+        wrong = next(
+            (
+                n
+                for n, (a, c) in enumerate(
+                    zip(rendered.split("\n"), body.split("\n"), strict=False), 1
+                )
+                if a != c
+            ),
+            None,
+        )
+        raise Problem(f"line {wrong} of the receipt is not what its facts make it")
+    # What a forger who remakes the check line can still change unseen (the tests change
+    # every character to find it): only the export's ledger can check these.
+    revealed = ", and which entry revealed the day key and when," if r["key"] else ","
+    unchecked.append(
+        "the client's uid, daily chance and place in the draw, the draw entry and when it "
+        f"was drawn{revealed} are the clinic's statement: check them against its export "
+        "(screening-verify.py EXPORT_DIR --receipt FILE)"
+    )
+    return r, checked, unchecked, flags
+
+
+def _check_outcome(r: dict, number: int, checked: list[str], unchecked: list[str]) -> None:
+    if r["per_day"]:
+        unchecked.append(
+            f"the outcome: in count mode the {r['per_day']} lowest scores of the day's pool are "
+            "selected; a receipt holds one score, the ledger the pool"
+        )
+        return
+    chance = fraction(r["chance"])
+    holds = chance >= 1 or (chance > 0 and number * chance.denominator < chance.numerator * SPACE)
+    if holds and r["outcome"] != R_RANDOM:
+        raise Problem(
+            f"the score selects the client at {r['chance']}, but the receipt says {r['outcome']!r}"
+        )
+    if not holds and r["outcome"] == R_RANDOM:
+        raise Problem(
+            f"the score does not select the client at {r['chance']}, but the receipt says "
+            "selected at random"
+        )
+    checked.append(f"outcome: the score {'is' if holds else 'is not'} below {r['chance']} of 2^256")
+    if r["outcome"] == R_INTERVAL:
+        unchecked.append(
+            "the interval floor: a receipt cannot show the days since the last test; "
+            "the ledger does (audit verify, or this script given the export)"
+        )
+
+
+R_LEFT_OUT = {
+    "closure": "the clinic was closed",
+    "hold": "on hold",
+    "not_a_meeting_day": "not a meeting day of their track",
+    "recently_tested": "tested too recently (the policy's shortest gap between tests)",
+}
+
+
+def receipt_against_export(r: dict, folder: Path) -> str:
+    """The receipt's statements (uid, chance, outcome, draw entry, beacon, commitment,
+    reveal) against an export whose ledger this script has verified."""
+    lines = _read(folder / "ledger.jsonl").split(b"\n")[:-1]
+
+    def entry(seq: int, what: str) -> tuple[bytes, dict]:
+        if not 1 <= seq <= len(lines):
+            raise Problem(f"the receipt's {what} is entry {seq}; the export holds {len(lines)}")
+        return lines[seq - 1], json.loads(lines[seq - 1])
+
+    line, doc = entry(r["draw_seq"], "draw entry")
+    if hashlib.sha256(line).hexdigest() != r["draw_hash"]:
+        raise Problem(f"the receipt's draw entry is not entry {r['draw_seq']} of the export")
+    body = doc["body"]
+    kind = "draw_amend" if r["amended"] else "draw"
+    if (doc["kind"], doc["site"], body["date"], doc["at"]) != (
+        kind,
+        r["site"],
+        r["date"],
+        receipt_at(r["drawn_at"]),
+    ):
+        raise Problem(
+            f"entry {r['draw_seq']} is not the {kind} of {r['site']} {r['date']} drawn then"
+        )
+    uid = r["uid"]
+    pool = {item["uid"]: item["p"] for item in body["pool"]}
+    left = {item["uid"]: item["reason"] for item in body["left_out"]}
+    why = {item["uid"]: item["why"] for item in body["selected"]}.get(uid)
+    if uid in pool:
+        outcome = {"random": R_RANDOM, "interval": R_INTERVAL}.get(why or "", R_NOT_SELECTED)
+    elif uid in left:
+        outcome = R_NOT_IN_DRAW + R_LEFT_OUT.get(left[uid], left[uid])
+    else:
+        outcome = R_NOT_IN_DRAW + "not in the program that day"
+    if (pool.get(uid), outcome) != (r["chance"], r["outcome"]):
+        raise Problem(f"entry {r['draw_seq']} gives the client another chance or outcome")
+    # The version that decided the client: the first that selected them, else the last.
+    versions = [
+        (n, json.loads(text))
+        for n, text in enumerate(lines, 1)
+        if b'"date":"' + r["date"].encode() + b'"' in text
+    ]
+    versions = [
+        (n, v)
+        for n, v in versions
+        if v["kind"] in ("draw", "draw_amend")
+        and v["site"] == r["site"]
+        and v["body"]["date"] == r["date"]
+    ]
+    picked = [n for n, v in versions if any(s["uid"] == uid for s in v["body"]["selected"])]
+    if (picked[0] if picked else versions[-1][0]) != r["draw_seq"]:
+        raise Problem(
+            f"entry {r['draw_seq']} is not the version of the draw that decided the client"
+        )
+    policies = [
+        json.loads(text)["body"]
+        for text in lines
+        if b'"kind":"policy"' in text and json.loads(text)["site"] == r["site"]
+    ]
+    digests = {hashlib.sha256(canonical(p).encode()).hexdigest(): p for p in policies}
+    policy = digests.get(body["policy"])
+    if policy is None or (int(policy.get("per_day") or 0), policy["timezone"]) != (
+        r["per_day"],
+        r["zone"],
+    ):
+        raise Problem("the draw's policy does not give the receipt's mode and time zone")
+    recorded, b = body.get("beacon"), r["beacon"]
+    if (recorded is None) != (b is None) or (
+        b is not None
+        and (
+            recorded["round"],
+            recorded["draw_time"],
+            recorded.get("signature"),
+            recorded.get("missing"),
+            body["beacon_value"] or None,
+        )
+        != (b["round"], receipt_at(b["draw_time"]), b["signature"], b["missing"], b["randomness"])
+    ):
+        raise Problem(f"entry {r['draw_seq']} records another beacon than the receipt")
+    if bool(body.get("late")) != r["late"]:
+        raise Problem(f"entry {r['draw_seq']} is {'' if body.get('late') else 'not '}a late draw")
+    seq = r["commitment_doc"]["seq"]
+    if entry(seq, "commitment")[0].decode() != r["commitment"]:
+        raise Problem(f"the receipt's commitment is not entry {seq} of the export")
+    if r["key"] is not None:
+        revealed = entry(r["reveal_seq"], "reveal")[1]
+        if (revealed["kind"], revealed["site"], revealed["at"], revealed["body"]) != (
+            "reveal",
+            r["site"],
+            receipt_at(r["reveal_at"]),
+            {"date": r["date"], "key": r["key"]},
+        ):
+            raise Problem(f"entry {r['reveal_seq']} is not the reveal of the receipt's day key")
+    return (
+        f"against the export: the draw entry {r['draw_seq']}, the client's chance and outcome, "
+        "the beacon, the commitment" + (" and the reveal" if r["key"] else "") + " are the ledger's"
+    )
+
+
+def receipt_main(args: argparse.Namespace) -> int:
+    """`--receipt FILE` (with EXPORT_DIR: the export is verified first, and the receipt's
+    statements are compared with its ledger)."""
+    try:
+        # As an editor may have saved it: a byte-order mark, Windows line ends, or the
+        # last line end added or taken away. None of these is covered by the check line
+        # (it covers the text's lines before it), so none is taken for a change.
+        text = Path(args.receipt).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"--receipt {args.receipt}: cannot be read ({error})", file=sys.stderr)
+        return 2
+    text = text.rstrip("\n") + "\n"
+    try:
+        if args.export is not None:
+            report, warnings = verify(Path(args.export), args)
+            print(report)
+            for warning in warnings:
+                print(f"warning: {warning}", file=sys.stderr)
+        r, checked, unchecked, flags = check_receipt(text)
+        if args.export is not None:
+            checked.append(receipt_against_export(r, Path(args.export)))
+            unchecked = [u for u in unchecked if "clinic's statement" not in u]
+    except Problem as problem:
+        print(f"problem: {problem}", file=sys.stderr)
+        return 1
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        print(
+            f"problem: the receipt is malformed ({type(error).__name__}: {error})", file=sys.stderr
+        )
+        return 1
+    print(f"receipt of {r['uid']} for {r['site']} {r['date']}: {r['outcome']}")
+    for line in checked:
+        print(f"checked: {line}")
+    for line in unchecked:
+        print(f"not checked: {line}")
+    for flag in flags:
+        print(f"flag: {flag}")
     return 0
 
 
