@@ -11,7 +11,7 @@ import copy
 import hashlib
 import importlib.util
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -333,14 +333,18 @@ def test_script_round_rule_is_core_s() -> None:
     from screening.core import beacon
     from tests.test_beacon_core import RULE_DAYS
 
+    pinned = SCRIPT.BEACON_CHAINS[QUICKNET.chain_hash]
     for zone, day, run_at, _ in RULE_DAYS:
         drawn = SCRIPT.fire_time(day, run_at, ZoneInfo(zone))
         assert drawn == beacon.draw_time(day, run_at, ZoneInfo(zone))
-        assert SCRIPT.round_after(SCRIPT.QUICKNET, drawn) == beacon.round_after(QUICKNET, drawn)
-    assert SCRIPT.QUICKNET["public_key"] == QUICKNET.public_key
-    assert SCRIPT.QUICKNET["genesis"] == QUICKNET.genesis
-    assert SCRIPT.QUICKNET["period"] == QUICKNET.period
-    assert SCRIPT.BEACON_DST == beacon.DST and SCRIPT.GROUP_ORDER == beacon.GROUP_ORDER
+        assert SCRIPT.beacon_round_after(pinned, drawn) == beacon.round_after(QUICKNET, drawn)
+    genesis = datetime.fromtimestamp(QUICKNET.genesis, UTC)
+    for moment in (genesis - timedelta(seconds=0.5), genesis, genesis + timedelta(seconds=3)):
+        assert SCRIPT.beacon_round_after(pinned, moment) == beacon.round_after(QUICKNET, moment)
+    assert pinned["public_key"] == QUICKNET.public_key
+    assert pinned["genesis"] == QUICKNET.genesis
+    assert pinned["period"] == QUICKNET.period
+    assert SCRIPT.BEACON_DST == beacon.DST and SCRIPT.G1_ORDER == beacon.GROUP_ORDER
 
 
 @pytest.mark.parametrize("library", ["pyblst", "py_ecc"])
@@ -348,14 +352,14 @@ def test_script_bls_check(library: str) -> None:
     from tests.test_beacon_core import INFINITY, NOT_ON_CURVE, OUTSIDE_SUBGROUP
 
     good = bytes.fromhex(SIGNATURE)
-    assert SCRIPT.bls_check(ROUND, good, SCRIPT.QUICKNET, library) is None
+    assert SCRIPT.bls_check(ROUND, good, None, library) is None
     for number, signature, words in [
         (ROUND + 1, good, "does not verify"),
         (ROUND, OUTSIDE_SUBGROUP, "subgroup"),
         (ROUND, INFINITY, "infinity"),
-        (ROUND, NOT_ON_CURVE, "not a valid point"),
+        (ROUND, NOT_ON_CURVE, "not a point of G1"),
         (ROUND, good[:47], "47 bytes"),
         (ROUND, bytes([good[0] ^ 0x20]) + good[1:], "does not verify"),
     ]:
-        reason = SCRIPT.bls_check(number, signature, SCRIPT.QUICKNET, library)
+        reason = SCRIPT.bls_check(number, signature, QUICKNET.public_key, library)
         assert reason is not None and words in reason

@@ -189,7 +189,7 @@ TAMPERS = {
     # A bit of the signature flipped, the randomness made to match: BLS refuses it.
     "flipped bit": (
         lambda b: _consistent(b, b["beacon"]["round"], _flip(b["beacon"]["signature"])),
-        ("not a valid point", "subgroup", "does not verify"),
+        ("not a valid point", "not a point of G1", "subgroup", "does not verify"),
     ),
     # The next round's valid signature under this round's number.
     "another round's signature": (

@@ -104,11 +104,12 @@ def canonical(value: object) -> str:
 
 
 # --- The public randomness beacon (docs/beacon.md) ---
-# drand quicknet, pinned: the same values as screening/core/beacon.py. A relay's word is
-# never taken; the ledger's policy names the chain by its hash, and only a chain listed
+# drand quicknet, pinned: the same values as screening/core/beacon.py. The relay is only
+# a messenger; a policy or a receipt names the chain by its hash, and only a chain listed
 # here is accepted.
+QUICKNET_HASH = "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971"
 BEACON_CHAINS: dict[str, dict] = {
-    "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971": {
+    QUICKNET_HASH: {
         "kind": "drand-quicknet",
         "public_key": bytes.fromhex(
             "83cf0f2896adee7eb8b5f01fcad3912212c437e0073e911fb90022d3e760183c8c4b450b6a0a6c3a"
@@ -119,11 +120,10 @@ BEACON_CHAINS: dict[str, dict] = {
         "period": 3,
     }
 }
-QUICKNET = BEACON_CHAINS["52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971"]
 # drand's bls-unchained-g1-rfc9380: the signature is a point of G1 (48 bytes compressed),
 # the message SHA-256 of the round as 8 bytes big-endian, hashed to G1 with this domain.
 BEACON_DST = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_"
-GROUP_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+G1_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 G2_GENERATOR = bytes.fromhex(
     "93e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d0"
     "55d042b7e024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bb"
@@ -153,20 +153,23 @@ def fire_time(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
-def round_after(chain: dict, instant: datetime) -> int:
-    """The first round published strictly after ``instant`` (round n: genesis + (n-1) period)."""
+def beacon_round_after(chain: dict, instant: datetime) -> int:
+    """The first round published strictly after ``instant`` (round n at genesis +
+    (n - 1) * period; at exactly that instant, round n is not after it)."""
     elapsed = instant - datetime.fromtimestamp(chain["genesis"], UTC)
     if elapsed < timedelta(0):
         return 1
     return int(elapsed // timedelta(seconds=chain["period"])) + 2
 
 
-def round_time(chain: dict, number: int) -> datetime:
+def beacon_round_time(chain: dict, number: int) -> datetime:
     return datetime.fromtimestamp(chain["genesis"] + (number - 1) * chain["period"], UTC)
 
 
-def bls_library(wanted: str = "auto") -> str | None:
-    """The library that can check the beacon's signatures here, or None."""
+def bls_library(wanted: str | None = None) -> str | None:
+    """The BLS12-381 library this Python has for the beacon's signatures: pyblst
+    (compiled), else py_ecc, else None; ``wanted`` (default BLS) may name one, or "none"."""
+    wanted = BLS if wanted is None else wanted
     for name, module in (("pyblst", "pyblst"), ("py_ecc", "py_ecc.optimized_bls12_381")):
         if wanted in ("auto", name):
             try:
@@ -178,18 +181,20 @@ def bls_library(wanted: str = "auto") -> str | None:
 
 
 def bls_check(
-    number: int, signature: bytes, chain: dict = QUICKNET, library: str = ""
+    number: int, signature: bytes, public_key: bytes | None = None, library: str | None = None
 ) -> str | None:
-    """Why ``signature`` is not ``chain``'s signature of round ``number``, or None when it
-    is: a point of G1, not infinity, in the prime-order subgroup (checked explicitly:
-    outside it one round would have many "valid" signatures to choose among), and
-    e(signature, g2) == e(H(message), public key). ``library`` defaults to bls_library(BLS);
-    call only when that is not None."""
-    library = library or bls_library(BLS) or ""
+    """None when ``signature`` is the chain's signature of round ``number`` (quicknet's
+    unless ``public_key`` is given); else why not, in words: it must be a point of G1, not
+    infinity, in the prime-order subgroup (checked explicitly: outside it one round would
+    have many "valid" signatures to choose among), with e(signature, g2) == e(H(message),
+    key). ``library``: pyblst or py_ecc (default bls_library()); ImportError when there is
+    neither."""
+    key = BEACON_CHAINS[QUICKNET_HASH]["public_key"] if public_key is None else public_key
+    library = library or bls_library()
     if len(signature) != 48:
-        return f"the signature of round {number} is {len(signature)} bytes, not 48"
+        return f"the signature is {len(signature)} bytes, not 48"
     if signature[0] & 0x40:
-        return f"the signature of round {number} is the point at infinity"
+        return "the signature is the point at infinity"
     message = hashlib.sha256(number.to_bytes(8, "big")).digest()
     if library == "pyblst":
         import pyblst  # type: ignore[import-untyped]  # compiled, no stubs
@@ -198,15 +203,15 @@ def bls_check(
             point = pyblst.BlstP1Element.uncompress(signature)
         except Exception as error:  # not on the curve, not in G1, bad flags: blst says which
             if "NOT_IN_GROUP" in str(error):
-                return f"the signature of round {number} is outside the prime-order subgroup"
-            return f"the signature of round {number} is not a valid point of G1"
-        if point.scalar_mul(GROUP_ORDER) != pyblst.BlstP1Element():
-            return f"the signature of round {number} is outside the prime-order subgroup"
+                return "the signature is outside the prime-order subgroup"
+            return "the signature is not a point of G1"
+        if point.scalar_mul(G1_ORDER) != pyblst.BlstP1Element():
+            return "the signature is outside the prime-order subgroup"
         verified = pyblst.final_verify(
             pyblst.miller_loop(point, pyblst.BlstP2Element.uncompress(G2_GENERATOR)),
             pyblst.miller_loop(
                 pyblst.BlstP1Element.hash_to_group(message, BEACON_DST),
-                pyblst.BlstP2Element.uncompress(chain["public_key"]),
+                pyblst.BlstP2Element.uncompress(key),
             ),
         )
     elif library == "py_ecc":
@@ -218,23 +223,23 @@ def bls_check(
 
         try:
             point = decompress_G1(G1Compressed(int.from_bytes(signature, "big")))
-        except ValueError:
-            return f"the signature of round {number} is not a valid point of G1"
-        if is_inf(point) or not is_inf(multiply(point, curve_order)):
-            return f"the signature of round {number} is outside the prime-order subgroup"
-        key = chain["public_key"]
+        except (ValueError, TypeError):
+            return "the signature is not a point of G1"
+        if not is_inf(multiply(point, curve_order)):
+            return "the signature is outside the prime-order subgroup"
         public = decompress_G2(
             G2Compressed((int.from_bytes(key[:48], "big"), int.from_bytes(key[48:], "big")))
         )
-        # py_ecc annotates the hash as a hash object; it is called as hashlib.sha256 is.
+        # py_ecc's stubs want a hash object's type; it calls what it is given.
         hashed = hash_to_G1(message, BEACON_DST, hashlib.sha256)  # type: ignore[arg-type]
-        # One final exponentiation of e(sig, g2) * e(H(m), -key): 1 when they are equal.
+        # One final exponentiation of e(sig, g2) * e(H(m), -key): 1 when they are equal
+        # (half the time of comparing two pairings).
         product = miller_loop(G2, point, False) * miller_loop(neg(public), hashed, False)
         verified = final_exponentiate(product) == FQ12.one()
     else:
-        raise RuntimeError("no library to check BLS signatures (pyblst or py_ecc)")
+        raise ImportError("no BLS12-381 library: install py_ecc (pip install py_ecc)")
     if not verified:
-        return f"the signature does not verify for round {number} under the pinned public key"
+        return "the signature does not verify under the chain's public key"
     return None
 
 
@@ -471,7 +476,7 @@ class Ledger:
             return
         chain = BEACON_CHAINS[settings["chain"]]
         drawn = fire_time(day, time.fromisoformat(settings["run_at"]), ZoneInfo(policy["timezone"]))
-        number = round_after(chain, drawn)
+        number = beacon_round_after(chain, drawn)
         if not isinstance(given, dict):
             raise Problem(
                 f"{where}: drawn without a beacon, but the policy in force when the day began "
@@ -515,7 +520,7 @@ class Ledger:
         if body["beacon_value"] != hashlib.sha256(signature).hexdigest():
             raise Problem(f"{where}: its beacon value is not SHA-256 of round {number}'s signature")
         self.round_signature(where, seq, settings["chain"], chain, number, signature)
-        published = round_time(chain, number)
+        published = beacon_round_time(chain, number)
         if at < published:
             self.flags.append(
                 f"drawn before its beacon round's time by this computer's clock: {site} {day} "
@@ -536,9 +541,9 @@ class Ledger:
                 )
             return
         if self.bls is not None:
-            reason = bls_check(number, signature, chain, self.bls)
+            reason = bls_check(number, signature, chain["public_key"], self.bls)
             if reason is not None:
-                raise Problem(f"{where}: {reason}")
+                raise Problem(f"{where}: the beacon signature of round {number}: {reason}")
         self.rounds[(chain_hash, number)] = (signature, seq)
 
     def candidates(self, site: str, day: date, at: datetime) -> list[dict]:
@@ -945,7 +950,7 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
     origin = "screening/" + (hashlib.sha256(lines[0]).hexdigest()[:16] if lines else "")
     witnessed = Witnessed(folder, manifest, origin, args)
     sizes = {cp["size"] for cp in witnessed.checkpoints}
-    bls = bls_library(BLS)
+    bls = bls_library()
     ledger, tree, commitments = Ledger(bls), Tree(), {}
     roots = {0: (tree.root(), "0" * 64)}  # size: (tree head, hash of the last entry)
     dated: dict[int, str] = {}  # when entry 1 was written: witnessed from the start?
@@ -1137,28 +1142,6 @@ def main(argv: list[str]) -> int:
 # parsed (as screening/core/receipt.py renders it) and must be the same byte for byte,
 # so that no line escapes the checks.
 
-# drand quicknet, pinned (docs/beacon.md): the relay is only a messenger.
-QUICKNET_HASH = "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971"
-BEACON_CHAINS: dict[str, dict] = {
-    QUICKNET_HASH: {
-        "kind": "drand-quicknet",
-        "public_key": bytes.fromhex(
-            "83cf0f2896adee7eb8b5f01fcad3912212c437e0073e911fb90022d3e760183c8c4b450b6a0a6c3ac6"
-            "a5776a2d1064510d1fec758c921cc22b0e17e63aaf4bcb5ed66304de9cf809bd274ca73bab4af5a6e9"
-            "c76a4bc09e76eae8991ef5ece45a"
-        ),
-        "genesis": 1692803367,
-        "period": 3,
-    }
-}
-BEACON_DST = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_"
-G1_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
-G2_GENERATOR = bytes.fromhex(
-    "93e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d0"
-    "55d042b7e024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bb"
-    "efd48056c8c121bdb8"
-)
-
 RECEIPT_HEADER = "screening day receipt 1 (algorithm screening/v1)"
 R_RANDOM = "selected at random"
 R_INTERVAL = "selected by the interval floor (not at random: too long since the last test)"
@@ -1169,98 +1152,6 @@ R_FLAG_NO_BEACON = "flag: drawn without its beacon (the policy's fallback: draw)
 R_FLAG_EARLY = "flag: drawn before its beacon round's time by the clinic's clock"
 _HEX = "[0-9a-f]"
 _AT = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
-
-
-def fire_time(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """When local ``day``'s draw fires at ``at`` (screening/core/run_times.py): a time in
-    the spring gap is the first instant after it, a repeated time the first of the two."""
-    wall = datetime.combine(day, at)
-    first = wall.replace(tzinfo=zone, fold=0)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
-        return first.astimezone(UTC)
-    low, high = int(wall.replace(tzinfo=zone, fold=1).timestamp()), int(first.timestamp())
-    after = first.astimezone(UTC).astimezone(zone).utcoffset()
-    while high - low > 1:
-        middle = (low + high) // 2
-        if datetime.fromtimestamp(middle, zone).utcoffset() == after:
-            high = middle
-        else:
-            low = middle
-    return datetime.fromtimestamp(high, UTC)
-
-
-def beacon_round_after(chain: dict, instant: datetime) -> int:
-    """The first round published strictly after ``instant`` (round n at genesis +
-    (n - 1) * period)."""
-    elapsed = int((instant - datetime.fromtimestamp(chain["genesis"], UTC)).total_seconds())
-    return 1 if elapsed < 0 else elapsed // chain["period"] + 2
-
-
-def beacon_round_time(chain: dict, number: int) -> datetime:
-    return datetime.fromtimestamp(chain["genesis"] + (number - 1) * chain["period"], UTC)
-
-
-def bls_library() -> str | None:
-    """The BLS12-381 library this Python has: pyblst (compiled), py_ecc, or none."""
-    for name in ("pyblst", "py_ecc"):
-        try:
-            __import__(name)
-        except ImportError:
-            continue
-        return name
-    return None
-
-
-def bls_check(number: int, signature: bytes, public_key: bytes | None = None) -> str | None:
-    """None when ``signature`` is the chain's BLS signature of round ``number``
-    (bls-unchained-g1-rfc9380: e(sig, g2) == e(H(sha256(round)), key), the signature a
-    point of G1's prime-order subgroup, checked explicitly); else why not, in words.
-    Raises ImportError when neither pyblst nor py_ecc is installed."""
-    key = BEACON_CHAINS[QUICKNET_HASH]["public_key"] if public_key is None else public_key
-    message = hashlib.sha256(number.to_bytes(8, "big")).digest()
-    if len(signature) != 48:
-        return f"the signature is {len(signature)} bytes, not 48"
-    if signature[0] & 0x40:
-        return "the signature is the point at infinity"
-    library = bls_library()
-    if library == "pyblst":
-        import pyblst  # type: ignore[import-untyped]  # compiled, no stubs
-
-        try:
-            point = pyblst.BlstP1Element.uncompress(signature)
-        except Exception:
-            return "the signature is not a point of G1"
-        if point.scalar_mul(G1_ORDER) != pyblst.BlstP1Element():
-            return "the signature is outside the prime-order subgroup"
-        hashed = pyblst.BlstP1Element.hash_to_group(message, BEACON_DST)
-        generator = pyblst.BlstP2Element.uncompress(G2_GENERATOR)
-        public = pyblst.BlstP2Element.uncompress(key)
-        if not pyblst.final_verify(
-            pyblst.miller_loop(point, generator), pyblst.miller_loop(hashed, public)
-        ):
-            return "the signature does not verify under the chain's public key"
-        return None
-    if library == "py_ecc":
-        from py_ecc.bls.hash_to_curve import hash_to_G1
-        from py_ecc.bls.point_compression import decompress_G1, decompress_G2
-        from py_ecc.bls.typing import G1Compressed, G2Compressed
-        from py_ecc.optimized_bls12_381 import G2, curve_order, is_inf, multiply, pairing
-
-        try:
-            point = decompress_G1(G1Compressed(int.from_bytes(signature, "big")))
-        except (ValueError, TypeError):
-            return "the signature is not a point of G1"
-        if not is_inf(multiply(point, curve_order)):
-            return "the signature is outside the prime-order subgroup"
-        public = decompress_G2(
-            G2Compressed((int.from_bytes(key[:48], "big"), int.from_bytes(key[48:], "big")))
-        )
-        # py_ecc's stubs want a hash object's type; it calls what it is given.
-        hashed = hash_to_G1(message, BEACON_DST, hashlib.sha256)  # type: ignore[arg-type]
-        if pairing(G2, point) != pairing(public, hashed):
-            return "the signature does not verify under the chain's public key"
-        return None
-    raise ImportError("no BLS12-381 library: install py_ecc (pip install py_ecc)")
 
 
 def receipt_local(moment: datetime, zone: str) -> str:
