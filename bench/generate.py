@@ -16,6 +16,11 @@ would: on this project's 2-core machine that writes about 350 entries a second o
 so a ledger of 10^6 entries (1,000 clients for 4,000 days) takes under an hour.
 
     python bench/generate.py DIR [--clients 300] [--days 365] [--db URL] [--seed 1] [--more]
+        [--beacon]
+
+``--beacon`` draws each day with the beacon (bench/beacon.py: a chain of the bench's own
+and a relay on 127.0.0.1), from the day after the first; the draw is made at 06:31, once
+the day's round (the first after run_at, 06:30) is out.
 
 prints the number of ledger entries written. ``DIR`` receives the config, the key file
 and (without ``--db``) the SQLite database.
@@ -52,6 +57,7 @@ class Clinic:
     # The database login on PostgreSQL (the user whose roles count there), read once.
     login: str | None = None
     login_read: bool = False
+    beacon: bool = False  # draws wait for the beacon (bench/beacon.py)
 
     def context(self, day: date, hour: int, minute: int = 0):  # type: ignore[no-untyped-def]
         from screening import config
@@ -137,7 +143,8 @@ def one_day(clinic: Clinic, day: date, target: int) -> None:
         for holiday in (date(day.year, 12, 25), date(day.year + 1, 1, 1)):
             draws.close(clinic.context(day, 6), holiday.isoformat(), "holiday")
     # On MISSED days the server was down: no draw (bench/run.py draws some late).
-    view = None if day.day in MISSED else draws.select_day(clinic.context(day, 6, 30))
+    at = (6, 31) if clinic.beacon else (6, 30)  # the round is out a few seconds after 06:30
+    view = None if day.day in MISSED else draws.select_day(clinic.context(day, *at))
     # The day's specimens, entered together in the afternoon; about one in twenty is
     # missed and swept as a no-show.
     collections: list[Collection] = []
@@ -200,13 +207,24 @@ def generate(
     url: str | None = None,
     seed: int = 1,
     more: bool = False,
+    beacon: bool = False,
 ) -> int:
     clinic = Clinic(folder, url, random.Random(seed))  # noqa: S311 (synthetic data, not keys)
+    clinic.beacon = beacon
+    relay = None
+    if beacon:
+        import beacon as bench_beacon  # bench/beacon.py, beside this file
+
+        relay = bench_beacon.Relay(bench_beacon.install().chain_hash)
     if more:
+        if relay is not None:
+            bench_beacon.configure(folder / "screening.toml", relay)
         database = clinic.context(START, 6).database
         first = resume(clinic, database)
     else:
         initialise(folder, url, START)
+        if relay is not None:
+            bench_beacon.configure(folder / "screening.toml", relay)
         database = clinic.context(START, 6).database
         first = START
         # Each simulated day is one transaction (Database.batch): the services run as
@@ -218,6 +236,8 @@ def generate(
     for day in days(first, days_count):
         with database.batch():
             one_day(clinic, day, clients)
+    if relay is not None:
+        relay.close()
     from screening.services.plumbing.ledger import head
 
     with database.read() as session:
@@ -258,9 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--more", action="store_true", help="go on with the clinic in DIR for --days more days"
     )
+    parser.add_argument(
+        "--beacon", action="store_true", help="each day drawn with the beacon (bench/beacon.py)"
+    )
     options = parser.parse_args(argv)
     entries = generate(
-        options.folder, options.clients, options.days, options.db, options.seed, options.more
+        options.folder,
+        options.clients,
+        options.days,
+        options.db,
+        options.seed,
+        options.more,
+        options.beacon,
     )
     print(entries)
     return 0

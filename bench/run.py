@@ -92,7 +92,7 @@ class Row:
 
 LONG_LEDGER = 300_000  # entries; verify's longer ledgers are measured once
 IMPORT_ROWS = 100_000  # the lab file `results import` is measured with
-FIGURES = ("startup", "selection", "verify", "select", "import", "reads")
+FIGURES = ("startup", "selection", "verify", "select", "import", "reads", "beacon")
 HEADINGS = ["figure", "size", "seconds", "floor s", "ratio", "target", "peak MiB", "note"]
 
 
@@ -141,9 +141,10 @@ class Clinic:
         return [*SCREENING, "--config", str(self.config), *args]
 
 
-def clinic(backend: str, clients: int, days: int) -> Clinic:
-    """A generated clinic, made once and reused (bench/generate.py)."""
-    name = f"{backend}-{clients}x{days}"
+def clinic(backend: str, clients: int, days: int, beacon: bool = False) -> Clinic:
+    """A generated clinic, made once and reused (bench/generate.py); ``beacon``: its days
+    drawn with the beacon (bench/beacon.py)."""
+    name = f"{backend}-{'beacon-' if beacon else ''}{clients}x{days}"
     folder = DATA / name
     marker = folder / "entries"
     url = _schema_url(name) if backend == "postgresql" else None
@@ -163,6 +164,7 @@ def clinic(backend: str, clients: int, days: int) -> Clinic:
             "--days",
             str(days),
             *(["--db", url] if url else []),
+            *(["--beacon"] if beacon else []),
         ]
     )
     entries = int(run.output.strip())
@@ -262,6 +264,21 @@ def verify(clinics: Sequence[Clinic], runs: int) -> list[Row]:
             row.note += "; 1 run"
         rows.append(row)
     return rows
+
+
+def beacon_verify(backend: str, clients: int, days: int, runs: int) -> list[Row]:
+    """`audit verify` of a year drawn with the beacon, against the same year (same seed,
+    same clients) drawn without it: what checking each day's round costs. Both run through
+    bench/beacon.py, which puts the bench's chain in quicknet's place."""
+    plain = clinic(backend, clients, days)
+    drawn = clinic(backend, clients, days, beacon=True)
+    row = Row("audit verify, beacon", f"{drawn.entries:,} entries, {days} days")
+    command = [PYTHON, str(HERE / "beacon.py"), "screening", "--config"]
+    for _ in range(runs):
+        row.product.append(child([*command, str(drawn.config), "audit", "verify"], drawn.env()))
+        row.floor.append(child([*command, str(plain.config), "audit", "verify"], plain.env()))
+    row.note = f"floor: the year without the beacon, {plain.entries:,} entries"
+    return [row]
 
 
 def _read_and_hash_child(config_file: str) -> None:
@@ -714,6 +731,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += results_import(made[-1], runs)
     if "reads" in wanted:
         rows += reads(made[-1], runs)
+    if "beacon" in wanted:
+        rows += beacon_verify(options.backend, *((20, 30) if options.quick else (300, 365)), runs)
     print(f"backend {options.backend}; {runs} run(s) per figure; {os.cpu_count()} cores")
     print(table(rows))
     print(f"({time.perf_counter() - started:.0f} s)")

@@ -40,6 +40,11 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
         + (f"; not replayable here (no key): {report.not_replayed}" if report.not_replayed else ""),
         instants_in(report.anchors, zone),
     ]
+    if report.beacon_rounds:
+        lines.append(
+            f"beacon: {plural(report.beacon_rounds, 'drand quicknet round')} checked (each "
+            "the round its day's rule gives, its signature and randomness)"
+        )
     if report.unread:
         # A result's content digest holds its notes: unread, the result itself (its
         # outcomes too) is not compared; said plainly, not left to "free text".
@@ -60,6 +65,8 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
         ("drawn screening excused by a hold entered after the draw ", report.hold_excusals),
         ("closure entered after its day ", report.late_closures),
         ("selection policy changed ", report.policy_changes),
+        ("drawn without its beacon ", report.missing_beacons),
+        ("drawn before its beacon round's time by this computer's clock: ", report.early_beacons),
         ("", report.without_role),
     ):
         lines += [f"flag: {what}{instants_in(item, zone)}" for item in items]

@@ -9,7 +9,11 @@ head, and each file's SHA-256); every ledger line is canonical JSON whose SHA-25
 hash, numbered 1, 2, 3... and linked to the one before; anchors.json and keys.json are
 what the ledger holds; every revealed day key opens its period's anchor; every draw
 whose key is revealed is drawn again from that key and the ledger's own record of who was
-in the program, on hold or recently screened (algorithm screening/v1).
+in the program, on hold or recently screened (algorithm screening/v1), with the day's
+beacon when one governs the day: drand quicknet's round by the rule (the first after
+the day's draw time), its randomness SHA-256 of its signature, and the signature itself
+(BLS, each round once) when `pyblst` or `py_ecc` is installed; without them a warning
+says how many rounds were not checked. A day drawn without its beacon is a flag.
 
 Then the witnessed notes (witness/ in the export, and your own copies with --witnessed):
 each checkpoint's signature with the witness public key (the one you give with --vkey,
@@ -65,9 +69,11 @@ def chain_step(value: bytes) -> bytes:
     return hashlib.sha256(lp("screening/v1/chain") + value).digest()
 
 
-def day_seed(key: bytes, site: str, day: date) -> bytes:
-    message = lp("screening/v1/day") + lp(site) + lp(day.isoformat()) + lp("none") + lp(b"")
-    return hmac.digest(key, message, "sha256")
+def day_seed(
+    key: bytes, site: str, day: date, beacon_id: str = "none", beacon_value: bytes = b""
+) -> bytes:
+    message = lp("screening/v1/day") + lp(site) + lp(day.isoformat())
+    return hmac.digest(key, message + lp(beacon_id) + lp(beacon_value), "sha256")
 
 
 def score(seed: bytes, uid: str) -> int:
@@ -97,11 +103,159 @@ def canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+# --- The public randomness beacon (docs/beacon.md) ---
+# drand quicknet, pinned: the same values as screening/core/beacon.py. The relay is only
+# a messenger; a policy or a receipt names the chain by its hash, and only a chain listed
+# here is accepted.
+QUICKNET_HASH = "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971"
+BEACON_CHAINS: dict[str, dict] = {
+    QUICKNET_HASH: {
+        "kind": "drand-quicknet",
+        "public_key": bytes.fromhex(
+            "83cf0f2896adee7eb8b5f01fcad3912212c437e0073e911fb90022d3e760183c8c4b450b6a0a6c3a"
+            "c6a5776a2d1064510d1fec758c921cc22b0e17e63aaf4bcb5ed66304de9cf809bd274ca73bab4af5"
+            "a6e9c76a4bc09e76eae8991ef5ece45a"
+        ),
+        "genesis": 1692803367,
+        "period": 3,
+    }
+}
+# drand's bls-unchained-g1-rfc9380: the signature is a point of G1 (48 bytes compressed),
+# the message SHA-256 of the round as 8 bytes big-endian, hashed to G1 with this domain.
+BEACON_DST = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_"
+G1_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+G2_GENERATOR = bytes.fromhex(
+    "93e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d0"
+    "55d042b7e024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bb"
+    "efd48056c8c121bdb8"
+)
+# Which library checks the signatures: "auto" (pyblst, compiled, 2 ms a round; else
+# py_ecc, pure Python, about half a second a round), "pyblst", "py_ecc" or "none".
+BLS = "auto"
+
+
+def fire_time(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The instant (UTC) of local ``day``'s draw at local time ``at``, as the clinic's
+    daily job fires it: in a spring gap the first instant after the gap, in a repeated
+    hour the first of the two (screening/core/run_times.py)."""
+    wall = datetime.combine(day, at)
+    first = wall.replace(tzinfo=zone, fold=0)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
+        return first.astimezone(UTC)
+    low, high = int(wall.replace(tzinfo=zone, fold=1).timestamp()), int(first.timestamp())
+    after = first.astimezone(UTC).astimezone(zone).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def beacon_round_after(chain: dict, instant: datetime) -> int:
+    """The first round published strictly after ``instant`` (round n at genesis +
+    (n - 1) * period; at exactly that instant, round n is not after it)."""
+    elapsed = instant - datetime.fromtimestamp(chain["genesis"], UTC)
+    if elapsed < timedelta(0):
+        return 1
+    return int(elapsed // timedelta(seconds=chain["period"])) + 2
+
+
+def beacon_round_time(chain: dict, number: int) -> datetime:
+    return datetime.fromtimestamp(chain["genesis"] + (number - 1) * chain["period"], UTC)
+
+
+def bls_library(wanted: str | None = None) -> str | None:
+    """The BLS12-381 library this Python has for the beacon's signatures: pyblst
+    (compiled), else py_ecc, else None; ``wanted`` (default BLS) may name one, or "none"."""
+    wanted = BLS if wanted is None else wanted
+    for name, module in (("pyblst", "pyblst"), ("py_ecc", "py_ecc.optimized_bls12_381")):
+        if wanted in ("auto", name):
+            try:
+                __import__(module)
+            except ImportError:
+                continue
+            return name
+    return None
+
+
+def bls_check(
+    number: int, signature: bytes, public_key: bytes | None = None, library: str | None = None
+) -> str | None:
+    """None when ``signature`` is the chain's signature of round ``number`` (quicknet's
+    unless ``public_key`` is given); else why not, in words: it must be a point of G1, not
+    infinity, in the prime-order subgroup (checked explicitly: outside it one round would
+    have many "valid" signatures to choose among), with e(signature, g2) == e(H(message),
+    key). ``library``: pyblst or py_ecc (default bls_library()); ImportError when there is
+    neither."""
+    key = BEACON_CHAINS[QUICKNET_HASH]["public_key"] if public_key is None else public_key
+    library = library or bls_library()
+    if len(signature) != 48:
+        return f"the signature is {len(signature)} bytes, not 48"
+    if signature[0] & 0x40:
+        return "the signature is the point at infinity"
+    message = hashlib.sha256(number.to_bytes(8, "big")).digest()
+    if library == "pyblst":
+        import pyblst  # type: ignore[import-untyped]  # compiled, no stubs
+
+        try:
+            point = pyblst.BlstP1Element.uncompress(signature)
+        except Exception as error:  # not on the curve, not in G1, bad flags: blst says which
+            if "NOT_IN_GROUP" in str(error):
+                return "the signature is outside the prime-order subgroup"
+            return "the signature is not a point of G1"
+        if point.scalar_mul(G1_ORDER) != pyblst.BlstP1Element():
+            return "the signature is outside the prime-order subgroup"
+        verified = pyblst.final_verify(
+            pyblst.miller_loop(point, pyblst.BlstP2Element.uncompress(G2_GENERATOR)),
+            pyblst.miller_loop(
+                pyblst.BlstP1Element.hash_to_group(message, BEACON_DST),
+                pyblst.BlstP2Element.uncompress(key),
+            ),
+        )
+    elif library == "py_ecc":
+        from py_ecc.bls.hash_to_curve import hash_to_G1
+        from py_ecc.bls.point_compression import decompress_G1, decompress_G2
+        from py_ecc.bls.typing import G1Compressed, G2Compressed
+        from py_ecc.optimized_bls12_381 import FQ12, G2, curve_order, is_inf, multiply, neg
+        from py_ecc.optimized_bls12_381.optimized_pairing import final_exponentiate, miller_loop
+
+        try:
+            point = decompress_G1(G1Compressed(int.from_bytes(signature, "big")))
+        except (ValueError, TypeError):
+            return "the signature is not a point of G1"
+        if not is_inf(multiply(point, curve_order)):
+            return "the signature is outside the prime-order subgroup"
+        public = decompress_G2(
+            G2Compressed((int.from_bytes(key[:48], "big"), int.from_bytes(key[48:], "big")))
+        )
+        # py_ecc's stubs want a hash object's type; it calls what it is given.
+        hashed = hash_to_G1(message, BEACON_DST, hashlib.sha256)  # type: ignore[arg-type]
+        # One final exponentiation of e(sig, g2) * e(H(m), -key): 1 when they are equal
+        # (half the time of comparing two pairings).
+        product = miller_loop(G2, point, False) * miller_loop(neg(public), hashed, False)
+        verified = final_exponentiate(product) == FQ12.one()
+    else:
+        raise ImportError("no BLS12-381 library: install py_ecc (pip install py_ecc)")
+    if not verified:
+        return "the signature does not verify under the chain's public key"
+    return None
+
+
 class Ledger:
     """The state the ledger describes, and each draw checked against it."""
 
-    def __init__(self) -> None:
+    def __init__(self, bls: str | None = None) -> None:
         self.policies: dict[str, dict] = {}
+        # Each site's policy entries in order, (at, body): a day's beacon is set by the
+        # latest one before the day began, so that nobody moves a day's round on the day.
+        self.policy_log: dict[str, list[tuple[datetime, dict]]] = defaultdict(list)
+        # The library that checks beacon signatures (None: not checked, and said so);
+        # each round once: (chain hash, round) -> (its signature, the entry that gave it).
+        self.bls = bls
+        self.rounds: dict[tuple[str, int], tuple[bytes, int]] = {}
+        self.day_beacons: dict[tuple[str, date], tuple] = {}
         self.anchors: dict[tuple[str, str], bytes] = {}
         self.keys: dict[tuple[str, date], bytes] = {}
         self.clients: dict[str, dict[str, dict]] = defaultdict(dict)
@@ -149,7 +303,9 @@ class Ledger:
                     f"{site}: time zone {self.policies[site]['timezone']} -> "
                     f"{body['timezone']} in the policy of entry {seq}, with no site entry"
                 )
+            self.beacon_settings(seq, body)
             self.policies[site] = body
+            self.policy_log[site].append((at, body))
         elif kind == "commitment":
             self.anchors[(site, body["period"])] = bytes.fromhex(body["anchor"])
         elif kind == "client":
@@ -258,6 +414,7 @@ class Ledger:
             "closed": (site, day) in self.closed,
             "already": {} if kind == "draw" else dict(self.previous.get((site, day), {})),
         }
+        self.beacon(seq, site, day, body, kind, at)
         self.previous[(site, day)] = {s["uid"]: s["why"] for s in body["selected"]}
         for item in body["selected"]:
             if kind == "draw" or item["uid"] in body.get("added", []):
@@ -269,6 +426,125 @@ class Ledger:
             self.check(seq, snapshot, key)
         else:
             self.waiting[(site, day)].append((seq, snapshot))
+
+    def beacon_settings(self, seq: int, body: dict) -> None:
+        """A policy's [beacon]: a chain this verifier knows, a time and a fallback."""
+        settings = body.get("beacon")
+        if settings is None:
+            return
+        chain = BEACON_CHAINS.get(settings.get("chain"))
+        if chain is None or chain["kind"] != settings.get("kind"):
+            raise Problem(
+                f"entry {seq}: its policy names the beacon {settings.get('kind')} with chain "
+                f"{settings.get('chain')}, which this verifier does not know (it knows "
+                + ", ".join(f"{c['kind']} {h}" for h, c in BEACON_CHAINS.items())
+                + ")"
+            )
+        time.fromisoformat(settings["run_at"])
+        if settings.get("fallback") not in ("wait", "draw"):
+            raise Problem(f"entry {seq}: its policy's beacon fallback is not wait or draw")
+
+    def governing(self, site: str, day: date) -> dict | None:
+        """The policy whose beacon settings govern ``day``: the latest entered before the
+        day began (midnight in that policy's time zone)."""
+        for at, body in reversed(self.policy_log[site]):
+            if at < fire_time(day, time(0, 0), ZoneInfo(body["timezone"])):
+                return body
+        return None
+
+    def beacon(self, seq: int, site: str, day: date, body: dict, kind: str, at: datetime) -> None:
+        """The day's beacon: the round its rule gives, at its draw time, with its
+        signature, randomness and id; or drawn without it, when the policy allowed."""
+        where = f"entry {seq} ({kind} {site} {day})"
+        given = body.get("beacon")
+        fields = (body["beacon_id"], body["beacon_value"], given)
+        if kind == "draw_amend" and (site, day) in self.day_beacons:
+            if fields != self.day_beacons[(site, day)]:
+                raise Problem(f"{where}: its beacon is not the one of the day's draw")
+            return  # the draw's, checked with the draw
+        self.day_beacons[(site, day)] = fields
+        policy = self.governing(site, day)
+        settings = policy.get("beacon") if policy is not None else None
+        if policy is None or settings is None:
+            if given is not None:
+                raise Problem(
+                    f"{where}: it carries a beacon, but none governs the day (the policy in "
+                    "force when the day began names none)"
+                )
+            if body["beacon_id"] != "none" or body["beacon_value"] != "":
+                raise Problem(f"{where}: a beacon is named but none governs the day")
+            return
+        chain = BEACON_CHAINS[settings["chain"]]
+        drawn = fire_time(day, time.fromisoformat(settings["run_at"]), ZoneInfo(policy["timezone"]))
+        number = beacon_round_after(chain, drawn)
+        if not isinstance(given, dict):
+            raise Problem(
+                f"{where}: drawn without a beacon, but the policy in force when the day began "
+                f"names {settings['kind']} (round {number})"
+            )
+        missing = "missing" in given
+        shape = {"round", "draw_time", "missing" if missing else "signature"}
+        if set(given) != shape:
+            raise Problem(f"{where}: its beacon has the fields {', '.join(sorted(given))}")
+        if given["round"] != number or type(given["round"]) is not int:
+            raise Problem(
+                f"{where}: its beacon is round {given['round']}, but the rule gives round "
+                f"{number}, the first after the draw time {drawn:%Y-%m-%dT%H:%M:%SZ}"
+            )
+        if given["draw_time"] != f"{drawn:%Y-%m-%dT%H:%M:%SZ}":
+            raise Problem(
+                f"{where}: its beacon's draw time is {given['draw_time']}, but the policy's "
+                f"run_at {settings['run_at']} gives {drawn:%Y-%m-%dT%H:%M:%SZ}"
+            )
+        if missing:
+            if settings["fallback"] != "draw":
+                raise Problem(
+                    f'{where}: drawn without its beacon, but the policy said fallback = "wait"'
+                )
+            if body["beacon_id"] != "none" or body["beacon_value"] != "":
+                raise Problem(f"{where}: drawn without its beacon, yet a beacon is named")
+            self.flags.append(
+                f"drawn without its beacon {site} {day} (round {number}: {given['missing']}) "
+                f"(entry {seq})"
+            )
+            return
+        if not isinstance(given["signature"], str) or not re.fullmatch(
+            "[0-9a-f]{96}", given["signature"]
+        ):
+            raise Problem(f"{where}: its beacon's signature is not 48 bytes in hex")
+        signature = bytes.fromhex(given["signature"])
+        if body["beacon_id"] != f"{chain['kind']}:{number}":
+            raise Problem(
+                f"{where}: its beacon id is {body['beacon_id']}, not {chain['kind']}:{number}"
+            )
+        if body["beacon_value"] != hashlib.sha256(signature).hexdigest():
+            raise Problem(f"{where}: its beacon value is not SHA-256 of round {number}'s signature")
+        self.round_signature(where, seq, settings["chain"], chain, number, signature)
+        published = beacon_round_time(chain, number)
+        if at < published:
+            self.flags.append(
+                f"drawn before its beacon round's time by this computer's clock: {site} {day} "
+                f"at {at:%Y-%m-%dT%H:%M:%SZ}, round {number} published at "
+                f"{published:%Y-%m-%dT%H:%M:%SZ} (entry {seq})"
+            )
+
+    def round_signature(
+        self, where: str, seq: int, chain_hash: str, chain: dict, number: int, signature: bytes
+    ) -> None:
+        """Each round's signature checked once, however many sites and days name it."""
+        known = self.rounds.get((chain_hash, number))
+        if known is not None:
+            if known[0] != signature:  # a round has one signature (hence the subgroup check)
+                raise Problem(
+                    f"{where}: the signature of round {number} is not the one entry "
+                    f"{known[1]} gave for it"
+                )
+            return
+        if self.bls is not None:
+            reason = bls_check(number, signature, chain["public_key"], self.bls)
+            if reason is not None:
+                raise Problem(f"{where}: the beacon signature of round {number}: {reason}")
+        self.rounds[(chain_hash, number)] = (signature, seq)
 
     def candidates(self, site: str, day: date, at: datetime) -> list[dict]:
         found = []
@@ -296,7 +572,7 @@ class Ledger:
     def check(self, seq: int, snapshot: dict, key: bytes) -> None:
         """Draw the day again and compare with what the entry recorded."""
         site, day, policy, body = (snapshot[k] for k in ("site", "day", "policy", "body"))
-        seed = day_seed(key, site, day)
+        seed = day_seed(key, site, day, body["beacon_id"], bytes.fromhex(body["beacon_value"]))
         pool, left_out, selected = {}, {}, dict(snapshot["already"])
         for c in snapshot["candidates"]:
             phase = policy["phases"][c["phase"]]
@@ -674,7 +950,8 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
     origin = "screening/" + (hashlib.sha256(lines[0]).hexdigest()[:16] if lines else "")
     witnessed = Witnessed(folder, manifest, origin, args)
     sizes = {cp["size"] for cp in witnessed.checkpoints}
-    ledger, tree, commitments = Ledger(), Tree(), {}
+    bls = bls_library()
+    ledger, tree, commitments = Ledger(bls), Tree(), {}
     roots = {0: (tree.root(), "0" * 64)}  # size: (tree head, hash of the last entry)
     dated: dict[int, str] = {}  # when entry 1 was written: witnessed from the start?
     prev, expected = "0" * 64, 1
@@ -769,6 +1046,12 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
             "the checkpoints were checked with the witness key shipped in the export; for a "
             "stronger check pass --vkey with the key the clinic gave you, or --witnessed DIR"
         )
+    rounds = len(ledger.rounds)
+    if rounds and bls is None:
+        warnings.append(
+            f"BLS signatures of {rounds} beacon round{'s' if rounds != 1 else ''} not "
+            "checked: install py_ecc (pip install py_ecc) to check them"
+        )
     waiting = sum(len(v) for v in ledger.waiting.values())
     report = "\n".join(
         [
@@ -777,6 +1060,20 @@ def verify(folder: Path, args: argparse.Namespace) -> tuple[str, list[str]]:
             f"manifest holds: format {manifest['format']}, {entries} entries, "
             f"{len(manifest['files'])} files",
             *held,
+            *(
+                [
+                    f"beacon: {rounds} drand quicknet round{'s' if rounds != 1 else ''} "
+                    "checked: each the round its day's rule gives, its randomness SHA-256 of "
+                    "its signature; "
+                    + (
+                        f"BLS signatures verified with {bls}"
+                        if bls
+                        else "BLS signatures NOT checked (no pyblst or py_ecc)"
+                    )
+                ]
+                if rounds
+                else []
+            ),
             *(f"flag: {flag}" for flag in ledger.flags),
         ]
     )
@@ -845,28 +1142,6 @@ def main(argv: list[str]) -> int:
 # parsed (as screening/core/receipt.py renders it) and must be the same byte for byte,
 # so that no line escapes the checks.
 
-# drand quicknet, pinned (docs/beacon.md): the relay is only a messenger.
-QUICKNET_HASH = "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971"
-BEACON_CHAINS: dict[str, dict] = {
-    QUICKNET_HASH: {
-        "kind": "drand-quicknet",
-        "public_key": bytes.fromhex(
-            "83cf0f2896adee7eb8b5f01fcad3912212c437e0073e911fb90022d3e760183c8c4b450b6a0a6c3ac6"
-            "a5776a2d1064510d1fec758c921cc22b0e17e63aaf4bcb5ed66304de9cf809bd274ca73bab4af5a6e9"
-            "c76a4bc09e76eae8991ef5ece45a"
-        ),
-        "genesis": 1692803367,
-        "period": 3,
-    }
-}
-BEACON_DST = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_"
-G1_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
-G2_GENERATOR = bytes.fromhex(
-    "93e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d0"
-    "55d042b7e024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bb"
-    "efd48056c8c121bdb8"
-)
-
 RECEIPT_HEADER = "screening day receipt 1 (algorithm screening/v1)"
 R_RANDOM = "selected at random"
 R_INTERVAL = "selected by the interval floor (not at random: too long since the last test)"
@@ -877,98 +1152,6 @@ R_FLAG_NO_BEACON = "flag: drawn without its beacon (the policy's fallback: draw)
 R_FLAG_EARLY = "flag: drawn before its beacon round's time by the clinic's clock"
 _HEX = "[0-9a-f]"
 _AT = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
-
-
-def fire_time(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """When local ``day``'s draw fires at ``at`` (screening/core/run_times.py): a time in
-    the spring gap is the first instant after it, a repeated time the first of the two."""
-    wall = datetime.combine(day, at)
-    first = wall.replace(tzinfo=zone, fold=0)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
-        return first.astimezone(UTC)
-    low, high = int(wall.replace(tzinfo=zone, fold=1).timestamp()), int(first.timestamp())
-    after = first.astimezone(UTC).astimezone(zone).utcoffset()
-    while high - low > 1:
-        middle = (low + high) // 2
-        if datetime.fromtimestamp(middle, zone).utcoffset() == after:
-            high = middle
-        else:
-            low = middle
-    return datetime.fromtimestamp(high, UTC)
-
-
-def beacon_round_after(chain: dict, instant: datetime) -> int:
-    """The first round published strictly after ``instant`` (round n at genesis +
-    (n - 1) * period)."""
-    elapsed = int((instant - datetime.fromtimestamp(chain["genesis"], UTC)).total_seconds())
-    return 1 if elapsed < 0 else elapsed // chain["period"] + 2
-
-
-def beacon_round_time(chain: dict, number: int) -> datetime:
-    return datetime.fromtimestamp(chain["genesis"] + (number - 1) * chain["period"], UTC)
-
-
-def bls_library() -> str | None:
-    """The BLS12-381 library this Python has: pyblst (compiled), py_ecc, or none."""
-    for name in ("pyblst", "py_ecc"):
-        try:
-            __import__(name)
-        except ImportError:
-            continue
-        return name
-    return None
-
-
-def bls_check(number: int, signature: bytes, public_key: bytes | None = None) -> str | None:
-    """None when ``signature`` is the chain's BLS signature of round ``number``
-    (bls-unchained-g1-rfc9380: e(sig, g2) == e(H(sha256(round)), key), the signature a
-    point of G1's prime-order subgroup, checked explicitly); else why not, in words.
-    Raises ImportError when neither pyblst nor py_ecc is installed."""
-    key = BEACON_CHAINS[QUICKNET_HASH]["public_key"] if public_key is None else public_key
-    message = hashlib.sha256(number.to_bytes(8, "big")).digest()
-    if len(signature) != 48:
-        return f"the signature is {len(signature)} bytes, not 48"
-    if signature[0] & 0x40:
-        return "the signature is the point at infinity"
-    library = bls_library()
-    if library == "pyblst":
-        import pyblst  # type: ignore[import-untyped]  # compiled, no stubs
-
-        try:
-            point = pyblst.BlstP1Element.uncompress(signature)
-        except Exception:
-            return "the signature is not a point of G1"
-        if point.scalar_mul(G1_ORDER) != pyblst.BlstP1Element():
-            return "the signature is outside the prime-order subgroup"
-        hashed = pyblst.BlstP1Element.hash_to_group(message, BEACON_DST)
-        generator = pyblst.BlstP2Element.uncompress(G2_GENERATOR)
-        public = pyblst.BlstP2Element.uncompress(key)
-        if not pyblst.final_verify(
-            pyblst.miller_loop(point, generator), pyblst.miller_loop(hashed, public)
-        ):
-            return "the signature does not verify under the chain's public key"
-        return None
-    if library == "py_ecc":
-        from py_ecc.bls.hash_to_curve import hash_to_G1
-        from py_ecc.bls.point_compression import decompress_G1, decompress_G2
-        from py_ecc.bls.typing import G1Compressed, G2Compressed
-        from py_ecc.optimized_bls12_381 import G2, curve_order, is_inf, multiply, pairing
-
-        try:
-            point = decompress_G1(G1Compressed(int.from_bytes(signature, "big")))
-        except (ValueError, TypeError):
-            return "the signature is not a point of G1"
-        if not is_inf(multiply(point, curve_order)):
-            return "the signature is outside the prime-order subgroup"
-        public = decompress_G2(
-            G2Compressed((int.from_bytes(key[:48], "big"), int.from_bytes(key[48:], "big")))
-        )
-        # py_ecc's stubs want a hash object's type; it calls what it is given.
-        hashed = hash_to_G1(message, BEACON_DST, hashlib.sha256)  # type: ignore[arg-type]
-        if pairing(G2, point) != pairing(public, hashed):
-            return "the signature does not verify under the chain's public key"
-        return None
-    raise ImportError("no BLS12-381 library: install py_ecc (pip install py_ecc)")
 
 
 def receipt_local(moment: datetime, zone: str) -> str:

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from screening.core.canonical import canonical_bytes, sha256_hex
 from screening.core.policy import collection_deadline
+from screening.core.replay.beacons import Beacons, fields_of
 from screening.core.replay.broken import Broken
 from screening.core.replay.members import Member
-from screening.core.replay.state import DrawState, Kept, Pending
+from screening.core.replay.state import DrawState, Pending
 from screening.core.selection import (
     ALGORITHM,
-    NO_BEACON,
     Candidate,
     Composition,
     DrawPolicy,
@@ -28,7 +28,7 @@ from screening.core.selection import (
 )
 
 
-class Draws(Kept):
+class Draws(Beacons):
     """Commitment, reveal, draw and draw amendment entries, and the draws left at the end."""
 
     def _take_commitment(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
@@ -100,8 +100,11 @@ class Draws(Kept):
             )
         if late:
             self.late_draws.append(f"{site} {day} (entry {seq})")
+        self._check_beacon(seq, site, day, body, at)
         selected = _selected(body)
-        self.draws[(site, day)] = DrawState(seq, seq, late, selected, at, body.get("reason"))
+        self.draws[(site, day)] = DrawState(
+            seq, seq, late, selected, at, body.get("reason"), beacon=fields_of(body)
+        )
         self._defer(seq, "draw", site, day, policy_body, {}, body, at)
         self._expect_screenings(seq, site, day, selected, at, policy_body)
         if not late and day > self._latest_day.get(site, date.min):
@@ -120,6 +123,12 @@ class Draws(Kept):
         if local_day != day and not state.late:
             raise Broken(
                 seq, f"entry {seq}: the draw for {day} was amended on {local_day}, after its day"
+            )
+        if fields_of(body) != state.beacon:
+            raise Broken(
+                seq,
+                f"entry {seq}: the amendment's beacon is not the one of the day's draw "
+                f"(entry {state.created_seq})",
             )
         selected = _selected(body)
         dropped = sorted(set(state.selected) - set(selected))
@@ -159,8 +168,6 @@ class Draws(Kept):
                     seq,
                     f"entry {seq}: the draw's {name} is {body.get(name)!r}, expected {value!r}{of}",
                 )
-        if body.get("beacon_id") != NO_BEACON or body.get("beacon_value") != "":
-            raise Broken(seq, f"entry {seq}: a beacon is named but none is configured")
         if (site, period_of(day)) not in self._anchors:
             raise Broken(
                 seq, f"entry {seq}: no anchor was committed for {period_of(day)} before this draw"
@@ -206,7 +213,8 @@ class Draws(Kept):
         return sorted((c for c in candidates if c is not None), key=lambda c: c.uid)
 
     def _check(self, pending: Pending, key: bytes) -> None:
-        seed = day_seed(key, pending.site, pending.day)
+        beacon_id, value, _ = fields_of(pending.body)
+        seed = day_seed(key, pending.site, pending.day, beacon_id, bytes.fromhex(value))
         replayed = compose(
             seed, pending.day, pending.policy, pending.candidates, pending.closed, pending.already
         )

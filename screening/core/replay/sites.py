@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from screening.core import body_rules
 from screening.core.ledger import parse_rfc3339
 from screening.core.policy import zone_change_starts
+from screening.core.replay.beacons import check_settings
 from screening.core.replay.broken import Broken
 from screening.core.replay.state import Kept
 from screening.core.selection import DrawPolicy
@@ -35,6 +36,7 @@ class Sites(Kept):
 
     def _take_policy(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         DrawPolicy.from_body(body)  # refuses a malformed policy here, not at the next draw
+        check_settings(seq, body)
         zones = self._site_zones.get(site)
         if zones is not None:
             keeps = _zone_at(zones, at)
@@ -59,6 +61,7 @@ class Sites(Kept):
             )
         self._policies[site] = body
         self._policy_entry[site] = seq
+        self._policy_log[site].append((at, body))
 
     def _take_site(self, seq: int, site: str, body: dict[str, Any], at: datetime) -> None:
         action, zone = body["action"], body["timezone"]

@@ -39,6 +39,8 @@ class DrawState:
     at: datetime
     reason: str | None  # digest of why a late draw was late
     revealed_seq: int | None = None
+    # The draw's (beacon_id, beacon_value, beacon): its amendments carry the same.
+    beacon: tuple[str, str, dict[str, Any] | None] | None = None
 
 
 Order = Callable[[Any, Any], tuple[int, str]]
@@ -101,6 +103,14 @@ class Kept:
         self._closed: set[tuple[str, date]] = set()
         self._policies: dict[str, dict[str, Any]] = {}
         self._policy_entry: dict[str, int] = {}  # each site's policy in force: its entry
+        # Each site's policy entries, (at, body): a day's beacon is the one in force when
+        # the day began (core/replay/beacons.py).
+        self._policy_log: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
+        # Beacon rounds checked: (chain hash, round) -> (signature, entry); each once.
+        self._rounds = new_map(lambda key, value: (0, ""))
+        self.beacon_rounds = 0
+        self.missing_beacons: list[str] = []  # days drawn without their beacon (fallback)
+        self.early_beacons: list[str] = []  # drawn before the round's time by the entry's clock
         self._entered: set[str] = set()  # sites with an entry besides the genesis
         self._anchors: dict[tuple[str, str], tuple[int, bytes]] = {}
         self._keys = new_map(lambda key, value: (0, ""))  # (site, day) -> revealed key

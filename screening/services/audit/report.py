@@ -31,6 +31,11 @@ class Report:
     hold_excusals: list[str] = field(default_factory=list)
     late_closures: list[str] = field(default_factory=list)
     policy_changes: list[str] = field(default_factory=list)
+    # Beacon rounds whose signatures were checked (each once), days drawn without their
+    # beacon (the policy's fallback), and draws dated before their round was published.
+    beacon_rounds: int = 0
+    missing_beacons: list[str] = field(default_factory=list)
+    early_beacons: list[str] = field(default_factory=list)
     # Entries written by a user without a role that may write them (audit/access_rows.py).
     without_role: list[str] = field(default_factory=list)
     # Whether the key vouched for the anchors (derived each of the own site's

@@ -138,6 +138,8 @@ def verify(
     report.late_entries, report.reversals = replay.late_entries, replay.reversals
     report.hold_excusals, report.late_closures = replay.hold_excusals, replay.late_closures
     report.policy_changes = replay.policy_changes
+    report.beacon_rounds = replay.beacon_rounds
+    report.missing_beacons, report.early_beacons = replay.missing_beacons, replay.early_beacons
     report.without_role = roles.without_role
     if roles.without_role_count > len(roles.without_role):
         report.without_role.append(
