@@ -51,9 +51,13 @@ def _open(clinic: Clinic, when: str, relays: list[str], **extra: object) -> None
     with freeze_time(when):
         clinic.ok("init", "--timezone", "America/New_York")
         config = clinic.folder / "screening.toml"
-        # Every calendar day counts, so that each test's day has a pool to draw from.
+        # Every calendar day counts, so that each test's day has a pool to draw from, and
+        # phase 1 is tested every day: a draw always selects someone (a third of the
+        # clients), whatever the random key init made, and leaves others out.
         text = config.read_text().replace('run_at = "06:30"', 'run_at = "07:00"')
-        config.write_text(text.replace('days = "meeting"', 'days = "calendar"'))
+        text = text.replace('days = "meeting"', 'days = "calendar"')
+        assert "\ntests_per_week = 2\n" in text
+        config.write_text(text.replace("\ntests_per_week = 2\n", "\ntests_per_week = 7\n", 1))
         _with_beacon(config, relays, **extra)
         rows = [f"C-{i:02d},Client {i},morning,{1 + i % 3},{when[:10]}," for i in range(20)]
         clinic.ok("clients", "import", str(write_csv(clinic.folder / "c.csv", rows)))
