@@ -11,8 +11,8 @@ on 127.0.0.1 that serves either. No test reaches the internet.
 - ``Relay``: ``with Relay(chain, rounds) as relay``: ``relay.url`` answers
   ``GET /{chain hash}/public/{round}`` as drand's HTTP API does, for rounds published by
   the (frozen) clock's now; ``relay.mode`` makes it
-  misbehave ("ok", "other_round", "flipped", "garbage", "missing", "slow", "no_randomness",
-  "outside_subgroup"), and ``relay.asked`` lists the rounds asked.
+  misbehave ("ok", "other_round", "flipped", "garbage", "missing", "slow", "drip",
+  "no_randomness", "outside_subgroup"), and ``relay.asked`` lists the rounds asked.
 """
 
 from __future__ import annotations
@@ -154,6 +154,18 @@ class Relay:
             return self._send(request, 404, b"requested future beacon")
         if self.mode == "slow":
             time.sleep(self.delay or 5)
+        if self.mode == "drip":  # an answer that never ends: a byte every 0.3 s
+            try:
+                request.send_response(200)
+                request.send_header("Content-Length", "100000")
+                request.end_headers()
+                for _ in range(40):
+                    request.wfile.write(b" ")
+                    request.wfile.flush()
+                    time.sleep(0.3)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return None
         if self.mode == "missing":
             return self._send(request, 404, b"round not found")
         if self.mode == "garbage":

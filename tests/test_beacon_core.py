@@ -121,8 +121,9 @@ def test_every_flipped_bit_of_the_signature_is_refused() -> None:
 
 
 def test_outside_subgroup_is_on_the_curve() -> None:
-    """The forged point is a point of the curve (so it is the subgroup check that
-    refuses it, not the decompression)."""
+    """The forged point is a point of the curve: what refuses it is a subgroup check
+    (blst's, in its uncompress; py_ecc's, explicit in the tests and the exported
+    verifier), not the curve equation."""
     from py_ecc.bls.point_compression import decompress_G1
     from py_ecc.optimized_bls12_381 import b, is_on_curve
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 from datetime import date, time, timedelta
 from pathlib import Path
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -183,6 +184,7 @@ def test_a_second_relay_is_asked_when_the_first_lies(
         ("missing", "has no round"),
         ("no_randomness", "its randomness is not the SHA-256 of its signature"),
         ("slow", "did not answer"),
+        ("drip", "did not answer (no whole answer within 1 s)"),
     ],
 )
 def test_a_relay_that_lies_or_fails_is_caught_and_nothing_is_drawn(
@@ -193,8 +195,12 @@ def test_a_relay_that_lies_or_fails_is_caught_and_nothing_is_drawn(
         relay.delay = 2.5
         _open(clinic, "2026-03-02T15:00:00Z", [relay.url], timeout_seconds=1)
         with freeze_time("2026-03-03T12:00:10Z"):
+            started = monotonic()
             refused = clinic.run("select")
+            waited = monotonic() - started
     assert refused.exit_code == 3, refused.stderr
+    # However slowly a relay answers, it gets timeout_seconds (1 s here), not more.
+    assert waited < 5, waited
     message = refused.stderr.strip()
     assert words in message and relay.url in message
     assert "nothing was drawn for 2026-03-03" in message
@@ -319,6 +325,15 @@ def test_bad_beacon_settings_are_named_by_config_check(clinic: Clinic) -> None:
         checked = clinic.run("config", "check")
     assert checked.exit_code == 2
     assert "is not a relay's address" in checked.stdout + checked.stderr
+    # A secret in a relay's address would be written in logs and ledger entries.
+    text = config.read_text().replace("ftp://relay.example", "https://me:s3cret@relay.example")
+    config.write_text(text)
+    with freeze_time("2026-03-02T15:00:00Z"):
+        checked = clinic.run("config", "check")
+    assert checked.exit_code == 2
+    assert "takes no user name or password" in checked.stdout + checked.stderr
+    assert "s3cret" not in checked.stdout + checked.stderr
+    config.write_text(text.replace("https://me:s3cret@relay.example", "ftp://relay.example"))
     # A run_at so close to midnight that the day's round may fall on the next day.
     text = config.read_text().replace("ftp://relay.example", "https://api.drand.sh")
     config.write_text(text.replace('run_at = "06:30"', 'run_at = "23:59:58"'))
@@ -378,3 +393,42 @@ def test_the_daily_job_asks_again_within_a_minute_and_draws_when_the_wait_is_ove
                 scheduler.jobs[-1][0]()
     [body] = _bodies(clinic, "draw")
     assert "missing" in body["beacon"]
+
+
+@ON_SQLITE
+def test_a_change_of_the_beacon_rule_is_never_recorded_with_the_clock_set_back(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dated back before midnight, a change of run_at made after seeing the day's rounds
+    would choose the day's round: refused when written, and by verify when forged."""
+    from tests.conftest import forge
+
+    use_test_chain(monkeypatch)
+    _open(clinic, "2026-03-02T15:00:00Z", ["http://127.0.0.1:9"])
+    with freeze_time("2026-03-03T05:02:00Z"):  # 00:02 on 3 March in New York
+        clinic.ok("clients", "add", "C-77", "--track", "morning", "--phase", "2")
+    config = clinic.folder / "screening.toml"
+    config.write_text(config.read_text().replace('run_at = "07:00"', 'run_at = "07:04:30"'))
+    with freeze_time("2026-03-03T04:59:59Z"):  # 23:59:59 on 2 March: 2 minutes back
+        refused = clinic.run("clients", "add", "C-78", "--track", "morning", "--phase", "2")
+    assert refused.exit_code == 3, refused.stderr
+    assert "clock is behind the ledger's last entry" in refused.stderr
+    assert [body["beacon"]["run_at"] for body in _bodies(clinic, "policy")[1:]] == ["07:00"]
+    # Recorded with the clock right, then its time forged back before the entry above.
+    with freeze_time("2026-03-03T05:10:00Z"):
+        clinic.ok("clients", "add", "C-78", "--track", "morning", "--phase", "2")
+        assert clinic.ok("audit", "verify").exit_code == 0
+    [(seq,)] = clinic.sql("SELECT seq FROM ledger WHERE kind = 'policy' ORDER BY seq DESC LIMIT 1")
+    forge(clinic, seq, lambda document: document.update(at="2026-03-03T04:59:59Z"))
+    [(stored,)] = clinic.sql("SELECT at FROM ledger WHERE seq = :s", s=seq)
+    clinic.sql(
+        "UPDATE ledger SET at = :at WHERE seq = :s",
+        at=str(stored).replace("05:10:00", "04:59:59"),
+        s=seq,
+    )
+    with freeze_time("2026-03-03T05:11:00Z"):
+        broken = clinic.run("audit", "verify")
+    assert broken.exit_code == 1
+    assert f"entry {seq}: it changes the beacon rule of 'main' but is dated" in (
+        broken.stdout + broken.stderr
+    )

@@ -37,6 +37,12 @@ def _relay(value: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ValueError(f"{value!r}: a relay's base URL takes no ?query or #fragment")
+    if parts.username is not None or parts.password is not None:
+        # A relay's address is written in messages, logs and a fallback day's ledger entry.
+        raise ValueError(
+            "a relay's address takes no user name or password (user:secret@); drand's "
+            "relays are public"
+        )
     path = parts.path.rstrip("/")
     if "/public/" in path + "/" or any(len(part) == 64 for part in path.split("/")):
         # Copied from drand's docs with the chain and round: every request would 404.

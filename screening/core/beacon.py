@@ -125,6 +125,16 @@ def parse_beacon_id(text: str) -> tuple[str, int]:
     return kind, int(number)
 
 
+def label_of(body: dict[str, object]) -> str | None:
+    """What a draw entry says of its beacon, in one word: its id ("drand-quicknet:R"),
+    "missing" for a day drawn without the round its rule named, or None (no beacon)."""
+    found = body.get("beacon")
+    if isinstance(found, dict) and "missing" in found:
+        return "missing"
+    named = body.get("beacon_id", "none")
+    return None if named == "none" else str(named)
+
+
 def message(number: int) -> bytes:
     """What the chain signs for round ``number``: SHA-256 of it as 8 bytes big-endian."""
     return hashlib.sha256(number.to_bytes(8, "big")).digest()
@@ -154,7 +164,9 @@ def check_round(chain: Chain, number: int, signature: bytes) -> bytes:
         raise BadRound(
             f"the signature of round {number} is not a valid point: {_why(error)}"
         ) from None
-    # Explicitly, whatever the library's own deserialiser checks: r * point = infinity.
+    # Explicitly, whatever the library's deserialiser checks: r * point = infinity. blst's
+    # uncompress refuses such a point already (BLST_POINT_NOT_IN_GROUP, as _why says);
+    # this line is what holds if that ever changes, never a path blst reaches.
     if point.scalar_mul(GROUP_ORDER) != pyblst.BlstP1Element():
         raise BadRound(f"the signature of round {number} is outside the prime-order subgroup")
     hashed = pyblst.BlstP1Element.hash_to_group(message(number), DST)

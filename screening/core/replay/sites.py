@@ -54,6 +54,15 @@ class Sites(Kept):
                     f"policy of entry {seq}, with no site entry (the config was edited)"
                 )
         earlier = self._policies.get(site)
+        if (earlier or {}).get("beacon") != body.get("beacon") and rfc3339_of(at) < self._latest_at:
+            # The rule decides from the next local day by the entry's time: dated back to
+            # before midnight, a change could move a day's round after seeing it.
+            raise Broken(
+                seq,
+                f"entry {seq}: it changes the beacon rule of {site!r} but is dated "
+                f"{rfc3339_of(at)}, before an earlier entry ({self._latest_at}): a change "
+                "of the rule is never recorded with a clock set back",
+            )
         if earlier is not None:
             changed = sorted(k for k in set(body) | set(earlier) if body.get(k) != earlier.get(k))
             self.policy_changes.append(

@@ -15,6 +15,7 @@ relays and checked here, never trusted (issue 20, docs/beacon.md).
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -219,8 +220,7 @@ def fetch(relay: str, rule: DayBeacon, timeout: int) -> tuple[bytes, bytes]:
     # http(s) only: config/beacon.py refuses any other scheme in [beacon] relays.
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            data = response.read(_MOST + 1)
+        data = _download(request, timeout)
     except urllib.error.HTTPError as error:
         if error.code == 404:
             raise BadRound(f"has no round {rule.round} (HTTP 404)") from None
@@ -242,3 +242,30 @@ def fetch(relay: str, rule: DayBeacon, timeout: int) -> tuple[bytes, bytes]:
     if randomness != checked:
         raise BadRound("its randomness is not the SHA-256 of its signature")
     return signature, checked
+
+
+def _download(request: urllib.request.Request, timeout: int) -> bytes:
+    """The answer's body (at most one byte past _MOST), within ``timeout`` seconds in all.
+
+    urllib's timeout bounds each read, not the answer: a relay that drips a byte a second
+    would hold the draw, and its fallback, for hours. So the request runs in a thread of
+    its own, waited for ``timeout`` seconds of real time; one left hanging is a daemon
+    thread, given up with its socket's own timeout.
+    """
+    done: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                done["data"] = response.read(_MOST + 1)
+        except BaseException as error:  # handed to the caller below
+            done["error"] = error
+
+    worker = threading.Thread(target=work, name="beacon-relay", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimeoutError(f"no whole answer within {timeout} s")
+    if "error" in done:
+        raise done["error"]
+    return bytes(done["data"])

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from screening.core.beacon import label_of
 from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening, table_of
 from screening.services.access.viewing import viewing
 from screening.services.draws.pool import closed_on
@@ -130,13 +131,7 @@ def view(
         pool_size=len(body["pool"]),
         left_out=left_out,
         rows=rows,
-        beacon=(
-            "missing"
-            if "missing" in body.get("beacon", {})
-            else None
-            if body.get("beacon_id", "none") == "none"
-            else body["beacon_id"]
-        ),
+        beacon=label_of(body),
     )
 
 

@@ -54,6 +54,7 @@ class LedgerWriter:
         self.now = now
         self.zone = zone
         self._head: tuple[int, str] | None = None
+        self.head_at: datetime | None = None  # when the ledger's last entry was made
         # Days whose keys the upkeep before this write revealed.
         self.revealed: list[date] = []
         self.salts: dict[str, str] = {}
@@ -71,7 +72,8 @@ class LedgerWriter:
                 .limit(1)
             ).first()
             if row is not None:
-                self._check_clock(as_utc(row[2]))
+                self.head_at = as_utc(row[2])
+                self._check_clock(self.head_at)
             self._head = (row[0], row[1]) if row else (0, GENESIS_PREV)
         return self._head
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from screening.core import validate
+from screening.core.beacon import label_of
 from screening.core.measures import counted, is_miss, measures
 from screening.core.timeline import ScreeningFact
 from screening.core.wording import plural, status_words
@@ -312,10 +313,7 @@ def _beacons(session: Any, draws: Any) -> dict[date, str | None]:
     for seq, canonical in session.execute(
         sa.select(_LEDGER.c.seq, _LEDGER.c.canonical).where(_LEDGER.c.seq.in_(list(by_seq)))
     ):
-        body = json.loads(canonical)["body"]
-        missing = "missing" in body.get("beacon", {})
-        named = body.get("beacon_id", "none")
-        found[by_seq[seq]] = "missing" if missing else (None if named == "none" else named)
+        found[by_seq[seq]] = label_of(json.loads(canonical)["body"])
     return found
 
 

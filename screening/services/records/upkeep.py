@@ -46,6 +46,18 @@ def record_policy(session: Session, writer: LedgerWriter, settings: Settings) ->
     last = latest_body(session, settings.site.name, "policy")
     if last is not None and policy_digest(last) == policy_digest(body):
         return False
+    writer.head()
+    moved = (last or {}).get("beacon") != body.get("beacon")
+    if moved and writer.head_at is not None and writer.now < writer.head_at:
+        # The beacon rule decides from the next local day by this entry's time: with the
+        # clock set back past midnight, a change could move a day's round after seeing
+        # it (docs/threat-model.md). `audit verify` refuses such an entry too.
+        raise EnvironmentProblem(
+            "the config changes [beacon] or run_at, which decide the days after they are "
+            "recorded, but this computer's clock is behind the ledger's last entry "
+            f"({writer.head_at:%Y-%m-%d %H:%M:%S} UTC); nothing was written. Fix the clock "
+            "and run the command again"
+        )
     writer.append(settings.site.name, "policy", body)
     return True
 
