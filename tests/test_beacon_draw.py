@@ -403,7 +403,7 @@ def test_a_change_of_the_beacon_rule_is_never_recorded_with_the_clock_set_back(
     would choose the day's round: refused when written, and by verify when forged."""
     from tests.conftest import forge
 
-    use_test_chain(monkeypatch)
+    chain = use_test_chain(monkeypatch)
     _open(clinic, "2026-03-02T15:00:00Z", ["http://127.0.0.1:9"])
     with freeze_time("2026-03-03T05:02:00Z"):  # 00:02 on 3 March in New York
         clinic.ok("clients", "add", "C-77", "--track", "morning", "--phase", "2")
@@ -432,3 +432,11 @@ def test_a_change_of_the_beacon_rule_is_never_recorded_with_the_clock_set_back(
     assert f"entry {seq}: it changes the beacon rule of 'main' but is dated" in (
         broken.stdout + broken.stderr
     )
+    # So does the exported verifier, with the standard library alone.
+    with freeze_time("2026-03-03T05:12:00Z"):
+        clinic.ok("audit", "export", "export", "--recipient", "Auditor", "--purpose", "audit")
+    from tests.test_beacon_verify import script
+
+    alone = script(clinic.folder / "export", chain)
+    assert alone.returncode == 1, alone.stdout
+    assert f"entry {seq}: it changes the beacon rule of 'main' but is dated" in alone.stderr

@@ -288,8 +288,8 @@ def test_a_forger_who_remakes_the_check_line_changes_only_the_clinics_statement(
     done = verify_alone(text, tmp_path, chain)
     assert (
         "not checked: the client's uid, daily chance and place in the draw, the draw entry "
-        "and when it was drawn, and which entry revealed the day key and when, are the "
-        "clinic's statement"
+        "and when it was drawn, and which entry revealed the day key and when, whether a "
+        "beacon governed the day and its rule's run_at and zone, are the clinic's statement"
     ) in done.stdout
 
 

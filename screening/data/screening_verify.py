@@ -281,6 +281,20 @@ class Ledger:
     def take(self, seq: int, entry: dict) -> None:
         kind, site, body = entry["kind"], entry["site"], entry["body"]
         at = datetime.strptime(entry["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        earlier = self.policies.get(site, {}) if kind == "policy" else {}
+        if (
+            kind == "policy"
+            and earlier.get("beacon") != body.get("beacon")
+            and self.latest_at is not None
+            and at < self.latest_at
+        ):
+            # Dated back before midnight, a change could choose a day's round after
+            # seeing it: the program never records one with its clock set back.
+            raise Problem(
+                f"entry {seq}: it changes the beacon rule of {site!r} but is dated "
+                f"{entry['at']}, before an earlier entry: a change of the rule is never "
+                "recorded with a clock set back"
+            )
         if self.latest_at is not None and at < self.latest_at - timedelta(minutes=5):
             self.flags.append(
                 f"entry {seq} is dated {entry['at']}, before an earlier entry: the clock "
@@ -1493,7 +1507,8 @@ def check_receipt(text: str) -> tuple[dict, list[str], list[str], list[str]]:
     revealed = ", and which entry revealed the day key and when," if r["key"] else ","
     unchecked.append(
         "the client's uid, daily chance and place in the draw, the draw entry and when it "
-        f"was drawn{revealed} are the clinic's statement: check them against its export "
+        f"was drawn{revealed} whether a beacon governed the day and its rule's run_at and "
+        "zone, are the clinic's statement: check them against its export "
         "(screening-verify.py EXPORT_DIR --receipt FILE)"
     )
     return r, checked, unchecked, flags
