@@ -327,6 +327,10 @@ class Story:
             creatinine=creatinine,
             specific_gravity=sg,
         )
+        if "screening_id" not in details:
+            # A for-cause screening left to its deadline (a scripted no-show) may still be
+            # open when the client is drawn the next day: staff would name today's.
+            details["screening_id"] = _newest_of_several(ctx, code)
         done = results.record(ctx, code, findings, **details)
         self.count("collections")
         return done
@@ -373,3 +377,26 @@ def _share(day: date, code: str, question: str, size: int) -> int:
     for the same day, client and question."""
     digest = hashlib.sha256(f"demo/{day}/{code}/{question}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % size
+
+
+def _newest_of_several(ctx: Context, code: str) -> int | None:
+    """The client's newest open screening when they have more than one, else None (the
+    record then finds the only one itself)."""
+    import sqlalchemy as sa
+    from sqlmodel import col
+
+    from screening.db.models import Client, Screening
+
+    with ctx.database.read() as session:
+        found = (
+            session.execute(
+                sa.select(col(Screening.id))
+                .join(Client, col(Client.id) == Screening.client_id)
+                .where(col(Client.site) == ctx.site, col(Client.code) == code)
+                .where(col(Screening.status) == "pending")
+                .order_by(col(Screening.day).desc(), col(Screening.id).desc())
+            )
+            .scalars()
+            .all()
+        )
+    return found[0] if len(found) > 1 else None
