@@ -327,9 +327,8 @@ class Story:
             creatinine=creatinine,
             specific_gravity=sg,
         )
-        if "screening_id" not in details:
-            # A for-cause screening left to its deadline (a scripted no-show) may still be
-            # open when the client is drawn the next day: staff would name today's.
+        if "screening_id" not in details:  # a for-cause one left to its deadline (a
+            # scripted no-show) may be open the day they are drawn: staff name today's
             details["screening_id"] = _newest_of_several(ctx, code)
         done = results.record(ctx, code, findings, **details)
         self.count("collections")
@@ -380,8 +379,7 @@ def _share(day: date, code: str, question: str, size: int) -> int:
 
 
 def _newest_of_several(ctx: Context, code: str) -> int | None:
-    """The client's newest open screening when they have more than one, else None (the
-    record then finds the only one itself)."""
+    """The client's newest open screening when they have several, else None."""
     import sqlalchemy as sa
     from sqlmodel import col
 
