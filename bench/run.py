@@ -696,11 +696,13 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     runs = options.runs or (1 if options.quick else 5)
     DATA.mkdir(exist_ok=True)
+    # --quick is CI's smoke test: every figure runs, on clinics as small as still make
+    # each one mean something (the whole CI run has 10 minutes on 2 cores).
     if options.quick:
-        selection_sizes, clinics, site = (200, 2_000, 20_000), ((20, 10), (20, 20), (20, 40)), 200
+        selection_sizes, clinics, site = (200, 2_000, 20_000), ((20, 10), (20, 20)), (50, 30)
     else:
         selection_sizes = (2_000, 20_000, 200_000)
-        clinics, site = ((1000, 40), (1000, 500), (1000, 5300)), 2_000
+        clinics, site = ((1000, 40), (1000, 500), (1000, 5300)), (2_000, 90)
     if options.clinics:
         clinics = tuple(
             (int(clients), int(days))
@@ -726,13 +728,13 @@ def main(argv: list[str] | None = None) -> int:
     if "verify" in wanted:
         rows += verify(made, runs)
     if "select" in wanted:
-        rows += select(options.backend, site, 90, runs)
+        rows += select(options.backend, *site, runs)
     if "import" in wanted:
         rows += results_import(made[-1], runs)
     if "reads" in wanted:
         rows += reads(made[-1], runs)
     if "beacon" in wanted:
-        rows += beacon_verify(options.backend, *((20, 30) if options.quick else (300, 365)), runs)
+        rows += beacon_verify(options.backend, *((20, 20) if options.quick else (300, 365)), runs)
     print(f"backend {options.backend}; {runs} run(s) per figure; {os.cpu_count()} cores")
     print(table(rows))
     print(f"({time.perf_counter() - started:.0f} s)")

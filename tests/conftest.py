@@ -53,6 +53,29 @@ T = TypeVar("T")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Test folders on a RAM disk where there is one (Linux's /dev/shm): the suite makes
+    thousands of small clinics, and every commit of their SQLite files waits for the disk
+    otherwise. Only the controller chooses; xdist's workers take their folders below it.
+    ``--basetemp`` given on the command line wins."""
+    if config.option.basetemp or hasattr(config, "workerinput"):
+        return
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        folder = shm / f"screening-tests-{os.getpid()}"
+        config.option.basetemp = str(folder)
+        config.stash[_RAM_FOLDER] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_RAM_FOLDER, None)
+    if folder is not None:  # memory, not disk: nothing of it is kept after the run
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_RAM_FOLDER = pytest.StashKey[Path]()
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     isolate(tmp_path, monkeypatch)
