@@ -98,7 +98,13 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
             # A draw, a screening and its result: every kind of row verify compares.
             made.ok("north", "select")
             made.ok("north", "results", "for-cause", "N-2", "--reason", "observed impairment")
-            made.ok("north", "results", "record", "N-2", "--positive", "THC")
+            # N-2 may have been drawn at random too: the specimen is the for-cause one's.
+            [(cause,)] = made.sql(
+                "SELECT s.id FROM screenings s JOIN clients c ON c.id = s.client_id "
+                "WHERE c.code = 'N-2' AND s.reason = 'for_cause'"
+            )
+            made.ok("north", "results", "record", "N-2", "--screening", str(cause),
+                    "--positive", "THC")  # fmt: skip
             yield made
         finally:
             for name in made.logins:
