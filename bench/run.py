@@ -699,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
     # --quick is CI's smoke test: every figure runs, on clinics as small as still make
     # each one mean something (the whole CI run has 10 minutes on 2 cores).
     if options.quick:
-        selection_sizes, clinics, site = (200, 2_000, 20_000), ((20, 10), (20, 20)), (50, 30)
+        selection_sizes, clinics, site = (200, 2_000, 20_000), ((20, 10), (20, 20)), (50, 90)
     else:
         selection_sizes = (2_000, 20_000, 200_000)
         clinics, site = ((1000, 40), (1000, 500), (1000, 5300)), (2_000, 90)
