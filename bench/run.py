@@ -92,7 +92,7 @@ class Row:
 
 LONG_LEDGER = 300_000  # entries; verify's longer ledgers are measured once
 IMPORT_ROWS = 100_000  # the lab file `results import` is measured with
-FIGURES = ("startup", "selection", "verify", "select", "import", "reads", "beacon")
+FIGURES = ("startup", "selection", "verify", "select", "import", "reads", "beacon", "fixed")
 HEADINGS = ["figure", "size", "seconds", "floor s", "ratio", "target", "peak MiB", "note"]
 
 
@@ -401,6 +401,23 @@ def select(backend: str, clients: int, days: int, runs: int) -> list[Row]:
     return [row]
 
 
+def fixed_cost(runs: int) -> list[Row]:
+    """`clients list` on 20 clients against `import sqlmodel`, and the parts of its time
+    (bench/fixed.py): the fixed cost that `select` and `results import` pay too."""
+    import fixed
+
+    config = fixed.clinic(DATA / "fixed-20", PYTHON)
+    row = Row("clients list", f"{fixed.CLIENTS} clients", target=1.5)
+    for _ in range(runs):
+        row.product.append(child([*SCREENING, "--config", str(config), "clients", "list"]))
+        row.floor.append(child([PYTHON, "-c", "import sqlmodel"]))
+    rows = [row]
+    measured = child([PYTHON, str(HERE / "run.py"), "--child", "fixed-parts", str(config)])
+    for part, seconds in json.loads(measured.output).items():
+        rows.append(Row(f"  {part}", "", product=[Run(seconds, measured.peak_mib)]))
+    return rows
+
+
 def _undrawn(made: Clinic) -> list[str]:
     out = child(
         [PYTHON, str(HERE / "run.py"), "--child", "undrawn", str(made.config)], env=made.env()
@@ -691,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
             "lab-csv": lambda: _lab_csv_child(*args),
             "bare-insert": lambda: _bare_insert_child(*args),
             "verify-curve": lambda: _verify_curve_child(args[0]),
+            "fixed-parts": lambda: __import__("fixed").parts_child(args[0], "clients", "list"),
         }[name]()
         return 0
     options = parser.parse_args(argv)
@@ -709,6 +727,7 @@ def main(argv: list[str] | None = None) -> int:
             for clients, days in (size.split("x") for size in options.clinics.split(","))
         )
     started = time.perf_counter()
+    __import__("fixed").compile_package()  # every command runs from bytecode, as installed
     wanted = set(options.only.split(",")) if options.only else set(FIGURES)
     unknown = wanted - set(FIGURES)
     if unknown:
@@ -733,6 +752,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += results_import(made[-1], runs)
     if "reads" in wanted:
         rows += reads(made[-1], runs)
+    if "fixed" in wanted:
+        rows += fixed_cost(runs)
     if "beacon" in wanted:
         rows += beacon_verify(options.backend, *((20, 20) if options.quick else (300, 365)), runs)
     print(f"backend {options.backend}; {runs} run(s) per figure; {os.cpu_count()} cores")

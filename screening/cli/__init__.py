@@ -31,6 +31,7 @@ from screening.cli.common import (
     setup_logging,
 )
 from screening.cli.grammar import HELP_OPTIONS, ScreeningGroup
+from screening.cli.pruned import narrowed
 
 
 class _Screening(typer.Typer):
@@ -38,8 +39,10 @@ class _Screening(typer.Typer):
     reader gone away (`screening audit verify | head -1`) ends it quietly."""
 
     def __call__(self, *args: object, **kwargs: object) -> object:
+        given = kwargs.get("args", args[0] if args else None)
+        argv = list(given) if isinstance(given, (list, tuple)) else sys.argv[1:]
         try:
-            return super().__call__(*args, **kwargs)
+            return typer.Typer.__call__(narrowed(self, argv), *args, **kwargs)
         except SystemExit as done:
             code = done.code
             if code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
