@@ -433,3 +433,14 @@ def test_the_auditor_records_an_exports_disclosure_but_reads_no_recipient(
         assert 'violates row-level security policy for table "disclosures"' in refused, form
     result = network.run("north", "audit", "verify", url=network.url_of(auditor))
     assert result.exit_code == 0, result.stderr
+
+
+def test_a_site_admin_verifies_its_own_site_of_the_network(network: Network) -> None:
+    """Row-level security hides south's rows from a north admin, but every login reads
+    the ledger: `--site north` checks the whole chain and compares north's rows."""
+    admin = network.login("admin", "north")
+    result = network.run("north", "audit", "verify", "--site", "north", url=network.url_of(admin))
+    assert result.exit_code == 0, result.stderr
+    assert "site north only: every entry's hash and link checked" in result.stdout
+    refused = network.run("north", "audit", "verify", "--site", "south", url=network.url_of(admin))
+    assert refused.exit_code == 3 and "cannot read the rows of site south" in refused.stderr

@@ -29,6 +29,14 @@ def verify(
             "elsewhere (checked with the witness key).",
         ),
     ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(
+            "--site",
+            help="Only this site of a network: every entry's hash and link, but only this "
+            "site's entries replayed and its rows compared (docs/ledger-format.md).",
+        ),
+    ] = None,
     format: options.TextJsonFormat = None,
     as_json: options.JsonOpt = False,
     out: options.OutOpt = None,
@@ -62,10 +70,13 @@ def verify(
         ) as bar:
             task = bar.add_task("verify", total=total)
             report = run_verify(
-                context, checkpoint, progress=lambda seq: bar.update(task, completed=seq)
+                context,
+                checkpoint,
+                progress=lambda seq: bar.update(task, completed=seq),
+                site=site,
             )
     else:
-        report = run_verify(context, checkpoint)
+        report = run_verify(context, checkpoint, site=site)
     for text in report.witness.get("warnings", []):
         warning(text)
     with options.delivered(file, "the report"):

@@ -40,6 +40,10 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
         + (f"; not replayable here (no key): {report.not_replayed}" if report.not_replayed else ""),
         instants_in(report.anchors, zone),
     ]
+    if report.site is not None:
+        from screening.services.audit import site_scope
+
+        lines.insert(1, site_scope(report.site))
     if report.beacon_rounds:
         lines.append(
             f"beacon: {plural(report.beacon_rounds, 'drand quicknet round')} checked (each "

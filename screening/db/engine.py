@@ -2,7 +2,7 @@
 
 SQLite: WAL, foreign keys, synchronous=FULL, a busy timeout, and ``BEGIN IMMEDIATE`` for
 writing transactions (a deferred BEGIN gave "database is locked" under concurrent
-writers; STYLE §5). PostgreSQL: ledger appends take a transaction-level advisory lock.
+writers; STYLE §5). PostgreSQL: transaction-level advisory locks, per site (db/locks.py).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 import screening.db.row_ids  # noqa: F401  (ids without gaps, given on every flush)
+from screening.db.locks import begin_network_write, begin_site_write
 from screening.errors import BadInput, EnvironmentProblem
 
 # Bump with every migration; a test checks it against alembic's head.
@@ -223,8 +224,12 @@ class Database:
             raise _unreachable(self.url, error) from None
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, site: str | None = None) -> Iterator[Session]:
         """A writing transaction: everything commits together, or nothing does.
+
+        ``site``: the site whose rows it writes. On PostgreSQL it then waits only for
+        that site's writes, and for others' only from its first append (db/locks.py);
+        without one it waits for every write, as `init` and a batch do.
 
         Inside ``batch()`` it is a savepoint of the batch's transaction instead: a command
         refused half-way leaves the batch as it was before that command."""
@@ -236,8 +241,10 @@ class Database:
         try:
             with Session(engine, expire_on_commit=False) as session, session.begin():
                 if not self.is_sqlite:
-                    # Serialise ledger appends across processes and sites (DESIGN §6).
-                    session.execute(sa.text("SELECT pg_advisory_xact_lock(7215601)"))
+                    if site is None:
+                        begin_network_write(session)
+                    else:
+                        begin_site_write(session, site)
                 yield session
         except OperationalError as error:
             if _is_connection_error(error):

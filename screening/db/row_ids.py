@@ -9,7 +9,8 @@ rolled-back insert used up a sequence number), which the upgrade listed in
 with nothing twice (services/audit/rows.py); an id moved anywhere breaks that.
 
 New ids are therefore given here, as the highest id (or listed gap) + 1, inside the
-writing transaction that holds the write lock, never by a database sequence (which
+writing transaction that holds the write lock (on PostgreSQL the append lock, taken
+here if the site's write does not hold it yet: db/locks.py), never by a database sequence (which
 leaves a gap whenever a transaction rolls back). On PostgreSQL under `db roles` a login
 sees only its own sites' rows, so the highest id of the whole table comes from a function
 that reads it as the owner (services/site/db_roles.py).
@@ -23,6 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from screening.db.locks import hold_append_lock
+
 
 def gap_table() -> sa.Table:
     from screening.db.models import RowIdGap, table_of
@@ -32,6 +35,7 @@ def gap_table() -> sa.Table:
 
 def next_id(session: Session, table: sa.Table) -> int:
     """The id the next row of ``table`` gets (the write lock is held)."""
+    hold_append_lock(session)
     gaps = gap_table()
     if _rows_hidden(session):
         highest = session.execute(sa.select(sa.func.screening_max_id(table.name))).scalar() or 0

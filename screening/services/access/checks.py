@@ -108,7 +108,7 @@ def claim_site(database: Database, actor: Actor, site: str, now: Any, zone: Any)
     admin (one `role` entry). True if it did."""
     from screening.services.plumbing.ledger import LedgerWriter
 
-    with database.write() as session:
+    with database.write(site) as session:
         if not _site_known(session, site):
             return False  # an empty ledger: `init` makes the site and its admin
         writer = LedgerWriter(session, actor, now, zone)

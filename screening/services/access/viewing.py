@@ -45,9 +45,9 @@ def viewing(ctx: Context, command: str) -> Iterator[tuple[Session, set[str]]]:
 
     ``command`` is the read's own name; the context's, when it has one, is what was run
     (the daily job delivering `today`'s list records `schedule run`)."""
-    with ctx.database.write() as session:
+    with ctx.database.write(ctx.site) as session:
         writer = LedgerWriter(session, ctx.actor, ctx.now, ctx.settings.zone)
-        writer.head()  # a clock behind the ledger is refused before anything is read
+        writer.check_clock()  # a clock behind the ledger is refused before anything is read
         shown: set[str] = set()
         yield session, shown
         record_view(writer, ctx.site, ctx.command or command, shown)

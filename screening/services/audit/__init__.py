@@ -5,6 +5,7 @@ verifier."""
 from screening.services.audit.day_receipts import day_receipt
 from screening.services.audit.export_folder import VERIFIER, export
 from screening.services.audit.fairness_figures import fairness
+from screening.services.audit.one_site import site_scope
 from screening.services.audit.receipt import explain
 from screening.services.audit.walk import checkpoint, ledger_length, verify
 
@@ -16,5 +17,6 @@ __all__ = [
     "export",
     "fairness",
     "ledger_length",
+    "site_scope",
     "verify",
 ]

@@ -18,6 +18,7 @@ from screening.core.canonical import private_digest
 from screening.core.replay import Broken
 from screening.db.models import AccessGrant, Site
 from screening.services.audit.merge import match_rows, stream
+from screening.services.audit.one_site import of_site
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -103,11 +104,12 @@ class RoleEntries:
             self.expected[granted][1]["ended"] = seq
 
 
-def check_grants(session: Session, entries: RoleEntries) -> None:
+def check_grants(session: Session, entries: RoleEntries, site: str | None = None) -> None:
     """Every access_grants row matches the entry that granted it, and the entry that
-    revoked it; every grant entry still has its row."""
+    revoked it; every grant entry still has its row. ``site``: that site's rows only."""
     salts: dict[str, str] = dict(session.execute(sa.select(col(Site.name), col(Site.salt))).all())
-    rows = sa.select(AccessGrant).order_by(col(AccessGrant.granted_seq))
+    rows = of_site(sa.select(AccessGrant), col(AccessGrant.site), site)
+    rows = rows.order_by(col(AccessGrant.granted_seq))
     match_rows(
         "role",
         sorted(entries.expected.items()),

@@ -30,6 +30,7 @@ from screening.core.disclosure import END_OF_TREATMENT
 from screening.core.replay import Broken, Order, Store, by_seq
 from screening.db.models import Client, Consent, Disclosure, Restriction
 from screening.services.audit.merge import match_rows, stream
+from screening.services.audit.one_site import of_site
 from screening.services.audit.unread import Unread
 from screening.services.disclosure.consents import terms_text
 
@@ -318,15 +319,18 @@ def disclosure_record(
     }
 
 
-def check_consents(session: Session, entries: ConsentEntries, unread: Unread) -> None:
+def check_consents(
+    session: Session, entries: ConsentEntries, unread: Unread, site: str | None = None
+) -> None:
     """Every consents, restrictions and disclosures row against its entry, and every
-    entry that made one against its row."""
+    entry that made one against its row. ``site``: that site's rows only."""
     consents = (
         sa.select(Consent, Client)
         .outerjoin(Client, col(Client.id) == Consent.client_id)
         .options(*unread.deferred(Consent, Client))
         .order_by(col(Consent.added_seq))
     )
+    consents = of_site(consents, col(Consent.site), site)
     match_rows(
         "consent",
         entries.consents.ordered(),
@@ -341,6 +345,7 @@ def check_consents(session: Session, entries: ConsentEntries, unread: Unread) ->
         .options(*unread.deferred(Restriction, Client))
         .order_by(col(Restriction.added_seq))
     )
+    restrictions = of_site(restrictions, col(Restriction.site), site)
     match_rows(
         "restriction",
         entries.restrictions.ordered(),
@@ -357,6 +362,7 @@ def check_consents(session: Session, entries: ConsentEntries, unread: Unread) ->
         .options(*unread.deferred(Disclosure, Client))
         .order_by(col(Disclosure.seq))
     )
+    disclosures = of_site(disclosures, col(Disclosure.site), site)
     match_rows(
         "disclosure",
         entries.disclosures.ordered(),

@@ -13,15 +13,18 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from screening.db.models import Result, ResultVersion, table_of
+from screening.db.models import Client, Result, ResultVersion, Screening, table_of
 from screening.services.audit.merge import BATCH
 from screening.services.audit.unread import UNREAD, Unread
 from screening.services.results.versions import analyte_bodies_by_version, content_digest
 
 
-def version_states(session: Session, unread: Unread) -> Iterator[tuple[int, str, dict[str, Any]]]:
+def version_states(
+    session: Session, unread: Unread, site: str | None = None
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """Each version's digest, recomputed from its row, its result's row and its analytes.
-    Read as plain rows (no ORM objects: a million of them would cost minutes)."""
+    Read as plain rows (no ORM objects: a million of them would cost minutes).
+    ``site``: that site's versions only (audit/one_site.py)."""
     versions = table_of(ResultVersion)
     results = table_of(Result)
     rows = (
@@ -33,6 +36,11 @@ def version_states(session: Session, unread: Unread) -> Iterator[tuple[int, str,
         .order_by(versions.c.seq)
         .execution_options(yield_per=BATCH)
     )
+    if site is not None:
+        screenings, clients = table_of(Screening), table_of(Client)
+        rows = rows.join(screenings, screenings.c.id == results.c.screening_id).join(
+            clients, (clients.c.id == screenings.c.client_id) & (clients.c.site == site)
+        )
     for batch in session.execute(rows).partitions():
         analytes = analyte_bodies_by_version(session, [row.v_id for row in batch])
         for row in batch:

@@ -34,6 +34,7 @@ from screening.services.audit.merge import (
     match_rows,
     stream,
 )
+from screening.services.audit.one_site import of_site
 from screening.services.audit.report import Report
 from screening.services.audit.unread import UNREAD, Unread
 from screening.services.clients.holds import hold_record
@@ -60,12 +61,14 @@ class _StaffName:
     __hash__ = None  # type: ignore[assignment]
 
 
-def check_domain(session: Session, report: Report, replay: Replay, unread: Unread) -> None:
+def check_domain(
+    session: Session, report: Report, replay: Replay, unread: Unread, site: str | None = None
+) -> None:
     """Every domain row against what the ledger says of it, as two streams merged in
     the same order: the replay's maps sorted by (entry, uid), and the rows read in
     entry order (the uid order within an entry is Python's, whatever the database's
-    collation)."""
-    report.clients = _check_clients(session, replay, unread)
+    collation). ``site``: that site's rows only (audit/one_site.py)."""
+    report.clients = _check_clients(session, replay, unread, site)
     # Outer joins throughout: a row whose parent is gone (foreign keys switched off and
     # a row deleted) must be named, not silently left out of the comparison.
     holds = (
@@ -74,6 +77,7 @@ def check_domain(session: Session, report: Report, replay: Replay, unread: Unrea
         .options(*unread.deferred(Hold, Client))
         .order_by(col(Hold.ledger_seq))
     )
+    holds = of_site(holds, col(Client.site), site)
     report.holds = match_rows(
         "hold",
         replay.holds.ordered(),
@@ -85,6 +89,7 @@ def check_domain(session: Session, report: Report, replay: Replay, unread: Unrea
     closures = (
         sa.select(Closure).options(*unread.deferred(Closure)).order_by(col(Closure.ledger_seq))
     )
+    closures = of_site(closures, col(Closure.site), site)
     report.closures = match_rows(
         "closure",
         replay.closures.ordered(),
@@ -93,15 +98,16 @@ def check_domain(session: Session, report: Report, replay: Replay, unread: Unrea
             for (c,) in stream(session, closures)
         ),
     )
-    report.draws = _check_draws(session, replay, unread)
-    report.screenings = _check_screenings(session, replay, unread)
-    report.results = _check_results(session, replay, unread)
+    report.draws = _check_draws(session, replay, unread, site)
+    report.screenings = _check_screenings(session, replay, unread, site)
+    report.results = _check_results(session, replay, unread, site)
     amendments = (
         sa.select(DrawAmendment, col(Draw.site), col(Draw.day))
         .outerjoin(Draw, col(Draw.id) == DrawAmendment.draw_id)
         .options(*unread.deferred(DrawAmendment))
         .order_by(col(DrawAmendment.ledger_seq))
     )
+    amendments = of_site(amendments, col(Draw.site), site)
     match_rows(
         "draw amendment",
         (
@@ -119,7 +125,7 @@ def check_domain(session: Session, report: Report, replay: Replay, unread: Unrea
     )
 
 
-def _check_screenings(session: Session, replay: Replay, unread: Unread) -> int:
+def _check_screenings(session: Session, replay: Replay, unread: Unread, site: str | None) -> int:
     # A recollection names the result entry of the specimen it repeats.
     repeated = aliased(Result)
     rows = (
@@ -139,6 +145,7 @@ def _check_screenings(session: Session, replay: Replay, unread: Unread) -> int:
         .options(*unread.deferred(Screening))
         .order_by(col(Screening.created_seq))
     )
+    rows = of_site(rows, col(Client.site), site)
     return match_rows(
         "screening",
         ((key, (state["site"], state)) for key, state in replay.screenings.ordered()),
@@ -191,7 +198,7 @@ def _screening_state(row: Any) -> dict[str, Any]:
     return state
 
 
-def _check_results(session: Session, replay: Replay, unread: Unread) -> int:
+def _check_results(session: Session, replay: Replay, unread: Unread, site: str | None) -> int:
     """Every result names its screening and latest version as the ledger does, and every
     version's content hashes to the digest its entry holds."""
     results = (
@@ -211,6 +218,7 @@ def _check_results(session: Session, replay: Replay, unread: Unread) -> int:
         .outerjoin(Client, col(Client.id) == Screening.client_id)
         .order_by(col(Result.created_seq))
     )
+    results = of_site(results, col(Client.site), site)
     count = match_rows(
         "result",
         (
@@ -269,14 +277,15 @@ def _check_results(session: Session, replay: Replay, unread: Unread) -> int:
             (seq, ("", {"result": result, "content": digest, "reason": reason}))
             for seq, (result, digest, reason) in replay.versions.ordered()
         ),
-        version_states(session, unread),
+        version_states(session, unread, site),
     )
     return count
 
 
-def _check_clients(session: Session, replay: Replay, unread: Unread) -> int:
+def _check_clients(session: Session, replay: Replay, unread: Unread, site: str | None) -> int:
     """Clients are matched by uid, so that a row moved to another entry or site is named."""
     rows = sa.select(Client).options(*unread.deferred(Client)).order_by(col(Client.ledger_seq))
+    rows = of_site(rows, col(Client.site), site)
     count = 0
     for (row,) in stream(session, rows):
         known = replay.clients.get(row.uid)
@@ -308,7 +317,11 @@ def _check_clients(session: Session, replay: Replay, unread: Unread) -> int:
             ((seq, uid), "", {})
             for seq, uid in stream(
                 session,
-                sa.select(col(Client.ledger_seq), col(Client.uid)).order_by(col(Client.ledger_seq)),
+                of_site(
+                    sa.select(col(Client.ledger_seq), col(Client.uid)),
+                    col(Client.site),
+                    site,
+                ).order_by(col(Client.ledger_seq)),
             )
         )
         have = next(stored, None)
@@ -324,7 +337,7 @@ def _check_clients(session: Session, replay: Replay, unread: Unread) -> int:
     return count
 
 
-def _check_draws(session: Session, replay: Replay, unread: Unread) -> int:
+def _check_draws(session: Session, replay: Replay, unread: Unread, site: str | None) -> int:
     expected = (
         (
             state.created_seq,
@@ -343,6 +356,7 @@ def _check_draws(session: Session, replay: Replay, unread: Unread) -> int:
         for (site, day), state in replay.draws.ordered()
     )
     rows = sa.select(Draw).options(*unread.deferred(Draw)).order_by(col(Draw.created_seq))
+    rows = of_site(rows, col(Draw.site), site)
     return match_rows(
         "draw",
         expected,

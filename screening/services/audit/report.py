@@ -50,6 +50,8 @@ class Report:
     # Columns this login may not read (PostgreSQL `db roles`: an auditor's names, codes
     # and free text), left out of the comparison with the ledger (audit/unread.py).
     unread: list[str] = field(default_factory=list)
+    # `audit verify --site NAME`: the one site whose entries and rows were read.
+    site: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -15,24 +15,35 @@ from screening.core.canonical import private_digest
 from screening.core.replay import Broken, Replay
 from screening.db.models import Site, SiteZone, StaffName
 from screening.services.audit.merge import match_rows, stream
+from screening.services.audit.one_site import of_site
 from screening.services.audit.unread import Unread
 
 
 def check_sites(
-    session: Session, replay: Replay, staff: dict[tuple[str, str], int], unread: Unread
+    session: Session,
+    replay: Replay,
+    staff: dict[tuple[str, str], int],
+    unread: Unread,
+    site: str | None = None,
 ) -> None:
     """Sites, their time zones and staff names against the ledger (a login that may not
-    read the names checks only that every staff member named has one)."""
+    read the names checks only that every staff member named has one). ``site``: that
+    site's rows only (audit/one_site.py)."""
     match_rows(
         "site",
         sorted((seq, (name, {})) for name, seq in replay.sites.items()),
         (
             (row.created_seq, row.name, {})
-            for (row,) in stream(session, sa.select(Site).order_by(col(Site.created_seq)))
+            for (row,) in stream(
+                session,
+                of_site(sa.select(Site), col(Site.name), site).order_by(col(Site.created_seq)),
+            )
         ),
     )
     salts: dict[str, str] = dict(session.execute(sa.select(col(Site.name), col(Site.salt))).all())
-    zones = sa.select(SiteZone).options(*unread.deferred(SiteZone))
+    zones = of_site(
+        sa.select(SiteZone).options(*unread.deferred(SiteZone)), col(SiteZone.site), site
+    )
     zones = zones.order_by(col(SiteZone.ledger_seq))
     match_rows(
         "site time zone",
@@ -43,7 +54,9 @@ def check_sites(
         ),
     )
     stored: set[tuple[str, str]] = set()
-    names = sa.select(StaffName).options(*unread.deferred(StaffName))
+    names = of_site(
+        sa.select(StaffName).options(*unread.deferred(StaffName)), col(StaffName.site), site
+    )
     for (row,) in stream(session, names.order_by(col(StaffName.id))):
         salt = salts.get(row.site)
         if salt is None or (

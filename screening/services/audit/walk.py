@@ -36,6 +36,7 @@ from screening.services.audit.access_rows import RoleEntries, check_grants
 from screening.services.audit.consent_rows import ConsentEntries, check_consents
 from screening.services.audit.domain import check_domain
 from screening.services.audit.merge import BATCH
+from screening.services.audit.one_site import check_foreign_link, commitment_body, require_site
 from screening.services.audit.report import Report
 from screening.services.audit.rows import check_ids, check_links, check_salts, check_types
 from screening.services.audit.sites import check_sites
@@ -48,6 +49,7 @@ from screening.services.witness import read as witnessed
 
 _LEDGER = table_of(LedgerRow)
 CHECKPOINT_PATTERN = re.compile(r"^(\d+):([0-9a-f]{64})$")
+_CHANGED = "the history up to it has been changed"
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:
@@ -78,10 +80,15 @@ def ledger_length(ctx: Context) -> int:
 
 
 def verify(
-    ctx: Context, checkpoint: str | None = None, progress: Callable[[int], None] | None = None
+    ctx: Context,
+    checkpoint: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    site: str | None = None,
 ) -> Report:
+    """``site``: verify that site of a network only (audit/one_site.py says what that
+    checks and what it leaves to the full verify)."""
     wanted, kept = _wanted(checkpoint)
-    report = Report(checkpoint=checkpoint)
+    report = Report(checkpoint=checkpoint, site=site)
     outcome: dict[str, Any] | None = None
     master, why_no_key = _own_key(ctx)
     anchors = KeyAnchors(ctx.site, master, why_no_key)
@@ -99,17 +106,31 @@ def verify(
         roles = RoleEntries()
         consents = ConsentEntries(spill.map, replay.clients)
         hidden = sites_out_of_sight(session)
+        if site is not None:
+            require_site(
+                set(session.execute(sa.select(col(Site.name))).scalars()) | set(hidden), site
+            )
+            hidden = [name for name in hidden if name == site]
         if hidden:
             raise EnvironmentProblem(
                 f"this login cannot read the rows of site {', '.join(hidden)} (the "
                 "database keeps each login to its own sites), and verify compares every "
                 "site's rows with the ledger: run it as an auditor's login (`screening "
                 "access grant LOGIN auditor`) or as the tables' owner"
+                + ("" if site is not None else ", or verify one of your sites with --site")
             )
         try:
             check_types(session)  # before anything reads a value
             staff = _walk_chain(
-                session, report, replay, anchors, wanted, progress, follower, (roles, consents)
+                session,
+                report,
+                replay,
+                anchors,
+                wanted,
+                progress,
+                follower,
+                (roles, consents),
+                only=site,
             )
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
@@ -121,15 +142,17 @@ def verify(
             if notes.problems:
                 raise Broken(None, notes.problems[0])
             replay.finish(lambda site: master if site == ctx.site else None)
-            check_links(session)
+            if site is None:  # whole tables: a site's verify leaves them to the full one
+                check_links(session)
             unread = Unread(session)  # an auditor's login reads no names or codes
             report.unread = unread.names()
             check_salts(session, unread)
-            check_domain(session, report, replay, unread)
-            check_sites(session, replay, staff, unread)
-            check_grants(session, roles)
-            check_consents(session, consents, unread)
-            check_ids(session)  # last: a row deleted is named by its entry
+            check_domain(session, report, replay, unread, site=site)
+            check_sites(session, replay, staff, unread, site=site)
+            check_grants(session, roles, site=site)
+            check_consents(session, consents, unread, site=site)
+            if site is None:
+                check_ids(session)  # last: a row deleted is named by its entry
         except Broken as broken:
             report.problem, report.problem_seq = broken.message, broken.seq
     report.replayed, report.replayed_locally = replay.replayed, replay.replayed_locally
@@ -183,9 +206,11 @@ def _walk_chain(
     progress: Callable[[int], None] | None,
     follower: Follower,
     kept: tuple[RoleEntries, ConsentEntries],
+    only: str | None = None,
 ) -> dict[tuple[str, str], int]:
     """Walk the chain; returns the staff digests its entries name (the first entry of
-    each), which must each have their name in the database."""
+    each), which must each have their name in the database. ``only``: the site whose
+    entries are read; another site's are links of the chain only (audit/one_site.py)."""
     staff: dict[tuple[str, str], int] = {}
     roles, consents = kept
     prev, next_seq = GENESIS_PREV, 1
@@ -205,6 +230,16 @@ def _walk_chain(
     )
     salts: dict[str, str] = dict(session.execute(sa.select(col(Site.name), col(Site.salt))).all())
     for seq, at, site, kind, uid, login, canonical, stored_hash in rows:
+        if only is not None and site != only:
+            check_foreign_link(seq, stored_hash, canonical, next_seq, prev, site, replay)
+            follower.take(stored_hash, kind, site, commitment_body(kind, canonical))
+            if wanted is not None and seq == wanted[0] and stored_hash != wanted[1]:
+                raise Broken(seq, f"entry {seq} does not match the checkpoint: {_CHANGED}")
+            prev, next_seq, report.entries = stored_hash, seq + 1, seq
+            report.head = f"{seq}:{stored_hash}"
+            if progress is not None and seq % BATCH == 0:
+                progress(seq)
+            continue
         try:
             document = check_link(
                 seq=seq,
@@ -248,7 +283,7 @@ def _walk_chain(
         if wanted is not None and seq == wanted[0] and stored_hash != wanted[1]:
             raise Broken(
                 seq,
-                f"entry {seq} does not match the checkpoint: the history up to it has been changed",
+                f"entry {seq} does not match the checkpoint: {_CHANGED}",
             )
         prev, next_seq = stored_hash, seq + 1
         report.entries = seq

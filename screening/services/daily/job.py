@@ -96,9 +96,9 @@ def upkeep(ctx: Context) -> Upkeep:
     from screening.services.records.upkeep import commit_anchors, record_policy, reveal_due
 
     done = Upkeep()
-    with ctx.database.write() as session:
+    with ctx.database.write(ctx.site) as session:
         writer = LedgerWriter(session, ctx.actor, ctx.now, ctx.settings.zone)
-        writer.head()  # a clock behind the ledger is refused before anything is written
+        writer.check_clock()  # a clock behind the ledger is refused before anything is written
         notice = before_writing(session, writer, ctx.settings, ctx.now)
         if notice:
             log.warning(notice)

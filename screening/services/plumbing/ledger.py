@@ -14,6 +14,7 @@ from sqlmodel import Session, col
 
 from screening.core.canonical import private_digest
 from screening.core.ledger import GENESIS_PREV, Entry, make_entry, subject
+from screening.db.locks import hold_append_lock
 from screening.db.models import LedgerRow, Site, StaffName, table_of
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.context import Actor
@@ -37,10 +38,11 @@ def new_salt() -> str:
 class LedgerWriter:
     """Appends entries one after another within one transaction.
 
-    The transaction already holds the write lock (SQLite BEGIN IMMEDIATE, PostgreSQL
-    advisory lock), so the head read here cannot move underneath us; the unique seq is
-    the backstop. The head is read before anything is written, and a clock behind it is
-    refused (the whole ledger's head: the sites of a network share one ledger).
+    The head is read under the write lock (SQLite BEGIN IMMEDIATE; PostgreSQL's append
+    lock, taken by ``head`` itself in a site's write: db/locks.py), so it cannot move
+    underneath us; the unique seq is the backstop. ``check_clock`` reads it before
+    anything is written without taking that lock, and ``head`` checks the clock again
+    (the whole ledger's head: the sites of a network share one ledger).
 
     Staff names (the OS login, --actor, approvers) enter entries only as digests salted
     with the site's salt (services/records/sites.py); the names stay in ``staff_names``.
@@ -65,17 +67,30 @@ class LedgerWriter:
         self.kinds: set[str] = set()
 
     def head(self) -> tuple[int, str]:
+        """The head the next entry follows; read once, under the append lock."""
         if self._head is None:
-            row = self.session.execute(
-                sa.select(_LEDGER.c.seq, _LEDGER.c.hash, _LEDGER.c.at)
-                .order_by(_LEDGER.c.seq.desc())
-                .limit(1)
-            ).first()
-            if row is not None:
-                self.head_at = as_utc(row[2])
-                self._check_clock(self.head_at)
+            hold_append_lock(self.session)
+            row = self._read_head()
             self._head = (row[0], row[1]) if row else (0, GENESIS_PREV)
         return self._head
+
+    def check_clock(self) -> None:
+        """Refuse a clock behind the ledger's head, before anything is written or read.
+        In a site's write on PostgreSQL this waits for no other site: the head is read
+        without the append lock (and not kept; ``head`` reads it again under it)."""
+        if self._head is None:
+            self._read_head()
+
+    def _read_head(self) -> Any:
+        row = self.session.execute(
+            sa.select(_LEDGER.c.seq, _LEDGER.c.hash, _LEDGER.c.at)
+            .order_by(_LEDGER.c.seq.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            self.head_at = as_utc(row[2])
+            self._check_clock(self.head_at)
+        return row
 
     def _check_clock(self, last: datetime) -> None:
         if self.now >= last - CLOCK_TOLERANCE:

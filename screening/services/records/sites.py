@@ -214,7 +214,7 @@ def settle(
     if record is None:
         from screening.services.plumbing.ledger import LedgerWriter
 
-        with database.write() as session:
+        with database.write(settings.site.name) as session:
             writer = LedgerWriter(session, actor, now, settings.zone)
             notice = adopt_if_needed(session, writer, settings)
             if notice:

@@ -190,10 +190,10 @@ def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
     from screening.services.records.sites import before_writing
     from screening.services.witness.publishing import after_write
 
-    with ctx.database.write() as session:
+    with ctx.database.write(ctx.site) as session:
         writer = LedgerWriter(session, ctx.actor, ctx.now, ctx.settings.zone)
         # Before anything is written: a clock behind the ledger's head is refused.
-        writer.head()
+        writer.check_clock()
         notice = before_writing(session, writer, ctx.settings, ctx.now)
         if notice:
             log.warning(notice)
@@ -223,7 +223,7 @@ def recording(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
         with writing(ctx) as opened:
             yield opened
         return
-    with ctx.database.write() as session:
+    with ctx.database.write(ctx.site) as session:
         writer = LedgerWriter(session, ctx.actor, ctx.now, ctx.settings.zone)
-        writer.head()
+        writer.check_clock()
         yield session, writer
