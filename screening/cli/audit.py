@@ -29,6 +29,24 @@ def verify(
             "elsewhere (checked with the witness key).",
         ),
     ] = None,
+    write_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-checkpoint",
+            help="If the ledger verifies, write FILE (and FILE.state beside it) for a "
+            "later `--from-checkpoint FILE` to go on from.",
+            dir_okay=False,
+        ),
+    ] = None,
+    from_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-checkpoint",
+            help="Verify only the entries after the checkpoint an earlier verify wrote, and "
+            "the rows they made or changed (a full verify stays the auditor's check).",
+            dir_okay=False,
+        ),
+    ] = None,
     format: options.TextJsonFormat = None,
     as_json: options.JsonOpt = False,
     out: options.OutOpt = None,
@@ -62,10 +80,14 @@ def verify(
         ) as bar:
             task = bar.add_task("verify", total=total)
             report = run_verify(
-                context, checkpoint, progress=lambda seq: bar.update(task, completed=seq)
+                context,
+                checkpoint,
+                lambda seq: bar.update(task, completed=seq),
+                write_checkpoint,
+                from_checkpoint,
             )
     else:
-        report = run_verify(context, checkpoint)
+        report = run_verify(context, checkpoint, None, write_checkpoint, from_checkpoint)
     for text in report.witness.get("warnings", []):
         warning(text)
     with options.delivered(file, "the report"):

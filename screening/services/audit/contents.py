@@ -6,7 +6,7 @@ cannot recompute it: the digest is then not compared.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -19,9 +19,12 @@ from screening.services.audit.unread import UNREAD, Unread
 from screening.services.results.versions import analyte_bodies_by_version, content_digest
 
 
-def version_states(session: Session, unread: Unread) -> Iterator[tuple[int, str, dict[str, Any]]]:
+def version_states(
+    session: Session, unread: Unread, where: Callable[[sa.Table], Any] | None = None
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """Each version's digest, recomputed from its row, its result's row and its analytes.
-    Read as plain rows (no ORM objects: a million of them would cost minutes)."""
+    Read as plain rows (no ORM objects: a million of them would cost minutes). ``where``:
+    only the versions it picks (an incremental verify's, audit/recent.py)."""
     versions = table_of(ResultVersion)
     results = table_of(Result)
     rows = (
@@ -33,6 +36,8 @@ def version_states(session: Session, unread: Unread) -> Iterator[tuple[int, str,
         .order_by(versions.c.seq)
         .execution_options(yield_per=BATCH)
     )
+    if where is not None:
+        rows = rows.where(where(versions))
     for batch in session.execute(rows).partitions():
         analytes = analyte_bodies_by_version(session, [row.v_id for row in batch])
         for row in batch:

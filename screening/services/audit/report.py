@@ -50,6 +50,10 @@ class Report:
     # Columns this login may not read (PostgreSQL `db roles`: an auditor's names, codes
     # and free text), left out of the comparison with the ledger (audit/unread.py).
     unread: list[str] = field(default_factory=list)
+    # An incremental verify (services/audit/resume.py): the checkpoint it went on from,
+    # the entries it read, and how many rows it compared; the checkpoint a verify wrote.
+    from_checkpoint: dict[str, Any] | None = None
+    wrote_checkpoint: str | None = None
 
     @property
     def ok(self) -> bool:
