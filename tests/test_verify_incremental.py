@@ -128,6 +128,9 @@ def test_a_tamper_after_the_checkpoint_is_caught(checkpointed: tuple[Story, Path
         ("clients", "phase", "'3'", "code = 'C-3'", "differs from the ledger in phase"),
         ("screenings", "status", "'excused'", f"created_seq > {at}", "screening"),
         ("results", "method", "'lab'", "id = 1", "result"),
+        # A row's own checks, on the new rows: a link to nothing, a value of another type.
+        ("screenings", "client_id", "9999", "id = (SELECT max(id) FROM screenings)", "not exist"),
+        ("draws", "drawn_at", "'noon'", "id = (SELECT max(id) FROM draws)", "is not a time"),
     ):
         before = story.clinic.sql(f"SELECT id, {column} FROM {table} WHERE {where}")
         story.clinic.sql(f"UPDATE {table} SET {column} = {value} WHERE {where}")

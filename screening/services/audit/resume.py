@@ -31,7 +31,7 @@ from screening.core.replay import Broken, Replay, Store
 from screening.core.replay import saved as saved_state
 from screening.core.witnessing import Follower
 from screening.db.models import LedgerRow, table_of
-from screening.errors import BadInput
+from screening.errors import BadInput, EnvironmentProblem
 from screening.services.audit.access_rows import RoleEntries
 from screening.services.audit.consent_rows import ConsentEntries
 from screening.services.plumbing.spill import DigestMismatch, SpillFile
@@ -275,5 +275,5 @@ def write(
             out.write(checkpoint.text())
         os.replace(partial, file)
     except OSError as error:
-        raise BadInput(f"the checkpoint {file} cannot be written ({error})") from None
+        raise EnvironmentProblem(f"the checkpoint {file} cannot be written ({error})") from None
     return checkpoint

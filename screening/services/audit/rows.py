@@ -190,9 +190,14 @@ def check_ids(session: Session) -> None:
 
 
 @functools.cache
-def _link_checks(recent: Recent = None) -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
+def _link_checks() -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
     """Every link, and one statement finding a link to nothing: (which link, the row's
-    id, its entry, the value); ``recent``: in the rows it picks."""
+    id, its entry, the value). Built once: verify runs it on every call."""
+    return _links(None)
+
+
+def _links(recent: Recent) -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
+    """As ``_link_checks``, in the rows ``recent`` picks (all: None)."""
     links: list[tuple[sa.Table, sa.Column[Any], str]] = []
     parts: list[Any] = []
     for table in tables():
@@ -223,10 +228,7 @@ def _link_checks(recent: Recent = None) -> tuple[list[tuple[sa.Table, sa.Column[
 
 def check_links(session: Session, recent: Recent = None) -> None:
     """Every link (foreign key) names a row that exists (``recent``: of the rows it picks)."""
-    if recent is None:
-        links, statement = _link_checks()
-    else:
-        links, statement = _link_checks.__wrapped__(recent)
+    links, statement = _link_checks() if recent is None else _links(recent)
     found = session.execute(statement).first()
     if found is not None:
         table, child, what = links[found.link]
