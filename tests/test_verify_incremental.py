@@ -244,3 +244,44 @@ def test_a_day_after_a_checkpoint_costs_the_day(checkpointed: tuple[Story, Path,
     assert {k: v for k, v in incremental.items() if k != "from_checkpoint"} == {
         k: v for k, v in full.items() if k != "from_checkpoint"
     }
+
+
+@ON_SQLITE
+def test_a_rich_history_agrees(backend: str, tmp_path: Path, inits: Inits) -> None:
+    """test_tamper's few days (consents and a disclosure, a late draw, a reversal, a
+    recollection, a time zone change ...) verified into a checkpoint; then another day."""
+    from tests.conftest import Clinic
+    from tests.test_tamper import _live_a_few_days
+
+    story = Story(Clinic(tmp_path, backend))
+    inits.prepare(story.clinic, ("tamper's few days",), lambda made: _live_a_few_days(Story(made)))
+    file = tmp_path / "checkpoint"
+    assert _verify(story, "--write-checkpoint", str(file)).exit_code == 0
+    at = story.ledger_size()
+    story.ok("2026-11-06 07:00", "select")
+    story.ok("2026-11-06 07:10", "consent", "restrict", "C-1", "--note", "asked")
+    story.ok("2026-11-06 07:20", "clients", "discharge", "C-4", "--reason", "completed")
+    story.ok("2026-11-06 07:30", "close", "2026-11-20", "--reason", "holiday")
+    drawn = story.clinic.sql(
+        "SELECT code FROM clients JOIN screenings ON screenings.client_id = clients.id "
+        "WHERE screenings.status = 'pending' ORDER BY code"
+    )
+    assert drawn, "the day drew nobody"
+    for (code,) in drawn[:2]:
+        story.ok(
+            "2026-11-06 09:00",
+            "results",
+            "record",
+            code,
+            "--negative",
+            "THC",
+            "--not-tested",
+            "BUP,NORBUP",
+        )
+    assert story.ledger_size() > at + 4
+    full = _report(story)
+    incremental = _report(story, "--from-checkpoint", str(file))
+    assert full["ok"] and incremental["ok"], (full["problem"], incremental["problem"])
+    assert incremental.pop("from_checkpoint")["first"] == at + 1
+    full.pop("from_checkpoint")
+    assert incremental == full
