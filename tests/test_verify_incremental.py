@@ -139,6 +139,15 @@ def test_a_tamper_after_the_checkpoint_is_caught(checkpointed: tuple[Story, Path
         for row_id, old in before:
             story.clinic.sql(f"UPDATE {table} SET {column} = :v WHERE id = :i", v=old, i=row_id)
     assert _report(story, "--from-checkpoint", str(file))["ok"]
+    # A row the new entries touched, made to look older and unreadable: named, no traceback.
+    kept = story.clinic.sql("SELECT collected_at, ledger_seq FROM results WHERE id = 1")[0]
+    story.clinic.sql(
+        "UPDATE results SET collected_at = 'garbage', ledger_seq = created_seq WHERE id = 1"
+    )
+    incremental = _report(story, "--from-checkpoint", str(file))
+    assert not incremental["ok"] and "results row cannot be read" in incremental["problem"]
+    story.clinic.sql("UPDATE results SET collected_at = :c, ledger_seq = :s WHERE id = 1",
+                     c=kept[0], s=kept[1])  # fmt: skip
     story.clinic.drop_ledger_guard()
     story.clinic.sql(
         "UPDATE ledger SET canonical = replace(canonical, '2026-11-05', '2026-11-06') "

@@ -51,9 +51,16 @@ class Recent:
         wheres = [self(table)] + [
             key.in_(ordered[at : at + _CHUNK]) for at in range(0, len(ordered), _CHUNK)
         ]
-        for where in wheres:
-            for row in stream(session, statement.add_columns(ident).where(where)):
-                found.setdefault(row.row_ident, row)
+        try:
+            for where in wheres:
+                for row in stream(session, statement.add_columns(ident).where(where)):
+                    found.setdefault(row.row_ident, row)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            # A value the type checks did not reach (they look at the new rows) that the
+            # driver cannot read: a row the new entries touched, edited.
+            raise Broken(
+                None, f"a {table.name} row cannot be read ({type(error).__name__}): {_CHANGED}"
+            ) from None
         self.compared += len(found)
         return list(found.values())
 
