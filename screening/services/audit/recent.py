@@ -42,18 +42,26 @@ class Recent:
             newer.append(table.c.id > self.highs.get(table.name, 0))
         return sa.or_(*newer) if newer else sa.true()
 
-    def rows(self, session: Session, statement: Any, table: Any, key: Any, keys: Any) -> list[Any]:
-        """The rows of ``statement`` made or changed since, and those whose ``key`` is
-        one of ``keys``; each once (by the row's id)."""
+    def rows(
+        self, session: Session, statement: Any, table: Any, key: list[Any], keys: set[Any]
+    ) -> list[Any]:
+        """The rows of ``statement`` made or changed since, and every row whose ``key``
+        (its columns) is one of ``keys`` or a key of those rows (a row copied under an
+        earlier row's key is read with it); each once, by the row's id."""
         ident = table.c.id.label("row_ident")
+        statement = statement.add_columns(
+            ident, *(column.label(f"row_key{n}") for n, column in enumerate(key))
+        )
         found: dict[Any, Any] = {}
-        ordered = sorted(keys, key=repr)
-        wheres = [self(table)] + [
-            key.in_(ordered[at : at + _CHUNK]) for at in range(0, len(ordered), _CHUNK)
-        ]
         try:
-            for where in wheres:
-                for row in stream(session, statement.add_columns(ident).where(where)):
+            for row in stream(session, statement.where(self(table))):
+                found[row.row_ident] = row
+            keys = keys | {_key_of(row, len(key)) for row in found.values()}
+            ordered = sorted(keys, key=repr)
+            matches = sa.tuple_(*key) if len(key) > 1 else key[0]
+            for at in range(0, len(ordered), _CHUNK):
+                where = matches.in_(ordered[at : at + _CHUNK])
+                for row in stream(session, statement.where(where)):
                     found.setdefault(row.row_ident, row)
         except (ValueError, TypeError, ArithmeticError) as error:
             # A value the type checks did not reach (they look at the new rows) that the
@@ -63,6 +71,11 @@ class Recent:
             ) from None
         self.compared += len(found)
         return list(found.values())
+
+
+def _key_of(row: Any, columns: int) -> Any:
+    values = tuple(getattr(row, f"row_key{n}") for n in range(columns))
+    return values if columns > 1 else values[0]
 
 
 def table_of_model(model: Any) -> sa.Table:
@@ -99,7 +112,7 @@ def merge(
 ) -> None:
     expected = []
     for key in keys:
-        known = store.get(key) if _well_formed(key) else None
+        known = store.get(key) if _hashable(key) else None
         if known is not None:
             entry, value = keyed(key, known)
             expected.append((entry, expected_of(value)))
@@ -113,7 +126,7 @@ def merge(
     match_rows(label, expected, states())
 
 
-def _well_formed(key: Any) -> bool:
+def _hashable(key: Any) -> bool:
     try:
         hash(key)
     except TypeError:

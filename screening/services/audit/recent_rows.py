@@ -65,7 +65,7 @@ def check_recent(
             .outerjoin(Client, col(Client.id) == Hold.client_id)
             .options(*unread.deferred(Hold, Client)),
             table_of_model(Hold),
-            col(Hold.ledger_seq),
+            [col(Hold.ledger_seq)],
             touched(replay.holds),
         ),
         lambda r: r[0].ledger_seq,
@@ -78,7 +78,7 @@ def check_recent(
             session,
             sa.select(Closure).options(*unread.deferred(Closure)),
             table_of_model(Closure),
-            col(Closure.ledger_seq),
+            [col(Closure.ledger_seq)],
             touched(replay.closures),
         ),
         lambda r: r[0].ledger_seq,
@@ -93,7 +93,7 @@ def check_recent(
         .outerjoin(Draw, col(Draw.id) == DrawAmendment.draw_id)
         .options(*unread.deferred(DrawAmendment)),
         table_of_model(DrawAmendment),
-        col(DrawAmendment.ledger_seq),
+        [col(DrawAmendment.ledger_seq)],
         touched(replay.amendments),
     )
     by_entry(
@@ -115,7 +115,7 @@ def _clients(session: Session, replay: Replay, unread: Unread, recent: Recent) -
         session,
         sa.select(Client).options(*unread.deferred(Client)),
         table_of_model(Client),
-        col(Client.uid),
+        [col(Client.uid)],
         touched(replay.clients),
     )
     uids = touched(replay.clients) | {row[0].uid for row in rows}
@@ -135,7 +135,7 @@ def _draws(session: Session, replay: Replay, unread: Unread, recent: Recent) -> 
         session,
         sa.select(Draw).options(*unread.deferred(Draw)),
         table_of_model(Draw),
-        sa.tuple_(col(Draw.site), col(Draw.day)),
+        [col(Draw.site), col(Draw.day)],
         touched(replay.draws),
     )
     keys = touched(replay.draws) | {(row[0].site, row[0].day) for row in rows}
@@ -186,7 +186,7 @@ def _screenings(session: Session, replay: Replay, unread: Unread, recent: Recent
         session,
         statement,
         table_of_model(Screening),
-        col(Screening.created_seq),
+        [col(Screening.created_seq)],
         {key[0] for key in touched(replay.screenings)},
     )
     by_entry(
@@ -216,9 +216,8 @@ def _results(session: Session, replay: Replay, unread: Unread, recent: Recent) -
         .outerjoin(Screening, col(Screening.id) == Result.screening_id)
         .outerjoin(Client, col(Client.id) == Screening.client_id)
     )
-    rows = recent.rows(
-        session, statement, table_of_model(Result), col(Result.created_seq), touched(replay.results)
-    )
+    key = [col(Result.created_seq)]
+    rows = recent.rows(session, statement, table_of_model(Result), key, touched(replay.results))
     hidden = unread.hides("results", "salt", "late_reason")
 
     def state_of(r: Any) -> tuple[str, dict[str, Any]]:
@@ -282,7 +281,7 @@ def _consents(session: Session, entries: ConsentEntries, unread: Unread, recent:
         .outerjoin(Consent, col(Consent.id) == Disclosure.consent_id)
         .options(*unread.deferred(Disclosure, Client)),
         table_of_model(Disclosure),
-        col(Disclosure.seq),
+        [col(Disclosure.seq)],
         touched(entries.disclosures),
     )
     by_entry(
@@ -313,7 +312,7 @@ def _added(
         .outerjoin(Client, col(Client.id) == model.client_id)
         .options(*unread.deferred(model, Client)),
         table_of_model(model),
-        model.added_seq,
+        [model.added_seq],
         touched(store),
     )
     by_entry(
