@@ -207,14 +207,17 @@ def restore(
 ) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
     """The saved parts back in place; returns the staff digests seen and the highest ids."""
 
-    def part(name: str) -> Any:
+    def part(name: str, kind: type = dict) -> Any:
         data = spill.part(name)
         if data is None:
             raise BadInput(f"the state file {checkpoint.state} has no {name}: write it again")
         try:
-            return saved_state.loads(data)
+            value = saved_state.loads(data)
         except saved_state.Refused as why:
             raise BadInput(f"the state file {checkpoint.state}: {why}") from None
+        if not isinstance(value, kind):
+            raise BadInput(f"the state file {checkpoint.state} has a malformed {name}")
+        return value
 
     if part("layout") != _layout(replay, consents):
         raise BadInput(
@@ -231,7 +234,7 @@ def restore(
         raise BadInput(
             f"the state file {checkpoint.state} was written by another version of screening"
         ) from None
-    saved: Follower = part("follower")
+    saved: Follower = part("follower", Follower)
     # Witnessed sizes after the checkpoint are taken as the walk reaches them; those
     # before it are the ones the full verify took (a newer one before the checkpoint is
     # left to a full verify: the entries it covers are not read again).
