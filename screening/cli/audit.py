@@ -37,13 +37,29 @@ def verify(
             "site's entries replayed and its rows compared (docs/ledger-format.md).",
         ),
     ] = None,
+    write_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-checkpoint",
+            help="If the ledger verifies, write FILE (and FILE.state beside it) for a "
+            "later `--from-checkpoint FILE` to go on from.",
+            dir_okay=False,
+        ),
+    ] = None,
+    from_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-checkpoint",
+            help="Verify only the entries after the checkpoint an earlier verify wrote, and "
+            "the rows they made or changed (a full verify stays the auditor's check).",
+            dir_okay=False,
+        ),
+    ] = None,
     format: options.TextJsonFormat = None,
     as_json: options.JsonOpt = False,
     out: options.OutOpt = None,
 ) -> None:
     """Recompute the ledger's hashes and links and check every record against it."""
-    import sys
-
     from screening.render.output import error, warning
     from screening.services.audit import verify as run_verify
 
@@ -53,30 +69,8 @@ def verify(
     # that needs editing.
     context = open_context(ctx, check_zone=False)
     file = options.target(context, out)
-    if sys.stderr.isatty():
-        # Long ledgers take a while: show how far the walk has come (stderr only).
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        from screening.services.audit import ledger_length
-
-        total = ledger_length(context)
-        with Progress(
-            TextColumn("verifying the ledger"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("verify", total=total)
-            report = run_verify(
-                context,
-                checkpoint,
-                progress=lambda seq: bar.update(task, completed=seq),
-                site=site,
-            )
-    else:
-        report = run_verify(context, checkpoint, site=site)
+    with audit_text.progress_bar(context) as progress:
+        report = run_verify(context, checkpoint, progress, write_checkpoint, from_checkpoint, site)
     for text in report.witness.get("warnings", []):
         warning(text)
     with options.delivered(file, "the report"):

@@ -3,6 +3,9 @@ draws and `audit fairness`'s figures (the commands themselves are in cli/audit.p
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -21,7 +24,7 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
     in the site's time."""
     from screening.render.words import instants_in, plural
 
-    lines = [
+    lines = incremental_lines(report, zone) + [
         f"ledger intact: {plural(report.entries, 'entry')}, head {report.head}",
         "records match the ledger: "
         + ", ".join(
@@ -76,7 +79,39 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
         lines += [f"flag: {what}{instants_in(item, zone)}" for item in items]
     if checkpoint:
         lines.append(f"checkpoint {checkpoint} holds: the history up to it is unchanged")
+    if report.wrote_checkpoint:
+        lines.append(
+            f"checkpoint written: {report.wrote_checkpoint} (and its state beside it); "
+            f"`audit verify --from-checkpoint {report.wrote_checkpoint}` goes on from here"
+        )
     return lines + witness_lines(report.witness, zone)
+
+
+def incremental_lines(report: Any, zone: Any) -> list[str]:
+    """What an incremental verify read, and what it did not read again."""
+    from datetime import datetime
+
+    from screening.render.words import plural
+
+    since = report.from_checkpoint
+    if not since:
+        return []
+    verified = datetime.fromisoformat(since["verified"]).astimezone(zone)
+    full = datetime.fromisoformat(since["full_verify"]).astimezone(zone)
+    read = (
+        f"verified entries {since['first']}..{since['last']}"
+        if since["last"] >= since["first"]
+        else "no entries after the checkpoint to verify"
+    )
+    return [
+        f"{read} from checkpoint {since['file']} (entries up to {since['after']} were "
+        f"verified on {verified:%Y-%m-%d %H:%M %Z} and not read again"
+        + (f"; fully on {full:%Y-%m-%d %H:%M %Z}" if full != verified else "")
+        + ")",
+        f"incremental: {plural(since['rows_compared'], 'row')} the new entries made or changed "
+        "compared with the ledger; the figures below are the whole ledger's; a change to "
+        "an earlier entry or row is found by a full `audit verify` only",
+    ]
 
 
 def witness_lines(witness: dict[str, Any], zone: Any) -> list[str]:
@@ -212,3 +247,27 @@ def print_fairness(site: str, zone: Any, data: dict[str, Any], format: str) -> N
     )
     flagged = [c for c in data["clients"] if c["words"] != "as expected"]
     emit_rows(flagged, columns, title="Clients worth a look", empty="no client worth a look")
+
+
+@contextmanager
+def progress_bar(context: Any) -> Iterator[Callable[[int], None] | None]:
+    """How far `audit verify` has come, on stderr when it is a terminal (long ledgers
+    take a while); nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from screening.services.audit import ledger_length
+
+    total = ledger_length(context)
+    with Progress(
+        TextColumn("verifying the ledger"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("verify", total=total)
+        yield lambda seq: bar.update(task, completed=seq)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from screening.core.replay.members import Member
@@ -46,6 +46,7 @@ class DrawState:
 Order = Callable[[Any, Any], tuple[int, str]]
 
 
+@runtime_checkable
 class Store(Protocol):
     """A map the replay keeps what grows with history in."""
 
@@ -124,6 +125,21 @@ class Kept:
         self.zone_changes: list[str] = []
         self.clock_back: list[str] = []
         self._latest_at = ""
+
+    def in_memory(self) -> dict[str, Any]:
+        """Everything the replay keeps besides its maps (those are saved by their
+        store): what a checkpoint of `audit verify` saves to go on from where it stood."""
+        return {name: value for name, value in vars(self).items() if not isinstance(value, Store)}
+
+    def maps(self) -> dict[str, Store]:
+        return {name: value for name, value in vars(self).items() if isinstance(value, Store)}
+
+    def go_on_from(self, saved: dict[str, Any]) -> None:
+        """The in-memory parts ``in_memory`` gave, back in place (the maps are the saved
+        ones already). Refuses parts of another shape: a replay of another version."""
+        if set(saved) != set(self.in_memory()):
+            raise ValueError("the saved replay state has other parts than this version keeps")
+        vars(self).update(saved)
 
     def _member(self, uid: str) -> Member:
         """The client's draw state, brought back if they had left the program."""

@@ -6,7 +6,7 @@ cannot recompute it: the digest is then not compared.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -20,11 +20,15 @@ from screening.services.results.versions import analyte_bodies_by_version, conte
 
 
 def version_states(
-    session: Session, unread: Unread, site: str | None = None
+    session: Session,
+    unread: Unread,
+    where: Callable[[sa.Table], Any] | None = None,
+    site: str | None = None,
 ) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """Each version's digest, recomputed from its row, its result's row and its analytes.
-    Read as plain rows (no ORM objects: a million of them would cost minutes).
-    ``site``: that site's versions only (audit/one_site.py)."""
+    Read as plain rows (no ORM objects: a million of them would cost minutes). ``where``:
+    only the versions it picks (an incremental verify's, audit/recent.py); ``site``: that
+    site's versions only (audit/one_site.py)."""
     versions = table_of(ResultVersion)
     results = table_of(Result)
     rows = (
@@ -41,6 +45,8 @@ def version_states(
         rows = rows.join(screenings, screenings.c.id == results.c.screening_id).join(
             clients, (clients.c.id == screenings.c.client_id) & (clients.c.site == site)
         )
+    if where is not None:
+        rows = rows.where(where(versions))
     for batch in session.execute(rows).partitions():
         analytes = analyte_bodies_by_version(session, [row.v_id for row in batch])
         for row in batch:

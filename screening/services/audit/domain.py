@@ -277,7 +277,7 @@ def _check_results(session: Session, replay: Replay, unread: Unread, site: str |
             (seq, ("", {"result": result, "content": digest, "reason": reason}))
             for seq, (result, digest, reason) in replay.versions.ordered()
         ),
-        version_states(session, unread, site),
+        version_states(session, unread, site=site),
     )
     return count
 

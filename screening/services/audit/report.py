@@ -52,6 +52,10 @@ class Report:
     unread: list[str] = field(default_factory=list)
     # `audit verify --site NAME`: the one site whose entries and rows were read.
     site: str | None = None
+    # An incremental verify (services/audit/resume.py): the checkpoint it went on from,
+    # the entries it read, and how many rows it compared; the checkpoint a verify wrote.
+    from_checkpoint: dict[str, Any] | None = None
+    wrote_checkpoint: str | None = None
 
     @property
     def ok(self) -> bool:

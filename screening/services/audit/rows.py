@@ -14,6 +14,7 @@ into the database may be a name).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,8 @@ from screening.services.audit.column_rules import SALTED_TEXT, tables
 from screening.services.audit.unread import Unread
 
 _ENTRY_COLUMNS = ("created_seq", "ledger_seq", "seq")
+# The rows an incremental verify looks at (audit/recent.py): a condition per table.
+Recent = Callable[[sa.Table], Any] | None
 _CHANGED = "it was changed outside screening"
 
 
@@ -91,12 +94,15 @@ def _type_checks() -> list[tuple[sa.Table, list[tuple[sa.Column[Any], str]], Any
     return checks
 
 
-def check_types(session: Session) -> None:
+def check_types(session: Session, recent: Recent = None) -> None:
     """Every value is one its column can hold. PostgreSQL refuses any other; SQLite
-    keeps what it is given, so it is looked for, one scan of each table."""
+    keeps what it is given, so it is looked for, one scan of each table (``recent``:
+    of the rows it picks)."""
     if session.get_bind().dialect.name != "sqlite":
         return
     for table, tests, statement in _type_checks():
+        if recent is not None:
+            statement = statement.where(recent(table))
         row = session.execute(statement).first()
         if row is None:
             continue
@@ -186,7 +192,12 @@ def check_ids(session: Session) -> None:
 @functools.cache
 def _link_checks() -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
     """Every link, and one statement finding a link to nothing: (which link, the row's
-    id, its entry, the value)."""
+    id, its entry, the value). Built once: verify runs it on every call."""
+    return _links(None)
+
+
+def _links(recent: Recent) -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
+    """As ``_link_checks``, in the rows ``recent`` picks (all: None)."""
     links: list[tuple[sa.Table, sa.Column[Any], str]] = []
     parts: list[Any] = []
     for table in tables():
@@ -207,6 +218,7 @@ def _link_checks() -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
                     ~sa.select(target.c[parent.name])
                     .where(target.c[parent.name] == child)
                     .exists(),
+                    sa.true() if recent is None else recent(table),
                 )
             )
             what = "entry" if parent.table.name == "ledger" else f"{parent.table.name} row"
@@ -214,9 +226,9 @@ def _link_checks() -> tuple[list[tuple[sa.Table, sa.Column[Any], str]], Any]:
     return links, sa.union_all(*parts).subquery().select().limit(1)
 
 
-def check_links(session: Session) -> None:
-    """Every link (foreign key) names a row that exists."""
-    links, statement = _link_checks()
+def check_links(session: Session, recent: Recent = None) -> None:
+    """Every link (foreign key) names a row that exists (``recent``: of the rows it picks)."""
+    links, statement = _link_checks() if recent is None else _links(recent)
     found = session.execute(statement).first()
     if found is not None:
         table, child, what = links[found.link]
@@ -232,7 +244,7 @@ def check_links(session: Session) -> None:
         )
 
 
-def check_salts(session: Session, unread: Unread) -> None:
+def check_salts(session: Session, unread: Unread, recent: Recent = None) -> None:
     """A salt beside no text salts nothing, so nothing would show it changed: it must
     be empty (a salt beside text is checked through the text's digest). Not by a login
     that may read neither (audit/unread.py)."""
@@ -243,6 +255,7 @@ def check_salts(session: Session, unread: Unread) -> None:
         row = session.execute(
             sa.select(*_handles(table))
             .where(table.c.salt != "", *(table.c[name].is_(None) for name in texts))
+            .where(sa.true() if recent is None else recent(table))
             .limit(1)
         ).first()
         if row is not None:

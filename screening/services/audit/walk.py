@@ -32,11 +32,14 @@ from screening.core.witnessing import Follower
 from screening.core.witnessing import check as check_witnessed
 from screening.db.models import LedgerRow, Site, table_of
 from screening.errors import BadInput, EnvironmentProblem
+from screening.services.audit import resume
 from screening.services.audit.access_rows import RoleEntries, check_grants
 from screening.services.audit.consent_rows import ConsentEntries, check_consents
 from screening.services.audit.domain import check_domain
 from screening.services.audit.merge import BATCH
 from screening.services.audit.one_site import check_foreign_link, commitment_body, require_site
+from screening.services.audit.recent import Recent, check_new_ids, highest_ids
+from screening.services.audit.recent_rows import check_recent
 from screening.services.audit.report import Report
 from screening.services.audit.rows import check_ids, check_links, check_salts, check_types
 from screening.services.audit.sites import check_sites
@@ -83,16 +86,29 @@ def verify(
     ctx: Context,
     checkpoint: str | None = None,
     progress: Callable[[int], None] | None = None,
+    write_checkpoint: Path | None = None,
+    from_checkpoint: Path | None = None,
     site: str | None = None,
 ) -> Report:
-    """``site``: verify that site of a network only (audit/one_site.py says what that
-    checks and what it leaves to the full verify)."""
+    """The whole ledger; or, ``from_checkpoint``, only the entries after the head of a
+    checkpoint an earlier verify wrote (services/audit/resume.py). ``write_checkpoint``:
+    if nothing is wrong, a checkpoint a later verify can go on from. ``site``: verify
+    that site of a network only (audit/one_site.py says what that checks and what it
+    leaves to the full verify)."""
+    if site is not None and (write_checkpoint or from_checkpoint):
+        raise BadInput(
+            "--site verifies one site of the whole ledger; a verify checkpoint covers "
+            "every site: use --site without --write-checkpoint or --from-checkpoint"
+        )
     wanted, kept = _wanted(checkpoint)
     report = Report(checkpoint=checkpoint, site=site)
     outcome: dict[str, Any] | None = None
     master, why_no_key = _own_key(ctx)
     anchors = KeyAnchors(ctx.site, master, why_no_key)
-    with SpillFile() as spill, ctx.database.read() as session:
+    since = resume.read(from_checkpoint) if from_checkpoint else None
+    saved: dict[str, bytes] = {}
+    spilled = resume.spill_from(since) if since else SpillFile()
+    with spilled as spill, ctx.database.read() as session:
         replay = Replay(spill.map)
         first = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == 1)).first()
         origin = origin_of(first[0]) if first else None
@@ -105,6 +121,17 @@ def verify(
         follower = Follower({seen.checkpoint.size for seen in notes.checkpoints})
         roles = RoleEntries()
         consents = ConsentEntries(spill.map, replay.clients)
+        staff: dict[tuple[str, str], int] = {}
+        recent = None
+        if since is not None:
+            resume.check_origin(since, ctx.site, first[0] if first else None)
+            staff, highs = resume.restore(spill, replay, roles, consents, follower, anchors, since)
+            recent = Recent(since.seq, highs)
+            notes.checkpoints = [  # those before it the verify that wrote it took
+                seen
+                for seen in notes.checkpoints
+                if seen.checkpoint.size in follower.roots or seen.checkpoint.size > since.seq
+            ]
         hidden = sites_out_of_sight(session)
         if site is not None:
             require_site(
@@ -120,7 +147,12 @@ def verify(
                 + ("" if site is not None else ", or verify one of your sites with --site")
             )
         try:
-            check_types(session)  # before anything reads a value
+            check_types(session, recent)  # before anything reads a value
+            if since is not None:
+                resume.check_head(session, since)
+                report.entries, report.head = since.seq, f"{since.seq}:{since.hash}"
+                if wanted is not None and wanted[0] <= since.seq:
+                    _check_wanted(session, wanted)
             staff = _walk_chain(
                 session,
                 report,
@@ -130,8 +162,13 @@ def verify(
                 progress,
                 follower,
                 (roles, consents),
+                (since.seq, since.hash, staff) if since else (0, GENESIS_PREV, staff),
                 only=site,
             )
+            if write_checkpoint is not None:  # before the local key replays waiting draws
+                saved = resume.snapshot(
+                    replay, roles, consents, follower, anchors, staff, highest_ids(session)
+                )
             if wanted is not None and report.entries < wanted[0]:
                 raise Broken(
                     None,
@@ -143,18 +180,31 @@ def verify(
                 raise Broken(None, notes.problems[0])
             replay.finish(lambda site: master if site == ctx.site else None)
             if site is None:  # whole tables: a site's verify leaves them to the full one
-                check_links(session)
+                check_links(session, recent)
             unread = Unread(session)  # an auditor's login reads no names or codes
             report.unread = unread.names()
-            check_salts(session, unread)
-            check_domain(session, report, replay, unread, site=site)
+            check_salts(session, unread, recent)
+            if recent is None:
+                check_domain(session, report, replay, unread, site=site)
+            else:
+                check_recent(session, report, replay, consents, unread, recent)
             check_sites(session, replay, staff, unread, site=site)
             check_grants(session, roles, site=site)
-            check_consents(session, consents, unread, site=site)
-            if site is None:
-                check_ids(session)  # last: a row deleted is named by its entry
+            if recent is None:
+                check_consents(session, consents, unread, site=site)
+                if site is None:
+                    check_ids(session)  # last: a row deleted is named by its entry
+            else:
+                check_new_ids(session, recent.highs)
         except Broken as broken:
             report.problem, report.problem_seq = broken.message, broken.seq
+        if since is not None and recent is not None:
+            report.from_checkpoint = _resumed(since, report, recent)
+        if write_checkpoint is not None and report.ok and saved and first and report.head:
+            kept_as = resume.write(
+                spill, write_checkpoint, saved, report.head, first[0], ctx.site, ctx.now, since
+            )
+            report.wrote_checkpoint = str(kept_as.file)
     report.replayed, report.replayed_locally = replay.replayed, replay.replayed_locally
     report.not_replayed, report.late_draws = replay.not_replayed, replay.late_draws
     report.zone_changes, report.clock_back = replay.zone_changes, replay.clock_back
@@ -187,6 +237,29 @@ def verify(
     return report
 
 
+def _resumed(start: resume.Checkpoint, report: Report, recent: Recent) -> dict[str, Any]:
+    return {
+        "file": str(start.file),
+        "after": start.seq,
+        "first": start.seq + 1,
+        "last": report.entries,
+        "verified": start.verified.isoformat(),
+        "full_verify": start.full.isoformat(),
+        "rows_compared": recent.compared,
+    }
+
+
+def _check_wanted(session: Session, wanted: tuple[int, str]) -> None:
+    """``--checkpoint`` before an incremental verify's start: its entry, read alone."""
+    stored = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == wanted[0])).scalar()
+    if stored != wanted[1]:
+        raise Broken(
+            wanted[0],
+            f"entry {wanted[0]} does not match the checkpoint: the history up to it has been "
+            "changed",
+        )
+
+
 def _own_key(ctx: Context) -> tuple[bytes | None, str | None]:
     """This installation's key, or why there is none: it vouches for its own site's
     anchors and replays that site's days not yet revealed. Other sites of a network
@@ -206,14 +279,15 @@ def _walk_chain(
     progress: Callable[[int], None] | None,
     follower: Follower,
     kept: tuple[RoleEntries, ConsentEntries],
+    start: tuple[int, str, dict[tuple[str, str], int]],
     only: str | None = None,
 ) -> dict[tuple[str, str], int]:
-    """Walk the chain; returns the staff digests its entries name (the first entry of
-    each), which must each have their name in the database. ``only``: the site whose
-    entries are read; another site's are links of the chain only (audit/one_site.py)."""
-    staff: dict[tuple[str, str], int] = {}
+    """Walk the chain after entry ``start`` (its seq, its hash and the staff seen up to
+    it); returns the staff digests its entries name (the first entry of each), which
+    must each have their name in the database. ``only``: the site whose entries are
+    read; another site's are links of the chain only (audit/one_site.py)."""
     roles, consents = kept
-    prev, next_seq = GENESIS_PREV, 1
+    next_seq, prev, staff = start[0] + 1, start[1], dict(start[2])
     rows = session.execute(
         sa.select(
             _LEDGER.c.seq,
@@ -225,6 +299,7 @@ def _walk_chain(
             _LEDGER.c.canonical,
             _LEDGER.c.hash,
         )
+        .where(_LEDGER.c.seq >= next_seq)
         .order_by(_LEDGER.c.seq)
         .execution_options(yield_per=BATCH)
     )
