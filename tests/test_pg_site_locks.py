@@ -58,7 +58,8 @@ class Network:
         engine = sa.create_engine(self.url)
         try:
             with engine.begin() as connection:
-                return [tuple(row) for row in connection.execute(sa.text(statement))]
+                result = connection.execute(sa.text(statement))
+                return [tuple(row) for row in result] if result.returns_rows else []
         finally:
             engine.dispose()
 
@@ -248,3 +249,57 @@ def test_both_sites_writing_at_once_make_one_chain_that_verifies(network: Networ
     assert seqs == list(range(1, len(seqs) + 1))
     assert network.sql("SELECT count(DISTINCT site) FROM ledger WHERE kind = 'client'") == [(2,)]
     assert "ledger intact" in network.ok("north", "audit", "verify").stdout
+
+
+def _sent_during(action: Callable[[], Any]) -> list[str]:
+    """The statements sent while ``action`` runs, in order."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        action()
+    finally:
+        event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+    return sent
+
+
+def _after_the_chains_lock(sent: list[str], check: str) -> bool:
+    """Whether the first statement holding ``check`` comes after the chain's lock is
+    taken in the writing transaction (the role checks before it read grants too): a
+    check of what other sites write, run before it, races their writes."""
+    began = next(i for i, s in enumerate(sent) if "pg_advisory_xact_lock_shared" in s)
+    locked = next(i for i, s in enumerate(sent) if "pg_advisory_xact_lock(%(append)s)" in s)
+    checked = next(i for i, s in enumerate(sent) if i > began and check in s)
+    return began < locked < checked
+
+
+def test_what_other_sites_write_is_checked_under_the_chains_lock(network: Network) -> None:
+    """A specimen label, a login's grants and whether the ledger is empty are the
+    network's, not one site's: their checks wait for any other site's write that is
+    appending (two sites once recorded the same label, granted one login auditor at one
+    site and clinician at the other, and left a site with no admin)."""
+    user = sa.make_url(network.url).username or ""
+    network.ok("south", "results", "for-cause", "S-1", "--reason", "a test")
+    recorded = _sent_during(
+        lambda: network.ok("south", "results", "record", "S-1", "--specimen-id", "LAB-77")
+    )
+    assert _after_the_chains_lock(recorded, "lower(results.specimen_id)")
+    network.sql(f"CREATE ROLE lock_test_login LOGIN; GRANT {user} TO lock_test_login")
+    try:
+        granted = _sent_during(
+            lambda: network.ok("south", "access", "grant", "lock_test_login", "staff")
+        )
+        assert _after_the_chains_lock(granted, "FROM access_grants")
+        revoked = _sent_during(
+            lambda: network.ok(
+                "south", "access", "revoke", "lock_test_login", "staff", "--site", "south"
+            )
+        )
+        assert _after_the_chains_lock(revoked, "FROM access_grants")
+    finally:
+        network.sql("DROP ROLE IF EXISTS lock_test_login")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from screening.core import access
+from screening.db.locks import hold_append_lock
 from screening.db.models import AccessGrant, LedgerRow, Site
 from screening.errors import BadInput, NotPermitted
 from screening.services.plumbing.context import Context
@@ -124,6 +125,9 @@ def grant(ctx: Context, user: str, roles: list[str], site: str | None = None) ->
     user, wanted = _user(user), _roles(roles)
     changes: list[Change] = []
     with writing(ctx) as (session, writer):
+        # Grants are checked across sites (another site's, an auditor kept apart): under
+        # the append lock, which every write holds from its first append to its commit.
+        hold_append_lock(session)
         where = _site(session, ctx, site)
         held = grants.held(session, where, user)
         if not _user_exists(session, user):
@@ -145,6 +149,7 @@ def revoke(ctx: Context, user: str, roles: list[str], site: str | None = None) -
     user, wanted = _user(user), _roles(roles)
     changes: list[Change] = []
     with writing(ctx) as (session, writer):
+        hold_append_lock(session)  # as grant: the checks read other sites' grants
         where = _site(session, ctx, site)
         rows = {
             row.role: row

@@ -27,6 +27,7 @@ from sqlmodel import Session, col
 from screening import __version__
 from screening.config import Settings, SiteSettings
 from screening.core.selection import ALGORITHM
+from screening.db.locks import hold_append_lock
 from screening.db.models import LedgerRow, Site, SiteZone, table_of
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.ledger import latest_body, new_salt
@@ -139,6 +140,9 @@ def adopt_if_needed(session: Session, writer: Any, settings: Settings) -> str | 
     name = settings.site.name
     if load(session, name) is not None:
         return None
+    # Whether the ledger is empty is the network's to say, not this site's: under the
+    # append lock, two sites' first writes never both make a genesis entry.
+    hold_append_lock(session)
     if _ledger_empty(session):
         # A first entry, unless the witnesses keep a ledger this database lost.
         refuse_a_new_ledger(settings, session.get_bind().engine.url, "holds no ledger entry")

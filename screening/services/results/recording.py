@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from screening.core.canonical import canonical_text, private_digest
 from screening.core.interpret import AnalyteOutcome, needs_observed_recollection, read_result
 from screening.core.ledger import rfc3339
+from screening.db.locks import hold_append_lock
 from screening.db.models import (
     Client,
     LedgerRow,
@@ -288,7 +289,10 @@ def _entry_times(session: Session, seqs: list[int]) -> dict[int, datetime]:
 
 def _used_specimen_ids(session: Session, specimen_ids: list[str]) -> set[str]:
     """The labels already recorded, case-folded: a label is one label whatever its case
-    (a lab may send it back upper-cased, and must not find another client's)."""
+    (a lab may send it back upper-cased, and must not find another client's). Labels are
+    one across a network's sites: read under the append lock, which another site's
+    write holds until its labels are committed (db/locks.py)."""
+    hold_append_lock(session)
     used: set[str] = set()
     ordered = sorted({text.lower() for text in specimen_ids})
     folded = sa.func.lower(col(Result.specimen_id))
