@@ -14,6 +14,7 @@ from sqlmodel import Session, col
 
 from screening.core.canonical import private_digest
 from screening.core.ledger import GENESIS_PREV, Entry, make_entry, subject
+from screening.db.memo import memo
 from screening.db.models import LedgerRow, Site, StaffName, table_of
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.context import Actor
@@ -57,24 +58,30 @@ class LedgerWriter:
         self.head_at: datetime | None = None  # when the ledger's last entry was made
         # Days whose keys the upkeep before this write revealed.
         self.revealed: list[date] = []
-        self.salts: dict[str, str] = {}
+        kept = memo(session)
+        self.salts: dict[str, str] = kept.setdefault("salts", {})
+        self._known: set[tuple[str, str]] = kept.setdefault("staff", set())
+        self._actors: dict[tuple[str, Actor], dict[str, str]] = kept.setdefault("actors", {})
         self._session_login: str | None = None
-        self._actors: dict[str, dict[str, str]] = {}
-        self._known: set[tuple[str, str]] = set()
         # The kinds appended: a draw, amendment or commitment is witnessed once committed.
         self.kinds: set[str] = set()
 
     def head(self) -> tuple[int, str]:
         if self._head is None:
-            row = self.session.execute(
-                sa.select(_LEDGER.c.seq, _LEDGER.c.hash, _LEDGER.c.at)
-                .order_by(_LEDGER.c.seq.desc())
-                .limit(1)
-            ).first()
-            if row is not None:
-                self.head_at = as_utc(row[2])
+            kept = memo(self.session)
+            last = kept.get("head")
+            if last is None:
+                row = self.session.execute(
+                    sa.select(_LEDGER.c.seq, _LEDGER.c.hash, _LEDGER.c.at)
+                    .order_by(_LEDGER.c.seq.desc())
+                    .limit(1)
+                ).first()
+                last = (row[0], row[1], as_utc(row[2])) if row else (0, GENESIS_PREV, None)
+                kept["head"] = last
+            if last[2] is not None:
+                self.head_at = last[2]
                 self._check_clock(self.head_at)
-            self._head = (row[0], row[1]) if row else (0, GENESIS_PREV)
+            self._head = (last[0], last[1])
         return self._head
 
     def _check_clock(self, last: datetime) -> None:
@@ -125,7 +132,7 @@ class LedgerWriter:
         return digest
 
     def actor(self, site: str) -> dict[str, str]:
-        body = self._actors.get(site)
+        body = self._actors.get((site, self.staff_member))
         if body is None:
             body = {"os_digest": self.staff(site, self.staff_member.os_user)}
             if self.staff_member.name:
@@ -133,7 +140,7 @@ class LedgerWriter:
             login = self._login()
             if login is not None:
                 body["login_digest"] = self.staff(site, login)
-            self._actors[site] = body
+            self._actors[(site, self.staff_member)] = body
         return body
 
     def _login(self) -> str | None:
@@ -176,6 +183,7 @@ class LedgerWriter:
             },
         )
         self._head = (entry.seq, entry.hash)
+        memo(self.session)["head"] = (entry.seq, entry.hash, entry.at)
         self.kinds.add(kind)
         return entry
 
