@@ -25,16 +25,26 @@ def recorded_policy(session: Session, site: str) -> tuple[dict[str, Any], DrawPo
 
 def candidates(
     session: Session, site: str, day: date, now: datetime | None = None
-) -> tuple[list[Candidate], dict[str, Client]]:
+) -> tuple[list[Candidate], dict[str, Any]]:
     """Clients in the program on ``day``, with holds, their latest screening and their
     latest collection (a screening collected, or still open at ``now``: the interval
-    floor's clock under ``interval_from = "collection"``)."""
+    floor's clock under ``interval_from = "collection"``). The clients come back by uid
+    as plain rows (id, uid, track, phase, admitted_on), not ORM objects: a network's
+    draw reads thousands."""
     in_program = (
         col(Client.site) == site,
         col(Client.admitted_on) <= day,
         sa.or_(col(Client.discharged_on).is_(None), col(Client.discharged_on) > day),
     )
-    clients = session.exec(select(Client).where(*in_program)).all()
+    clients = session.execute(
+        sa.select(
+            col(Client.id),
+            col(Client.uid),
+            col(Client.track),
+            col(Client.phase),
+            col(Client.admitted_on),
+        ).where(*in_program)
+    ).all()
     by_id = {client.id: client for client in clients}
     held = set(
         session.exec(
@@ -77,7 +87,6 @@ def candidates(
     )
     result = []
     for c in by_id.values():
-        assert c.id is not None  # read from the database: it has its id
         result.append(
             Candidate(
                 c.uid,
