@@ -200,39 +200,39 @@ def _collect(
     """The result's row, its first version's and its ``result`` entry: plain rows, which
     ``insert_results`` stores together (a day's specimens make no ORM object each)."""
     given = item.given
-    result = dict(
-        id=next_id(session, _RESULTS),
-        screening_id=flushed_id(screening),
-        specimen_type=item.specimen,
-        specimen_id=item.specimen_id,
-        collected_at=item.moment,
-        collector=item.collector,
-        observed=given.observed,
-        observed_reason=item.observed_reason,
-        temperature_ok=given.temperature_ok,
-        method=item.method,
-        panel=item.panel,
-        medications=client.medications,
-        salt=new_salt(),
-        late_reason=late_reason,
-        created_seq=0,
-        ledger_seq=0,
-    )
-    version = dict(
-        id=next_id(session, _VERSIONS),
-        result_id=result["id"],
-        seq=0,
-        reason="recorded",
-        validity=item.validity,
-        validity_version=ctx.settings.validity.version,
-        measures=canonical_text(item.measures.as_body()),
-        void=False,
-        override_reason=item.given.findings.override_reason,
-        note=None,
-        lab_report_id=None,
-        lab_status=None,
-        lab_message=None,
-    )
+    result: dict[str, Any] = {
+        "id": next_id(session, _RESULTS),
+        "screening_id": flushed_id(screening),
+        "specimen_type": item.specimen,
+        "specimen_id": item.specimen_id,
+        "collected_at": item.moment,
+        "collector": item.collector,
+        "observed": given.observed,
+        "observed_reason": item.observed_reason,
+        "temperature_ok": given.temperature_ok,
+        "method": item.method,
+        "panel": item.panel,
+        "medications": client.medications,
+        "salt": new_salt(),
+        "late_reason": late_reason,
+        "created_seq": 0,
+        "ledger_seq": 0,
+    }
+    version: dict[str, Any] = {
+        "id": next_id(session, _VERSIONS),
+        "result_id": result["id"],
+        "seq": 0,
+        "reason": "recorded",
+        "validity": item.validity,
+        "validity_version": ctx.settings.validity.version,
+        "measures": canonical_text(item.measures.as_body()),
+        "void": False,
+        "override_reason": item.given.findings.override_reason,
+        "note": None,
+        "lab_report_id": None,
+        "lab_status": None,
+        "lab_message": None,
+    }
     # content_digest reads attributes: the rows in the ORM objects' place.
     content = content_digest(
         cast(Result, SimpleNamespace(**result)),
