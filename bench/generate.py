@@ -12,8 +12,9 @@ All names and codes are synthetic.
 
 Each simulated day is one transaction (``Database.batch``), and the day's specimens are
 entered together (``results.record_many``), as a clinic entering the day's cups at once
-would: on this project's 2-core machine that writes about 350 entries a second on SQLite,
-so a ledger of 10^6 entries (1,000 clients for 4,000 days) takes under an hour.
+would: on this project's 2-core machine that writes about 1,000 entries a second on
+SQLite, so a ledger of 10^6 entries (1,000 clients for 4,000 days) takes about 17 minutes
+(docs/benchmarks.md, "The generator").
 
     python bench/generate.py DIR [--clients 300] [--days 365] [--db URL] [--seed 1] [--more]
         [--beacon] [--entries N]
