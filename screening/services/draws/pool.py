@@ -58,33 +58,29 @@ def candidates(
             )
         ).all()
     )
-    # Only the screenings of clients in the program: not the site's whole history.
-    last: dict[int, date] = dict(
-        session.execute(
-            sa.select(col(Screening.client_id), sa.func.max(Screening.day))
-            .where(
-                col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)),
-                col(Screening.status) != "cancelled",
-            )
-            .group_by(col(Screening.client_id))
-        ).all()
-    )
     open_or_collected = sa.or_(
         col(Screening.status) == "collected",
         sa.and_(col(Screening.status) == "pending", col(Screening.due_by) > now)
         if now is not None
         else sa.false(),
     )
-    collected: dict[int, date] = dict(
-        session.execute(
-            sa.select(col(Screening.client_id), sa.func.max(Screening.day))
-            .where(
-                col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)),
-                open_or_collected,
-            )
-            .group_by(col(Screening.client_id))
-        ).all()
-    )
+    # Only the screenings of clients in the program: not the site's whole history; the
+    # latest screening and the latest collection in one pass over them.
+    last: dict[int, date] = {}
+    collected: dict[int, date] = {}
+    for client_id, latest, latest_collected in session.execute(
+        sa.select(
+            col(Screening.client_id),
+            sa.func.max(sa.case((col(Screening.status) != "cancelled", Screening.day))),
+            sa.func.max(sa.case((open_or_collected, Screening.day))),
+        )
+        .where(col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)))
+        .group_by(col(Screening.client_id))
+    ):
+        if latest is not None:
+            last[client_id] = latest
+        if latest_collected is not None:
+            collected[client_id] = latest_collected
     result = []
     for c in by_id.values():
         result.append(
