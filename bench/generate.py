@@ -12,11 +12,15 @@ All names and codes are synthetic.
 
 Each simulated day is one transaction (``Database.batch``), and the day's specimens are
 entered together (``results.record_many``), as a clinic entering the day's cups at once
-would: on this project's 2-core machine that writes about 350 entries a second on SQLite,
-so a ledger of 10^6 entries (1,000 clients for 4,000 days) takes under an hour.
+would: on this project's 2-core machine that writes about 1,000 entries a second on
+SQLite, so a ledger of 10^6 entries (1,000 clients for 4,000 days) takes about 17 minutes
+(docs/benchmarks.md, "The generator").
 
     python bench/generate.py DIR [--clients 300] [--days 365] [--db URL] [--seed 1] [--more]
-        [--beacon]
+        [--beacon] [--entries N]
+
+``--entries N`` stops after the first day that leaves at least N entries in the ledger
+(with no ``--days``, however many days that takes).
 
 ``--beacon`` draws each day with the beacon (bench/beacon.py: a chain of the bench's own
 and a relay on 127.0.0.1), from the day after the first; the draw is made at 06:31, once
@@ -83,8 +87,26 @@ def _database(url: str, folder: Path):  # type: ignore[no-untyped-def]
     from screening.db.engine import Database, resolve_url
 
     if url not in _DATABASES:
-        _DATABASES[url] = Database(resolve_url(url, folder))
+        database = _DATABASES[url] = Database(resolve_url(url, folder))
+        if database.is_sqlite:
+            _bulk_settings(database.engine)
     return _DATABASES[url]
+
+
+def _bulk_settings(engine) -> None:  # type: ignore[no-untyped-def]
+    """This bench tool's own SQLite settings, never the program's: commits that wait for
+    the disk once per checkpoint rather than once per transaction (synchronous=NORMAL:
+    a crash of the computer may lose the last days written, never break the file), and a
+    page cache of 256 MiB for the indexes of a ledger of 10^7 entries. The commands the
+    benchmarks time open their own engines, with the program's settings."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _bulk(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA cache_size=-262144")
+        cursor.close()
 
 
 def _me() -> str:
@@ -208,6 +230,7 @@ def generate(
     seed: int = 1,
     more: bool = False,
     beacon: bool = False,
+    entries: int | None = None,
 ) -> int:
     clinic = Clinic(folder, url, random.Random(seed))  # noqa: S311 (synthetic data, not keys)
     clinic.beacon = beacon
@@ -233,13 +256,17 @@ def generate(
             for n in range(clients):  # the first cohort, admitted over the months before
                 admitted_on = START - timedelta(days=n * STAY_DAYS // max(clients, 1))
                 admit(clinic, START, admitted_on, hour=5, minute=30)
+    from screening.services.plumbing.ledger import head
+
     for day in days(first, days_count):
         with database.batch():
             one_day(clinic, day, clients)
+        if entries is not None:
+            with database.read() as session:
+                if (head(session) or (0, ""))[0] >= entries:
+                    break
     if relay is not None:
         relay.close()
-    from screening.services.plumbing.ledger import head
-
     with database.read() as session:
         last = head(session)
     if not database.is_sqlite:
@@ -272,7 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--clients", type=int, default=300)
-    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--days", type=int, default=None, help="365, or no limit with --entries")
+    parser.add_argument(
+        "--entries",
+        type=int,
+        default=None,
+        help="stop after the first day that leaves the ledger with at least N entries",
+    )
     parser.add_argument("--db", default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -282,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         "--beacon", action="store_true", help="each day drawn with the beacon (bench/beacon.py)"
     )
     options = parser.parse_args(argv)
+    if options.days is None:
+        options.days = 365 if options.entries is None else 10**6
     entries = generate(
         options.folder,
         options.clients,
@@ -290,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         options.seed,
         options.more,
         options.beacon,
+        options.entries,
     )
     print(entries)
     return 0

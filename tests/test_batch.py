@@ -85,3 +85,28 @@ def test_a_batch_that_spans_two_days_keeps_up_each_day(clinic: Clinic) -> None:
     database.dispose()
     with freeze_time(tuesday):
         clinic.ok("audit", "verify")
+
+
+@freeze_time("2026-11-24T15:00:00Z")
+def test_a_command_undone_after_writing_leaves_the_next_one_its_place_in_the_chain(
+    clinic: Clinic,
+) -> None:
+    """What a transaction reads once (the ledger's head, the next row ids, db/memo.py) is
+    forgotten with a command undone half-way: the next command of the batch takes the
+    entry and the client id the undone one had taken, and the chain verifies."""
+    from screening.services.records.upkeep import writing
+
+    database = Database(resolve_url(clinic.url, clinic.folder))
+    ctx = _context(clinic, database)
+    with database.batch():
+        clients.add(ctx, "C-01", "morning", "1")
+        with pytest.raises(BadInput, match="undone"), writing(ctx):
+            clients.add(ctx, "C-02", "morning", "1")  # a savepoint within the savepoint
+            raise BadInput("undone after its entry and its row were written")
+        clients.add(ctx, "C-03", "evening", "2")
+    rows = clinic.sql("SELECT code, id FROM clients ORDER BY id")
+    assert rows == [("C-01", 1), ("C-03", 2)]
+    seqs = [row[0] for row in clinic.sql("SELECT seq FROM ledger ORDER BY seq")]
+    assert seqs == list(range(1, len(seqs) + 1))
+    database.dispose()
+    clinic.ok("audit", "verify")

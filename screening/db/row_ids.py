@@ -25,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from screening.db.locks import hold_append_lock
+from screening.db.memo import memo
 
 
 def gap_table() -> sa.Table:
@@ -33,9 +34,18 @@ def gap_table() -> sa.Table:
     return table_of(RowIdGap)
 
 
-def next_id(session: Session, table: sa.Table) -> int:
-    """The id the next row of ``table`` gets (the write lock is held)."""
+def next_id(session: Session, table: sa.Table, count: int = 1) -> int:
+    """The id the next row of ``table`` gets, ``count`` ids being taken from it: read
+    under the append lock (ids are the network's, db/locks.py), once per transaction
+    (db/memo.py)."""
     hold_append_lock(session)
+    known = memo(session).setdefault("ids", {})
+    start = known.get(table.name) or _read_next_id(session, table)
+    known[table.name] = start + count
+    return start
+
+
+def _read_next_id(session: Session, table: sa.Table) -> int:
     gaps = gap_table()
     if _rows_hidden(session):
         highest = session.execute(sa.select(sa.func.screening_max_id(table.name))).scalar() or 0
@@ -64,19 +74,23 @@ def _rows_hidden(session: Session) -> bool:
 
 def give_ids(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Ids for rows inserted as plain dictionaries (``sa.insert`` of many at once)."""
-    start = next_id(session, table)
+    start = next_id(session, table, len(rows))
     for offset, row in enumerate(rows):
         row["id"] = start + offset
 
 
 @event.listens_for(Session, "before_flush")
 def _assign(session: Session, _context: Any, _instances: Any) -> None:
-    counters: dict[str, int] = {}
+    waiting: dict[sa.Table, list[Any]] = {}
     for item in list(session.new):
         table = getattr(type(item), "__table__", None)
-        if table is None or "id" not in table.c or getattr(item, "id", 1) is not None:
+        if table is None or "id" not in table.c:
             continue
-        if table.name not in counters:
-            counters[table.name] = next_id(session, table)
-        item.id = counters[table.name]
-        counters[table.name] += 1
+        if getattr(item, "id", 1) is not None:  # given its id by hand: read the table anew
+            memo(session).get("ids", {}).pop(table.name, None)
+            continue
+        waiting.setdefault(table, []).append(item)
+    for table, items in waiting.items():
+        start = next_id(session, table, len(items))
+        for offset, item in enumerate(items):
+            item.id = start + offset

@@ -31,7 +31,7 @@ from screening.core.selection import (
     day_seed,
     period_of,
 )
-from screening.db.models import Client, Draw, DrawAmendment, LedgerRow, Screening, table_of
+from screening.db.models import Draw, DrawAmendment, LedgerRow, Screening, table_of
 from screening.db.row_ids import give_ids
 from screening.errors import BadInput, CheckFailed, EnvironmentProblem
 from screening.services.access.viewing import record_view, viewing
@@ -214,7 +214,7 @@ def _compose(
     master: bytes,
     fields: dict[str, Any],
     already: dict[str, str] | None = None,
-) -> tuple[dict[str, Any], Composition, dict[str, Client]]:
+) -> tuple[dict[str, Any], Composition, dict[str, Any]]:
     policy_body, policy = recorded_policy(session, ctx.site)
     pool, clients = candidates(session, ctx.site, day, ctx.now)
     key = day_key(master, ctx.site, day)
@@ -301,7 +301,7 @@ def _add_screenings(
     seq: int,
     at: datetime,
     selected: dict[str, str],
-    clients: dict[str, Client],
+    clients: dict[str, Any],
     policy_body: dict[str, Any],
 ) -> None:
     due_by = collection_deadline(at, policy_body)

@@ -25,16 +25,26 @@ def recorded_policy(session: Session, site: str) -> tuple[dict[str, Any], DrawPo
 
 def candidates(
     session: Session, site: str, day: date, now: datetime | None = None
-) -> tuple[list[Candidate], dict[str, Client]]:
+) -> tuple[list[Candidate], dict[str, Any]]:
     """Clients in the program on ``day``, with holds, their latest screening and their
     latest collection (a screening collected, or still open at ``now``: the interval
-    floor's clock under ``interval_from = "collection"``)."""
+    floor's clock under ``interval_from = "collection"``). The clients come back by uid
+    as plain rows (id, uid, track, phase, admitted_on), not ORM objects: a network's
+    draw reads thousands."""
     in_program = (
         col(Client.site) == site,
         col(Client.admitted_on) <= day,
         sa.or_(col(Client.discharged_on).is_(None), col(Client.discharged_on) > day),
     )
-    clients = session.exec(select(Client).where(*in_program)).all()
+    clients = session.execute(
+        sa.select(
+            col(Client.id),
+            col(Client.uid),
+            col(Client.track),
+            col(Client.phase),
+            col(Client.admitted_on),
+        ).where(*in_program)
+    ).all()
     by_id = {client.id: client for client in clients}
     held = set(
         session.exec(
@@ -48,36 +58,31 @@ def candidates(
             )
         ).all()
     )
-    # Only the screenings of clients in the program: not the site's whole history.
-    last: dict[int, date] = dict(
-        session.execute(
-            sa.select(col(Screening.client_id), sa.func.max(Screening.day))
-            .where(
-                col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)),
-                col(Screening.status) != "cancelled",
-            )
-            .group_by(col(Screening.client_id))
-        ).all()
-    )
     open_or_collected = sa.or_(
         col(Screening.status) == "collected",
         sa.and_(col(Screening.status) == "pending", col(Screening.due_by) > now)
         if now is not None
         else sa.false(),
     )
-    collected: dict[int, date] = dict(
-        session.execute(
-            sa.select(col(Screening.client_id), sa.func.max(Screening.day))
-            .where(
-                col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)),
-                open_or_collected,
-            )
-            .group_by(col(Screening.client_id))
-        ).all()
-    )
+    # Only the screenings of clients in the program: not the site's whole history; the
+    # latest screening and the latest collection in one pass over them.
+    last: dict[int, date] = {}
+    collected: dict[int, date] = {}
+    for client_id, latest, latest_collected in session.execute(
+        sa.select(
+            col(Screening.client_id),
+            sa.func.max(sa.case((col(Screening.status) != "cancelled", Screening.day))),
+            sa.func.max(sa.case((open_or_collected, Screening.day))),
+        )
+        .where(col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)))
+        .group_by(col(Screening.client_id))
+    ):
+        if latest is not None:
+            last[client_id] = latest
+        if latest_collected is not None:
+            collected[client_id] = latest_collected
     result = []
     for c in by_id.values():
-        assert c.id is not None  # read from the database: it has its id
         result.append(
             Candidate(
                 c.uid,

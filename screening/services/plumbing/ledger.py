@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from screening.core.canonical import private_digest
 from screening.core.ledger import GENESIS_PREV, Entry, make_entry, subject
 from screening.db.locks import hold_append_lock
+from screening.db.memo import memo
 from screening.db.models import LedgerRow, Site, StaffName, table_of
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.context import Actor
@@ -59,27 +60,42 @@ class LedgerWriter:
         self.head_at: datetime | None = None  # when the ledger's last entry was made
         # Days whose keys the upkeep before this write revealed.
         self.revealed: list[date] = []
-        self.salts: dict[str, str] = {}
+        kept = memo(session)
+        self.salts: dict[str, str] = kept.setdefault("salts", {})
+        self._known: set[tuple[str, str]] = kept.setdefault("staff", set())
+        self._actors: dict[tuple[str, Actor], dict[str, str]] = kept.setdefault("actors", {})
         self._session_login: str | None = None
-        self._actors: dict[str, dict[str, str]] = {}
-        self._known: set[tuple[str, str]] = set()
         # The kinds appended: a draw, amendment or commitment is witnessed once committed.
         self.kinds: set[str] = set()
 
     def head(self) -> tuple[int, str]:
         """The head the next entry follows; read once, under the append lock."""
         if self._head is None:
-            hold_append_lock(self.session)
-            row = self._read_head()
-            self._head = (row[0], row[1]) if row else (0, GENESIS_PREV)
+            hold_append_lock(self.session)  # before the head is read, or taken as read
+            kept = memo(self.session)
+            last = kept.get("head")
+            if last is None:
+                row = self._read_head()
+                last = (row[0], row[1], as_utc(row[2])) if row else (0, GENESIS_PREV, None)
+                kept["head"] = last
+            elif last[2] is not None:
+                self.head_at = last[2]
+                self._check_clock(self.head_at)
+            self._head = (last[0], last[1])
         return self._head
 
     def check_clock(self) -> None:
         """Refuse a clock behind the ledger's head, before anything is written or read.
         In a site's write on PostgreSQL this waits for no other site: the head is read
         without the append lock (and not kept; ``head`` reads it again under it)."""
-        if self._head is None:
+        if self._head is not None:
+            return
+        last = memo(self.session).get("head")  # kept only under the append lock
+        if last is None:
             self._read_head()
+        elif last[2] is not None:
+            self.head_at = last[2]
+            self._check_clock(self.head_at)
 
     def _read_head(self) -> Any:
         row = self.session.execute(
@@ -140,7 +156,7 @@ class LedgerWriter:
         return digest
 
     def actor(self, site: str) -> dict[str, str]:
-        body = self._actors.get(site)
+        body = self._actors.get((site, self.staff_member))
         if body is None:
             body = {"os_digest": self.staff(site, self.staff_member.os_user)}
             if self.staff_member.name:
@@ -148,7 +164,7 @@ class LedgerWriter:
             login = self._login()
             if login is not None:
                 body["login_digest"] = self.staff(site, login)
-            self._actors[site] = body
+            self._actors[(site, self.staff_member)] = body
         return body
 
     def _login(self) -> str | None:
@@ -191,6 +207,7 @@ class LedgerWriter:
             },
         )
         self._head = (entry.seq, entry.hash)
+        memo(self.session)["head"] = (entry.seq, entry.hash, entry.at)
         self.kinds.add(kind)
         return entry
 

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from screening.core.canonical import private_digest
 from screening.core.policy import collection_deadline
+from screening.db.memo import memo
 from screening.db.models import Client, Screening
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
@@ -263,15 +265,32 @@ def create(
 
 
 def sweep_overdue(session: Session, writer: LedgerWriter, ctx: Context, now: datetime) -> int:
-    """Pending screenings past their deadline become no-shows (recorded as automatic)."""
+    """Pending screenings past their deadline become no-shows (recorded as automatic).
+
+    The earliest deadline still pending is kept for the transaction (db/memo.py) with
+    the next screening id: until a screening is created (the id moves) or that deadline
+    passes, the commands of a batch have nothing to sweep and need not look."""
+    kept = memo(session)
+    made = kept.get("ids", {}).get("screenings")
+    known = kept.setdefault("next_due", {}).get(ctx.site)
+    if known is not None and known[1] == made and (known[0] is None or now <= known[0]):
+        return 0
+    pending = (Client.site == ctx.site, Screening.status == "pending")
     overdue = session.exec(
         select(Screening, Client)
         .join(Client, col(Client.id) == Screening.client_id)
-        .where(Client.site == ctx.site, Screening.status == "pending", Screening.due_by < now)
+        .where(*pending, Screening.due_by < now)
         .order_by(col(Screening.due_by), col(Screening.id))
     ).all()
     for screening, client in overdue:
         set_status(writer, session, ctx, screening, client, "no_show", auto=True)
+    session.flush()
+    next_due = session.exec(
+        select(sa.func.min(Screening.due_by))
+        .join(Client, col(Client.id) == Screening.client_id)
+        .where(*pending)
+    ).one()
+    kept["next_due"][ctx.site] = (next_due, kept.get("ids", {}).get("screenings"))
     return len(overdue)
 
 

@@ -28,6 +28,7 @@ from screening import __version__
 from screening.config import Settings, SiteSettings
 from screening.core.selection import ALGORITHM
 from screening.db.locks import hold_append_lock
+from screening.db.memo import memo
 from screening.db.models import LedgerRow, Site, SiteZone, table_of
 from screening.errors import EnvironmentProblem
 from screening.services.plumbing.ledger import latest_body, new_salt
@@ -64,6 +65,22 @@ class SiteRecord:
 
 
 def load(session: Session, name: str) -> SiteRecord | None:
+    """The site's record; read once per transaction (``memo``: every write loads it
+    first), and forgotten when this transaction records a site or a change of zone."""
+    known = memo(session).setdefault("sites", {})
+    if name not in known:
+        record = _read(session, name)
+        if record is None:
+            return None
+        known[name] = record
+    return known[name]
+
+
+def forget(session: Session, name: str) -> None:
+    memo(session).get("sites", {}).pop(name, None)
+
+
+def _read(session: Session, name: str) -> SiteRecord | None:
     with session.no_autoflush:
         salt = session.execute(sa.select(col(Site.salt)).where(col(Site.name) == name)).scalar()
         if salt is None:
@@ -112,6 +129,7 @@ def record_site(session: Session, writer: Any, name: str, timezone: str, action:
     site = Site(name=name, salt=salt, created_seq=entry.seq)
     session.add(site)
     session.add(SiteZone(site=name, timezone=timezone, starts_at=None, ledger_seq=entry.seq))
+    forget(session, name)
     return site
 
 

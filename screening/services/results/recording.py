@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -26,6 +27,7 @@ from screening.db.models import (
     flushed_id,
     table_of,
 )
+from screening.db.row_ids import next_id
 from screening.errors import BadInput
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.ledger import LedgerWriter, new_salt
@@ -41,9 +43,11 @@ from screening.services.results.checks import (
     unstated_prescriptions,
 )
 from screening.services.results.findings import Findings
-from screening.services.results.versions import CHUNK, content_digest, store_versions
+from screening.services.results.versions import CHUNK, content_digest, insert_results
 
 _LEDGER = table_of(LedgerRow)
+_RESULTS = table_of(Result)
+_VERSIONS = table_of(ResultVersion)
 
 
 def record(ctx: Context, code: str, findings: Findings, **details: Any) -> dict[str, Any]:
@@ -65,7 +69,7 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
             session, [s.created_seq for found in candidates.values() for s in found]
         )
         used = _used_specimen_ids(session, [c.specimen_id for c in checked if c.specimen_id])
-        stored: list[tuple[Result, ResultVersion, dict[str, AnalyteOutcome]]] = []
+        stored: list[tuple[dict[str, Any], dict[str, Any], dict[str, AnalyteOutcome]]] = []
         answers: list[dict[str, Any]] = []
         for item in checked:
             given = item.given
@@ -108,12 +112,12 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
                 )
             if item.specimen_id:
                 used.add(item.specimen_id.lower())
-            result, version, entry = _collect(ctx, writer, item, screening, client, late)
+            result, version, entry = _collect(ctx, session, writer, item, screening, client, late)
             stored.append((result, version, item.analytes))
             screening.status = "collected"
             screening.status_auto = False
             screening.ledger_seq = entry.seq
-            session.add_all([result, screening])
+            session.add(screening)
             recollect = needs_observed_recollection(
                 item.validity,
                 item.measures,
@@ -139,7 +143,7 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
             answers.append(
                 {
                     "code": client.code,
-                    "result": result,
+                    "result": result["id"],
                     "screening": screening,
                     "validity": item.validity,
                     "recollection": recollection,
@@ -155,10 +159,8 @@ def record_many(ctx: Context, collections: Sequence[Collection]) -> list[dict[st
                 }
             )
         session.flush()
-        store_versions(session, stored)
-        session.flush()
+        insert_results(session, stored)
         for answer in answers:
-            answer["result"] = answer["result"].id
             answer["screening"] = answer["screening"].id
             if answer["recollection"] is not None:
                 answer["recollection"] = answer["recollection"].id
@@ -189,40 +191,55 @@ def _stated(ctx: Context, client: Client, item: Checked) -> dict[str, Any]:
 
 def _collect(
     ctx: Context,
+    session: Session,
     writer: LedgerWriter,
     item: Checked,
     screening: Screening,
     client: Client,
     late_reason: str | None = None,
-) -> tuple[Result, ResultVersion, Any]:
-    """The result, its first version and its ``result`` entry (ids come at the flush)."""
+) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """The result's row, its first version's and its ``result`` entry: plain rows, which
+    ``insert_results`` stores together (a day's specimens make no ORM object each)."""
     given = item.given
-    result = Result(
-        screening_id=flushed_id(screening),
-        specimen_type=item.specimen,
-        specimen_id=item.specimen_id,
-        collected_at=item.moment,
-        collector=item.collector,
-        observed=given.observed,
-        observed_reason=item.observed_reason,
-        temperature_ok=given.temperature_ok,
-        method=item.method,
-        panel=item.panel,
-        medications=client.medications,
-        salt=new_salt(),
-        late_reason=late_reason,
-        created_seq=0,
-        ledger_seq=0,
-    )
-    version = ResultVersion(
-        result_id=0,
-        seq=0,
-        reason="recorded",
-        validity=item.validity,
-        validity_version=ctx.settings.validity.version,
-        measures=canonical_text(item.measures.as_body()),
-        void=False,
-        override_reason=item.given.findings.override_reason,
+    result: dict[str, Any] = {
+        "id": next_id(session, _RESULTS),
+        "screening_id": flushed_id(screening),
+        "specimen_type": item.specimen,
+        "specimen_id": item.specimen_id,
+        "collected_at": item.moment,
+        "collector": item.collector,
+        "observed": given.observed,
+        "observed_reason": item.observed_reason,
+        "temperature_ok": given.temperature_ok,
+        "method": item.method,
+        "panel": item.panel,
+        "medications": client.medications,
+        "salt": new_salt(),
+        "late_reason": late_reason,
+        "created_seq": 0,
+        "ledger_seq": 0,
+    }
+    version: dict[str, Any] = {
+        "id": next_id(session, _VERSIONS),
+        "result_id": result["id"],
+        "seq": 0,
+        "reason": "recorded",
+        "validity": item.validity,
+        "validity_version": ctx.settings.validity.version,
+        "measures": canonical_text(item.measures.as_body()),
+        "void": False,
+        "override_reason": item.given.findings.override_reason,
+        "note": None,
+        "lab_report_id": None,
+        "lab_status": None,
+        "lab_message": None,
+    }
+    # content_digest reads attributes: the rows in the ORM objects' place.
+    content = content_digest(
+        cast(Result, SimpleNamespace(**result)),
+        cast(ResultVersion, SimpleNamespace(**version)),
+        list(item.analytes.values()),
+        first=True,
     )
     body: dict[str, Any] = {
         "action": "record",
@@ -231,14 +248,14 @@ def _collect(
         "specimen_type": item.specimen,
         "method": item.method,
         "collected_at": rfc3339(item.moment),
-        "content": content_digest(result, version, list(item.analytes.values()), first=True),
+        "content": content,
     }
     if late_reason is not None:
         # Entered after the deadline: the entry's own time is the entry time.
         body["entered_late"] = True
-        body["late_reason"] = private_digest(result.salt, late_reason)
+        body["late_reason"] = private_digest(result["salt"], late_reason)
     entry = writer.append(ctx.site, "result", body)
-    result.created_seq = result.ledger_seq = version.seq = entry.seq
+    result["created_seq"] = result["ledger_seq"] = version["seq"] = entry.seq
     return result, version, entry
 
 

@@ -33,6 +33,8 @@ from screening.services.plumbing.context import Context
 
 CHUNK = 500  # values in one IN (...): well under SQLite's and PostgreSQL's limits
 _ANALYTES = table_of(AnalyteResult)
+_RESULTS = table_of(Result)
+_VERSIONS = table_of(ResultVersion)
 
 
 def collection_content(result: Result) -> dict[str, Any]:
@@ -103,16 +105,35 @@ def store_versions(
         version.result_id = flushed_id(result)
     session.add_all([version for _, version, _ in stored])
     session.flush()
+    _insert_analytes(session, [(flushed_id(version), analytes) for _, version, analytes in stored])
+
+
+def insert_results(
+    session: Session,
+    stored: list[tuple[dict[str, Any], dict[str, Any], dict[str, AnalyteOutcome]]],
+) -> None:
+    """New results, their first versions and their analytes as plain rows (ids given,
+    db/row_ids.py), in one statement of each: a day's specimens make no ORM object."""
+    if not stored:
+        return
+    session.execute(sa.insert(_RESULTS), [result for result, _, _ in stored])
+    session.execute(sa.insert(_VERSIONS), [version for _, version, _ in stored])
+    _insert_analytes(session, [(version["id"], analytes) for _, version, analytes in stored])
+
+
+def _insert_analytes(
+    session: Session, versions: list[tuple[int, dict[str, AnalyteOutcome]]]
+) -> None:
     rows = [
         {
-            "version_id": version.id,
+            "version_id": version_id,
             "code": analyte.code,
             "outcome": analyte.outcome,
             "stage": analyte.stage,
             "level": None if analyte.level is None else str(analyte.level),
             "cutoff": None if analyte.cutoff is None else str(analyte.cutoff),
         }
-        for _, version, analytes in stored
+        for version_id, analytes in versions
         for analyte in analytes.values()
     ]
     if rows:

@@ -14,7 +14,7 @@ from screening.core.ledger import rfc3339
 from screening.core.policy import zone_change_starts
 from screening.db.models import SiteZone
 from screening.errors import BadInput, EnvironmentProblem
-from screening.services.records.sites import known_sites, load, zone_changes
+from screening.services.records.sites import forget, known_sites, load, zone_changes
 
 
 def change_timezone(ctx: Any, zone: str, reason: str) -> dict[str, Any]:
@@ -59,6 +59,7 @@ def change_timezone(ctx: Any, zone: str, reason: str) -> dict[str, Any]:
                 site=ctx.site, timezone=zone, starts_at=starts, reason=why, ledger_seq=entry.seq
             )
         )
+        forget(session, ctx.site)
     edited = edit_config_zone(ctx.settings.path, zone)
     return {
         "site": ctx.site,
