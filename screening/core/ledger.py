@@ -6,12 +6,21 @@ stored rows back through ``check_link``.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from screening.core.canonical import MAX_SAFE_INTEGER, NotCanonical, canonical_text, sha256_hex
+from screening.core.canonical import (
+    MAX_SAFE_INTEGER,
+    NotCanonical,
+    canonical_text,
+    parsed_if_canonical,
+    reference_text,
+    sha256_hex,
+)
 
 VERSION = 1
 GENESIS_PREV = "0" * 64
@@ -48,7 +57,18 @@ def rfc3339(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z", re.ASCII)
+
+
 def parse_rfc3339(text: str) -> datetime:
+    """An instant as ``rfc3339`` writes it. The common case by its digits; anything else
+    (or an impossible date) through ``strptime``, which decides and words the error."""
+    match = _RFC3339.fullmatch(text) if type(text) is str else None
+    if match is not None:
+        try:
+            return datetime(*map(int, match.groups()), tzinfo=UTC)  # type: ignore[misc]
+        except ValueError:
+            pass
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
@@ -105,6 +125,28 @@ class BrokenLink(Exception):
     """One entry fails a check; the message says what differs."""
 
 
+def _reference_parse(canonical: str) -> Any:
+    """The standard library's parse and re-encoding: what decides, and words the
+    problem, when ``parsed_if_canonical`` does not accept a text at once."""
+    try:
+        document = json.loads(
+            canonical,
+            parse_float=_no_float,
+            parse_int=_safe_int,
+            parse_constant=_no_float,
+        )
+        # With floats and unsafe integers refused while parsing, only keys are left to
+        # check, and an all-ASCII text has ASCII keys: the common case skips the walk.
+        if not canonical.isascii():
+            canonical_text(document)  # refuses what is outside the subset
+        recanonical = reference_text(document)
+    except (ValueError, NotCanonical) as error:
+        raise BrokenLink(f"its text is not canonical JSON ({error})") from None
+    if recanonical != canonical:
+        raise BrokenLink("its text is not in canonical form")
+    return document
+
+
 def check_link(
     *,
     seq: int,
@@ -123,30 +165,16 @@ def check_link(
         if seq > expected_seq:
             raise BrokenLink(f"entries {expected_seq} to {seq - 1} are missing")
         raise BrokenLink(f"sequence number {seq} repeats or goes backwards")
-    actual = sha256_hex(canonical.encode("utf-8"))
+    data = canonical.encode("utf-8")
+    actual = hashlib.sha256(data).hexdigest()
     if actual != stored_hash:
         raise BrokenLink(
             f"its contents do not match its hash (stored {stored_hash[:12]}…, "
             f"contents hash to {actual[:12]}…)"
         )
-    try:
-        document = json.loads(
-            canonical,
-            parse_float=_no_float,
-            parse_int=_safe_int,
-            parse_constant=_no_float,
-        )
-        # With floats and unsafe integers refused while parsing, only keys are left to
-        # check, and an all-ASCII text has ASCII keys: the common case skips the walk.
-        recanonical = (
-            json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            if canonical.isascii()
-            else canonical_text(document)
-        )
-    except (ValueError, NotCanonical) as error:
-        raise BrokenLink(f"its text is not canonical JSON ({error})") from None
-    if recanonical != canonical:
-        raise BrokenLink("its text is not in canonical form")
+    document = parsed_if_canonical(data)
+    if document is None:
+        document = _reference_parse(canonical)
     if not isinstance(document, dict) or document.get("v") != VERSION:
         raise BrokenLink(f"unknown entry version {document.get('v')!r}")
     if document.get("seq") != seq:
