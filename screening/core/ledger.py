@@ -66,7 +66,8 @@ def parse_rfc3339(text: str) -> datetime:
     match = _RFC3339.fullmatch(text) if type(text) is str else None
     if match is not None:
         try:
-            return datetime(*map(int, match.groups()), tzinfo=UTC)  # type: ignore[misc]
+            year, month, day, hour, minute, second = map(int, match.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             pass
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -27,7 +27,7 @@ from screening.db.models import (
     Screening,
     Site,
 )
-from screening.services.audit.contents import version_states
+from screening.services.audit.contents import VersionDigests, version_states
 from screening.services.audit.merge import (
     differences,
     in_key_order,
@@ -60,7 +60,13 @@ class _StaffName:
     __hash__ = None  # type: ignore[assignment]
 
 
-def check_domain(session: Session, report: Report, replay: Replay, unread: Unread) -> None:
+def check_domain(
+    session: Session,
+    report: Report,
+    replay: Replay,
+    unread: Unread,
+    versions: VersionDigests | None = None,
+) -> None:
     """Every domain row against what the ledger says of it, as two streams merged in
     the same order: the replay's maps sorted by (entry, uid), and the rows read in
     entry order (the uid order within an entry is Python's, whatever the database's
@@ -95,7 +101,7 @@ def check_domain(session: Session, report: Report, replay: Replay, unread: Unrea
     )
     report.draws = _check_draws(session, replay, unread)
     report.screenings = _check_screenings(session, replay, unread)
-    report.results = _check_results(session, replay, unread)
+    report.results = _check_results(session, replay, unread, versions)
     amendments = (
         sa.select(DrawAmendment, col(Draw.site), col(Draw.day))
         .outerjoin(Draw, col(Draw.id) == DrawAmendment.draw_id)
@@ -191,7 +197,9 @@ def _screening_state(row: Any) -> dict[str, Any]:
     return state
 
 
-def _check_results(session: Session, replay: Replay, unread: Unread) -> int:
+def _check_results(
+    session: Session, replay: Replay, unread: Unread, versions: VersionDigests | None
+) -> int:
     """Every result names its screening and latest version as the ledger does, and every
     version's content hashes to the digest its entry holds."""
     results = (
@@ -269,7 +277,7 @@ def _check_results(session: Session, replay: Replay, unread: Unread) -> int:
             (seq, ("", {"result": result, "content": digest, "reason": reason}))
             for seq, (result, digest, reason) in replay.versions.ordered()
         ),
-        version_states(session, unread),
+        versions.states(unread) if versions else version_states(session, unread),
     )
     return count
 

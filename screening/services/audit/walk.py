@@ -34,6 +34,7 @@ from screening.db.models import LedgerRow, Site, table_of
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.audit.access_rows import RoleEntries, check_grants
 from screening.services.audit.consent_rows import ConsentEntries, check_consents
+from screening.services.audit.contents import VersionDigests
 from screening.services.audit.domain import check_domain
 from screening.services.audit.merge import BATCH
 from screening.services.audit.report import Report
@@ -85,7 +86,11 @@ def verify(
     outcome: dict[str, Any] | None = None
     master, why_no_key = _own_key(ctx)
     anchors = KeyAnchors(ctx.site, master, why_no_key)
-    with SpillFile() as spill, ctx.database.read() as session:
+    with (
+        SpillFile() as spill,
+        ctx.database.read() as session,
+        VersionDigests(ctx.database, session) as versions,
+    ):
         replay = Replay(spill.map)
         first = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == 1)).first()
         origin = origin_of(first[0]) if first else None
@@ -125,7 +130,7 @@ def verify(
             unread = Unread(session)  # an auditor's login reads no names or codes
             report.unread = unread.names()
             check_salts(session, unread)
-            check_domain(session, report, replay, unread)
+            check_domain(session, report, replay, unread, versions)
             check_sites(session, replay, staff, unread)
             check_grants(session, roles)
             check_consents(session, consents, unread)
