@@ -6,9 +6,6 @@ cannot recompute it: the digest is then not compared.
 
 from __future__ import annotations
 
-import multiprocessing
-import pickle
-import tempfile
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, cast
@@ -16,16 +13,13 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from screening.db.engine import Database
 from screening.db.models import Result, ResultVersion, table_of
 from screening.services.audit.merge import BATCH
 from screening.services.audit.unread import UNREAD, Unread
 from screening.services.results.versions import content_digest
 
 
-def version_states(
-    session: Session, unread: Unread, head: int | None = None
-) -> Iterator[tuple[int, str, dict[str, Any]]]:
+def version_states(session: Session, unread: Unread) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """Each version's digest, recomputed from its row, its result's row and its analytes.
     Read as plain rows (no ORM objects: a million of them would cost minutes), the
     analytes (16 a version) straight from the driver in one pass beside them."""
@@ -42,8 +36,6 @@ def version_states(
         .order_by(versions.c.seq)
         .execution_options(yield_per=BATCH)
     )
-    if head is not None:
-        rows = rows.where(versions.c.seq <= head)
     hidden = unread.hides("results") or unread.hides("result_versions")
     if hidden:
         for row in session.execute(rows):
@@ -146,87 +138,3 @@ _SELECT = "SELECT version_id, code, outcome, stage, level, cutoff FROM analyte_r
 def _body(row: Any) -> dict[str, Any]:
     _, code, outcome, stage, level, cutoff = row
     return {"code": code, "outcome": outcome, "stage": stage, "level": level, "cutoff": cutoff}
-
-
-class VersionDigests:
-    """``version_states`` worked out by a second process while this one walks the chain
-    (two cores: the versions and their analytes are most of what verify reads), spilled
-    to a private temporary file a batch at a time and read back in order by the merge.
-
-    The second process reads in a transaction of its own, begun after this one's, so it
-    reads only the versions up to the ledger's head as this transaction sees it (rows of
-    entries up to the head are never changed by screening). Without ``fork``, inside a
-    batch (whose writes only its own session sees), or when the second process does not
-    finish, the versions are read here, as before."""
-
-    def __init__(self, database: Database, session: Session) -> None:
-        self._session, self._file, self._process = session, None, None
-        head = session.execute(sa.select(sa.func.max(table_of(ResultVersion).c.seq))).scalar()
-        forking = "fork" in multiprocessing.get_all_start_methods()
-        # Inside a batch (bench/generate.py's days) verify reads that batch's own session.
-        if head is None or not forking or database._batch is not None:
-            return
-        # Closed by close() (verify's `with`); made 0600, as mkstemp makes its files.
-        self._file = tempfile.NamedTemporaryFile(prefix="screening-verify-")  # noqa: SIM115
-        context = multiprocessing.get_context("fork")
-        self._process = context.Process(
-            target=_work, args=(database.url, database.group, head, self._file.name), daemon=True
-        )
-        self._process.start()
-
-    def states(self, unread: Unread) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        if self._process is not None and self._file is not None:
-            self._process.join()
-            if self._process.exitcode == 0:
-                return _read_back(self._file.name)
-        return version_states(self._session, unread)
-
-    def close(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
-        if self._file is not None:
-            self._file.close()
-
-    def __enter__(self) -> VersionDigests:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-
-class _Failed:
-    """The error the second process met reading a row, raised here in its place."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-def _work(url: Any, group: str | None, head: int, path: str) -> None:
-    """The second process: its own engine (nothing of the first one's connections)."""
-    database = Database(url, group)
-    with database.read() as session, open(path, "wb") as out:
-        batch: list[Any] = []
-        try:
-            for state in version_states(session, Unread(session), head):
-                batch.append(state)
-                if len(batch) == BATCH:
-                    pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
-                    batch = []
-        except Exception as error:  # noqa: BLE001 (handed to the merge, which names it)
-            pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
-            pickle.dump(_Failed(error), out, pickle.HIGHEST_PROTOCOL)
-        else:
-            pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
-
-
-def _read_back(path: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    with open(path, "rb") as spilled:
-        while True:
-            try:
-                batch = pickle.load(spilled)  # noqa: S301 (our own file, 0600)
-            except EOFError:
-                return
-            if isinstance(batch, _Failed):
-                raise batch.error
-            yield from batch

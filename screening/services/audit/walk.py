@@ -34,11 +34,12 @@ from screening.db.models import LedgerRow, Site, table_of
 from screening.errors import BadInput, EnvironmentProblem
 from screening.services.audit.access_rows import RoleEntries, check_grants
 from screening.services.audit.consent_rows import ConsentEntries, check_consents
-from screening.services.audit.contents import VersionDigests
 from screening.services.audit.domain import check_domain
 from screening.services.audit.merge import BATCH
 from screening.services.audit.report import Report
+from screening.services.audit.row_states import ROW_STREAMS
 from screening.services.audit.rows import check_ids, check_links, check_salts, check_types
+from screening.services.audit.second import SecondProcess
 from screening.services.audit.sites import check_sites
 from screening.services.audit.unread import Unread, sites_out_of_sight
 from screening.services.plumbing.context import Context
@@ -89,7 +90,7 @@ def verify(
     with (
         SpillFile() as spill,
         ctx.database.read() as session,
-        VersionDigests(ctx.database, session) as versions,
+        SecondProcess(ctx.database, session, ROW_STREAMS) as second,
     ):
         replay = Replay(spill.map)
         first = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == 1)).first()
@@ -130,7 +131,7 @@ def verify(
             unread = Unread(session)  # an auditor's login reads no names or codes
             report.unread = unread.names()
             check_salts(session, unread)
-            check_domain(session, report, replay, unread, versions)
+            check_domain(session, report, replay, unread, second)
             check_sites(session, replay, staff, unread)
             check_grants(session, roles)
             check_consents(session, consents, unread)
