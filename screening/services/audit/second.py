@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -64,6 +65,10 @@ class SecondProcess(Rows):
             args=(database.url, database.group, head, self._folder.name, producers, self._done),
             daemon=True,
         )
+        # The child flushes its copies of the standard streams when it ends: anything
+        # still buffered here would be written twice.
+        sys.stdout.flush()
+        sys.stderr.flush()
         self._process.start()
 
     def rows(self, name: str, here: Callable[[], Iterable[Any]]) -> Iterable[Any]:
