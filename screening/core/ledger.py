@@ -6,12 +6,20 @@ stored rows back through ``check_link``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from screening.core.canonical import MAX_SAFE_INTEGER, NotCanonical, canonical_text, sha256_hex
+from screening.core.canonical import (
+    MAX_SAFE_INTEGER,
+    NotCanonical,
+    canonical_text,
+    parsed_if_canonical,
+    reference_text,
+    sha256_hex,
+)
 
 VERSION = 1
 GENESIS_PREV = "0" * 64
@@ -49,6 +57,21 @@ def rfc3339(instant: datetime) -> str:
 
 
 def parse_rfc3339(text: str) -> datetime:
+    """An instant as ``rfc3339`` writes it. The common case (its separators where they
+    belong) through ``fromisoformat``, whose digits are ASCII digits; anything else, or
+    an impossible date, through ``strptime``, which decides and words the error."""
+    if (
+        type(text) is str
+        and len(text) == 20
+        and text[4] == text[7] == "-"
+        and text[10] == "T"
+        and text[13] == text[16] == ":"
+        and text[19] == "Z"
+    ):
+        try:
+            return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
@@ -105,6 +128,28 @@ class BrokenLink(Exception):
     """One entry fails a check; the message says what differs."""
 
 
+def _reference_parse(canonical: str) -> Any:
+    """The standard library's parse and re-encoding: what decides, and words the
+    problem, when ``parsed_if_canonical`` does not accept a text at once."""
+    try:
+        document = json.loads(
+            canonical,
+            parse_float=_no_float,
+            parse_int=_safe_int,
+            parse_constant=_no_float,
+        )
+        # With floats and unsafe integers refused while parsing, only keys are left to
+        # check, and an all-ASCII text has ASCII keys: the common case skips the walk.
+        if not canonical.isascii():
+            canonical_text(document)  # refuses what is outside the subset
+        recanonical = reference_text(document)
+    except (ValueError, NotCanonical) as error:
+        raise BrokenLink(f"its text is not canonical JSON ({error})") from None
+    if recanonical != canonical:
+        raise BrokenLink("its text is not in canonical form")
+    return document
+
+
 def check_link(
     *,
     seq: int,
@@ -123,30 +168,16 @@ def check_link(
         if seq > expected_seq:
             raise BrokenLink(f"entries {expected_seq} to {seq - 1} are missing")
         raise BrokenLink(f"sequence number {seq} repeats or goes backwards")
-    actual = sha256_hex(canonical.encode("utf-8"))
+    data = canonical.encode("utf-8")
+    actual = hashlib.sha256(data).hexdigest()
     if actual != stored_hash:
         raise BrokenLink(
             f"its contents do not match its hash (stored {stored_hash[:12]}…, "
             f"contents hash to {actual[:12]}…)"
         )
-    try:
-        document = json.loads(
-            canonical,
-            parse_float=_no_float,
-            parse_int=_safe_int,
-            parse_constant=_no_float,
-        )
-        # With floats and unsafe integers refused while parsing, only keys are left to
-        # check, and an all-ASCII text has ASCII keys: the common case skips the walk.
-        recanonical = (
-            json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            if canonical.isascii()
-            else canonical_text(document)
-        )
-    except (ValueError, NotCanonical) as error:
-        raise BrokenLink(f"its text is not canonical JSON ({error})") from None
-    if recanonical != canonical:
-        raise BrokenLink("its text is not in canonical form")
+    document = parsed_if_canonical(data)
+    if document is None:
+        document = _reference_parse(canonical)
     if not isinstance(document, dict) or document.get("v") != VERSION:
         raise BrokenLink(f"unknown entry version {document.get('v')!r}")
     if document.get("seq") != seq:

@@ -36,18 +36,22 @@ class Member:
         discharged = state["discharged_on"]
         if not in_program(admitted, date.fromisoformat(discharged) if discharged else None, day):
             return None
-        held = any(start <= day <= end for start, end in self.holds.values())
-        last = max(self.screened) if self.screened else None
-        still_open = [d for d, due in self.open.values() if at is not None and due > at]
-        tested = [*self.collected, *still_open]
+        holds = self.holds
+        held = bool(holds) and any(start <= day <= end for start, end in holds.values())
+        # The latest collected, or still open (pending, not yet due) at the draw.
+        tested = max(self.collected, default=None)
+        if at is not None:
+            for opened, due in self.open.values():
+                if due > at and (tested is None or opened > tested):
+                    tested = opened
         return Candidate(
             state["uid"],
             state["track"],
             state["phase"],
             admitted,
             held,
-            last,
-            max(tested) if tested else None,
+            max(self.screened, default=None),
+            tested,
         )
 
     def gone_by(self, day: date) -> bool:

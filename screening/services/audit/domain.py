@@ -3,6 +3,8 @@ holds, closures, draws and their amendments, screenings, results and every resul
 version, whose content is hashed again from its rows. Rows are named by ledger entry and
 client uid, never by a value (a value typed into the database may be a name). A login
 that may not read names, codes and free text compares the rest (audit/unread.py).
+The screening, result and version rows' states are read by a second process while the
+first walks the chain (audit/second.py, audit/row_states.py).
 """
 
 from __future__ import annotations
@@ -11,11 +13,9 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from screening.core.canonical import private_digest
-from screening.core.ledger import rfc3339
 from screening.core.replay import Broken, Replay
 from screening.db.models import (
     Client,
@@ -23,9 +23,6 @@ from screening.db.models import (
     Draw,
     DrawAmendment,
     Hold,
-    Result,
-    Screening,
-    Site,
 )
 from screening.services.audit.contents import version_states
 from screening.services.audit.merge import (
@@ -36,38 +33,26 @@ from screening.services.audit.merge import (
 )
 from screening.services.audit.one_site import of_site
 from screening.services.audit.report import Report
-from screening.services.audit.unread import UNREAD, Unread
+from screening.services.audit.row_states import result_rows, screening_rows
+from screening.services.audit.second import HERE, Rows
+from screening.services.audit.unread import Unread
 from screening.services.clients.holds import hold_record
 from screening.services.draws.closures import closure_record
-from screening.services.plumbing.ledger import as_utc
 from screening.services.records.clients import client_state
 
 
-class _StaffName:
-    """A screening row's approver against its entry: older entries hold the name,
-    newer ones its digest (salted with the site's salt)."""
-
-    def __init__(self, name: str, salt: str | None) -> None:
-        self.name, self.digest = name, private_digest(salt, name) if salt else None
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and other in (self.name, self.digest)
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    # Equal to two different strings, so it has no hash: never a key (mypy's stubs
-    # declare __hash__ a method, hence the ignore).
-    __hash__ = None  # type: ignore[assignment]
-
-
 def check_domain(
-    session: Session, report: Report, replay: Replay, unread: Unread, site: str | None = None
+    session: Session,
+    report: Report,
+    replay: Replay,
+    unread: Unread,
+    second: Rows | None = None,
+    site: str | None = None,
 ) -> None:
     """Every domain row against what the ledger says of it, as two streams merged in
     the same order: the replay's maps sorted by (entry, uid), and the rows read in
     entry order (the uid order within an entry is Python's, whatever the database's
-    collation). ``site``: that site's rows only (audit/one_site.py)."""
+    collation). ``site``: that site's rows only (audit/one_site.py), read here."""
     report.clients = _check_clients(session, replay, unread, site)
     # Outer joins throughout: a row whose parent is gone (foreign keys switched off and
     # a row deleted) must be named, not silently left out of the comparison.
@@ -99,8 +84,9 @@ def check_domain(
         ),
     )
     report.draws = _check_draws(session, replay, unread, site)
-    report.screenings = _check_screenings(session, replay, unread, site)
-    report.results = _check_results(session, replay, unread, site)
+    second = second or HERE
+    report.screenings = _check_screenings(session, replay, unread, second, site)
+    report.results = _check_results(session, replay, unread, second, site)
     amendments = (
         sa.select(DrawAmendment, col(Draw.site), col(Draw.day))
         .outerjoin(Draw, col(Draw.id) == DrawAmendment.draw_id)
@@ -125,100 +111,21 @@ def check_domain(
     )
 
 
-def _check_screenings(session: Session, replay: Replay, unread: Unread, site: str | None) -> int:
-    # A recollection names the result entry of the specimen it repeats.
-    repeated = aliased(Result)
-    rows = (
-        sa.select(
-            Screening,
-            col(Client.uid),
-            col(Client.site),
-            sa.label("draw_site", col(Draw.site)),
-            sa.label("draw_day", col(Draw.day)),
-            sa.label("because", col(repeated.created_seq)),
-            sa.label("site_salt", col(Site.salt)),
-        )
-        .outerjoin(Client, col(Client.id) == Screening.client_id)
-        .outerjoin(Site, col(Site.name) == Client.site)
-        .outerjoin(Draw, col(Draw.id) == Screening.draw_id)
-        .outerjoin(repeated, col(repeated.screening_id) == Screening.replaces_id)
-        .options(*unread.deferred(Screening))
-        .order_by(col(Screening.created_seq))
-    )
-    rows = of_site(rows, col(Client.site), site)
+def _check_screenings(
+    session: Session, replay: Replay, unread: Unread, second: Rows, site: str | None
+) -> int:
     return match_rows(
         "screening",
         ((key, (state["site"], state)) for key, state in replay.screenings.ordered()),
-        in_key_order(
-            (
-                (row[0].created_seq, row.uid),
-                row.site,
-                unread.compare(partial(_screening_state, row), row[0]),
-            )
-            for row in stream(session, rows)
-        ),
+        second.rows("screenings", lambda: screening_rows(session, unread, site)),
     )
 
 
-def _screening_state(row: Any) -> dict[str, Any]:
-    screening: Screening = row[0]
-    drawn = screening.draw_id is not None
-    state = {
-        "date": screening.day.isoformat(),
-        "reason": screening.reason,
-        "status": screening.status,
-        "due_by": screening.due_by,
-        "site": row.site,
-        "observed": screening.observed_required,
-        "note": private_digest(screening.salt, screening.note),
-        "status_note": private_digest(screening.salt, screening.status_note),
-        "excuse": screening.excuse_code,
-        "approved_by": (
-            _StaffName(screening.approved_by, row.site_salt) if screening.approved_by else None
-        ),
-        "auto": screening.status_auto,
-        "draw": f"{row.draw_site} {row.draw_day}" if drawn else None,
-        # A recollection names the result entry of the specimen it repeats; a link to a
-        # screening with no result is named as such (the ledger never records one).
-        "because": (
-            (row.because or f"screening {screening.replaces_id}, which has no result")
-            if screening.replaces_id is not None
-            else None
-        ),
-        "latest": screening.ledger_seq,
-        "reversed": screening.reversed_status,
-        "reversal_approver": (
-            _StaffName(screening.reversal_approver, row.site_salt)
-            if screening.reversal_approver
-            else None
-        ),
-    }
-    if drawn and row.draw_day != screening.day:
-        state["date"] = f"{screening.day} (its draw is for {row.draw_day})"
-    return state
-
-
-def _check_results(session: Session, replay: Replay, unread: Unread, site: str | None) -> int:
+def _check_results(
+    session: Session, replay: Replay, unread: Unread, second: Rows, site: str | None
+) -> int:
     """Every result names its screening and latest version as the ledger does, and every
     version's content hashes to the digest its entry holds."""
-    results = (
-        sa.select(
-            col(Result.created_seq),
-            col(Result.ledger_seq),
-            col(Screening.created_seq),
-            col(Client.uid),
-            col(Client.site),
-            unread.column(Result.salt),
-            unread.column(Result.late_reason),
-            col(Result.collected_at),
-            col(Result.method),
-            col(Result.specimen_type),
-        )
-        .outerjoin(Screening, col(Screening.id) == Result.screening_id)
-        .outerjoin(Client, col(Client.id) == Screening.client_id)
-        .order_by(col(Result.created_seq))
-    )
-    results = of_site(results, col(Client.site), site)
     count = match_rows(
         "result",
         (
@@ -237,39 +144,7 @@ def _check_results(session: Session, replay: Replay, unread: Unread, site: str |
             )
             for seq, r in replay.results.ordered()
         ),
-        (
-            (
-                created,
-                site,
-                {
-                    "screening": (screening, uid),
-                    "latest": latest,
-                    "late": (
-                        UNREAD
-                        if unread.hides("results", "salt", "late_reason")
-                        else private_digest(salt, late_reason)
-                    ),
-                    "collected_at": "a fraction of a second" if collected.microsecond else None,
-                    "collected, method, specimen": (
-                        rfc3339(as_utc(collected)),
-                        method,
-                        specimen,
-                    ),
-                },
-            )
-            for (
-                created,
-                latest,
-                screening,
-                uid,
-                site,
-                salt,
-                late_reason,
-                collected,
-                method,
-                specimen,
-            ) in stream(session, results)
-        ),
+        second.rows("results", lambda: result_rows(session, unread, site)),
     )
     match_rows(
         "result version",
@@ -277,7 +152,7 @@ def _check_results(session: Session, replay: Replay, unread: Unread, site: str |
             (seq, ("", {"result": result, "content": digest, "reason": reason}))
             for seq, (result, digest, reason) in replay.versions.ordered()
         ),
-        version_states(session, unread, site=site),
+        second.rows("versions", lambda: version_states(session, unread, site=site)),
     )
     return count
 

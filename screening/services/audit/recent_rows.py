@@ -35,9 +35,10 @@ from screening.services.audit.consent_rows import (
     restriction_record,
 )
 from screening.services.audit.contents import version_states
-from screening.services.audit.domain import _amendment_state, _draw_state, _screening_state
+from screening.services.audit.domain import _amendment_state, _draw_state
 from screening.services.audit.recent import Recent, by_entry, merge, table_of_model, touched
 from screening.services.audit.report import Report
+from screening.services.audit.row_states import _screening_state
 from screening.services.audit.unread import UNREAD, Unread
 from screening.services.clients.holds import hold_record
 from screening.services.draws.closures import closure_record

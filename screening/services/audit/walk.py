@@ -41,6 +41,7 @@ from screening.services.audit.one_site import check_foreign_link, commitment_bod
 from screening.services.audit.recent import Recent, check_new_ids, highest_ids
 from screening.services.audit.recent_rows import check_recent
 from screening.services.audit.report import Report
+from screening.services.audit.row_states import second_process
 from screening.services.audit.rows import check_ids, check_links, check_salts, check_types
 from screening.services.audit.sites import check_sites
 from screening.services.audit.unread import Unread, sites_out_of_sight
@@ -108,7 +109,11 @@ def verify(
     since = resume.read(from_checkpoint) if from_checkpoint else None
     saved: dict[str, bytes] = {}
     spilled = resume.spill_from(since) if since else SpillFile()
-    with spilled as spill, ctx.database.read() as session:
+    with (
+        spilled as spill,
+        ctx.database.read() as session,
+        second_process(ctx.database, session, whole=site is None and since is None) as second,
+    ):
         replay = Replay(spill.map)
         first = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == 1)).first()
         origin = origin_of(first[0]) if first else None
@@ -185,7 +190,7 @@ def verify(
             report.unread = unread.names()
             check_salts(session, unread, recent)
             if recent is None:
-                check_domain(session, report, replay, unread, site=site)
+                check_domain(session, report, replay, unread, second, site=site)
             else:
                 check_recent(session, report, replay, consents, unread, recent)
             check_sites(session, replay, staff, unread, site=site)
