@@ -119,4 +119,6 @@ def test_every_entry_of_a_generated_clinic_reads_the_same_both_ways(tmp_path: Pa
         assert parsed_if_canonical(canonical.encode("utf-8")) == document
         assert canonical_text(document) == reference_text(document) == canonical
         kinds.add(kind)
-    assert {"genesis", "policy", "client", "draw", "result", "amendment", "hold"} <= kinds
+    # A hold is drawn at random (about one a month in a clinic this size): it is read the
+    # same both ways when there is one, and every other kind is always there.
+    assert {"genesis", "policy", "client", "draw", "result", "amendment", "reveal"} <= kinds
