@@ -13,6 +13,7 @@ an interrupt before the commit removes the temporaries and leaves the old pair w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -108,16 +109,16 @@ def write(
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise EnvironmentProblem(
             f"the checkpoint {shown(file)} cannot be written in the folder "
-            f"{shown(folder.resolve())} ({reason}): choose "
-            f"another folder for {OPTION}"
+            f"{shown(folder.resolve())} ({reason}): choose another folder for {OPTION}"
         ) from None
     finally:
-        for temporary in temporaries:
-            temporary.unlink(missing_ok=True)
-        if placed is not None:
-            placed.unlink(missing_ok=True)  # written, but its checkpoint was not
+        for temporary in [*temporaries, placed]:  # placed: written, its checkpoint not
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    temporary.unlink(missing_ok=True)
     for old in old_states - {checkpoint.state}:
-        old.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the new pair is in place: a leftover at worst
+            old.unlink(missing_ok=True)
     return checkpoint
 
 
