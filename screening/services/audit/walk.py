@@ -250,8 +250,8 @@ def _resumed(start: resume.Checkpoint, report: Report, recent: Recent) -> dict[s
         "verified": start.verified.isoformat(),
         "full_verify": start.full.isoformat(),
         "rows_compared": recent.compared,
-        "read": "the entries first..last and the rows they made or changed",
-        "not_read": "the entries up to after and every other row: a full verify reads them",
+        "read": f"entries {start.seq + 1}..{report.entries} and the rows they made or changed",
+        "not_read": f"entries 1..{start.seq} and every other row: a full verify reads them",
     }
 
 
