@@ -4,6 +4,7 @@ of what came after the checkpoint, and leaves what came before it to the full ve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import stat
@@ -95,6 +96,7 @@ def _verify(story: Story, *extra: str) -> Any:
 def _report(story: Story, *extra: str) -> dict[str, Any]:
     result = _verify(story, "--json", *extra)
     assert result.exit_code in (0, 1) and "Traceback" not in result.stderr, result.stderr
+    assert result.stdout, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
@@ -112,9 +114,13 @@ def test_incremental_agrees_with_the_full_verify(checkpointed: tuple[Story, Path
     assert full.pop("from_checkpoint") is None
     assert incremental == full  # the same verdict, head, counts, replays, flags, witnesses
     text = _verify(story, "--from-checkpoint", str(file)).stdout
-    assert f"verified entries {at + 1}..{story.ledger_size()} from checkpoint {file}" in text
-    assert f"entries up to {at} were verified on " in text
-    assert "ledger intact" in text
+    # It claims what it read, never the whole ledger.
+    assert f"ledger intact from entry {at + 1} to {story.ledger_size()} (" in text
+    assert f"entries up to {at} verified on " in text and f"not re-read: checkpoint {file}" in text
+    assert "records made or changed since the checkpoint match the ledger: " in text
+    assert "ledger intact:" not in text and "\nrecords match the ledger" not in text
+    assert since["read"].startswith(f"entries {at + 1}..{story.ledger_size()} and the rows")
+    assert since["not_read"].startswith(f"entries 1..{at} and every other row")
 
 
 @ON_SQLITE
@@ -136,6 +142,9 @@ def test_a_tamper_after_the_checkpoint_is_caught(checkpointed: tuple[Story, Path
         story.clinic.sql(f"UPDATE {table} SET {column} = {value} WHERE {where}")
         incremental = _report(story, "--from-checkpoint", str(file))
         assert not incremental["ok"] and named in incremental["problem"], (table, incremental)
+        if table == "clients":  # worded as the full verify words it
+            assert incremental["problem"] == _report(story)["problem"]
+            assert incremental["problem"].startswith("entry ")
         for row_id, old in before:
             story.clinic.sql(f"UPDATE {table} SET {column} = :v WHERE id = :i", v=old, i=row_id)
     assert _report(story, "--from-checkpoint", str(file))["ok"]
@@ -178,13 +187,15 @@ def test_a_history_changed_before_the_checkpoint_fails(
     story.clinic.sql("DELETE FROM ledger WHERE seq > :s", s=at - 1)
     result = _verify(story, "--from-checkpoint", str(file))
     assert result.exit_code == 1 and "Traceback" not in result.stderr
-    assert "the history up to the checkpoint has changed" in result.stderr
+    assert "the history up to the checkpoint has changed (run a full `audit verify` to see " in (
+        result.stderr
+    )
 
 
 @ON_SQLITE
 def test_refused_checkpoints(checkpointed: tuple[Story, Path, int], tmp_path: Path) -> None:
     story, file, at = checkpointed
-    state = file.with_name(file.name + ".state")
+    state = _state_of(file)
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     data = state.read_bytes()
@@ -199,20 +210,40 @@ def test_refused_checkpoints(checkpointed: tuple[Story, Path, int], tmp_path: Pa
 
     refused(tmp_path / "nowhere", "no checkpoint file")
     other = tmp_path / "other"  # the same state, for a ledger whose first entry differs
-    other.write_text(
-        "\n".join(
-            "ledger " + "0" * 64 if line.startswith("ledger ") else line
-            for line in file.read_text().splitlines()
-        )
-    )
+    _rewrite(file, other, "ledger", "0" * 64)
     (tmp_path / state.name).write_bytes(data)
-    refused(other, "written for another ledger")
+    refused(other, "written for another ledger: it belongs to another clinic's ledger")
+    _rewrite(file, other, "site", "elsewhere")
+    refused(other, 'by the verify of site "elsewhere", not of site "main": run it with')
+    other.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    refused(other, f"{other} is not a verify checkpoint: run a full `audit verify")
     (tmp_path / "old").write_text("screening verify checkpoint 0\n")
     refused(tmp_path / "old", "not a checkpoint of this version")
     state.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
     refused(file, "its SHA-256 differs")
+    state.write_bytes(b"garbage, not a verify state" * 40)  # and its SHA-256 named
+    _rewrite(file, file, "state-sha256", hashlib.sha256(state.read_bytes()).hexdigest())
+    refused(file, f"the state file {state} is damaged (not a verify state): run a full")
     state.unlink()
-    refused(file, "is gone")
+    refused(file, "is gone (a checkpoint's state must stay beside it under that name)")
+
+
+def _state_of(file: Path) -> Path:
+    """The state file a checkpoint names, beside it."""
+    return file.with_name(file.read_text().split("\nstate ")[1].split()[0])
+
+
+def _rewrite(file: Path, to: Path, field: str, value: str, check: bool = True) -> None:
+    """``file`` with ``field`` set to ``value``, written to ``to``; its check line made
+    to match unless ``check`` is False (a hand edit)."""
+    lines = [
+        f"{field} {value}" if line.startswith(f"{field} ") else line
+        for line in file.read_text().splitlines()
+        if not line.startswith("check ")
+    ]
+    body = "\n".join(lines) + "\n"
+    kept = file.read_text().split("\ncheck ")[1]
+    to.write_text(body + "check " + (hashlib.sha256(body.encode()).hexdigest() if check else kept))
 
 
 def test_the_saved_state_builds_no_other_class() -> None:
@@ -294,3 +325,96 @@ def test_a_rich_history_agrees(backend: str, tmp_path: Path, inits: Inits) -> No
     assert incremental.pop("from_checkpoint")["first"] == at + 1
     full.pop("from_checkpoint")
     assert incremental == full
+
+
+def _folder(file: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(file.parent.iterdir())}
+
+
+@ON_SQLITE
+def test_a_checkpoint_is_written_over_nothing_but_a_checkpoint(
+    checkpointed: tuple[Story, Path, int], tmp_path: Path
+) -> None:
+    story, file, at = checkpointed
+    report = tmp_path / "report.txt"
+    report.write_text("a report the user keeps\n")
+    clinics = [tmp_path / "screening.db", *tmp_path.glob("*.key"), *tmp_path.glob("*.toml")]
+    assert len(clinics) >= 3 and all(path.is_file() for path in clinics)
+    state = _state_of(file)
+    for target, since, words in [
+        *((path, (), "would destroy it") for path in clinics),
+        (report, (), "exists and is not a verify checkpoint"),
+        (state, ("--from-checkpoint", str(file)), "is the state file of the checkpoint"),
+    ]:
+        before = target.read_bytes()
+        result = _verify(story, *since, "--write-checkpoint", str(target))
+        assert result.exit_code == 2 and words in result.stderr, (target, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert target.read_bytes() == before
+    # The daily run writes over its own checkpoint: a state of its own, the old one gone.
+    result = _verify(story, "--from-checkpoint", str(file), "--write-checkpoint", str(file))
+    assert result.exit_code == 0, result.stderr
+    assert not state.exists() and sorted(_folder(file)) == ["checkpoint", _state_of(file).name]
+    assert _report(story, "--from-checkpoint", str(file))["ok"]
+
+
+@ON_SQLITE
+@pytest.mark.parametrize("fails", ["the state", "the commit", "a full disk"])
+def test_a_failed_write_leaves_the_old_checkpoint(
+    checkpointed: tuple[Story, Path, int], monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    """Interrupted (Ctrl-C) as the state is saved, or as the checkpoint is moved into
+    place, or failing there: the old pair is left whole and nothing else (no temporary);
+    the chain goes on from it."""
+    import errno
+    import os
+
+    story, file, at = checkpointed
+    before = _folder(file)
+    replace = os.replace
+
+    def interrupted(source: Any, target: Any) -> None:
+        if fails == "the state" and str(source).endswith(".partial"):  # the state saved
+            raise KeyboardInterrupt
+        if fails == "the commit" and Path(target) == file:
+            raise KeyboardInterrupt
+        if fails == "a full disk" and Path(target) == file:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    result = _verify(story, "--from-checkpoint", str(file), "--write-checkpoint", str(file))
+    monkeypatch.setattr(os, "replace", replace)
+    assert result.exit_code != 0 and "Traceback" not in result.stderr
+    if fails == "a full disk":
+        assert result.exit_code == 3 and f"in the folder {file.parent} (" in result.stderr
+        assert "choose another folder for --write-checkpoint" in result.stderr
+    assert _folder(file) == before
+    assert _report(story, "--from-checkpoint", str(file))["ok"]
+
+
+@ON_SQLITE
+def test_an_edited_or_moved_checkpoint(
+    checkpointed: tuple[Story, Path, int], tmp_path: Path
+) -> None:
+    story, file, at = checkpointed
+    # Moved with its state to another folder, then renamed: still the same checkpoint.
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (moved / _state_of(file).name).write_bytes(_state_of(file).read_bytes())
+    (moved / "renamed").write_bytes(file.read_bytes())
+    assert _report(story, "--from-checkpoint", str(moved / "renamed"))["ok"]
+    # A head edited by hand is a damaged checkpoint (exit 2), not a changed ledger.
+    edited = tmp_path / "edited"
+    _rewrite(file, edited, "head", f"{at}:{'0' * 64}", check=False)
+    (tmp_path / _state_of(file).name).write_bytes(_state_of(file).read_bytes())
+    result = _verify(story, "--from-checkpoint", str(edited))
+    assert result.exit_code == 2 and "is damaged or was edited" in result.stderr
+    # A checkpoint verified after this computer's clock: warned; no checkpoint after it.
+    later = tmp_path / "later"
+    _rewrite(file, later, "verified", "2099-01-01T00:00:00Z")
+    result = _verify(story, "--from-checkpoint", str(later))
+    assert result.exit_code == 0 and "warning: this computer's clock (" in result.stderr
+    assert "is behind the time the checkpoint" in result.stderr
+    result = _verify(story, "--from-checkpoint", str(later), "--write-checkpoint", str(later))
+    assert result.exit_code == 2 and "set it right before writing" in result.stderr

@@ -41,8 +41,9 @@ def verify(
         Path | None,
         typer.Option(
             "--write-checkpoint",
-            help="If the ledger verifies, write FILE (and FILE.state beside it) for a "
-            "later `--from-checkpoint FILE` to go on from.",
+            help="If the ledger verifies, write FILE (and its state file beside it) for a "
+            "later `--from-checkpoint FILE` to go on from; FILE is new or an earlier "
+            "checkpoint.",
             dir_okay=False,
         ),
     ] = None,

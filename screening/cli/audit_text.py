@@ -24,20 +24,11 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
     in the site's time."""
     from screening.render.words import instants_in, plural
 
-    lines = incremental_lines(report, zone) + [
+    lines = incremental_lines(report, zone) or [
         f"ledger intact: {plural(report.entries, 'entry')}, head {report.head}",
-        "records match the ledger: "
-        + ", ".join(
-            plural(count, noun)
-            for count, noun in (
-                (report.clients, "client"),
-                (report.holds, "hold"),
-                (report.closures, "closure"),
-                (report.draws, "draw"),
-                (report.screenings, "screening"),
-                (report.results, "result"),
-            )
-        ),
+        f"records match the ledger: {_counts(report)}",
+    ]
+    lines += [
         f"draws replayed from revealed keys: {report.replayed}; with the local key "
         f"(not yet revealed): {report.replayed_locally}"
         + (f"; not replayable here (no key): {report.not_replayed}" if report.not_replayed else ""),
@@ -88,7 +79,8 @@ def verified_lines(report: Any, checkpoint: str | None, zone: Any) -> list[str]:
 
 
 def incremental_lines(report: Any, zone: Any) -> list[str]:
-    """What an incremental verify read, and what it did not read again."""
+    """What an incremental verify read, and what it did not read again: never a claim
+    on the whole ledger."""
     from datetime import datetime
 
     from screening.render.words import plural
@@ -98,20 +90,40 @@ def incremental_lines(report: Any, zone: Any) -> list[str]:
         return []
     verified = datetime.fromisoformat(since["verified"]).astimezone(zone)
     full = datetime.fromisoformat(since["full_verify"]).astimezone(zone)
+    before = (
+        f"entries up to {since['after']} verified on {verified:%Y-%m-%d %H:%M %Z}"
+        + (f", fully on {full:%Y-%m-%d %H:%M %Z}" if full != verified else "")
+        + f", not re-read: checkpoint {since['file']}"
+    )
     read = (
-        f"verified entries {since['first']}..{since['last']}"
+        f"ledger intact from entry {since['first']} to {since['last']}"
         if since["last"] >= since["first"]
-        else "no entries after the checkpoint to verify"
+        else f"no entries after the checkpoint's head, entry {since['after']}, to verify"
     )
     return [
-        f"{read} from checkpoint {since['file']} (entries up to {since['after']} were "
-        f"verified on {verified:%Y-%m-%d %H:%M %Z} and not read again"
-        + (f"; fully on {full:%Y-%m-%d %H:%M %Z}" if full != verified else "")
-        + ")",
-        f"incremental: {plural(since['rows_compared'], 'row')} the new entries made or changed "
-        "compared with the ledger; the figures below are the whole ledger's; a change to "
-        "an earlier entry or row is found by a full `audit verify` only",
+        f"{read} ({before}), head {report.head}",
+        "records made or changed since the checkpoint match the ledger: "
+        f"{plural(since['rows_compared'], 'row')} compared (the ledger holds "
+        f"{plural(report.entries, 'entry')}: {_counts(report)})",
+        "not compared again: the entries and rows before the checkpoint; a change to "
+        "them is found by a full `audit verify` only",
     ]
+
+
+def _counts(report: Any) -> str:
+    from screening.render.words import plural
+
+    return ", ".join(
+        plural(count, noun)
+        for count, noun in (
+            (report.clients, "client"),
+            (report.holds, "hold"),
+            (report.closures, "closure"),
+            (report.draws, "draw"),
+            (report.screenings, "screening"),
+            (report.results, "result"),
+        )
+    )
 
 
 def witness_lines(witness: dict[str, Any], zone: Any) -> list[str]:

@@ -163,28 +163,7 @@ def _check_clients(session: Session, replay: Replay, unread: Unread, site: str |
     rows = of_site(rows, col(Client.site), site)
     count = 0
     for (row,) in stream(session, rows):
-        known = replay.clients.get(row.uid)
-        if known is None:
-            raise Broken(
-                None,
-                f"client {row.uid} has a row in the database but no ledger entry "
-                f"(clients row {row.id})",
-            )
-        seq, site, state = known
-        if row.ledger_seq != seq or row.site != site:
-            raise Broken(
-                seq,
-                f"entry {seq} (client {row.uid}): the row names entry "
-                f"{row.ledger_seq} at site {row.site!r}, the ledger says entry "
-                f"{seq} at site {site!r}",
-            )
-        differs = differences(unread.compare(partial(client_state, row), row), state)
-        if differs:
-            raise Broken(
-                seq,
-                f"entry {seq} (client {row.uid}): the database row differs from "
-                f"the ledger in {', '.join(differs)}",
-            )
+        check_client(row, replay.clients.get(row.uid), unread)
         count += 1
     if count != len(replay.clients):
         # Every row matched its uid's entry, so some entry has lost its row: the first.
@@ -204,12 +183,41 @@ def _check_clients(session: Session, replay: Replay, unread: Unread, site: str |
             if have is not None and have[0] == (seq, uid):
                 have = next(stored, None)
                 continue
-            raise Broken(
-                seq,
-                f"entry {seq} (client {uid}): the ledger records this client but "
-                "the database row is gone",
-            )
+            raise client_gone(seq, uid)
     return count
+
+
+def check_client(row: Client, known: Any, unread: Unread) -> None:
+    """One clients row against what the ledger says of its uid (``known``: None when
+    it says nothing); the full and the incremental verify word a mismatch alike."""
+    if known is None:
+        raise Broken(
+            None,
+            f"client {row.uid} has a row in the database but no ledger entry "
+            f"(clients row {row.id})",
+        )
+    seq, site, state = known
+    if row.ledger_seq != seq or row.site != site:
+        raise Broken(
+            seq,
+            f"entry {seq} (client {row.uid}): the row names entry "
+            f"{row.ledger_seq} at site {row.site!r}, the ledger says entry "
+            f"{seq} at site {site!r}",
+        )
+    differs = differences(unread.compare(partial(client_state, row), row), state)
+    if differs:
+        raise Broken(
+            seq,
+            f"entry {seq} (client {row.uid}): the database row differs from "
+            f"the ledger in {', '.join(differs)}",
+        )
+
+
+def client_gone(seq: int, uid: str) -> Broken:
+    return Broken(
+        seq,
+        f"entry {seq} (client {uid}): the ledger records this client but the database row is gone",
+    )
 
 
 def _check_draws(session: Session, replay: Replay, unread: Unread, site: str | None) -> int:

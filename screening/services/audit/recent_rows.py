@@ -35,7 +35,12 @@ from screening.services.audit.consent_rows import (
     restriction_record,
 )
 from screening.services.audit.contents import version_states
-from screening.services.audit.domain import _amendment_state, _draw_state
+from screening.services.audit.domain import (
+    _amendment_state,
+    _draw_state,
+    check_client,
+    client_gone,
+)
 from screening.services.audit.recent import Recent, by_entry, merge, table_of_model, touched
 from screening.services.audit.report import Report
 from screening.services.audit.row_states import _screening_state
@@ -43,7 +48,6 @@ from screening.services.audit.unread import UNREAD, Unread
 from screening.services.clients.holds import hold_record
 from screening.services.draws.closures import closure_record
 from screening.services.plumbing.ledger import as_utc
-from screening.services.records.clients import client_state
 
 
 def check_recent(
@@ -119,16 +123,21 @@ def _clients(session: Session, replay: Replay, unread: Unread, recent: Recent) -
         [col(Client.uid)],
         touched(replay.clients),
     )
-    uids = touched(replay.clients) | {row[0].uid for row in rows}
-    merge(
-        "client",
-        replay.clients,
-        (uid for uid in uids if isinstance(uid, str)),
-        rows,
-        lambda r: (r[0].ledger_seq, r[0].uid),
-        lambda r: (r[0].site, unread.compare(partial(client_state, r[0]), r[0])),
-        lambda uid, known: ((known[0], uid), (known[1], known[2])),
-    )
+    # Worded as the full verify words them (audit/domain.py), in the same order.
+    for found in sorted(rows, key=lambda r: _by_entry(r[0].ledger_seq)):
+        check_client(found[0], replay.clients.get(found[0].uid), unread)
+    present = {row[0].uid for row in rows}
+    gone = []
+    for uid in touched(replay.clients) - present:
+        known = replay.clients.get(uid) if isinstance(uid, str) else None
+        if known is not None:
+            gone.append((known[0], uid))
+    if gone:
+        raise client_gone(*min(gone))
+
+
+def _by_entry(seq: Any) -> tuple[int, int]:
+    return (0, seq) if type(seq) is int else (1, 0)
 
 
 def _draws(session: Session, replay: Replay, unread: Unread, recent: Recent) -> None:

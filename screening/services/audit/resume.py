@@ -3,20 +3,24 @@ one (``--write-checkpoint FILE``), and a later one goes on from it
 (``--from-checkpoint FILE``), reading only the entries appended since.
 
 FILE is a few lines of text: the format, the ledger it belongs to (its first entry),
-the head it was written at, when, and the name and SHA-256 of the state file beside it.
+the head it was written at, when, the name and SHA-256 of the state file beside it
+(its base name: the pair may be moved together), and a ``check`` line, the SHA-256 of
+the others, so that a checkpoint edited by hand is refused as damaged rather than read
+as a ledger changed.
 The state file holds everything the replay needs to go on from that head: its maps
 (a copy of verify's spill file, services/plumbing/spill.py) and its in-memory parts,
 the role and consent trackers, the witnesses' tree, the anchors counted, the staff
 digests seen, each table's highest id. Uids, digests and dates only: no names. Both
 files are readable by their owner only. The state is read back only if its digest is
 the one FILE names, and unpickled only into the classes a replay holds
-(core/replay/saved.py).
+(core/replay/saved.py). Writing them: services/audit/resume_write.py.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,12 +35,13 @@ from screening.core.replay import Broken, Replay, Store
 from screening.core.replay import saved as saved_state
 from screening.core.witnessing import Follower
 from screening.db.models import LedgerRow, table_of
-from screening.errors import BadInput, EnvironmentProblem
+from screening.errors import BadInput
 from screening.services.audit.access_rows import RoleEntries
 from screening.services.audit.consent_rows import ConsentEntries
 from screening.services.plumbing.spill import DigestMismatch, SpillFile
 
-FORMAT = "screening verify checkpoint 1"
+FAMILY = "screening verify checkpoint "  # every version's first line begins so
+FORMAT = FAMILY + "2"
 _LEDGER = table_of(LedgerRow)
 _HEAD = re.compile(r"^(\d+):([0-9a-f]{64})$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -58,7 +63,8 @@ class Checkpoint:
     digest: str
 
     def text(self) -> str:
-        return "\n".join(
+        """The file's lines, the last a SHA-256 over the others (``check``)."""
+        body = "\n".join(
             [
                 FORMAT,
                 f"ledger {self.origin}",
@@ -71,21 +77,43 @@ class Checkpoint:
                 "",
             ]
         )
+        return body + f"check {_check(body)}\n"
+
+
+def _check(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _full_verify(file: Path) -> str:
+    return f"run a full `audit verify --write-checkpoint {file}`"
 
 
 def read(file: Path) -> Checkpoint:
     """The checkpoint ``file`` names; refused (exit 2) unless it is one this version
-    writes."""
+    writes, whole (its ``check`` line matches the others)."""
     try:
-        lines = file.read_text(encoding="utf-8").splitlines()
+        text = file.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise BadInput(f"no checkpoint file {file}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise BadInput(f"the checkpoint file {file} cannot be read ({error})") from None
-    if not lines or lines[0] != FORMAT:
+    except UnicodeDecodeError:
+        raise BadInput(f"{file} is not a verify checkpoint: {_full_verify(file)}") from None
+    except OSError as error:
+        raise BadInput(
+            f"the checkpoint file {file} cannot be read ({error.strerror or error})"
+        ) from None
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith(FAMILY):
+        raise BadInput(f"{file} is not a verify checkpoint: {_full_verify(file)}")
+    if lines[0] != FORMAT:
         raise BadInput(
             f"{file} is not a checkpoint of this version of `audit verify` (its first line "
-            f"is not {FORMAT!r}): run a full `audit verify --write-checkpoint FILE`"
+            f"is not {FORMAT!r}): {_full_verify(file)}"
+        )
+    body, _, check = text.rpartition("check ")
+    if not body.endswith("\n") or check.strip() != _check(body):
+        raise BadInput(
+            f"the checkpoint file {file} is damaged or was edited (its check line does not "
+            f"match the others): {_full_verify(file)}"
         )
     fields = dict(line.split(" ", 1) for line in lines[1:] if " " in line)
     try:
@@ -112,36 +140,58 @@ def read(file: Path) -> Checkpoint:
         or "/" in state
         or state in ("", ".", "..")
     ):
-        raise BadInput(
-            f"the checkpoint file {file} is malformed: write it again with a full verify"
-        )
+        raise BadInput(f"the checkpoint file {file} is malformed: {_full_verify(file)}")
     return checkpoint
 
 
 def spill_from(checkpoint: Checkpoint) -> SpillFile:
     """A spill file that starts as the checkpoint's state, checked against its digest."""
-    if not checkpoint.state.is_file():
-        raise BadInput(f"the state file {checkpoint.state} of checkpoint {checkpoint.file} is gone")
+    state, file = checkpoint.state, checkpoint.file
+    if not state.is_file():
+        raise BadInput(
+            f"the state file {state} of checkpoint {file} is gone (a checkpoint's state "
+            f"must stay beside it under that name): {_full_verify(file)}"
+        )
     try:
-        return SpillFile(saved=checkpoint.state, digest=checkpoint.digest, loads=saved_state.loads)
+        spill = SpillFile(saved=state, digest=checkpoint.digest, loads=saved_state.loads)
     except DigestMismatch:
         raise BadInput(
-            f"the state file {checkpoint.state} is not the one checkpoint {checkpoint.file} "
-            "names (its SHA-256 differs): run a full `audit verify`"
+            f"the state file {state} is not the one checkpoint {file} names (its SHA-256 "
+            "differs): run a full `audit verify`"
         ) from None
+    except sqlite3.DatabaseError:
+        raise _damaged(checkpoint) from None
     except OSError as error:
-        raise BadInput(f"the state file {checkpoint.state} cannot be read ({error})") from None
+        raise BadInput(
+            f"the state file {state} cannot be read ({error.strerror or error})"
+        ) from None
+    if spill.part("layout") is None:
+        spill.close()
+        raise _damaged(checkpoint)
+    return spill
+
+
+def _damaged(checkpoint: Checkpoint) -> BadInput:
+    return BadInput(
+        f"the state file {checkpoint.state} is damaged (not a verify state): "
+        f"{_full_verify(checkpoint.file)}"
+    )
 
 
 def check_origin(checkpoint: Checkpoint, site: str, first: str | None) -> None:
     """The checkpoint is of this ledger (``first``: its first entry's hash) and was
     written by this site's verify; else exit 2."""
     if first != checkpoint.origin:
-        raise BadInput(f"the checkpoint {checkpoint.file} was written for another ledger")
+        raise BadInput(
+            f"the checkpoint {checkpoint.file} was written for another ledger: it belongs "
+            "to another clinic's ledger or --db points elsewhere; use that clinic's "
+            "checkpoint or run a full `audit verify`"
+        )
     if site != checkpoint.site:
         raise BadInput(
-            f"the checkpoint {checkpoint.file} was written by site {checkpoint.site!r}'s "
-            f"verify, not {site!r}'s"
+            f'the checkpoint {checkpoint.file} was written by the verify of site "'
+            f'{checkpoint.site}", not of site "{site}": run it with that site\'s config, or '
+            f"write a new one with a full `audit verify --write-checkpoint FILE`"
         )
 
 
@@ -153,9 +203,10 @@ def check_head(session: Session, checkpoint: Checkpoint) -> None:
     if stored != checkpoint.hash:
         raise Broken(
             checkpoint.seq,
-            f"entry {checkpoint.seq} is "
+            f"entry {checkpoint.seq}, the head of checkpoint {checkpoint.file}, is "
             + ("gone" if stored is None else "not the one the checkpoint names")
-            + f": the history up to the checkpoint has changed ({checkpoint.file})",
+            + ": the history up to the checkpoint has changed (run a full `audit verify` "
+            "to see where)",
         )
 
 
@@ -210,7 +261,7 @@ def restore(
     def part(name: str, kind: type = dict) -> Any:
         data = spill.part(name)
         if data is None:
-            raise BadInput(f"the state file {checkpoint.state} has no {name}: write it again")
+            raise _damaged(checkpoint)
         try:
             value = saved_state.loads(data)
         except saved_state.Refused as why:
@@ -251,32 +302,3 @@ def restore(
 def _same_parts(mine: dict[str, Any], saved: Any) -> None:
     if not isinstance(saved, dict) or set(saved) != set(mine):
         raise ValueError("other parts")
-
-
-def write(
-    spill: SpillFile,
-    file: Path,
-    parts: dict[str, bytes],
-    head: str,
-    origin: str,
-    site: str,
-    now: datetime,
-    since: Checkpoint | None,
-) -> Checkpoint:
-    """``file`` and its state file beside it (``FILE.state``), each 0600."""
-    seq, hash_ = head.split(":")
-    state = file.with_name(file.name + ".state")
-    try:
-        digest = spill.save(state, parts)
-        checkpoint = Checkpoint(
-            file, origin, int(seq), hash_, now, since.full if since else now, site, state, digest
-        )
-        partial = file.with_name(file.name + ".partial")
-        partial.unlink(missing_ok=True)
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(checkpoint.text())
-        os.replace(partial, file)
-    except OSError as error:
-        raise EnvironmentProblem(f"the checkpoint {file} cannot be written ({error})") from None
-    return checkpoint

@@ -32,7 +32,7 @@ from screening.core.witnessing import Follower
 from screening.core.witnessing import check as check_witnessed
 from screening.db.models import LedgerRow, Site, table_of
 from screening.errors import BadInput, EnvironmentProblem
-from screening.services.audit import resume
+from screening.services.audit import resume, resume_write
 from screening.services.audit.access_rows import RoleEntries, check_grants
 from screening.services.audit.consent_rows import ConsentEntries, check_consents
 from screening.services.audit.domain import check_domain
@@ -107,6 +107,8 @@ def verify(
     master, why_no_key = _own_key(ctx)
     anchors = KeyAnchors(ctx.site, master, why_no_key)
     since = resume.read(from_checkpoint) if from_checkpoint else None
+    if write_checkpoint is not None:
+        resume_write.check_target(ctx, write_checkpoint, since)
     saved: dict[str, bytes] = {}
     spilled = resume.spill_from(since) if since else SpillFile()
     with (
@@ -206,7 +208,7 @@ def verify(
         if since is not None and recent is not None:
             report.from_checkpoint = _resumed(since, report, recent)
         if write_checkpoint is not None and report.ok and saved and first and report.head:
-            kept_as = resume.write(
+            kept_as = resume_write.write(
                 spill, write_checkpoint, saved, report.head, first[0], ctx.site, ctx.now, since
             )
             report.wrote_checkpoint = str(kept_as.file)
@@ -225,6 +227,8 @@ def verify(
             "written by a user without a role for them"
         )
     report.witness = witnessed.summary(notes, outcome, ctx.now)
+    if since is not None and ctx.now < since.verified:
+        report.witness["warnings"].append(resume_write.clock_behind(ctx.now, since))
     if report.problem:  # never advise signing a checkpoint over a ledger that failed
         report.witness["warnings"] = [
             text for text in report.witness["warnings"] if "audit checkpoint` writes" not in text
@@ -251,6 +255,8 @@ def _resumed(start: resume.Checkpoint, report: Report, recent: Recent) -> dict[s
         "verified": start.verified.isoformat(),
         "full_verify": start.full.isoformat(),
         "rows_compared": recent.compared,
+        "read": f"entries {start.seq + 1}..{report.entries} and the rows they made or changed",
+        "not_read": f"entries 1..{start.seq} and every other row: a full verify reads them",
     }
 
 
