@@ -206,7 +206,7 @@ def verify(
         except Broken as broken:
             report.problem, report.problem_seq = broken.message, broken.seq
         if since is not None and recent is not None:
-            report.from_checkpoint = _resumed(since, report, recent)
+            report.from_checkpoint = resume.summary(since, report.entries, recent.compared)
         if write_checkpoint is not None and report.ok and saved and first and report.head:
             kept_as = resume_write.write(
                 spill, write_checkpoint, saved, report.head, first[0], ctx.site, ctx.now, since
@@ -244,20 +244,6 @@ def verify(
     report.anchors_from_key, report.anchors_derived = anchors.from_key, anchors.derived
     report.anchors = anchors.summary()
     return report
-
-
-def _resumed(start: resume.Checkpoint, report: Report, recent: Recent) -> dict[str, Any]:
-    return {
-        "file": str(start.file),
-        "after": start.seq,
-        "first": start.seq + 1,
-        "last": report.entries,
-        "verified": start.verified.isoformat(),
-        "full_verify": start.full.isoformat(),
-        "rows_compared": recent.compared,
-        "read": f"entries {start.seq + 1}..{report.entries} and the rows they made or changed",
-        "not_read": f"entries 1..{start.seq} and every other row: a full verify reads them",
-    }
 
 
 def _check_wanted(session: Session, wanted: tuple[int, str]) -> None:
