@@ -284,9 +284,13 @@ def test_what_other_sites_write_is_checked_under_the_chains_lock(network: Networ
     appending (two sites once recorded the same label, granted one login auditor at one
     site and clinician at the other, and left a site with no admin)."""
     user = sa.make_url(network.url).username or ""
-    network.ok("south", "results", "for-cause", "S-1", "--reason", "a test")
+    made = network.ok("south", "results", "for-cause", "S-1", "--reason", "a test").stderr
+    screening = made.split("for-cause screening ", 1)[1].split()[0]  # S-1 may be drawn too
     recorded = _sent_during(
-        lambda: network.ok("south", "results", "record", "S-1", "--specimen-id", "LAB-77")
+        lambda: network.ok(
+            *("south", "results", "record", "S-1", "--specimen-id", "LAB-77"),
+            *("--screening", screening),
+        )
     )
     assert _after_the_chains_lock(recorded, "lower(results.specimen_id)")
     network.sql(f"CREATE ROLE lock_test_login LOGIN; GRANT {user} TO lock_test_login")
