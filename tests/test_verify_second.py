@@ -110,3 +110,43 @@ def test_a_tampered_analyte_is_named_by_its_version_entry_either_way(
     assert report.problem == (
         f"entry {seq} (result version): the database row differs from the ledger in content"
     )
+
+
+def test_a_second_process_that_meets_the_database_failing_ends_quietly_and_the_first_reads(
+    generated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The database going away (or a lock it would wait for) is not a row's problem: the
+    second process ends without a traceback on the user's terminal, and the first one
+    reads the rows itself."""
+    import sqlalchemy as sa
+
+    def failing(session: Any, unread: Unread) -> Any:
+        raise sa.exc.OperationalError("SELECT", {}, Exception("server closed the connection"))
+        yield  # a generator, as the real producers are
+
+    ctx = _context(generated)
+    with ctx.database.read() as session:
+        unread = Unread(session)
+        expected = list(ROW_STREAMS["versions"](session, unread))
+        capfd.readouterr()
+        with SecondProcess(ctx.database, session, {"versions": failing}) as second:
+            read = list(second.rows("versions", lambda: ROW_STREAMS["versions"](session, unread)))
+    assert read == expected
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+
+
+def test_the_spilled_rows_have_no_name_another_process_could_replace(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ctx = _context(generated)
+    with (
+        ctx.database.read() as session,
+        SecondProcess(ctx.database, session, ROW_STREAMS) as second,
+    ):
+        rows = list(second.rows("versions", _inline("versions")))
+        assert rows
+        assert list(tmp_path.iterdir()) == []

@@ -10,17 +10,22 @@ ends at the same head as the first one's both read the same rows; when it does n
 entry written in between), or without ``fork``, inside a batch (whose writes only its
 own session sees), or when the second process fails, the first reads the rows itself.
 A row the second process cannot read is named as if read here: its error is raised at
-the same place in the stream.
+the same place in the stream. The spilled rows go to files opened before the fork and
+already unlinked (no name another process could replace them by). The second process
+ignores Ctrl-C (the first one's to answer), gives up on a lock it would wait for (on
+PostgreSQL, 10 s) and on the database going away, and ends without a word whatever
+happens: the first process then reads the rows itself.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,7 +55,7 @@ class SecondProcess(Rows):
     def __init__(self, database: Database, session: Session, producers: dict[str, Producer]):
         self._process: Any = None
         self._done: dict[str, Any] = {}
-        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._files: dict[str, Any] = {}
         head = _head(session)
         # Inside a batch (bench/generate.py's days) verify reads that batch's own session.
         if head is None or database._batch is not None:
@@ -58,11 +63,12 @@ class SecondProcess(Rows):
         if "fork" not in multiprocessing.get_all_start_methods():
             return
         context = multiprocessing.get_context("fork")
-        self._folder = tempfile.TemporaryDirectory(prefix="screening-verify-")  # 0700
+        # Unlinked at once (0600 while it had a name): the child inherits them by fork.
+        self._files = {name: _unlinked() for name in producers}
         self._done = {name: context.Event() for name in producers}
         self._process = context.Process(
             target=_work,
-            args=(database.url, database.group, head, self._folder.name, producers, self._done),
+            args=(database.url, database.group, head, self._files, producers, self._done),
             daemon=True,
         )
         # The child flushes its copies of the standard streams when it ends: anything
@@ -75,28 +81,32 @@ class SecondProcess(Rows):
         """The rows the second process spilled under ``name``, once complete; ``here()``
         when it could not."""
         done = self._done.get(name)
-        if done is None or self._folder is None:
+        if done is None:
             return here()
         while not done.wait(0.05):
             if not self._process.is_alive():
                 break
         if not done.is_set():
             return here()
-        return _read_back(Path(self._folder.name) / name)
+        return _read_back(self._files[name])
 
     def close(self) -> None:
         if self._process is not None:
             if self._process.is_alive():
                 self._process.terminate()
             self._process.join()
-        if self._folder is not None:
-            self._folder.cleanup()
+        for spilled in self._files.values():
+            spilled.close()
 
     def __enter__(self) -> SecondProcess:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _unlinked() -> Any:
+    return tempfile.TemporaryFile(prefix="screening-verify-")  # noqa: SIM115 (closed in close())
 
 
 def _head(session: Session) -> int | None:
@@ -115,20 +125,28 @@ def _work(
     url: Any,
     group: str | None,
     head: int,
-    folder: str,
+    files: dict[str, Any],
     producers: dict[str, Producer],
     done: dict[str, Any],
 ) -> None:
-    """The second process: an engine of its own (nothing of the first one's connections)."""
-    database = Database(url, group)
-    with database.read() as session:
-        if _head(session) != head:
-            return  # an entry was written since the first process began: it reads itself
-        unread = Unread(session)
-        for name, produce in producers.items():
-            with open(Path(folder) / name, "wb") as out:
+    """The second process: an engine of its own (nothing of the first one's connections).
+    Whatever ends it early, it ends quietly: the first process reads what it did not."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        database = Database(url, group)
+        with database.read() as session:
+            if not database.is_sqlite:
+                session.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
+            if _head(session) != head:
+                return  # an entry was written since the first process began: it reads itself
+            unread = Unread(session)
+            for name, produce in producers.items():
+                out = files[name]
                 _spill(produce(session, unread), out)
-            done[name].set()
+                out.flush()
+                done[name].set()
+    except BaseException:  # noqa: BLE001 (no traceback on the user's terminal)
+        os._exit(1)
 
 
 def _spill(rows: Iterable[Any], out: Any) -> None:
@@ -139,6 +157,8 @@ def _spill(rows: Iterable[Any], out: Any) -> None:
             if len(batch) == BATCH:
                 pickle.dump(batch, out, _PICKLE)
                 batch = []
+    except sa.exc.OperationalError:
+        raise  # the database, not a row: the first process reads the rows itself
     except Exception as error:  # noqa: BLE001 (raised in the first process, at its place)
         pickle.dump(batch, out, _PICKLE)
         pickle.dump(_Failed(error), out, _PICKLE)
@@ -146,13 +166,13 @@ def _spill(rows: Iterable[Any], out: Any) -> None:
     pickle.dump(batch, out, _PICKLE)
 
 
-def _read_back(path: Path) -> Iterator[Any]:
-    with open(path, "rb") as spilled:
-        while True:
-            try:
-                batch = pickle.load(spilled)  # noqa: S301 (our own file, in a 0700 folder)
-            except EOFError:
-                return
-            if isinstance(batch, _Failed):
-                raise batch.error
-            yield from batch
+def _read_back(spilled: Any) -> Iterator[Any]:
+    spilled.seek(0)
+    while True:
+        try:
+            batch = pickle.load(spilled)  # noqa: S301 (our own unlinked file: no one else's)
+        except EOFError:
+            return
+        if isinstance(batch, _Failed):
+            raise batch.error
+        yield from batch
