@@ -9,7 +9,6 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from screening.core.canonical import private_digest
@@ -26,7 +25,6 @@ from screening.db.models import (
     Restriction,
     Result,
     Screening,
-    Site,
 )
 from screening.services.audit.consent_rows import (
     ConsentEntries,
@@ -43,7 +41,7 @@ from screening.services.audit.domain import (
 )
 from screening.services.audit.recent import Recent, by_entry, merge, table_of_model, touched
 from screening.services.audit.report import Report
-from screening.services.audit.row_states import _screening_state
+from screening.services.audit.row_states import _screening_state, screening_query
 from screening.services.audit.unread import UNREAD, Unread
 from screening.services.clients.holds import hold_record
 from screening.services.draws.closures import closure_record
@@ -174,23 +172,7 @@ def _draws(session: Session, replay: Replay, unread: Unread, recent: Recent) -> 
 
 
 def _screenings(session: Session, replay: Replay, unread: Unread, recent: Recent) -> None:
-    repeated = aliased(Result)
-    statement = (
-        sa.select(
-            Screening,
-            col(Client.uid),
-            col(Client.site),
-            sa.label("draw_site", col(Draw.site)),
-            sa.label("draw_day", col(Draw.day)),
-            sa.label("because", col(repeated.created_seq)),
-            sa.label("site_salt", col(Site.salt)),
-        )
-        .outerjoin(Client, col(Client.id) == Screening.client_id)
-        .outerjoin(Site, col(Site.name) == Client.site)
-        .outerjoin(Draw, col(Draw.id) == Screening.draw_id)
-        .outerjoin(repeated, col(repeated.screening_id) == Screening.replaces_id)
-        .options(*unread.deferred(Screening))
-    )
+    statement = screening_query(unread)
     # By their creating entry: a draw's other screenings come too, and match as well.
     rows = recent.rows(
         session,

@@ -44,12 +44,11 @@ class _StaffName:
     __hash__ = None  # type: ignore[assignment]
 
 
-def screening_rows(session: Session, unread: Unread, site: str | None = None) -> Iterator[Any]:
-    """Each screening row's state, by (creating entry, client uid); ``site``: that
-    site's only (audit/one_site.py)."""
-    # A recollection names the result entry of the specimen it repeats.
+def screening_query(unread: Unread) -> Any:
+    """The screening rows, with what their state names beside them: the client, the
+    draw, the site's salt, and the result entry of the specimen a recollection repeats."""
     repeated = aliased(Result)
-    rows = (
+    return (
         sa.select(
             Screening,
             col(Client.uid),
@@ -64,8 +63,13 @@ def screening_rows(session: Session, unread: Unread, site: str | None = None) ->
         .outerjoin(Draw, col(Draw.id) == Screening.draw_id)
         .outerjoin(repeated, col(repeated.screening_id) == Screening.replaces_id)
         .options(*unread.deferred(Screening))
-        .order_by(col(Screening.created_seq))
     )
+
+
+def screening_rows(session: Session, unread: Unread, site: str | None = None) -> Iterator[Any]:
+    """Each screening row's state, by (creating entry, client uid); ``site``: that
+    site's only (audit/one_site.py)."""
+    rows = screening_query(unread).order_by(col(Screening.created_seq))
     rows = of_site(rows, col(Client.site), site)
     return in_key_order(
         (
