@@ -121,6 +121,13 @@ def test_incremental_agrees_with_the_full_verify(checkpointed: tuple[Story, Path
     assert "ledger intact:" not in text and "\nrecords match the ledger" not in text
     assert since["read"].startswith(f"entries {at + 1}..{story.ledger_size()} and the rows")
     assert since["not_read"].startswith(f"entries 1..{at} and every other row")
+    # A day with nothing written since: the report says so, it does not count backwards.
+    latest = file.parent / "latest"
+    chained = _verify(story, "--from-checkpoint", str(file), "--write-checkpoint", str(latest))
+    assert chained.exit_code == 0, chained.stderr
+    idle = _report(story, "--from-checkpoint", str(latest))["from_checkpoint"]
+    assert idle["read"] == "no entry: none was written after the checkpoint"
+    assert idle["rows_compared"] == 0
 
 
 @ON_SQLITE

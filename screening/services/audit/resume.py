@@ -314,6 +314,10 @@ def summary(start: Checkpoint, last: int, compared: int) -> dict[str, Any]:
         "verified": start.verified.isoformat(),
         "full_verify": start.full.isoformat(),
         "rows_compared": compared,
-        "read": f"entries {start.seq + 1}..{last} and the rows they made or changed",
+        "read": (
+            f"entries {start.seq + 1}..{last} and the rows they made or changed"
+            if last > start.seq
+            else "no entry: none was written after the checkpoint"
+        ),
         "not_read": f"entries 1..{start.seq} and every other row: a full verify reads them",
     }
