@@ -313,12 +313,29 @@ def _hash_rows(rows: Any) -> int:
     return count
 
 
+def _psycopg(url: str):  # type: ignore[no-untyped-def]
+    """The bare driver's connection to a SQLAlchemy PostgreSQL URL (its schema option
+    kept)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url.replace("postgresql+psycopg", "postgresql"))
+    options = parse_qs(parts.query).get("options", [None])[0]
+    return psycopg.connect(
+        host=parts.hostname,
+        port=parts.port,
+        user=parts.username,
+        dbname=parts.path.lstrip("/"),
+        options=options,
+    )
+
+
 def _read_and_hash_child(config_file: str) -> None:
     """The floor of verify: read every row verify reads (the ledger, then every table it
     compares with it, in the same order) with the bare driver and SHA-256 each row's
     bytes; nothing of screening, SQLAlchemy or SQLModel is imported."""
     import tomllib
-    from urllib.parse import parse_qs, urlsplit
 
     path = Path(config_file)
     url = (
@@ -335,17 +352,7 @@ def _read_and_hash_child(config_file: str) -> None:
         for query in queries:
             count += _hash_rows(connection.execute(query))
     else:
-        import psycopg
-
-        parts = urlsplit(url.replace("postgresql+psycopg", "postgresql"))
-        options = parse_qs(parts.query).get("options", [None])[0]
-        with psycopg.connect(
-            host=parts.hostname,
-            port=parts.port,
-            user=parts.username,
-            dbname=parts.path.lstrip("/"),
-            options=options,
-        ) as connection:
+        with _psycopg(url) as connection:
             for number, query in enumerate(queries):
                 with connection.cursor(name=f"bench{number}") as cursor:
                     cursor.itersize = 2000
@@ -563,7 +570,6 @@ def _bare_insert_child(config_file: str, report: str) -> None:
     driver's executemany into a scratch table; no screening, SQLAlchemy or SQLModel."""
     import csv
     import tomllib
-    from urllib.parse import parse_qs, urlsplit
 
     with open(report, newline="", encoding="utf-8") as handle:
         rows = [tuple(line) for line in csv.reader(handle)][1:]
@@ -585,17 +591,7 @@ def _bare_insert_child(config_file: str, report: str) -> None:
         connection.executemany("INSERT INTO lab_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         connection.rollback()
     else:
-        import psycopg
-
-        parts = urlsplit(url.replace("postgresql+psycopg", "postgresql"))
-        options = parse_qs(parts.query).get("options", [None])[0]
-        with psycopg.connect(
-            host=parts.hostname,
-            port=parts.port,
-            user=parts.username,
-            dbname=parts.path.lstrip("/"),
-            options=options,
-        ) as connection:
+        with _psycopg(url) as connection:
             connection.execute(create)
             with connection.cursor() as cursor:
                 cursor.executemany(

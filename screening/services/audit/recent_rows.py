@@ -41,7 +41,11 @@ from screening.services.audit.domain import (
 )
 from screening.services.audit.recent import Recent, by_entry, merge, table_of_model, touched
 from screening.services.audit.report import Report
-from screening.services.audit.row_states import _screening_state, screening_query
+from screening.services.audit.row_states import (
+    _screening_state,
+    result_query,
+    screening_query,
+)
 from screening.services.audit.unread import UNREAD, Unread
 from screening.services.clients.holds import hold_record
 from screening.services.draws.closures import closure_record
@@ -192,22 +196,7 @@ def _screenings(session: Session, replay: Replay, unread: Unread, recent: Recent
 
 
 def _results(session: Session, replay: Replay, unread: Unread, recent: Recent) -> None:
-    statement = (
-        sa.select(
-            col(Result.created_seq),
-            col(Result.ledger_seq),
-            sa.label("screening_seq", col(Screening.created_seq)),
-            col(Client.uid),
-            col(Client.site),
-            unread.column(Result.salt),
-            unread.column(Result.late_reason),
-            col(Result.collected_at),
-            col(Result.method),
-            col(Result.specimen_type),
-        )
-        .outerjoin(Screening, col(Screening.id) == Result.screening_id)
-        .outerjoin(Client, col(Client.id) == Screening.client_id)
-    )
+    statement = result_query(unread)
     key = [col(Result.created_seq)]
     rows = recent.rows(session, statement, table_of_model(Result), key, touched(replay.results))
     hidden = unread.hides("results", "salt", "late_reason")

@@ -119,14 +119,14 @@ def _screening_state(row: Any) -> dict[str, Any]:
     return state
 
 
-def result_rows(session: Session, unread: Unread, site: str | None = None) -> Iterator[Any]:
-    """Each result row's state, by its creating entry: its screening, its latest version,
-    and the collection as its entry states it."""
-    results = (
+def result_query(unread: Unread) -> Any:
+    """The result rows, each with its screening's entry and client, and the collection
+    its entry states (what a result's state is made of)."""
+    return (
         sa.select(
             col(Result.created_seq),
             col(Result.ledger_seq),
-            col(Screening.created_seq),
+            sa.label("screening_seq", col(Screening.created_seq)),
             col(Client.uid),
             col(Client.site),
             unread.column(Result.salt),
@@ -137,8 +137,13 @@ def result_rows(session: Session, unread: Unread, site: str | None = None) -> It
         )
         .outerjoin(Screening, col(Screening.id) == Result.screening_id)
         .outerjoin(Client, col(Client.id) == Screening.client_id)
-        .order_by(col(Result.created_seq))
     )
+
+
+def result_rows(session: Session, unread: Unread, site: str | None = None) -> Iterator[Any]:
+    """Each result row's state, by its creating entry: its screening, its latest version,
+    and the collection as its entry states it."""
+    results = result_query(unread).order_by(col(Result.created_seq))
     results = of_site(results, col(Client.site), site)
     return (
         (
