@@ -94,7 +94,11 @@ def read(file: Path) -> Checkpoint:
     try:
         text = file.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise BadInput(f"no checkpoint file {file}") from None
+        raise BadInput(
+            f"no checkpoint file {file}: give the file an earlier `audit verify "
+            "--write-checkpoint` wrote, or write one now with a full `audit verify "
+            f"--write-checkpoint {file}`"
+        ) from None
     except UnicodeDecodeError:
         raise BadInput(f"{file} is not a verify checkpoint: {_full_verify(file)}") from None
     except OSError as error:
