@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import grp
 import os
+import re
 import shlex
 import stat
 from collections.abc import Callable, Iterator
@@ -29,6 +30,8 @@ from screening.errors import BadInput, EnvironmentProblem
 # Bump with every migration; a test checks it against alembic's head.
 SCHEMA_REVISION = "0012"
 BUSY_TIMEOUT_MS = 30_000
+# What pg_export_snapshot() returns, e.g. 00000003-0000001B-1.
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]{1,16}(-[0-9A-F]{1,16}){1,2}")
 
 
 def resolve_url(raw: str, folder: Path) -> URL:
@@ -285,12 +288,29 @@ class Database:
             action()
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self, snapshot: str | None = None) -> Iterator[Session]:
+        """A reading transaction that sees one state of the database from its first
+        statement to its end, on both engines: SQLite's reading transactions do (WAL);
+        on PostgreSQL it is REPEATABLE READ, since READ COMMITTED takes a new snapshot
+        for every statement, and `audit verify` or a report that reads the ledger, then
+        the rows, would see rows written between the two and name them as not in it.
+
+        ``snapshot`` (PostgreSQL): another transaction's, still open
+        (``pg_export_snapshot()``), so that a second process reads what the first one
+        reads (audit/second.py)."""
         if self._batch is not None:  # see the batch's own writes
             yield self._batch
             return
+        bind = self.engine
+        if not self.is_sqlite:
+            bind = self.engine.execution_options(isolation_level="REPEATABLE READ")
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            with Session(bind, expire_on_commit=False) as session, session.begin():
+                if snapshot is not None and not self.is_sqlite:
+                    if not _SNAPSHOT_ID.fullmatch(snapshot):
+                        raise ValueError(f"not a PostgreSQL snapshot id: {snapshot!r}")
+                    # SET takes no bound parameters; the id was checked above.
+                    session.execute(sa.text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
                 yield session
         except OperationalError as error:
             if _is_connection_error(error):

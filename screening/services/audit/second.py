@@ -4,10 +4,11 @@ compared by (a version's digest recomputed from its analytes: most of what verif
 and hashes), spilling them to private temporary files a batch at a time; the merge
 (audit/domain.py) reads them back in the same order, each as soon as it is complete.
 
-The second process reads in a transaction of its own, begun after the first one's. Every
-change to those rows writes a ledger entry in the same transaction, so when its ledger
-ends at the same head as the first one's both read the same rows; when it does not (an
-entry written in between), or without ``fork``, inside a batch (whose writes only its
+The second process reads in a transaction of its own, begun after the first one's: on
+PostgreSQL in the first one's snapshot (``pg_export_snapshot``), on SQLite in its own.
+Every change to those rows writes a ledger entry in the same transaction, so when its
+ledger ends at the same head as the first one's both read the same rows; when it does not
+(on SQLite, an entry written in between), or without ``fork``, inside a batch (whose writes only its
 own session sees), or when the second process fails, the first reads the rows itself.
 A row the second process cannot read is named as if read here: its error is raised at
 the same place in the stream. The spilled rows go to files opened before the fork and
@@ -62,13 +63,19 @@ class SecondProcess(Rows):
             return
         if "fork" not in multiprocessing.get_all_start_methods():
             return
+        # PostgreSQL: the child reads in this transaction's snapshot (held open until the
+        # walk ends), so both see the same rows, whatever is written meanwhile.
+        snapshot = None
+        if not database.is_sqlite:
+            snapshot = session.execute(sa.text("SELECT pg_export_snapshot()")).scalar()
         context = multiprocessing.get_context("fork")
         # Unlinked at once (0600 while it had a name): the child inherits them by fork.
         self._files = {name: _unlinked() for name in producers}
         self._done = {name: context.Event() for name in producers}
         self._process = context.Process(
             target=_work,
-            args=(database.url, database.group, head, self._files, producers, self._done),
+            args=(database.url, database.group, head, snapshot, self._files, producers),
+            kwargs={"done": self._done},
             daemon=True,
         )
         # The child flushes its copies of the standard streams when it ends: anything
@@ -125,6 +132,7 @@ def _work(
     url: Any,
     group: str | None,
     head: int,
+    snapshot: str | None,
     files: dict[str, Any],
     producers: dict[str, Producer],
     done: dict[str, Any],
@@ -134,7 +142,7 @@ def _work(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         database = Database(url, group)
-        with database.read() as session:
+        with database.read(snapshot) as session:
             if not database.is_sqlite:
                 session.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
             if _head(session) != head:
