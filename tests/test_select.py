@@ -394,3 +394,25 @@ def test_today_in_json_before_the_draw_is_null(site: Clinic) -> None:
         result = site.ok("today", "--json")
     assert json.loads(result.stdout) is None
     assert "no draw yet" in result.stderr
+
+
+def test_reveal_without_the_key_says_why_and_reveals_nothing(site: Clinic) -> None:
+    with freeze_time(MONDAY):
+        site.ok("select")
+    key = site.folder / "screening.key"
+    kept = key.read_text()
+    key.unlink()
+    with freeze_time(TUESDAY):
+        result = site.run("audit", "reveal")
+    assert result.exit_code == 3, result.stderr
+    assert "the keys of past draws were not revealed" in result.stderr
+    assert "no key to reveal" not in result.stderr
+    key.write_text("11" * 32 + "\n")  # another key: it did not make November's anchor
+    key.chmod(0o600)
+    with freeze_time(TUESDAY):
+        result = site.run("audit", "reveal")
+    assert result.exit_code == 1 and "does not match the anchor" in result.stderr
+    assert _bodies(site, "reveal") == []
+    key.write_text(kept)
+    with freeze_time(TUESDAY):
+        assert "revealed the keys of 2026-11-23" in site.ok("audit", "reveal").stderr

@@ -17,7 +17,7 @@ from screening.core.ledger import GENESIS_PREV, Entry, make_entry, subject
 from screening.db.locks import hold_append_lock
 from screening.db.memo import memo
 from screening.db.models import LedgerRow, Site, StaffName, table_of
-from screening.errors import EnvironmentProblem
+from screening.errors import EnvironmentProblem, ScreeningError
 from screening.services.plumbing.context import Actor
 
 _LEDGER = table_of(LedgerRow)
@@ -60,6 +60,8 @@ class LedgerWriter:
         self.head_at: datetime | None = None  # when the ledger's last entry was made
         # Days whose keys the upkeep before this write revealed.
         self.revealed: list[date] = []
+        # Why past days' keys could not be revealed (no key file, or another key's).
+        self.not_revealed: ScreeningError | None = None
         kept = memo(session)
         self.salts: dict[str, str] = kept.setdefault("salts", {})
         self._known: set[tuple[str, str]] = kept.setdefault("staff", set())

@@ -22,7 +22,7 @@ from screening.core.access import WORKING
 from screening.core.policy import policy_body, policy_digest
 from screening.core.selection import anchor, chain_length, day_key, next_period, period_of
 from screening.db.models import Draw, LedgerRow, table_of
-from screening.errors import EnvironmentProblem
+from screening.errors import CheckFailed, EnvironmentProblem
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.keys import read_key
 from screening.services.plumbing.ledger import LedgerWriter, bodies, latest_body
@@ -122,6 +122,7 @@ def reveal_due(
         try:
             master = read_key(settings.key_file, group=settings.database_group)
         except EnvironmentProblem as problem:
+            writer.not_revealed = problem
             log.warning("keys of past draws not revealed: %s", problem.message)
             return []
     for period in sorted({period_of(draw.day) for draw in draws}):
@@ -130,14 +131,12 @@ def reveal_due(
         # go on, as without a key.
         foreign = foreign_anchor(session, site, period, master)
         if foreign is not None:
-            log.warning(
-                "keys of past draws not revealed: the key file %s does not match the "
-                "anchor committed for %s in entry %d; if it was replaced, restore the "
-                "original from your backup, otherwise run `screening audit verify`",
-                settings.key_file,
-                period,
-                foreign,
+            writer.not_revealed = CheckFailed(
+                f"the key file {settings.key_file} does not match the anchor committed "
+                f"for {period} in entry {foreign}; if it was replaced, restore the "
+                "original from your backup, otherwise run `screening audit verify`"
             )
+            log.warning("keys of past draws not revealed: %s", writer.not_revealed.message)
             return []
     for draw in draws:
         entry = writer.append(
