@@ -307,3 +307,49 @@ def test_what_other_sites_write_is_checked_under_the_chains_lock(network: Networ
         assert _after_the_chains_lock(revoked, "FROM access_grants")
     finally:
         network.sql("DROP ROLE IF EXISTS lock_test_login")
+
+
+def test_two_sites_set_up_at_once_begin_one_chain(tmp_path: Path) -> None:
+    """Two `init`s of new sites on an empty database at the same moment, as two admins
+    would run them: one creates the tables and writes the genesis entry, the other
+    waits and joins the chain it began (the second once failed creating the tables)."""
+    import subprocess
+    import sys
+
+    urls = _pg_schema_url()
+    made = Network(tmp_path, next(urls))
+    user = sa.make_url(made.url).username or ""
+    try:
+        inits = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "screening",
+                    "--db",
+                    made.url,
+                    "--config",
+                    str(tmp_path / site / "screening.toml"),
+                    "init",
+                    "--site",
+                    site,
+                    "--timezone",
+                    "UTC",
+                ],  # fmt: skip
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for site in ("east", "west")
+        ]
+        for init in inits:
+            _, err = init.communicate(timeout=WAIT * 2)
+            assert init.returncode == 0, err
+        assert made.sql("SELECT count(*) FROM ledger WHERE kind = 'genesis'") == [(1,)]
+        seqs = [seq for (seq,) in made.sql("SELECT seq FROM ledger ORDER BY seq")]
+        assert seqs == list(range(1, len(seqs) + 1))
+        for site in ("east", "west"):
+            made.ok(site, "access", "grant", user, "auditor", "--site", site)
+            assert "ledger intact" in made.ok(site, "audit", "verify").stdout
+    finally:
+        urls.close()

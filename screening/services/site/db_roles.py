@@ -39,6 +39,7 @@ import sqlalchemy as sa
 
 from screening.core.access import ROLES, WORKING
 from screening.db.engine import Database
+from screening.db.locks import APPEND_LOCK, NETWORK_LOCK
 from screening.errors import BadInput, EnvironmentProblem, NotPermitted
 from screening.services.site.db_tables import (
     ADMIN_WRITES,
@@ -93,6 +94,12 @@ def install(database: Database) -> RolesSet:
             "(`screening init --group NAME`); `db roles` is for PostgreSQL"
         )
     with database.connect() as connection, connection.begin():
+        # One at a time, and no write meanwhile: two sites' `init` at once changed the
+        # same catalog rows ("tuple concurrently updated").
+        connection.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:network), pg_advisory_xact_lock(:append)"),
+            {"network": NETWORK_LOCK, "append": APPEND_LOCK},
+        )
         schema, owner, me, creates = connection.execute(
             sa.text(
                 "SELECT current_schema(), pg_get_userbyid(c.relowner), current_user, "
