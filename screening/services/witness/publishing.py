@@ -318,11 +318,7 @@ def _read_ledger(
                 f"{last['time']} covered {last_size}: entries were removed, or the database "
                 "was restored from an older backup; run `screening audit verify`"
             )
-        commitments = session.execute(
-            sa.select(_LEDGER.c.seq, _LEDGER.c.site, _LEDGER.c.canonical)
-            .where(_LEDGER.c.kind == "commitment", _LEDGER.c.seq <= tree.size)
-            .order_by(_LEDGER.c.seq)
-        ).all()
+        commitments = _commitments(session, tree.size)
     anchors: dict[tuple[str, str], list[notes.Anchor]] = {}
     for seq, site, canonical in commitments:
         body = json.loads(canonical)["body"]
@@ -331,6 +327,25 @@ def _read_ledger(
         )
     point = notes.Checkpoint(notes.origin_of(genesis), tree.size, tree.root(), now, head)
     return point, anchors, warnings, tree.peaks
+
+
+def _commitments(session: Any, size: int) -> list[Any]:
+    """The commitment entries among the first ``size``, in order: read by the ledger's
+    (site, kind) index, one site at a time, not by a scan of the whole ledger (which
+    every write's checkpoint made: half of a draw's time at 10^6 entries). The sites are
+    the ledger's own, found by skipping from one to the next along the same index."""
+    sites = sa.text(
+        "WITH RECURSIVE s(site) AS (SELECT min(site) FROM ledger UNION ALL "
+        "SELECT (SELECT min(site) FROM ledger WHERE site > s.site) FROM s "
+        "WHERE s.site IS NOT NULL) SELECT site FROM s WHERE site IS NOT NULL"
+    )
+    names = list(session.execute(sites).scalars())
+    rows = session.execute(
+        sa.select(_LEDGER.c.seq, _LEDGER.c.site, _LEDGER.c.canonical).where(
+            _LEDGER.c.site.in_(names), _LEDGER.c.kind == "commitment"
+        )
+    ).all()
+    return sorted((row for row in rows if row[0] <= size), key=lambda row: row[0])
 
 
 def _resumed(session: Any, last: dict[str, Any] | None) -> tuple[Tree | None, str]:
