@@ -28,7 +28,7 @@ from screening.db.locks import begin_network_write, begin_site_write
 from screening.errors import BadInput, EnvironmentProblem
 
 # Bump with every migration; a test checks it against alembic's head.
-SCHEMA_REVISION = "0012"
+SCHEMA_REVISION = "0013"
 BUSY_TIMEOUT_MS = 30_000
 # What pg_export_snapshot() returns, e.g. 00000003-0000001B-1.
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]{1,16}(-[0-9A-F]{1,16}){1,2}")

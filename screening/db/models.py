@@ -31,14 +31,17 @@ class LedgerRow(SQLModel, table=True):
     # The exact canonical JSON text that was hashed (DESIGN §6).
     canonical: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
-    # PostgreSQL: the login that inserted the row (default session_user, held to it by
-    # row-level security: migration 0010); verify compares it with the entry's writer.
+    # PostgreSQL: the login that inserted it (held by row-level security: migration 0010).
     login: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
 
 
 class Client(SQLModel, table=True):
     __tablename__ = "clients"
-    __table_args__ = (sa.UniqueConstraint("site", "code", name="uq_clients_site_code"),)
+    __table_args__ = (  # the indexes: see migration 0013
+        sa.UniqueConstraint("site", "code", name="uq_clients_site_code"),
+        sa.Index("ix_clients_site_code_folded", "site", sa.text("lower(code)")),
+        sa.Index("ix_clients_site_discharged", "site", "discharged_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(sa_column=sa.Column(sa.String(36), nullable=False, unique=True))
@@ -74,8 +77,7 @@ class Hold(SQLModel, table=True):
     ledger_seq: int = Field(
         sa_column=sa.Column(sa.BigInteger, sa.ForeignKey("ledger.seq"), nullable=False, unique=True)
     )
-    # Ended early (the new last day) or withdrawn, with why, by the entry ``changed_seq``;
-    # the hold as entered (starts_on..ends_on) stays as it was.
+    # Ended early or withdrawn, by the entry ``changed_seq``; starts_on..ends_on as entered.
     ended_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
     withdrawn: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
@@ -168,8 +170,7 @@ class Screening(SQLModel, table=True):
     observed_required: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
     )
-    # A recollection names the screening whose specimen it repeats (and replaces in every
-    # measure).
+    # A recollection names the screening whose specimen it repeats (and replaces).
     replaces_id: int | None = Field(
         default=None,
         sa_column=sa.Column(sa.Integer, sa.ForeignKey("screenings.id"), nullable=True),
@@ -186,8 +187,7 @@ class Screening(SQLModel, table=True):
     )
     excuse_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     approved_by: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
-    # A miss recorded by staff and reversed by an amendment (`results reverse`): the
-    # status it had, and who approved the reversal (its reason is ``status_note``).
+    # A staff-recorded miss reversed (`results reverse`): its status, and the approver.
     reversed_status: str | None = Field(
         default=None, sa_column=sa.Column(sa.String(24), nullable=True)
     )

@@ -31,20 +31,8 @@ def candidates(
     floor's clock under ``interval_from = "collection"``). The clients come back by uid
     as plain rows (id, uid, track, phase, admitted_on), not ORM objects: a network's
     draw reads thousands."""
-    in_program = (
-        col(Client.site) == site,
-        col(Client.admitted_on) <= day,
-        sa.or_(col(Client.discharged_on).is_(None), col(Client.discharged_on) > day),
-    )
-    clients = session.execute(
-        sa.select(
-            col(Client.id),
-            col(Client.uid),
-            col(Client.track),
-            col(Client.phase),
-            col(Client.admitted_on),
-        ).where(*in_program)
-    ).all()
+    columns = (Client.id, Client.uid, Client.track, Client.phase, Client.admitted_on)
+    clients = session.execute(_in_program(site, day, *columns)).all()
     by_id = {client.id: client for client in clients}
     held = set(
         session.exec(
@@ -74,7 +62,7 @@ def candidates(
             sa.func.max(sa.case((col(Screening.status) != "cancelled", Screening.day))),
             sa.func.max(sa.case((open_or_collected, Screening.day))),
         )
-        .where(col(Screening.client_id).in_(sa.select(col(Client.id)).where(*in_program)))
+        .where(col(Screening.client_id).in_(_in_program(site, day, Client.id)))
         .group_by(col(Screening.client_id))
     ):
         if latest is not None:
@@ -95,6 +83,21 @@ def candidates(
             )
         )
     return result, {c.uid: c for c in clients}
+
+
+def _in_program(site: str, day: date, *columns: Any) -> Any:
+    """The ``columns`` of the site's clients in the program on ``day``: not discharged, or
+    discharged after it. Two parts, each read by the (site, discharged_on) index rather
+    than every client the site ever enrolled (one query with OR is planned by that index
+    only where the planner has statistics)."""
+    return sa.union_all(
+        *(
+            sa.select(*(col(column) for column in columns)).where(
+                col(Client.site) == site, col(Client.admitted_on) <= day, still
+            )
+            for still in (col(Client.discharged_on).is_(None), col(Client.discharged_on) > day)
+        )
+    )
 
 
 def closed_on(session: Session, site: str, day: date) -> bool:
