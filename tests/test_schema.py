@@ -135,3 +135,51 @@ def test_an_edited_uid_column_is_caught(clinic: Clinic) -> None:
     clinic.sql("UPDATE ledger SET uid = NULL WHERE kind = 'client'")
     result = clinic.run("audit", "verify")
     assert result.exit_code == 1 and "its uid column says None" in result.stderr
+
+
+def test_daily_work_reads_clients_and_screenings_by_index(tmp_path) -> None:
+    """What a clinic does every day (an admission, a draw, the day's results) finds its
+    clients by index, never by reading every client the site ever enrolled (SQLite,
+    with no planner statistics, as the program runs it): `EXPLAIN QUERY PLAN` of each
+    statement they send."""
+    import sqlite3
+
+    from freezegun import freeze_time
+    from sqlalchemy import event
+
+    from tests.conftest import Clinic as Made
+
+    clinic = Made(tmp_path, f"sqlite:///{tmp_path / 'screening.db'}")
+    with freeze_time("2026-11-23 08:00:00"):
+        clinic.ok("init", "--site", "main", "--timezone", "UTC")
+    sent: list[tuple[str, tuple]] = []
+
+    def seen(_conn, _cursor, statement, parameters, *_) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            sent.append((statement, tuple(parameters or ())))
+
+    event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        with freeze_time("2026-11-23 09:00:00"):
+            for n in range(1, 6):
+                clinic.ok("clients", "add", f"C-{n}", "--track", "morning", "--phase", "1")
+            drawn = clinic.ok("select", "--json").stdout
+            for code in [line for line in drawn.split('"code": "')[1:]][:2]:
+                clinic.ok("results", "record", code.split('"')[0])
+    finally:
+        event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+    database = sqlite3.connect(tmp_path / "screening.db")
+    plans = {
+        statement: " / ".join(
+            row[-1] for row in database.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        )
+        for statement, parameters in sent
+        if "clients" in statement or "screenings" in statement
+    }
+    database.close()
+    folded = [plan for statement, plan in plans.items() if "lower(clients.code)" in statement]
+    assert folded and all("ix_clients_site_code_folded" in plan for plan in folded)
+    for statement, plan in plans.items():
+        assert "SCAN clients" not in plan, statement
+    pool = [plan for statement, plan in plans.items() if "discharged_on IS NULL" in statement]
+    assert pool and all("ix_clients_site_discharged" in plan for plan in pool)

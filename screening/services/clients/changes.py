@@ -120,14 +120,16 @@ def add(
         if _exists(session, ctx.site, new.code):
             raise BadInput(f"client code {new.code!r} is already enrolled at site {ctx.site!r}")
         # Typed in any case, a code must name one client (codes are ASCII: lower() folds).
-        known = session.exec(
-            select(Client.code).where(
-                Client.site == ctx.site, sa.func.lower(Client.code) == new.code.lower()
+        # By the (site, lower(code)) index: asked for the code alone, SQLite's planner
+        # read every code of the site from the unique (site, code) index instead.
+        known = session.execute(
+            sa.select(col(Client.code), col(Client.track)).where(
+                col(Client.site) == ctx.site, sa.func.lower(Client.code) == new.code.lower()
             )
         ).first()
         if known is not None:
             raise BadInput(
-                f"client code {new.code!r} differs only by case from {known}, already "
+                f"client code {new.code!r} differs only by case from {known[0]}, already "
                 f"enrolled at site {ctx.site!r}; choose another code"
             )
         row = enrol(session, writer, ctx, new)

@@ -278,16 +278,28 @@ def _open_screenings(session: Session, client_ids: list[int]) -> dict[int, list[
     no-show; a miss staff recorded is named, to be reversed), each client's by deadline."""
     found: dict[int, list[Screening]] = {}
     ordered = sorted(client_ids)
+    wanted = {"pending", *REVERSIBLE}
     for start in range(0, len(ordered), CHUNK):
-        for screening in session.exec(
-            select(Screening)
-            .where(
-                col(Screening.client_id).in_(ordered[start : start + CHUNK]),
-                col(Screening.status).in_(["pending", *REVERSIBLE]),
+        # By the clients' index, the status checked here: given the status in the query,
+        # SQLite's planner read every pending screening and every miss of all time.
+        ids = [
+            screening_id
+            for screening_id, status in session.execute(
+                sa.select(col(Screening.id), col(Screening.status)).where(
+                    col(Screening.client_id).in_(ordered[start : start + CHUNK])
+                )
             )
-            .order_by(col(Screening.due_by), col(Screening.id))
-        ):
-            found.setdefault(screening.client_id, []).append(screening)
+            if status in wanted
+        ]
+        for part in range(0, len(ids), CHUNK):
+            for screening in session.exec(
+                select(Screening)
+                .where(col(Screening.id).in_(ids[part : part + CHUNK]))
+                .order_by(col(Screening.due_by), col(Screening.id))
+            ):
+                found.setdefault(screening.client_id, []).append(screening)
+    for screenings in found.values():  # by deadline across the chunks of ids
+        screenings.sort(key=lambda screening: (screening.due_by, screening.id or 0))
     return found
 
 
