@@ -416,3 +416,28 @@ def test_reveal_without_the_key_says_why_and_reveals_nothing(site: Clinic) -> No
     key.write_text(kept)
     with freeze_time(TUESDAY):
         assert "revealed the keys of 2026-11-23" in site.ok("audit", "reveal").stderr
+
+
+def test_a_checkpoint_made_as_verify_begins_is_not_read_as_entries_removed(
+    site: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another staff member's draw, and its witness checkpoint, written as verify reads
+    the witnesses' notes: verify checks the ledger as it was when it began, which the
+    notes it read cover (the checkpoint of the later draw once read as entries removed)."""
+    from screening.services.audit import walk
+
+    with freeze_time(MONDAY):
+        site.ok("select")
+    read_all = walk.witnessed.read_all
+
+    def meanwhile(*args: object) -> object:
+        with freeze_time(TUESDAY):
+            site.ok("select")
+        return read_all(*args)
+
+    monkeypatch.setattr(walk.witnessed, "read_all", meanwhile)
+    with freeze_time(TUESDAY):
+        assert "ledger intact" in site.ok("audit", "verify").stdout
+    monkeypatch.setattr(walk.witnessed, "read_all", read_all)
+    with freeze_time(TUESDAY):
+        assert "ledger intact" in site.ok("audit", "verify").stdout

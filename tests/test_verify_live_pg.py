@@ -83,7 +83,7 @@ def test_a_verify_during_other_writes_checks_the_state_it_began_in(
 
     monkeypatch.setattr(walk, "BATCH", 100)  # progress every 100 entries
     report = walk.verify(ctx, progress=meanwhile)
-    assert written and written[0] > before + 20
+    assert written and written[0] > before
     assert report.ok, report.problem
     assert report.entries == before
     # And the next verify checks all of it.

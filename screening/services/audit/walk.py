@@ -110,6 +110,18 @@ def verify(
     if write_checkpoint is not None:
         resume_write.check_target(ctx, write_checkpoint, since)
     saved: dict[str, bytes] = {}
+    # The witnesses' notes are read before the ledger's state is taken: a checkpoint read
+    # first covers only entries that state holds, but one written by another command
+    # after it (the transaction's snapshot) would look like entries removed.
+    with ctx.database.read() as session:
+        first = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == 1)).first()
+    origin = origin_of(first[0]) if first else None
+    notes = witnessed.read_all(ctx.settings, origin)
+    if kept is not None and origin is not None:
+        try:
+            notes.checkpoints.append(witnessed.checkpoint_file(ctx.settings, origin, kept))
+        except BadNote as why:
+            notes.problems.insert(0, f"the checkpoint file {kept} cannot be trusted: {why}")
     spilled = resume.spill_from(since) if since else SpillFile()
     with (
         spilled as spill,
@@ -117,14 +129,11 @@ def verify(
         second_process(ctx.database, session, whole=site is None and since is None) as second,
     ):
         replay = Replay(spill.map)
-        first = session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == 1)).first()
-        origin = origin_of(first[0]) if first else None
-        notes = witnessed.read_all(ctx.settings, origin)
-        if kept is not None and origin is not None:
-            try:
-                notes.checkpoints.append(witnessed.checkpoint_file(ctx.settings, origin, kept))
-            except BadNote as why:
-                notes.problems.insert(0, f"the checkpoint file {kept} cannot be trusted: {why}")
+        if session.execute(sa.select(_LEDGER.c.hash).where(_LEDGER.c.seq == 1)).first() != first:
+            raise EnvironmentProblem(
+                "the ledger's first entry changed while verify began; run `screening audit "
+                "verify` again"
+            )
         follower = Follower({seen.checkpoint.size for seen in notes.checkpoints})
         roles = RoleEntries()
         consents = ConsentEntries(spill.map, replay.clients)
