@@ -139,7 +139,8 @@ def test_an_edited_uid_column_is_caught(clinic: Clinic) -> None:
 
 def test_daily_work_reads_clients_and_screenings_by_index(tmp_path) -> None:
     """What a clinic does every day (an admission, a draw, the day's results) finds its
-    clients by index, never by reading every client the site ever enrolled (SQLite,
+    clients, and the site's policy and commitments in the ledger, by index, never by
+    reading every client the site ever enrolled or the whole chain (SQLite,
     with no planner statistics, as the program runs it): `EXPLAIN QUERY PLAN` of each
     statement they send."""
     import sqlite3
@@ -174,12 +175,14 @@ def test_daily_work_reads_clients_and_screenings_by_index(tmp_path) -> None:
             row[-1] for row in database.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
         )
         for statement, parameters in sent
-        if "clients" in statement or "screenings" in statement
+        if "clients" in statement or "screenings" in statement or "ledger.kind =" in statement
     }
     database.close()
     folded = [plan for statement, plan in plans.items() if "lower(clients.code)" in statement]
     assert folded and all("ix_clients_site_code_folded" in plan for plan in folded)
     for statement, plan in plans.items():
         assert "SCAN clients" not in plan, statement
+        if "ledger.kind =" in statement:  # a site's policy, its commitments: never the chain
+            assert "ix_ledger_site_kind" in plan, statement
     pool = [plan for statement, plan in plans.items() if "discharged_on IS NULL" in statement]
     assert pool and all("ix_clients_site_discharged" in plan for plan in pool)

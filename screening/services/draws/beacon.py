@@ -34,6 +34,7 @@ from screening.core.run_times import fire_time
 from screening.core.selection import NO_BEACON
 from screening.db.models import LedgerRow, table_of
 from screening.errors import BadInput, EnvironmentProblem
+from screening.services.plumbing.ledger import BY_SEQ
 
 _LEDGER = table_of(LedgerRow)
 # A relay's answer is ~300 bytes; anything much longer is not a round.
@@ -92,7 +93,7 @@ def governing_policy(session: Session, site: str, day: date) -> dict[str, Any] |
     rows = session.execute(
         sa.select(_LEDGER.c.canonical)
         .where(_LEDGER.c.site == site, _LEDGER.c.kind == "policy")
-        .order_by(_LEDGER.c.seq.desc())
+        .order_by(BY_SEQ.desc())  # by the (site, kind) index: plumbing/ledger.py
     ).scalars()
     for canonical in rows:
         entry = json.loads(canonical)

@@ -25,7 +25,7 @@ from screening.db.models import Draw, LedgerRow, table_of
 from screening.errors import CheckFailed, EnvironmentProblem
 from screening.services.plumbing.context import Context
 from screening.services.plumbing.keys import read_key
-from screening.services.plumbing.ledger import LedgerWriter, bodies, latest_body
+from screening.services.plumbing.ledger import BY_SEQ, LedgerWriter, bodies, latest_body
 
 log = logging.getLogger("screening")
 PERIODS_AHEAD = 12
@@ -160,7 +160,7 @@ def foreign_anchor(session: Session, site: str, period: str, master: bytes) -> i
     rows = session.execute(
         sa.select(_LEDGER.c.seq, _LEDGER.c.canonical)
         .where(_LEDGER.c.site == site, _LEDGER.c.kind == "commitment")
-        .order_by(_LEDGER.c.seq)
+        .order_by(BY_SEQ)  # by the (site, kind) index: plumbing/ledger.py
     )
     for seq, canonical in rows:
         try:
