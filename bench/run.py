@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,11 @@ class Clinic:
     def clients(self) -> int:
         """The clients kept in the program: the CLIENTS of its name, BACKEND-CLIENTSxDAYS."""
         return int(self.folder.name.rsplit("-", 1)[1].split("x")[0])
+
+    @property
+    def days(self) -> int:
+        """The DAYS of its name: how long a history it was generated with."""
+        return int(self.folder.name.rsplit("x", 1)[1])
 
     @property
     def config(self) -> Path:
@@ -526,6 +531,16 @@ def results_import(made: Clinic, runs: int) -> list[Row]:
     return [row]
 
 
+def _before_today(made: Sequence[Clinic]) -> Clinic:
+    """The largest clinic whose history ends before today: `results import` writes, and a
+    writing command refuses a clock behind the ledger's last entry (a clinic of 5,300
+    days from 2024 ends in 2038)."""
+    start = date(2024, 1, 1)  # bench/generate.py's START
+    today = datetime.now(UTC).date()
+    ended = [m for m in made if start + timedelta(days=m.days) < today]
+    return max(ended or made[:1], key=lambda m: m.entries)
+
+
 def _lab_csv_child(config_file: str, out: str, limit: str) -> None:
     """A lab report for specimens still awaiting one, a row per analyte, whole specimens
     up to ``limit`` rows."""
@@ -774,7 +789,7 @@ def main(argv: list[str] | None = None) -> int:
     if "select" in wanted:
         rows += select(options.backend, *site, runs)
     if "import" in wanted:
-        rows += results_import(made[-1], runs)
+        rows += results_import(_before_today(made), runs)
     if "reads" in wanted:
         rows += reads(made[-1], runs)
     if "fixed" in wanted:
