@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import freezegun
 import pytest
@@ -93,6 +93,21 @@ def isolate(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # `audit verify` keeps 3 items per map in memory and the rest on disk, so that every
     # test that verifies also proves the spilled path (services/plumbing/spill.py).
     monkeypatch.setattr("screening.services.plumbing.spill.CAPACITY", 3)
+
+
+def run_sql(engine: Any, statement: str, **params: object) -> list[tuple]:
+    """``statement`` in a transaction of its own on ``engine`` (an Engine, or a URL for a
+    new one), its rows as tuples; the engine is disposed of afterwards."""
+    import sqlalchemy as sa
+
+    if isinstance(engine, str):
+        engine = sa.create_engine(engine)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(sa.text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
 
 
 def _pg_schema_url() -> Iterator[str]:
@@ -173,15 +188,7 @@ class Clinic:
 
     def sql(self, statement: str, **params: object) -> list[tuple]:
         """Run SQL directly, as someone with the sqlite3 shell or psql would."""
-        import sqlalchemy as sa
-
-        engine = self.engine()
-        try:
-            with engine.begin() as connection:
-                result = connection.execute(sa.text(statement), params)
-                return [tuple(row) for row in result] if result.returns_rows else []
-        finally:
-            engine.dispose()
+        return run_sql(self.engine(), statement, **params)
 
     def drop_ledger_guard(self) -> None:
         """Remove the append-only triggers, as a determined tamperer would."""

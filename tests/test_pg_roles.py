@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from screening.cli import app
 from screening.errors import BadInput
 from screening.services.site import grant_group, revoke_group
-from tests.conftest import _pg_schema_url, isolate
+from tests.conftest import _pg_schema_url, isolate, run_sql
 
 pytestmark = pytest.mark.postgresql
 runner = CliRunner()
@@ -65,13 +65,7 @@ class Network:
 
     def sql(self, statement: str, login: str | None = None) -> list[tuple]:
         """SQL typed into psql, as ``login`` (the owner by default)."""
-        engine = sa.create_engine(self.url_of(login) if login else self.url)
-        try:
-            with engine.begin() as connection:
-                result = connection.execute(sa.text(statement))
-                return [tuple(row) for row in result] if result.returns_rows else []
-        finally:
-            engine.dispose()
+        return run_sql(self.url_of(login) if login else self.url, statement)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from screening.cli import app
 from screening.db.locks import APPEND_LOCK, SITE_CLASS, site_key
-from tests.conftest import WORKING_ROLES, _pg_schema_url, isolate
+from tests.conftest import WORKING_ROLES, _pg_schema_url, isolate, run_sql
 
 pytestmark = pytest.mark.postgresql
 runner = CliRunner()
@@ -55,13 +55,7 @@ class Network:
         )
 
     def sql(self, statement: str) -> list[tuple[Any, ...]]:
-        engine = sa.create_engine(self.url)
-        try:
-            with engine.begin() as connection:
-                result = connection.execute(sa.text(statement))
-                return [tuple(row) for row in result] if result.returns_rows else []
-        finally:
-            engine.dispose()
+        return run_sql(self.url, statement)
 
 
 @pytest.fixture(scope="module")

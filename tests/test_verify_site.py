@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from screening.cli import app
-from tests.conftest import ME, WORKING_ROLES
+from tests.conftest import ME, WORKING_ROLES, run_sql
 
 runner = CliRunner()
 
@@ -33,13 +33,7 @@ class Network:
         return result
 
     def sql(self, statement: str, **params: Any) -> list[tuple[Any, ...]]:
-        engine = sa.create_engine(self.url)
-        try:
-            with engine.begin() as connection:
-                result = connection.execute(sa.text(statement), params)
-                return [tuple(row) for row in result] if result.returns_rows else []
-        finally:
-            engine.dispose()
+        return run_sql(self.url, statement, **params)
 
 
 @pytest.fixture
