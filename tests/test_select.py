@@ -407,6 +407,7 @@ def test_reveal_without_the_key_says_why_and_reveals_nothing(site: Clinic) -> No
     assert result.exit_code == 3, result.stderr
     assert "the keys of past draws were not revealed" in result.stderr
     assert "no key to reveal" not in result.stderr
+    assert result.stderr.count("is missing") == 1  # said once: the error, not a warning too
     key.write_text("11" * 32 + "\n")  # another key: it did not make November's anchor
     key.chmod(0o600)
     with freeze_time(TUESDAY):

@@ -8,7 +8,6 @@ The maths is in core/selection.py, the pool in pool.py; this module writes the `
 from __future__ import annotations
 
 import json
-import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -334,23 +333,11 @@ def _add_screenings(
 
 def reveal(ctx: Context) -> list[date]:
     """``audit reveal``: publish the keys of the days that are over."""
-    said = _NotRevealedSaidOnce()
-    logging.getLogger("screening").addFilter(said)
-    try:
-        with writing(ctx) as (_, writer):
-            pass
-    finally:
-        logging.getLogger("screening").removeFilter(said)
+    # Why keys are not revealed is this command's error, not also a warning.
+    with writing(ctx, warn=False) as (_, writer):
+        pass
     # After the commit: the policy and anchors the upkeep wrote are kept either way.
     problem = writer.not_revealed
     if problem is not None:
         raise type(problem)(f"the keys of past draws were not revealed: {problem.message}")
     return writer.revealed
-
-
-class _NotRevealedSaidOnce(logging.Filter):
-    """`audit reveal` says why keys were not revealed as its error: not also as the
-    warning other commands give (they go on without revealing)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("keys of past draws not revealed")

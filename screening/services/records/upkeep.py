@@ -107,9 +107,12 @@ def reveal_due(
     settings: Settings,
     today: date,
     master: bytes | None = None,
+    warn: bool = True,
 ) -> list[date]:
     """Reveal the day key of every drawn day that is over at the site (DESIGN §5), so
-    that auditors can check yesterday's draw today. Returns the days revealed."""
+    that auditors can check yesterday's draw today. Returns the days revealed. When it
+    cannot, ``writer.not_revealed`` says why, and so does a warning unless not ``warn``
+    (`audit reveal` says it as its error)."""
     site = settings.site.name
     draws = session.exec(
         select(Draw)
@@ -123,7 +126,8 @@ def reveal_due(
             master = read_key(settings.key_file, group=settings.database_group)
         except EnvironmentProblem as problem:
             writer.not_revealed = problem
-            log.warning("keys of past draws not revealed: %s", problem.message)
+            if warn:
+                log.warning("keys of past draws not revealed: %s", problem.message)
             return []
     for period in sorted({period_of(draw.day) for draw in draws}):
         # A key that did not make the period's anchor would reveal keys that open
@@ -136,7 +140,8 @@ def reveal_due(
                 f"for {period} in entry {foreign}; if it was replaced, restore the "
                 "original from your backup, otherwise run `screening audit verify`"
             )
-            log.warning("keys of past draws not revealed: %s", writer.not_revealed.message)
+            if warn:
+                log.warning("keys of past draws not revealed: %s", writer.not_revealed.message)
             return []
     for draw in draws:
         entry = writer.append(
@@ -175,17 +180,21 @@ def foreign_anchor(session: Session, site: str, period: str, master: bytes) -> i
     return None
 
 
-def keep_up(session: Session, writer: LedgerWriter, settings: Settings, today: date) -> list[date]:
+def keep_up(
+    session: Session, writer: LedgerWriter, settings: Settings, today: date, warn: bool = True
+) -> list[date]:
     """Policy, anchors and reveals: what any write brings up to date first."""
     record_policy(session, writer, settings)
     commit_anchors(session, writer, settings, today)
-    return reveal_due(session, writer, settings, today)
+    return reveal_due(session, writer, settings, today, warn=warn)
 
 
 @contextmanager
-def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
+def writing(ctx: Context, warn: bool = True) -> Iterator[tuple[Session, LedgerWriter]]:
     """One writing transaction with its ledger writer, after the common upkeep; once it
-    has committed, a checkpoint for the witnesses if it drew or committed anchors."""
+    has committed, a checkpoint for the witnesses if it drew or committed anchors.
+    ``warn``: warn when past days' keys cannot be revealed (`audit reveal` says why as
+    its error instead)."""
     from screening.services.records.sites import before_writing
     from screening.services.witness.publishing import after_write
 
@@ -200,7 +209,7 @@ def writing(ctx: Context) -> Iterator[tuple[Session, LedgerWriter]]:
         # of a day and config has been made and kept, it need not be made again.
         kept = session.info.get(_KEPT_UP)
         if kept is None or kept[0] != ctx.today or kept[1] is not ctx.settings:
-            writer.revealed = keep_up(session, writer, ctx.settings, ctx.today)
+            writer.revealed = keep_up(session, writer, ctx.settings, ctx.today, warn)
         yield session, writer
         # Last, so that a collection recorded just now is not first swept into a no-show.
         from screening.services.records.screenings import sweep_overdue
