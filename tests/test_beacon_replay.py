@@ -151,7 +151,9 @@ class Ledger:
 class Plain(dict):  # type: ignore[type-arg]
     """A Store in memory (verify's own spill to disk is not what is tested here)."""
 
-    def __init__(self, order: Callable[[Any, Any], tuple[int, str]]) -> None:
+    def __init__(
+        self, order: Callable[[Any, Any], tuple[int, str]], keep: int | None = None
+    ) -> None:
         super().__init__()
         self._order = order
 

@@ -4,6 +4,7 @@ a private temporary file, and nothing lost or reordered on the way."""
 from __future__ import annotations
 
 import stat
+import tracemalloc
 from datetime import date
 from pathlib import Path
 
@@ -48,3 +49,31 @@ def test_the_spill_file_is_private_and_removed_afterwards() -> None:
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     spill.close()
     assert not folder.exists()
+
+
+def test_the_draws_of_a_large_pool_do_not_pile_up_in_memory() -> None:
+    """A draw's state holds every uid its draw selected (3,000 a day in a pool of 20,000):
+    the replay keeps only the latest few in memory, the rest on the file, and each
+    comes back whole (a day's reveal reads its draw again, an amendment may read any)."""
+    from datetime import UTC, datetime, timedelta
+
+    from screening.core.replay import DrawState, Replay
+
+    def draw(number: int) -> DrawState:
+        selected = {f"{number:04d}{uid:028x}": "random" for uid in range(2_000)}
+        return DrawState(number, number, False, selected, datetime(2028, 1, 1, tzinfo=UTC), None)
+
+    with SpillFile(capacity=1_000) as spill:  # the program's (the tests' is smaller)
+        replay = Replay(spill.map)
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for number in range(1, 121):
+                replay.draws[("main", date(2028, 1, 1) + timedelta(days=number))] = draw(number)
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        # 120 such states take about 30 MB; the few kept in memory, a small part of it.
+        assert held < 8 * 2**20, f"{held / 2**20:.1f} MiB held by 120 draws"
+        first = replay.draws.get(("main", date(2028, 1, 2)))
+        assert first.created_seq == 1 and len(first.selected) == 2_000

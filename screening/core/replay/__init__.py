@@ -16,12 +16,13 @@ draws waiting for their key.
 from screening.core.replay.broken import Broken
 from screening.core.replay.entries import Replay
 from screening.core.replay.sites import CLOCK_TOLERANCE, rfc3339_of
-from screening.core.replay.state import DrawState, Order, Store, by_seq
+from screening.core.replay.state import DrawState, NewMap, Order, Store, by_seq
 
 __all__ = [
     "CLOCK_TOLERANCE",
     "Broken",
     "DrawState",
+    "NewMap",
     "Order",
     "Replay",
     "Store",

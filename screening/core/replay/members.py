@@ -39,8 +39,9 @@ class Member:
         holds = self.holds
         held = bool(holds) and any(start <= day <= end for start, end in holds.values())
         # The latest collected, or still open (pending, not yet due) at the draw.
-        tested = max(self.collected, default=None)
-        if at is not None:
+        collected, screened = self.collected, self.screened
+        tested = max(collected) if collected else None
+        if at is not None and self.open:
             for opened, due in self.open.values():
                 if due > at and (tested is None or opened > tested):
                     tested = opened
@@ -50,7 +51,7 @@ class Member:
             state["phase"],
             admitted,
             held,
-            max(self.screened, default=None),
+            max(screened) if screened else None,
             tested,
         )
 

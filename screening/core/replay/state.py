@@ -44,6 +44,14 @@ class DrawState:
 
 
 Order = Callable[[Any, Any], tuple[int, str]]
+DRAWS_KEPT = 16
+
+
+class NewMap(Protocol):
+    """Makes a ``Store``; ``keep``: how many of its items to hold in memory at most (the
+    maker's own number if None), for maps whose items are large."""
+
+    def __call__(self, order: Order, keep: int | None = None) -> Store: ...
 
 
 @runtime_checkable
@@ -66,13 +74,15 @@ def by_seq(key: Any, value: Any) -> tuple[int, str]:
 class Kept:
     """The replay's state; each part of ``Replay`` reads and writes its own share."""
 
-    def __init__(self, new_map: Callable[[Order], Store]) -> None:
+    def __init__(self, new_map: NewMap) -> None:
         # uid -> (latest client entry, site, state)
         self.clients = new_map(lambda uid, known: (known[0], uid))
         self.holds = new_map(by_seq)  # entry -> (site, hold)
         self.closures = new_map(by_seq)  # entry -> (site, closure)
-        # (site, day) -> DrawState
-        self.draws = new_map(lambda key, state: (state.created_seq, ""))
+        # (site, day) -> DrawState. Few in memory: a state holds every uid its draw
+        # selected (3,000 a day in a pool of 20,000), and is read again only by the next
+        # day's reveal and by an amendment of the draw.
+        self.draws = new_map(lambda key, state: (state.created_seq, ""), DRAWS_KEPT)
         # (created_seq, uid) -> the screening row the ledger expects
         self.screenings = new_map(by_seq)
         self.amendments = new_map(by_seq)  # entry -> (site, body)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import Any
@@ -27,7 +26,7 @@ from screening.core import body_rules
 from screening.core import disclosure as rules
 from screening.core.canonical import private_digest
 from screening.core.disclosure import END_OF_TREATMENT
-from screening.core.replay import Broken, Order, Store, by_seq
+from screening.core.replay import Broken, NewMap, Store, by_seq
 from screening.db.models import Client, Consent, Disclosure, Restriction
 from screening.services.audit.merge import match_rows, stream
 from screening.services.audit.one_site import of_site
@@ -50,7 +49,7 @@ class ConsentEntries:
     each consents, restrictions and disclosures row must say. ``clients`` is the
     replay's map of the clients the ledger knows (uid -> (entry, site, state))."""
 
-    def __init__(self, new_map: Callable[[Order], Store], clients: Store) -> None:
+    def __init__(self, new_map: NewMap, clients: Store) -> None:
         self.consents = new_map(by_seq)  # added entry -> (site, state)
         self.restrictions = new_map(by_seq)  # restrict entry -> (site, state)
         self.disclosures = new_map(by_seq)  # entry -> (site, state)

@@ -74,9 +74,15 @@ class SpillFile:
         # Keys written since the copy was read (None: not noted, a full verification).
         self._touched = saved is not None
 
-    def map(self, order: Order) -> SpillMap:
+    def map(self, order: Order, keep: int | None = None) -> SpillMap:
+        """A map of its own in the file; ``keep``: at most this many of its items in
+        memory (the file's capacity if None)."""
         made = SpillMap(
-            self._connection, f"map{len(self._made) + 1}", order, self.capacity, self._loads
+            self._connection,
+            f"map{len(self._made) + 1}",
+            order,
+            min(keep or self.capacity, self.capacity),
+            self._loads,
         )
         if self._touched:
             made.touched = set()
