@@ -73,7 +73,7 @@ def test_the_draws_of_a_large_pool_do_not_pile_up_in_memory() -> None:
             held = tracemalloc.get_traced_memory()[0] - before
         finally:
             tracemalloc.stop()
-        # 120 such states take about 30 MB; the few kept in memory, a small part of it.
+        # 120 such states take about 25 MiB; the few kept in memory, a small part of it.
         assert held < 8 * 2**20, f"{held / 2**20:.1f} MiB held by 120 draws"
         first = replay.draws.get(("main", date(2028, 1, 2)))
         assert first.created_seq == 1 and len(first.selected) == 2_000

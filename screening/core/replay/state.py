@@ -80,8 +80,8 @@ class Kept:
         self.holds = new_map(by_seq)  # entry -> (site, hold)
         self.closures = new_map(by_seq)  # entry -> (site, closure)
         # (site, day) -> DrawState. Few in memory: a state holds every uid its draw
-        # selected (3,000 a day in a pool of 20,000), and is read again only by the next
-        # day's reveal and by an amendment of the draw.
+        # selected (3,000 a day in a pool of 20,000), and is read again only by a second
+        # draw of the same day (refused), the next day's reveal and an amendment.
         self.draws = new_map(lambda key, state: (state.created_seq, ""), DRAWS_KEPT)
         # (created_seq, uid) -> the screening row the ledger expects
         self.screenings = new_map(by_seq)
