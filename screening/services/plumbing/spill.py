@@ -81,7 +81,7 @@ class SpillFile:
             self._connection,
             f"map{len(self._made) + 1}",
             order,
-            min(keep or self.capacity, self.capacity),
+            self.capacity if keep is None else min(keep, self.capacity),
             self._loads,
         )
         if self._touched:
